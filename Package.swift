@@ -1,0 +1,45 @@
+// swift-tools-version:5.9
+// dde: verifiable delegated compute for low-power devices.
+//
+// Targets, in the order a task flows through them:
+//   CDDE         C shim: libsodium, SQLite, libc and the thread-local error slot (C, no Swift).
+//   DDE          the delegator core and its C API (libdde.so). No Foundation: it also builds
+//                under Embedded Swift for aarch64 (scripts/build-aarch64.sh).
+//   DDEExecutor  deterministic WebAssembly execution on WasmKit; host-only.
+//   DDECLI       the `dde` command line.
+import PackageDescription
+
+let package = Package(
+    name: "dde",
+    products: [
+        .library(name: "dde", type: .dynamic, targets: ["DDE"]),
+        .executable(name: "dde-cli", targets: ["DDECLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "CDDE",
+            linkerSettings: [.linkedLibrary("sodium"), .linkedLibrary("sqlite3")]
+        ),
+        .target(name: "DDE", dependencies: ["CDDE"]),
+        .target(
+            name: "DDEExecutor",
+            dependencies: [
+                "DDE",
+                .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WAT", package: "WasmKit"),
+            ]
+        ),
+        .executableTarget(
+            name: "DDECLI",
+            dependencies: [
+                "DDE", "DDEExecutor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "DDETests", dependencies: ["DDE"]),
+    ]
+)

@@ -1,0 +1,71 @@
+// Standard base64 (RFC 4648 section 4) with padding, decoded strictly: one canonical encoding per
+// byte string, so equal state values always have equal text and equal hashes.
+public enum Base64 {
+    private static let alphabet: [UInt8] =
+        Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i + 3 <= bytes.count {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(alphabet[Int(n >> 6 & 63)]); out.append(alphabet[Int(n & 63)])
+            i += 3
+        }
+        let rest = bytes.count - i
+        if rest == 1 {
+            let n = UInt32(bytes[i]) << 16
+            out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(UInt8(ascii: "=")); out.append(UInt8(ascii: "="))
+        } else if rest == 2 {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+            out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(alphabet[Int(n >> 6 & 63)]); out.append(UInt8(ascii: "="))
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func value(_ c: UInt8) -> UInt32? {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return UInt32(c - UInt8(ascii: "A"))
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): return UInt32(c - UInt8(ascii: "a") + 26)
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt32(c - UInt8(ascii: "0") + 52)
+        case UInt8(ascii: "+"): return 62
+        case UInt8(ascii: "/"): return 63
+        default: return nil
+        }
+    }
+
+    /// Decodes canonical padded base64; anything else is `Status.encoding`.
+    public static func decode(_ text: String, field: String) throws(DDEError) -> [UInt8] {
+        let s = Array(text.utf8)
+        guard s.count % 4 == 0 else {
+            throw DDEError(.encoding, "\(field): base64 length must be a multiple of 4")
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(s.count / 4 * 3)
+        var i = 0
+        while i < s.count {
+            let last = i + 4 == s.count
+            let pad = last ? (s[i + 3] == UInt8(ascii: "=") ? (s[i + 2] == UInt8(ascii: "=") ? 2 : 1) : 0) : 0
+            var n: UInt32 = 0
+            for j in 0..<(4 - pad) {
+                guard let v = value(s[i + j]) else {
+                    throw DDEError(.encoding, "\(field): invalid base64 character")
+                }
+                n |= v << UInt32(18 - 6 * j)
+            }
+            out.append(UInt8(n >> 16 & 0xff))
+            if pad < 2 { out.append(UInt8(n >> 8 & 0xff)) }
+            if pad < 1 { out.append(UInt8(n & 0xff)) }
+            // Non-zero bits under the padding would give a second spelling of the same bytes.
+            if (pad == 1 && n & 0xff != 0) || (pad == 2 && n & 0xffff != 0) {
+                throw DDEError(.encoding, "\(field): non-canonical base64 padding bits")
+            }
+            i += 4
+        }
+        return out
+    }
+}

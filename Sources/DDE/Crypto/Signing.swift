@@ -1,0 +1,163 @@
+import CDDE
+
+/// What a signature is over. Signing is domain-separated (PROTOCOL.md section 2): the signed
+/// message is "dde/v1/" + kind + 0x00 + the 32 raw digest bytes, so a signature made for one kind
+/// of object can never be replayed as another.
+public enum SignatureKind: Sendable {
+    case task, proof, receipt
+
+    public var label: String {
+        switch self {
+        case .task: return "task"
+        case .proof: return "proof"
+        case .receipt: return "receipt"
+        }
+    }
+
+    /// The exact bytes that are signed for `digest`.
+    public func message(for digest: Digest) -> [UInt8] {
+        var m = Array("dde/v1/".utf8)
+        m.append(contentsOf: label.utf8)
+        m.append(0)
+        m.append(contentsOf: digest.bytes)
+        return m
+    }
+}
+
+/// An Ed25519 public key (32 bytes; 64 lowercase hex characters in protocol objects).
+public struct PublicKey: Hashable, Sendable {
+    public static let byteCount = 32
+    public let bytes: [UInt8]
+
+    public init(bytes: [UInt8]) throws(DDEError) {
+        guard bytes.count == PublicKey.byteCount else {
+            throw DDEError(.key, "a public key is 32 bytes, got \(bytes.count)")
+        }
+        self.bytes = bytes
+    }
+
+    public init(hex: String, field: String) throws(DDEError) {
+        bytes = try Hex.decode(hex, count: PublicKey.byteCount, field: field)
+    }
+
+    public var hex: String { Hex.encode(bytes) }
+
+    /// Checks a domain-separated signature of `kind` over `digest`.
+    public func isValidSignature(_ signature: Signature, kind: SignatureKind, digest: Digest) -> Bool {
+        Ed25519.verify(signature: signature.bytes, message: kind.message(for: digest), publicKey: bytes)
+    }
+}
+
+/// An Ed25519 signature (64 bytes; 128 lowercase hex characters).
+public struct Signature: Hashable, Sendable {
+    public static let byteCount = 64
+    public let bytes: [UInt8]
+
+    public init(bytes: [UInt8]) throws(DDEError) {
+        guard bytes.count == Signature.byteCount else {
+            throw DDEError(.encoding, "a signature is 64 bytes, got \(bytes.count)")
+        }
+        self.bytes = bytes
+    }
+
+    public init(hex: String, field: String) throws(DDEError) {
+        bytes = try Hex.decode(hex, count: Signature.byteCount, field: field)
+    }
+
+    public var hex: String { Hex.encode(bytes) }
+}
+
+/// An Ed25519 key pair. The secret key (libsodium's 64-byte seed||public form) lives in a buffer
+/// this object owns and wipes when it is released; it is never copied into a Swift array.
+public final class KeyPair {
+    public static let secretKeyByteCount = 64
+    public static let seedByteCount = 32
+
+    public let publicKey: PublicKey
+    private let secret: UnsafeMutablePointer<UInt8>
+
+    private init(publicKey: PublicKey, secret: UnsafeMutablePointer<UInt8>) {
+        self.publicKey = publicKey
+        self.secret = secret
+    }
+
+    deinit {
+        sodium_memzero(secret, KeyPair.secretKeyByteCount)
+        secret.deallocate()
+    }
+
+    /// A fresh key pair from libsodium's CSPRNG.
+    public static func generate() -> KeyPair {
+        Ed25519.ensureInitialised()
+        var pk = [UInt8](repeating: 0, count: 32)
+        let sk = UnsafeMutablePointer<UInt8>.allocate(capacity: secretKeyByteCount)
+        pk.withUnsafeMutableBufferPointer { p in _ = crypto_sign_keypair(p.baseAddress!, sk) }
+        return KeyPair(publicKey: PublicKey(uncheckedBytes: pk), secret: sk)
+    }
+
+    /// The key pair determined by a 32-byte seed (deterministic; for tests and key derivation).
+    public static func fromSeed(_ seed: UnsafeRawBufferPointer) throws(DDEError) -> KeyPair {
+        guard seed.count == seedByteCount, let base = seed.baseAddress else {
+            throw DDEError(.key, "an Ed25519 seed is 32 bytes, got \(seed.count)")
+        }
+        Ed25519.ensureInitialised()
+        var pk = [UInt8](repeating: 0, count: 32)
+        let sk = UnsafeMutablePointer<UInt8>.allocate(capacity: secretKeyByteCount)
+        pk.withUnsafeMutableBufferPointer { p in
+            _ = crypto_sign_seed_keypair(p.baseAddress!, sk, base.assumingMemoryBound(to: UInt8.self))
+        }
+        return KeyPair(publicKey: PublicKey(uncheckedBytes: pk), secret: sk)
+    }
+
+    /// Adopts a 64-byte libsodium secret key; refuses one whose embedded public half does not
+    /// match the key derived from its seed.
+    public static func fromSecretKey(_ secretKey: UnsafeRawBufferPointer) throws(DDEError) -> KeyPair {
+        guard secretKey.count == secretKeyByteCount, let base = secretKey.baseAddress else {
+            throw DDEError(.key, "an Ed25519 secret key is 64 bytes, got \(secretKey.count)")
+        }
+        let pair = try fromSeed(UnsafeRawBufferPointer(start: base, count: seedByteCount))
+        let embedded = UnsafeRawBufferPointer(start: base + seedByteCount, count: 32)
+        guard sodium_memcmp(embedded.baseAddress!, pair.publicKey.bytes, 32) == 0 else {
+            throw DDEError(.key, "the secret key's public half does not match its seed")
+        }
+        return pair
+    }
+
+    /// Lends the 64 secret-key bytes; do not let them escape `body`.
+    public func withSecretKey<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        body(UnsafeRawBufferPointer(start: secret, count: KeyPair.secretKeyByteCount))
+    }
+
+    /// A domain-separated signature of `kind` over `digest`.
+    public func sign(_ kind: SignatureKind, _ digest: Digest) -> Signature {
+        let message = kind.message(for: digest)
+        var sig = [UInt8](repeating: 0, count: 64)
+        sig.withUnsafeMutableBufferPointer { s in
+            message.withUnsafeBufferPointer { m in
+                _ = crypto_sign_detached(s.baseAddress!, nil, m.baseAddress, UInt64(m.count), secret)
+            }
+        }
+        return Signature(uncheckedBytes: sig)
+    }
+}
+
+extension PublicKey { init(uncheckedBytes: [UInt8]) { bytes = uncheckedBytes } }
+extension Signature { init(uncheckedBytes: [UInt8]) { bytes = uncheckedBytes } }
+
+public enum Ed25519 {
+    static func ensureInitialised() { _ = cdde_init() }
+
+    /// Raw Ed25519 verification (libsodium's crypto_sign_verify_detached, which rejects
+    /// non-canonical and small-order encodings).
+    public static func verify(signature: [UInt8], message: [UInt8], publicKey: [UInt8]) -> Bool {
+        guard signature.count == 64, publicKey.count == 32 else { return false }
+        ensureInitialised()
+        return signature.withUnsafeBufferPointer { s in
+            message.withUnsafeBufferPointer { m in
+                publicKey.withUnsafeBufferPointer { p in
+                    crypto_sign_verify_detached(s.baseAddress!, m.baseAddress, UInt64(m.count), p.baseAddress!) == 0
+                }
+            }
+        }
+    }
+}

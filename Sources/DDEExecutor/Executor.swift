@@ -1,0 +1,2 @@
+// The executor: deterministic WebAssembly execution that produces signed execution proofs.
+import DDE
