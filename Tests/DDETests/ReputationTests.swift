@@ -159,9 +159,10 @@ final class ReputationTests: XCTestCase {
         let policy = try rep.policy(now: t0)
         XCTAssertEqual(policy.banned, [a])
         XCTAssertEqual(policy.blacklisted, [b])
-        XCTAssertEqual(policy.refusal(for: a), .executorBanned)
-        XCTAssertEqual(policy.refusal(for: b), .executorBlacklisted)
-        XCTAssertNil(policy.refusal(for: c))
+        XCTAssertEqual(try rep.policy(for: a, now: t0).banned, [a])
+        XCTAssertEqual(try rep.policy(for: b, now: t0).blacklisted, [b])
+        let pc = try rep.policy(for: c, now: t0)
+        XCTAssertTrue(pc.banned.isEmpty && pc.blacklisted.isEmpty)
         // After the ban ends, a rises above the blacklisted b (its failure rate is 100% but only
         // 3 attempts).
         XCTAssertEqual(try rep.routingOrder([b, a], now: t0 + 10 * 60 * 1000), [a, b])

@@ -105,11 +105,21 @@ public final class Reputation: @unchecked Sendable {
     // MARK: decisions
 
     /// The executors the verifier must refuse at `now` (check 10 of PROTOCOL.md section 7).
-    public func policy(now: Int64) throws(DDEError) -> ExecutorPolicy {
-        var policy = ExecutorPolicy()
+    public func policy(now: Int64) throws(DDEError) -> VerifyPolicy {
+        var policy = VerifyPolicy()
         for r in try all(now: now) {
             if r.isBanned(at: now) { policy.banned.insert(r.executorKey) }
             if r.isBlacklisted(config) { policy.blacklisted.insert(r.executorKey) }
+        }
+        return policy
+    }
+
+    /// The policy for one executor only (what a commit needs; cheaper than `policy(now:)`).
+    public func policy(for key: PublicKey, now: Int64) throws(DDEError) -> VerifyPolicy {
+        var policy = VerifyPolicy()
+        if let r = try get(key, now: now) {
+            if r.isBanned(at: now) { policy.banned.insert(key) }
+            if r.isBlacklisted(config) { policy.blacklisted.insert(key) }
         }
         return policy
     }
@@ -200,23 +210,5 @@ public final class Reputation: @unchecked Sendable {
             }
             return r
         }
-    }
-}
-
-/// The executors a verifier must refuse (check 10), from `Reputation.policy(now:)`.
-public struct ExecutorPolicy: Sendable {
-    public var banned: Set<PublicKey>
-    public var blacklisted: Set<PublicKey>
-
-    public init(banned: Set<PublicKey> = [], blacklisted: Set<PublicKey> = []) {
-        self.banned = banned
-        self.blacklisted = blacklisted
-    }
-
-    /// `.executorBanned`, `.executorBlacklisted`, or nil when `key` may be used.
-    public func refusal(for key: PublicKey) -> Status? {
-        if banned.contains(key) { return .executorBanned }
-        if blacklisted.contains(key) { return .executorBlacklisted }
-        return nil
     }
 }
