@@ -170,6 +170,77 @@ int dde_verify_signature(int kind, const uint8_t hash[DDE_HASHBYTES],
 int dde_ed25519_verify(const uint8_t signature[DDE_SIGNATUREBYTES], const void *message, size_t length,
                        const uint8_t public_key[DDE_PUBLICKEYBYTES]);
 
+/* ---- Key files ----------------------------------------------------------------------------- */
+
+/* Writes the key pair of `secret_key` to `path` (a small JSON document holding the seed and the
+ * public key), mode 0600, atomically (temporary file, fsync, rename). DDE_ERR_IO on failure. */
+int dde_key_save(const char *path, const uint8_t secret_key[DDE_SECRETKEYBYTES]);
+
+/* Reads a key file written by dde_key_save or `dde keygen`. DDE_ERR_IO when it cannot be read,
+ * DDE_ERR_KEY when it is damaged (the stored public key must match the seed). */
+int dde_key_load(const char *path, uint8_t public_key[DDE_PUBLICKEYBYTES],
+                 uint8_t secret_key[DDE_SECRETKEYBYTES]);
+
+/* ---- Canonical JSON ------------------------------------------------------------------------ */
+
+/* The RFC 8785 canonical form of the JSON document json[0..length). On success *out holds a
+ * NUL-terminated copy (release with dde_free) and *out_length (if not NULL) its length.
+ * Parser limits: 1 MiB, depth 64; DDE_ERR_JSON, DDE_ERR_LIMIT or DDE_ERR_DUPLICATE_KEY. */
+int dde_canonicalize(const char *json, size_t length, char **out, size_t *out_length);
+
+/* ---- Tasks --------------------------------------------------------------------------------- */
+
+/* A parsed and fully checked compute task (immutable; share it between threads freely). */
+typedef struct dde_task dde_task;
+
+/* Builds and signs a task from a spec document:
+ *   {"dappId": "wallet", "dappCodeHash": "<64 hex>", "action": "transfer",
+ *    "payload": {...}, "raw": "send 5 frame to Alice",
+ *    "requiredCapabilities": ["state.read", "state.write"], "state": {"key": "<base64>"},
+ *    "maxExecutionSteps": 500, "maxFuel": 1000000000, "maxExecutionTime": 2000,
+ *    "maxMemoryUsage": 1048576, "timestamp": 1764000000000}
+ * Only dappId, dappCodeHash and action are required; timestamp defaults to the wall clock (give
+ * one for reproducible task ids). The library computes inputHash, previousStateRoot, taskId and
+ * the requester's signature with secret_key. On success *task is a new handle (dde_task_free).
+ * Errors: DDE_ERR_JSON/LIMIT/SCHEMA/ENCODING/NUMBER for a bad spec, DDE_ERR_KEY. */
+int dde_task_create(const char *spec_json, size_t length, const uint8_t secret_key[DDE_SECRETKEYBYTES],
+                    dde_task **task);
+
+/* Parses a task document and checks everything an executor checks: schema, encodings,
+ * inputHash, previousStateRoot, taskId (DDE_ERR_TASK_ID) and the requester's signature
+ * (DDE_ERR_TASK_SIGNATURE). On success *task is a new handle; on failure *task is NULL. */
+int dde_task_parse(const char *task_json, size_t length, dde_task **task);
+
+/* Releases a task handle. NULL is a no-op. */
+void dde_task_free(dde_task *task);
+
+/* The task's canonical JSON (what to send to executors). *json: release with dde_free. */
+int dde_task_json(const dde_task *task, char **json, size_t *length);
+
+/* The task id as 64 lowercase hex characters and a NUL. */
+int dde_task_id(const dde_task *task, char id_hex[DDE_HASHHEXBYTES]);
+
+/* ---- Verification -------------------------------------------------------------------------- */
+
+/* Executors whose proofs are refused whatever they prove (check 10). Not thread-safe while
+ * dde_policy_deny runs; read-only use from many threads is fine. */
+typedef struct dde_policy dde_policy;
+
+int dde_policy_new(dde_policy **policy);
+/* reason: DDE_ERR_EXECUTOR_BANNED or DDE_ERR_EXECUTOR_BLACKLISTED (the code verify returns). */
+int dde_policy_deny(dde_policy *policy, const uint8_t public_key[DDE_PUBLICKEYBYTES], int reason);
+void dde_policy_free(dde_policy *policy);
+
+/* Verifies a compute_result document against the task it answers, without re-execution
+ * (docs/PROTOCOL.md section 7). Checks, in order, each with its own code:
+ *   1 well-formed (DDE_ERR_JSON, _LIMIT, _DUPLICATE_KEY, _SCHEMA, _ENCODING, _VERSION, _NUMBER,
+ *     _RESULT_MISMATCH)     2 DDE_ERR_TASK_MISMATCH      3 DDE_ERR_CODE_HASH_MISMATCH
+ *   4 DDE_ERR_INPUT_HASH_MISMATCH   5 DDE_ERR_CAPABILITIES   6 DDE_ERR_STEPS_EXCEEDED, _FUEL_EXCEEDED
+ *   7 DDE_ERR_RESULT_HASH, _WRITES_HASH   8 DDE_ERR_PREVIOUS_STATE_ROOT, _NEXT_STATE_ROOT
+ *   9 DDE_ERR_PROOF_SIGNATURE   10 DDE_ERR_EXECUTOR_BLACKLISTED, _EXECUTOR_BANNED
+ * policy may be NULL (accept every executor). Pure: changes nothing; thread-safe. */
+int dde_verify(const dde_task *task, const char *result_json, size_t length, const dde_policy *policy);
+
 #ifdef __cplusplus
 }
 #endif
