@@ -35,6 +35,13 @@ public enum Verifier {
         return try verify(task: task, result: result, policy: policy)
     }
 
+    /// The same for a byte array.
+    public static func verify(task: ComputeTask, resultBytes: [UInt8], policy: VerifyPolicy = .acceptAll,
+                              limits: JSONLimits = .default) throws(DDEError) -> Verdict {
+        let result = try ComputeResult(json: try JSONParser.parse(resultBytes, limits: limits))
+        return try verify(task: task, result: result, policy: policy)
+    }
+
     /// Checks 2 to 10 on an already parsed (check 1) compute_result, in the protocol's order;
     /// the first failing check throws its own status.
     public static func verify(task: ComputeTask, result: ComputeResult,
