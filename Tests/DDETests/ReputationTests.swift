@@ -149,6 +149,16 @@ final class ReputationTests: XCTestCase {
         XCTAssertEqual(Decay.factor(elapsedMs: Int64.max, halfLifeMs: 1), 0)
     }
 
+    func testSquareRootWithoutLibm() {
+        for x in [1e-300, 2.5e-10, 0.25, 1, 2, 3, 10, 12345.678, 1e300] {
+            XCTAssertEqual(Decay.squareRoot(x), x.squareRoot(), accuracy: x.squareRoot() * 4e-16, "\(x)")
+        }
+        XCTAssertEqual(Decay.squareRoot(0), 0)
+        XCTAssertEqual(Decay.squareRoot(-4), 0)
+        XCTAssertEqual(Decay.squareRoot(.nan), 0)
+        XCTAssertEqual(Decay.squareRoot(.infinity), .infinity)
+    }
+
     func testRoutingPutsBannedAndBlacklistedLast() throws {
         for _ in 0..<3 { try rep.recordFailure(a, now: t0) }          // banned
         for _ in 0..<5 { try rep.recordTimeout(b, now: t0) }          // blacklisted

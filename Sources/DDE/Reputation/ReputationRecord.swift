@@ -52,7 +52,7 @@ public struct ReputationRecord: Sendable {
         let p = successfulProofs / n
         let z2 = z * z
         let centre = p + z2 / (2 * n)
-        let spread = z * (p * (1 - p) / n + z2 / (4 * n * n)).squareRoot()
+        let spread = z * Decay.squareRoot(p * (1 - p) / n + z2 / (4 * n * n))
         let bound = (centre - spread) / (1 + z2 / n)
         return bound < 0 ? 0 : bound
     }
@@ -79,8 +79,19 @@ public struct ReputationRecord: Sendable {
     }
 }
 
-/// Exponential decay without libm (the core also builds as Embedded Swift).
+/// Exponential decay (and a square root) without libm: the Embedded Swift aarch64 build lowers
+/// `Double.squareRoot()` to a call to libm's sqrt, which libdde.so does not link.
 enum Decay {
+    /// Newton's iteration from a power-of-two guess (within a factor of 2): correct to the last
+    /// bit or one off, plenty for ranking. 0 for zero, negative or NaN input.
+    static func squareRoot(_ x: Double) -> Double {
+        guard x > 0 else { return 0 }
+        guard x.isFinite else { return x }
+        var y = Double(sign: .plus, exponent: x.exponent / 2, significand: 1)
+        for _ in 0..<8 { y = 0.5 * (y + x / y) }
+        return y
+    }
+
     /// 2^(-elapsed/halfLife); 1 when decay is off or no time has passed.
     static func factor(elapsedMs: Int64, halfLifeMs: Int64) -> Double {
         guard elapsedMs > 0, halfLifeMs > 0 else { return 1 }
