@@ -30,6 +30,7 @@ let package = Package(
             dependencies: [
                 "DDE",
                 .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WasmParser", package: "WasmKit"),
                 .product(name: "WAT", package: "WasmKit"),
             ]
         ),
@@ -41,5 +42,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DDETests", dependencies: ["DDE"]),
+        .testTarget(name: "DDEExecutorTests", dependencies: ["DDE", "DDEExecutor"]),
     ]
 )
