@@ -12,8 +12,10 @@ import PackageDescription
 let package = Package(
     name: "dde",
     products: [
-        .library(name: "dde", type: .dynamic, targets: ["DDE"]),
-        .executable(name: "dde-cli", targets: ["DDECLI"]),
+        // Built as libDDECore.so; scripts/build-lib.sh links it with export control and the static
+        // Swift runtime and installs it as libdde.so (the product name `dde` is the command's).
+        .library(name: "DDECore", type: .dynamic, targets: ["DDE"]),
+        .executable(name: "dde", targets: ["DDECLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),

@@ -1,5 +1,11 @@
 #include "cdde.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define DDE_ERRMSG_MAX 512
 
@@ -33,3 +39,59 @@ int cdde_init(void) {
 int dde_errcode(void) { return last_code; }
 
 const char *dde_errmsg(void) { return last_message; }
+
+uint64_t cdde_now_ms(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int cdde_write_private_file(const char *path, const uint8_t *bytes, size_t length) {
+    if (path == NULL || (bytes == NULL && length > 0)) return EINVAL;
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (tmp == NULL) return ENOMEM;
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp-XXXXXX", 12);
+    int fd = mkstemp(tmp); // mkstemp creates the file with mode 0600
+    if (fd < 0) { int e = errno; free(tmp); return e; }
+    int err = 0;
+    if (fchmod(fd, S_IRUSR | S_IWUSR) != 0) err = errno;
+    size_t done = 0;
+    while (err == 0 && done < length) {
+        ssize_t w = write(fd, bytes + done, length - done);
+        if (w < 0) { if (errno == EINTR) continue; err = errno; break; }
+        done += (size_t)w;
+    }
+    if (err == 0 && fsync(fd) != 0) err = errno;
+    if (close(fd) != 0 && err == 0) err = errno;
+    if (err == 0 && rename(tmp, path) != 0) err = errno;
+    if (err != 0) unlink(tmp);
+    free(tmp);
+    return err;
+}
+
+int cdde_read_file(const char *path, uint8_t *buffer, size_t capacity, size_t *length) {
+    if (path == NULL || length == NULL || (buffer == NULL && capacity > 0)) return EINVAL;
+    *length = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    size_t done = 0;
+    int err = 0;
+    for (;;) {
+        if (done == capacity) {
+            char extra;
+            ssize_t r = read(fd, &extra, 1);
+            if (r > 0) err = EFBIG;
+            else if (r < 0) err = errno;
+            break;
+        }
+        ssize_t r = read(fd, buffer + done, capacity - done);
+        if (r < 0) { if (errno == EINTR) continue; err = errno; break; }
+        if (r == 0) break;
+        done += (size_t)r;
+    }
+    close(fd);
+    *length = done;
+    return err;
+}

@@ -109,6 +109,14 @@ public final class KeyPair {
         return KeyPair(publicKey: PublicKey(uncheckedBytes: pk), secret: sk)
     }
 
+    public static func fromSeed(_ seed: [UInt8]) throws(DDEError) -> KeyPair {
+        var result: Result<KeyPair, DDEError> = .failure(DDEError(.key, "empty seed"))
+        seed.withUnsafeBytes { s in
+            do throws(DDEError) { result = .success(try fromSeed(s)) } catch { result = .failure(error) }
+        }
+        return try result.get()
+    }
+
     /// Adopts a 64-byte libsodium secret key; refuses one whose embedded public half does not
     /// match the key derived from its seed.
     public static func fromSecretKey(_ secretKey: UnsafeRawBufferPointer) throws(DDEError) -> KeyPair {

@@ -37,6 +37,7 @@ public enum Status: Int32, Sendable {
     case executorBlacklisted = 54 // check 10: policy: the executor is blacklisted
     case resultMismatch = 55   // compute_result fields disagree with its proof (taskId, key, hash)
     case key = 56              // a key is malformed or does not match its pair
+    case signature = 57        // a signature does not verify (outside proof verification)
 
     // 60-79: the durable store
     case store = 60            // SQLite failed (message says how)
@@ -104,6 +105,7 @@ extension Status {
         case .executorBlacklisted: return "DDE_ERR_EXECUTOR_BLACKLISTED"
         case .resultMismatch: return "DDE_ERR_RESULT_MISMATCH"
         case .key: return "DDE_ERR_KEY"
+        case .signature: return "DDE_ERR_SIGNATURE"
         case .store: return "DDE_ERR_STORE"
         case .stale: return "DDE_ERR_STALE"
         case .duplicate: return "DDE_ERR_DUPLICATE"
@@ -165,6 +167,7 @@ extension Status {
         case .executorBlacklisted: return "the executor is blacklisted"
         case .resultMismatch: return "the compute_result disagrees with its own proof"
         case .key: return "malformed key or key file"
+        case .signature: return "the signature does not verify"
         case .store: return "the store (SQLite) failed"
         case .stale: return "stale task: the dApp's state has moved on since the task was made"
         case .duplicate: return "the task is already committed"

@@ -1,30 +1,136 @@
-// RFC 8785 canonical serialisation. (Placeholder until the JSON work lands: numbers are only
-// right for integers here.)
+// RFC 8785 (JSON Canonicalization Scheme) serialisation: no whitespace, object members sorted by
+// the UTF-16 code units of their keys, strings escaped minimally, numbers in the ECMAScript
+// Number::toString form. H(x) of the protocol is SHA-256 over these bytes, so they must match
+// every other JCS implementation byte for byte.
+
 extension JSON {
+    /// The RFC 8785 canonical UTF-8 bytes of this value.
     public func canonicalBytes() -> [UInt8] {
         var out = [UInt8]()
-        write(into: &out)
+        out.reserveCapacity(512)
+        writeCanonical(into: &out)
         return out
     }
 
-    func write(into out: inout [UInt8]) {
+    /// The canonical form as a String (same bytes as `canonicalBytes()`).
+    public var canonicalString: String {
+        String(decoding: canonicalBytes(), as: UTF8.self)
+    }
+
+    /// Appends the canonical bytes of this value to `out`.
+    func writeCanonical(into out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .number(let d): out.append(contentsOf: String(Int64(d)).utf8)
-        case .string(let s): out.append(UInt8(ascii: "\"")); out.append(contentsOf: s.utf8); out.append(UInt8(ascii: "\""))
-        case .array(let a):
+        case .number(let d): ES6Number.write(d, into: &out)
+        case .string(let s): writeCanonicalString(s, into: &out)
+        case .array(let elements):
             out.append(UInt8(ascii: "["))
-            for (i, v) in a.enumerated() { if i > 0 { out.append(UInt8(ascii: ",")) }; v.write(into: &out) }
+            var first = true
+            for element in elements {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                element.writeCanonical(into: &out)
+            }
             out.append(UInt8(ascii: "]"))
-        case .object(let o):
+        case .object(let object):
             out.append(UInt8(ascii: "{"))
-            let sorted = o.members.sorted { Array($0.key.utf16).lexicographicallyPrecedes(Array($1.key.utf16)) }
-            for (i, m) in sorted.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSON.string(m.key).write(into: &out); out.append(UInt8(ascii: ":")); m.value.write(into: &out)
+            let members = object.members
+            // Parsed canonical input is already in order: check before sorting.
+            var sorted = true
+            var i = 1
+            while i < members.count {
+                if !utf16Less(members[i - 1].key, members[i].key) {
+                    sorted = false
+                    break
+                }
+                i += 1
+            }
+            if sorted {
+                for (index, member) in members.enumerated() {
+                    if index > 0 { out.append(UInt8(ascii: ",")) }
+                    writeCanonicalString(member.key, into: &out)
+                    out.append(UInt8(ascii: ":"))
+                    member.value.writeCanonical(into: &out)
+                }
+            } else {
+                var order = Array(members.indices)
+                order.sort { utf16Less(members[$0].key, members[$1].key) }
+                for (index, m) in order.enumerated() {
+                    if index > 0 { out.append(UInt8(ascii: ",")) }
+                    writeCanonicalString(members[m].key, into: &out)
+                    out.append(UInt8(ascii: ":"))
+                    members[m].value.writeCanonical(into: &out)
+                }
             }
             out.append(UInt8(ascii: "}"))
         }
     }
+}
+
+/// True when `a` sorts before `b` by UTF-16 code units (RFC 8785 section 3.2.3), computed on the
+/// UTF-8 bytes without converting. UTF-8 byte order is scalar order; UTF-16 order differs only
+/// where a scalar in U+E000-U+FFFF (lead byte 0xEE/0xEF) meets one above U+FFFF (lead byte
+/// 0xF0-0xF4): its surrogates (0xD800-0xDFFF) sort first. Equal prefixes end on a character
+/// boundary in both strings, so the first differing bytes are either both lead bytes or both
+/// continuation bytes of same-length characters.
+func utf16Less(_ a: String, _ b: String) -> Bool {
+    var ia = a.utf8.makeIterator()
+    var ib = b.utf8.makeIterator()
+    while true {
+        guard let x = ia.next() else { return ib.next() != nil }
+        guard let y = ib.next() else { return false }
+        if x != y {
+            if x >= 0xF0 && (y == 0xEE || y == 0xEF) { return true }
+            if y >= 0xF0 && (x == 0xEE || x == 0xEF) { return false }
+            return x < y
+        }
+    }
+}
+
+/// A JCS string: '"', '\\', and U+0000-U+001F escaped (short forms where JSON has them,
+/// else \u00xx in lowercase hex); everything else, including U+007F and non-ASCII, as UTF-8.
+@inline(__always)
+func writeCanonicalString(_ s: String, into out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
+    let done: Void? = s.utf8.withContiguousStorageIfAvailable { bytes in
+        appendEscaped(bytes, into: &out)
+    }
+    if done == nil {
+        appendEscaped(Array(s.utf8), into: &out)
+    }
+    out.append(UInt8(ascii: "\""))
+}
+
+private func appendEscaped<C: Collection>(_ bytes: C, into out: inout [UInt8])
+where C.Element == UInt8, C.Index == Int {
+    var runStart = bytes.startIndex
+    var i = bytes.startIndex
+    let end = bytes.endIndex
+    while i < end {
+        let c = bytes[i]
+        if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") {
+            i += 1
+            continue
+        }
+        if runStart < i { out.append(contentsOf: bytes[runStart..<i]) }
+        out.append(UInt8(ascii: "\\"))
+        switch c {
+        case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+        case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
+        case 0x08: out.append(UInt8(ascii: "b"))
+        case 0x0C: out.append(UInt8(ascii: "f"))
+        case 0x0A: out.append(UInt8(ascii: "n"))
+        case 0x0D: out.append(UInt8(ascii: "r"))
+        case 0x09: out.append(UInt8(ascii: "t"))
+        default:
+            let hex: StaticString = "0123456789abcdef"
+            out.append(contentsOf: "u00".utf8)
+            out.append(hex.utf8Start[Int(c >> 4)])
+            out.append(hex.utf8Start[Int(c & 0xF)])
+        }
+        i += 1
+        runStart = i
+    }
+    if runStart < end { out.append(contentsOf: bytes[runStart..<end]) }
 }

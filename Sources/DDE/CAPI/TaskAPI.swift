@@ -1,0 +1,154 @@
+// Tasks, policies, verification and canonical JSON for C callers. See include/dde.h.
+import CDDE
+
+/// What a dde_task * points to: an immutable, fully checked task.
+final class TaskHandle {
+    let task: ComputeTask
+    init(_ task: ComputeTask) { self.task = task }
+}
+
+/// What a dde_policy * points to.
+final class PolicyHandle {
+    var policy = VerifyPolicy()
+}
+
+func task(_ handle: OpaquePointer?) throws(DDEError) -> ComputeTask {
+    guard let handle else { throw DDEError(.argument, "task is NULL") }
+    return Unmanaged<TaskHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue().task
+}
+
+func handOut(_ t: ComputeTask, _ out: UnsafeMutablePointer<OpaquePointer?>) {
+    out.pointee = OpaquePointer(Unmanaged.passRetained(TaskHandle(t)).toOpaque())
+}
+
+@_cdecl("dde_canonicalize")
+public func dde_canonicalize(_ json: UnsafePointer<CChar>?, _ length: Int,
+                             _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                             _ outLength: UnsafeMutablePointer<Int>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let input = try inputBytes(json, length, "json")
+        _ = try outputPointer(out, "out")
+        try emit(try JSONParser.parse(input).canonicalBytes(), out, outLength)
+    }
+}
+
+@_cdecl("dde_task_create")
+public func dde_task_create(_ spec: UnsafePointer<CChar>?, _ length: Int, _ secretKey: UnsafePointer<UInt8>?,
+                            _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let input = try inputBytes(spec, length, "spec")
+        let sk = try fixedInput(secretKey, KeyPair.secretKeyByteCount, "secret_key")
+        let o = try outputPointer(out, "task")
+        o.pointee = nil
+        let requester = try KeyPair.fromSecretKey(sk)
+        let taskSpec = try TaskSpec(json: try JSONParser.parse(input), now: cdde_now_ms())
+        handOut(try ComputeTask.create(taskSpec, requester: requester), o)
+    }
+}
+
+@_cdecl("dde_task_parse")
+public func dde_task_parse(_ json: UnsafePointer<CChar>?, _ length: Int,
+                           _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let input = try inputBytes(json, length, "json")
+        let o = try outputPointer(out, "task")
+        o.pointee = nil
+        handOut(try ComputeTask(bytes: input), o)
+    }
+}
+
+@_cdecl("dde_task_free")
+public func dde_task_free(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<TaskHandle>.fromOpaque(UnsafeRawPointer(handle)).release()
+}
+
+@_cdecl("dde_task_json")
+public func dde_task_json(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                          _ outLength: UnsafeMutablePointer<Int>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let t = try task(handle)
+        try emit(t.canonicalBytes, out, outLength)
+    }
+}
+
+/// Writes 64 hex characters and a NUL.
+func writeHex(_ digest: Digest, _ out: UnsafeMutablePointer<CChar>) {
+    var i = 0
+    for c in digest.hex.utf8 { out[i] = CChar(bitPattern: c); i += 1 }
+    out[i] = 0
+}
+
+@_cdecl("dde_task_id")
+public func dde_task_id(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<CChar>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let t = try task(handle)
+        writeHex(t.taskId, try outputPointer(out, "id_hex"))
+    }
+}
+
+@_cdecl("dde_policy_new")
+public func dde_policy_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let o = try outputPointer(out, "policy")
+        o.pointee = OpaquePointer(Unmanaged.passRetained(PolicyHandle()).toOpaque())
+    }
+}
+
+@_cdecl("dde_policy_deny")
+public func dde_policy_deny(_ handle: OpaquePointer?, _ publicKey: UnsafePointer<UInt8>?, _ reason: Int32) -> Int32 {
+    guarded { () throws(DDEError) in
+        guard let handle else { throw DDEError(.argument, "policy is NULL") }
+        let pk = try PublicKey(bytes: Array(try fixedInput(publicKey, PublicKey.byteCount, "public_key")))
+        let p = Unmanaged<PolicyHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+        switch Status(rawValue: reason) {
+        case .executorBanned: p.policy.banned.insert(pk)
+        case .executorBlacklisted: p.policy.blacklisted.insert(pk)
+        default:
+            throw DDEError(.argument, "reason must be DDE_ERR_EXECUTOR_BANNED or DDE_ERR_EXECUTOR_BLACKLISTED")
+        }
+    }
+}
+
+@_cdecl("dde_policy_free")
+public func dde_policy_free(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<PolicyHandle>.fromOpaque(UnsafeRawPointer(handle)).release()
+}
+
+func policy(_ handle: OpaquePointer?) -> VerifyPolicy {
+    guard let handle else { return .acceptAll }
+    return Unmanaged<PolicyHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue().policy
+}
+
+@_cdecl("dde_verify")
+public func dde_verify(_ handle: OpaquePointer?, _ result: UnsafePointer<CChar>?, _ length: Int,
+                       _ policyHandle: OpaquePointer?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let t = try task(handle)
+        let input = try inputBytes(result, length, "result_json")
+        _ = try Verifier.verify(task: t, resultBytes: input, policy: policy(policyHandle))
+    }
+}
+
+@_cdecl("dde_key_save")
+public func dde_key_save(_ path: UnsafePointer<CChar>?, _ secretKey: UnsafePointer<UInt8>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let p = try inputString(path, "path")
+        let pair = try KeyPair.fromSecretKey(try fixedInput(secretKey, KeyPair.secretKeyByteCount, "secret_key"))
+        try KeyFile.save(pair, to: p)
+    }
+}
+
+@_cdecl("dde_key_load")
+public func dde_key_load(_ path: UnsafePointer<CChar>?, _ publicKey: UnsafeMutablePointer<UInt8>?,
+                         _ secretKey: UnsafeMutablePointer<UInt8>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let p = try inputString(path, "path")
+        let pk = try outputPointer(publicKey, "public_key")
+        let sk = try outputPointer(secretKey, "secret_key")
+        let pair = try KeyFile.load(from: p)
+        for i in 0..<PublicKey.byteCount { pk[i] = pair.publicKey.bytes[i] }
+        pair.withSecretKey { s in if let b = s.baseAddress { memcpy(sk, b, KeyPair.secretKeyByteCount) } }
+    }
+}

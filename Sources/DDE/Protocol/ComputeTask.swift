@@ -1,0 +1,145 @@
+// ComputeTask, taskVersion 1 (PROTOCOL.md section 3): what a requester asks executors to run.
+
+public struct Intent: Sendable, Equatable {
+    /// The exported function to call: `() -> i32`.
+    public var action: String
+    /// The input; its JCS bytes are what the module reads, and inputHash = H(payload).
+    public var payload: JSON
+    /// The human request the intent came from ("send 5 frame to Alice").
+    public var raw: String
+    /// Unix milliseconds.
+    public var timestamp: UInt64
+
+    public init(action: String, payload: JSON, raw: String, timestamp: UInt64) {
+        self.action = action
+        self.payload = payload
+        self.raw = raw
+        self.timestamp = timestamp
+    }
+
+    var json: JSON {
+        .object(JSONObject(uniqueMembers: [
+            .init("action", .string(action)), .init("payload", payload),
+            .init("raw", .string(raw)), .init("timestamp", .int(timestamp)),
+        ]))
+    }
+
+    init(json: JSON) throws(DDEError) {
+        let r = try FieldReader(json, context: "task.intent")
+        try r.only(["action", "payload", "raw", "timestamp"])
+        action = try r.string("action", maxBytes: 256)
+        guard !action.isEmpty else { throw DDEError(.schema, "task.intent.action must not be empty") }
+        payload = try r.value("payload")
+        raw = try r.string("raw", maxBytes: 64 << 10)
+        timestamp = try r.integer("timestamp")
+    }
+}
+
+/// The execution limits a task sets.
+public struct ExecutionLimits: Sendable, Equatable {
+    public static let defaultMaxExecutionSteps: UInt64 = 500
+    public static let defaultMaxFuel: UInt64 = 1_000_000_000
+
+    /// Most host (capability and io) calls.
+    public var maxExecutionSteps: UInt64 = defaultMaxExecutionSteps
+    /// Most fuel (WebAssembly operators).
+    public var maxFuel: UInt64 = defaultMaxFuel
+    /// Wall-clock bound in milliseconds; a timeout yields no proof.
+    public var maxExecutionTime: UInt64?
+    /// Memory bound in bytes.
+    public var maxMemoryUsage: UInt64?
+
+    public init(maxExecutionSteps: UInt64 = defaultMaxExecutionSteps, maxFuel: UInt64 = defaultMaxFuel,
+                maxExecutionTime: UInt64? = nil, maxMemoryUsage: UInt64? = nil) {
+        self.maxExecutionSteps = maxExecutionSteps
+        self.maxFuel = maxFuel
+        self.maxExecutionTime = maxExecutionTime
+        self.maxMemoryUsage = maxMemoryUsage
+    }
+}
+
+public struct ComputeTask: Sendable {
+    public static let version: UInt64 = 1
+
+    public let taskId: Digest
+    public let intent: Intent
+    public let dappId: String
+    public let dappCodeHash: Digest
+    public let requiredCapabilities: [String]
+    public let inputHash: Digest
+    public let previousStateRoot: Digest
+    /// The dApp state the task runs on; nil when the task carries none (the empty state).
+    public let state: StateMap?
+    public let requesterPublicKey: PublicKey
+    public let timestamp: UInt64
+    public let limits: ExecutionLimits
+    public let signature: Signature
+
+    /// The full signed object, as parsed or built; the canonical bytes of this are what travels.
+    public let json: JSON
+
+    /// The dApp state (empty when the task carries none).
+    public var stateOrEmpty: StateMap { state ?? StateMap() }
+
+    static let fields = ["taskVersion", "taskId", "intent", "dappId", "dappCodeHash", "requiredCapabilities",
+                         "inputHash", "previousStateRoot", "state", "requesterPublicKey", "timestamp",
+                         "maxExecutionSteps", "maxFuel", "maxExecutionTime", "maxMemoryUsage", "signature"]
+
+    /// Parses and fully checks a task: schema, encodings, inputHash, previousStateRoot, taskId and
+    /// the requester's signature. An executor must refuse any task this refuses.
+    public init(json: JSON) throws(DDEError) {
+        try self.init(json: json, checkIdAndSignature: true)
+    }
+
+    /// `checkIdAndSignature: false` is only for a task this process has just built and signed.
+    init(json: JSON, checkIdAndSignature: Bool) throws(DDEError) {
+        let r = try FieldReader(json, context: "task")
+        try r.only(ComputeTask.fields)
+        try r.version("taskVersion", ComputeTask.version)
+        taskId = try r.digest("taskId")
+        intent = try Intent(json: try r.value("intent"))
+        dappId = try r.string("dappId", maxBytes: 256)
+        guard !dappId.isEmpty else { throw DDEError(.schema, "task.dappId must not be empty") }
+        dappCodeHash = try r.digest("dappCodeHash")
+        requiredCapabilities = try r.capabilities("requiredCapabilities")
+        inputHash = try r.digest("inputHash")
+        previousStateRoot = try r.digest("previousStateRoot")
+        state = r.has("state") ? try StateMap(json: try r.value("state"), field: "task.state") : nil
+        requesterPublicKey = try r.publicKey("requesterPublicKey")
+        timestamp = try r.integer("timestamp")
+        limits = ExecutionLimits(
+            maxExecutionSteps: try r.integer("maxExecutionSteps"), maxFuel: try r.integer("maxFuel"),
+            maxExecutionTime: try r.optionalInteger("maxExecutionTime"),
+            maxMemoryUsage: try r.optionalInteger("maxMemoryUsage"))
+        signature = try r.signature("signature")
+        self.json = json
+
+        guard intent.payload.hash == inputHash else {
+            throw DDEError(.inputHashMismatch, "task.inputHash is not H(intent.payload)")
+        }
+        guard stateOrEmpty.root == previousStateRoot else {
+            throw DDEError(.previousStateRoot, "task.previousStateRoot is not the root of task.state")
+        }
+        guard checkIdAndSignature else { return }
+        let id = ComputeTask.computeId(r.object)
+        guard id == taskId else {
+            throw DDEError(.taskId, "task.taskId is not H(task without taskId and signature); expected \(id.hex)")
+        }
+        guard requesterPublicKey.isValidSignature(signature, kind: .task, digest: taskId) else {
+            throw DDEError(.taskSignature, "task.signature does not verify for requesterPublicKey")
+        }
+    }
+
+    /// Parses a task from bytes (JSON text) with the given limits.
+    public init(bytes: UnsafeRawBufferPointer, limits: JSONLimits = .default) throws(DDEError) {
+        try self.init(json: try JSONParser.parse(bytes, limits: limits))
+    }
+
+    /// taskId = H(task without taskId and signature).
+    static func computeId(_ object: JSONObject) -> Digest {
+        JSON.object(object.removing("taskId", "signature")).hash
+    }
+
+    /// Canonical (RFC 8785) bytes: what is sent and stored.
+    public var canonicalBytes: [UInt8] { json.canonicalBytes() }
+}

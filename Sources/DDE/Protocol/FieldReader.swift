@@ -1,0 +1,126 @@
+// Strict reading of protocol objects: every field has one type, unknown fields are refused
+// (a signed object must not carry unsigned extras), and every failure names the field.
+
+/// Largest integer a protocol object may carry: 2^53-1, exact in every JSON implementation.
+public let maxSafeInteger: UInt64 = 9_007_199_254_740_991
+
+struct FieldReader {
+    let object: JSONObject
+    /// Name of the object for messages, e.g. "task" or "proof".
+    let context: String
+
+    init(_ json: JSON, context: String) throws(DDEError) {
+        guard case .object(let o) = json else { throw DDEError(.schema, "\(context): expected a JSON object") }
+        self.object = o
+        self.context = context
+    }
+
+    init(object: JSONObject, context: String) {
+        self.object = object
+        self.context = context
+    }
+
+    /// Refuses fields outside `allowed`.
+    func only(_ allowed: [String]) throws(DDEError) {
+        for m in object.members where !allowed.contains(where: { sameScalars($0, m.key) }) {
+            throw DDEError(.schema, "\(context): unknown field \"\(m.key)\"")
+        }
+    }
+
+    func value(_ key: String) throws(DDEError) -> JSON {
+        guard let v = object[key] else { throw DDEError(.schema, "\(context).\(key) is missing") }
+        return v
+    }
+
+    func has(_ key: String) -> Bool { object[key] != nil }
+
+    func string(_ key: String, maxBytes: Int = 1024) throws(DDEError) -> String {
+        guard case .string(let s) = try value(key) else {
+            throw DDEError(.schema, "\(context).\(key) must be a string")
+        }
+        guard s.utf8.count <= maxBytes else {
+            throw DDEError(.limit, "\(context).\(key) is longer than \(maxBytes) bytes")
+        }
+        return s
+    }
+
+    func integer(_ key: String) throws(DDEError) -> UInt64 {
+        guard case .number(let d) = try value(key) else {
+            throw DDEError(.schema, "\(context).\(key) must be a number")
+        }
+        return try FieldReader.integer(d, "\(context).\(key)")
+    }
+
+    func optionalInteger(_ key: String) throws(DDEError) -> UInt64? {
+        has(key) ? try integer(key) : nil
+    }
+
+    static func integer(_ d: Double, _ name: String) throws(DDEError) -> UInt64 {
+        guard d >= 0, d <= Double(maxSafeInteger), d == d.rounded(.towardZero) else {
+            throw DDEError(.number, "\(name) must be an integer in [0, 2^53-1]")
+        }
+        return UInt64(d)
+    }
+
+    func digest(_ key: String) throws(DDEError) -> Digest {
+        try Digest(hex: try string(key), field: "\(context).\(key)")
+    }
+
+    func publicKey(_ key: String) throws(DDEError) -> PublicKey {
+        try PublicKey(hex: try string(key), field: "\(context).\(key)")
+    }
+
+    func signature(_ key: String) throws(DDEError) -> Signature {
+        try Signature(hex: try string(key), field: "\(context).\(key)")
+    }
+
+    func version(_ key: String, _ expected: UInt64) throws(DDEError) {
+        let v = try integer(key)
+        guard v == expected else {
+            throw DDEError(.version, "\(context).\(key) is \(v); this dde understands \(expected)")
+        }
+    }
+
+    /// A sorted, duplicate-free array of known capability names.
+    func capabilities(_ key: String) throws(DDEError) -> [String] {
+        guard case .array(let items) = try value(key) else {
+            throw DDEError(.schema, "\(context).\(key) must be an array of capability names")
+        }
+        var out = [String]()
+        for item in items {
+            guard case .string(let s) = item else {
+                throw DDEError(.schema, "\(context).\(key) must hold only strings")
+            }
+            guard Capability.isKnown(s) else {
+                throw DDEError(.schema, "\(context).\(key): unknown capability \"\(s)\" (known: \(Capability.allNames))")
+            }
+            if let last = out.last, !Array(last.utf8).lexicographicallyPrecedes(Array(s.utf8)) {
+                throw DDEError(.schema, "\(context).\(key) must be sorted and free of duplicates")
+            }
+            out.append(s)
+        }
+        return out
+    }
+}
+
+/// The capabilities a task may declare (PROTOCOL.md section 4). Input and output need none.
+public enum Capability {
+    public static let all = ["crypto.hash", "crypto.verify", "log", "state.read", "state.write"]
+    public static var allNames: String { all.joined(separator: ", ") }
+    public static func isKnown(_ name: String) -> Bool { all.contains { sameScalars($0, name) } }
+
+    /// Sorts and deduplicates a list of names (by bytes); refuses unknown ones.
+    public static func normalise(_ names: [String]) throws(DDEError) -> [String] {
+        var out = [String]()
+        for n in names {
+            guard isKnown(n) else { throw DDEError(.schema, "unknown capability \"\(n)\" (known: \(allNames))") }
+            if !out.contains(where: { sameScalars($0, n) }) { out.append(n) }
+        }
+        return out.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+}
+
+extension JSON {
+    static func int(_ v: UInt64) -> JSON { .number(Double(v)) }
+    static func strings(_ items: [String]) -> JSON { .array(items.map { .string($0) }) }
+}

@@ -1,0 +1,125 @@
+// A dApp's key-value state: UTF-8 keys, byte values. In JSON (a task's `state`) it is an object
+// mapping each key to the base64 of its value; keys are compared by bytes, never by Swift's
+// canonical-equivalence String equality.
+
+/// Largest key in bytes; larger keys are refused (state writes, task state, host calls).
+public let maxStateKeyBytes = 1024
+/// Largest value in bytes.
+public let maxStateValueBytes = 256 << 10
+
+public struct StateMap: Sendable, Equatable {
+    /// Key bytes (UTF-8) to value bytes.
+    public private(set) var values: [[UInt8]: [UInt8]]
+
+    public init() { values = [:] }
+    public init(values: [[UInt8]: [UInt8]]) { self.values = values }
+
+    public var isEmpty: Bool { values.isEmpty }
+    public var count: Int { values.count }
+
+    public subscript(key: String) -> [UInt8]? { values[Array(key.utf8)] }
+    public subscript(keyBytes key: [UInt8]) -> [UInt8]? { values[key] }
+
+    public mutating func set(_ key: [UInt8], _ value: [UInt8]?) {
+        values[key] = value
+    }
+
+    /// Entries sorted by key bytes: the order of the Merkle leaves.
+    public var sortedEntries: [(key: [UInt8], value: [UInt8])] {
+        values.map { (key: $0.key, value: $0.value) }.sorted { bytesLess($0.key, $1.key) }
+    }
+
+    /// The RFC 6962 state root (PROTOCOL.md section 6).
+    public var root: Digest { StateRoot.root(sortedEntries: sortedEntries) }
+
+    /// A copy with `writes` applied (a nil value deletes the key).
+    public func applying(_ writes: StateWrites) -> StateMap {
+        var copy = self
+        for w in writes.entries { copy.values[w.key] = w.value }
+        return copy
+    }
+
+    /// `{"key": "base64", …}`.
+    public var json: JSON {
+        var members = [JSONObject.Member]()
+        for e in sortedEntries {
+            members.append(JSONObject.Member(String(decoding: e.key, as: UTF8.self), .string(Base64.encode(e.value))))
+        }
+        return .object(JSONObject(uniqueMembers: members))
+    }
+
+    public init(json: JSON, field: String) throws(DDEError) {
+        guard case .object(let o) = json else { throw DDEError(.schema, "\(field) must be an object of base64 strings") }
+        var values = [[UInt8]: [UInt8]]()
+        for m in o.members {
+            let key = try checkedKey(m.key, field: field)
+            guard case .string(let s) = m.value else {
+                throw DDEError(.schema, "\(field).\(m.key) must be a base64 string")
+            }
+            values[key] = try checkedValue(Base64.decode(s, field: "\(field).\(m.key)"), field: "\(field).\(m.key)")
+        }
+        self.values = values
+    }
+}
+
+/// The state writes of one execution: key to new value, or to nil for a delete.
+/// JSON: `{"key": "base64" | null, …}`; `stateWritesHash` = H(that object).
+public struct StateWrites: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var key: [UInt8]
+        public var value: [UInt8]?
+        public init(key: [UInt8], value: [UInt8]?) { self.key = key; self.value = value }
+    }
+
+    /// Sorted by key bytes, keys unique.
+    public private(set) var entries: [Entry]
+
+    public init() { entries = [] }
+
+    /// Builds from a map; the order is normalised.
+    public init(_ map: [[UInt8]: [UInt8]?]) {
+        entries = map.map { Entry(key: $0.key, value: $0.value) }.sorted { bytesLess($0.key, $1.key) }
+    }
+
+    public var isEmpty: Bool { entries.isEmpty }
+
+    public var json: JSON {
+        .object(JSONObject(uniqueMembers: entries.map { e in
+            JSONObject.Member(String(decoding: e.key, as: UTF8.self), e.value.map { .string(Base64.encode($0)) } ?? .null)
+        }))
+    }
+
+    public var hash: Digest { json.hash }
+
+    public init(json: JSON, field: String) throws(DDEError) {
+        guard case .object(let o) = json else {
+            throw DDEError(.schema, "\(field) must be an object of base64 strings or null")
+        }
+        var map = [[UInt8]: [UInt8]?]()
+        for m in o.members {
+            let key = try checkedKey(m.key, field: field)
+            switch m.value {
+            case .null: map[key] = .some(nil)
+            case .string(let s):
+                map[key] = .some(try checkedValue(Base64.decode(s, field: "\(field).\(m.key)"), field: "\(field).\(m.key)"))
+            default: throw DDEError(.schema, "\(field).\(m.key) must be a base64 string or null")
+            }
+        }
+        self.init(map)
+    }
+}
+
+func checkedKey(_ key: String, field: String) throws(DDEError) -> [UInt8] {
+    let bytes = Array(key.utf8)
+    guard !bytes.isEmpty, bytes.count <= maxStateKeyBytes else {
+        throw DDEError(.limit, "\(field): a state key must have 1 to \(maxStateKeyBytes) bytes")
+    }
+    return bytes
+}
+
+func checkedValue(_ value: [UInt8], field: String) throws(DDEError) -> [UInt8] {
+    guard value.count <= maxStateValueBytes else {
+        throw DDEError(.limit, "\(field): a state value may have at most \(maxStateValueBytes) bytes")
+    }
+    return value
+}

@@ -1,0 +1,112 @@
+// Verification by the requester (PROTOCOL.md section 7): hashes and one signature check, never
+// re-execution. A pure function of (task, result, policy): it reads nothing else and changes
+// nothing, so it can run on any thread and be repeated at commit time.
+
+/// Who the requester refuses to accept proofs from, whatever they prove (check 10).
+public struct VerifyPolicy: Sendable {
+    public var banned: Set<PublicKey>
+    public var blacklisted: Set<PublicKey>
+
+    public init(banned: Set<PublicKey> = [], blacklisted: Set<PublicKey> = []) {
+        self.banned = banned
+        self.blacklisted = blacklisted
+    }
+
+    /// Accepts every executor.
+    public static let acceptAll = VerifyPolicy()
+}
+
+/// What a successful verification establishes, for the caller to commit or score.
+public struct Verdict: Sendable {
+    public let taskId: Digest
+    public let executor: PublicKey
+    public let resultHash: Digest
+    public let nextStateRoot: Digest
+    /// H(proof) with its signature: how a receipt names the accepted proof.
+    public let proofHash: Digest
+}
+
+public enum Verifier {
+    /// Parses `resultBytes` as a compute_result (check 1) and verifies it against `task`.
+    public static func verify(task: ComputeTask, resultBytes: UnsafeRawBufferPointer,
+                              policy: VerifyPolicy = .acceptAll,
+                              limits: JSONLimits = .default) throws(DDEError) -> Verdict {
+        let result = try ComputeResult(bytes: resultBytes, limits: limits)
+        return try verify(task: task, result: result, policy: policy)
+    }
+
+    /// The same for a byte array.
+    public static func verify(task: ComputeTask, resultBytes: [UInt8], policy: VerifyPolicy = .acceptAll,
+                              limits: JSONLimits = .default) throws(DDEError) -> Verdict {
+        let result = try ComputeResult(json: try JSONParser.parse(resultBytes, limits: limits))
+        return try verify(task: task, result: result, policy: policy)
+    }
+
+    /// Checks 2 to 10 on an already parsed (check 1) compute_result, in the protocol's order;
+    /// the first failing check throws its own status.
+    public static func verify(task: ComputeTask, result: ComputeResult,
+                              policy: VerifyPolicy = .acceptAll) throws(DDEError) -> Verdict {
+        let proof = result.proof
+
+        // 2. The proof is for this task.
+        guard proof.taskId == task.taskId else {
+            throw DDEError(.taskMismatch, "proof.taskId \(proof.taskId.hex) is not this task's id \(task.taskId.hex)")
+        }
+        guard sameScalars(proof.dappId, task.dappId) else {
+            throw DDEError(.taskMismatch, "proof.dappId \"\(proof.dappId)\" is not the task's \"\(task.dappId)\"")
+        }
+        guard sameScalars(proof.action, task.intent.action) else {
+            throw DDEError(.taskMismatch, "proof.action \"\(proof.action)\" is not the task's \"\(task.intent.action)\"")
+        }
+        // 3. The same code.
+        guard proof.dappCodeHash == task.dappCodeHash else {
+            throw DDEError(.codeHashMismatch, "proof.dappCodeHash differs from the task's")
+        }
+        // 4. The same input.
+        guard proof.inputHash == task.inputHash else {
+            throw DDEError(.inputHashMismatch, "proof.inputHash differs from the task's")
+        }
+        // 5. Capabilities: declared exactly as required; used within declared.
+        guard proof.capabilitiesDeclared.elementsEqual(task.requiredCapabilities, by: sameScalars) else {
+            throw DDEError(.capabilities, "proof.capabilitiesDeclared differs from the task's requiredCapabilities")
+        }
+        for used in proof.capabilitiesUsed where !proof.capabilitiesDeclared.contains(where: { sameScalars($0, used) }) {
+            throw DDEError(.capabilities, "proof.capabilitiesUsed names \"\(used)\", which the task did not declare")
+        }
+        // 6. Within the task's limits.
+        guard proof.traceLength <= task.limits.maxExecutionSteps else {
+            throw DDEError(.stepsExceeded, "proof.traceLength \(proof.traceLength) > maxExecutionSteps \(task.limits.maxExecutionSteps)")
+        }
+        guard proof.fuelUsed <= task.limits.maxFuel else {
+            throw DDEError(.fuelExceeded, "proof.fuelUsed \(proof.fuelUsed) > maxFuel \(task.limits.maxFuel)")
+        }
+        // 7. The result and writes are the ones the proof commits to.
+        guard result.result.hash == proof.resultHash else {
+            throw DDEError(.resultHash, "proof.resultHash is not H(result)")
+        }
+        guard result.stateWrites.hash == proof.stateWritesHash else {
+            throw DDEError(.writesHash, "proof.stateWritesHash is not H(stateWrites)")
+        }
+        // 8. The state transition: from the task's root to the root after the writes.
+        guard proof.previousStateRoot == task.previousStateRoot else {
+            throw DDEError(.previousStateRoot, "proof.previousStateRoot differs from the task's")
+        }
+        let next = task.stateOrEmpty.applying(result.stateWrites).root
+        guard proof.nextStateRoot == next else {
+            throw DDEError(.nextStateRoot, "proof.nextStateRoot is not the root of the task state with stateWrites applied (expected \(next.hex))")
+        }
+        // 9. Signed by the executor it names.
+        guard proof.hasValidSignature else {
+            throw DDEError(.proofSignature, "proof.signature does not verify for executor \(proof.executorPublicKey.hex)")
+        }
+        // 10. Policy.
+        if policy.blacklisted.contains(proof.executorPublicKey) {
+            throw DDEError(.executorBlacklisted, "executor \(proof.executorPublicKey.hex) is blacklisted")
+        }
+        if policy.banned.contains(proof.executorPublicKey) {
+            throw DDEError(.executorBanned, "executor \(proof.executorPublicKey.hex) is temporarily banned")
+        }
+        return Verdict(taskId: task.taskId, executor: proof.executorPublicKey, resultHash: proof.resultHash,
+                       nextStateRoot: proof.nextStateRoot, proofHash: proof.proofHash)
+    }
+}

@@ -1,0 +1,248 @@
+/*
+ * dde.h: the C API of dde, verifiable delegated compute for low-power devices.
+ *
+ * A requester builds a compute task that names WebAssembly code and its input by SHA-256, sends
+ * it to executors, and verifies the execution proofs they sign (hashes and one Ed25519 check,
+ * never re-execution) before anything touches local state. The protocol is in docs/PROTOCOL.md.
+ *
+ * Conventions (in the manner of sqlite3.h and sodium.h):
+ *  - Every name starts with dde_ / DDE_. Link with -ldde (pkg-config: dde).
+ *  - Every fallible function returns an int status: DDE_OK (0) or one DDE_ERR_* code. The code
+ *    alone says what went wrong; dde_errmsg() adds a human message for the calling thread's last
+ *    failure (which field, which byte, what to do). dde_status_name()/dde_status_message() name
+ *    any code.
+ *  - Arguments are checked: a NULL pointer, an oversized length or malformed text gives
+ *    DDE_ERR_ARGUMENT (or a more precise code), never a crash.
+ *  - Memory the library returns (char ** outputs) is NUL-terminated and released with dde_free().
+ *    Fixed-size outputs go into caller buffers of the sizes named below (DDE_*BYTES, also
+ *    readable at run time through dde_*bytes()).
+ *  - Handles (dde_task *, dde_policy *) are opaque; each has a function that creates it and one
+ *    that frees it. All functions are thread-safe; a handle may be used from several threads as
+ *    long as it is not freed meanwhile (dde_policy_deny mutates and needs exclusive use).
+ *  - Secrets are wiped from library memory after use; key files are written with mode 0600.
+ */
+#ifndef DDE_H
+#define DDE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Versions ------------------------------------------------------------------------------ */
+
+#define DDE_VERSION_STRING "0.1.0"
+#define DDE_VERSION_NUMBER 1000 /* major * 1000000 + minor * 1000 + patch */
+#define DDE_PROTOCOL_VERSION 1
+
+/* The run-time library version; compare with DDE_VERSION_NUMBER to detect a header/library skew. */
+const char *dde_version(void);
+int dde_version_number(void);
+
+/* Initialises the library (libsodium). Optional: every function initialises on first use.
+ * May be called any number of times from any thread. Returns DDE_OK or DDE_ERR_INTERNAL. */
+int dde_init(void);
+
+/* ---- Status codes -------------------------------------------------------------------------- */
+
+#define DDE_OK                               0
+#define DDE_ERR_ARGUMENT                     1  /* a NULL pointer, a bad length, an out-of-range value */
+#define DDE_ERR_NOMEM                        2
+#define DDE_ERR_INTERNAL                     3
+#define DDE_ERR_IO                           4  /* reading or writing a file failed */
+#define DDE_ERR_CLOSED                       5  /* the handle was already closed */
+#define DDE_ERR_JSON                        20  /* not RFC 8259 JSON */
+#define DDE_ERR_LIMIT                       21  /* a parser limit: size, depth, string length, key count */
+#define DDE_ERR_DUPLICATE_KEY               22  /* an object names the same key twice */
+#define DDE_ERR_SCHEMA                      23  /* a field is missing, unknown, or of the wrong type */
+#define DDE_ERR_ENCODING                    24  /* hex, base64 or UTF-8 of a field is invalid */
+#define DDE_ERR_VERSION                     25  /* an unknown taskVersion / proofVersion / receiptVersion */
+#define DDE_ERR_NUMBER                      26  /* a number that is not an integer in [0, 2^53-1] where one is needed */
+#define DDE_ERR_TASK_ID                     40  /* taskId is not H(task without taskId and signature) */
+#define DDE_ERR_TASK_SIGNATURE              41  /* the requester's signature over the task does not verify */
+#define DDE_ERR_TASK_MISMATCH               42  /* check 2: proof.taskId differs from the task's id */
+#define DDE_ERR_CODE_HASH_MISMATCH          43  /* check 3: dappCodeHash differs */
+#define DDE_ERR_INPUT_HASH_MISMATCH         44  /* check 4: inputHash differs */
+#define DDE_ERR_CAPABILITIES                45  /* check 5: declared != required, or used is not a subset */
+#define DDE_ERR_STEPS_EXCEEDED              46  /* check 6: traceLength > maxExecutionSteps */
+#define DDE_ERR_FUEL_EXCEEDED               47  /* check 6: fuelUsed > maxFuel */
+#define DDE_ERR_RESULT_HASH                 48  /* check 7: resultHash != H(result) */
+#define DDE_ERR_WRITES_HASH                 49  /* check 7: stateWritesHash != H(stateWrites) */
+#define DDE_ERR_PREVIOUS_STATE_ROOT         50  /* check 8: previousStateRoot differs from the task's */
+#define DDE_ERR_NEXT_STATE_ROOT             51  /* check 8: nextStateRoot is not the root after the writes */
+#define DDE_ERR_PROOF_SIGNATURE             52  /* check 9: the executor's signature does not verify */
+#define DDE_ERR_EXECUTOR_BANNED             53  /* check 10: policy: the executor is temporarily banned */
+#define DDE_ERR_EXECUTOR_BLACKLISTED        54  /* check 10: policy: the executor is blacklisted */
+#define DDE_ERR_RESULT_MISMATCH             55  /* compute_result fields disagree with its proof (taskId, key, hash) */
+#define DDE_ERR_KEY                         56  /* a key is malformed or does not match its pair */
+#define DDE_ERR_SIGNATURE                   57  /* a signature does not verify (outside proof verification) */
+#define DDE_ERR_STORE                       60  /* SQLite failed (message says how) */
+#define DDE_ERR_STALE                       61  /* the task's previousStateRoot is not the dApp's current root */
+#define DDE_ERR_DUPLICATE                   62  /* the task is already committed */
+#define DDE_ERR_CHAIN_BROKEN                63  /* verifyChain found a bad link, hash, signature or root */
+#define DDE_ERR_SCHEMA_VERSION              64  /* the store was written by a newer dde */
+#define DDE_ERR_NOT_FOUND                   65
+#define DDE_ERR_CODE_NOT_FOUND              80  /* no module with that dappCodeHash in the code store */
+#define DDE_ERR_CODE_HASH                   81  /* module bytes do not hash to the name they came under */
+#define DDE_ERR_CODE_INVALID                82  /* the module does not parse or validate */
+#define DDE_ERR_CODE_NONDETERMINISTIC       83  /* float, SIMD, threads or atomics instructions */
+#define DDE_ERR_CAPABILITY_DENIED           84  /* the module imports a capability the task did not declare */
+#define DDE_ERR_UNKNOWN_IMPORT              85
+#define DDE_ERR_NO_SUCH_ACTION              86  /* no export named intent.action of type () -> i32 */
+#define DDE_ERR_OUT_OF_FUEL                 87
+#define DDE_ERR_TOO_MANY_STEPS              88
+#define DDE_ERR_MEMORY_LIMIT                89
+#define DDE_ERR_TIMEOUT                     90
+#define DDE_ERR_GUEST_TRAP                  91
+#define DDE_ERR_GUEST_BOUNDS                92  /* a guest pointer/length outside its memory */
+#define DDE_ERR_RESULT_NOT_JSON             93  /* output_write bytes are not one JSON document */
+#define DDE_ERR_ACTION_FAILED               94  /* the action returned a non-zero status */
+#define DDE_ERR_TRANSPORT                  100
+#define DDE_ERR_NO_RESULT                  101  /* no valid result before the deadline */
+#define DDE_ERR_QUORUM_NOT_REACHED         102
+#define DDE_ERR_BUSY                       103  /* the executor refused: too many concurrent tasks for this peer */
+
+/* The constant's name for a code ("DDE_ERR_TASK_ID"), or "DDE_ERR_UNKNOWN". Static storage. */
+const char *dde_status_name(int code);
+/* A one-line English description of a code. Static storage. */
+const char *dde_status_message(int code);
+/* The code of the calling thread's last failure (DDE_OK after a success). */
+int dde_errcode(void);
+/* The message of the calling thread's last failure ("" after a success). Valid until the next
+ * dde_* call on the same thread; copy it to keep it. */
+const char *dde_errmsg(void);
+
+/* ---- Memory -------------------------------------------------------------------------------- */
+
+/* Releases memory returned by the library (char ** outputs). NULL is a no-op. */
+void dde_free(void *pointer);
+
+/* ---- Sizes --------------------------------------------------------------------------------- */
+
+#define DDE_PUBLICKEYBYTES 32U
+#define DDE_SECRETKEYBYTES 64U /* libsodium form: seed || public key */
+#define DDE_SEEDBYTES 32U
+#define DDE_SIGNATUREBYTES 64U
+#define DDE_HASHBYTES 32U
+#define DDE_HASHHEXBYTES 65U /* 64 lowercase hex characters and a NUL */
+
+size_t dde_publickeybytes(void);
+size_t dde_secretkeybytes(void);
+size_t dde_seedbytes(void);
+size_t dde_signaturebytes(void);
+size_t dde_hashbytes(void);
+
+/* ---- Hashes, keys and signatures ----------------------------------------------------------- */
+
+/* Signature kinds. Signing is domain-separated: the signed message is
+ * "dde/v1/" KIND "\0" followed by the 32 hash bytes, so a task signature can never pass as a
+ * proof or receipt signature. */
+#define DDE_KIND_TASK 1
+#define DDE_KIND_PROOF 2
+#define DDE_KIND_RECEIPT 3
+
+/* out = SHA-256(input[0..length)). input may be NULL when length is 0. */
+int dde_sha256(const void *input, size_t length, uint8_t out[DDE_HASHBYTES]);
+
+/* A fresh Ed25519 key pair from the system CSPRNG. Wipe secret_key when done (or keep it in a
+ * key file, see dde_key_save). */
+int dde_keypair(uint8_t public_key[DDE_PUBLICKEYBYTES], uint8_t secret_key[DDE_SECRETKEYBYTES]);
+
+/* The key pair determined by a 32-byte seed (deterministic). */
+int dde_keypair_from_seed(uint8_t public_key[DDE_PUBLICKEYBYTES],
+                          uint8_t secret_key[DDE_SECRETKEYBYTES], const uint8_t seed[DDE_SEEDBYTES]);
+
+/* A domain-separated signature of `kind` over a 32-byte hash. DDE_ERR_KEY when secret_key's
+ * public half does not match its seed. */
+int dde_sign(int kind, const uint8_t hash[DDE_HASHBYTES], const uint8_t secret_key[DDE_SECRETKEYBYTES],
+             uint8_t signature[DDE_SIGNATUREBYTES]);
+
+/* DDE_OK when `signature` is a valid domain-separated signature of `kind` over `hash` by
+ * `public_key`; DDE_ERR_SIGNATURE when it is not. */
+int dde_verify_signature(int kind, const uint8_t hash[DDE_HASHBYTES],
+                         const uint8_t public_key[DDE_PUBLICKEYBYTES],
+                         const uint8_t signature[DDE_SIGNATUREBYTES]);
+
+/* Plain Ed25519 (RFC 8032) verification of `message`, without domain separation; for checking
+ * other protocols' signatures. DDE_OK or DDE_ERR_SIGNATURE. */
+int dde_ed25519_verify(const uint8_t signature[DDE_SIGNATUREBYTES], const void *message, size_t length,
+                       const uint8_t public_key[DDE_PUBLICKEYBYTES]);
+
+/* ---- Key files ----------------------------------------------------------------------------- */
+
+/* Writes the key pair of `secret_key` to `path` (a small JSON document holding the seed and the
+ * public key), mode 0600, atomically (temporary file, fsync, rename). DDE_ERR_IO on failure. */
+int dde_key_save(const char *path, const uint8_t secret_key[DDE_SECRETKEYBYTES]);
+
+/* Reads a key file written by dde_key_save or `dde keygen`. DDE_ERR_IO when it cannot be read,
+ * DDE_ERR_KEY when it is damaged (the stored public key must match the seed). */
+int dde_key_load(const char *path, uint8_t public_key[DDE_PUBLICKEYBYTES],
+                 uint8_t secret_key[DDE_SECRETKEYBYTES]);
+
+/* ---- Canonical JSON ------------------------------------------------------------------------ */
+
+/* The RFC 8785 canonical form of the JSON document json[0..length). On success *out holds a
+ * NUL-terminated copy (release with dde_free) and *out_length (if not NULL) its length.
+ * Parser limits: 1 MiB, depth 64; DDE_ERR_JSON, DDE_ERR_LIMIT or DDE_ERR_DUPLICATE_KEY. */
+int dde_canonicalize(const char *json, size_t length, char **out, size_t *out_length);
+
+/* ---- Tasks --------------------------------------------------------------------------------- */
+
+/* A parsed and fully checked compute task (immutable; share it between threads freely). */
+typedef struct dde_task dde_task;
+
+/* Builds and signs a task from a spec document:
+ *   {"dappId": "wallet", "dappCodeHash": "<64 hex>", "action": "transfer",
+ *    "payload": {...}, "raw": "send 5 frame to Alice",
+ *    "requiredCapabilities": ["state.read", "state.write"], "state": {"key": "<base64>"},
+ *    "maxExecutionSteps": 500, "maxFuel": 1000000000, "maxExecutionTime": 2000,
+ *    "maxMemoryUsage": 1048576, "timestamp": 1764000000000}
+ * Only dappId, dappCodeHash and action are required; timestamp defaults to the wall clock (give
+ * one for reproducible task ids). The library computes inputHash, previousStateRoot, taskId and
+ * the requester's signature with secret_key. On success *task is a new handle (dde_task_free).
+ * Errors: DDE_ERR_JSON/LIMIT/SCHEMA/ENCODING/NUMBER for a bad spec, DDE_ERR_KEY. */
+int dde_task_create(const char *spec_json, size_t length, const uint8_t secret_key[DDE_SECRETKEYBYTES],
+                    dde_task **task);
+
+/* Parses a task document and checks everything an executor checks: schema, encodings,
+ * inputHash, previousStateRoot, taskId (DDE_ERR_TASK_ID) and the requester's signature
+ * (DDE_ERR_TASK_SIGNATURE). On success *task is a new handle; on failure *task is NULL. */
+int dde_task_parse(const char *task_json, size_t length, dde_task **task);
+
+/* Releases a task handle. NULL is a no-op. */
+void dde_task_free(dde_task *task);
+
+/* The task's canonical JSON (what to send to executors). *json: release with dde_free. */
+int dde_task_json(const dde_task *task, char **json, size_t *length);
+
+/* The task id as 64 lowercase hex characters and a NUL. */
+int dde_task_id(const dde_task *task, char id_hex[DDE_HASHHEXBYTES]);
+
+/* ---- Verification -------------------------------------------------------------------------- */
+
+/* Executors whose proofs are refused whatever they prove (check 10). Not thread-safe while
+ * dde_policy_deny runs; read-only use from many threads is fine. */
+typedef struct dde_policy dde_policy;
+
+int dde_policy_new(dde_policy **policy);
+/* reason: DDE_ERR_EXECUTOR_BANNED or DDE_ERR_EXECUTOR_BLACKLISTED (the code verify returns). */
+int dde_policy_deny(dde_policy *policy, const uint8_t public_key[DDE_PUBLICKEYBYTES], int reason);
+void dde_policy_free(dde_policy *policy);
+
+/* Verifies a compute_result document against the task it answers, without re-execution
+ * (docs/PROTOCOL.md section 7). Checks, in order, each with its own code:
+ *   1 well-formed (DDE_ERR_JSON, _LIMIT, _DUPLICATE_KEY, _SCHEMA, _ENCODING, _VERSION, _NUMBER,
+ *     _RESULT_MISMATCH)     2 DDE_ERR_TASK_MISMATCH      3 DDE_ERR_CODE_HASH_MISMATCH
+ *   4 DDE_ERR_INPUT_HASH_MISMATCH   5 DDE_ERR_CAPABILITIES   6 DDE_ERR_STEPS_EXCEEDED, _FUEL_EXCEEDED
+ *   7 DDE_ERR_RESULT_HASH, _WRITES_HASH   8 DDE_ERR_PREVIOUS_STATE_ROOT, _NEXT_STATE_ROOT
+ *   9 DDE_ERR_PROOF_SIGNATURE   10 DDE_ERR_EXECUTOR_BLACKLISTED, _EXECUTOR_BANNED
+ * policy may be NULL (accept every executor). Pure: changes nothing; thread-safe. */
+int dde_verify(const dde_task *task, const char *result_json, size_t length, const dde_policy *policy);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DDE_H */

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Cross-builds libdde.so for aarch64 Linux (Raspberry Pi 3/4/5, 64-bit OS) with Embedded Swift.
+# There is no aarch64 Linux Swift SDK here, but the toolchain ships an embedded stdlib for
+# aarch64-none-none-elf: the whole core (Sources/DDE, C API included) is compiled as one module
+# against it, and GNU's cross gcc compiles the C shim and links everything against Debian's arm64
+# libc, libsodium and libsqlite3. Output:
+#   build/aarch64/lib/libdde.so   stripped, only dde_* exported
+#   build/aarch64/include/dde.h
+# See docs/BUILDING.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/build/aarch64
+OBJ=$OUT/obj
+CC=${AARCH64_CC:-aarch64-linux-gnu-gcc}
+STRIP=${AARCH64_STRIP:-aarch64-linux-gnu-strip}
+ARM64_LIBDIR=${ARM64_LIBDIR:-/usr/lib/aarch64-linux-gnu}
+
+SWIFTC=${SWIFTC:-$(command -v swiftc || true)}
+[ -x "$SWIFTC" ] || { echo "build-aarch64: FAIL: swiftc not found (Swift 6.3 toolchain on PATH)" >&2; exit 1; }
+command -v "$CC" >/dev/null || { echo "build-aarch64: FAIL: $CC not found (scripts/install-deps.sh)" >&2; exit 1; }
+# The embedded stdlib lives in the toolchain next to the regular one: <root>/usr/lib/swift/embedded.
+TOOLCHAIN_ROOT=$(cd "$(dirname "$(readlink -f "$SWIFTC")")/../.." && pwd)
+UNICODE_TABLES=$TOOLCHAIN_ROOT/usr/lib/swift/embedded/aarch64-none-none-elf/libswiftUnicodeDataTables.a
+[ -f "$UNICODE_TABLES" ] || { echo "build-aarch64: FAIL: $UNICODE_TABLES missing (toolchain without embedded aarch64 stdlib)" >&2; exit 1; }
+for lib in libsodium.so libsqlite3.so; do
+    [ -e "$ARM64_LIBDIR/$lib" ] || { echo "build-aarch64: FAIL: $ARM64_LIBDIR/$lib missing: apt install libsodium-dev:arm64 libsqlite3-dev:arm64 (scripts/install-deps.sh)" >&2; exit 1; }
+done
+
+rm -rf "$OBJ"
+mkdir -p "$OBJ" "$OUT/lib" "$OUT/include"
+
+echo "build-aarch64: swiftc (Embedded, aarch64-none-none-elf, -Osize) Sources/DDE"
+# -I/usr/aarch64-linux-gnu/include first: libc headers of the target; /usr/include after it only
+# for the architecture-independent sodium.h and sqlite3.h. The __INT64_C redefinition warnings
+# this produces are harmless and filtered out.
+find Sources/DDE -name '*.swift' | LC_ALL=C sort > "$OBJ/sources.txt"
+set +e
+"$SWIFTC" -target aarch64-none-none-elf -enable-experimental-feature Embedded \
+    -wmo -parse-as-library -Osize -module-name DDE \
+    -I Sources/CDDE/include \
+    -Xcc -I/usr/aarch64-linux-gnu/include -Xcc -I/usr/include \
+    -c $(cat "$OBJ/sources.txt") -o "$OBJ/DDE.o" 2> "$OBJ/swiftc.log"
+rc=$?
+set -e
+# Show everything except the known-harmless macro redefinition notes.
+grep -v -E '__U?INT(8|16|32|64|MAX)_(C|MAX|FMT)|previous definition is here|^[0-9 ]+\||^ *\||^ *`-|^<built-in>' "$OBJ/swiftc.log" >&2 || true
+[ $rc -eq 0 ] || { echo "build-aarch64: FAIL: swiftc exited $rc (full log: $OBJ/swiftc.log)" >&2; exit 1; }
+
+echo "build-aarch64: $CC the C shim"
+CFLAGS="-fPIC -O2 -Wall -Wextra -fstack-protector-strong -D_FORTIFY_SOURCE=2"
+for c in Sources/CDDE/*.c scripts/aarch64/embedded-support.c; do
+    "$CC" $CFLAGS -I Sources/CDDE/include -c "$c" -o "$OBJ/$(basename "${c%.c}").c.o"
+done
+
+echo "build-aarch64: $CC -shared libdde.so"
+"$CC" -shared -o "$OBJ/libdde.so" \
+    -Wl,-soname,libdde.so \
+    "$OBJ/DDE.o" "$OBJ"/*.c.o "$UNICODE_TABLES" \
+    -L"$ARM64_LIBDIR" -lsodium -lsqlite3 \
+    -Wl,--version-script="$ROOT/cmake/libdde.map" \
+    -Wl,--no-undefined -Wl,--gc-sections -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
+
+"$STRIP" --strip-all -o "$OUT/lib/libdde.so" "$OBJ/libdde.so"
+cp include/dde.h "$OUT/include/dde.h"
+
+"$ROOT/scripts/check-lib.sh" "$OUT/lib/libdde.so" aarch64-linux-gnu-nm aarch64-linux-gnu-readelf
+# Newest glibc symbol version the library asks for: the Pi's glibc must be at least this.
+glibc=$(aarch64-linux-gnu-objdump -T "$OUT/lib/libdde.so" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n1)
+echo "build-aarch64: OK: $OUT/lib/libdde.so $(stat -c %s "$OUT/lib/libdde.so") bytes stripped (needs $glibc or newer)"

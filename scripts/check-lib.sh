@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# check-lib.sh LIB NM READELF: fails unless LIB's dynamic symbol table defines only dde_* symbols
+# and its NEEDED entries are a subset of libc, libm, libsodium, libsqlite3 and the dynamic loader.
+# Used by build-lib.sh (host tools) and build-aarch64.sh (aarch64-linux-gnu-* tools).
+set -euo pipefail
+LIB=$1 NM=${2:-nm} READELF=${3:-readelf}
+fail=0
+
+# Every defined symbol in .dynsym, local or global: a stray local data symbol there means the
+# version script or the linker leaked something, which we want to see.
+bad=$("$NM" -D --defined-only "$LIB" | awk '{ print $NF }' | grep -v '^dde_' | grep -v '^DDE_1$' || true)
+if [ -n "$bad" ]; then
+    echo "check-lib: FAIL: $LIB exports symbols other than dde_*:" >&2
+    echo "$bad" | head -n 20 >&2
+    fail=1
+fi
+count=$("$NM" -D --defined-only "$LIB" | awk '{ print $NF }' | grep -c '^dde_' || true)
+if [ "$count" -lt 10 ]; then
+    echo "check-lib: FAIL: only $count dde_* symbols exported (expected the whole C API)" >&2
+    fail=1
+fi
+
+needed=$("$READELF" -d "$LIB" | sed -n 's/.*(NEEDED).*\[\(.*\)\].*/\1/p')
+for lib in $needed; do
+    case $lib in
+        libc.so.*|libm.so.*|libsodium.so.*|libsqlite3.so.*|ld-linux*.so.*) ;;
+        *) echo "check-lib: FAIL: $LIB needs $lib (allowed: libc, libm, libsodium, libsqlite3, ld-linux)" >&2; fail=1 ;;
+    esac
+done
+[ "$fail" -eq 0 ] || exit 1
+echo "check-lib: OK: $count dde_* symbols, nothing else defined in .dynsym; NEEDED:" $needed
