@@ -83,7 +83,7 @@ int dde_init(void);
 #define DDE_ERR_DUPLICATE                   62  /* the task is already committed */
 #define DDE_ERR_CHAIN_BROKEN                63  /* verifyChain found a bad link, hash, signature or root */
 #define DDE_ERR_SCHEMA_VERSION              64  /* the store was written by a newer dde */
-#define DDE_ERR_NOT_FOUND                   65  /* 80-99: execution */
+#define DDE_ERR_NOT_FOUND                   65
 #define DDE_ERR_CODE_NOT_FOUND              80  /* no module with that dappCodeHash in the code store */
 #define DDE_ERR_CODE_HASH                   81  /* module bytes do not hash to the name they came under */
 #define DDE_ERR_CODE_INVALID                82  /* the module does not parse or validate */

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=$ROOT/build/host
-SCRATCH=${DDE_SCRATCH:-$ROOT/.build}
+SCRATCH=${DDE_SCRATCH:-$ROOT/.build-lib}
 
 # libstdc++ and libgcc_s come in through the static Swift runtime (it is C++). A folder that holds
 # only a libstdc++.a symlink, first on the linker path, makes `-lstdc++` resolve to the archive;
@@ -23,19 +23,20 @@ STATICDIR=$SCRATCH/static-cxx
 mkdir -p "$STATICDIR"
 ln -sf "$LIBSTDCXX_A" "$STATICDIR/libstdc++.a"
 
-echo "build-lib: swift build -c release --product dde (static Swift runtime)"
-swift build -c release --product dde --scratch-path "$SCRATCH" \
+echo "build-lib: swift build -c release --product DDECore (static Swift runtime), installed as libdde.so"
+swift build -c release --product DDECore --scratch-path "$SCRATCH" \
     -Xswiftc -static-stdlib \
     -Xlinker -L"$STATICDIR" \
     -Xswiftc -Xclang-linker -Xswiftc -static-libgcc \
     -Xlinker --version-script="$ROOT/cmake/libdde.map" \
     -Xswiftc -use-ld=lld \
-    -Xlinker --exclude-libs=ALL
+    -Xlinker --exclude-libs=ALL \
+    -Xlinker -soname=libdde.so
 
 BIN=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)
 mkdir -p "$OUT/lib" "$OUT/include"
-strip --strip-all -o "$OUT/lib/libdde.so" "$BIN/libdde.so"
+strip --strip-all -o "$OUT/lib/libdde.so" "$BIN/libDDECore.so"
 cp include/dde.h "$OUT/include/dde.h"
 
 "$ROOT/scripts/check-lib.sh" "$OUT/lib/libdde.so" nm readelf
-echo "build-lib: OK: $OUT/lib/libdde.so $(stat -c %s "$OUT/lib/libdde.so") bytes stripped (unstripped $(stat -c %s "$BIN/libdde.so"))"
+echo "build-lib: OK: $OUT/lib/libdde.so $(stat -c %s "$OUT/lib/libdde.so") bytes stripped (unstripped $(stat -c %s "$BIN/libDDECore.so"))"

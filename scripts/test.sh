@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs every test of dde, from a clean clone on Debian 12 with the Swift toolchain on PATH:
+# installs what it needs, builds once, then runs each suite against the real components
+# (SQLite files, libdde.so loaded from C and Python, the aarch64 build under qemu, WebAssembly
+# modules, a Mosquitto broker on 127.0.0.1 that the tests start themselves).
+#
+#   scripts/test.sh            everything
+#   DDE_TEST_ONLY="swift c"    only the named suites (swift c aarch64 python)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+only=${DDE_TEST_ONLY:-}
+want() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
+
+passed=0
+failed=0
+failures=()
+suite() {
+    local name=$1; shift
+    echo
+    echo "==== suite: $name"
+    local start=$SECONDS
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "==== suite $name: OK ($((SECONDS - start)) s)"
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        echo "==== suite $name: FAILED ($((SECONDS - start)) s)"
+    fi
+}
+
+scripts/install-deps.sh
+
+if want swift; then
+    # The Swift unit and component tests: core (JSON conformance, protocol, verifier, store,
+    # reputation) and the executor (WasmKit).
+    suite swift swift test
+fi
+
+if want c; then
+    scripts/build-lib.sh
+    suite c-api-misuse env DDE_NO_BUILD=1 scripts/test-capi-misuse.sh
+    suite c-example scripts/test-c-example.sh
+fi
+
+if want aarch64; then
+    # Builds the host and the Embedded Swift aarch64 libdde.so, runs the same C program on both
+    # (the aarch64 one under qemu) and requires byte-identical output.
+    suite crossarch scripts/test-crossarch.sh
+fi
+
+echo
+echo "==== failed suites: ${failures[*]:-none}"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
