@@ -29,7 +29,7 @@ final class HostCalls {
         self.deadline = deadline
     }
 
-    func function(_ spec: HostFunction, store: Store) -> Function {
+    func function(_ spec: HostFunction, store: WasmKit.Store) -> Function {
         Function(store: store, parameters: Array(repeating: .i32, count: spec.parameterCount), results: [.i32]) {
             [unowned self] _, arguments in
             var args: [UInt32] = []

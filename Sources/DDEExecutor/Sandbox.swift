@@ -120,7 +120,7 @@ public final class Sandbox: @unchecked Sendable {
         }
 
         let memoryCap = request.limits.maxMemoryUsage ?? Sandbox.defaultMemoryCap
-        let store = Store(engine: engine)
+        let store = WasmKit.Store(engine: engine)
         let limiter = MemoryLimiter(maxBytes: memoryCap)
         store.resourceLimiter = limiter
         if fuelMetering { store.fuel = Fuel(remaining: request.limits.maxFuel) }
@@ -241,7 +241,7 @@ final class MemoryLimiter: ResourceLimiter, @unchecked Sendable {
 /// the run is over, in case an in-flight charge wrote back the old budget. A run stopped so is a
 /// timeout (no proof), so the fuel figures it leaves behind are never reported.
 final class Watchdog: @unchecked Sendable {
-    private let store: Store
+    private let store: WasmKit.Store
     private let deadline: UInt64
     private let lock = NSLock()
     private var finished = false
@@ -249,7 +249,7 @@ final class Watchdog: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let exited = DispatchSemaphore(value: 0)
 
-    init(store: Store, deadline: UInt64) {
+    init(store: WasmKit.Store, deadline: UInt64) {
         self.store = store
         self.deadline = deadline
     }
