@@ -5,7 +5,7 @@ import XCTest
 
 final class SandboxTests: XCTestCase {
     let sandbox = Sandbox()
-    let stateCaps = [Capability.stateRead, Capability.stateWrite]
+    let stateCaps = ["state.read", "state.write"]
 
     func counterRequest(_ state: [[UInt8]: [UInt8]]) throws -> ExecutionRequest {
         ExecutionRequest(module: try exampleModule("counter"), action: "increment", input: bytes("{}"),
@@ -128,8 +128,8 @@ final class SandboxTests: XCTestCase {
         let h0 = SHA256.hash(bytes("dde/v1/trace")).bytes
         let h1 = step(h0, 1, "io", "input_size", [], [0, 0, 0, 2])
         let h2 = step(h1, 2, "io", "output_write", [0, 0, 0, 0, 0, 0, 0, 4] + bytes("true"), [0, 0, 0, 0])
-        XCTAssertEqual(outcome.executionTraceHash, Hex.encode(h2))
-        print("trace vector: \(outcome.executionTraceHash) fuel \(outcome.fuelUsed)")
+        XCTAssertEqual(outcome.executionTraceHash.hex, Hex.encode(h2))
+        print("trace vector: \(outcome.executionTraceHash.hex) fuel \(outcome.fuelUsed)")
     }
 
     func testStateWriteRules() throws {
@@ -193,7 +193,7 @@ final class SandboxTests: XCTestCase {
             (drop (call $out (i32.add (i32.const 1000) (local.get $ok)) (i32.const 1)))
             (i32.const 0)))
         """)
-        let caps = [Capability.cryptoHash, Capability.cryptoVerify, Capability.log]
+        let caps = ["crypto.hash", "crypto.verify", "log"]
         let good = try sandbox.run(ExecutionRequest(module: module, action: "main", input: signature.bytes + pair.publicKey.bytes + message, capabilities: caps))
         XCTAssertEqual(text(good.result), "1")
         XCTAssertEqual(good.logs, [SHA256.hash(message).bytes])
