@@ -29,7 +29,7 @@ public struct ExecutorBenchmarkReport: Sendable, CustomStringConvertible {
 public enum ExecutorBenchmark {
     /// Runs `examples/dapps/hashchain.wat` (pass its text) with N = `n`, metered and unmetered,
     /// and checks both give the same result.
-    public static func run(hashchainWAT: String, n: Int = 10000, repeats: Int = 5) throws(DDEError) -> ExecutorBenchmarkReport {
+    public static func run(hashchainWAT: String, n: Int = 4000, repeats: Int = 5) throws(DDEError) -> ExecutorBenchmarkReport {
         let module = try CodeStore.compile(wat: hashchainWAT)
         let request = ExecutionRequest(module: module, action: "run", input: Array(String(n).utf8), capabilities: [],
                                        limits: ExecutionLimits(maxFuel: maxSafeInteger))

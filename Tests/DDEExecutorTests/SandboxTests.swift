@@ -97,7 +97,7 @@ final class SandboxTests: XCTestCase {
         }
         let zero = try sandbox.run(ExecutionRequest(module: module, action: "run", input: bytes("0"), capabilities: []))
         XCTAssertEqual(text(zero.result), #"{"hash":"\#(String(repeating: "0", count: 64))","n":0}"#)
-        // (A payload that is not an integer of 1 to 9 digits means the default N = 10000; too slow
+        // (A payload that is not an integer of 1 to 9 digits means the default N = 4000; too slow
         // for a debug-build test, the benchmark runs it.)
     }
 
