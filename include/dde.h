@@ -99,6 +99,7 @@ int dde_init(void);
 #define DDE_ERR_GUEST_BOUNDS                92  /* a guest pointer/length outside its memory */
 #define DDE_ERR_RESULT_NOT_JSON             93  /* output_write bytes are not one JSON document */
 #define DDE_ERR_ACTION_FAILED               94  /* the action returned a non-zero status */
+#define DDE_ERR_AUDIT_FAILED                95  /* re-execution disagrees with a proof (the proof is evidence) */
 #define DDE_ERR_TRANSPORT                  100
 #define DDE_ERR_NO_RESULT                  101  /* no valid result before the deadline */
 #define DDE_ERR_QUORUM_NOT_REACHED         102
