@@ -408,10 +408,11 @@ def test_library_search_order(tmp_path):
     assert done.stdout.startswith("-1 DDE_LIBRARY_NOT_FOUND |")
     for words in ("DDE_LIBRARY: not set", "/nonexistent/libdde.so", "scripts/build-lib.sh"):
         assert words in done.stdout
-    # The real candidate list names the bundled file first when it exists, then find_library.
+    # The search order after DDE_LIBRARY.
     from dde import _library
     hows = [how for how, _ in _library._candidates()]
-    assert hows[-1] == "the dynamic loader's search path"
+    assert hows == ["bundled with the package", "ctypes.util.find_library('dde')",
+                    "the dynamic loader's search path"]
 
 
 def test_another_library_is_incompatible(tmp_path):

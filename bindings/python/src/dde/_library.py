@@ -102,17 +102,14 @@ _HOW_TO = (
 )
 
 
-def _candidates() -> List[Tuple[str, str]]:
-    """(how it was found, what to dlopen) in search order, after DDE_LIBRARY."""
-    found: List[Tuple[str, str]] = []
+def _candidates() -> List[Tuple[str, Optional[str]]]:
+    """(where, what to dlopen or None when that place has nothing) in search order, after DDE_LIBRARY."""
     bundled = Path(__file__).resolve().with_name(LIBRARY_NAME)
-    if bundled.is_file():
-        found.append(("bundled with the package", str(bundled)))
-    name = ctypes.util.find_library("dde")
-    if name:
-        found.append(("ctypes.util.find_library('dde')", name))
-    found.append(("the dynamic loader's search path", LIBRARY_NAME))
-    return found
+    return [
+        ("bundled with the package", str(bundled) if bundled.is_file() else None),
+        ("ctypes.util.find_library('dde')", ctypes.util.find_library("dde")),
+        ("the dynamic loader's search path", LIBRARY_NAME),
+    ]
 
 
 def _load() -> Tuple[ctypes.CDLL, str]:
@@ -127,6 +124,9 @@ def _load() -> Tuple[ctypes.CDLL, str]:
                 f"the default places.") from None
     tried = [f"{ENV_VAR}: not set"]
     for how, what in _candidates():
+        if what is None:
+            tried.append(f"{how}: nothing there")
+            continue
         try:
             return ctypes.CDLL(what), what
         except OSError as e:
