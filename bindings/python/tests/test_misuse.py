@@ -241,6 +241,43 @@ def test_policy_deny_while_verifying(requester, executor):
             dde.verify(task, result, policy)
 
 
+def test_deny_and_close_do_not_starve_under_constant_use(requester, executor):
+    # Readers that never pause: a writer-starving lock would hang deny() and close() here.
+    r_key, _ = requester
+    e_key, _ = executor
+    document = make_task(r_key)
+    result = rfc8785.dumps(make_result(document, e_key))
+    task, policy = dde.Task.parse(document), dde.Policy()
+    stop = threading.Event()
+
+    def hammer():
+        while not stop.is_set():
+            try:
+                dde.verify(task, result, policy)
+            except dde.ClosedError:
+                return
+
+    threads = [threading.Thread(target=hammer, daemon=True) for _ in range(6)]
+    for t in threads:
+        t.start()
+    finished = threading.Event()
+
+    def writer():
+        for i in range(50):
+            policy.deny(bytes([i]) * 32, "blacklisted")
+        task.close()
+        finished.set()
+
+    threading.Thread(target=writer, daemon=True).start()
+    ok = finished.wait(timeout=30)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    policy.close()
+    assert ok, "deny()/close() starved behind verify() calls"
+    assert task.closed and not any(t.is_alive() for t in threads)
+
+
 # ---- Huge inputs -------------------------------------------------------------------------------
 
 def test_huge_inputs_are_refused(key, task):

@@ -23,6 +23,7 @@ class Guard:
         self._cond = threading.Condition(threading.Lock())
         self._readers = 0
         self._writer = False
+        self._writers_waiting = 0  # new shared users wait for them: no writer starves
         # Runs release(resource) exactly once: at close(), or when the owner is collected, or at
         # interpreter exit. It must not reference the owner, or the owner would never be collected.
         self._finalizer = weakref.finalize(owner, release, resource)
@@ -37,7 +38,7 @@ class Guard:
     @contextmanager
     def shared(self) -> Iterator[Any]:
         with self._cond:
-            while self._writer:
+            while self._resource is not None and (self._writer or self._writers_waiting):
                 self._cond.wait()
             if self._resource is None:
                 raise self._closed_error()
@@ -54,9 +55,14 @@ class Guard:
     @contextmanager
     def exclusive(self) -> Iterator[Any]:
         with self._cond:
-            while self._writer or self._readers:
-                self._cond.wait()
+            self._writers_waiting += 1
+            try:
+                while self._resource is not None and (self._writer or self._readers):
+                    self._cond.wait()
+            finally:
+                self._writers_waiting -= 1
             if self._resource is None:
+                self._cond.notify_all()
                 raise self._closed_error()
             self._writer = True
             resource = self._resource
@@ -68,11 +74,20 @@ class Guard:
                 self._cond.notify_all()
 
     def close(self) -> None:
-        """Waits for calls in flight, then releases the resource. Idempotent."""
+        """Holds back new calls (they then raise ClosedError), waits for those in flight, then
+        releases the resource.
+        Idempotent."""
         with self._cond:
-            while self._writer or self._readers:
-                self._cond.wait()
             if self._resource is None:
                 return
+            self._writers_waiting += 1
+            try:
+                while self._writer or self._readers:
+                    self._cond.wait()
+            finally:
+                self._writers_waiting -= 1
+            if self._resource is None:  # another close() won the race
+                return
             self._resource = None
+            self._cond.notify_all()  # waiters see the closed state and raise ClosedError
         self._finalizer()
