@@ -47,6 +47,12 @@ if want c; then
     scripts/build-lib.sh
     suite c-api-misuse env DDE_NO_BUILD=1 scripts/test-capi-misuse.sh
     suite c-example scripts/test-c-example.sh
+    suite c-sdk scripts/test-sdk.sh
+fi
+
+if want python; then
+    # The Python package (ctypes over libdde.so), cross-checked against rfc8785 and PyNaCl.
+    suite python scripts/test-python.sh
 fi
 
 if want aarch64; then
