@@ -32,6 +32,7 @@ let package = Package(
             dependencies: [
                 "DDE",
                 .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WasmParser", package: "WasmKit"),
                 .product(name: "WAT", package: "WasmKit"),
             ]
         ),
@@ -43,5 +44,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DDETests", dependencies: ["DDE"]),
+        .testTarget(name: "DDEExecutorTests", dependencies: ["DDE", "DDEExecutor"]),
     ]
 )

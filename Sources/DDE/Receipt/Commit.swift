@@ -1,0 +1,156 @@
+// Committing a verified result (PROTOCOL.md section 8): verify again, refuse stale and duplicate
+// tasks, then append the receipt, the task and compute_result, apply the writes and move the
+// roots in ONE transaction. With WAL and synchronous=FULL, a crash at any instant leaves either
+// the whole commit or none of it; a COMMIT that returned is on disk.
+
+extension Store {
+    /// Verifies `result` against `task` and commits it, returning the signed receipt.
+    ///
+    /// - `identity`: the requester's key pair; the first commit binds it to the store and later
+    ///   commits with another key are refused (`.key`).
+    /// - `now`: Unix ms of the commit (receipt timestamp, and the time the policy is judged at).
+    /// - `policy`: executors to refuse; nil uses this store's reputation at `now`.
+    ///
+    /// Throws, changing nothing: any verification status (check 2-10), `.duplicate` when the task
+    /// is already committed, `.stale` when the task's previousStateRoot is not the dApp's current
+    /// root, `.number` for a `now` above 2^53-1, `.store` when SQLite fails, `.chainBroken` when the
+    /// stored state disagrees with its root (run `verifyChain`).
+    @discardableResult
+    public func commit(task: ComputeTask, result: ComputeResult, identity: KeyPair, now: UInt64,
+                       policy: VerifyPolicy? = nil) throws(DDEError) -> Receipt {
+        guard now <= maxSafeInteger else {
+            throw DDEError(.number, "commit: now must be Unix milliseconds in [0, 2^53-1], got \(now)")
+        }
+        let executor = result.proof.executorPublicKey
+        let rules: VerifyPolicy
+        if let policy { rules = policy } else { rules = try reputation.policy(for: executor, now: Int64(now)) }
+        // Pure; done before taking the write lock so other commits wait less.
+        _ = try Verifier.verify(task: task, result: result, policy: rules)
+        let proof = result.proof
+        let dappKey = Array(task.dappId.utf8)
+
+        return try database.transaction { () throws(DDEError) -> Receipt in
+            try bindIdentity(identity.publicKey)
+            if let index = try receiptIndex(taskId: task.taskId) {
+                throw DDEError(.duplicate, "task \(task.taskId.hex) is already committed as receipt \(index)")
+            }
+            let current = try dappRoot(task.dappId)
+            guard current == task.previousStateRoot else {
+                throw DDEError(.stale, "task \(task.taskId.hex) starts from root \(task.previousStateRoot.hex) but dApp \"\(task.dappId)\" is at \(current.hex): build a new task from the current state")
+            }
+            let head = try self.head()
+            let nodeBefore = try nodeRoot()
+            if let head, head.nextStateRoot != nodeBefore {
+                throw DDEError(.chainBroken, "the stored dApp roots give node root \(nodeBefore.hex) but receipt \(head.count - 1) ends at \(head.nextStateRoot.hex): run verifyChain")
+            }
+            let index = head?.count ?? 0
+
+            try applyWrites(result.stateWrites, dapp: dappKey)
+            let after = StateRoot.root(sortedEntries: try dappState(task.dappId))
+            guard after == proof.nextStateRoot else {
+                throw DDEError(.chainBroken, "dApp \"\(task.dappId)\": stored state with the writes applied has root \(after.hex), the proof says \(proof.nextStateRoot.hex); the stored state was altered: run verifyChain")
+            }
+            try database.withStatement("INSERT OR REPLACE INTO dapp_roots(dapp_id, root, last_receipt) VALUES (?1, ?2, ?3)") { s throws(DDEError) in
+                try s.bind(1, blob: dappKey)
+                try s.bind(2, blob: after.bytes)
+                try s.bind(3, int64: Int64(index))
+                try s.step()
+            }
+
+            let receipt = Receipt(index: index, timestamp: now, identity: identity, proof: proof,
+                                  previousStateRoot: nodeBefore, nextStateRoot: try nodeRoot(),
+                                  previousReceiptHash: head?.receiptHash)
+            try database.withStatement("""
+                INSERT INTO receipts(idx, receipt_hash, task_id, dapp_id, timestamp, receipt_json, signature)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                """) { s throws(DDEError) in
+                try s.bind(1, int64: Int64(index))
+                try s.bind(2, blob: receipt.receiptHash.bytes)
+                try s.bind(3, blob: receipt.taskId.bytes)
+                try s.bind(4, blob: dappKey)
+                try s.bind(5, int64: Int64(now))
+                try s.bind(6, blob: receipt.canonicalBytes)
+                try s.bind(7, blob: receipt.signature.bytes)
+                try s.step()
+            }
+            try database.withStatement("INSERT INTO compute_results(idx, task_json, result_json) VALUES (?1, ?2, ?3)") { s throws(DDEError) in
+                try s.bind(1, int64: Int64(index))
+                try s.bind(2, blob: task.canonicalBytes)
+                try s.bind(3, blob: result.canonicalBytes)
+                try s.step()
+            }
+            return receipt
+        }
+    }
+
+    private func applyWrites(_ writes: StateWrites, dapp: [UInt8]) throws(DDEError) {
+        let upsert = try database.prepare("INSERT OR REPLACE INTO dapp_state(dapp_id, key, value) VALUES (?1, ?2, ?3)")
+        defer { upsert.finalize() }
+        let delete = try database.prepare("DELETE FROM dapp_state WHERE dapp_id = ?1 AND key = ?2")
+        defer { delete.finalize() }
+        for w in writes.entries {
+            let s = w.value == nil ? delete : upsert
+            try s.reset()
+            try s.bind(1, blob: dapp)
+            try s.bind(2, blob: w.key)
+            if let v = w.value { try s.bind(3, blob: v) }
+            try s.step()
+        }
+    }
+
+    /// The index of the receipt that committed `taskId`, or nil.
+    public func receiptIndex(taskId: Digest) throws(DDEError) -> UInt64? {
+        try database.withStatement("SELECT idx FROM receipts WHERE task_id = ?1") { s throws(DDEError) -> UInt64? in
+            try s.bind(1, blob: taskId.bytes)
+            guard try s.step() else { return nil }
+            let idx = s.int64(0)
+            return idx < 0 ? nil : UInt64(idx)
+        }
+    }
+
+    /// The end of the chain, or nil when no receipt was committed yet.
+    public func head() throws(DDEError) -> ChainHead? {
+        try database.withStatement("SELECT idx, receipt_json FROM receipts ORDER BY idx DESC LIMIT 1") { s throws(DDEError) -> ChainHead? in
+            guard try s.step() else { return nil }
+            let idx = s.int64(0)
+            let receipt: Receipt
+            do throws(DDEError) {
+                receipt = try Receipt(bytes: s.blob(1), limits: Store.storedLimits)
+            } catch {
+                throw DDEError(.chainBroken, "receipt \(idx) (the head) does not parse: \(error.detail); run verifyChain")
+            }
+            guard idx >= 0, receipt.index == UInt64(idx) else {
+                throw DDEError(.chainBroken, "the row of receipt \(idx) holds receipt \(receipt.index): run verifyChain")
+            }
+            return ChainHead(count: receipt.index + 1, receiptHash: receipt.receiptHash, nextStateRoot: receipt.nextStateRoot)
+        }
+    }
+
+    /// Number of receipts stored.
+    public func receiptCount() throws(DDEError) -> UInt64 {
+        UInt64(max(0, try database.queryInt64("SELECT count(*) FROM receipts") ?? 0))
+    }
+
+    /// The receipt at `index` as stored (parsed; `.notFound` when there is none).
+    public func receipt(at index: UInt64) throws(DDEError) -> Receipt {
+        try Receipt(bytes: try storedReceipt(at: index).receipt, limits: Store.storedLimits)
+    }
+
+    /// The stored canonical bytes of receipt `index`, its task and its compute_result.
+    public func storedReceipt(at index: UInt64) throws(DDEError) -> (receipt: [UInt8], task: [UInt8], result: [UInt8]) {
+        guard index <= UInt64(Int64.max) else { throw DDEError(.notFound, "no receipt \(index)") }
+        return try database.withStatement("""
+            SELECT r.receipt_json, c.task_json, c.result_json
+            FROM receipts r LEFT JOIN compute_results c ON c.idx = r.idx WHERE r.idx = ?1
+            """) { s throws(DDEError) -> (receipt: [UInt8], task: [UInt8], result: [UInt8]) in
+            try s.bind(1, int64: Int64(index))
+            guard try s.step() else { throw DDEError(.notFound, "no receipt \(index) in this store") }
+            return (s.blob(0), s.blob(1), s.blob(2))
+        }
+    }
+
+    /// Limits for parsing what the store itself wrote: generous, since the objects were accepted
+    /// under the caller's limits, but still bounded.
+    static let storedLimits = JSONLimits(maxBytes: 64 << 20, maxDepth: 64, maxStringBytes: 64 << 20,
+                                         maxObjectKeys: 1 << 20, maxArrayElements: 1 << 20)
+}

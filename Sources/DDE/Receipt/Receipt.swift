@@ -1,0 +1,175 @@
+// A receipt, receiptVersion 1 (PROTOCOL.md section 8): the requester's signed record that it
+// accepted one proof and moved its state from one node root to the next. Receipts form a chain:
+// each names the hash of the one before it and starts from the state root it ended at.
+
+/// The executor's proof as a receipt names it; the proof itself is kept whole next to the receipt.
+public struct RemoteProof: Sendable, Equatable {
+    public var executorPublicKey: PublicKey
+    /// H(proof) including its signature (`ExecutionProof.proofHash`).
+    public var proofHash: Digest
+    public var proofSignature: Signature
+
+    public init(executorPublicKey: PublicKey, proofHash: Digest, proofSignature: Signature) {
+        self.executorPublicKey = executorPublicKey
+        self.proofHash = proofHash
+        self.proofSignature = proofSignature
+    }
+
+    var json: JSON {
+        .object(JSONObject(uniqueMembers: [
+            .init("executorPublicKey", .string(executorPublicKey.hex)),
+            .init("proofHash", .string(proofHash.hex)),
+            .init("proofSignature", .string(proofSignature.hex)),
+        ]))
+    }
+
+    init(json: JSON) throws(DDEError) {
+        let r = try FieldReader(json, context: "receipt.remote")
+        try r.only(["executorPublicKey", "proofHash", "proofSignature"])
+        executorPublicKey = try r.publicKey("executorPublicKey")
+        proofHash = try r.digest("proofHash")
+        proofSignature = try r.signature("proofSignature")
+    }
+}
+
+public struct Receipt: Sendable {
+    public static let version: UInt64 = 1
+
+    /// Position in the chain, from 0.
+    public var index: UInt64
+    /// Unix milliseconds of the commit.
+    public var timestamp: UInt64
+    /// The local identity that signs the chain.
+    public var identity: PublicKey
+    public var dappId: String
+    public var action: String
+    public var taskId: Digest
+    public var inputHash: Digest
+    public var capabilitiesDeclared: [String]
+    public var capabilitiesUsed: [String]
+    public var resultHash: Digest
+    public var executionTraceHash: Digest
+    /// Node root before this commit (the previous receipt's nextStateRoot; genesis: the empty root).
+    public var previousStateRoot: Digest
+    /// Node root after applying this commit's writes.
+    public var nextStateRoot: Digest
+    /// nil for index 0.
+    public var previousReceiptHash: Digest?
+    public var remote: RemoteProof
+    /// H(receipt without receiptHash and signature).
+    public var receiptHash: Digest
+    /// The identity's signature of kind `receipt` over receiptHash.
+    public var signature: Signature
+
+    static let fields = ["receiptVersion", "index", "timestamp", "identity", "dappId", "action", "taskId",
+                         "inputHash", "capabilitiesDeclared", "capabilitiesUsed", "resultHash",
+                         "executionTraceHash", "previousStateRoot", "nextStateRoot", "previousReceiptHash",
+                         "remote", "receiptHash", "signature"]
+
+    /// A receipt for an accepted proof, hashed and signed by `identity`.
+    init(index: UInt64, timestamp: UInt64, identity: KeyPair, proof: ExecutionProof,
+         previousStateRoot: Digest, nextStateRoot: Digest, previousReceiptHash: Digest?) {
+        self.index = index
+        self.timestamp = timestamp
+        self.identity = identity.publicKey
+        dappId = proof.dappId
+        action = proof.action
+        taskId = proof.taskId
+        inputHash = proof.inputHash
+        capabilitiesDeclared = proof.capabilitiesDeclared
+        capabilitiesUsed = proof.capabilitiesUsed
+        resultHash = proof.resultHash
+        executionTraceHash = proof.executionTraceHash
+        self.previousStateRoot = previousStateRoot
+        self.nextStateRoot = nextStateRoot
+        self.previousReceiptHash = previousReceiptHash
+        remote = RemoteProof(executorPublicKey: proof.executorPublicKey, proofHash: proof.proofHash,
+                             proofSignature: proof.signature)
+        receiptHash = Digest(unchecked: [UInt8](repeating: 0, count: Digest.byteCount))
+        signature = Signature(uncheckedBytes: [UInt8](repeating: 0, count: Signature.byteCount))
+        receiptHash = computedHash
+        signature = identity.sign(.receipt, receiptHash)
+    }
+
+    /// Parses a receipt strictly (unknown fields, wrong types and encodings are refused). Does not
+    /// check the hash or signature: see `computedHash` and `hasValidSignature`.
+    public init(json: JSON) throws(DDEError) {
+        let r = try FieldReader(json, context: "receipt")
+        try r.only(Receipt.fields)
+        try r.version("receiptVersion", Receipt.version)
+        index = try r.integer("index")
+        timestamp = try r.integer("timestamp")
+        identity = try r.publicKey("identity")
+        dappId = try r.string("dappId", maxBytes: 256)
+        action = try r.string("action", maxBytes: 256)
+        taskId = try r.digest("taskId")
+        inputHash = try r.digest("inputHash")
+        capabilitiesDeclared = try r.capabilities("capabilitiesDeclared")
+        capabilitiesUsed = try r.capabilities("capabilitiesUsed")
+        resultHash = try r.digest("resultHash")
+        executionTraceHash = try r.digest("executionTraceHash")
+        previousStateRoot = try r.digest("previousStateRoot")
+        nextStateRoot = try r.digest("nextStateRoot")
+        if case .null = try r.value("previousReceiptHash") {
+            previousReceiptHash = nil
+        } else {
+            previousReceiptHash = try r.digest("previousReceiptHash")
+        }
+        remote = try RemoteProof(json: try r.value("remote"))
+        receiptHash = try r.digest("receiptHash")
+        signature = try r.signature("signature")
+    }
+
+    public init(bytes: [UInt8], limits: JSONLimits = .default) throws(DDEError) {
+        try self.init(json: try JSONParser.parse(bytes, limits: limits))
+    }
+
+    /// The receipt without receiptHash and signature: what the hash covers.
+    public var unsignedJSON: JSON {
+        .object(JSONObject(uniqueMembers: [
+            .init("receiptVersion", .int(Receipt.version)),
+            .init("index", .int(index)),
+            .init("timestamp", .int(timestamp)),
+            .init("identity", .string(identity.hex)),
+            .init("dappId", .string(dappId)),
+            .init("action", .string(action)),
+            .init("taskId", .string(taskId.hex)),
+            .init("inputHash", .string(inputHash.hex)),
+            .init("capabilitiesDeclared", .strings(capabilitiesDeclared)),
+            .init("capabilitiesUsed", .strings(capabilitiesUsed)),
+            .init("resultHash", .string(resultHash.hex)),
+            .init("executionTraceHash", .string(executionTraceHash.hex)),
+            .init("previousStateRoot", .string(previousStateRoot.hex)),
+            .init("nextStateRoot", .string(nextStateRoot.hex)),
+            .init("previousReceiptHash", previousReceiptHash.map { .string($0.hex) } ?? .null),
+            .init("remote", remote.json),
+        ]))
+    }
+
+    public var json: JSON {
+        guard case .object(var o) = unsignedJSON else { return unsignedJSON }
+        o["receiptHash"] = .string(receiptHash.hex)
+        o["signature"] = .string(signature.hex)
+        return .object(o)
+    }
+
+    /// RFC 8785 bytes of the whole receipt: what the store keeps and exports.
+    public var canonicalBytes: [UInt8] { json.canonicalBytes() }
+
+    /// H(receipt without receiptHash and signature), recomputed from the fields.
+    public var computedHash: Digest { unsignedJSON.hash }
+
+    /// True when `signature` is the identity's `receipt` signature over `receiptHash`.
+    public var hasValidSignature: Bool {
+        identity.isValidSignature(signature, kind: .receipt, digest: receiptHash)
+    }
+}
+
+/// Where the chain ends.
+public struct ChainHead: Sendable, Equatable {
+    /// Receipts in the chain (the head's index + 1).
+    public var count: UInt64
+    public var receiptHash: Digest
+    /// The node root after the last commit.
+    public var nextStateRoot: Digest
+}

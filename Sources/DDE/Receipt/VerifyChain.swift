@@ -1,0 +1,226 @@
+// Re-checking the whole chain from what is on disk (PROTOCOL.md section 8): every link, hash and
+// both signatures, every stored task and compute_result verified again, and all stored writes
+// replayed from the empty state to reproduce every root. The first disagreement is reported
+// with the index of the first bad receipt and why.
+
+/// What `verifyChain` found when the chain holds.
+public struct ChainReport: Sendable, Equatable {
+    /// Receipts checked.
+    public var count: UInt64
+    /// nil for an empty chain.
+    public var head: ChainHead?
+}
+
+extension Store {
+    /// Verifies the whole chain; throws `.chainBroken` naming the first bad receipt.
+    /// `progress(checked, total)` is called after each receipt.
+    @discardableResult
+    public func verifyChain(progress: ((UInt64, UInt64) -> Void)? = nil) throws(DDEError) -> ChainReport {
+        try database.withLock { () throws(DDEError) -> ChainReport in
+            try verifyChainLocked(progress: progress)
+        }
+    }
+
+    private func verifyChainLocked(progress: ((UInt64, UInt64) -> Void)?) throws(DDEError) -> ChainReport {
+        let total = try receiptCount()
+        let identity = try self.identity()
+        if total > 0 && identity == nil {
+            throw DDEError(.chainBroken, "receipt 0: the store holds receipts but no identity in meta")
+        }
+        var replay = ChainReplay()
+        var previous: Receipt?
+        var position: UInt64 = 0
+
+        let rows = try database.prepare("""
+            SELECT r.idx, r.receipt_hash, r.task_id, r.dapp_id, r.timestamp, r.receipt_json, r.signature,
+                   c.task_json, c.result_json
+            FROM receipts r LEFT JOIN compute_results c ON c.idx = r.idx ORDER BY r.idx
+            """)
+        defer { rows.finalize() }
+        while try rows.step() {
+            let idx = rows.int64(0)
+            func broken(_ why: String) -> DDEError {
+                DDEError(.chainBroken, "receipt \(position): \(why)")
+            }
+            guard idx >= 0, UInt64(idx) == position else {
+                throw broken(idx > Int64(position) ? "missing (the next stored receipt is \(idx))" : "stored under index \(idx)")
+            }
+            let bytes = rows.blob(5)
+            let receipt: Receipt
+            do throws(DDEError) {
+                receipt = try Receipt(bytes: bytes, limits: Store.storedLimits)
+            } catch {
+                throw broken("does not parse: \(error.detail)")
+            }
+            guard receipt.canonicalBytes == bytes else { throw broken("stored bytes are not the receipt's canonical form") }
+            guard receipt.index == position else { throw broken("holds index \(receipt.index)") }
+            guard receipt.computedHash == receipt.receiptHash else {
+                throw broken("receiptHash \(receipt.receiptHash.hex) is not the hash of its contents (\(receipt.computedHash.hex))")
+            }
+            guard let identity, receipt.identity == identity else {
+                throw broken("signed by identity \(receipt.identity.hex), not the store's")
+            }
+            guard receipt.hasValidSignature else { throw broken("the identity's signature does not verify") }
+            guard rows.blob(1) == receipt.receiptHash.bytes, rows.blob(2) == receipt.taskId.bytes,
+                  rows.blob(3) == Array(receipt.dappId.utf8), rows.int64(4) == Int64(receipt.timestamp),
+                  rows.blob(6) == receipt.signature.bytes else {
+                throw broken("the row's columns disagree with the stored receipt")
+            }
+            guard receipt.previousReceiptHash == previous?.receiptHash else {
+                throw broken("previousReceiptHash does not name receipt \(position == 0 ? "(none: genesis)" : "\(position - 1)")")
+            }
+            guard receipt.previousStateRoot == (previous?.nextStateRoot ?? StateRoot.empty) else {
+                throw broken("previousStateRoot is not where the previous receipt ended")
+            }
+
+            // The accepted proof, kept whole: verify it again against its task.
+            guard !rows.isNull(7), !rows.isNull(8) else { throw broken("its task and compute_result are missing") }
+            let taskBytes = rows.blob(7), resultBytes = rows.blob(8)
+            let task: ComputeTask, result: ComputeResult
+            do throws(DDEError) {
+                task = try ComputeTask(json: try JSONParser.parse(taskBytes, limits: Store.storedLimits))
+                result = try ComputeResult(json: try JSONParser.parse(resultBytes, limits: Store.storedLimits))
+            } catch {
+                throw broken("stored task or compute_result is invalid: \(error.message)")
+            }
+            guard task.canonicalBytes == taskBytes, result.canonicalBytes == resultBytes else {
+                throw broken("stored task or compute_result is not in canonical form")
+            }
+            do throws(DDEError) {
+                _ = try Verifier.verify(task: task, result: result, policy: .acceptAll)
+            } catch {
+                throw broken("its proof no longer verifies: \(error.message)")
+            }
+            let proof = result.proof
+            guard receipt.taskId == task.taskId, sameScalars(receipt.dappId, proof.dappId),
+                  sameScalars(receipt.action, proof.action), receipt.inputHash == proof.inputHash,
+                  receipt.capabilitiesDeclared.elementsEqual(proof.capabilitiesDeclared, by: sameScalars),
+                  receipt.capabilitiesUsed.elementsEqual(proof.capabilitiesUsed, by: sameScalars),
+                  receipt.resultHash == proof.resultHash, receipt.executionTraceHash == proof.executionTraceHash,
+                  receipt.remote == RemoteProof(executorPublicKey: proof.executorPublicKey,
+                                                proofHash: proof.proofHash, proofSignature: proof.signature) else {
+                throw broken("its fields disagree with the stored proof")
+            }
+
+            // Replay.
+            let dappKey = Array(task.dappId.utf8)
+            guard replay.root(of: dappKey) == task.previousStateRoot else {
+                throw broken("its task starts from a dApp root the replayed chain never reached (stale)")
+            }
+            replay.apply(result.stateWrites, dapp: dappKey, receipt: position)
+            guard replay.root(of: dappKey) == proof.nextStateRoot else {
+                throw broken("replaying its writes does not give the proof's nextStateRoot")
+            }
+            guard replay.nodeRoot() == receipt.nextStateRoot else {
+                throw broken("nextStateRoot is not the node root after replaying its writes")
+            }
+            previous = receipt
+            position += 1
+            progress?(position, total)
+        }
+        if position != total {
+            throw DDEError(.chainBroken, "receipt \(position): the table holds \(total) receipts but only \(position) could be read in order")
+        }
+        let orphans = try database.queryInt64("SELECT count(*) FROM compute_results WHERE idx NOT IN (SELECT idx FROM receipts)") ?? 0
+        guard orphans == 0 else {
+            throw DDEError(.chainBroken, "receipt \(position): \(orphans) compute_results have no receipt")
+        }
+        try compareWithReplay(replay, headIndex: position)
+        return ChainReport(count: position, head: previous.map {
+            ChainHead(count: $0.index + 1, receiptHash: $0.receiptHash, nextStateRoot: $0.nextStateRoot)
+        })
+    }
+
+    /// The live tables (dapp_state, dapp_roots) must be exactly what the replay produced.
+    private func compareWithReplay(_ replay: ChainReplay, headIndex count: UInt64) throws(DDEError) {
+        func broken(_ receipt: UInt64?, _ why: String) -> DDEError {
+            DDEError(.chainBroken, "receipt \(receipt ?? (count == 0 ? 0 : count - 1)): \(why)")
+        }
+        // Every stored entry must be in the replay with the same value ...
+        var stored = [[UInt8]: Int]()
+        try database.withStatement("SELECT dapp_id, key, value FROM dapp_state") { s throws(DDEError) in
+            while try s.step() {
+                let dapp = s.blob(0), key = s.blob(1), value = s.blob(2)
+                let name = String(decoding: dapp, as: UTF8.self), keyName = String(decoding: key, as: UTF8.self)
+                guard let expected = replay.states[dapp]?[keyBytes: key] else {
+                    throw broken(replay.lastWriter[dapp], "dApp \"\(name)\" key \"\(keyName)\" is stored but no receipt wrote it")
+                }
+                guard expected == value else {
+                    throw broken(replay.lastWriter[dapp], "dApp \"\(name)\" key \"\(keyName)\" holds a value the chain did not write")
+                }
+                stored[dapp, default: 0] += 1
+            }
+        }
+        // ... and nothing the replay holds may be missing.
+        for (dapp, state) in replay.states where state.count != stored[dapp, default: 0] {
+            throw broken(replay.lastWriter[dapp], "dApp \"\(String(decoding: dapp, as: UTF8.self))\" is missing keys the chain wrote")
+        }
+        var roots = 0
+        try database.withStatement("SELECT dapp_id, root, last_receipt FROM dapp_roots") { s throws(DDEError) in
+            while try s.step() {
+                let dapp = s.blob(0)
+                let writer = replay.lastWriter[dapp]
+                guard s.blob(1) == replay.root(of: dapp).bytes, let writer, s.int64(2) == Int64(writer) else {
+                    throw broken(writer, "the stored root of dApp \"\(String(decoding: dapp, as: UTF8.self))\" is not the replayed one")
+                }
+                roots += 1
+            }
+        }
+        guard roots == replay.lastWriter.count else {
+            throw broken(nil, "dapp_roots lacks a dApp the chain wrote")
+        }
+    }
+
+    /// Writes every receipt as one line of canonical JSON: `{"receipt":…,"task":…,"computeResult":…}`
+    /// (task and computeResult only when `withProofs`), in chain order. `line` gets each line
+    /// with its trailing newline.
+    public func exportJSONLines(withProofs: Bool = true, _ line: ([UInt8]) -> Void) throws(DDEError) {
+        try database.withStatement("""
+            SELECT r.receipt_json, c.task_json, c.result_json
+            FROM receipts r LEFT JOIN compute_results c ON c.idx = r.idx ORDER BY r.idx
+            """) { s throws(DDEError) in
+            while try s.step() {
+                var out = [UInt8]()
+                if withProofs {
+                    // The stored bytes are canonical, so splicing them keeps the line canonical
+                    // (keys in RFC 8785 order: computeResult < receipt < task).
+                    out.append(contentsOf: Array("{\"computeResult\":".utf8))
+                    out.append(contentsOf: s.isNull(2) ? Array("null".utf8) : s.blob(2))
+                    out.append(contentsOf: Array(",\"receipt\":".utf8))
+                    out.append(contentsOf: s.blob(0))
+                    out.append(contentsOf: Array(",\"task\":".utf8))
+                    out.append(contentsOf: s.isNull(1) ? Array("null".utf8) : s.blob(1))
+                    out.append(UInt8(ascii: "}"))
+                } else {
+                    out.append(contentsOf: s.blob(0))
+                }
+                out.append(UInt8(ascii: "\n"))
+                line(out)
+            }
+        }
+    }
+}
+
+/// The state rebuilt from the chain alone.
+struct ChainReplay {
+    var states = [[UInt8]: StateMap]()
+    /// Each dApp's root, kept current so the node root costs one tree over the dApps.
+    var roots = [[UInt8]: Digest]()
+    /// The last receipt that wrote each dApp.
+    var lastWriter = [[UInt8]: UInt64]()
+
+    func root(of dapp: [UInt8]) -> Digest { roots[dapp] ?? StateRoot.empty }
+
+    mutating func apply(_ writes: StateWrites, dapp: [UInt8], receipt: UInt64) {
+        let next = (states[dapp] ?? StateMap()).applying(writes)
+        states[dapp] = next
+        roots[dapp] = next.root
+        lastWriter[dapp] = receipt
+    }
+
+    func nodeRoot() -> Digest {
+        var sorted = roots.map { (dappId: $0.key, root: $0.value) }
+        sorted.sort { bytesLess($0.dappId, $1.dappId) }
+        return StoreRoots.node(sorted)
+    }
+}

@@ -1,0 +1,214 @@
+/// Executor reputation (PROTOCOL.md section 9), persistent in the store's SQLite file.
+///
+/// Every operation takes the current time `now` (Unix ms) from the caller, so the rules can be
+/// tested without sleeping and a device without a trustworthy clock decides what time it is.
+/// Each update is one transaction (read, decay, change, write).
+public final class Reputation: @unchecked Sendable {
+    let database: SQLiteDatabase
+    public let config: ReputationConfig
+
+    init(database: SQLiteDatabase, config: ReputationConfig) {
+        self.database = database
+        self.config = config
+    }
+
+    // MARK: recording
+
+    /// A valid proof was accepted after `latencyMs`: successes + 1, latency averaged in, and the
+    /// run of invalid proofs ends.
+    @discardableResult
+    public func recordSuccess(_ key: PublicKey, latencyMs: Int64, now: Int64) throws(DDEError) -> ReputationRecord {
+        guard latencyMs >= 0 else {
+            throw DDEError(.argument, "recordSuccess: latencyMs must be >= 0, got \(latencyMs)")
+        }
+        return try update(key, now: now) { r in
+            r.successfulProofs += 1
+            r.latencySum += Double(latencyMs)
+            r.latencyCount += 1
+            r.consecutiveInvalid = 0
+        }
+    }
+
+    /// A signed proof was found invalid: failures + 1, and after `banAfterConsecutiveInvalid` in a
+    /// row a ban until now + banDurationMs. The run is not reset by the ban: an executor that
+    /// fails again right after its ban ends is banned again at once; only a valid proof resets it.
+    @discardableResult
+    public func recordFailure(_ key: PublicKey, now: Int64) throws(DDEError) -> ReputationRecord {
+        let config = self.config
+        return try update(key, now: now) { r in
+            r.failedProofs += 1
+            r.consecutiveInvalid += 1
+            if r.consecutiveInvalid >= config.banAfterConsecutiveInvalid {
+                let (until, overflow) = now.addingReportingOverflow(config.banDurationMs)
+                let end = overflow ? Int64.max : until
+                if end > r.bannedUntil { r.bannedUntil = end }
+            }
+        }
+    }
+
+    /// A task sent to `key` got no proof in time: a failed attempt for the failure rate (and so
+    /// for blacklisting and routing), but not an invalid proof: it neither bans nor breaks or
+    /// extends the run of invalid proofs.
+    @discardableResult
+    public func recordTimeout(_ key: PublicKey, now: Int64) throws(DDEError) -> ReputationRecord {
+        try update(key, now: now) { r in r.timeouts += 1 }
+    }
+
+    // MARK: reading
+
+    /// The record decayed to `now`, or nil for an executor never recorded.
+    public func get(_ key: PublicKey, now: Int64) throws(DDEError) -> ReputationRecord? {
+        guard var r = try load(key) else { return nil }
+        r.decay(to: now, halfLifeMs: config.halfLifeMs)
+        return r
+    }
+
+    public func isBanned(_ key: PublicKey, now: Int64) throws(DDEError) -> Bool {
+        try get(key, now: now)?.isBanned(at: now) ?? false
+    }
+
+    public func isBlacklisted(_ key: PublicKey, now: Int64) throws(DDEError) -> Bool {
+        try get(key, now: now)?.isBlacklisted(config) ?? false
+    }
+
+    /// Every record decayed to `now`, sorted by key bytes.
+    public func all(now: Int64) throws(DDEError) -> [ReputationRecord] {
+        try database.withStatement("SELECT \(Reputation.columns) FROM reputation") { s throws(DDEError) -> [ReputationRecord] in
+            var out: [ReputationRecord] = []
+            while try s.step() {
+                var r = try Reputation.record(from: s)
+                r.decay(to: now, halfLifeMs: config.halfLifeMs)
+                out.append(r)
+            }
+            out.sort { bytesLess($0.executorKey.bytes, $1.executorKey.bytes) }
+            return out
+        }
+    }
+
+    /// Forgets one executor. Returns whether it had a record.
+    @discardableResult
+    public func clear(_ key: PublicKey) throws(DDEError) -> Bool {
+        try database.transaction { () throws(DDEError) -> Bool in
+            try database.withStatement("DELETE FROM reputation WHERE executor_key = ?1") { s throws(DDEError) in
+                try s.bind(1, blob: key.bytes)
+                try s.step()
+            }
+            return database.changes > 0
+        }
+    }
+
+    /// Forgets every executor.
+    public func clearAll() throws(DDEError) {
+        try database.transaction { () throws(DDEError) in try database.execute("DELETE FROM reputation") }
+    }
+
+    // MARK: decisions
+
+    /// The executors the verifier must refuse at `now` (check 10 of PROTOCOL.md section 7).
+    public func policy(now: Int64) throws(DDEError) -> VerifyPolicy {
+        var policy = VerifyPolicy()
+        for r in try all(now: now) {
+            if r.isBanned(at: now) { policy.banned.insert(r.executorKey) }
+            if r.isBlacklisted(config) { policy.blacklisted.insert(r.executorKey) }
+        }
+        return policy
+    }
+
+    /// The policy for one executor only (what a commit needs; cheaper than `policy(now:)`).
+    public func policy(for key: PublicKey, now: Int64) throws(DDEError) -> VerifyPolicy {
+        var policy = VerifyPolicy()
+        if let r = try get(key, now: now) {
+            if r.isBanned(at: now) { policy.banned.insert(key) }
+            if r.isBlacklisted(config) { policy.blacklisted.insert(key) }
+        }
+        return policy
+    }
+
+    /// `candidates` best first: usable executors before banned or blacklisted ones; then the
+    /// higher Wilson lower bound of the success rate; then the lower average latency (an executor
+    /// with no latency yet after one with some); then key bytes, so the order is deterministic.
+    /// Duplicates are dropped (first kept). Executors never recorded count as no attempts.
+    public func routingOrder(_ candidates: [PublicKey], now: Int64) throws(DDEError) -> [PublicKey] {
+        struct Entry {
+            var key: PublicKey
+            var excluded: Bool
+            var bound: Double
+            var hasLatency: Bool
+            var latency: Double
+        }
+        var seen = Set<PublicKey>()
+        var entries: [Entry] = []
+        try database.withLock { () throws(DDEError) in
+            for key in candidates where seen.insert(key).inserted {
+                let r = try get(key, now: now) ?? ReputationRecord(executorKey: key, at: now)
+                entries.append(Entry(key: key, excluded: r.isBanned(at: now) || r.isBlacklisted(config),
+                                     bound: r.successLowerBound(z: config.confidenceZ),
+                                     hasLatency: r.latencyCount > 0, latency: r.latencyAvg))
+            }
+        }
+        entries.sort { a, b in
+            if a.excluded != b.excluded { return !a.excluded }
+            if a.bound != b.bound { return a.bound > b.bound }
+            if a.hasLatency != b.hasLatency { return a.hasLatency }
+            if a.latency != b.latency { return a.latency < b.latency }
+            return bytesLess(a.key.bytes, b.key.bytes)
+        }
+        return entries.map { $0.key }
+    }
+
+    // MARK: storage
+
+    static let columns = "executor_key, successes, failures, timeouts, latency_sum, latency_count, decayed_at, last_seen, consecutive_invalid, banned_until"
+
+    static func record(from s: SQLiteStatement) throws(DDEError) -> ReputationRecord {
+        let keyBytes = s.blob(0)
+        guard let key = try? PublicKey(bytes: keyBytes) else {
+            throw DDEError(.store, "reputation: a stored executor key has \(keyBytes.count) bytes, not 32: clear it with clearAll")
+        }
+        var r = ReputationRecord(executorKey: key, at: s.int64(6))
+        r.successfulProofs = s.double(1)
+        r.failedProofs = s.double(2)
+        r.timeouts = s.double(3)
+        r.latencySum = s.double(4)
+        r.latencyCount = s.double(5)
+        r.lastSeen = s.int64(7)
+        let run = s.int64(8)
+        r.consecutiveInvalid = run < 0 ? 0 : (run > Int64(Int32.max) ? Int(Int32.max) : Int(run))
+        r.bannedUntil = s.int64(9)
+        return r
+    }
+
+    func load(_ key: PublicKey) throws(DDEError) -> ReputationRecord? {
+        try database.withStatement("SELECT \(Reputation.columns) FROM reputation WHERE executor_key = ?1") { s throws(DDEError) -> ReputationRecord? in
+            try s.bind(1, blob: key.bytes)
+            guard try s.step() else { return nil }
+            return try Reputation.record(from: s)
+        }
+    }
+
+    private func update(_ key: PublicKey, now: Int64, _ change: (inout ReputationRecord) -> Void) throws(DDEError) -> ReputationRecord {
+        try database.transaction { () throws(DDEError) -> ReputationRecord in
+            var r = try load(key) ?? ReputationRecord(executorKey: key, at: now)
+            r.decay(to: now, halfLifeMs: config.halfLifeMs)
+            change(&r)
+            if now > r.lastSeen { r.lastSeen = now }
+            try database.withStatement("""
+                INSERT OR REPLACE INTO reputation(\(Reputation.columns))
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                """) { s throws(DDEError) in
+                try s.bind(1, blob: r.executorKey.bytes)
+                try s.bind(2, double: r.successfulProofs)
+                try s.bind(3, double: r.failedProofs)
+                try s.bind(4, double: r.timeouts)
+                try s.bind(5, double: r.latencySum)
+                try s.bind(6, double: r.latencyCount)
+                try s.bind(7, int64: r.decayedAt)
+                try s.bind(8, int64: r.lastSeen)
+                try s.bind(9, int64: Int64(r.consecutiveInvalid))
+                try s.bind(10, int64: r.bannedUntil)
+                try s.step()
+            }
+            return r
+        }
+    }
+}

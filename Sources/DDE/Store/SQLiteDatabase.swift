@@ -1,0 +1,184 @@
+import CDDE
+
+// A thin, trap-free wrapper over one SQLite connection (sqlite3.h through CDDE).
+//
+// Threading: the connection is opened in serialized mode (SQLITE_OPEN_FULLMUTEX) and this object
+// adds one recursive mutex of its own. Every public operation of the store runs under that mutex
+// (`withLock`, `transaction`), so a multi-statement transaction from one thread never interleaves
+// with statements from another, and `sqlite3_errmsg` is read before any other thread can replace
+// it. Other processes (or other connections in this one) are kept out by BEGIN IMMEDIATE and the
+// busy timeout.
+//
+// Durability: WAL journal with synchronous=FULL, so a COMMIT that returned is on disk and a crash
+// at any instant leaves the last committed transaction whole.
+final class SQLiteDatabase: @unchecked Sendable {
+    let path: String
+    private var handle: OpaquePointer?
+    private let mutex: OpaquePointer?
+    /// Depth of `transaction` nesting on the thread that holds the mutex (inner calls join).
+    private var transactionDepth = 0
+
+    /// Opens (creating if needed) the database file at `path`.
+    init(path: String, busyTimeoutMs: Int32 = 5000) throws(DDEError) {
+        guard !path.isEmpty else {
+            throw DDEError(.argument, "store path is empty: give the path of the store file")
+        }
+        guard !path.utf8.contains(0) else {
+            throw DDEError(.argument, "store path contains a NUL byte")
+        }
+        guard sqlite3_threadsafe() != 0 else {
+            throw DDEError(.store, "open: this SQLite was built without thread safety (SQLITE_THREADSAFE=0); link a threadsafe build")
+        }
+        self.path = path
+        mutex = sqlite3_mutex_alloc(SQLITE_MUTEX_RECURSIVE)
+        guard mutex != nil else {
+            throw DDEError(.noMemory, "open: sqlite3_mutex_alloc failed")
+        }
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let opened = db else {
+            let message: String
+            if let db { message = String(cString: sqlite3_errmsg(db)) } else { message = String(cString: sqlite3_errstr(rc)) }
+            sqlite3_close_v2(db)
+            // self is fully initialised here, so deinit frees the mutex.
+            throw DDEError(.store, "open \(path): \(message)")
+        }
+        handle = opened
+        sqlite3_extended_result_codes(opened, 1)
+        sqlite3_busy_timeout(opened, busyTimeoutMs)
+        do throws(DDEError) {
+            let mode = try queryText("PRAGMA journal_mode=WAL")
+            guard let mode, sameScalars(mode, "wal") else {
+                throw DDEError(.store, "open \(path): could not switch to WAL journal mode (got \(mode ?? "nothing")); the store needs a file on a local file system")
+            }
+            try execute("PRAGMA synchronous=FULL")
+            try execute("PRAGMA foreign_keys=ON")
+            try execute("PRAGMA trusted_schema=OFF")
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit {
+        close()
+        sqlite3_mutex_free(mutex)
+    }
+
+    var isOpen: Bool { withLock { handle != nil } }
+
+    /// Closes the connection. Statements still alive keep it as a zombie until they finalise
+    /// (sqlite3_close_v2); every later operation fails with `.closed`.
+    func close() {
+        withLock {
+            if let h = handle {
+                sqlite3_close_v2(h)
+                handle = nil
+            }
+        }
+    }
+
+    /// Runs `body` holding this connection's recursive mutex.
+    func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        sqlite3_mutex_enter(mutex)
+        defer { sqlite3_mutex_leave(mutex) }
+        return try body()
+    }
+
+    func connection(_ operation: String) throws(DDEError) -> OpaquePointer {
+        guard let h = handle else { throw DDEError(.closed, "\(operation): the store is closed") }
+        return h
+    }
+
+    /// The error for a failed SQLite call: "<operation>: <sqlite3_errmsg>".
+    func error(_ operation: String) -> DDEError {
+        guard let h = handle else { return DDEError(.closed, "\(operation): the store is closed") }
+        return DDEError(.store, "\(operation): \(String(cString: sqlite3_errmsg(h)))")
+    }
+
+    /// Runs SQL without results (one or more statements, no parameters).
+    func execute(_ sql: String) throws(DDEError) {
+        try withLock { () throws(DDEError) in
+            let h = try connection(sql)
+            let rc = sqlite3_exec(h, sql, nil, nil, nil)
+            guard rc == SQLITE_OK else { throw error(sql) }
+        }
+    }
+
+    /// Prepares one statement. It is finalised when the returned object is released.
+    func prepare(_ sql: String) throws(DDEError) -> SQLiteStatement {
+        try withLock { () throws(DDEError) -> SQLiteStatement in
+            let h = try connection("prepare")
+            var stmt: OpaquePointer?
+            let rc = sqlite3_prepare_v2(h, sql, -1, &stmt, nil)
+            guard rc == SQLITE_OK, let stmt else {
+                sqlite3_finalize(stmt)
+                throw error("prepare \(sql)")
+            }
+            return SQLiteStatement(database: self, statement: stmt, sql: sql)
+        }
+    }
+
+    /// Prepares `sql`, runs `body` with it, and finalises it on every path.
+    func withStatement<R>(_ sql: String, _ body: (SQLiteStatement) throws(DDEError) -> R) throws(DDEError) -> R {
+        try withLock { () throws(DDEError) -> R in
+            let stmt = try prepare(sql)
+            defer { stmt.finalize() }
+            return try body(stmt)
+        }
+    }
+
+    /// The first column of the first row as text, or nil when there is no row or it is NULL.
+    func queryText(_ sql: String) throws(DDEError) -> String? {
+        try withStatement(sql) { s throws(DDEError) -> String? in
+            guard try s.step() else { return nil }
+            return s.isNull(0) ? nil : s.text(0)
+        }
+    }
+
+    /// The first column of the first row as an integer, or nil when there is no row.
+    func queryInt64(_ sql: String) throws(DDEError) -> Int64? {
+        try withStatement(sql) { s throws(DDEError) -> Int64? in
+            guard try s.step() else { return nil }
+            return s.int64(0)
+        }
+    }
+
+    /// Rows changed by the last INSERT/UPDATE/DELETE on this connection.
+    var changes: Int {
+        withLock { handle.map { Int(sqlite3_changes($0)) } ?? 0 }
+    }
+
+    /// Runs `body` in one write transaction (BEGIN IMMEDIATE ... COMMIT), holding the lock
+    /// throughout. Any error thrown by `body` or by COMMIT rolls the whole transaction back, and
+    /// the error is rethrown. A call made inside another transaction on this connection joins it.
+    func transaction<R>(_ body: () throws(DDEError) -> R) throws(DDEError) -> R {
+        try withLock { () throws(DDEError) -> R in
+            if transactionDepth > 0 {
+                transactionDepth += 1
+                defer { transactionDepth -= 1 }
+                return try body()
+            }
+            try execute("BEGIN IMMEDIATE")
+            transactionDepth = 1
+            defer { transactionDepth = 0 }
+            let result: R
+            do throws(DDEError) {
+                result = try body()
+                try execute("COMMIT")
+            } catch {
+                rollback()
+                throw error
+            }
+            return result
+        }
+    }
+
+    /// ROLLBACK if a transaction is still open. SQLite may already have rolled back on its own
+    /// (for example after SQLITE_FULL); then there is nothing left to do.
+    private func rollback() {
+        guard let h = handle, sqlite3_get_autocommit(h) == 0 else { return }
+        _ = sqlite3_exec(h, "ROLLBACK", nil, nil, nil)
+    }
+}

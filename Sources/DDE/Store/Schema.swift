@@ -1,0 +1,103 @@
+// The store's schema, versioned with `PRAGMA user_version`.
+//
+// Each migration takes the file from version i to i+1. They run in order, each in its own
+// transaction that also sets user_version, so a crash mid-upgrade leaves the file at a whole
+// version. A file whose user_version is above `StoreSchema.current` was written by a newer dde and
+// is refused with `.schemaVersion` before anything is read or written.
+//
+// Hashes, keys and signatures are stored as raw bytes (BLOB); protocol objects as their RFC 8785
+// canonical bytes, so every hash can be recomputed from exactly what was hashed. dApp ids are
+// stored as their UTF-8 bytes (BLOB) so comparison is by bytes, never by collation.
+enum StoreSchema {
+    static let migrations: [String] = [
+        // 1: the first schema.
+        """
+        CREATE TABLE meta (
+            key   TEXT PRIMARY KEY NOT NULL,
+            value BLOB NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE receipts (
+            idx          INTEGER PRIMARY KEY NOT NULL CHECK (idx >= 0),
+            receipt_hash BLOB NOT NULL UNIQUE,
+            task_id      BLOB NOT NULL UNIQUE,
+            dapp_id      BLOB NOT NULL,
+            timestamp    INTEGER NOT NULL,
+            receipt_json BLOB NOT NULL,
+            signature    BLOB NOT NULL
+        );
+
+        CREATE TABLE compute_results (
+            idx         INTEGER PRIMARY KEY NOT NULL REFERENCES receipts(idx),
+            task_json   BLOB NOT NULL,
+            result_json BLOB NOT NULL
+        );
+
+        CREATE TABLE dapp_state (
+            dapp_id BLOB NOT NULL,
+            key     BLOB NOT NULL,
+            value   BLOB NOT NULL,
+            PRIMARY KEY (dapp_id, key)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE dapp_roots (
+            dapp_id      BLOB PRIMARY KEY NOT NULL,
+            root         BLOB NOT NULL,
+            last_receipt INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE reputation (
+            executor_key        BLOB PRIMARY KEY NOT NULL,
+            successes           REAL NOT NULL,
+            failures            REAL NOT NULL,
+            timeouts            REAL NOT NULL,
+            latency_sum         REAL NOT NULL,
+            latency_count       REAL NOT NULL,
+            decayed_at          INTEGER NOT NULL,
+            last_seen           INTEGER NOT NULL,
+            consecutive_invalid INTEGER NOT NULL,
+            banned_until        INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE evidence (
+            id           INTEGER PRIMARY KEY,
+            executor_key BLOB NOT NULL,
+            task_id      BLOB NOT NULL,
+            status       INTEGER NOT NULL,
+            detail       TEXT NOT NULL,
+            task_json    BLOB NOT NULL,
+            result_json  BLOB NOT NULL,
+            recorded_at  INTEGER NOT NULL
+        );
+        CREATE INDEX evidence_by_executor ON evidence(executor_key);
+        """,
+    ]
+
+    /// The schema version this build writes.
+    static var current: Int64 { Int64(migrations.count) }
+
+    /// Brings the file to `current`, or refuses a file from a newer dde.
+    static func migrate(_ db: SQLiteDatabase) throws(DDEError) {
+        let found = try db.queryInt64("PRAGMA user_version") ?? 0
+        if found > current {
+            throw DDEError(.schemaVersion, "store \(db.path) has schema version \(found), this dde knows up to \(current): open it with a newer dde")
+        }
+        if found < 0 {
+            throw DDEError(.schemaVersion, "store \(db.path) has a negative schema version \(found): not a dde store")
+        }
+        var version = found
+        while version < current {
+            try db.transaction { () throws(DDEError) in
+                // Another process may have migrated between our read and our write lock.
+                let now = try db.queryInt64("PRAGMA user_version") ?? 0
+                guard now == version else { return }
+                try db.execute(migrations[Int(version)])
+                try db.execute("PRAGMA user_version = \(version + 1)")
+            }
+            version = try db.queryInt64("PRAGMA user_version") ?? 0
+            if version > current {
+                throw DDEError(.schemaVersion, "store \(db.path) was upgraded to schema \(version) by a newer dde while opening")
+            }
+        }
+    }
+}

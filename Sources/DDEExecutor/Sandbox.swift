@@ -1,0 +1,287 @@
+// The deterministic sandbox (docs/EXECUTION.md): checks a module, runs one action on WasmKit with
+// fuel metering, bounded memory, bounded host calls and a wall-clock deadline, and returns the
+// result bytes, the state writes, the trace hash and the fuel used.
+import DDE
+import Dispatch
+import Foundation
+@_spi(Fuzzing) import WasmKit
+import WasmParser
+
+/// The bounds of one run (the task's maxFuel, maxExecutionSteps, maxMemoryUsage,
+/// maxExecutionTime).
+public struct ExecutionLimits: Sendable, Equatable {
+    public var maxFuel: UInt64
+    /// Most host calls (trace steps) a run may make.
+    public var maxExecutionSteps: Int
+    /// Bytes of linear memory; nil means the sandbox's own cap (`Sandbox.defaultMemoryCap`).
+    public var maxMemoryUsage: Int?
+    /// Milliseconds of wall clock; nil means no deadline.
+    public var maxExecutionTime: Int?
+
+    public init(maxFuel: UInt64 = 1_000_000_000, maxExecutionSteps: Int = 500,
+                maxMemoryUsage: Int? = nil, maxExecutionTime: Int? = nil) {
+        self.maxFuel = maxFuel
+        self.maxExecutionSteps = maxExecutionSteps
+        self.maxMemoryUsage = maxMemoryUsage
+        self.maxExecutionTime = maxExecutionTime
+    }
+}
+
+/// Everything one run depends on. Two runs of equal requests give equal outcomes (except the
+/// elapsed time), on any executor.
+public struct ExecutionRequest: Sendable {
+    public var module: [UInt8]
+    public var action: String
+    /// The JCS bytes of intent.payload.
+    public var input: [UInt8]
+    /// The dApp's state before the run.
+    public var state: [[UInt8]: [UInt8]]
+    /// The task's requiredCapabilities.
+    public var capabilities: [String]
+    public var limits: ExecutionLimits
+
+    public init(module: [UInt8], action: String, input: [UInt8], state: [[UInt8]: [UInt8]] = [:],
+                capabilities: [String], limits: ExecutionLimits = ExecutionLimits()) {
+        self.module = module
+        self.action = action
+        self.input = input
+        self.state = state
+        self.capabilities = capabilities
+        self.limits = limits
+    }
+}
+
+/// One key's change: the new value, or nil for a delete.
+public struct StateWrite: Sendable, Equatable {
+    public let key: [UInt8]
+    public let value: [UInt8]?
+
+    public init(key: [UInt8], value: [UInt8]?) {
+        self.key = key
+        self.value = value
+    }
+}
+
+public struct ExecutionOutcome: Sendable {
+    /// The bytes the guest gave to output_write, all calls concatenated; one JSON document.
+    public let result: [UInt8]
+    /// Keys whose final value differs from the input state, sorted by key bytes.
+    public let stateWrites: [StateWrite]
+    /// The input state with the writes applied.
+    public let nextState: [[UInt8]: [UInt8]]
+    /// StateRoot.root of nextState.
+    public let nextStateRoot: Digest
+    /// Capabilities whose functions were called at least once (sorted; "io" is not one).
+    public let capabilitiesUsed: [String]
+    /// Lowercase hex of h_n.
+    public let executionTraceHash: String
+    /// n: the number of host calls.
+    public let traceLength: Int
+    public let fuelUsed: UInt64
+    /// What the guest passed to log, one entry per call (not part of any hash but the trace).
+    public let logs: [[UInt8]]
+    /// Wall clock of the run, for latency reports only.
+    public let elapsedNanoseconds: UInt64
+}
+
+public final class Sandbox: @unchecked Sendable {
+    /// The memory bound when a task sets no maxMemoryUsage (256 MiB).
+    public static let defaultMemoryCap = 256 << 20
+    /// Most table elements a guest may have.
+    public static let maxTableElements = 100_000
+
+    let engine: WasmKit.Engine
+    let fuelMetering: Bool
+
+    /// A sandbox is cheap to keep and safe to share: every run gets its own WasmKit store.
+    public convenience init() { self.init(fuelMetering: true) }
+
+    /// Without fuel metering a run has no fuel bound and no deadline: for benchmarks only.
+    init(fuelMetering: Bool) {
+        self.fuelMetering = fuelMetering
+        engine = WasmKit.Engine(configuration: EngineConfiguration(
+            compilationMode: .eager, features: [], fuelMetering: fuelMetering))
+    }
+
+    public func run(_ request: ExecutionRequest) throws(DDEError) -> ExecutionOutcome {
+        for capability in request.capabilities where !Capability.all.contains(where: { Array($0.utf8) == Array(capability.utf8) }) {
+            throw DDEError(.argument, "unknown capability \"\(capability)\"; known: \(Capability.all.joined(separator: ", "))")
+        }
+        guard request.limits.maxExecutionSteps >= 0 else {
+            throw DDEError(.argument, "maxExecutionSteps is negative")
+        }
+        _ = try ModuleCheck.check(request.module, declared: request.capabilities, action: request.action)
+
+        let module: WasmKit.Module
+        do {
+            module = try parseWasm(bytes: request.module, features: [])
+        } catch {
+            throw DDEError(.codeInvalid, "WasmKit does not accept the module: \(error)")
+        }
+
+        let memoryCap = request.limits.maxMemoryUsage ?? Sandbox.defaultMemoryCap
+        let store = WasmKit.Store(engine: engine)
+        let limiter = MemoryLimiter(maxBytes: memoryCap)
+        store.resourceLimiter = limiter
+        if fuelMetering { store.fuel = Fuel(remaining: request.limits.maxFuel) }
+
+        let start = DispatchTime.now().uptimeNanoseconds
+        let deadline = request.limits.maxExecutionTime.map { start &+ UInt64(max(0, $0)) &* 1_000_000 }
+        let host = HostCalls(request: request, deadline: deadline)
+        var imports = Imports()
+        for function in HostFunction.all {
+            imports.define(module: HostFunction.moduleName, name: function.name,
+                           host.function(function, store: store))
+        }
+
+        let watchdog = deadline.map { Watchdog(store: store, deadline: $0) }
+        watchdog?.start()
+        let returned: [Value]
+        do {
+            let instance = try module.instantiate(store: store, imports: imports)
+            var action: Function?
+            for (name, value) in instance.exports where Array(name.utf8) == Array(request.action.utf8) {
+                if case .function(let f) = value { action = f }
+            }
+            guard let action else {
+                throw DDEError(.noSuchAction, "the module exports no function named \"\(request.action)\"")
+            }
+            host.memory = instance.exports[memory: "memory"]
+            returned = try action.invoke([])
+            if watchdog?.stop() == true {
+                throw DDEError(.timeout, "the action ran longer than maxExecutionTime \(request.limits.maxExecutionTime ?? 0) ms")
+            }
+        } catch {
+            let fired = watchdog?.stop() ?? false
+            throw classify(error, host: host, limiter: limiter, timedOut: fired, limits: request.limits)
+        }
+        let elapsed = DispatchTime.now().uptimeNanoseconds &- start
+        if let deadline, start &+ elapsed > deadline {
+            throw DDEError(.timeout, "the action took \(elapsed / 1_000_000) ms, more than maxExecutionTime \(request.limits.maxExecutionTime ?? 0) ms")
+        }
+
+        guard returned.count == 1, case .i32(let status) = returned[0] else {
+            throw DDEError(.noSuchAction, "the action did not return one i32")
+        }
+        guard status == 0 else {
+            throw DDEError(.actionFailed, "the action \"\(request.action)\" returned \(Int32(bitPattern: status)) (non-zero: failed)")
+        }
+        try ResultCheck.checkOneDocument(host.output)
+
+        let fuelUsed = fuelMetering ? request.limits.maxFuel - (store.fuel?.remaining ?? request.limits.maxFuel) : 0
+        let (writes, nextState) = host.finalWrites()
+        let nextRoot = StateRoot.root(sortedEntries: nextState.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }).map { ($0, nextState[$0] ?? []) })
+        return ExecutionOutcome(
+            result: host.output,
+            stateWrites: writes,
+            nextState: nextState,
+            nextStateRoot: nextRoot,
+            capabilitiesUsed: host.capabilitiesUsed.sorted(by: bytesOrder),
+            executionTraceHash: host.trace.head.hex,
+            traceLength: host.trace.length,
+            fuelUsed: fuelUsed,
+            logs: host.logs,
+            elapsedNanoseconds: elapsed)
+    }
+
+    /// Names the failure of a run: what the host or the limiter recorded wins over what WasmKit
+    /// made of it, so the status never depends on how WasmKit wraps errors.
+    private func classify(_ error: Error, host: HostCalls, limiter: MemoryLimiter, timedOut: Bool,
+                          limits: ExecutionLimits) -> DDEError {
+        if let abort = host.abort { return abort }
+        if let desired = limiter.refused {
+            return DDEError(.memoryLimit, "the module asked for \(desired) bytes of memory, more than maxMemoryUsage \(limiter.maxBytes)")
+        }
+        if timedOut {
+            return DDEError(.timeout, "the action ran longer than maxExecutionTime \(limits.maxExecutionTime ?? 0) ms and was stopped")
+        }
+        if let error = error as? DDEError { return error }
+        let text = "\(error)"
+        // WasmKit's trap reasons are not public; its out-of-fuel trap says so in its text.
+        if error is Trap, text.contains("out of fuel") {
+            return DDEError(.outOfFuel, "the action used up maxFuel \(limits.maxFuel) before returning")
+        }
+        if error is Trap {
+            return DDEError(.guestTrap, "the module trapped: \(text)")
+        }
+        return DDEError(.codeInvalid, "WasmKit refused the module: \(text)")
+    }
+}
+
+/// Aborts a run from inside a host function; the DDEError is also recorded in HostCalls.abort.
+struct HostAbort: Error {
+    let error: DDEError
+}
+
+/// The memory bound. Refusing growth makes memory.grow fail with -1 in plain WebAssembly; dde
+/// stops the run instead (`.memoryLimit`), so a guest cannot quietly depend on the executor's cap.
+final class MemoryLimiter: ResourceLimiter, @unchecked Sendable {
+    struct Refused: Error {}
+    let maxBytes: Int
+    private(set) var refused: Int?
+
+    init(maxBytes: Int) { self.maxBytes = maxBytes }
+
+    func limitMemoryGrowth(to desired: Int) throws -> Bool {
+        if desired > maxBytes {
+            refused = desired
+            throw Refused()
+        }
+        return true
+    }
+
+    func limitTableGrowth(to desired: Int) throws -> Bool {
+        desired <= Sandbox.maxTableElements
+    }
+}
+
+/// Stops a run at its deadline. WasmKit cannot be interrupted from outside, but its interpreter
+/// charges fuel through the store at every region (each block and loop iteration), so draining the
+/// store's fuel makes the run trap at its next charge. The drain repeats every millisecond until
+/// the run is over, in case an in-flight charge wrote back the old budget. A run stopped so is a
+/// timeout (no proof), so the fuel figures it leaves behind are never reported.
+final class Watchdog: @unchecked Sendable {
+    private let store: WasmKit.Store
+    private let deadline: UInt64
+    private let lock = NSLock()
+    private var finished = false
+    private var fired = false
+    private let done = DispatchSemaphore(value: 0)
+    private let exited = DispatchSemaphore(value: 0)
+
+    init(store: WasmKit.Store, deadline: UInt64) {
+        self.store = store
+        self.deadline = deadline
+    }
+
+    func start() {
+        Thread.detachNewThread { [self] in
+            if done.wait(timeout: DispatchTime(uptimeNanoseconds: deadline)) == .timedOut {
+                while true {
+                    lock.lock()
+                    if finished { lock.unlock(); break }
+                    fired = true
+                    store.fuel = Fuel(remaining: 0)
+                    lock.unlock()
+                    if done.wait(timeout: .now() + .milliseconds(1)) == .success { break }
+                }
+            }
+            exited.signal()
+        }
+    }
+
+    /// Ends the watch (waiting for the thread to let go of the store); returns whether it fired.
+    @discardableResult
+    func stop() -> Bool {
+        lock.lock()
+        let alreadyFinished = finished
+        finished = true
+        let result = fired
+        lock.unlock()
+        if !alreadyFinished {
+            done.signal()
+            exited.wait()
+        }
+        return result
+    }
+}

@@ -1,0 +1,40 @@
+import XCTest
+@testable import DDE
+
+/// Recomputes every test vector that docs/PROTOCOL.md publishes, so the document and the code
+/// cannot drift apart. The vectors were computed independently (Python hashlib/rfc8785/PyNaCl).
+final class ProtocolVectorTests: XCTestCase {
+    static func vectors() throws -> [String: String] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("docs/PROTOCOL.md"), encoding: .utf8)
+        var out = [String: String]()
+        var inVector = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("```") { inVector = line == "```vector"; continue }
+            guard inVector, !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
+            out[line[..<eq].trimmingCharacters(in: .whitespaces)] = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+        }
+        return out
+    }
+
+    func testPublishedVectors() throws {
+        let v = try Self.vectors()
+        XCTAssertGreaterThanOrEqual(v.count, 6, "docs/PROTOCOL.md lost its vectors")
+
+        let empty = SHA256.hash([UInt8]())
+        XCTAssertEqual(Hex.encode(SignatureKind.task.message(for: empty)), v["sign_message_task_empty"])
+        let pair = try KeyPair.fromSeed([UInt8](repeating: 1, count: 32))
+        XCTAssertEqual(pair.publicKey.hex, v["seed01_public_key"])
+        XCTAssertEqual(pair.sign(.task, empty).hex, v["seed01_signature"])
+
+        XCTAssertEqual(StateMap().root.hex, v["state_root_empty"])
+        XCTAssertEqual(StateMap(values: [Array("count".utf8): Array("41".utf8)]).root.hex, v["state_root_one"])
+        let three = StateMap(values: [
+            Array("balance/alice".utf8): [0, 0, 0, 0, 0, 0, 0, 5],
+            Array("balance/bob".utf8): [0, 0, 0, 0, 0, 0, 0, 95],
+            Array("count".utf8): Array("41".utf8),
+        ])
+        XCTAssertEqual(three.root.hex, v["state_root_three"])
+    }
+}
