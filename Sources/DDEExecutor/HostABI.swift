@@ -1,19 +1,7 @@
 // The host ABI: the functions a dApp may import from module "dde" (docs/EXECUTION.md section 3).
 // Every parameter and result is an i32; pointers and lengths are unsigned offsets into the
 // guest's exported memory "memory".
-
-/// The capabilities a task can declare (PROTOCOL.md section 4), in sorted order.
-public enum Capability {
-    public static let stateRead = "state.read"
-    public static let stateWrite = "state.write"
-    public static let cryptoHash = "crypto.hash"
-    public static let cryptoVerify = "crypto.verify"
-    public static let log = "log"
-    /// The trace label of the always-allowed input/output functions. Not a capability.
-    public static let io = "io"
-
-    public static let all: [String] = [cryptoHash, cryptoVerify, log, stateRead, stateWrite]
-}
+import DDE
 
 /// One host function of module "dde".
 public struct HostFunction: Sendable {
@@ -26,15 +14,15 @@ public struct HostFunction: Sendable {
 
     /// The whole ABI, in the order of docs/EXECUTION.md.
     public static let all: [HostFunction] = [
-        HostFunction(name: "input_size", capability: Capability.io, parameterCount: 0, usesMemory: false),
-        HostFunction(name: "input_read", capability: Capability.io, parameterCount: 2, usesMemory: true),
-        HostFunction(name: "output_write", capability: Capability.io, parameterCount: 2, usesMemory: true),
-        HostFunction(name: "state_get", capability: Capability.stateRead, parameterCount: 4, usesMemory: true),
-        HostFunction(name: "state_set", capability: Capability.stateWrite, parameterCount: 4, usesMemory: true),
-        HostFunction(name: "state_delete", capability: Capability.stateWrite, parameterCount: 2, usesMemory: true),
-        HostFunction(name: "sha256", capability: Capability.cryptoHash, parameterCount: 3, usesMemory: true),
-        HostFunction(name: "ed25519_verify", capability: Capability.cryptoVerify, parameterCount: 4, usesMemory: true),
-        HostFunction(name: "log", capability: Capability.log, parameterCount: 2, usesMemory: true),
+        HostFunction(name: "input_size", capability: HostFunction.io, parameterCount: 0, usesMemory: false),
+        HostFunction(name: "input_read", capability: HostFunction.io, parameterCount: 2, usesMemory: true),
+        HostFunction(name: "output_write", capability: HostFunction.io, parameterCount: 2, usesMemory: true),
+        HostFunction(name: "state_get", capability: "state.read", parameterCount: 4, usesMemory: true),
+        HostFunction(name: "state_set", capability: "state.write", parameterCount: 4, usesMemory: true),
+        HostFunction(name: "state_delete", capability: "state.write", parameterCount: 2, usesMemory: true),
+        HostFunction(name: "sha256", capability: "crypto.hash", parameterCount: 3, usesMemory: true),
+        HostFunction(name: "ed25519_verify", capability: "crypto.verify", parameterCount: 4, usesMemory: true),
+        HostFunction(name: "log", capability: "log", parameterCount: 2, usesMemory: true),
     ]
 
     public static func named(_ name: String) -> HostFunction? {
@@ -43,14 +31,16 @@ public struct HostFunction: Sendable {
 
     /// The import module every host function lives in.
     public static let moduleName = "dde"
+    /// The trace label of the always-allowed input/output functions (not a capability).
+    public static let io = "io"
 }
 
 /// Bounds on what a guest can make the host hold. Going past one aborts the run with `.limit`.
 public enum HostLimits {
-    /// A state key (bytes).
-    public static let maxKeyBytes = 1024
-    /// A state value (bytes).
-    public static let maxValueBytes = 1 << 20
+    /// A state key (bytes; keys are 1 to this many bytes of UTF-8, as in the protocol).
+    public static let maxKeyBytes = maxStateKeyBytes
+    /// A state value (bytes): the core's bound, so every write fits a compute_result.
+    public static let maxValueBytes = maxStateValueBytes
     /// All output_write calls together (the result document), as the JSON parser's default.
     public static let maxOutputBytes = 1 << 20
     /// All log calls together.

@@ -25,7 +25,7 @@ final class HostCalls {
     init(request: ExecutionRequest, deadline: UInt64?) {
         input = request.input
         state = request.state
-        maxSteps = request.limits.maxExecutionSteps
+        maxSteps = Int(clamping: request.limits.maxExecutionSteps)
         self.deadline = deadline
     }
 
@@ -145,7 +145,7 @@ final class HostCalls {
         } catch let error as DDEError {
             throw fail(error)
         }
-        if spec.capability != Capability.io, !capabilitiesUsed.contains(spec.capability) {
+        if spec.capability != HostFunction.io, !capabilitiesUsed.contains(spec.capability) {
             capabilitiesUsed.append(spec.capability)
         }
         appendU32(&written, result)
@@ -190,11 +190,16 @@ final class HostCalls {
         return memory.withUnsafeBufferPointer(offset: UInt(pointer), count: Int(length)) { Array($0) }
     }
 
+    /// Keys are what the protocol's state maps allow: 1 to maxKeyBytes bytes of valid UTF-8.
     private func readKey(_ pointer: UInt32, _ length: UInt32, _ function: String) throws -> [UInt8] {
-        guard length <= HostLimits.maxKeyBytes else {
-            throw DDEError(.limit, "\(function): a state key is at most \(HostLimits.maxKeyBytes) bytes, got \(length)")
+        guard length >= 1, length <= HostLimits.maxKeyBytes else {
+            throw DDEError(.limit, "\(function): a state key has 1 to \(HostLimits.maxKeyBytes) bytes, got \(length)")
         }
-        return try readGuest(pointer, length, function, "key")
+        let key = try readGuest(pointer, length, function, "key")
+        guard String(validating: key, as: UTF8.self) != nil else {
+            throw DDEError(.encoding, "\(function): a state key must be valid UTF-8")
+        }
+        return key
     }
 
     /// Writes bytes whose range was already checked.

@@ -82,7 +82,7 @@ public enum ModuleCheck {
             guard type == expected else {
                 throw DDEError(.unknownImport, "the module imports \(label) with type \(describe(type)); the ABI's type is \(describe(expected))")
             }
-            if host.capability != Capability.io, !declared.contains(where: { Array($0.utf8) == Array(host.capability.utf8) }) {
+            if host.capability != HostFunction.io, !declared.contains(where: { Array($0.utf8) == Array(host.capability.utf8) }) {
                 throw DDEError(.capabilityDenied, "the module imports \(label) of capability \(host.capability), which the task does not declare (declared: [\(declared.joined(separator: ", "))])")
             }
             hostImports.append(host)
@@ -150,7 +150,7 @@ public enum ModuleCheck {
         }
 
         var used: [String] = []
-        for host in hostImports where host.capability != Capability.io && !used.contains(host.capability) {
+        for host in hostImports where host.capability != HostFunction.io && !used.contains(host.capability) {
             used.append(host.capability)
         }
         return ModuleInfo(imports: hostImports, capabilitiesImported: used.sorted(by: bytesOrder), actions: actions)

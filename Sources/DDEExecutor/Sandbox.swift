@@ -7,26 +7,6 @@ import Foundation
 @_spi(Fuzzing) import WasmKit
 import WasmParser
 
-/// The bounds of one run (the task's maxFuel, maxExecutionSteps, maxMemoryUsage,
-/// maxExecutionTime).
-public struct ExecutionLimits: Sendable, Equatable {
-    public var maxFuel: UInt64
-    /// Most host calls (trace steps) a run may make.
-    public var maxExecutionSteps: Int
-    /// Bytes of linear memory; nil means the sandbox's own cap (`Sandbox.defaultMemoryCap`).
-    public var maxMemoryUsage: Int?
-    /// Milliseconds of wall clock; nil means no deadline.
-    public var maxExecutionTime: Int?
-
-    public init(maxFuel: UInt64 = 1_000_000_000, maxExecutionSteps: Int = 500,
-                maxMemoryUsage: Int? = nil, maxExecutionTime: Int? = nil) {
-        self.maxFuel = maxFuel
-        self.maxExecutionSteps = maxExecutionSteps
-        self.maxMemoryUsage = maxMemoryUsage
-        self.maxExecutionTime = maxExecutionTime
-    }
-}
-
 /// Everything one run depends on. Two runs of equal requests give equal outcomes (except the
 /// elapsed time), on any executor.
 public struct ExecutionRequest: Sendable {
@@ -65,6 +45,8 @@ public struct StateWrite: Sendable, Equatable {
 public struct ExecutionOutcome: Sendable {
     /// The bytes the guest gave to output_write, all calls concatenated; one JSON document.
     public let result: [UInt8]
+    /// Those bytes parsed (the core's JSONParser): the compute_result's `result`.
+    public let resultDocument: JSON
     /// Keys whose final value differs from the input state, sorted by key bytes.
     public let stateWrites: [StateWrite]
     /// The input state with the writes applied.
@@ -73,8 +55,8 @@ public struct ExecutionOutcome: Sendable {
     public let nextStateRoot: Digest
     /// Capabilities whose functions were called at least once (sorted; "io" is not one).
     public let capabilitiesUsed: [String]
-    /// Lowercase hex of h_n.
-    public let executionTraceHash: String
+    /// h_n (its lowercase hex goes into the proof).
+    public let executionTraceHash: Digest
     /// n: the number of host calls.
     public let traceLength: Int
     public let fuelUsed: UInt64
@@ -107,9 +89,6 @@ public final class Sandbox: @unchecked Sendable {
         for capability in request.capabilities where !Capability.all.contains(where: { Array($0.utf8) == Array(capability.utf8) }) {
             throw DDEError(.argument, "unknown capability \"\(capability)\"; known: \(Capability.all.joined(separator: ", "))")
         }
-        guard request.limits.maxExecutionSteps >= 0 else {
-            throw DDEError(.argument, "maxExecutionSteps is negative")
-        }
         _ = try ModuleCheck.check(request.module, declared: request.capabilities, action: request.action)
 
         let module: WasmKit.Module
@@ -119,14 +98,19 @@ public final class Sandbox: @unchecked Sendable {
             throw DDEError(.codeInvalid, "WasmKit does not accept the module: \(error)")
         }
 
-        let memoryCap = request.limits.maxMemoryUsage ?? Sandbox.defaultMemoryCap
+        let memoryCap = request.limits.maxMemoryUsage.map { Int(clamping: $0) } ?? Sandbox.defaultMemoryCap
         let store = WasmKit.Store(engine: engine)
         let limiter = MemoryLimiter(maxBytes: memoryCap)
         store.resourceLimiter = limiter
         if fuelMetering { store.fuel = Fuel(remaining: request.limits.maxFuel) }
 
         let start = DispatchTime.now().uptimeNanoseconds
-        let deadline = request.limits.maxExecutionTime.map { start &+ UInt64(max(0, $0)) &* 1_000_000 }
+        // A deadline too far to represent is no deadline.
+        let deadline = request.limits.maxExecutionTime.flatMap { ms -> UInt64? in
+            let (ns, overflow) = ms.multipliedReportingOverflow(by: 1_000_000)
+            let (at, late) = start.addingReportingOverflow(ns)
+            return overflow || late ? nil : at
+        }
         let host = HostCalls(request: request, deadline: deadline)
         var imports = Imports()
         for function in HostFunction.all {
@@ -166,18 +150,19 @@ public final class Sandbox: @unchecked Sendable {
         guard status == 0 else {
             throw DDEError(.actionFailed, "the action \"\(request.action)\" returned \(Int32(bitPattern: status)) (non-zero: failed)")
         }
-        try ResultCheck.checkOneDocument(host.output)
+        let document = try ResultCheck.parseOneDocument(host.output)
 
         let fuelUsed = fuelMetering ? request.limits.maxFuel - (store.fuel?.remaining ?? request.limits.maxFuel) : 0
         let (writes, nextState) = host.finalWrites()
         let nextRoot = StateRoot.root(sortedEntries: nextState.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }).map { ($0, nextState[$0] ?? []) })
         return ExecutionOutcome(
             result: host.output,
+            resultDocument: document,
             stateWrites: writes,
             nextState: nextState,
             nextStateRoot: nextRoot,
             capabilitiesUsed: host.capabilitiesUsed.sorted(by: bytesOrder),
-            executionTraceHash: host.trace.head.hex,
+            executionTraceHash: host.trace.head,
             traceLength: host.trace.length,
             fuelUsed: fuelUsed,
             logs: host.logs,

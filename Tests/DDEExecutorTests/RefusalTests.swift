@@ -17,7 +17,7 @@ final class RefusalTests: XCTestCase {
         assertRefused(sandbox, request, status, file: file, line: line)
         let healthy = try sandbox.run(ExecutionRequest(
             module: try exampleModule("counter"), action: "increment", input: bytes("{}"),
-            state: [bytes("count"): bytes("1")], capabilities: [Capability.stateRead, Capability.stateWrite]))
+            state: [bytes("count"): bytes("1")], capabilities: ["state.read", "state.write"]))
         XCTAssertEqual(text(healthy.result), #"{"count":2}"#, file: file, line: line)
     }
 
@@ -48,9 +48,9 @@ final class RefusalTests: XCTestCase {
 
     func testUndeclaredCapabilityIsDenied() throws {
         let source = #"(module (import "dde" "state_get" (func (param i32 i32 i32 i32) (result i32))) (memory (export "memory") 1) (func (export "main") (result i32) (i32.const 0)))"#
-        try assertRefusedThenHealthy(try request(source, capabilities: [Capability.stateWrite]), .capabilityDenied)
+        try assertRefusedThenHealthy(try request(source, capabilities: ["state.write"]), .capabilityDenied)
         // Declared, it loads and runs (and then fails on its missing output).
-        assertRefused(sandbox, try request(source, capabilities: [Capability.stateRead]), .resultNotJSON)
+        assertRefused(sandbox, try request(source, capabilities: ["state.read"]), .resultNotJSON)
     }
 
     func testUnknownImports() throws {
@@ -107,7 +107,7 @@ final class RefusalTests: XCTestCase {
             #"(module (import "dde" "sha256" (func $h (param i32 i32 i32) (result i32))) (memory (export "memory") 1) (func (export "main") (result i32) (call $h (i32.const 0) (i32.const 4) (i32.const 65520))))"#,
         ]
         for source in sources {
-            try assertRefusedThenHealthy(try request(source, capabilities: [Capability.cryptoHash]), .guestBounds)
+            try assertRefusedThenHealthy(try request(source, capabilities: ["crypto.hash"]), .guestBounds)
         }
     }
 

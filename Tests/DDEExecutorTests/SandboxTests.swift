@@ -5,7 +5,7 @@ import XCTest
 
 final class SandboxTests: XCTestCase {
     let sandbox = Sandbox()
-    let stateCaps = [Capability.stateRead, Capability.stateWrite]
+    let stateCaps = ["state.read", "state.write"]
 
     func counterRequest(_ state: [[UInt8]: [UInt8]]) throws -> ExecutionRequest {
         ExecutionRequest(module: try exampleModule("counter"), action: "increment", input: bytes("{}"),
@@ -97,7 +97,7 @@ final class SandboxTests: XCTestCase {
         }
         let zero = try sandbox.run(ExecutionRequest(module: module, action: "run", input: bytes("0"), capabilities: []))
         XCTAssertEqual(text(zero.result), #"{"hash":"\#(String(repeating: "0", count: 64))","n":0}"#)
-        // (A payload that is not an integer of 1 to 9 digits means the default N = 10000; too slow
+        // (A payload that is not an integer of 1 to 9 digits means the default N = 4000; too slow
         // for a debug-build test, the benchmark runs it.)
     }
 
@@ -128,8 +128,13 @@ final class SandboxTests: XCTestCase {
         let h0 = SHA256.hash(bytes("dde/v1/trace")).bytes
         let h1 = step(h0, 1, "io", "input_size", [], [0, 0, 0, 2])
         let h2 = step(h1, 2, "io", "output_write", [0, 0, 0, 0, 0, 0, 0, 4] + bytes("true"), [0, 0, 0, 0])
-        XCTAssertEqual(outcome.executionTraceHash, Hex.encode(h2))
-        print("trace vector: \(outcome.executionTraceHash) fuel \(outcome.fuelUsed)")
+        XCTAssertEqual(outcome.executionTraceHash.hex, Hex.encode(h2))
+        XCTAssertEqual(Hex.encode(h0), "caf1d2f48cc761ce94b5f1a61422497cbba91a68dbbbfad8a918f58443d7d7de")
+
+        // The page's vector (computed with Python hashlib) is what the code produces.
+        let doc = try String(contentsOf: repoRoot.appendingPathComponent("docs/EXECUTION.md"), encoding: .utf8)
+        let documented = doc.split(separator: "\n").last { $0.hasPrefix("executionTraceHash = ") }  // the vector, after the definition
+        XCTAssertEqual(documented.map { String($0.dropFirst("executionTraceHash = ".count)) }, outcome.executionTraceHash.hex)
     }
 
     func testStateWriteRules() throws {
@@ -193,7 +198,7 @@ final class SandboxTests: XCTestCase {
             (drop (call $out (i32.add (i32.const 1000) (local.get $ok)) (i32.const 1)))
             (i32.const 0)))
         """)
-        let caps = [Capability.cryptoHash, Capability.cryptoVerify, Capability.log]
+        let caps = ["crypto.hash", "crypto.verify", "log"]
         let good = try sandbox.run(ExecutionRequest(module: module, action: "main", input: signature.bytes + pair.publicKey.bytes + message, capabilities: caps))
         XCTAssertEqual(text(good.result), "1")
         XCTAssertEqual(good.logs, [SHA256.hash(message).bytes])
@@ -203,5 +208,15 @@ final class SandboxTests: XCTestCase {
         let bad = try sandbox.run(ExecutionRequest(module: module, action: "main", input: forged + pair.publicKey.bytes + message, capabilities: caps))
         XCTAssertEqual(text(bad.result), "0")
         XCTAssertNotEqual(bad.executionTraceHash, good.executionTraceHash)
+    }
+}
+
+final class BenchmarkTests: XCTestCase {
+    func testBenchmarkRunsBothModesToTheSameResult() throws {
+        let source = try String(contentsOf: repoRoot.appendingPathComponent("examples/dapps/hashchain.wat"), encoding: .utf8)
+        let report = try ExecutorBenchmark.run(hashchainWAT: source, n: 20, repeats: 1)
+        XCTAssertGreaterThan(report.meteredNanoseconds, 0)
+        XCTAssertGreaterThan(report.fuelUsed, 20 * 1000)
+        print(report)
     }
 }

@@ -280,4 +280,24 @@ final class StoreChainTests: XCTestCase {
         XCTAssertEqual(statuses.filter { $0 == .duplicate }.count, 3)
         XCTAssertEqual(try store.verifyChain().count, 1)
     }
+
+    func testEvidenceIsKeptWholeAndFilteredByExecutor() throws {
+        let t = try f.task(store, dapp: "alpha", n: 0)
+        let bad = f.result(t, writes: ["x": "6"])
+        let e = Evidence(executorKey: f.executor.publicKey, taskId: t.taskId, status: .resultMismatch,
+                         detail: "quorum disagreed on resultHash", taskJSON: t.canonicalBytes,
+                         resultJSON: bad.canonicalBytes, recordedAt: 42)
+        let id = try store.addEvidence(e)
+        try store.addEvidence(Evidence(executorKey: testKey(9), taskId: t.taskId, status: .nextStateRoot, detail: "audit",
+                                       taskJSON: [], resultJSON: [], recordedAt: 43))
+        XCTAssertEqual(try store.evidence().count, 2)
+        let mine = try store.evidence(executor: f.executor.publicKey)
+        XCTAssertEqual(mine.count, 1)
+        XCTAssertEqual(mine.first?.id, id)
+        XCTAssertEqual(mine.first?.status, .resultMismatch)
+        XCTAssertEqual(mine.first?.resultJSON, bad.canonicalBytes)
+        XCTAssertEqual(mine.first?.taskJSON, t.canonicalBytes)
+        XCTAssertEqual(mine.first?.recordedAt, 42)
+        XCTAssertEqual(try store.receiptCount(), 0, "evidence is not a commit")
+    }
 }

@@ -3,7 +3,7 @@
 ;;
 ;; action "run" (no capabilities)
 ;;   input : the JCS bytes of the payload: an integer N (1 to 9 digits), e.g. 10000; any other
-;;           payload (null, {}, ...) means the default N = 10000
+;;           payload (null, {}, ...) means the default N = 4000
 ;;   result: {"hash":"<64 hex>","n":N} where hash = SHA-256^N(32 zero bytes), i.e. SHA-256
 ;;           applied N times starting from 32 zero bytes
 ;;
@@ -103,17 +103,17 @@
     (i32.store (i32.const 1816) (i32.add (i32.load (i32.const 1816)) (local.get $g)))
     (i32.store (i32.const 1820) (i32.add (i32.load (i32.const 1820)) (local.get $h))))
 
-  ;; N from the input: 1 to 9 digits, else the default 10000.
+  ;; N from the input: 1 to 9 digits, else the default 4000.
   (func $count (result i32)
     (local $n i32) (local $i i32) (local $c i32) (local $v i32)
     (local.set $n (call $input_size))
     (if (i32.or (i32.eqz (local.get $n)) (i32.gt_u (local.get $n) (i32.const 9)))
-      (then (return (i32.const 10000))))
+      (then (return (i32.const 4000))))
     (drop (call $input_read (i32.const 0) (local.get $n)))
     (loop $digits
       (local.set $c (i32.load8_u (local.get $i)))
       (if (i32.or (i32.lt_u (local.get $c) (i32.const 48)) (i32.gt_u (local.get $c) (i32.const 57)))
-        (then (return (i32.const 10000))))
+        (then (return (i32.const 4000))))
       (local.set $v (i32.add (i32.mul (local.get $v) (i32.const 10)) (i32.sub (local.get $c) (i32.const 48))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $digits (i32.lt_u (local.get $i) (local.get $n))))

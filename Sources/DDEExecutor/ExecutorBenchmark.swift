@@ -1,0 +1,56 @@
+// The cost of fuel metering on the compute-heavy example dApp: the same hashchain run with
+// metering on (as every task runs) and off (no fuel bound: never used for tasks).
+import DDE
+import Dispatch
+
+public struct ExecutorBenchmarkReport: Sendable, CustomStringConvertible {
+    public let n: Int
+    public let repeats: Int
+    /// Best-of-`repeats` wall clock of one whole run (check, instantiate, invoke), nanoseconds.
+    public let meteredNanoseconds: UInt64
+    public let unmeteredNanoseconds: UInt64
+    public let fuelUsed: UInt64
+
+    /// metered / unmetered.
+    public var ratio: Double { Double(meteredNanoseconds) / Double(max(1, unmeteredNanoseconds)) }
+
+    public var description: String {
+        func ms(_ ns: UInt64) -> String {
+            let tenths = (ns + 50_000) / 100_000
+            return "\(tenths / 10).\(tenths % 10) ms"
+        }
+        return """
+        hashchain n=\(n), best of \(repeats): fuel metering on \(ms(meteredNanoseconds)), off \(ms(unmeteredNanoseconds)), \
+        ratio \(Double(Int(ratio * 1000)) / 1000); fuelUsed \(fuelUsed) (\(fuelUsed / UInt64(max(1, n))) per SHA-256 block)
+        """
+    }
+}
+
+public enum ExecutorBenchmark {
+    /// Runs `examples/dapps/hashchain.wat` (pass its text) with N = `n`, metered and unmetered,
+    /// and checks both give the same result.
+    public static func run(hashchainWAT: String, n: Int = 4000, repeats: Int = 5) throws(DDEError) -> ExecutorBenchmarkReport {
+        let module = try CodeStore.compile(wat: hashchainWAT)
+        let request = ExecutionRequest(module: module, action: "run", input: Array(String(n).utf8), capabilities: [],
+                                       limits: ExecutionLimits(maxFuel: maxSafeInteger))
+        func best(_ sandbox: Sandbox) throws(DDEError) -> (UInt64, ExecutionOutcome) {
+            var fastest = UInt64.max
+            var last: ExecutionOutcome?
+            for _ in 0..<max(1, repeats) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let outcome = try sandbox.run(request)
+                fastest = min(fastest, DispatchTime.now().uptimeNanoseconds - start)
+                last = outcome
+            }
+            guard let last else { throw DDEError(.internalError, "benchmark made no run") }
+            return (fastest, last)
+        }
+        let (metered, a) = try best(Sandbox(fuelMetering: true))
+        let (unmetered, b) = try best(Sandbox(fuelMetering: false))
+        guard a.result == b.result else {
+            throw DDEError(.internalError, "hashchain gave different results with and without fuel metering")
+        }
+        return ExecutorBenchmarkReport(n: n, repeats: repeats, meteredNanoseconds: metered,
+                                       unmeteredNanoseconds: unmetered, fuelUsed: a.fuelUsed)
+    }
+}
