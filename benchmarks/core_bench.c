@@ -16,6 +16,8 @@
  * of DDE_BENCH_ROUNDS (default 5) rounds is printed. Every dde call's result is checked.
  *
  * Usage: core_bench [--host-lib PATH] [--aarch64-lib PATH] [--example PATH] [--workdir DIR]
+ *        core_bench --profile verify|create N   only N calls of one dde operation, nothing
+ *                                                 printed: for valgrind --tool=callgrind or perf
  */
 #define _GNU_SOURCE
 #include <dde.h>
@@ -228,14 +230,17 @@ static long example_maxrss(const char *example, const char *task_path, const cha
 }
 
 int main(int argc, char **argv) {
-    const char *host_lib = NULL, *aarch64_lib = NULL, *example = NULL, *workdir = "/tmp";
+    const char *host_lib = NULL, *aarch64_lib = NULL, *example = NULL, *workdir = "/tmp", *profile = NULL;
+    long profile_n = 0;
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--host-lib") == 0) host_lib = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--aarch64-lib") == 0) aarch64_lib = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--example") == 0) example = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--workdir") == 0) workdir = argv[++i];
+        else if (i + 2 < argc && strcmp(argv[i], "--profile") == 0) { profile = argv[++i]; profile_n = atol(argv[++i]); }
         else {
-            fprintf(stderr, "usage: core_bench [--host-lib PATH] [--aarch64-lib PATH] [--example PATH] [--workdir DIR]\n");
+            fprintf(stderr, "usage: core_bench [--host-lib PATH] [--aarch64-lib PATH] [--example PATH] [--workdir DIR]\n"
+                            "       core_bench --profile verify|create N\n");
             return 2;
         }
     }
@@ -278,6 +283,20 @@ int main(int argc, char **argv) {
     if (dde_verify(task, bad, strlen(bad), NULL) != DDE_ERR_PROOF_SIGNATURE) die("dde_verify accepted a bad signature", 1);
     free(bad);
 
+    struct verify_ctx vc = { task, result, result_len };
+    struct create_ctx cc;
+    snprintf(cc.spec, sizeof cc.spec, SPEC_FORMAT, code_hex, STATE_BEFORE, 0);
+    cc.length = strlen(cc.spec);
+    cc.stamp_at = cc.length - 8; /* the seven timestamp digits before the closing brace */
+    cc.sk = sk;
+    cc.n = 1;
+    if (profile) {
+        int create = strcmp(profile, "create") == 0;
+        if (!create && strcmp(profile, "verify") != 0) { fprintf(stderr, "core_bench: --profile verify|create\n"); return 2; }
+        rate(create ? op_dde_create : op_dde_verify, create ? (void *)&cc : (void *)&vc, profile_n, profile);
+        return 0;
+    }
+
     printf("core benchmark: dde %s, libsodium %s\n", dde_version(), sodium_version_string());
     printf("compute_result: %zu bytes; task: %zu bytes\n", result_len, strlen(task_json));
     fflush(stdout);
@@ -288,16 +307,9 @@ int main(int argc, char **argv) {
     randombytes_buf(raw.msg, sizeof raw.msg);
     crypto_sign_detached(raw.sig, NULL, raw.msg, sizeof raw.msg, raw.sk);
 
-    struct verify_ctx vc = { task, result, result_len };
     struct pair_result v = measure_pair("crypto_sign_verify_detached", op_raw_verify, &raw,
                                         "dde_verify", op_dde_verify, &vc);
 
-    struct create_ctx cc;
-    snprintf(cc.spec, sizeof cc.spec, SPEC_FORMAT, code_hex, STATE_BEFORE, 0);
-    cc.length = strlen(cc.spec);
-    cc.stamp_at = cc.length - 8; /* the seven timestamp digits before the closing brace */
-    cc.sk = sk;
-    cc.n = 1;
     struct pair_result c = measure_pair("crypto_sign_detached", op_raw_sign, &raw,
                                         "dde_task_create", op_dde_create, &cc);
 
