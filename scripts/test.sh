@@ -5,7 +5,7 @@
 # modules, a Mosquitto broker on 127.0.0.1 that the tests start themselves).
 #
 #   scripts/test.sh            everything
-#   DDE_TEST_ONLY="swift c"    only the named suites (swift c aarch64 python)
+#   DDE_TEST_ONLY="swift c"    only the named suites (swift cli c aarch64 python e2e)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -37,6 +37,10 @@ if want swift; then
     # The Swift unit and component tests: core (JSON conformance, protocol, verifier, store,
     # reputation) and the executor (WasmKit).
     suite swift swift test
+fi
+
+if want cli; then
+    suite cli scripts/test-cli.sh
 fi
 
 if want c; then
