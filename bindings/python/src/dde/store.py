@@ -135,7 +135,10 @@ class Store:
         out, length = ctypes.c_void_p(), ctypes.c_size_t()
         with self._guard.shared() as handle:
             L.call("dde_store_export", handle, ctypes.byref(out), ctypes.byref(length))
-        return L.take_string(out, length)
+        # libdde 0.1.0 ends every line with two newlines (an empty line between records, which
+        # JSON Lines readers refuse); keep exactly one per record, whatever the library writes.
+        lines = [line for line in L.take_string(out, length).split(b"\n") if line]
+        return b"".join(line + b"\n" for line in lines)
 
     def export(self) -> List[Dict[str, Any]]:
         """The whole chain as a list of ``{"computeResult", "receipt", "task"}`` dicts, in index
@@ -143,7 +146,7 @@ class Store:
 
         ``receipts = [line["receipt"] for line in store.export()]``
         """
-        return [json.loads(line) for line in self.export_jsonl().splitlines() if line]
+        return [json.loads(line) for line in self.export_jsonl().splitlines()]
 
     def policy(self, now_ms: int = 0) -> Policy:
         """A Policy refusing the executors this store's reputation bans or blacklists at
