@@ -491,6 +491,9 @@ def test_wrong_types_and_values(store, identity, requester, executor):
     for size in (0, 31, 33, 64):
         with pytest.raises(dde.ArgumentError):
             rep.record_failure(bytes(size))
+    for bad in (None, "node.db"):
+        with pytest.raises(TypeError):
+            dde.Reputation(bad)
     assert store.head().count == 0 and rep.all() == []   # none of it reached the file
 
 

@@ -208,6 +208,8 @@ class Reputation:
     """
 
     def __init__(self, store: Store) -> None:
+        if not isinstance(store, Store):
+            raise TypeError(f"store must be a dde.Store, not {type_name(store)} (use store.reputation)")
         self._store = store
 
     def _key(self, key: BytesLike) -> bytes:
