@@ -6,6 +6,9 @@ examples/c/verify_task.c).
     verify_task.py create KEYFILE SPEC.json    create and sign a task; print it (send this)
     verify_task.py verify TASK.json RESULT.json
                                                verify an executor's compute_result; print the verdict
+    verify_task.py commit STORE.db KEYFILE TASK.json RESULT.json
+                                               (optional) verify again and append the receipt to the
+                                               chain in STORE.db; print the chain head
 
 Needs the dde package (pip install bindings/python) and libdde.so (DDE_LIBRARY=build/host/lib/libdde.so).
 Exit status: 0 on success or a valid result; otherwise the DDE_ERR_* code.
@@ -44,8 +47,19 @@ def verify(task_path: str, result_path: str) -> int:
     return 0
 
 
+def commit(store_path: str, key_path: str, task_path: str, result_path: str) -> int:
+    with dde.Store(store_path) as store, dde.KeyPair.load(key_path) as key, \
+            dde.Task.parse(Path(task_path).read_bytes()) as task:
+        receipt = store.commit(task, Path(result_path).read_bytes(), key)  # raises on any refusal
+        head = store.head()
+        print(f"COMMITTED task {task.id} as receipt {receipt['index']} {receipt['receiptHash']}")
+        print(f"chain: {head.count} receipts, state root {head.state_root}, "
+              f"{store.verify_chain()} verified")
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    commands = {("keygen", 1): keygen, ("create", 2): create, ("verify", 2): verify}
+    commands = {("keygen", 1): keygen, ("create", 2): create, ("verify", 2): verify, ("commit", 4): commit}
     command = commands.get((argv[0], len(argv) - 1)) if argv else None
     if command is None:
         print(__doc__.split("\n\n")[1], file=sys.stderr)

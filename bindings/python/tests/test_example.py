@@ -1,4 +1,4 @@
-"""examples/python/verify_task.py end to end: keygen, create, verify (valid and forged)."""
+"""examples/python/verify_task.py end to end: keygen, create, verify (valid and forged), commit."""
 
 from __future__ import annotations
 
@@ -52,6 +52,31 @@ def test_three_steps(tmp_path, executor):
     done = run("verify", task_file, result_file)
     assert done.returncode == dde.FuelExceededError.CODE
     assert done.stdout.startswith(f"INVALID task {document['taskId']}: DDE_ERR_FUEL_EXCEEDED")
+
+    # The optional fourth step: commit a valid result to a store. This task starts from a state
+    # (count 41) that a new store's dApp does not hold: stale.
+    result_file.write_bytes(rfc8785.dumps(result))
+    store = tmp_path / "node.db"
+    done = run("commit", store, key, task_file, result_file)
+    assert done.returncode == dde.StaleError.CODE and "DDE_ERR_STALE" in done.stderr
+    # One made on the empty state commits, once.
+    spec.write_text(json.dumps({"dappId": "counter", "dappCodeHash": "ab" * 32, "action": "increment",
+                                "requiredCapabilities": ["state.write"]}))
+    done = run("create", key, spec)
+    assert done.returncode == 0, done.stderr
+    task_file.write_text(done.stdout)
+    document = json.loads(done.stdout)
+    result_file.write_bytes(rfc8785.dumps(make_result(document, e_key, writes={"count": b"1"})))
+    done = run("commit", store, key, task_file, result_file)
+    assert done.returncode == 0, done.stderr
+    with dde.Store(store) as s:
+        head = s.head()
+        assert head.count == 1 and s.verify_chain() == 1
+    assert done.stdout.splitlines() == [
+        f"COMMITTED task {document['taskId']} as receipt 0 {head.receipt_hash}",
+        f"chain: 1 receipts, state root {head.state_root}, 1 verified"]
+    done = run("commit", store, key, task_file, result_file)
+    assert done.returncode == dde.DuplicateTaskError.CODE and "DDE_ERR_DUPLICATE" in done.stderr
 
 
 def test_usage_and_errors(tmp_path):

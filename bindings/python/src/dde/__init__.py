@@ -22,7 +22,7 @@ Module layout:
 - ``dde.canonical``  canonicalize (RFC 8785)
 - ``dde.task``       Task
 - ``dde.verification`` Policy, DenyReason, verify
-- ``dde.store``      (reserved) Store: receipt chain, state, reputation; written with the C store API
+- ``dde.store``      Store (receipt chain, dApp state), ChainHead, Reputation
 - ``dde.client``     (reserved) the delegating client: send a task, collect and verify results
 - ``dde._library``   finding libdde.so and the ctypes prototypes; ``dde._guard`` handle lifetimes
 """
@@ -43,6 +43,7 @@ from .canonical import canonicalize
 from .crypto import KeyPair, SignatureKind, ed25519_verify, sha256, verify_signature
 from .errors import *  # noqa: F401,F403  (one class per status code; see errors.__all__)
 from .errors import __all__ as _error_names
+from .store import ChainHead, Reputation, Store
 from .task import Task
 from .verification import DenyReason, Policy, verify
 
@@ -78,7 +79,7 @@ def status_message(code: int) -> str:
 
 __all__ = [
     "KeyPair", "SignatureKind", "sha256", "verify_signature", "ed25519_verify",
-    "canonicalize", "Task", "Policy", "DenyReason", "verify",
+    "canonicalize", "Task", "Policy", "DenyReason", "verify", "Store", "ChainHead", "Reputation",
     "library_path", "library_version", "status_name", "status_message", "LIBRARY_ENV_VAR",
     "PUBLICKEYBYTES", "SECRETKEYBYTES", "SEEDBYTES", "SIGNATUREBYTES", "HASHBYTES",
     *_error_names,

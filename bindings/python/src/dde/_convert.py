@@ -93,3 +93,12 @@ def path_bytes(path: object, what: str = "path") -> bytes:
     if not raw:
         raise ArgumentError._raised_here(f"{what} is empty")
     return raw
+
+
+def uint64(value: object, what: str) -> int:
+    """A uint64_t argument (a time or duration in ms): int in [0, 2**64); ctypes would wrap -1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be int, not {type_name(value)}")
+    if not 0 <= value < 2**64:
+        raise ArgumentError._raised_here(f"{what} must be in [0, 2**64), not {value}")
+    return value

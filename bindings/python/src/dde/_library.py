@@ -20,7 +20,7 @@ import ctypes.util
 import os
 import sys
 import threading
-from ctypes import POINTER, c_char_p, c_int, c_size_t, c_void_p
+from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint64, c_void_p
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -50,9 +50,14 @@ class _PolicyStruct(ctypes.Structure):
     """struct dde_policy (opaque)."""
 
 
+class _StoreStruct(ctypes.Structure):
+    """struct dde_store (opaque)."""
+
+
 # Distinct pointer types, so that a task can never be passed where a policy is expected.
 TaskPointer = POINTER(_TaskStruct)
 PolicyPointer = POINTER(_PolicyStruct)
+StorePointer = POINTER(_StoreStruct)
 
 # name: (restype, argtypes). Byte buffers are c_char_p (bytes in, create_string_buffer out; the
 # wrappers check every fixed size before the call, because C cannot); char ** outputs are
@@ -89,6 +94,24 @@ _PROTOTYPES = {
     "dde_policy_deny": (c_int, [PolicyPointer, c_char_p, c_int]),
     "dde_policy_free": (None, [PolicyPointer]),
     "dde_verify": (c_int, [TaskPointer, c_char_p, c_size_t, PolicyPointer]),
+    # The store. Times and latencies are uint64_t: c_uint64 (the wrappers check the range first,
+    # because ctypes would silently wrap -1 to 2^64-1).
+    "dde_store_open": (c_int, [c_char_p, c_char_p, c_size_t, POINTER(StorePointer)]),
+    "dde_store_close": (None, [StorePointer]),
+    "dde_store_commit": (c_int, [StorePointer, TaskPointer, c_char_p, c_size_t, c_char_p, c_uint64,
+                                 POINTER(c_void_p), POINTER(c_size_t)]),
+    "dde_store_head": (c_int, [StorePointer, POINTER(c_uint64), c_char_p, c_char_p]),
+    "dde_store_verify_chain": (c_int, [StorePointer, POINTER(c_uint64)]),
+    "dde_store_export": (c_int, [StorePointer, POINTER(c_void_p), POINTER(c_size_t)]),
+    "dde_store_policy": (c_int, [StorePointer, c_uint64, POINTER(PolicyPointer)]),
+    "dde_reputation_record_success": (c_int, [StorePointer, c_char_p, c_uint64, c_uint64]),
+    "dde_reputation_record_failure": (c_int, [StorePointer, c_char_p, c_uint64]),
+    "dde_reputation_record_timeout": (c_int, [StorePointer, c_char_p, c_uint64]),
+    "dde_reputation_get": (c_int, [StorePointer, c_char_p, c_uint64, POINTER(c_void_p), POINTER(c_size_t)]),
+    "dde_reputation_status": (c_int, [StorePointer, c_char_p, c_uint64, POINTER(c_int), POINTER(c_int)]),
+    "dde_reputation_all": (c_int, [StorePointer, c_uint64, POINTER(c_void_p), POINTER(c_size_t)]),
+    "dde_reputation_clear": (c_int, [StorePointer, c_char_p]),
+    "dde_reputation_clear_all": (c_int, [StorePointer]),
 }
 
 _lock = threading.Lock()

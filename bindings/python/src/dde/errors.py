@@ -47,7 +47,7 @@ __all__ = [
     "NondeterministicCodeError", "CapabilityDeniedError", "UnknownImportError",
     "NoSuchActionError", "OutOfFuelError", "TooManyStepsError", "MemoryLimitError",
     "ExecutionTimeoutError", "GuestTrapError", "GuestBoundsError", "ResultNotJSONError",
-    "ActionFailedError",
+    "ActionFailedError", "AuditFailedError",
     # network
     "NetworkError", "TransportError", "NoResultError", "QuorumNotReachedError", "BusyError",
 ]
@@ -347,7 +347,7 @@ class NotFoundError(StoreError):
     CODE, NAME = 65, "DDE_ERR_NOT_FOUND"
 
 
-# ---- Execution: 80..94 -------------------------------------------------------------------------
+# ---- Execution: 80..95 -------------------------------------------------------------------------
 
 class ExecutionError(DDEError):
     """The executor refused or could not finish running a module."""
@@ -441,6 +441,12 @@ class ActionFailedError(ExecutionError):
     """DDE_ERR_ACTION_FAILED: the action returned a non-zero status."""
 
     CODE, NAME = 94, "DDE_ERR_ACTION_FAILED"
+
+
+class AuditFailedError(ExecutionError):
+    """DDE_ERR_AUDIT_FAILED: re-execution disagrees with a proof (the signed proof is evidence)."""
+
+    CODE, NAME = 95, "DDE_ERR_AUDIT_FAILED"
 
 
 # ---- Network: 100..103 -------------------------------------------------------------------------

@@ -45,6 +45,13 @@ class Policy:
         L.call("dde_policy_new", ctypes.byref(handle))
         self._guard = Guard(self, handle, L.library().dde_policy_free, "policy")
 
+    @classmethod
+    def _own(cls, handle: "ctypes._Pointer") -> "Policy":
+        """Wraps a dde_policy * the library made (Store.policy)."""
+        self = object.__new__(cls)
+        self._guard = Guard(self, handle, L.library().dde_policy_free, "policy")
+        return self
+
     def deny(self, public_key: BytesLike, reason: Union[DenyReason, str]) -> None:
         """Refuses an executor: verify() then raises ExecutorBannedError or
         ExecutorBlacklistedError for its proofs."""
