@@ -260,10 +260,17 @@ struct DemoRun {
         }
         say("   wallet state: \(balances.joined(separator: ", "))")
         let evidence = try store.evidence()
-        say("   evidence: \(evidence.count) signed proof(s) kept against " + Set(evidence.map { label($0.executorKey) }).sorted().joined(separator: ", "))
+        say(evidence.isEmpty ? "   evidence: none (forged results fail check 7, which concerns the unsigned result: scored, not evidence)"
+            : "   evidence: \(evidence.count) signed proof(s) kept against " + Set(evidence.map { label($0.executorKey) }).sorted().joined(separator: ", "))
         let seconds = Date().timeIntervalSince(started)
         say()
+        let liars = Set(nodes.filter { $0.config.behaviour == .lie }.map { $0.publicKey })
+        var lies = 0
+        for i in 0..<chainReport.count where liars.contains(try store.receipt(at: i).remote.executorPublicKey) { lies += 1 }
         say("done in \(String(format: "%.2f", seconds)) s. Forged results committed: none (every receipt's proof re-verified above).")
+        if liar {
+            say("Lies committed: \(lies) (a consistent signed lie verifies: first_valid cannot catch it when the liar answers first; quorum outvoted it and kept the evidence).")
+        }
 
         if json {
             let summary = JSON.object(JSONObject(uniqueMembers: [
