@@ -313,6 +313,55 @@ int dde_reputation_all(dde_store *store, uint64_t now_ms, char **out, size_t *ou
 int dde_reputation_clear(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES]);
 int dde_reputation_clear_all(dde_store *store);
 
+/* ---- Delegating client (docs/PROTOCOL.md sections 10 and 11) -------------------------------- */
+
+/* The transport, supplied by the caller as callbacks (any link: MQTT, a serial line, ...). Each
+ * returns DDE_OK, or a DDE_ERR_* code (DDE_ERR_TRANSPORT when nothing more precise applies).
+ *  publish:   send length bytes on topic (NUL-terminated); retain != 0 keeps it for later
+ *             subscribers (MQTT retained).
+ *  subscribe / unsubscribe: MQTT topic filters ("+" one level, "#" the rest). unsubscribe may be NULL.
+ *  receive:   wait at most timeout_ms for one message of a subscribed topic; return 1 with *topic
+ *             (NUL-terminated) and *payload and *length set, valid until the next receive call; 0 when
+ *             none came in time; or an error code. Delivery may repeat messages (QoS 1). */
+typedef int (*dde_publish_fn)(void *context, const char *topic, const uint8_t *payload, size_t length, int retain);
+typedef int (*dde_subscribe_fn)(void *context, const char *filter);
+typedef int (*dde_receive_fn)(void *context, int timeout_ms, const char **topic, const uint8_t **payload,
+                              size_t *length);
+
+typedef struct dde_client dde_client;
+
+/* Opens (or creates) the store at store_path and a client delegating as the key pair secret_key
+ * over the given transport; subscribes to this requester's results and to executors' presence.
+ * A client is used by one thread at a time. */
+int dde_client_new(const char *store_path, const uint8_t secret_key[DDE_SECRETKEYBYTES], void *context,
+                   dde_publish_fn publish, dde_subscribe_fn subscribe, dde_receive_fn receive,
+                   dde_subscribe_fn unsubscribe, dde_client **client);
+
+/* Closes the store and frees the client. NULL is ignored. */
+void dde_client_free(dde_client *client);
+
+/* Publishes a WebAssembly module (retained, on dde/v1/code/<sha256>) so executors can fetch it;
+ * code_hash (may be NULL) receives its SHA-256. */
+int dde_client_publish_code(dde_client *client, const void *module, size_t length, uint8_t code_hash[DDE_HASHBYTES]);
+
+/* Listens timeout_ms for executors' presence messages; *count (may be NULL) = executors known. */
+int dde_client_discover(dde_client *client, uint32_t timeout_ms, size_t *count);
+
+/* Delegates one task and commits the accepted result to the store's receipt chain.
+ *  spec:    the document dde_task_create takes (its "state" is replaced by the store's current
+ *           state of the dApp, so the result can be committed).
+ *  options: NULL for defaults, or {"mode":"first_valid"|"quorum","quorum":k,"fanout":n,
+ *           "deadlineMs":ms,"lingerMs":ms,"critical":bool,"allowFallback":bool,
+ *           "provenAfterSuccesses":n}, every field optional (first_valid, fanout 3, 10 s).
+ *  report:  (may be NULL) canonical JSON released with dde_free: {"taskId","mode","asked":[pk],
+ *           "answers":[{"executor","verdict","status","latencyMs","detail"}],"receipt":<receipt>|null,
+ *           "result":<result>|null,"failure":{"code","message"}|null,"evidenceIds":[...]}.
+ * Returns DDE_OK when a receipt was committed; DDE_ERR_NO_RESULT or DDE_ERR_QUORUM_NOT_REACHED when
+ * no acceptable result came before the deadline (the report says who answered what);
+ * DDE_ERR_NO_EXECUTOR when no known executor fits; a store or commit code otherwise. */
+int dde_client_delegate(dde_client *client, const char *spec, size_t spec_length, const char *options,
+                        size_t options_length, char **report, size_t *report_length);
+
 #ifdef __cplusplus
 }
 #endif

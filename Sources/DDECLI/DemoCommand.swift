@@ -234,7 +234,10 @@ struct DemoRun {
         say("== reputation (requester's view, decayed to now)")
         say("   executor            successes failures timeouts  avg ms  state")
         var repDocs: [JSON] = []
-        for r in try store.reputation.all(now: now) {
+        let records = try store.reputation.all(now: now)
+        let routing = try store.reputation.routingOrder(records.map { $0.executorKey }, now: now)
+        // In routing order: who the requester would ask first next time.
+        for r in routing.compactMap({ k in records.first { $0.executorKey == k } }) {
             let state = r.isBanned(at: now) ? "BANNED" : r.isBlacklisted(store.reputation.config) ? "BLACKLISTED" : "ok"
             say("   \(label(r.executorKey).padding(toLength: 18, withPad: " ", startingAt: 0)) \(fmt(r.successfulProofs).leftPad(9)) \(fmt(r.failedProofs).leftPad(8)) \(fmt(r.timeouts).leftPad(8)) \(fmt(r.latencyAvg).leftPad(7))  \(state)")
             repDocs.append(.object(JSONObject(uniqueMembers: [
@@ -260,10 +263,20 @@ struct DemoRun {
         }
         say("   wallet state: \(balances.joined(separator: ", "))")
         let evidence = try store.evidence()
-        say("   evidence: \(evidence.count) signed proof(s) kept against " + Set(evidence.map { label($0.executorKey) }).sorted().joined(separator: ", "))
+        say(evidence.isEmpty ? "   evidence: none (forged results fail check 7, which concerns the unsigned result: scored, not evidence)"
+            : "   evidence: \(evidence.count) signed proof(s) kept against " + Set(evidence.map { label($0.executorKey) }).sorted().joined(separator: ", "))
         let seconds = Date().timeIntervalSince(started)
         say()
-        say("done in \(String(format: "%.2f", seconds)) s. Forged results committed: none (every receipt's proof re-verified above).")
+        let liars = Set(nodes.filter { $0.config.behaviour == .lie }.map { $0.publicKey })
+        var lies = 0
+        for i in 0..<chainReport.count where liars.contains(try store.receipt(at: i).remote.executorPublicKey) { lies += 1 }
+        let forgers = Set(nodes.filter { $0.config.behaviour == .forge }.map { $0.publicKey })
+        var forged = 0
+        for i in 0..<chainReport.count where forgers.contains(try store.receipt(at: i).remote.executorPublicKey) { forged += 1 }
+        say("done in \(String(format: "%.2f", seconds)) s. Receipts from the forger: \(forged) of \(chainReport.count) (its altered results never verify).")
+        if liar {
+            say("Lies committed: \(lies) (a consistent signed lie verifies: first_valid cannot catch it when the liar answers first; quorum outvoted it and kept the evidence).")
+        }
 
         if json {
             let summary = JSON.object(JSONObject(uniqueMembers: [

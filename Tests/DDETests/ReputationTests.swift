@@ -159,6 +159,18 @@ final class ReputationTests: XCTestCase {
         XCTAssertEqual(Decay.squareRoot(.infinity), .infinity)
     }
 
+    /// Equal records a few seconds apart differ only by decay noise; the faster executor must
+    /// still come first.
+    func testRoutingIgnoresDecayNoiseAndPrefersLowerLatency() throws {
+        for i in 0..<5 {
+            try rep.recordSuccess(a, latencyMs: 40, now: t0 + Int64(i) * 1000 + 700) // slower, later
+            try rep.recordSuccess(b, latencyMs: 20, now: t0 + Int64(i) * 1000)       // faster, earlier: more decayed
+        }
+        XCTAssertEqual(try rep.routingOrder([a, b], now: t0 + 10_000), [b, a])
+        for i in 0..<5 { try rep.recordSuccess(a, latencyMs: 10, now: t0 + 20_000 + Int64(i)) }
+        XCTAssertEqual(try rep.routingOrder([b, a], now: t0 + 30_000), [a, b], "a longer good record wins")
+    }
+
     func testRoutingPutsBannedAndBlacklistedLast() throws {
         for _ in 0..<3 { try rep.recordFailure(a, now: t0) }          // banned
         for _ in 0..<5 { try rep.recordTimeout(b, now: t0) }          // blacklisted

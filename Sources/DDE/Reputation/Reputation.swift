@@ -142,7 +142,9 @@ public final class Reputation: @unchecked Sendable {
             for key in candidates where seen.insert(key).inserted {
                 let r = try get(key, now: now) ?? ReputationRecord(executorKey: key, at: now)
                 entries.append(Entry(key: key, excluded: r.isBanned(at: now) || r.isBlacklisted(config),
-                                     bound: r.successLowerBound(z: config.confidenceZ),
+                                     // Quantised: decay makes equal records differ in the 6th
+                                     // decimal, which must not outrank a real latency difference.
+                                     bound: (r.successLowerBound(z: config.confidenceZ) * 1000).rounded(),
                                      hasLatency: r.latencyCount > 0, latency: r.latencyAvg))
             }
         }

@@ -1,0 +1,244 @@
+// The delegating client for C (docs/PROTOCOL.md section 11): a store, a key and a transport the
+// caller provides as three callbacks (publish, subscribe, receive), so firmware can delegate over
+// whatever link it has; an MQTT transport plugs in through the same callbacks. See include/dde.h.
+import CDDE
+
+public typealias PublishFn = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafePointer<UInt8>?, Int, Int32) -> Int32
+public typealias SubscribeFn = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Int32
+public typealias ReceiveFn = @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+                                      UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<Int>?) -> Int32
+
+/// A Transport over C callbacks. A callback returns DDE_OK (receive: 1 for a message, 0 for
+/// none) or a DDE_ERR_* code, reported as `.transport` unless it is a known code.
+final class CallbackTransport: Transport {
+    let context: UnsafeMutableRawPointer?
+    let publishFn: PublishFn
+    let subscribeFn: SubscribeFn
+    let receiveFn: ReceiveFn
+    let unsubscribeFn: SubscribeFn?
+
+    init(context: UnsafeMutableRawPointer?, publish: PublishFn, subscribe: SubscribeFn, receive: ReceiveFn,
+         unsubscribe: SubscribeFn?) {
+        self.context = context
+        publishFn = publish
+        subscribeFn = subscribe
+        receiveFn = receive
+        unsubscribeFn = unsubscribe
+    }
+
+    func failure(_ code: Int32, _ what: String) -> DDEError {
+        let status = Status(rawValue: code) ?? .transport
+        return DDEError(status == .ok ? .transport : status, "transport callback \(what) returned \(code)")
+    }
+
+    func publish(topic: String, payload: [UInt8], retain: Bool) throws(DDEError) {
+        var t = topic
+        let rc = t.withUTF8 { tb in
+            tb.withMemoryRebound(to: CChar.self) { tc -> Int32 in
+                // A NUL-terminated copy: Swift's UTF-8 view is not guaranteed to be terminated.
+                var z = Array(tc)
+                z.append(0)
+                return payload.withUnsafeBufferPointer { pb in
+                    z.withUnsafeBufferPointer { zb in publishFn(context, zb.baseAddress, pb.baseAddress, pb.count, retain ? 1 : 0) }
+                }
+            }
+        }
+        guard rc == 0 else { throw failure(rc, "publish(\(topic))") }
+    }
+
+    func call(_ fn: SubscribeFn, _ filter: String) -> Int32 {
+        var z = Array(filter.utf8).map { CChar(bitPattern: $0) }
+        z.append(0)
+        return z.withUnsafeBufferPointer { fn(context, $0.baseAddress) }
+    }
+
+    func subscribe(_ filter: String) throws(DDEError) {
+        let rc = call(subscribeFn, filter)
+        guard rc == 0 else { throw failure(rc, "subscribe(\(filter))") }
+    }
+
+    func unsubscribe(_ filter: String) throws(DDEError) {
+        guard let unsubscribeFn else { return }
+        let rc = call(unsubscribeFn, filter)
+        guard rc == 0 else { throw failure(rc, "unsubscribe(\(filter))") }
+    }
+
+    func receive(timeoutMs: Int) throws(DDEError) -> Message? {
+        var topic: UnsafePointer<CChar>? = nil
+        var payload: UnsafePointer<UInt8>? = nil
+        var length = 0
+        let rc = receiveFn(context, Int32(clamping: timeoutMs), &topic, &payload, &length)
+        if rc == 0 { return nil }
+        guard rc == 1 else { throw failure(rc, "receive") }
+        guard let topic, length >= 0, length <= maxInputBytes, payload != nil || length == 0 else {
+            throw DDEError(.transport, "transport callback receive returned a NULL topic or a bad payload length \(length)")
+        }
+        let name = try inputString(topic, "received topic", maxLength: 65535)
+        let bytes = length == 0 ? [] : Array(UnsafeBufferPointer(start: payload, count: length))
+        return Message(topic: name, payload: bytes)
+    }
+}
+
+/// What a dde_client * points to.
+final class ClientHandle {
+    let store: Store
+    let delegator: Delegator<CallbackTransport>
+
+    init(store: Store, delegator: Delegator<CallbackTransport>) {
+        self.store = store
+        self.delegator = delegator
+    }
+}
+
+func client(_ handle: OpaquePointer?) throws(DDEError) -> ClientHandle {
+    guard let handle else { throw DDEError(.argument, "client is NULL") }
+    return Unmanaged<ClientHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+}
+
+@_cdecl("dde_client_new")
+public func dde_client_new(_ storePath: UnsafePointer<CChar>?, _ secretKey: UnsafePointer<UInt8>?,
+                           _ context: UnsafeMutableRawPointer?, _ publish: PublishFn?, _ subscribe: SubscribeFn?,
+                           _ receive: ReceiveFn?, _ unsubscribe: SubscribeFn?,
+                           _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let o = try outputPointer(out, "client")
+        o.pointee = nil
+        let path = try inputString(storePath, "store_path")
+        let sk = try fixedInput(secretKey, KeyPair.secretKeyByteCount, "secret_key")
+        guard let publish, let subscribe, let receive else {
+            throw DDEError(.argument, "publish, subscribe and receive callbacks are required")
+        }
+        let identity = try KeyPair.fromSecretKey(sk)
+        let store = try Store(path: path)
+        let transport = CallbackTransport(context: context, publish: publish, subscribe: subscribe, receive: receive,
+                                          unsubscribe: unsubscribe)
+        let delegator = try Delegator(transport: transport, store: store, identity: identity)
+        o.pointee = OpaquePointer(Unmanaged.passRetained(ClientHandle(store: store, delegator: delegator)).toOpaque())
+    }
+}
+
+@_cdecl("dde_client_free")
+public func dde_client_free(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    let h = Unmanaged<ClientHandle>.fromOpaque(UnsafeRawPointer(handle))
+    h.takeUnretainedValue().store.close()
+    h.release()
+}
+
+@_cdecl("dde_client_publish_code")
+public func dde_client_publish_code(_ handle: OpaquePointer?, _ module: UnsafeRawPointer?, _ length: Int,
+                                    _ codeHash: UnsafeMutablePointer<UInt8>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let c = try client(handle)
+        let bytes = try inputBytes(module, length, "module")
+        guard bytes.count <= CodeMessage.maxModuleBytes else {
+            throw DDEError(.limit, "module is \(bytes.count) bytes, over \(CodeMessage.maxModuleBytes)")
+        }
+        let hash = try c.delegator.publishCode(Array(bytes))
+        if let codeHash { for i in 0..<Digest.byteCount { codeHash[i] = hash.bytes[i] } }
+    }
+}
+
+@_cdecl("dde_client_discover")
+public func dde_client_discover(_ handle: OpaquePointer?, _ timeoutMs: UInt32, _ count: UnsafeMutablePointer<Int>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let c = try client(handle)
+        let n = try c.delegator.discover(timeoutMs: UInt64(timeoutMs))
+        count?.pointee = n
+    }
+}
+
+@_cdecl("dde_client_delegate")
+public func dde_client_delegate(_ handle: OpaquePointer?, _ spec: UnsafePointer<CChar>?, _ specLength: Int,
+                                _ options: UnsafePointer<CChar>?, _ optionsLength: Int,
+                                _ report: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                                _ reportLength: UnsafeMutablePointer<Int>?) -> Int32 {
+    cdde_clear_error()
+    do throws(DDEError) {
+        let c = try client(handle)
+        report?.pointee = nil
+        let now = cdde_now_ms()
+        let taskSpec = try TaskSpec(json: try JSONParser.parse(try inputBytes(spec, specLength, "spec")), now: now)
+        let opts = options == nil ? DelegationOptions()
+            : try delegationOptions(try JSONParser.parse(try inputBytes(options, optionsLength, "options")))
+        let r = try c.delegator.delegate(taskSpec, options: opts)
+        if report != nil { try emit(reportJSON(r).canonicalBytes(), report, reportLength) }
+        if let failure = r.failure { return failureCode(failure) }
+        return Status.ok.rawValue
+    } catch {
+        return failureCode(error)
+    }
+}
+
+/// `report` is shadowed by the parameter of that name in dde_client_delegate.
+func failureCode(_ e: DDEError) -> Int32 { report(e) }
+
+/// `{"mode":"first_valid"|"quorum","quorum":k,"fanout":n,"deadlineMs":ms,"lingerMs":ms,
+///   "critical":bool,"allowFallback":bool,"provenAfterSuccesses":n}`, every field optional.
+func delegationOptions(_ json: JSON) throws(DDEError) -> DelegationOptions {
+    let r = try FieldReader(json, context: "options")
+    try r.only(["mode", "quorum", "fanout", "deadlineMs", "lingerMs", "critical", "allowFallback", "provenAfterSuccesses"])
+    var o = DelegationOptions()
+    let k = Int(try r.optionalInteger("quorum") ?? 2)
+    if r.has("mode") {
+        let mode = try r.string("mode", maxBytes: 32)
+        if sameScalars(mode, "first_valid") { o.mode = .firstValid }
+        else if sameScalars(mode, "quorum") {
+            guard k >= 1, k <= TaskOffer.maxExecutors else { throw DDEError(.argument, "options.quorum must be 1...\(TaskOffer.maxExecutors)") }
+            o.mode = .quorum(k)
+        } else { throw DDEError(.schema, "options.mode must be \"first_valid\" or \"quorum\"") }
+    }
+    if let f = try r.optionalInteger("fanout") {
+        guard f >= 1, f <= UInt64(TaskOffer.maxExecutors) else { throw DDEError(.argument, "options.fanout must be 1...\(TaskOffer.maxExecutors)") }
+        o.fanout = Int(f)
+    }
+    if let d = try r.optionalInteger("deadlineMs") { o.deadlineMs = d }
+    if let l = try r.optionalInteger("lingerMs") { o.lingerMs = l }
+    if let p = try r.optionalInteger("provenAfterSuccesses") { o.provenAfterSuccesses = Double(p) }
+    for (name, flag) in [("critical", 0), ("allowFallback", 1)] where r.has(name) {
+        guard case .bool(let b) = try r.value(name) else { throw DDEError(.schema, "options.\(name) must be true or false") }
+        if flag == 0 { o.critical = b } else { o.allowFallback = b }
+    }
+    return o
+}
+
+func reportJSON(_ r: DelegationReport) -> JSON {
+    var answers: [JSON] = []
+    for e in r.events {
+        answers.append(.object(JSONObject(uniqueMembers: [
+            .init("detail", .string(e.detail)),
+            .init("executor", e.executor.map { .string($0.hex) } ?? .null),
+            .init("latencyMs", .number(Double(e.latencyMs))),
+            .init("status", .string(e.status.nameString)),
+            .init("verdict", .string(verdictName(e.kind))),
+        ])))
+    }
+    return .object(JSONObject(uniqueMembers: [
+        .init("answers", .array(answers)),
+        .init("asked", .array(r.asked.map { .string($0.hex) })),
+        .init("evidenceIds", .array(r.evidenceIds.map { .number(Double($0)) })),
+        .init("failure", r.failure.map { f in .object(JSONObject(uniqueMembers: [
+            .init("code", .string(f.status.nameString)), .init("message", .string(f.detail)),
+        ])) } ?? .null),
+        .init("mode", .string(r.mode.label)),
+        .init("receipt", r.receipt.map { $0.json } ?? .null),
+        .init("result", r.accepted.map { $0.result } ?? .null),
+        .init("taskId", .string(r.task.taskId.hex)),
+    ]))
+}
+
+func verdictName(_ kind: DelegationEvent.Kind) -> String {
+    switch kind {
+    case .accepted: return "accepted"
+    case .agreed: return "agreed"
+    case .unresolved: return "unresolved"
+    case .disagreed: return "disagreed"
+    case .invalid: return "invalid"
+    case .refused: return "refused"
+    case .unattributed: return "unattributed"
+    case .duplicate: return "duplicate"
+    case .unsolicited: return "unsolicited"
+    case .error: return "error"
+    case .timeout: return "timeout"
+    }
+}
