@@ -50,6 +50,7 @@ __all__ = [
     "ActionFailedError", "AuditFailedError",
     # network
     "NetworkError", "TransportError", "NoResultError", "QuorumNotReachedError", "BusyError",
+    "MessageTypeError", "NoExecutorError",
 ]
 
 
@@ -477,6 +478,18 @@ class BusyError(NetworkError):
     """DDE_ERR_BUSY: the executor refused: too many concurrent tasks for this peer."""
 
     CODE, NAME = 103, "DDE_ERR_BUSY"
+
+
+class MessageTypeError(NetworkError):
+    """DDE_ERR_MESSAGE_TYPE: a message envelope has an unknown version or type."""
+
+    CODE, NAME = 104, "DDE_ERR_MESSAGE_TYPE"
+
+
+class NoExecutorError(NetworkError):
+    """DDE_ERR_NO_EXECUTOR: no known executor fits the task (all banned, blacklisted or unproven)."""
+
+    CODE, NAME = 105, "DDE_ERR_NO_EXECUTOR"
 
 
 def _collect() -> Dict[int, Type[DDEError]]:
