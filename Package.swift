@@ -6,6 +6,7 @@
 //   DDE          the delegator core and its C API (libdde.so). No Foundation: it also builds
 //                under Embedded Swift for aarch64 (scripts/build-aarch64.sh).
 //   DDEExecutor  deterministic WebAssembly execution on WasmKit; host-only.
+//   DDENetwork   host transports (the in-process hub) and the executor node loop; host-only.
 //   DDECLI       the `dde` command line.
 //   DDETorture   test tool, not shipped: the child of scripts/test-crash.sh (commits in a loop
 //                while it is killed) and the store/executor benchmarks (scripts/bench-*.sh).
@@ -39,15 +40,17 @@ let package = Package(
                 .product(name: "WAT", package: "WasmKit"),
             ]
         ),
+        .target(name: "DDENetwork", dependencies: ["DDE", "DDEExecutor"]),
         .executableTarget(
             name: "DDECLI",
             dependencies: [
-                "DDE", "DDEExecutor",
+                "DDE", "DDEExecutor", "DDENetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "DDETorture", dependencies: ["CDDE", "DDE", "DDEExecutor"]),
         .testTarget(name: "DDETests", dependencies: ["DDE"]),
         .testTarget(name: "DDEExecutorTests", dependencies: ["DDE", "DDEExecutor"]),
+        .testTarget(name: "DDENetworkTests", dependencies: ["DDE", "DDEExecutor", "DDENetwork"]),
     ]
 )

@@ -105,7 +105,9 @@ struct Chain: ParsableCommand {
 
         func run() throws {
             try DDECLI.run { () throws(DDEError) in
-                try store.open().exportJSONLines(withProofs: !receiptsOnly) { line in writeOutput(line) }
+                try store.open().exportJSONLines(withProofs: !receiptsOnly) { line in
+                    FileHandle.standardOutput.write(Data(line)) // each line ends with its newline
+                }
             }
         }
     }

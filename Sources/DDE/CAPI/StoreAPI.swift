@@ -96,10 +96,8 @@ public func dde_store_export(_ handle: OpaquePointer?, _ out: UnsafeMutablePoint
         let s = try store(handle)
         _ = try outputPointer(out, "out")
         var all = [UInt8]()
-        try s.exportJSONLines(withProofs: true) { line in
-            all.append(contentsOf: line)
-            all.append(0x0a)
-        }
+        // Each line arrives with its own newline.
+        try s.exportJSONLines(withProofs: true) { line in all.append(contentsOf: line) }
         try emit(all, out, outLength)
     }
 }
