@@ -9,7 +9,7 @@
 //   DDENetwork   host transports (the in-process hub) and the executor node loop; host-only.
 //   DDECLI       the `dde` command line.
 //   DDETorture   test tool, not shipped: the child of scripts/test-crash.sh (commits in a loop
-//                while it is killed) and the store/executor benchmarks (scripts/bench-*.sh).
+//                while it is killed) and the store/executor benchmarks (benchmarks/store.sh, executor.sh).
 import PackageDescription
 
 let package = Package(

@@ -134,6 +134,13 @@ func crash(_ o: Options) {
 /// Nanoseconds of a monotonic clock.
 func monotonicNs() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
+/// CPU time of this thread (user + system), nanoseconds: what a run costs apart from waiting on the disk.
+func threadCPUNs() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+}
+
 struct Prepared {
     let task: ComputeTask
     let result: ComputeResult
@@ -169,21 +176,21 @@ struct Rows {
     let stateKey: [UInt8], stateValue: [UInt8], root: [UInt8]
 }
 
-/// Commits `chain` into a fresh store at `path`; returns nanoseconds and the rows written.
-func timeStoreCommits(_ chain: [Prepared], path: String) -> (UInt64, [Rows]) {
+/// Commits `chain` into a fresh store at `path`; returns wall and CPU nanoseconds and the rows written.
+func timeStoreCommits(_ chain: [Prepared], path: String) -> (time: (wall: UInt64, cpu: UInt64), rows: [Rows]) {
     removeStore(path)
     let store = must("open") { () throws(DDEError) in try Store(path: path) }
     var rows: [Rows] = []
     rows.reserveCapacity(chain.count)
     var receipts: [Receipt] = []
     receipts.reserveCapacity(chain.count)
-    let start = monotonicNs()
+    let start = monotonicNs(), cpuStart = threadCPUNs()
     for (i, p) in chain.enumerated() {
         receipts.append(must("commit") { () throws(DDEError) in
             try store.commit(task: p.task, result: p.result, identity: requester, now: 1_700_000_000_000 + UInt64(i))
         })
     }
-    let elapsed = monotonicNs() - start
+    let elapsed = (monotonicNs() - start, threadCPUNs() - cpuStart)
     for (p, r) in zip(chain, receipts) {
         guard let w = p.result.stateWrites.entries.first else { fail("the counter wrote nothing") }
         rows.append(Rows(receiptHash: r.receiptHash.bytes, taskId: r.taskId.bytes, dappId: Array(r.dappId.utf8),
@@ -197,8 +204,8 @@ func timeStoreCommits(_ chain: [Prepared], path: String) -> (UInt64, [Rows]) {
 
 /// Raw SQLite: the same schema (a Store creates the file), WAL and synchronous=FULL, and per
 /// commit one BEGIN IMMEDIATE ... COMMIT inserting the same bytes: receipt, compute_result,
-/// state value, dApp root. Returns nanoseconds.
-func timeRawInserts(_ rows: [Rows], path: String) -> UInt64 {
+/// state value, dApp root. Returns wall and CPU nanoseconds.
+func timeRawInserts(_ rows: [Rows], path: String) -> (wall: UInt64, cpu: UInt64) {
     removeStore(path)
     must("create schema") { () throws(DDEError) in try Store(path: path).close() }
     var db: OpaquePointer?
@@ -232,7 +239,7 @@ func timeRawInserts(_ rows: [Rows], path: String) -> UInt64 {
         sqlite3_reset(s)
         sqlite3_clear_bindings(s)
     }
-    let start = monotonicNs()
+    let start = monotonicNs(), cpuStart = threadCPUNs()
     for (i, r) in rows.enumerated() {
         exec("BEGIN IMMEDIATE")
         sqlite3_bind_int64(stmts[0], 1, Int64(i))
@@ -250,13 +257,13 @@ func timeRawInserts(_ rows: [Rows], path: String) -> UInt64 {
         run(stmts[3])
         exec("COMMIT")
     }
-    return monotonicNs() - start
+    return (monotonicNs() - start, threadCPUNs() - cpuStart)
 }
 
 func benchStore(_ o: Options) {
     let dir = o.string("dir")
-    let commits = o.int("commits", 300)
-    let rounds = o.int("rounds", 3)
+    let commits = o.int("commits", 200)
+    let rounds = o.int("rounds", 8)
     let chainLength = o.int("chain", 3000)
     let codeStore = must("code store") { () throws(DDEError) in try CodeStore(directory: URL(fileURLWithPath: dir + "/code")) }
     let code = must("add counter") { () throws(DDEError) in try codeStore.add(try CodeStore.compile(wat: readText(o.string("wat")))) }
@@ -264,16 +271,26 @@ func benchStore(_ o: Options) {
     let chain = prepareChain(max(commits, chainLength), code: code, codeStore: codeStore, padEvery: 16)
     let storePath = dir + "/store.db", rawPath = dir + "/raw.db"
 
-    // Alternate the two so that both see the same disk conditions; compare totals.
-    var storeNs: UInt64 = 0, rawNs: UInt64 = 0
+    // Alternate the two (ABBA order) so that both see the same disk conditions; the figures are
+    // the totals over all rounds, and the median of the per-round ratios.
+    var storeNs: UInt64 = 0, rawNs: UInt64 = 0, storeCPU: UInt64 = 0, rawCPU: UInt64 = 0
     var perRound: [String] = []
-    for _ in 0..<max(1, rounds) {
-        let (s, rows) = timeStoreCommits(Array(chain.prefix(commits)), path: storePath)
-        let r = timeRawInserts(rows, path: rawPath)
-        storeNs += s
-        rawNs += r
-        perRound.append("[\(rate(commits, s)),\(rate(commits, r))]")
+    var ratios: [Double] = []
+    let rows = timeStoreCommits(Array(chain.prefix(commits)), path: storePath).rows
+    for round in 0..<max(1, rounds) {
+        var s: (wall: UInt64, cpu: UInt64) = (0, 0), r: (wall: UInt64, cpu: UInt64) = (0, 0)
+        if round % 2 == 0 {
+            s = timeStoreCommits(Array(chain.prefix(commits)), path: storePath).time
+            r = timeRawInserts(rows, path: rawPath)
+        } else {
+            r = timeRawInserts(rows, path: rawPath)
+            s = timeStoreCommits(Array(chain.prefix(commits)), path: storePath).time
+        }
+        storeNs += s.wall; rawNs += r.wall; storeCPU += s.cpu; rawCPU += r.cpu
+        ratios.append(Double(r.wall) / Double(max(1, s.wall)))
+        perRound.append("[\(rate(commits, s.wall)),\(rate(commits, r.wall))]")
     }
+    ratios.sort()
     let total = commits * max(1, rounds)
 
     // verifyChain on a long chain (built with the same durable commits).
@@ -289,6 +306,9 @@ func benchStore(_ o: Options) {
     print("""
         {"commits":\(commits),"rounds":\(rounds),"storeCommitsPerSecond":\(rate(total, storeNs)),\
         "rawTransactionsPerSecond":\(rate(total, rawNs)),"ratio":\(fixed(Double(rawNs) / Double(max(1, storeNs)), 3)),\
+        "medianRoundRatio":\(fixed(ratios[ratios.count / 2], 3)),\
+        "storeCPUMicrosecondsPerCommit":\(fixed(Double(storeCPU) / 1e3 / Double(total), 1)),\
+        "rawCPUMicrosecondsPerTransaction":\(fixed(Double(rawCPU) / 1e3 / Double(total), 1)),\
         "perRound":[\(perRound.joined(separator: ","))],\
         "verifyChainReceipts":\(chainLength),"verifyChainMs":\(fixed(Double(verifyNs) / 1e6, 1)),\
         "verifyChainMicrosecondsPerReceipt":\(fixed(Double(verifyNs) / 1e3 / Double(chainLength), 1)),\
