@@ -8,6 +8,8 @@
 //   DDEExecutor  deterministic WebAssembly execution on WasmKit; host-only.
 //   DDENetwork   host transports (the in-process hub) and the executor node loop; host-only.
 //   DDECLI       the `dde` command line.
+//   DDETorture   test tool, not shipped: the child of scripts/test-crash.sh (commits in a loop
+//                while it is killed) and the store/executor benchmarks (benchmarks/store.sh, executor.sh).
 import PackageDescription
 
 let package = Package(
@@ -17,6 +19,7 @@ let package = Package(
         // Swift runtime and installs it as libdde.so (the product name `dde` is the command's).
         .library(name: "DDECore", type: .dynamic, targets: ["DDE"]),
         .executable(name: "dde", targets: ["DDECLI"]),
+        .executable(name: "dde-torture", targets: ["DDETorture"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
@@ -45,6 +48,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "DDETorture", dependencies: ["CDDE", "DDE", "DDEExecutor"]),
         .testTarget(name: "DDETests", dependencies: ["DDE"]),
         .testTarget(name: "DDEExecutorTests", dependencies: ["DDE", "DDEExecutor"]),
         .testTarget(name: "DDENetworkTests", dependencies: ["DDE", "DDEExecutor", "DDENetwork"]),

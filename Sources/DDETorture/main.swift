@@ -1,0 +1,354 @@
+// dde-torture: a test tool, not part of the product.
+//
+//   dde-torture crash --store DB --code DIR --wat counter.wat [--seed N]
+//       The child of scripts/test-crash.sh: commits real results in a loop until it is killed.
+//       Each task is built from the dApp's state as the store holds it (never stale), run by the
+//       real executor on the counter dApp, and committed with Store.commit. Prints
+//         start <receipts> <counter value> <counter-b value>   after opening the store
+//         committed <index> <taskId hex>                      after Store.commit returned
+//       and flushes stdout after each line. About one task in ten carries a large payload
+//       (64-320 KiB) so that some kills land while the WAL is being written and synced.
+//
+//   dde-torture bench-store --dir DIR --wat counter.wat [--commits N] [--rounds R] [--chain N]
+//       Durable commits per second through Store.commit against raw SQLite transactions writing
+//       the same bytes with the same settings, and verifyChain time per receipt. One JSON line.
+//
+//   dde-torture bench-executor --wat hashchain.wat [--n N] [--repeats R] [--wasm OUT]
+//       ExecutorBenchmark.run (fuel metering on vs off). One JSON line; --wasm writes the
+//       compiled module for a peer interpreter.
+import CDDE
+import DDE
+import DDEExecutor
+import Foundation
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("dde-torture: \(message)\n".utf8))
+    exit(2)
+}
+
+func emit(_ line: String) {
+    // One write per line then fflush: the parent reads a "committed" line only if it was fully out.
+    fputs(line + "\n", stdout)
+    fflush(stdout)
+}
+
+/// --name value options; a bare word first is the mode.
+struct Options {
+    let mode: String
+    private var values: [String: String] = [:]
+
+    init(_ args: [String]) {
+        guard let first = args.first else { fail("usage: dde-torture crash|bench-store|bench-executor --option value ...") }
+        mode = first
+        var i = 1
+        while i < args.count {
+            let a = args[i]
+            guard a.hasPrefix("--"), i + 1 < args.count else { fail("expected --option value, got \(a)") }
+            values[String(a.dropFirst(2))] = args[i + 1]
+            i += 2
+        }
+    }
+
+    func string(_ name: String) -> String {
+        guard let v = values[name] else { fail("--\(name) is required for \(mode)") }
+        return v
+    }
+
+    func optional(_ name: String) -> String? { values[name] }
+
+    func int(_ name: String, _ fallback: Int) -> Int {
+        guard let v = values[name] else { return fallback }
+        guard let n = Int(v) else { fail("--\(name) must be an integer, got \(v)") }
+        return n
+    }
+}
+
+func must<T>(_ what: String, _ body: () throws(DDEError) -> T) -> T {
+    do throws(DDEError) { return try body() } catch { fail("\(what): \(error.status) \(error.detail)") }
+}
+
+func nowMs() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
+
+func readText(_ path: String) -> String {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { fail("cannot read \(path)") }
+    return text
+}
+
+/// Fixed keys: every round of the crash test opens the same store, bound to one identity.
+let requester = must("requester key") { () throws(DDEError) in try KeyPair.fromSeed([UInt8](repeating: 1, count: 32)) }
+let executorKey = must("executor key") { () throws(DDEError) in try KeyPair.fromSeed([UInt8](repeating: 2, count: 32)) }
+
+/// A counter task on the state `state`, with `padBytes` of payload the dApp ignores.
+func counterTask(dappId: String, code: Digest, state: StateMap, tag: String, padBytes: Int, timestamp: UInt64) -> ComputeTask {
+    var payload = JSONObject()
+    payload["tag"] = .string(tag)
+    if padBytes > 0 { payload["pad"] = .string(String(repeating: "p", count: padBytes)) }
+    let spec = TaskSpec(dappId: dappId, dappCodeHash: code, action: "increment", payload: .object(payload),
+                        requiredCapabilities: ["state.read", "state.write"], state: state, timestamp: timestamp)
+    return must("task create") { () throws(DDEError) in try ComputeTask.create(spec, requester: requester) }
+}
+
+func stateMap(_ store: Store, _ dappId: String) -> StateMap {
+    var map = StateMap()
+    for entry in must("read state", { () throws(DDEError) in try store.dappState(dappId) }) { map.set(entry.key, entry.value) }
+    return map
+}
+
+func counterValue(_ store: Store, _ dappId: String) -> String {
+    guard let v = must("read count", { () throws(DDEError) in try store.dappValue(dappId, key: Array("count".utf8)) }) else { return "0" }
+    return String(decoding: v, as: UTF8.self)
+}
+
+// MARK: crash
+
+func crash(_ o: Options) {
+    var rng = SystemRandomNumberGenerator()
+    let seed = o.int("seed", Int.random(in: 0..<1_000_000_000, using: &rng))
+    let codeStore = must("code store") { () throws(DDEError) in try CodeStore(directory: URL(fileURLWithPath: o.string("code"))) }
+    let code = must("add counter") { () throws(DDEError) in try codeStore.add(try CodeStore.compile(wat: readText(o.string("wat")))) }
+    let store = must("open store") { () throws(DDEError) in try Store(path: o.string("store")) }
+    let count = must("count") { () throws(DDEError) in try store.receiptCount() }
+    emit("start \(count) \(counterValue(store, "counter")) \(counterValue(store, "counter-b"))")
+    let sandbox = Sandbox()
+    var i = 0
+    while true {
+        // Mostly one dApp (its state path is exercised every time); now and then a second one,
+        // so the node root covers two dApps.
+        let dappId = Int.random(in: 0..<5, using: &rng) == 0 ? "counter-b" : "counter"
+        let pad = Int.random(in: 0..<10, using: &rng) == 0 ? Int.random(in: 64 << 10..<320 << 10, using: &rng) : 0
+        let task = counterTask(dappId: dappId, code: code, state: stateMap(store, dappId),
+                               tag: "\(seed)-\(i)", padBytes: pad, timestamp: nowMs())
+        let result = must("execute") { () throws(DDEError) in
+            try Executor.execute(task: task, keyPair: executorKey, codeStore: codeStore, sandbox: sandbox)
+        }
+        let receipt = must("commit") { () throws(DDEError) in
+            try store.commit(task: task, result: result, identity: requester, now: nowMs())
+        }
+        emit("committed \(receipt.index) \(task.taskId.hex)")
+        i += 1
+    }
+}
+
+// MARK: bench-store
+
+/// Nanoseconds of a monotonic clock.
+func monotonicNs() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+/// CPU time of this thread (user + system), nanoseconds: what a run costs apart from waiting on the disk.
+func threadCPUNs() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+}
+
+struct Prepared {
+    let task: ComputeTask
+    let result: ComputeResult
+}
+
+/// `n` counter tasks forming one valid chain from the empty state, executed ahead of time.
+func prepareChain(_ n: Int, code: Digest, codeStore: CodeStore, padEvery: Int) -> [Prepared] {
+    var state = StateMap()
+    var out: [Prepared] = []
+    let sandbox = Sandbox()
+    out.reserveCapacity(n)
+    for i in 0..<n {
+        let task = counterTask(dappId: "counter", code: code, state: state, tag: "bench-\(i)",
+                               padBytes: padEvery > 0 && i % padEvery == padEvery - 1 ? 64 << 10 : 0,
+                               timestamp: 1_700_000_000_000 + UInt64(i))
+        let result = must("execute") { () throws(DDEError) in
+            try Executor.execute(task: task, keyPair: executorKey, codeStore: codeStore, sandbox: sandbox, now: 1_700_000_000_000)
+        }
+        state = state.applying(result.stateWrites)
+        out.append(Prepared(task: task, result: result))
+    }
+    return out
+}
+
+func removeStore(_ path: String) {
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+}
+
+/// The rows one commit wrote, as stored.
+struct Rows {
+    let receiptHash: [UInt8], taskId: [UInt8], dappId: [UInt8], timestamp: Int64, receiptJSON: [UInt8], signature: [UInt8]
+    let taskJSON: [UInt8], resultJSON: [UInt8]
+    let stateKey: [UInt8], stateValue: [UInt8], root: [UInt8]
+}
+
+/// Commits `chain` into a fresh store at `path`; returns wall and CPU nanoseconds and the rows written.
+func timeStoreCommits(_ chain: [Prepared], path: String) -> (time: (wall: UInt64, cpu: UInt64), rows: [Rows]) {
+    removeStore(path)
+    let store = must("open") { () throws(DDEError) in try Store(path: path) }
+    var rows: [Rows] = []
+    rows.reserveCapacity(chain.count)
+    var receipts: [Receipt] = []
+    receipts.reserveCapacity(chain.count)
+    let start = monotonicNs(), cpuStart = threadCPUNs()
+    for (i, p) in chain.enumerated() {
+        receipts.append(must("commit") { () throws(DDEError) in
+            try store.commit(task: p.task, result: p.result, identity: requester, now: 1_700_000_000_000 + UInt64(i))
+        })
+    }
+    let elapsed = (monotonicNs() - start, threadCPUNs() - cpuStart)
+    for (p, r) in zip(chain, receipts) {
+        guard let w = p.result.stateWrites.entries.first else { fail("the counter wrote nothing") }
+        rows.append(Rows(receiptHash: r.receiptHash.bytes, taskId: r.taskId.bytes, dappId: Array(r.dappId.utf8),
+                         timestamp: Int64(r.timestamp), receiptJSON: r.canonicalBytes, signature: r.signature.bytes,
+                         taskJSON: p.task.canonicalBytes, resultJSON: p.result.canonicalBytes,
+                         stateKey: w.key, stateValue: w.value ?? [], root: p.result.proof.nextStateRoot.bytes))
+    }
+    store.close()
+    return (elapsed, rows)
+}
+
+/// Raw SQLite: the same schema (a Store creates the file), WAL and synchronous=FULL, and per
+/// commit one BEGIN IMMEDIATE ... COMMIT inserting the same bytes: receipt, compute_result,
+/// state value, dApp root. Returns wall and CPU nanoseconds.
+func timeRawInserts(_ rows: [Rows], path: String) -> (wall: UInt64, cpu: UInt64) {
+    removeStore(path)
+    must("create schema") { () throws(DDEError) in try Store(path: path).close() }
+    var db: OpaquePointer?
+    guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK, let db else { fail("raw open \(path)") }
+    defer { sqlite3_close_v2(db) }
+    func exec(_ sql: String) {
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { fail("raw \(sql): \(String(cString: sqlite3_errmsg(db)))") }
+    }
+    exec("PRAGMA journal_mode=WAL")
+    exec("PRAGMA synchronous=FULL")
+    exec("PRAGMA foreign_keys=ON")
+    let sql = [
+        "INSERT INTO receipts(idx, receipt_hash, task_id, dapp_id, timestamp, receipt_json, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO compute_results(idx, task_json, result_json) VALUES (?1, ?2, ?3)",
+        "INSERT OR REPLACE INTO dapp_state(dapp_id, key, value) VALUES (?1, ?2, ?3)",
+        "INSERT OR REPLACE INTO dapp_roots(dapp_id, root, last_receipt) VALUES (?1, ?2, ?3)",
+    ]
+    var stmts: [OpaquePointer] = []
+    for s in sql {
+        var p: OpaquePointer?
+        guard sqlite3_prepare_v2(db, s, -1, &p, nil) == SQLITE_OK, let p else { fail("raw prepare \(s)") }
+        stmts.append(p)
+    }
+    defer { for s in stmts { sqlite3_finalize(s) } }
+    let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    func blob(_ s: OpaquePointer, _ i: Int32, _ b: [UInt8]) {
+        _ = b.withUnsafeBytes { sqlite3_bind_blob64(s, i, $0.baseAddress, sqlite3_uint64($0.count), transient) }
+    }
+    func run(_ s: OpaquePointer) {
+        guard sqlite3_step(s) == SQLITE_DONE else { fail("raw step: \(String(cString: sqlite3_errmsg(db)))") }
+        sqlite3_reset(s)
+        sqlite3_clear_bindings(s)
+    }
+    let start = monotonicNs(), cpuStart = threadCPUNs()
+    for (i, r) in rows.enumerated() {
+        exec("BEGIN IMMEDIATE")
+        sqlite3_bind_int64(stmts[0], 1, Int64(i))
+        blob(stmts[0], 2, r.receiptHash); blob(stmts[0], 3, r.taskId); blob(stmts[0], 4, r.dappId)
+        sqlite3_bind_int64(stmts[0], 5, r.timestamp)
+        blob(stmts[0], 6, r.receiptJSON); blob(stmts[0], 7, r.signature)
+        run(stmts[0])
+        sqlite3_bind_int64(stmts[1], 1, Int64(i))
+        blob(stmts[1], 2, r.taskJSON); blob(stmts[1], 3, r.resultJSON)
+        run(stmts[1])
+        blob(stmts[2], 1, r.dappId); blob(stmts[2], 2, r.stateKey); blob(stmts[2], 3, r.stateValue)
+        run(stmts[2])
+        blob(stmts[3], 1, r.dappId); blob(stmts[3], 2, r.root)
+        sqlite3_bind_int64(stmts[3], 3, Int64(i))
+        run(stmts[3])
+        exec("COMMIT")
+    }
+    return (monotonicNs() - start, threadCPUNs() - cpuStart)
+}
+
+func benchStore(_ o: Options) {
+    let dir = o.string("dir")
+    let commits = o.int("commits", 200)
+    let rounds = o.int("rounds", 8)
+    let chainLength = o.int("chain", 3000)
+    let codeStore = must("code store") { () throws(DDEError) in try CodeStore(directory: URL(fileURLWithPath: dir + "/code")) }
+    let code = must("add counter") { () throws(DDEError) in try codeStore.add(try CodeStore.compile(wat: readText(o.string("wat")))) }
+    // One commit in 16 carries a 64 KiB payload, as real tasks sometimes do.
+    let chain = prepareChain(max(commits, chainLength), code: code, codeStore: codeStore, padEvery: 16)
+    let storePath = dir + "/store.db", rawPath = dir + "/raw.db"
+
+    // Alternate the two (ABBA order) so that both see the same disk conditions; the figures are
+    // the totals over all rounds, and the median of the per-round ratios.
+    var storeNs: UInt64 = 0, rawNs: UInt64 = 0, storeCPU: UInt64 = 0, rawCPU: UInt64 = 0
+    var perRound: [String] = []
+    var ratios: [Double] = []
+    let rows = timeStoreCommits(Array(chain.prefix(commits)), path: storePath).rows
+    for round in 0..<max(1, rounds) {
+        var s: (wall: UInt64, cpu: UInt64) = (0, 0), r: (wall: UInt64, cpu: UInt64) = (0, 0)
+        if round % 2 == 0 {
+            s = timeStoreCommits(Array(chain.prefix(commits)), path: storePath).time
+            r = timeRawInserts(rows, path: rawPath)
+        } else {
+            r = timeRawInserts(rows, path: rawPath)
+            s = timeStoreCommits(Array(chain.prefix(commits)), path: storePath).time
+        }
+        storeNs += s.wall; rawNs += r.wall; storeCPU += s.cpu; rawCPU += r.cpu
+        ratios.append(Double(r.wall) / Double(max(1, s.wall)))
+        perRound.append("[\(rate(commits, s.wall)),\(rate(commits, r.wall))]")
+    }
+    ratios.sort()
+    let total = commits * max(1, rounds)
+
+    // verifyChain on a long chain (built with the same durable commits).
+    let chainPath = dir + "/chain.db"
+    _ = timeStoreCommits(Array(chain.prefix(chainLength)), path: chainPath)
+    let store = must("open") { () throws(DDEError) in try Store(path: chainPath) }
+    let start = monotonicNs()
+    let report = must("verifyChain") { () throws(DDEError) in try store.verifyChain() }
+    let verifyNs = monotonicNs() - start
+    guard report.count == UInt64(chainLength) else { fail("verifyChain saw \(report.count) receipts, wanted \(chainLength)") }
+    let bytes = (try? FileManager.default.attributesOfItem(atPath: chainPath)[.size] as? Int) ?? 0
+
+    print("""
+        {"commits":\(commits),"rounds":\(rounds),"storeCommitsPerSecond":\(rate(total, storeNs)),\
+        "rawTransactionsPerSecond":\(rate(total, rawNs)),"ratio":\(fixed(Double(rawNs) / Double(max(1, storeNs)), 3)),\
+        "medianRoundRatio":\(fixed(ratios[ratios.count / 2], 3)),\
+        "storeCPUMicrosecondsPerCommit":\(fixed(Double(storeCPU) / 1e3 / Double(total), 1)),\
+        "rawCPUMicrosecondsPerTransaction":\(fixed(Double(rawCPU) / 1e3 / Double(total), 1)),\
+        "perRound":[\(perRound.joined(separator: ","))],\
+        "verifyChainReceipts":\(chainLength),"verifyChainMs":\(fixed(Double(verifyNs) / 1e6, 1)),\
+        "verifyChainMicrosecondsPerReceipt":\(fixed(Double(verifyNs) / 1e3 / Double(chainLength), 1)),\
+        "chainFileBytes":\(bytes)}
+        """)
+}
+
+func rate(_ n: Int, _ ns: UInt64) -> String { fixed(Double(n) * 1e9 / Double(max(1, ns)), 1) }
+
+func fixed(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+
+// MARK: bench-executor
+
+func benchExecutor(_ o: Options) {
+    let wat = readText(o.string("wat"))
+    let n = o.int("n", 4000)
+    let report = must("benchmark") { () throws(DDEError) in
+        try ExecutorBenchmark.run(hashchainWAT: wat, n: n, repeats: o.int("repeats", 5))
+    }
+    // The result the peer must reproduce: run once more through the public sandbox.
+    let module = must("compile") { () throws(DDEError) in try CodeStore.compile(wat: wat) }
+    let outcome = must("run") { () throws(DDEError) in
+        try Sandbox().run(ExecutionRequest(module: module, action: "run", input: Array(String(n).utf8), capabilities: [],
+                                           limits: ExecutionLimits(maxFuel: maxSafeInteger)))
+    }
+    if let out = o.optional("wasm") {
+        guard FileManager.default.createFile(atPath: out, contents: Data(module)) else { fail("cannot write \(out)") }
+    }
+    let result = String(decoding: outcome.resultDocument.canonicalBytes(), as: UTF8.self)
+    print("""
+        {"n":\(n),"repeats":\(report.repeats),"meteredMs":\(fixed(Double(report.meteredNanoseconds) / 1e6, 2)),\
+        "unmeteredMs":\(fixed(Double(report.unmeteredNanoseconds) / 1e6, 2)),"ratio":\(fixed(report.ratio, 3)),\
+        "fuelUsed":\(report.fuelUsed),"result":\(result)}
+        """)
+}
+
+let options = Options(Array(CommandLine.arguments.dropFirst()))
+switch options.mode {
+case "crash": crash(options)
+case "bench-store": benchStore(options)
+case "bench-executor": benchExecutor(options)
+default: fail("unknown mode \(options.mode): crash, bench-store or bench-executor")
+}
