@@ -5,7 +5,7 @@
 # modules, a Mosquitto broker on 127.0.0.1 that the tests start themselves).
 #
 #   scripts/test.sh            everything
-#   DDE_TEST_ONLY="swift c"    only the named suites (swift cli c aarch64 python e2e)
+#   DDE_TEST_ONLY="swift c"    only the named suites (swift cli c crash python aarch64 e2e)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -47,6 +47,12 @@ if want c; then
     scripts/build-lib.sh
     suite c-example scripts/test-c-example.sh
     suite c-sdk scripts/test-sdk.sh
+fi
+
+if want crash; then
+    # A committing child SIGKILLed at random moments, many times; the chain must verify and hold
+    # every commit the child reported after every kill.
+    suite crash scripts/test-crash.sh
 fi
 
 if want python; then
