@@ -194,6 +194,10 @@ public struct ComputeResult: Sendable {
     }
 
     public init(bytes: UnsafeRawBufferPointer, limits: JSONLimits = .default) throws(DDEError) {
+        if let plain = ComputeResult.readPlain(bytes, limits: limits) {
+            self = plain.result
+            return
+        }
         try self.init(json: try JSONParser.parse(bytes, limits: limits))
     }
 

@@ -23,6 +23,20 @@ public enum StateRoot {
         return h.finalize()
     }
 
+    /// The same leaf hash, written to `out` (32 bytes): no arrays in between.
+    static func leaf(key: [UInt8], value: [UInt8], into out: UnsafeMutablePointer<UInt8>) {
+        var valueHash: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var h = SHA256.Hasher()
+        h.update(byte: 0x00)
+        h.update(uint32BE: UInt32(truncatingIfNeeded: key.count))
+        h.update(key)
+        withUnsafeMutableBytes(of: &valueHash) { vh in
+            value.withUnsafeBytes { SHA256.hash($0, into: vh.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+            h.update(UnsafeRawBufferPointer(vh))
+        }
+        h.finalize(into: out)
+    }
+
     static func node(_ left: Digest, _ right: Digest) -> Digest {
         var h = SHA256.Hasher()
         h.update(byte: 0x01)
