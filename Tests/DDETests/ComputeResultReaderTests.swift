@@ -85,6 +85,9 @@ final class ComputeResultReaderTests: XCTestCase {
             (variant(#""count":"NDI=""#, #""count":"NDI=","count":null"#), .duplicateKey),
             (variant(#""count":"NDI=""#, #""count":"NDI""#), .encoding),
             (variant(#""executionLatency":7"#, #""executionLatency":7 x"#), .json),
+            (variant(#""dappId":"counter""#, "\"dappId\":\"coun\tter\""), .json),          // raw control character
+            (variant(#""dappId":"counter""#, "\"dappId\":\"counter\u{1}x\""), .json),
+            (variant(#""dappId":"counter""#, #""dappId":"Xounter""#).map { $0 == UInt8(ascii: "X") ? 0xFF : $0 }, .json),  // invalid UTF-8
         ]
         for (bytes, status) in cases {
             XCTAssertNil(plain(bytes), String(decoding: bytes, as: UTF8.self))
@@ -99,6 +102,65 @@ final class ComputeResultReaderTests: XCTestCase {
         XCTAssertNil(plain(Array(outer.utf8)))
         XCTAssertStatus(.resultMismatch) { () throws(DDEError) in
             try Verifier.verify(task: Fixture.task, resultBytes: Array(outer.utf8))
+        }
+    }
+
+    /// Non-ASCII keys and values take the byte loop of the string scanner; the values must match.
+    func testNonASCIIStringsReadTheSame() throws {
+        let writes = StateWrites([Array("clé/ü".utf8): Array("v".utf8), Array("k".utf8): nil])
+        let result: JSON = try JSONParser.parse(#"{"msg":"grüße 😀","n":1}"#)
+        let p = Fixture.proof(result: result, writes: writes) { $0.dappId = "counter" }
+        let bytes = Fixture.bytes(Fixture.computeResult(proof: p, result: result, writes: writes))
+        guard let fast = plain(bytes) else { return XCTFail("the plain reader gave up on non-ASCII text") }
+        XCTAssertEqual(fast.result.canonicalBytes, try generic(bytes).canonicalBytes)
+        XCTAssertEqual(fast.stateWritesHash, writes.hash)
+    }
+
+    /// Canonical bytes written from the input text agree with the tree's serialiser on random
+    /// documents (keys whose UTF-8 and UTF-16 orders differ, whitespace, nesting), and give up on
+    /// what they do not handle (escapes, fractions, exponents, long integers, -0).
+    func testCanonicalFromInputMatchesTree() throws {
+        var seed: UInt64 = 0x2545_F491_4F6C_DD1D
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        let keys = ["a", "b", "B", "ab", "\u{e9}", "\u{FF61}", "\u{1F600}", "z", "", "aa", "\u{E000}", "\u{10000}", "a b"]
+        let scalars = ["0", "-1", "5", "123456789012345", "true", "false", "null", "\"x\"", "\"caf\u{e9} \u{1F600}\"", "\"\""]
+        let odd = ["1234567890123456", "-0", "1.5", "1e3", "2.0", "\"a\\nb\"", "\"\\u00e9\""]
+        func space() -> String { ["", "", " ", "\n\t "][next(4)] }
+        func gen(_ depth: Int) -> String {
+            switch next(depth > 3 ? 3 : 5) {
+            case 0, 1: return scalars[next(scalars.count)]
+            case 2: return next(8) == 0 ? odd[next(odd.count)] : scalars[next(scalars.count)]
+            case 3:
+                var chosen = [String]()
+                for _ in 0..<next(5) { let k = keys[next(keys.count)]; if !chosen.contains(k) { chosen.append(k) } }
+                let members = chosen.map { space() + JSON.string($0).canonicalString + space() + ":" + space() + gen(depth + 1) + space() }
+                return "{" + members.joined(separator: ",") + "}"
+            default:
+                return "[" + (0..<next(4)).map { _ in space() + gen(depth + 1) + space() }.joined(separator: ",") + "]"
+            }
+        }
+        var simple = 0, declined = 0
+        for _ in 0..<3000 {
+            let doc = space() + gen(0) + space()
+            let bytes = Array(doc.utf8)
+            let tree = try JSONParser.parse(bytes)
+            let fromInput = bytes.withUnsafeBufferPointer { CanonicalFromInput.bytes($0.baseAddress!, 0..<$0.count) }
+            if let fromInput {
+                XCTAssertEqual(String(decoding: fromInput, as: UTF8.self), tree.canonicalString, doc)
+                simple += 1
+            } else {
+                declined += 1
+                XCTAssertTrue(odd.contains { doc.contains($0) }, "declined a simple document: \(doc)")
+            }
+        }
+        XCTAssertGreaterThan(simple, 1500)
+        XCTAssertGreaterThan(declined, 50)
+        for doc in odd {
+            let bytes = Array(doc.utf8)
+            XCTAssertNil(bytes.withUnsafeBufferPointer { CanonicalFromInput.bytes($0.baseAddress!, 0..<$0.count) }, doc)
         }
     }
 

@@ -18,6 +18,8 @@ struct FastComputeResult {
     var proofSignedHash: Digest?
     /// H(stateWrites), when the state writes' input bytes were canonical.
     var stateWritesHash: Digest?
+    /// H(result), when CanonicalFromInput could write it from the input.
+    var resultHash: Digest?
 }
 
 extension ComputeResult {
@@ -61,6 +63,7 @@ extension Parser {
         // compared with the proof's values, not decoded.
         var taskId: Range<Int>?, resultHash: Range<Int>?, executor: Range<Int>?, latency: UInt64?
         var proof: (ExecutionProof, Digest?)?, result: JSON?, writes: (StateWrites, Digest?)?
+        var resultCanonical: [UInt8]?
         skipWhitespace()
         try expect(UInt8(ascii: "{"))
         while true {
@@ -78,7 +81,9 @@ extension Parser {
                 proof = try readProof()
             case 2:
                 guard result == nil else { throw notPlain }
+                let start = pos
                 result = try parseValue(depth: 1)
+                resultCanonical = CanonicalFromInput.bytes(base, start..<pos)
             case 3:
                 guard writes == nil else { throw notPlain }
                 writes = try readStateWrites()
@@ -108,7 +113,7 @@ extension Parser {
               Hex.equals(bytes(executor), proof.0.executorPublicKey.bytes) else { throw notPlain }
         return FastComputeResult(
             result: ComputeResult(proof: proof.0, result: result, stateWrites: writes.0, executionLatency: latency),
-            proofSignedHash: proof.1, stateWritesHash: writes.1)
+            proofSignedHash: proof.1, stateWritesHash: writes.1, resultHash: resultCanonical.map { SHA256.hash($0) })
     }
 
     /// The proof and, when its bytes are canonical, H(proof without signature).
@@ -172,14 +177,7 @@ extension Parser {
             executorPublicKey: try PublicKey(bytes: executor), timestamp: timestamp)
         proof.signature = try Signature(bytes: signature)
         guard canonical else { return (proof, nil) }
-        var signed = [UInt8]()
-        signed.reserveCapacity(pos - start)
-        signed.append(UInt8(ascii: "{"))
-        for (key, range) in members.enumerated() where key != proofSignatureIndex {
-            if signed.count > 1 { signed.append(UInt8(ascii: ",")) }
-            signed.append(contentsOf: bytes(range))
-        }
-        signed.append(UInt8(ascii: "}"))
+        let signed = joinedObject(members, skipping: proofSignatureIndex, capacity: pos - start)
         return (proof, SHA256.hash(signed))
     }
 
@@ -191,6 +189,8 @@ extension Parser {
         var byteOrder = true
         var entries = [StateWrites.Entry]()
         var members = [Range<Int>]()
+        entries.reserveCapacity(8)
+        members.reserveCapacity(8)
         var previous = 0..<0
         _ = skipSpace()
         if pos < count && base[pos] == UInt8(ascii: "}") {
@@ -243,14 +243,7 @@ extension Parser {
         let writes = StateWrites(sortedUniqueEntries: entries)
         // Canonical members in canonical (UTF-16) key order: the canonical object is them joined.
         guard canonical else { return (writes, nil) }
-        var object = [UInt8]()
-        object.reserveCapacity(pos - start)
-        object.append(UInt8(ascii: "{"))
-        for (i, range) in members.enumerated() {
-            if i > 0 { object.append(UInt8(ascii: ",")) }
-            object.append(contentsOf: bytes(range))
-        }
-        object.append(UInt8(ascii: "}"))
+        let object = joinedObject(members, skipping: -1, capacity: pos - start)
         return (writes, SHA256.hash(object))
     }
 
@@ -258,6 +251,7 @@ extension Parser {
     mutating func capabilities(_ canonical: inout Bool) throws(DDEError) -> [String] {
         try expect(UInt8(ascii: "["))
         var out = [String]()
+        out.reserveCapacity(Capability.all.count)  // one allocation, not one per doubling
         var previous = -1
         if skipSpace() { canonical = false }
         if pos < count && base[pos] == UInt8(ascii: "]") {
@@ -280,6 +274,23 @@ extension Parser {
         }
     }
 
+    /// `{` + the members' input bytes joined by commas + `}`, copied into one buffer of at most
+    /// `capacity` bytes (the members came from that many input bytes, with their braces).
+    func joinedObject(_ members: [Range<Int>], skipping skipped: Int, capacity: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialised in
+            guard let o = buffer.baseAddress else { initialised = 0; return }
+            var n = 0
+            o[n] = UInt8(ascii: "{"); n += 1
+            for (i, r) in members.enumerated() where i != skipped {
+                if n > 1 { o[n] = UInt8(ascii: ","); n += 1 }
+                (o + n).update(from: base + r.lowerBound, count: r.count)
+                n += r.count
+            }
+            o[n] = UInt8(ascii: "}"); n += 1
+            initialised = n
+        }
+    }
+
     // MARK: Scanners
 
     /// Skips whitespace; true when there was some (the bytes are then not canonical).
@@ -295,9 +306,20 @@ extension Parser {
     }
 
     /// The content range of a string without escapes (UTF-8 checked as the parser does).
+    /// Eight bytes at a time while none is special: a quote, a backslash, a control character
+    /// or a non-ASCII byte (those go through the byte loop, which checks UTF-8).
     mutating func plainString() throws(DDEError) -> Range<Int> {
         try expect(UInt8(ascii: "\""))
         let start = pos
+        let ones: UInt64 = 0x0101_0101_0101_0101, top: UInt64 = 0x8080_8080_8080_8080
+        while count - pos >= 8 {
+            let x = UInt64(littleEndian: UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self))
+            let quote = x ^ (0x22 &* ones), backslash = x ^ (0x5C &* ones)
+            // A zero byte in `quote` or `backslash`, a byte below 0x20, or a top bit set in x.
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((x &- 0x20 &* ones) & ~x) | x
+            if special & top != 0 { break }
+            pos += 8
+        }
         while pos < count {
             let c = base[pos]
             if c == UInt8(ascii: "\"") {
@@ -337,6 +359,20 @@ extension Parser {
     mutating func integer() throws(DDEError) -> (value: UInt64, canonical: Bool) {
         let start = pos
         guard pos < count else { throw notPlain }
+        // Plain digits, no leading zero, at most 15 of them (below 2^53), then no '.', 'e' or 'E':
+        // the value directly. Anything else goes through the parser's number reader.
+        var v: UInt64 = 0
+        while pos < count, base[pos] >= UInt8(ascii: "0"), base[pos] <= UInt8(ascii: "9"), pos - start < 16 {
+            v = v &* 10 &+ UInt64(base[pos] &- UInt8(ascii: "0"))
+            pos += 1
+        }
+        let n = pos - start
+        if n >= 1, n <= 15, !(n > 1 && base[start] == UInt8(ascii: "0")),
+           pos == count || (base[pos] != UInt8(ascii: ".") && base[pos] != UInt8(ascii: "e") && base[pos] != UInt8(ascii: "E")
+                            && !(base[pos] >= UInt8(ascii: "0") && base[pos] <= UInt8(ascii: "9"))) {
+            return (v, true)
+        }
+        pos = start
         let d = try parseNumber()
         guard d >= 0, d <= Double(maxSafeInteger), d == d.rounded(.towardZero) else { throw notPlain }
         var digitsOnly = true
@@ -354,12 +390,16 @@ extension Parser {
         UnsafeBufferPointer(start: base + r.lowerBound, count: r.count)
     }
 
-    func same(_ r: Range<Int>, _ s: StaticString) -> Bool {
-        r.count == s.utf8CodeUnitCount && sameBytes(bytes(r), UnsafeBufferPointer(start: s.utf8Start, count: r.count))
-    }
-
     func index(of key: Range<Int>, in keys: [StaticString]) -> Int {
-        for (i, k) in keys.enumerated() where same(key, k) { return i }
+        let n = key.count
+        guard n > 0 else { return -1 }
+        let first = base[key.lowerBound], last = base[key.upperBound - 1]
+        for (i, k) in keys.enumerated() {
+            // Length, first and last byte rule out nearly every other key before a full compare.
+            let p = k.utf8Start
+            if k.utf8CodeUnitCount == n && p[0] == first && p[n - 1] == last
+                && sameBytes(bytes(key), UnsafeBufferPointer(start: p, count: n)) { return i }
+        }
         return -1
     }
 

@@ -38,7 +38,8 @@ public enum Verifier {
         // hashed them already. Documents it does not handle take the generic parser.
         if let plain = ComputeResult.readPlain(resultBytes, limits: limits) {
             return try verify(task: task, result: plain.result, policy: policy,
-                              proofSignedHash: plain.proofSignedHash, stateWritesHash: plain.stateWritesHash)
+                              proofSignedHash: plain.proofSignedHash, stateWritesHash: plain.stateWritesHash,
+                              resultHash: plain.resultHash)
         }
         let result = try ComputeResult(json: try JSONParser.parse(resultBytes, limits: limits))
         return try verify(task: task, result: result, policy: policy)
@@ -61,13 +62,13 @@ public enum Verifier {
     /// the first failing check throws its own status.
     public static func verify(task: ComputeTask, result: ComputeResult,
                               policy: VerifyPolicy = .acceptAll) throws(DDEError) -> Verdict {
-        try verify(task: task, result: result, policy: policy, proofSignedHash: nil, stateWritesHash: nil)
+        try verify(task: task, result: result, policy: policy, proofSignedHash: nil, stateWritesHash: nil, resultHash: nil)
     }
 
-    /// `proofSignedHash` and `stateWritesHash`, when given, are H(proof without signature) and
-    /// H(stateWrites) of `result`, computed by the reader from the canonical input bytes.
-    static func verify(task: ComputeTask, result: ComputeResult, policy: VerifyPolicy,
-                       proofSignedHash: Digest?, stateWritesHash: Digest?) throws(DDEError) -> Verdict {
+    /// `proofSignedHash`, `stateWritesHash` and `resultHash`, when given, are H(proof without
+    /// signature), H(stateWrites) and H(result) of `result`, computed by the reader from the input.
+    static func verify(task: ComputeTask, result: ComputeResult, policy: VerifyPolicy, proofSignedHash: Digest?,
+                       stateWritesHash: Digest?, resultHash: Digest?) throws(DDEError) -> Verdict {
         let proof = result.proof
 
         // 2. The proof is for this task.
@@ -103,7 +104,7 @@ public enum Verifier {
             throw DDEError(.fuelExceeded, "proof.fuelUsed \(proof.fuelUsed) > maxFuel \(task.limits.maxFuel)")
         }
         // 7. The result and writes are the ones the proof commits to.
-        guard result.result.hash == proof.resultHash else {
+        guard (resultHash ?? result.result.hash) == proof.resultHash else {
             throw DDEError(.resultHash, "proof.resultHash is not H(result)")
         }
         guard (stateWritesHash ?? result.stateWrites.hash) == proof.stateWritesHash else {
