@@ -150,6 +150,33 @@ final class VerifierTests: XCTestCase {
         }
     }
 
+    /// The cached leaves give the RFC 6962 root (bottom-up, checked against the recursive
+    /// split of StateRoot) for every size up to 40, and after writes that replace, delete and add
+    /// keys at the front, middle and end.
+    func testCachedLeavesMatchRecursiveRoot() {
+        var seed: UInt64 = 0x9E3779B97F4A7C15
+        func next() -> UInt64 { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return seed >> 33 }
+        func key(_ i: UInt64) -> [UInt8] { Array("k\(i)".utf8) }
+        for size in 0...40 {
+            var values = [[UInt8]: [UInt8]]()
+            for i in 0..<UInt64(size) { values[key(i * 2)] = Array("v\(next())".utf8) }
+            let map = StateMap(values: values)
+            let leaves = StateLeaves(map)
+            XCTAssertEqual(leaves.root, StateRoot.root(sortedEntries: map.sortedEntries), "size \(size)")
+            for _ in 0..<4 {
+                var w = [[UInt8]: [UInt8]?]()
+                for _ in 0..<(next() % 6) {
+                    // Even numbers name existing keys, odd ones new keys; one in three deletes.
+                    let k = key(next() % UInt64(2 * size + 3))
+                    w[k] = next() % 3 == 0 ? .some(nil) : .some(Array("n\(next())".utf8))
+                }
+                let writes = StateWrites(w)
+                let expected = StateRoot.root(sortedEntries: map.applying(writes).sortedEntries)
+                XCTAssertEqual(leaves.root(applying: writes), expected, "size \(size), \(writes.entries.count) writes")
+            }
+        }
+    }
+
     func testOuterFieldsMustMatchProof() {
         var r = Fixture.computeResult()
         r.executorPublicKey = Fixture.other.publicKey

@@ -40,7 +40,16 @@ public enum Base64 {
 
     /// Decodes canonical padded base64; anything else is `Status.encoding`.
     public static func decode(_ text: String, field: @autoclosure () -> String) throws(DDEError) -> [UInt8] {
-        let s = Array(text.utf8)
+        let utf8 = text.utf8
+        let fast: Result<[UInt8], DDEError>? = utf8.withContiguousStorageIfAvailable { s in
+            do throws(DDEError) { return .success(try decode(s, field: field())) } catch { return .failure(error) }
+        }
+        if let fast { return try fast.get() }
+        return try Array(utf8).withUnsafeBufferPointer { s throws(DDEError) in try decode(s, field: field()) }
+    }
+
+    /// The same on UTF-8 bytes (the direct compute_result reader decodes from its input).
+    static func decode(_ s: UnsafeBufferPointer<UInt8>, field: @autoclosure () -> String) throws(DDEError) -> [UInt8] {
         guard s.count % 4 == 0 else {
             throw DDEError(.encoding, "\(field()): base64 length must be a multiple of 4")
         }

@@ -31,6 +31,11 @@ public enum SHA256 {
         return Digest(unchecked: out)
     }
 
+    /// Writes the 32-byte digest of `data` to `out` (no array in between: Merkle trees).
+    static func hash(_ data: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>) {
+        _ = crypto_hash_sha256(out, data.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(data.count))
+    }
+
     public static func hash(_ bytes: [UInt8]) -> Digest {
         bytes.withUnsafeBytes { hash($0) }
     }
@@ -66,6 +71,10 @@ public enum SHA256 {
         public mutating func update(uint32BE v: UInt32) {
             var be = v.bigEndian
             withUnsafeBytes(of: &be) { update($0) }
+        }
+
+        mutating func finalize(into out: UnsafeMutablePointer<UInt8>) {
+            _ = crypto_hash_sha256_final(&state, out)
         }
 
         public mutating func finalize() -> Digest {

@@ -31,14 +31,16 @@ public enum Hex {
             throw DDEError(.encoding, "\(field()): expected \(count * 2) lowercase hex characters, got \(utf8.count)")
         }
         // Parsed strings are native and contiguous; the iterator path is for bridged ones.
-        let fast: [UInt8]?? = utf8.withContiguousStorageIfAvailable { decode($0, count: count) }
+        let fast: [UInt8]?? = utf8.withContiguousStorageIfAvailable { (chars: UnsafeBufferPointer<UInt8>) -> [UInt8]? in
+            decode(chars, count: count)
+        }
         let decoded = fast ?? decode(Array(utf8)[...], count: count)
         guard let decoded else { throw DDEError(.encoding, "\(field()): not lowercase hex") }
         return decoded
     }
 
     /// nil when a character is not lowercase hex; `chars` has 2 * count elements.
-    private static func decode<C: RandomAccessCollection>(_ chars: C, count: Int) -> [UInt8]?
+    static func decode<C: RandomAccessCollection>(_ chars: C, count: Int) -> [UInt8]?
     where C.Element == UInt8, C.Index == Int {
         var bad = false
         let out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialised in
@@ -52,6 +54,64 @@ public enum Hex {
             initialised = bad ? 0 : count
         }
         return bad ? nil : out
+    }
+
+    /// The same on bytes, eight characters at a time (verification decodes a dozen digests per
+    /// proof); nil when a character is not lowercase hex.
+    static func decode(_ chars: UnsafeBufferPointer<UInt8>, count: Int) -> [UInt8]? {
+        guard chars.count == 2 * count, let p = chars.baseAddress else { return nil }
+        var valid = true
+        let out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialised in
+            guard let o = buffer.baseAddress else { initialised = 0; return }
+            let raw = UnsafeRawPointer(p)
+            var k = 0
+            while k + 4 <= count {
+                let (four, ok) = decode8(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt64.self)))
+                valid = valid && ok
+                UnsafeMutableRawPointer(o + k).storeBytes(of: four.littleEndian, as: UInt32.self)
+                k += 4
+            }
+            while k < count {
+                let hi = value(p[2 * k]), lo = value(p[2 * k + 1])
+                valid = valid && hi | lo < 16
+                o[k] = hi << 4 | (lo & 0x0f)
+                k += 1
+            }
+            initialised = count
+        }
+        return valid ? out : nil
+    }
+
+    /// Four bytes from eight characters (little-endian lanes: the first character is the lowest
+    /// byte), and whether all eight are lowercase hex digits. Range checks per byte lane: with
+    /// every byte below 0x80, adding (0x80 - lo) sets a lane's top bit exactly when it is >= lo,
+    /// and no lane carries into the next.
+    @inline(__always)
+    static func decode8(_ x: UInt64) -> (UInt32, Bool) {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let top: UInt64 = 0x8080_8080_8080_8080
+        let atLeastDigit = (x &+ (0x80 - 0x30) &* ones) & top   // >= '0'
+        let aboveDigit = (x &+ (0x7F - 0x39) &* ones) & top     // > '9'
+        let atLeastLetter = (x &+ (0x80 - 0x61) &* ones) & top  // >= 'a'
+        let aboveLetter = (x &+ (0x7F - 0x66) &* ones) & top    // > 'f'
+        let letter = atLeastLetter & ~aboveLetter
+        let ok = x & top == 0 && ((atLeastDigit & ~aboveDigit) | letter) == top
+        // Digit values: the low nibble; letters a-f: the low nibble (1-6) plus 9.
+        let v = (x & 0x0F0F_0F0F_0F0F_0F0F) &+ (letter >> 7) &* 9
+        let pairs = ((v & 0x000F_000F_000F_000F) << 4) | ((v >> 8) & 0x000F_000F_000F_000F)
+        let halves = (pairs | (pairs >> 8)) & 0x0000_FFFF_0000_FFFF
+        return (UInt32(truncatingIfNeeded: halves | (halves >> 16)), ok)
+    }
+
+    /// True when `chars` is exactly the lowercase hex of `bytes` (no array decoded).
+    static func equals(_ chars: UnsafeBufferPointer<UInt8>, _ bytes: [UInt8]) -> Bool {
+        guard chars.count == 2 * bytes.count else { return false }
+        var i = 0
+        for b in bytes {
+            guard chars[i] == digit(b >> 4), chars[i + 1] == digit(b & 0x0f) else { return false }
+            i += 2
+        }
+        return true
     }
 
     /// 0-15 for a lowercase hex digit, 0xFF otherwise.

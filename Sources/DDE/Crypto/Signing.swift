@@ -16,7 +16,9 @@ public enum SignatureKind: Sendable {
 
     /// The exact bytes that are signed for `digest`.
     public func message(for digest: Digest) -> [UInt8] {
-        var m = Array("dde/v1/".utf8)
+        var m = [UInt8]()
+        m.reserveCapacity(7 + 7 + 1 + Digest.byteCount)  // one allocation: every verification builds one
+        m.append(contentsOf: "dde/v1/".utf8)
         m.append(contentsOf: label.utf8)
         m.append(0)
         m.append(contentsOf: digest.bytes)

@@ -83,7 +83,7 @@ func utf16Less(_ a: String, _ b: String) -> Bool {
     return Array(a.utf8).withUnsafeBufferPointer { p in Array(b.utf8).withUnsafeBufferPointer { q in utf16Less(p, q) } }
 }
 
-private func utf16Less(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+func utf16Less(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
     let n = min(a.count, b.count)
     var i = 0
     while i < n {

@@ -69,7 +69,9 @@ private enum ASCII {
     static let carriageReturn = UInt8(ascii: "\r")
 }
 
-private struct Parser {
+/// The parser's state; internal so that the direct compute_result reader
+/// (Protocol/ComputeResultReader.swift) can reuse its scanners.
+struct Parser {
     let base: UnsafePointer<UInt8>
     let count: Int
     let limits: JSONLimits

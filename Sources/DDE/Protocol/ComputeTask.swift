@@ -75,6 +75,9 @@ public struct ComputeTask: Sendable {
     public let limits: ExecutionLimits
     public let signature: Signature
 
+    /// The state's sorted keys and leaf hashes, for the root after a result's writes (check 8).
+    let stateLeaves: StateLeaves
+
     /// The full signed object, as parsed or built; the canonical bytes of this are what travels.
     public let json: JSON
 
@@ -117,7 +120,8 @@ public struct ComputeTask: Sendable {
         guard intent.payload.hash == inputHash else {
             throw DDEError(.inputHashMismatch, "task.inputHash is not H(intent.payload)")
         }
-        guard stateOrEmpty.root == previousStateRoot else {
+        stateLeaves = StateLeaves(state ?? StateMap())
+        guard stateLeaves.root == previousStateRoot else {
             throw DDEError(.previousStateRoot, "task.previousStateRoot is not the root of task.state")
         }
         guard checkIdAndSignature else { return }

@@ -47,8 +47,12 @@ public struct ExecutionProof: Sendable {
         self.stateWritesHash = stateWritesHash
         self.executorPublicKey = executorPublicKey
         self.timestamp = timestamp
-        self.signature = Signature(uncheckedBytes: [UInt8](repeating: 0, count: Signature.byteCount))
+        self.signature = ExecutionProof.noSignature
     }
+
+    /// The placeholder until `sign`; shared, so building a proof (every verification reads one)
+    /// does not allocate it each time.
+    private static let noSignature = Signature(uncheckedBytes: [UInt8](repeating: 0, count: Signature.byteCount))
 
     public init(json: JSON) throws(DDEError) {
         let r = try FieldReader(json, context: "proof")
@@ -194,6 +198,10 @@ public struct ComputeResult: Sendable {
     }
 
     public init(bytes: UnsafeRawBufferPointer, limits: JSONLimits = .default) throws(DDEError) {
+        if let plain = ComputeResult.readPlain(bytes, limits: limits) {
+            self = plain.result
+            return
+        }
         try self.init(json: try JSONParser.parse(bytes, limits: limits))
     }
 

@@ -32,27 +32,10 @@ public struct StateMap: Sendable, Equatable {
     /// The RFC 6962 state root (PROTOCOL.md section 6).
     public var root: Digest { StateRoot.root(sortedEntries: sortedEntries) }
 
-    /// The root of `applying(writes)`, without copying the map: the sorted entries and the sorted
-    /// writes are merged (a write replaces or deletes the entry with its key). Verification
-    /// computes this for every proof (check 8).
+    /// The root of `applying(writes)`, without copying the map (see StateLeaves; a task keeps
+    /// its StateLeaves, so verification does not rebuild them for every result).
     public func root(applying writes: StateWrites) -> Digest {
-        let current = sortedEntries
-        var merged = [(key: [UInt8], value: [UInt8])]()
-        merged.reserveCapacity(current.count + writes.entries.count)
-        var i = 0
-        for w in writes.entries {
-            while i < current.count && bytesLess(current[i].key, w.key) {
-                merged.append(current[i])
-                i += 1
-            }
-            if i < current.count && current[i].key == w.key { i += 1 }  // replaced or deleted
-            if let v = w.value { merged.append((key: w.key, value: v)) }
-        }
-        while i < current.count {
-            merged.append(current[i])
-            i += 1
-        }
-        return StateRoot.root(sortedEntries: merged)
+        StateLeaves(self).root(applying: writes)
     }
 
     /// A copy with `writes` applied (a nil value deletes the key).
@@ -103,6 +86,9 @@ public struct StateWrites: Sendable, Equatable {
     public init(_ map: [[UInt8]: [UInt8]?]) {
         entries = map.map { Entry(key: $0.key, value: $0.value) }.sorted { bytesLess($0.key, $1.key) }
     }
+
+    /// From entries the caller has sorted by key bytes, keys unique (the compute_result reader).
+    init(sortedUniqueEntries: [Entry]) { entries = sortedUniqueEntries }
 
     public var isEmpty: Bool { entries.isEmpty }
 

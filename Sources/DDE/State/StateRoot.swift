@@ -23,6 +23,26 @@ public enum StateRoot {
         return h.finalize()
     }
 
+    /// The same leaf hash, written to `out` (32 bytes): the preimage is assembled on the stack
+    /// and hashed in one call.
+    static func leaf(key: [UInt8], value: [UInt8], into out: UnsafeMutablePointer<UInt8>) {
+        let n = 5 + key.count + Digest.byteCount
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { buffer in
+            let p = buffer.baseAddress!
+            p[0] = 0x00
+            let length = UInt32(truncatingIfNeeded: key.count)
+            p[1] = UInt8(truncatingIfNeeded: length >> 24)
+            p[2] = UInt8(truncatingIfNeeded: length >> 16)
+            p[3] = UInt8(truncatingIfNeeded: length >> 8)
+            p[4] = UInt8(truncatingIfNeeded: length)
+            key.withUnsafeBufferPointer { k in
+                if let b = k.baseAddress { (p + 5).update(from: b, count: k.count) }
+            }
+            value.withUnsafeBytes { SHA256.hash($0, into: p + 5 + key.count) }
+            SHA256.hash(UnsafeRawBufferPointer(start: p, count: n), into: out)
+        }
+    }
+
     static func node(_ left: Digest, _ right: Digest) -> Digest {
         var h = SHA256.Hasher()
         h.update(byte: 0x01)

@@ -34,21 +34,41 @@ public enum Verifier {
     public static func verify(task: ComputeTask, resultBytes: UnsafeRawBufferPointer,
                               policy: VerifyPolicy = .acceptAll,
                               limits: JSONLimits = .default) throws(DDEError) -> Verdict {
-        let result = try ComputeResult(bytes: resultBytes, limits: limits)
+        // The direct reader; when the bytes of the proof or the writes were canonical it has
+        // hashed them already. Documents it does not handle take the generic parser.
+        if let plain = ComputeResult.readPlain(resultBytes, limits: limits) {
+            return try verify(task: task, result: plain.result, policy: policy,
+                              proofSignedHash: plain.proofSignedHash, stateWritesHash: plain.stateWritesHash,
+                              resultHash: plain.resultHash)
+        }
+        let result = try ComputeResult(json: try JSONParser.parse(resultBytes, limits: limits))
         return try verify(task: task, result: result, policy: policy)
     }
 
     /// The same for a byte array.
     public static func verify(task: ComputeTask, resultBytes: [UInt8], policy: VerifyPolicy = .acceptAll,
                               limits: JSONLimits = .default) throws(DDEError) -> Verdict {
-        let result = try ComputeResult(json: try JSONParser.parse(resultBytes, limits: limits))
-        return try verify(task: task, result: result, policy: policy)
+        let verdict: Result<Verdict, DDEError> = resultBytes.withUnsafeBytes { b in
+            do throws(DDEError) {
+                return .success(try verify(task: task, resultBytes: b, policy: policy, limits: limits))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try verdict.get()
     }
 
     /// Checks 2 to 10 on an already parsed (check 1) compute_result, in the protocol's order;
     /// the first failing check throws its own status.
     public static func verify(task: ComputeTask, result: ComputeResult,
                               policy: VerifyPolicy = .acceptAll) throws(DDEError) -> Verdict {
+        try verify(task: task, result: result, policy: policy, proofSignedHash: nil, stateWritesHash: nil, resultHash: nil)
+    }
+
+    /// `proofSignedHash`, `stateWritesHash` and `resultHash`, when given, are H(proof without
+    /// signature), H(stateWrites) and H(result) of `result`, computed by the reader from the input.
+    static func verify(task: ComputeTask, result: ComputeResult, policy: VerifyPolicy, proofSignedHash: Digest?,
+                       stateWritesHash: Digest?, resultHash: Digest?) throws(DDEError) -> Verdict {
         let proof = result.proof
 
         // 2. The proof is for this task.
@@ -84,22 +104,23 @@ public enum Verifier {
             throw DDEError(.fuelExceeded, "proof.fuelUsed \(proof.fuelUsed) > maxFuel \(task.limits.maxFuel)")
         }
         // 7. The result and writes are the ones the proof commits to.
-        guard result.result.hash == proof.resultHash else {
+        guard (resultHash ?? result.result.hash) == proof.resultHash else {
             throw DDEError(.resultHash, "proof.resultHash is not H(result)")
         }
-        guard result.stateWrites.hash == proof.stateWritesHash else {
+        guard (stateWritesHash ?? result.stateWrites.hash) == proof.stateWritesHash else {
             throw DDEError(.writesHash, "proof.stateWritesHash is not H(stateWrites)")
         }
         // 8. The state transition: from the task's root to the root after the writes.
         guard proof.previousStateRoot == task.previousStateRoot else {
             throw DDEError(.previousStateRoot, "proof.previousStateRoot differs from the task's")
         }
-        let next = task.stateOrEmpty.root(applying: result.stateWrites)
+        let next = task.stateLeaves.root(applying: result.stateWrites)
         guard proof.nextStateRoot == next else {
             throw DDEError(.nextStateRoot, "proof.nextStateRoot is not the root of the task state with stateWrites applied (expected \(next.hex))")
         }
         // 9. Signed by the executor it names.
-        guard proof.hasValidSignature else {
+        guard proof.executorPublicKey.isValidSignature(proof.signature, kind: .proof,
+                                                      digest: proofSignedHash ?? proof.signedHash) else {
             throw DDEError(.proofSignature, "proof.signature does not verify for executor \(proof.executorPublicKey.hex)")
         }
         // 10. Policy.
