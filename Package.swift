@@ -6,6 +6,7 @@
 //   DDE          the delegator core and its C API (libdde.so). No Foundation: it also builds
 //                under Embedded Swift for aarch64 (scripts/build-aarch64.sh).
 //   DDEExecutor  deterministic WebAssembly execution on WasmKit; host-only.
+//   DDENetwork   host transports (the in-process hub) and the executor node loop; host-only.
 //   DDECLI       the `dde` command line.
 import PackageDescription
 
@@ -36,14 +37,16 @@ let package = Package(
                 .product(name: "WAT", package: "WasmKit"),
             ]
         ),
+        .target(name: "DDENetwork", dependencies: ["DDE", "DDEExecutor"]),
         .executableTarget(
             name: "DDECLI",
             dependencies: [
-                "DDE", "DDEExecutor",
+                "DDE", "DDEExecutor", "DDENetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "DDETests", dependencies: ["DDE"]),
         .testTarget(name: "DDEExecutorTests", dependencies: ["DDE", "DDEExecutor"]),
+        .testTarget(name: "DDENetworkTests", dependencies: ["DDE", "DDEExecutor", "DDENetwork"]),
     ]
 )

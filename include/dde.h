@@ -103,6 +103,8 @@ int dde_init(void);
 #define DDE_ERR_NO_RESULT                  101  /* no valid result before the deadline */
 #define DDE_ERR_QUORUM_NOT_REACHED         102
 #define DDE_ERR_BUSY                       103  /* the executor refused: too many concurrent tasks for this peer */
+#define DDE_ERR_MESSAGE_TYPE               104  /* an envelope of an unknown message type */
+#define DDE_ERR_NO_EXECUTOR                105  /* no known executor fits the task (capabilities, reputation, critical) */
 
 /* The constant's name for a code ("DDE_ERR_TASK_ID"), or "DDE_ERR_UNKNOWN". Static storage. */
 const char *dde_status_name(int code);

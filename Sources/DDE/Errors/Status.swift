@@ -69,6 +69,8 @@ public enum Status: Int32, Sendable {
     case noResult = 101        // no valid result before the deadline
     case quorumNotReached = 102
     case busy = 103            // the executor refused: too many concurrent tasks for this peer
+    case messageType = 104     // an envelope of a message type this dde does not know
+    case noExecutor = 105      // no executor fits the task (capabilities, reputation, critical rules)
 }
 
 extension Status {
@@ -131,6 +133,8 @@ extension Status {
         case .noResult: return "DDE_ERR_NO_RESULT"
         case .quorumNotReached: return "DDE_ERR_QUORUM_NOT_REACHED"
         case .busy: return "DDE_ERR_BUSY"
+        case .messageType: return "DDE_ERR_MESSAGE_TYPE"
+        case .noExecutor: return "DDE_ERR_NO_EXECUTOR"
         }
     }
 
@@ -193,6 +197,8 @@ extension Status {
         case .noResult: return "no valid result arrived before the deadline"
         case .quorumNotReached: return "not enough executors agreed before the deadline"
         case .busy: return "the executor is busy (too many tasks from this requester)"
+        case .messageType: return "unknown message type in an envelope"
+        case .noExecutor: return "no known executor fits the task (capabilities, reputation or critical rules)"
         }
     }
 }

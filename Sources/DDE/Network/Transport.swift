@@ -33,6 +33,12 @@ public enum Topic {
     public static let tasks = "dde/v1/tasks"
     public static func results(requester: PublicKey) -> String { "dde/v1/results/\(requester.hex)" }
     public static func code(_ hash: Digest) -> String { "dde/v1/code/\(hash.hex)" }
+    /// Where holders of code hear code_requests (executors missing a module ask here).
+    public static let codeRequests = "dde/v1/code-requests"
+    /// An executor's retained presence message (docs/PROTOCOL.md section 10).
+    public static func executors(_ executor: PublicKey) -> String { "dde/v1/executors/\(executor.hex)" }
+    /// The filter matching every executor's presence.
+    public static let allExecutors = "dde/v1/executors/+"
 
     /// True when `topic` matches the MQTT filter `filter`.
     public static func matches(_ filter: String, _ topic: String) -> Bool {
