@@ -12,7 +12,7 @@ struct DDECommand: ParsableCommand {
         abstract: "Verifiable delegated compute: create tasks, verify execution proofs, keep receipts.",
         discussion: "Protocol: docs/PROTOCOL.md. Exit status: 0 on success, otherwise the DDE_ERR_* code.",
         version: "dde \(DDE.Version.string) (protocol v1)",
-        subcommands: [Keygen.self, Canon.self, TaskCommand.self, Verify.self, Node.self, CodeCommand.self])
+        subcommands: [Keygen.self, Canon.self, TaskCommand.self, Verify.self, Demo.self, Node.self, CodeCommand.self])
 }
 
 /// Runs a command body, turning a DDEError into the one-line message and the status exit code.

@@ -12,6 +12,12 @@
 ;;           {"error":"insufficient funds","ok":false}
 ;;   fails (returns 1): a payload of another shape, a stored balance that is not 1 to 18
 ;;           digits, a receiving balance that would reach 10^18
+;;
+;; action "mint" (capabilities state.read, state.write): how balances come to exist in a toy
+;;   input : the JCS bytes of {"amount":A,"to":"T"} (same rules as send)
+;;   effect: balance/T += A
+;;   result: {"ok":true,"to":<new balance of T>}
+;;   fails (returns 1): as send
 (module
   (import "dde" "input_size" (func $input_size (result i32)))
   (import "dde" "input_read" (func $input_read (param i32 i32) (result i32)))
@@ -173,6 +179,38 @@
     (drop (call $output_write (i32.const 1104) (i32.const 8)))
     (call $write_number (call $balance (i32.const 2048) (local.get $fromKey)))
     (drop (call $output_write (i32.const 1120) (i32.const 16)))
+    (call $write_number (local.get $toBalance))
+    (drop (call $output_write (i32.const 1140) (i32.const 1)))
+    (i32.const 0))
+
+  (func (export "mint") (result i32)
+    (local $size i32) (local $amount i64) (local $to i32) (local $toLen i32) (local $toKey i32)
+    (local $toBalance i64)
+    (local.set $size (call $input_size))
+    (if (i32.gt_u (local.get $size) (i32.const 1024)) (then (return (i32.const 1))))
+    (drop (call $input_read (i32.const 0) (local.get $size)))
+    (global.set $pos (i32.const 0))
+    (global.set $end (local.get $size))
+    (if (i32.eqz (call $expect (i32.const 1024) (i32.const 10))) (then (return (i32.const 1))))
+    (local.set $amount (call $number))
+    (if (i64.lt_s (local.get $amount) (i64.const 0)) (then (return (i32.const 1))))
+    ;; `,"to":"` is the literal at 1056 without its leading quote.
+    (if (i32.eqz (call $expect (i32.const 1057) (i32.const 7))) (then (return (i32.const 1))))
+    (local.set $to (global.get $pos))
+    (local.set $toLen (call $name))
+    (if (i32.or (i32.lt_s (local.get $toLen) (i32.const 1)) (i32.gt_s (local.get $toLen) (i32.const 64)))
+      (then (return (i32.const 1))))
+    (if (i32.eqz (call $expect (i32.const 1072) (i32.const 2))) (then (return (i32.const 1))))
+    (if (i32.ne (global.get $pos) (global.get $end)) (then (return (i32.const 1))))
+    (local.set $toKey (call $key (local.get $to) (local.get $toLen) (i32.const 2304)))
+    (local.set $toBalance (call $balance (i32.const 2304) (local.get $toKey)))
+    (if (i64.lt_s (local.get $toBalance) (i64.const 0)) (then (return (i32.const 1))))
+    (local.set $toBalance (i64.add (local.get $toBalance) (local.get $amount)))
+    (if (i64.ge_u (local.get $toBalance) (i64.const 1000000000000000000)) (then (return (i32.const 1))))
+    (call $set_balance (i32.const 2304) (local.get $toKey) (local.get $toBalance))
+    ;; {"ok":true,"to":N}: "{" from the literal at 1104, then the one at 1120 without its comma.
+    (drop (call $output_write (i32.const 1104) (i32.const 1)))
+    (drop (call $output_write (i32.const 1121) (i32.const 15)))
     (call $write_number (local.get $toBalance))
     (drop (call $output_write (i32.const 1140) (i32.const 1)))
     (i32.const 0))
