@@ -1,7 +1,29 @@
+import XCTest
 import Foundation
+@testable import DDE
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Asserts that `body` throws a DDEError with `status`; returns the error.
+@discardableResult
+func assertThrows<R>(_ status: Status, file: StaticString = #filePath, line: UInt = #line,
+                     _ body: () throws(DDEError) -> R) -> DDEError? {
+    do {
+        _ = try body()
+        XCTFail("expected \(status.name), got success", file: file, line: line)
+        return nil
+    } catch {
+        XCTAssertEqual(error.status, status, "\(error.message)", file: file, line: line)
+        return error
+    }
+}
+
+/// A deterministic key for tests.
+func testKey(_ n: UInt8) -> PublicKey {
+    let seed = [UInt8](repeating: n, count: 32)
+    return seed.withUnsafeBytes { (try? KeyPair.fromSeed($0))! }.publicKey
+}
 
 /// A Mosquitto broker on 127.0.0.1 for one test: a free port, its own config and persistence
 /// folder, stopped (and its folder removed) when the test drops it.
@@ -19,9 +41,11 @@ final class TestBroker {
         listener \(port) 127.0.0.1
         allow_anonymous true
         set_tcp_nodelay true
-        log_dest stderr
+        log_dest file \(dir.path)/broker.log
         log_type error
         log_type warning
+        log_type notice
+        log_type information
 
         """
         if persistence {
@@ -53,6 +77,16 @@ final class TestBroker {
         }
         stop()
         throw NSError(domain: "TestBroker", code: 1, userInfo: [NSLocalizedDescriptionKey: "mosquitto did not start on port \(port)"])
+    }
+
+    var log: String { (try? String(contentsOf: dir.appendingPathComponent("broker.log"), encoding: .utf8)) ?? "" }
+    private(set) var startFailure: String?
+
+    /// Starts it again after `seconds` from another thread (a failure is kept in `startFailure`).
+    func restart(after seconds: Double) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+            do { try start() } catch { startFailure = "\(error)" }
+        }
     }
 
     /// SIGTERM: Mosquitto saves its persistence file and exits.
