@@ -99,6 +99,7 @@ int dde_init(void);
 #define DDE_ERR_GUEST_BOUNDS                92  /* a guest pointer/length outside its memory */
 #define DDE_ERR_RESULT_NOT_JSON             93  /* output_write bytes are not one JSON document */
 #define DDE_ERR_ACTION_FAILED               94  /* the action returned a non-zero status */
+#define DDE_ERR_AUDIT_FAILED                95  /* re-execution disagrees with a proof (the proof is evidence) */
 #define DDE_ERR_TRANSPORT                  100
 #define DDE_ERR_NO_RESULT                  101  /* no valid result before the deadline */
 #define DDE_ERR_QUORUM_NOT_REACHED         102
@@ -242,6 +243,75 @@ void dde_policy_free(dde_policy *policy);
  *   9 DDE_ERR_PROOF_SIGNATURE   10 DDE_ERR_EXECUTOR_BLACKLISTED, _EXECUTOR_BANNED
  * policy may be NULL (accept every executor). Pure: changes nothing; thread-safe. */
 int dde_verify(const dde_task *task, const char *result_json, size_t length, const dde_policy *policy);
+
+/* ---- The store: receipt chain, dApp state, reputation (one SQLite file) --------------------- */
+
+/* An open store. Thread-safe: one handle may be shared by threads; every operation is atomic.
+ * Several processes may open the same file (writes serialise on SQLite's lock). */
+typedef struct dde_store dde_store;
+
+/* Opens or creates the store at `path` (WAL, synchronous=FULL: a commit that returned survives a
+ * crash or power loss). options_json may be NULL, or reputation settings:
+ *   {"banAfterConsecutiveInvalid": 3, "banDurationMs": 600000, "blacklistFailureRate": 0.5,
+ *    "blacklistMinAttempts": 5, "halfLifeMs": 86400000, "confidenceZ": 1.96}
+ * Errors: DDE_ERR_STORE (SQLite, with its message), DDE_ERR_SCHEMA_VERSION (written by a newer
+ * dde; the file is left untouched), DDE_ERR_ARGUMENT/SCHEMA for bad options. */
+int dde_store_open(const char *path, const char *options_json, size_t options_length, dde_store **store);
+
+/* Closes the file and releases the handle. NULL is a no-op. */
+void dde_store_close(dde_store *store);
+
+/* Verifies result_json against task again (with the store's reputation as policy) and commits
+ * it: refuses a task already committed (DDE_ERR_DUPLICATE) or made on a state the dApp has left
+ * (DDE_ERR_STALE), then appends the receipt signed by identity_secret_key, the proof, the result
+ * and the state writes, and applies the writes, in ONE transaction: a crash at any instant leaves
+ * all of it or none. Any failure changes nothing. now_ms = 0 means the wall clock. On success,
+ * if receipt_json is not NULL, *receipt_json is the receipt (release with dde_free). */
+int dde_store_commit(dde_store *store, const dde_task *task, const char *result_json, size_t length,
+                     const uint8_t identity_secret_key[DDE_SECRETKEYBYTES], uint64_t now_ms,
+                     char **receipt_json, size_t *receipt_length);
+
+/* The chain head: *count receipts; the last receipt's hash and the node state root as hex (either
+ * buffer may be NULL). An empty chain gives count 0, an empty hash and the empty root. */
+int dde_store_head(dde_store *store, uint64_t *count, char receipt_hash_hex[DDE_HASHHEXBYTES],
+                   char state_root_hex[DDE_HASHHEXBYTES]);
+
+/* Re-checks every link, hash and both signatures of every receipt, and replays all stored writes
+ * from the empty state to reproduce every root. DDE_ERR_CHAIN_BROKEN names the first bad receipt
+ * in dde_errmsg(). *checked (may be NULL) is the number of receipts checked. */
+int dde_store_verify_chain(dde_store *store, uint64_t *checked);
+
+/* The whole chain as JSON lines, one {"computeResult", "receipt", "task"} object per receipt in
+ * index order. *out: release with dde_free. */
+int dde_store_export(dde_store *store, char **out, size_t *out_length);
+
+/* A policy that refuses the executors the store's reputation bans or blacklists at now_ms
+ * (0: now), for dde_verify. *policy: release with dde_policy_free. */
+int dde_store_policy(dde_store *store, uint64_t now_ms, dde_policy **policy);
+
+/* Reputation (docs/STORE.md): counts decay with a half-life; 3 invalid proofs in a row ban an
+ * executor for a while; more than 50% failures over at least 5 attempts blacklist it. Times are
+ * Unix ms, 0 meaning now. Records are JSON objects: {"executorPublicKey", "successfulProofs",
+ * "failedProofs", "timeouts", "attempts", "failureRate", "successLowerBound", "latencyAvg",
+ * "latencyCount", "lastSeen", "consecutiveInvalid", "bannedUntil", "banned", "blacklisted"}. */
+int dde_reputation_record_success(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES],
+                                  uint64_t latency_ms, uint64_t now_ms);
+/* An invalid proof. */
+int dde_reputation_record_failure(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES], uint64_t now_ms);
+/* No answer in time: a failed attempt, never a ban. */
+int dde_reputation_record_timeout(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES], uint64_t now_ms);
+/* One record as JSON (*out: dde_free); DDE_ERR_NOT_FOUND for an executor never seen. */
+int dde_reputation_get(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES], uint64_t now_ms,
+                       char **out, size_t *out_length);
+/* *banned and *blacklisted (either may be NULL) set to 1 or 0. */
+int dde_reputation_status(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES], uint64_t now_ms,
+                          int *banned, int *blacklisted);
+/* Every record, as a JSON array in routing order (usable executors first, then by the lower
+ * confidence bound of their success rate, then by lower average latency). */
+int dde_reputation_all(dde_store *store, uint64_t now_ms, char **out, size_t *out_length);
+/* Forgets one executor (DDE_ERR_NOT_FOUND if unknown) or all of them. */
+int dde_reputation_clear(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES]);
+int dde_reputation_clear_all(dde_store *store);
 
 #ifdef __cplusplus
 }

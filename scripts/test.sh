@@ -5,7 +5,7 @@
 # modules, a Mosquitto broker on 127.0.0.1 that the tests start themselves).
 #
 #   scripts/test.sh            everything
-#   DDE_TEST_ONLY="swift c"    only the named suites (swift c aarch64 python)
+#   DDE_TEST_ONLY="swift c"    only the named suites (swift cli c aarch64 python e2e)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -39,16 +39,27 @@ if want swift; then
     suite swift swift test
 fi
 
+if want cli; then
+    suite cli scripts/test-cli.sh
+fi
+
 if want c; then
     scripts/build-lib.sh
-    suite c-api-misuse env DDE_NO_BUILD=1 scripts/test-capi-misuse.sh
     suite c-example scripts/test-c-example.sh
+    suite c-sdk scripts/test-sdk.sh
+fi
+
+if want python; then
+    # The Python package (ctypes over libdde.so), cross-checked against rfc8785 and PyNaCl.
+    suite python scripts/test-python.sh
 fi
 
 if want aarch64; then
     # Builds the host and the Embedded Swift aarch64 libdde.so, runs the same C program on both
     # (the aarch64 one under qemu) and requires byte-identical output.
     suite crossarch scripts/test-crossarch.sh
+    # Hostile arguments to every exported function, on both builds (built just above).
+    suite c-api-misuse env DDE_NO_BUILD=1 scripts/test-capi-misuse.sh
 fi
 
 echo

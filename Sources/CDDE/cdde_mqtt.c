@@ -361,7 +361,7 @@ cdde_mqtt *cdde_mqtt_open(const char *host, int port, const char *client_id,
     m->max_queued_messages = options->max_queued_messages;
     m->max_queued_bytes = options->max_queued_bytes;
 
-    m->client = mosq.create(client_id, false, m);
+    m->client = mosq.create(client_id, options->clean_session != 0, m);
     if (m->client == NULL) {
         put_error(err, err_cap, "mosquitto_new failed for client id '%.64s' (%s)", client_id, strerror(errno));
         free_handle(m);

@@ -12,7 +12,8 @@ struct DDECommand: ParsableCommand {
         abstract: "Verifiable delegated compute: create tasks, verify execution proofs, keep receipts.",
         discussion: "Protocol: docs/PROTOCOL.md. Exit status: 0 on success, otherwise the DDE_ERR_* code.",
         version: "dde \(DDE.Version.string) (protocol v1)",
-        subcommands: [Keygen.self, Canon.self, TaskCommand.self, Verify.self, Demo.self, Node.self, CodeCommand.self])
+        subcommands: [Demo.self, Keygen.self, Canon.self, TaskCommand.self, Verify.self, CodeCommand.self, Exec.self,
+                      AuditCommand.self, Commit.self, Chain.self, Peers.self, Node.self])
 }
 
 /// Runs a command body, turning a DDEError into the one-line message and the status exit code.

@@ -181,35 +181,33 @@ final class ServingTransport<Inner: Transport>: Transport, @unchecked Sendable {
     }
 }
 
-struct CodeCommand: ParsableCommand {
+/// `dde code publish` (a subcommand of the code command in ExecutorCommands.swift).
+struct CodePublish: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "code", abstract: "Share WebAssembly modules by hash.", subcommands: [Publish.self])
+        commandName: "publish",
+        abstract: "Publish a module (retained) on dde/v1/code/<sha256>, where executors fetch code by hash.",
+        discussion: "Prints the code hash. Waits until the broker has acknowledged the message.")
 
-    struct Publish: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Publish a module (retained) on dde/v1/code/<sha256>, where executors fetch code by hash.",
-            discussion: "Prints the code hash. Waits until the broker has acknowledged the message.")
+    @Option(help: "MQTT broker URL (mqtt://host:port).")
+    var broker: String
 
-        @Option(help: "MQTT broker URL (mqtt://host:port).")
-        var broker: String
+    @Argument(help: "The module: .wasm, or .wat (compiled first).")
+    var file: String
 
-        @Argument(help: "The module: .wasm, or .wat (compiled first).")
-        var file: String
-
-        func run() throws {
-            try DDECLI.run { () throws(DDEError) in
-                let bytes = try readInput(file, what: "module")
-                let module = file.hasSuffix(".wat") ? try compileWAT(bytes, path: file) : bytes
-                guard module.count <= CodeMessage.maxModuleBytes else {
-                    throw DDEError(.limit, "\(file): \(module.count) bytes, over the \(CodeMessage.maxModuleBytes)-byte module limit")
-                }
-                let message = CodeMessage(module: module)
-                let mqtt = try MQTTTransport(url: broker, clientId: "dde-pub-\(String(message.codeHash.hex.prefix(8)))-\(getpid())")
-                try mqtt.publish(topic: Topic.code(message.codeHash), payload: message.envelope.canonicalBytes, retain: true)
-                try mqtt.flush(timeoutMs: 10_000)
-                mqtt.close()
-                print(message.codeHash.hex)
+    func run() throws {
+        try DDECLI.run { () throws(DDEError) in
+            let bytes = try readInput(file, what: "module")
+            let module = file.hasSuffix(".wat") ? try compileWAT(bytes, path: file) : bytes
+            guard module.count <= CodeMessage.maxModuleBytes else {
+                throw DDEError(.limit, "\(file): \(module.count) bytes, over the \(CodeMessage.maxModuleBytes)-byte module limit")
             }
+            let message = CodeMessage(module: module)
+            let mqtt = try MQTTTransport(url: broker, clientId: "dde-pub-\(String(message.codeHash.hex.prefix(8)))-\(getpid())",
+                                         options: MQTTOptions(cleanSession: true))
+            try mqtt.publish(topic: Topic.code(message.codeHash), payload: message.envelope.canonicalBytes, retain: true)
+            try mqtt.flush(timeoutMs: 10_000)
+            mqtt.close()
+            print(message.codeHash.hex)
         }
     }
 }

@@ -37,7 +37,11 @@ final class TestBroker {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("dde-broker-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         port = try TestBroker.freePort()
+        // Run as root, Mosquitto drops to the user "mosquitto", which cannot write the log or the
+        // persistence file into this folder; `user` names the current user (ignored when not root).
+        let user = getpwuid(getuid()).flatMap { String(validatingCString: $0.pointee.pw_name) } ?? "root"
         var config = """
+        user \(user)
         listener \(port) 127.0.0.1
         allow_anonymous true
         set_tcp_nodelay true

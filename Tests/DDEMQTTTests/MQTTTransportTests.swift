@@ -137,7 +137,7 @@ final class MQTTTransportTests: XCTestCase {
         let m = try next(b, timeoutMs: 15000)
         XCTAssertEqual(m?.payload, [2])
         XCTAssertGreaterThanOrEqual(b.stats.connects, 2)
-        XCTAssertTrue(notices.contains { $0.contains("reconnected") }, "\(notices)")
+        XCTAssertTrue(notices.contains { $0.contains("reconnected to the broker (kept its session)") }, "\(notices)\n\(broker.log)")
         try a.flush(timeoutMs: 5000)
     }
 

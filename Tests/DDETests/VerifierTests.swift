@@ -113,6 +113,43 @@ final class VerifierTests: XCTestCase {
         }
     }
 
+    /// The proof's direct canonical writer (used for signedHash and proofHash) must give the bytes
+    /// of the generic serialiser, also for strings that need escaping or are not ASCII.
+    func testProofCanonicalBytesMatchGenericSerialiser() {
+        let plain = Fixture.proof()
+        let odd = Fixture.proof {
+            $0.dappId = "caf\u{e9} \"q\" \\ \u{1}\u{7f}\u{1F600}"
+            $0.action = "a\u{FF61}\u{10000}\n"
+            $0.capabilitiesUsed = []
+            $0.traceLength = 0
+            $0.fuelUsed = maxSafeInteger
+            $0.timestamp = 1
+        }
+        for p in [plain, odd] {
+            XCTAssertEqual(p.canonicalBytes(signed: false), p.unsignedJSON.canonicalBytes())
+            XCTAssertEqual(p.canonicalBytes(signed: true), p.json.canonicalBytes())
+            XCTAssertEqual(p.signedHash, p.unsignedJSON.hash)
+            XCTAssertEqual(p.proofHash, p.json.hash)
+        }
+        // The members really are in canonical order (the generic serialiser would sort them).
+        guard case .object(let o) = odd.json else { return XCTFail("proof JSON is not an object") }
+        for i in 1..<o.members.count { XCTAssertTrue(utf16Less(o.members[i - 1].key, o.members[i].key)) }
+    }
+
+    /// Check 8's merge of sorted entries and writes gives the root of the map with the writes applied.
+    func testRootAfterWritesMatchesAppliedMap() {
+        func b(_ s: String) -> [UInt8] { Array(s.utf8) }
+        let maps = [StateMap(), StateMap(values: [b("b"): b("1")]),
+                    StateMap(values: [b("b"): b("1"), b("d"): b("2"), b("f"): b("3"), b("\u{e9}"): b("4")])]
+        let writes = [StateWrites(), StateWrites([b("a"): b("x")]), StateWrites([b("b"): nil]),
+                      StateWrites([b("c"): nil, b("z"): b("y")]),
+                      StateWrites([b("a"): b("0"), b("b"): b("9"), b("c"): nil, b("d"): nil, b("e"): b("5"),
+                                   b("f"): b("3"), b("g"): b(""), b("\u{e9}"): nil])]
+        for m in maps {
+            for w in writes { XCTAssertEqual(m.root(applying: w), m.applying(w).root) }
+        }
+    }
+
     func testOuterFieldsMustMatchProof() {
         var r = Fixture.computeResult()
         r.executorPublicKey = Fixture.other.publicKey

@@ -22,18 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proof_builder.h" /* hex, unhex, jhash, field, make_result */
+
 static unsigned long lines;
 
 #define OUT(...) do { printf(__VA_ARGS__); putchar('\n'); lines++; } while (0)
-
-static void hex(char *dst, const uint8_t *src, size_t n) {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        dst[2 * i] = digits[src[i] >> 4];
-        dst[2 * i + 1] = digits[src[i] & 15];
-    }
-    dst[2 * n] = '\0';
-}
 
 /* Hex of a buffer in a rotating static slot (enough for one OUT line). */
 static const char *hx(const uint8_t *src, size_t n) {
@@ -43,19 +36,6 @@ static const char *hx(const uint8_t *src, size_t n) {
     if (n > 256) n = 256;
     hex(s, src, n);
     return s;
-}
-
-static int unhex(const char *s, uint8_t *out, size_t cap, size_t *n) {
-    size_t len = strlen(s);
-    if (strcmp(s, "-") == 0) { *n = 0; return 0; }
-    if (len % 2 != 0 || len / 2 > cap) return -1;
-    for (size_t i = 0; i < len / 2; i++) {
-        unsigned v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1) return -1;
-        out[i] = (uint8_t)v;
-    }
-    *n = len / 2;
-    return 0;
 }
 
 /* A status with the name and the thread's message, so a differing message shows up too. */
@@ -197,26 +177,6 @@ static char *read_file(const char *path, size_t *n) {
     return buf;
 }
 
-/* Canonical form of a NUL-terminated document, library-owned (dde_free), or NULL with *rc set. */
-static char *canon(const char *json, int *rc) {
-    char *out = NULL;
-    size_t len = 0;
-    *rc = dde_canonicalize(json, strlen(json), &out, &len);
-    return *rc == DDE_OK ? out : NULL;
-}
-
-/* H(x) = SHA-256 of the canonical form, as hex (protocol section 3). */
-static int jhash(const char *json, char hexout[65]) {
-    int rc;
-    char *c = canon(json, &rc);
-    if (c == NULL) { strcpy(hexout, "(none)"); return rc; }
-    uint8_t d[32];
-    rc = dde_sha256(c, strlen(c), d);
-    hex(hexout, d, 32);
-    dde_free(c);
-    return rc;
-}
-
 /* Canonicalises a document and prints the verdict and the canonical bytes in hex. */
 static void canon_line(const char *label, const char *json, size_t n) {
     char *out = NULL;
@@ -340,19 +300,6 @@ static void section_canonical(const char *dir) {
 
 /* ---- Tasks and verification ---------------------------------------------------------------- */
 
-/* The value of "name":"..." in a canonical document (no escapes in the fields used here). */
-static void field(const char *json, const char *name, char *out, size_t cap) {
-    char key[128];
-    snprintf(key, sizeof key, "\"%s\":\"", name);
-    const char *p = strstr(json, key);
-    out[0] = '\0';
-    if (p == NULL) return;
-    p += strlen(key);
-    size_t i = 0;
-    while (p[i] && p[i] != '"' && i + 1 < cap) { out[i] = p[i]; i++; }
-    out[i] = '\0';
-}
-
 /* Replaces the first occurrence of `from` in `doc` by `to` (new malloc'd string). */
 static char *replace(const char *doc, const char *from, const char *to) {
     const char *p = strstr(doc, from);
@@ -363,51 +310,6 @@ static char *replace(const char *doc, const char *from, const char *to) {
     memcpy(r + a, to, lt);
     memcpy(r + a + lt, p + lf, n - a - lf + 1);
     return r;
-}
-
-struct proof_params {
-    const char *task_id, *dapp_id, *code_hash, *action, *input_hash, *declared, *used;
-    unsigned long long trace_length, fuel_used;
-    const char *result, *writes, *prev_root, *next_root;
-    const char *result_hash;   /* NULL: H(result) */
-    const char *writes_hash;   /* NULL: H(writes) */
-    const uint8_t *executor_sk;
-    int corrupt_signature;
-};
-
-/* An executor's compute_result for a task, built and signed here from the protocol's rules
- * (PROTOCOL.md section 5) with nothing but dde.h: a second, independent writer of proofs. */
-static char *make_result(const struct proof_params *p) {
-    char rh[65], wh[65], pk_hex[65], sig_hex[129];
-    if (p->result_hash) snprintf(rh, sizeof rh, "%s", p->result_hash); else jhash(p->result, rh);
-    if (p->writes_hash) snprintf(wh, sizeof wh, "%s", p->writes_hash); else jhash(p->writes, wh);
-    hex(pk_hex, p->executor_sk + 32, 32);
-    static char unsigned_proof[1 << 14];
-    snprintf(unsigned_proof, sizeof unsigned_proof,
-             "{\"proofVersion\":1,\"taskId\":\"%s\",\"dappId\":\"%s\",\"dappCodeHash\":\"%s\",\"action\":\"%s\","
-             "\"inputHash\":\"%s\",\"capabilitiesDeclared\":%s,\"capabilitiesUsed\":%s,"
-             "\"executionTraceHash\":\"%064d\",\"traceLength\":%llu,\"fuelUsed\":%llu,\"resultHash\":\"%s\","
-             "\"previousStateRoot\":\"%s\",\"nextStateRoot\":\"%s\",\"stateWritesHash\":\"%s\","
-             "\"executorPublicKey\":\"%s\",\"timestamp\":1764000000500",
-             p->task_id, p->dapp_id, p->code_hash, p->action, p->input_hash, p->declared, p->used, 7,
-             p->trace_length, p->fuel_used, rh, p->prev_root, p->next_root, wh, pk_hex);
-    char signed_hash_hex[65];
-    char closed[sizeof unsigned_proof + 2];
-    snprintf(closed, sizeof closed, "%s}", unsigned_proof);
-    jhash(closed, signed_hash_hex);
-    uint8_t h[32], sig[64];
-    size_t n;
-    unhex(signed_hash_hex, h, 32, &n);
-    dde_sign(DDE_KIND_PROOF, h, p->executor_sk, sig);
-    if (p->corrupt_signature) sig[10] ^= 0x04;
-    hex(sig_hex, sig, 64);
-    size_t cap = strlen(unsigned_proof) + strlen(p->result) + strlen(p->writes) + 1024;
-    char *doc = malloc(cap);
-    snprintf(doc, cap,
-             "{\"taskId\":\"%s\",\"proof\":%s,\"signature\":\"%s\"},\"result\":%s,\"stateWrites\":%s,"
-             "\"resultHash\":\"%s\",\"executorPublicKey\":\"%s\",\"executionLatency\":12}",
-             p->task_id, unsigned_proof, sig_hex, p->result, p->writes, rh, pk_hex);
-    return doc;
 }
 
 static void section_tasks(void) {

@@ -51,6 +51,7 @@ typedef struct cdde_mqtt_options {
     int keepalive_seconds;      // at least 5
     int connect_timeout_ms;     // wait for CONNACK in cdde_mqtt_open
     int reconnect_max_seconds;  // reconnect back-off: 1 s doubling up to this
+    int clean_session;          // 1: no session kept on the broker (one-shot publishers)
 } cdde_mqtt_options;
 
 typedef struct cdde_mqtt_counters {
@@ -61,7 +62,7 @@ typedef struct cdde_mqtt_counters {
     uint64_t unacked;           // QoS-1 publishes the broker has not acknowledged yet
 } cdde_mqtt_counters;
 
-// Loads libmosquitto.so.1 (once), connects with clean_session false, QoS 1, TCP_NODELAY, starts
+// Loads libmosquitto.so.1 (once), connects (clean_session false unless asked), QoS 1, TCP_NODELAY, starts
 // the network thread and waits for the CONNACK. NULL on failure.
 cdde_mqtt *cdde_mqtt_open(const char *host, int port, const char *client_id,
                           const cdde_mqtt_options *options, char *err, size_t err_cap);

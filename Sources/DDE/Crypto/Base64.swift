@@ -39,10 +39,10 @@ public enum Base64 {
     }
 
     /// Decodes canonical padded base64; anything else is `Status.encoding`.
-    public static func decode(_ text: String, field: String) throws(DDEError) -> [UInt8] {
+    public static func decode(_ text: String, field: @autoclosure () -> String) throws(DDEError) -> [UInt8] {
         let s = Array(text.utf8)
         guard s.count % 4 == 0 else {
-            throw DDEError(.encoding, "\(field): base64 length must be a multiple of 4")
+            throw DDEError(.encoding, "\(field()): base64 length must be a multiple of 4")
         }
         var out = [UInt8]()
         out.reserveCapacity(s.count / 4 * 3)
@@ -53,7 +53,7 @@ public enum Base64 {
             var n: UInt32 = 0
             for j in 0..<(4 - pad) {
                 guard let v = value(s[i + j]) else {
-                    throw DDEError(.encoding, "\(field): invalid base64 character")
+                    throw DDEError(.encoding, "\(field()): invalid base64 character")
                 }
                 n |= v << UInt32(18 - 6 * j)
             }
@@ -62,7 +62,7 @@ public enum Base64 {
             if pad < 1 { out.append(UInt8(n & 0xff)) }
             // Non-zero bits under the padding would give a second spelling of the same bytes.
             if (pad == 1 && n & 0xff != 0) || (pad == 2 && n & 0xffff != 0) {
-                throw DDEError(.encoding, "\(field): non-canonical base64 padding bits")
+                throw DDEError(.encoding, "\(field()): non-canonical base64 padding bits")
             }
             i += 4
         }

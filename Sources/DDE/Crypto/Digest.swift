@@ -14,8 +14,8 @@ public struct Digest: Hashable, Sendable {
 
     init(unchecked bytes: [UInt8]) { self.bytes = bytes }
 
-    public init(hex: String, field: String) throws(DDEError) {
-        bytes = try Hex.decode(hex, count: Digest.byteCount, field: field)
+    public init(hex: String, field: @autoclosure () -> String) throws(DDEError) {
+        bytes = try Hex.decode(hex, count: Digest.byteCount, field: field())
     }
 
     public var hex: String { Hex.encode(bytes) }
@@ -52,11 +52,20 @@ public enum SHA256 {
             }
         }
 
-        public mutating func update(byte: UInt8) { update([byte]) }
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            _ = crypto_hash_sha256_update(&state, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                                          UInt64(bytes.count))
+        }
+
+        public mutating func update(byte: UInt8) {
+            var b = byte
+            withUnsafeBytes(of: &b) { update($0) }
+        }
 
         /// Big-endian 32-bit length or count.
         public mutating func update(uint32BE v: UInt32) {
-            update([UInt8(v >> 24 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)])
+            var be = v.bigEndian
+            withUnsafeBytes(of: &be) { update($0) }
         }
 
         public mutating func finalize() -> Digest {

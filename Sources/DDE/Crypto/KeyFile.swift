@@ -41,6 +41,15 @@ public enum KeyFile {
         } catch {
             throw DDEError(.key, "\(path) is not a dde key file: \(error.detail)")
         }
+        do throws(DDEError) {
+            return try decodeFields(json, path: path)
+        } catch {
+            // Whatever is wrong inside (a missing field, bad hex), the file is a damaged key file.
+            throw DDEError(.key, "\(path) is not a valid dde key file: \(error.detail)")
+        }
+    }
+
+    private static func decodeFields(_ json: JSON, path: String) throws(DDEError) -> KeyPair {
         let r = try FieldReader(json, context: "key file")
         try r.only(["kind", "publicKey", "seed"])
         guard sameScalars(try r.string("kind"), kind) else {

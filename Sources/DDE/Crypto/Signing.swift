@@ -36,8 +36,8 @@ public struct PublicKey: Hashable, Sendable {
         self.bytes = bytes
     }
 
-    public init(hex: String, field: String) throws(DDEError) {
-        bytes = try Hex.decode(hex, count: PublicKey.byteCount, field: field)
+    public init(hex: String, field: @autoclosure () -> String) throws(DDEError) {
+        bytes = try Hex.decode(hex, count: PublicKey.byteCount, field: field())
     }
 
     public var hex: String { Hex.encode(bytes) }
@@ -60,8 +60,8 @@ public struct Signature: Hashable, Sendable {
         self.bytes = bytes
     }
 
-    public init(hex: String, field: String) throws(DDEError) {
-        bytes = try Hex.decode(hex, count: Signature.byteCount, field: field)
+    public init(hex: String, field: @autoclosure () -> String) throws(DDEError) {
+        bytes = try Hex.decode(hex, count: Signature.byteCount, field: field())
     }
 
     public var hex: String { Hex.encode(bytes) }

@@ -20,7 +20,7 @@ public struct DelegationOptions: Sendable {
     /// For a critical task: fill up with unproven (never banned or blacklisted) executors when
     /// too few proven ones are known.
     public var allowFallback: Bool = false
-    /// Fewer (decayed) successful proofs than this make an executor unproven.
+    /// Fewer (decayed, rounded to whole) successful proofs than this make an executor unproven.
     public var provenAfterSuccesses: Double = 3
     /// Longest single wait on the transport (ms), so the deadline is checked often.
     public var pollMs: Int = 50
@@ -122,7 +122,10 @@ public final class Delegator<T: Transport> {
             let record = try store.reputation.get(key, now: t)
             if let record, record.isBanned(at: t) || record.isBlacklisted(store.reputation.config) { continue }
             usable.append(key)
-            if (record?.successfulProofs ?? 0) >= options.provenAfterSuccesses { proven.append(key) }
+            // Counts are decayed reals (two successes a second apart are 1.99999): as for the
+            // blacklist, whole successes are what count.
+            let successes = (record?.successfulProofs ?? 0).rounded(.toNearestOrAwayFromZero)
+            if successes >= options.provenAfterSuccesses { proven.append(key) }
         }
         var chosen: [PublicKey]
         if options.critical {

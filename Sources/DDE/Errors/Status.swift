@@ -63,6 +63,7 @@ public enum Status: Int32, Sendable {
     case guestBounds = 92      // a guest pointer/length outside its memory
     case resultNotJSON = 93    // output_write bytes are not one JSON document
     case actionFailed = 94     // the action returned a non-zero status
+    case auditFailed = 95      // re-execution disagrees with a proof (the proof is evidence)
 
     // 100-119: network and delegation
     case transport = 100
@@ -129,6 +130,7 @@ extension Status {
         case .guestBounds: return "DDE_ERR_GUEST_BOUNDS"
         case .resultNotJSON: return "DDE_ERR_RESULT_NOT_JSON"
         case .actionFailed: return "DDE_ERR_ACTION_FAILED"
+        case .auditFailed: return "DDE_ERR_AUDIT_FAILED"
         case .transport: return "DDE_ERR_TRANSPORT"
         case .noResult: return "DDE_ERR_NO_RESULT"
         case .quorumNotReached: return "DDE_ERR_QUORUM_NOT_REACHED"
@@ -193,6 +195,7 @@ extension Status {
         case .guestBounds: return "the module passed an out-of-bounds pointer to a host function"
         case .resultNotJSON: return "the module's output is not one JSON document"
         case .actionFailed: return "the action returned a non-zero status"
+        case .auditFailed: return "re-execution disagrees with the proof"
         case .transport: return "the transport failed"
         case .noResult: return "no valid result arrived before the deadline"
         case .quorumNotReached: return "not enough executors agreed before the deadline"

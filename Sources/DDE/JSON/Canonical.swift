@@ -75,17 +75,27 @@ extension JSON {
 /// boundary in both strings, so the first differing bytes are either both lead bytes or both
 /// continuation bytes of same-length characters.
 func utf16Less(_ a: String, _ b: String) -> Bool {
-    var ia = a.utf8.makeIterator()
-    var ib = b.utf8.makeIterator()
-    while true {
-        guard let x = ia.next() else { return ib.next() != nil }
-        guard let y = ib.next() else { return false }
+    // Native strings are contiguous; the copies are only for bridged ones.
+    let fast: Bool?? = a.utf8.withContiguousStorageIfAvailable { p in
+        b.utf8.withContiguousStorageIfAvailable { q in utf16Less(p, q) }
+    }
+    if let fast, let fast { return fast }
+    return Array(a.utf8).withUnsafeBufferPointer { p in Array(b.utf8).withUnsafeBufferPointer { q in utf16Less(p, q) } }
+}
+
+private func utf16Less(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    let n = min(a.count, b.count)
+    var i = 0
+    while i < n {
+        let x = a[i], y = b[i]
         if x != y {
             if x >= 0xF0 && (y == 0xEE || y == 0xEF) { return true }
             if y >= 0xF0 && (x == 0xEE || x == 0xEF) { return false }
             return x < y
         }
+        i += 1
     }
+    return a.count < b.count
 }
 
 /// A JCS string: '"', '\\', and U+0000-U+001F escaped (short forms where JSON has them,
@@ -133,4 +143,66 @@ where C.Element == UInt8, C.Index == Int {
         runStart = i
     }
     if runStart < end { out.append(contentsOf: bytes[runStart..<end]) }
+}
+
+/// Writes one object in canonical form member by member, for protocol objects with fixed ASCII
+/// keys: no JSON tree, no hex Strings in between. The caller gives the members in canonical
+/// order (for ASCII keys, byte order); debug builds check it. Tests compare the output with
+/// the generic `JSON.canonicalBytes()`.
+struct CanonicalObjectWriter {
+    private(set) var bytes: [UInt8] = []
+    private var previousKey: StaticString?
+
+    init(capacity: Int) {
+        bytes.reserveCapacity(capacity)
+        bytes.append(UInt8(ascii: "{"))
+    }
+
+    private mutating func key(_ k: StaticString) {
+        if let previousKey {
+            assert(utf16Less(buffer(previousKey), buffer(k)), "members out of canonical order")
+            bytes.append(UInt8(ascii: ","))
+        }
+        previousKey = k
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: buffer(k))
+        bytes.append(contentsOf: "\":".utf8)
+    }
+
+    private func buffer(_ s: StaticString) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)
+    }
+
+    mutating func string(_ k: StaticString, _ value: String) {
+        key(k)
+        writeCanonicalString(value, into: &bytes)
+    }
+
+    /// Lowercase hex needs no escaping.
+    mutating func hex(_ k: StaticString, _ value: [UInt8]) {
+        key(k)
+        bytes.append(UInt8(ascii: "\""))
+        Hex.append(value, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func integer(_ k: StaticString, _ value: UInt64) {
+        key(k)
+        ES6Number.write(Double(value), into: &bytes)
+    }
+
+    mutating func strings(_ k: StaticString, _ values: [String]) {
+        key(k)
+        bytes.append(UInt8(ascii: "["))
+        for (i, v) in values.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            writeCanonicalString(v, into: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    mutating func finish() -> [UInt8] {
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
 }

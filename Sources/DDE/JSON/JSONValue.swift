@@ -4,7 +4,9 @@
 // Strings are compared by their Unicode scalars, never by Swift's String `==`, which treats
 // canonically equivalent strings ("é" and "e\u{301}") as equal: in JSON they are different keys.
 
-public indirect enum JSON: Sendable {
+// Not `indirect`: arrays and objects already hold their children out of line, and boxing every
+// value would cost an allocation per number and string.
+public enum JSON: Sendable {
     case null
     case bool(Bool)
     /// Every JSON number is an IEEE-754 double, as RFC 8785 requires.
@@ -61,9 +63,26 @@ public struct JSONObject: Sendable {
 }
 
 /// True when both strings hold the same Unicode scalars (byte-equal UTF-8).
-@inline(__always)
 public func sameScalars(_ a: String, _ b: String) -> Bool {
-    a.utf8.elementsEqual(b.utf8)
+    let x = a.utf8, y = b.utf8
+    // Lengths first (O(1) for native strings): most keys a lookup compares differ in length.
+    guard x.count == y.count else { return false }
+    let equal: Bool?? = x.withContiguousStorageIfAvailable { p in
+        y.withContiguousStorageIfAvailable { q in sameBytes(p, q) }
+    }
+    if let equal, let equal { return equal }
+    return x.elementsEqual(y)
+}
+
+/// Byte equality of two buffers of the same length.
+@inline(__always)
+func sameBytes(_ p: UnsafeBufferPointer<UInt8>, _ q: UnsafeBufferPointer<UInt8>) -> Bool {
+    var i = 0
+    while i < p.count {
+        if p[i] != q[i] { return false }
+        i += 1
+    }
+    return true
 }
 
 extension JSON: Equatable {

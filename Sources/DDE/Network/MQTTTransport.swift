@@ -24,16 +24,20 @@ public struct MQTTOptions: Sendable {
     public var connectTimeoutMs: Int
     /// Reconnect back-off: 1 s, doubling up to this many seconds.
     public var reconnectMaxSeconds: Int
+    /// true: the broker keeps no session (for one-shot publishers); false (default): it keeps
+    /// subscriptions and queued QoS-1 messages under the client id across disconnects.
+    public var cleanSession: Bool
 
     public init(maxMessageBytes: Int = JSONLimits.default.maxBytes, maxQueuedMessages: Int = 4096,
                 maxQueuedBytes: Int = 64 << 20, keepAliveSeconds: Int = 30,
-                connectTimeoutMs: Int = 5000, reconnectMaxSeconds: Int = 4) {
+                connectTimeoutMs: Int = 5000, reconnectMaxSeconds: Int = 4, cleanSession: Bool = false) {
         self.maxMessageBytes = maxMessageBytes
         self.maxQueuedMessages = maxQueuedMessages
         self.maxQueuedBytes = maxQueuedBytes
         self.keepAliveSeconds = keepAliveSeconds
         self.connectTimeoutMs = connectTimeoutMs
         self.reconnectMaxSeconds = reconnectMaxSeconds
+        self.cleanSession = cleanSession
     }
 }
 
@@ -78,7 +82,8 @@ public final class MQTTTransport: Transport, @unchecked Sendable {
             max_message_bytes: options.maxMessageBytes, max_queued_messages: options.maxQueuedMessages,
             max_queued_bytes: options.maxQueuedBytes, keepalive_seconds: Int32(clamping: options.keepAliveSeconds),
             connect_timeout_ms: Int32(clamping: options.connectTimeoutMs),
-            reconnect_max_seconds: Int32(clamping: options.reconnectMaxSeconds))
+            reconnect_max_seconds: Int32(clamping: options.reconnectMaxSeconds),
+            clean_session: options.cleanSession ? 1 : 0)
         var err = [CChar](repeating: 0, count: 512)
         let h = err.withUnsafeMutableBufferPointer { e in
             cdde_mqtt_open(host, Int32(port), clientId, &c, e.baseAddress, e.count)

@@ -74,39 +74,66 @@ public struct ExecutionProof: Sendable {
     }
 
     /// The proof without its signature: what H() and the signature cover.
-    public var unsignedJSON: JSON {
-        .object(JSONObject(uniqueMembers: [
-            .init("proofVersion", .int(ExecutionProof.version)),
-            .init("taskId", .string(taskId.hex)),
-            .init("dappId", .string(dappId)),
-            .init("dappCodeHash", .string(dappCodeHash.hex)),
-            .init("action", .string(action)),
-            .init("inputHash", .string(inputHash.hex)),
-            .init("capabilitiesDeclared", .strings(capabilitiesDeclared)),
-            .init("capabilitiesUsed", .strings(capabilitiesUsed)),
-            .init("executionTraceHash", .string(executionTraceHash.hex)),
-            .init("traceLength", .int(traceLength)),
-            .init("fuelUsed", .int(fuelUsed)),
-            .init("resultHash", .string(resultHash.hex)),
-            .init("previousStateRoot", .string(previousStateRoot.hex)),
-            .init("nextStateRoot", .string(nextStateRoot.hex)),
-            .init("stateWritesHash", .string(stateWritesHash.hex)),
-            .init("executorPublicKey", .string(executorPublicKey.hex)),
-            .init("timestamp", .int(timestamp)),
-        ]))
-    }
+    public var unsignedJSON: JSON { members(signed: false) }
 
-    public var json: JSON {
-        guard case .object(var o) = unsignedJSON else { return unsignedJSON }
-        o["signature"] = .string(signature.hex)
-        return .object(o)
+    public var json: JSON { members(signed: true) }
+
+    /// The members in canonical (RFC 8785) order, so serialising them needs no sort.
+    private func members(signed: Bool) -> JSON {
+        var m = [JSONObject.Member]()
+        m.reserveCapacity(18)
+        m.append(.init("action", .string(action)))
+        m.append(.init("capabilitiesDeclared", .strings(capabilitiesDeclared)))
+        m.append(.init("capabilitiesUsed", .strings(capabilitiesUsed)))
+        m.append(.init("dappCodeHash", .string(dappCodeHash.hex)))
+        m.append(.init("dappId", .string(dappId)))
+        m.append(.init("executionTraceHash", .string(executionTraceHash.hex)))
+        m.append(.init("executorPublicKey", .string(executorPublicKey.hex)))
+        m.append(.init("fuelUsed", .int(fuelUsed)))
+        m.append(.init("inputHash", .string(inputHash.hex)))
+        m.append(.init("nextStateRoot", .string(nextStateRoot.hex)))
+        m.append(.init("previousStateRoot", .string(previousStateRoot.hex)))
+        m.append(.init("proofVersion", .int(ExecutionProof.version)))
+        m.append(.init("resultHash", .string(resultHash.hex)))
+        if signed { m.append(.init("signature", .string(signature.hex))) }
+        m.append(.init("stateWritesHash", .string(stateWritesHash.hex)))
+        m.append(.init("taskId", .string(taskId.hex)))
+        m.append(.init("timestamp", .int(timestamp)))
+        m.append(.init("traceLength", .int(traceLength)))
+        return .object(JSONObject(uniqueMembers: m))
     }
 
     /// H(proof without signature): what the executor signs (kind `proof`).
-    public var signedHash: Digest { unsignedJSON.hash }
+    public var signedHash: Digest { SHA256.hash(canonicalBytes(signed: false)) }
 
     /// H(proof) including its signature: how a receipt names the proof it accepted.
-    public var proofHash: Digest { json.hash }
+    public var proofHash: Digest { SHA256.hash(canonicalBytes(signed: true)) }
+
+    /// The canonical bytes of `json` (signed) or `unsignedJSON`, written directly: verification
+    /// hashes the proof every time, and building the tree and its hex strings first cost more
+    /// than the hashing. Members in the same canonical order as `members(signed:)`.
+    func canonicalBytes(signed: Bool) -> [UInt8] {
+        var w = CanonicalObjectWriter(capacity: 1280)
+        w.string("action", action)
+        w.strings("capabilitiesDeclared", capabilitiesDeclared)
+        w.strings("capabilitiesUsed", capabilitiesUsed)
+        w.hex("dappCodeHash", dappCodeHash.bytes)
+        w.string("dappId", dappId)
+        w.hex("executionTraceHash", executionTraceHash.bytes)
+        w.hex("executorPublicKey", executorPublicKey.bytes)
+        w.integer("fuelUsed", fuelUsed)
+        w.hex("inputHash", inputHash.bytes)
+        w.hex("nextStateRoot", nextStateRoot.bytes)
+        w.hex("previousStateRoot", previousStateRoot.bytes)
+        w.integer("proofVersion", ExecutionProof.version)
+        w.hex("resultHash", resultHash.bytes)
+        if signed { w.hex("signature", signature.bytes) }
+        w.hex("stateWritesHash", stateWritesHash.bytes)
+        w.hex("taskId", taskId.bytes)
+        w.integer("timestamp", timestamp)
+        w.integer("traceLength", traceLength)
+        return w.finish()
+    }
 
     public mutating func sign(with executor: KeyPair) {
         executorPublicKey = executor.publicKey

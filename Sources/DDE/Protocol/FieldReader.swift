@@ -55,9 +55,9 @@ struct FieldReader {
         has(key) ? try integer(key) : nil
     }
 
-    static func integer(_ d: Double, _ name: String) throws(DDEError) -> UInt64 {
+    static func integer(_ d: Double, _ name: @autoclosure () -> String) throws(DDEError) -> UInt64 {
         guard d >= 0, d <= Double(maxSafeInteger), d == d.rounded(.towardZero) else {
-            throw DDEError(.number, "\(name) must be an integer in [0, 2^53-1]")
+            throw DDEError(.number, "\(name()) must be an integer in [0, 2^53-1]")
         }
         return UInt64(d)
     }

@@ -32,6 +32,29 @@ public struct StateMap: Sendable, Equatable {
     /// The RFC 6962 state root (PROTOCOL.md section 6).
     public var root: Digest { StateRoot.root(sortedEntries: sortedEntries) }
 
+    /// The root of `applying(writes)`, without copying the map: the sorted entries and the sorted
+    /// writes are merged (a write replaces or deletes the entry with its key). Verification
+    /// computes this for every proof (check 8).
+    public func root(applying writes: StateWrites) -> Digest {
+        let current = sortedEntries
+        var merged = [(key: [UInt8], value: [UInt8])]()
+        merged.reserveCapacity(current.count + writes.entries.count)
+        var i = 0
+        for w in writes.entries {
+            while i < current.count && bytesLess(current[i].key, w.key) {
+                merged.append(current[i])
+                i += 1
+            }
+            if i < current.count && current[i].key == w.key { i += 1 }  // replaced or deleted
+            if let v = w.value { merged.append((key: w.key, value: v)) }
+        }
+        while i < current.count {
+            merged.append(current[i])
+            i += 1
+        }
+        return StateRoot.root(sortedEntries: merged)
+    }
+
     /// A copy with `writes` applied (a nil value deletes the key).
     public func applying(_ writes: StateWrites) -> StateMap {
         var copy = self
@@ -109,17 +132,17 @@ public struct StateWrites: Sendable, Equatable {
     }
 }
 
-func checkedKey(_ key: String, field: String) throws(DDEError) -> [UInt8] {
+func checkedKey(_ key: String, field: @autoclosure () -> String) throws(DDEError) -> [UInt8] {
     let bytes = Array(key.utf8)
     guard !bytes.isEmpty, bytes.count <= maxStateKeyBytes else {
-        throw DDEError(.limit, "\(field): a state key must have 1 to \(maxStateKeyBytes) bytes")
+        throw DDEError(.limit, "\(field()): a state key must have 1 to \(maxStateKeyBytes) bytes")
     }
     return bytes
 }
 
-func checkedValue(_ value: [UInt8], field: String) throws(DDEError) -> [UInt8] {
+func checkedValue(_ value: [UInt8], field: @autoclosure () -> String) throws(DDEError) -> [UInt8] {
     guard value.count <= maxStateValueBytes else {
-        throw DDEError(.limit, "\(field): a state value may have at most \(maxStateValueBytes) bytes")
+        throw DDEError(.limit, "\(field()): a state value may have at most \(maxStateValueBytes) bytes")
     }
     return value
 }

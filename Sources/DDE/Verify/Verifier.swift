@@ -22,8 +22,11 @@ public struct Verdict: Sendable {
     public let executor: PublicKey
     public let resultHash: Digest
     public let nextStateRoot: Digest
-    /// H(proof) with its signature: how a receipt names the accepted proof.
-    public let proofHash: Digest
+    /// The accepted proof.
+    public let proof: ExecutionProof
+    /// H(proof) with its signature: how a receipt names the accepted proof. Computed when asked
+    /// for: dde_verify does not need it, and it costs a serialisation and a hash.
+    public var proofHash: Digest { proof.proofHash }
 }
 
 public enum Verifier {
@@ -91,7 +94,7 @@ public enum Verifier {
         guard proof.previousStateRoot == task.previousStateRoot else {
             throw DDEError(.previousStateRoot, "proof.previousStateRoot differs from the task's")
         }
-        let next = task.stateOrEmpty.applying(result.stateWrites).root
+        let next = task.stateOrEmpty.root(applying: result.stateWrites)
         guard proof.nextStateRoot == next else {
             throw DDEError(.nextStateRoot, "proof.nextStateRoot is not the root of the task state with stateWrites applied (expected \(next.hex))")
         }
@@ -107,6 +110,6 @@ public enum Verifier {
             throw DDEError(.executorBanned, "executor \(proof.executorPublicKey.hex) is temporarily banned")
         }
         return Verdict(taskId: task.taskId, executor: proof.executorPublicKey, resultHash: proof.resultHash,
-                       nextStateRoot: proof.nextStateRoot, proofHash: proof.proofHash)
+                       nextStateRoot: proof.nextStateRoot, proof: proof)
     }
 }

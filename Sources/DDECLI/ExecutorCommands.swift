@@ -1,0 +1,91 @@
+import ArgumentParser
+import DDE
+import DDEExecutor
+import Foundation
+
+/// Where modules are kept by hash: --code, else $DDE_CODE_DIR, else ./dde-code.
+struct CodeDirectory: ParsableArguments {
+    @Option(name: .customLong("code"), help: "The code store folder (default: $DDE_CODE_DIR or ./dde-code).")
+    var path: String?
+
+    func open() throws(DDEError) -> CodeStore {
+        let dir = path ?? ProcessInfo.processInfo.environment["DDE_CODE_DIR"] ?? "dde-code"
+        return try CodeStore(directory: URL(fileURLWithPath: dir))
+    }
+}
+
+struct CodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "code", abstract: "Manage the content-addressed code store.", subcommands: [Add.self, CodePublish.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a module (.wasm, or .wat compiled first) and print its code hash.")
+
+        @Argument(help: "The module file.") var file: String
+        @OptionGroup var store: CodeDirectory
+
+        func run() throws {
+            try DDECLI.run { () throws(DDEError) in
+                let bytes = try readInput(file, what: "module")
+                let module = file.hasSuffix(".wat") ? try compileWAT(bytes, path: file) : bytes
+                print(try store.open().add(module).hex)
+            }
+        }
+    }
+}
+
+struct Exec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Execute a task as an executor and print the signed compute_result.",
+        discussion: "Checks the task (id, signature), runs its module from the code store deterministically, and signs the proof.")
+
+    @Option(help: "Executor key file (from `dde keygen`).") var key: String
+    @OptionGroup var store: CodeDirectory
+    @Argument(help: "The task (JSON file, '-' for stdin).") var task: String
+
+    func run() throws {
+        try DDECLI.run { () throws(DDEError) in
+            let t = try ComputeTask(json: try parseJSON(try readInput(task, what: "task"), what: task))
+            let result = try Executor.execute(task: t, keyPair: try KeyFile.load(from: key), codeStore: try store.open())
+            writeOutput(result.canonicalBytes)
+        }
+    }
+}
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Re-execute a task and say whether a compute_result's proof holds.",
+        discussion: """
+            Exit 0 when it holds; DDE_ERR_AUDIT_FAILED (95) naming the first field that differs \
+            when it does not: a validly signed but wrong proof is evidence against its executor.
+            """)
+
+    @OptionGroup var store: CodeDirectory
+    @Argument(help: "The task (JSON file).") var task: String
+    @Argument(help: "The compute_result (JSON file).") var result: String
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func run() throws {
+        try DDECLI.run { () throws(DDEError) in
+            let t = try ComputeTask(json: try parseJSON(try readInput(task, what: "task"), what: task))
+            let r = try ComputeResult(json: try parseJSON(try readInput(result, what: "result"), what: result))
+            let report = try Audit.check(task: t, result: r, codeStore: try store.open())
+            if json {
+                var o = JSONObject()
+                o["holds"] = .bool(report.holds)
+                o["executorPublicKey"] = .string(r.proof.executorPublicKey.hex)
+                if let f = report.field { o["field"] = .string(f) }
+                if let e = report.expected { o["expected"] = .string(e) }
+                if let c = report.claimed { o["claimed"] = .string(c) }
+                writeOutput(JSON.object(o).canonicalBytes())
+            } else if report.holds {
+                print("holds: re-execution agrees with every field of the proof")
+            }
+            if let field = report.field {
+                throw DDEError(.auditFailed, "\(field) differs: re-execution gives \(report.expected ?? "?"), the proof claims \(report.claimed ?? "?")")
+            }
+        }
+    }
+}

@@ -1,0 +1,243 @@
+import DDE
+import DDEExecutor
+import DDENetwork
+import Foundation
+import XCTest
+
+/// Delegation end to end with no fakes: real executor nodes on threads running the example dApps
+/// in the WebAssembly sandbox, the in-process transport, and a real store file.
+final class DelegationEndToEndTests: XCTestCase {
+    typealias Node = ExecutorNode<InProcessTransport>
+
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+        func set() { lock.lock(); value = true; lock.unlock() }
+    }
+
+    struct Network {
+        var hub: InProcessHub
+        var nodes: [Node]
+        var store: Store
+        var delegator: Delegator<InProcessTransport>
+        var wallet: Digest
+        var hashchain: Digest
+        func key(_ name: String) -> PublicKey { nodes.first { $0.config.name == name }!.publicKey }
+    }
+
+    /// A requester and one node per (name, behaviour); nodes start with empty code stores and
+    /// fetch the modules by hash.
+    func network(_ behaviours: [(String, Node.Behaviour)], duplicates: Bool = false,
+                 configure: (inout Node.Config) -> Void = { _ in }) throws -> Network {
+        let dir = temporaryDirectory(self)
+        let hub = InProcessHub()
+        hub.duplicateDeliveries = duplicates
+        let stop = Flag()
+        var nodes: [Node] = []
+        for (name, behaviour) in behaviours {
+            var config = Node.Config()
+            config.name = name
+            config.behaviour = behaviour
+            configure(&config)
+            let node = Node(transport: hub.endpoint(name: name), keyPair: KeyPair.generate(),
+                            codeStore: try CodeStore(directory: dir.appendingPathComponent("code-\(name)")),
+                            config: config, log: { _ in })
+            try node.start()
+            nodes.append(node)
+            let thread = Thread { node.run(until: { stop.isSet }) }
+            thread.start()
+        }
+        addTeardownBlock {
+            stop.set()
+            for n in nodes { n.transport.close() }
+        }
+        let store = try Store(path: dir.appendingPathComponent("requester.sqlite").path)
+        addTeardownBlock { store.close() }
+        let delegator = try Delegator(transport: hub.endpoint(name: "requester"), store: store, identity: KeyPair.generate())
+        let wallet = try delegator.publishCode(try exampleModule("wallet"))
+        let hashchain = try delegator.publishCode(try exampleModule("hashchain"))
+        XCTAssertEqual(try delegator.discover(timeoutMs: 100), behaviours.count)
+        return Network(hub: hub, nodes: nodes, store: store, delegator: delegator, wallet: wallet, hashchain: hashchain)
+    }
+
+    func walletSpec(_ net: Network, _ action: String, _ payload: String) throws -> TaskSpec {
+        TaskSpec(dappId: "wallet", dappCodeHash: net.wallet, action: action, payload: try JSONParser.parse(payload),
+                 raw: "\(action) \(payload)", requiredCapabilities: ["state.read", "state.write"],
+                 timestamp: UInt64(Date().timeIntervalSince1970 * 1000))
+    }
+
+    func options(_ mode: AssuranceMode, fanout: Int, linger: UInt64 = 5000) -> DelegationOptions {
+        var o = DelegationOptions(mode: mode, fanout: fanout, deadlineMs: 20_000)
+        o.lingerMs = linger
+        return o
+    }
+
+    func balance(_ net: Network, _ name: String) throws -> String? {
+        try net.store.dappValue("wallet", key: Array("balance/\(name)".utf8)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func testFirstValidCommitsTheRightResult() throws {
+        let net = try network([("a", .honest), ("b", .honest)])
+        let mint = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":100,"to":"me"}"#), options: options(.firstValid, fanout: 2))
+        XCTAssertNil(mint.failure)
+        XCTAssertEqual(mint.receipt?.index, 0)
+        let send = try net.delegator.delegate(try walletSpec(net, "send", #"{"amount":5,"from":"me","to":"alice"}"#), options: options(.firstValid, fanout: 2))
+        let receipt = try send.receiptOrThrow()
+        XCTAssertEqual(receipt.index, 1)
+        XCTAssertEqual(send.accepted?.result, try JSONParser.parse(#"{"from":95,"ok":true,"to":5}"#))
+        XCTAssertEqual(try balance(net, "alice"), "5")
+        XCTAssertEqual(try balance(net, "me"), "95")
+        XCTAssertEqual(try net.store.verifyChain().count, 2)
+        // Both were asked and both answered in the linger: both scored with requester latencies.
+        XCTAssertEqual(Set(send.asked), Set(net.nodes.map { $0.publicKey }))
+        for n in net.nodes {
+            XCTAssertEqual(try net.store.reputation.get(n.publicKey, now: Int64(Date().timeIntervalSince1970 * 1000))?.successfulProofs ?? 0, 2, accuracy: 0.01)
+        }
+    }
+
+    func testQuorumCommitsTheRightResult() throws {
+        let net = try network([("a", .honest), ("b", .honest), ("c", .honest)])
+        let spec = TaskSpec(dappId: "hashchain", dappCodeHash: net.hashchain, action: "run", payload: .number(3),
+                            timestamp: UInt64(Date().timeIntervalSince1970 * 1000))
+        let report = try net.delegator.delegate(spec, options: options(.quorum(3), fanout: 3))
+        _ = try report.receiptOrThrow()
+        // SHA-256 three times over 32 zero bytes, computed here by the core.
+        var h = [UInt8](repeating: 0, count: 32)
+        for _ in 0..<3 { h = SHA256.hash(h).bytes }
+        XCTAssertEqual(report.accepted?.result, try JSONParser.parse(#"{"hash":"\#(Hex.encode(h))","n":3}"#))
+        XCTAssertEqual(report.events.filter { $0.kind == .accepted }.count, 1)
+        XCTAssertEqual(report.events.filter { $0.kind == .agreed }.count, 2)
+        XCTAssertEqual(try net.store.verifyChain().count, 1)
+    }
+
+    func testForgerIsNeverCommittedAndBannedAfterThreeInvalidProofs() throws {
+        let net = try network([("honest", .honest), ("forger", .forge)])
+        let forger = net.key("forger")
+        _ = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":100,"to":"me"}"#), options: options(.firstValid, fanout: 2))
+        for round in 1...2 {
+            let r = try net.delegator.delegate(try walletSpec(net, "send", #"{"amount":1,"from":"me","to":"alice"}"#), options: options(.firstValid, fanout: 2))
+            XCTAssertNotNil(r.receipt, "round \(round): \(r.failure?.message ?? "")")
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let record = try XCTUnwrap(try net.store.reputation.get(forger, now: now))
+        XCTAssertEqual(record.failedProofs, 3, accuracy: 0.01)
+        XCTAssertTrue(record.isBanned(at: now))
+        // Banned: no longer asked.
+        let after = try net.delegator.delegate(try walletSpec(net, "send", #"{"amount":1,"from":"me","to":"alice"}"#), options: options(.firstValid, fanout: 2))
+        XCTAssertEqual(after.asked, [net.key("honest")])
+        // Every committed receipt came from the honest node and re-verifies.
+        let count = try net.store.verifyChain().count
+        XCTAssertEqual(count, 4)
+        for i in 0..<count {
+            XCTAssertEqual(try net.store.receipt(at: i).remote.executorPublicKey, net.key("honest"))
+        }
+        XCTAssertEqual(try balance(net, "alice"), "3")
+    }
+
+    func testForgerAloneCommitsNothing() throws {
+        let net = try network([("forger", .forge)])
+        let r = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":100,"to":"me"}"#), options: options(.firstValid, fanout: 1))
+        XCTAssertNil(r.receipt)
+        XCTAssertEqual(r.failure?.status, .noResult)
+        XCTAssertEqual(r.events.map { $0.kind }, [.invalid])
+        XCTAssertEqual(try net.store.receiptCount(), 0)
+        XCTAssertNil(try balance(net, "me"))
+    }
+
+    func testSlowExecutorLosesToFastHonestOne() throws {
+        let net = try network([("fast", .honest), ("slow", .slow(ms: 600))])
+        let r = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":7,"to":"me"}"#), options: options(.firstValid, fanout: 2, linger: 0))
+        XCTAssertEqual(try r.receiptOrThrow().remote.executorPublicKey, net.key("fast"))
+        let accepted = try XCTUnwrap(r.events.first { $0.kind == .accepted })
+        XCTAssertLessThan(accepted.latencyMs, 600)
+        // Stopped listening before the slow one answered and before the deadline: not a timeout.
+        let slow = try net.store.reputation.get(net.key("slow"), now: Int64(Date().timeIntervalSince1970 * 1000))
+        XCTAssertEqual(slow?.timeouts ?? 0, 0)
+    }
+
+    func testSilentExecutorTimesOutAtTheDeadline() throws {
+        let net = try network([("a", .honest), ("mute", .silent)])
+        var o = options(.quorum(2), fanout: 2)
+        o.deadlineMs = 400
+        let r = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":7,"to":"me"}"#), options: o)
+        XCTAssertEqual(r.failure?.status, .quorumNotReached)
+        XCTAssertEqual(r.events.first { $0.kind == .timeout }?.executor, net.key("mute"))
+        let mute = try net.store.reputation.get(net.key("mute"), now: Int64(Date().timeIntervalSince1970 * 1000))
+        XCTAssertEqual(mute?.timeouts ?? 0, 1, accuracy: 0.01)
+        XCTAssertEqual(try net.store.receiptCount(), 0)
+    }
+
+    func testQuorumWithALiarStoresEvidence() throws {
+        let net = try network([("a", .honest), ("b", .honest), ("liar", .lie)])
+        let r = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":50,"to":"me"}"#), options: options(.quorum(2), fanout: 3))
+        XCTAssertEqual(r.accepted?.result, try JSONParser.parse(#"{"ok":true,"to":50}"#))
+        XCTAssertNotEqual(try r.receiptOrThrow().remote.executorPublicKey, net.key("liar"))
+        XCTAssertEqual(r.events.first { $0.executor == net.key("liar") }?.kind, .disagreed)
+        let evidence = try net.store.evidence(executor: net.key("liar"))
+        XCTAssertEqual(evidence.count, 1)
+        XCTAssertEqual(evidence.first?.status, .resultMismatch)
+        XCTAssertEqual(evidence.first?.taskId, r.task.taskId)
+        XCTAssertEqual(r.evidenceIds, evidence.map { $0.id })
+        XCTAssertTrue(try net.store.evidence(executor: net.key("a")).isEmpty)
+    }
+
+    func testLiarWinsFirstValidOnlyWhenAloneButQuorumCatchesIt() throws {
+        // The known limit of first_valid: a consistent lie verifies. Quorum is the answer.
+        let net = try network([("liar", .lie)])
+        let r = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":1,"to":"me"}"#), options: options(.firstValid, fanout: 1))
+        XCTAssertEqual(r.accepted?.result, try JSONParser.parse(#"{"forged":true,"ok":true,"to":1}"#))
+    }
+
+    func testDuplicateDeliveriesAreHarmless() throws {
+        let net = try network([("a", .honest), ("b", .honest)], duplicates: true)
+        let r = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":9,"to":"me"}"#), options: options(.quorum(2), fanout: 2))
+        XCTAssertNotNil(r.receipt, r.failure?.message ?? "")
+        XCTAssertEqual(try balance(net, "me"), "9")
+        // Each node ran the task once though the offer came twice.
+        XCTAssertEqual(net.nodes.map { $0.answered }, [1, 1])
+    }
+
+    func testBusyExecutorAnswersWithComputeError() throws {
+        let net = try network([("tiny", .slow(ms: 300))]) { $0.maxComputeTasksPerPeer = 1 }
+        let key = net.key("tiny")
+        // Fill the node's one slot with a task sent by hand, then delegate.
+        let first = try ComputeTask.create(try walletSpec(net, "mint", #"{"amount":1,"to":"x"}"#), requester: net.delegator.identity)
+        try net.delegator.transport.publish(topic: Topic.tasks, payload: TaskOffer(task: first, executors: [key]).envelope.canonicalBytes, retain: false)
+        Thread.sleep(forTimeInterval: 0.05)
+        let r = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":2,"to":"y"}"#), options: options(.firstValid, fanout: 1))
+        XCTAssertEqual(r.failure?.status, .noResult)
+        let error = try XCTUnwrap(r.events.first { $0.kind == .error })
+        XCTAssertEqual(error.status, .busy)
+        XCTAssertEqual(error.executor, key)
+    }
+
+    func testCriticalTasksSkipUnprovenExecutorsUnlessFallbackIsAllowed() throws {
+        let net = try network([("a", .honest)])
+        var o = options(.firstValid, fanout: 1)
+        o.critical = true
+        o.provenAfterSuccesses = 2
+        XCTAssertThrowsError(try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":1,"to":"me"}"#), options: o)) { error in
+            XCTAssertEqual((error as? DDEError)?.status, .noExecutor)
+        }
+        o.allowFallback = true
+        XCTAssertNotNil(try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":1,"to":"me"}"#), options: o).receipt)
+        o.allowFallback = false
+        // One success is not yet proven (2 needed); a second non-critical one makes it so.
+        XCTAssertThrowsError(try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":1,"to":"me"}"#), options: o))
+        _ = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":1,"to":"me"}"#), options: options(.firstValid, fanout: 1))
+        XCTAssertNotNil(try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":1,"to":"me"}"#), options: o).receipt)
+    }
+
+    func testCodeThatNeverArrivesIsRefused() throws {
+        let net = try network([("a", .honest)]) { $0.codeFetchTimeoutMs = 100 }
+        let missing = SHA256.hash(Array("no such module".utf8))
+        let spec = TaskSpec(dappId: "ghost", dappCodeHash: missing, action: "run", payload: .null,
+                            timestamp: UInt64(Date().timeIntervalSince1970 * 1000))
+        var o = options(.firstValid, fanout: 1)
+        o.deadlineMs = 3000
+        let r = try net.delegator.delegate(spec, options: o)
+        XCTAssertEqual(r.failure?.status, .noResult)
+        XCTAssertEqual(r.events.first?.status, .codeNotFound)
+    }
+}

@@ -1,0 +1,86 @@
+"""dde: verifiable delegated compute for low-power devices (Python bindings to libdde).
+
+A requester builds a signed compute task, executors run it and return signed execution proofs,
+and the requester verifies a proof cheaply (hashes and one Ed25519 check) before anything
+touches its state::
+
+    import dde
+
+    key = dde.KeyPair.generate()
+    with dde.Task.create({"dappId": "counter", "dappCodeHash": code_hash,
+                          "action": "increment"}, key) as task:
+        send(task.json)                       # bytes: the task's canonical JSON
+        dde.verify(task, receive())           # None, or raises e.g. dde.ProofSignatureError
+
+libdde.so is loaded on first use: from $DDE_LIBRARY, next to this package, then the system's
+library path (see dde._library and README.md).
+
+Module layout:
+
+- ``dde.errors``     DDEError and one class per DDE_ERR_* code, grouped by domain
+- ``dde.crypto``     sha256, KeyPair (key files), SignatureKind, verify_signature, ed25519_verify
+- ``dde.canonical``  canonicalize (RFC 8785)
+- ``dde.task``       Task
+- ``dde.verification`` Policy, DenyReason, verify
+- ``dde.store``      Store (receipt chain, dApp state), ChainHead, Reputation
+- ``dde.client``     (reserved) the delegating client: send a task, collect and verify results
+- ``dde._library``   finding libdde.so and the ctypes prototypes; ``dde._guard`` handle lifetimes
+"""
+
+from __future__ import annotations
+
+from ._library import (
+    ENV_VAR as LIBRARY_ENV_VAR,
+    HASHBYTES,
+    PUBLICKEYBYTES,
+    SECRETKEYBYTES,
+    SEEDBYTES,
+    SIGNATUREBYTES,
+    library_path,
+)
+from ._library import library as _load_library
+from .canonical import canonicalize
+from .crypto import KeyPair, SignatureKind, ed25519_verify, sha256, verify_signature
+from .errors import *  # noqa: F401,F403  (one class per status code; see errors.__all__)
+from .errors import __all__ as _error_names
+from .store import ChainHead, Reputation, Store
+from .task import Task
+from .verification import DenyReason, Policy, verify
+
+__version__ = "0.1.0"
+
+
+def library_version() -> str:
+    """The loaded libdde's version string.
+
+    >>> library_version()
+    '0.1.0'
+    """
+    return _load_library().dde_version().decode("ascii")
+
+
+def status_name(code: int) -> str:
+    """The library's name for a status code ("DDE_ERR_TASK_ID"; "DDE_ERR_UNKNOWN" if unknown)."""
+    if isinstance(code, bool) or not isinstance(code, int):
+        raise TypeError(f"code must be int, not {type(code).__name__}")
+    if not -(2**31) <= code < 2**31:
+        return "DDE_ERR_UNKNOWN"
+    return _load_library().dde_status_name(code).decode("ascii")
+
+
+def status_message(code: int) -> str:
+    """The library's one-line description of a status code."""
+    if isinstance(code, bool) or not isinstance(code, int):
+        raise TypeError(f"code must be int, not {type(code).__name__}")
+    if not -(2**31) <= code < 2**31:
+        return "unknown status code"
+    return _load_library().dde_status_message(code).decode("utf-8", errors="replace")
+
+
+__all__ = [
+    "KeyPair", "SignatureKind", "sha256", "verify_signature", "ed25519_verify",
+    "canonicalize", "Task", "Policy", "DenyReason", "verify", "Store", "ChainHead", "Reputation",
+    "library_path", "library_version", "status_name", "status_message", "LIBRARY_ENV_VAR",
+    "PUBLICKEYBYTES", "SECRETKEYBYTES", "SEEDBYTES", "SIGNATUREBYTES", "HASHBYTES",
+    *_error_names,
+]

@@ -1,0 +1,240 @@
+"""Finding and loading libdde, and the C prototype of every function this package calls.
+
+Search order (the first that loads wins):
+
+1. the environment variable ``DDE_LIBRARY``: a path to the library. When it is set, nothing else
+   is tried: a path that does not load is an error rather than a silent fallback;
+2. ``libdde.so`` next to this file (a wheel that bundles the library puts it there);
+3. ``ctypes.util.find_library("dde")`` (ldconfig's cache, the compiler's search path);
+4. ``libdde.so`` through the dynamic loader's own search (``LD_LIBRARY_PATH``, ``/etc/ld.so.cache``,
+   ``/lib``, ``/usr/lib``).
+
+The library is loaded on first use, once per process, so importing ``dde`` never fails and its
+exceptions can be caught before any library exists.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+import threading
+from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint64, c_void_p
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from .errors import DDEError, IncompatibleLibraryError, LibraryNotFoundError, error_class
+
+ENV_VAR = "DDE_LIBRARY"
+LIBRARY_NAME = "libdde.dylib" if sys.platform == "darwin" else "libdde.so"
+
+# The library this package was written for: include/dde.h DDE_VERSION_NUMBER 1000 (0.1.0).
+# 0.x releases may change the ABI with the minor version, so major and minor must match.
+EXPECTED_VERSION = (0, 1)
+
+# Sizes from include/dde.h, checked against the library at load time.
+PUBLICKEYBYTES = 32
+SECRETKEYBYTES = 64
+SEEDBYTES = 32
+SIGNATUREBYTES = 64
+HASHBYTES = 32
+HASHHEXBYTES = 65
+
+
+class _TaskStruct(ctypes.Structure):
+    """struct dde_task (opaque)."""
+
+
+class _PolicyStruct(ctypes.Structure):
+    """struct dde_policy (opaque)."""
+
+
+class _StoreStruct(ctypes.Structure):
+    """struct dde_store (opaque)."""
+
+
+# Distinct pointer types, so that a task can never be passed where a policy is expected.
+TaskPointer = POINTER(_TaskStruct)
+PolicyPointer = POINTER(_PolicyStruct)
+StorePointer = POINTER(_StoreStruct)
+
+# name: (restype, argtypes). Byte buffers are c_char_p (bytes in, create_string_buffer out; the
+# wrappers check every fixed size before the call, because C cannot); char ** outputs are
+# POINTER(c_void_p) so the address stays available for dde_free.
+_PROTOTYPES = {
+    "dde_version": (c_char_p, []),
+    "dde_version_number": (c_int, []),
+    "dde_init": (c_int, []),
+    "dde_status_name": (c_char_p, [c_int]),
+    "dde_status_message": (c_char_p, [c_int]),
+    "dde_errcode": (c_int, []),
+    "dde_errmsg": (c_char_p, []),
+    "dde_free": (None, [c_void_p]),
+    "dde_publickeybytes": (c_size_t, []),
+    "dde_secretkeybytes": (c_size_t, []),
+    "dde_seedbytes": (c_size_t, []),
+    "dde_signaturebytes": (c_size_t, []),
+    "dde_hashbytes": (c_size_t, []),
+    "dde_sha256": (c_int, [c_char_p, c_size_t, c_char_p]),
+    "dde_keypair": (c_int, [c_char_p, c_char_p]),
+    "dde_keypair_from_seed": (c_int, [c_char_p, c_char_p, c_char_p]),
+    "dde_sign": (c_int, [c_int, c_char_p, c_char_p, c_char_p]),
+    "dde_verify_signature": (c_int, [c_int, c_char_p, c_char_p, c_char_p]),
+    "dde_ed25519_verify": (c_int, [c_char_p, c_char_p, c_size_t, c_char_p]),
+    "dde_key_save": (c_int, [c_char_p, c_char_p]),
+    "dde_key_load": (c_int, [c_char_p, c_char_p, c_char_p]),
+    "dde_canonicalize": (c_int, [c_char_p, c_size_t, POINTER(c_void_p), POINTER(c_size_t)]),
+    "dde_task_create": (c_int, [c_char_p, c_size_t, c_char_p, POINTER(TaskPointer)]),
+    "dde_task_parse": (c_int, [c_char_p, c_size_t, POINTER(TaskPointer)]),
+    "dde_task_free": (None, [TaskPointer]),
+    "dde_task_json": (c_int, [TaskPointer, POINTER(c_void_p), POINTER(c_size_t)]),
+    "dde_task_id": (c_int, [TaskPointer, c_char_p]),
+    "dde_policy_new": (c_int, [POINTER(PolicyPointer)]),
+    "dde_policy_deny": (c_int, [PolicyPointer, c_char_p, c_int]),
+    "dde_policy_free": (None, [PolicyPointer]),
+    "dde_verify": (c_int, [TaskPointer, c_char_p, c_size_t, PolicyPointer]),
+    # The store. Times and latencies are uint64_t: c_uint64 (the wrappers check the range first,
+    # because ctypes would silently wrap -1 to 2^64-1).
+    "dde_store_open": (c_int, [c_char_p, c_char_p, c_size_t, POINTER(StorePointer)]),
+    "dde_store_close": (None, [StorePointer]),
+    "dde_store_commit": (c_int, [StorePointer, TaskPointer, c_char_p, c_size_t, c_char_p, c_uint64,
+                                 POINTER(c_void_p), POINTER(c_size_t)]),
+    "dde_store_head": (c_int, [StorePointer, POINTER(c_uint64), c_char_p, c_char_p]),
+    "dde_store_verify_chain": (c_int, [StorePointer, POINTER(c_uint64)]),
+    "dde_store_export": (c_int, [StorePointer, POINTER(c_void_p), POINTER(c_size_t)]),
+    "dde_store_policy": (c_int, [StorePointer, c_uint64, POINTER(PolicyPointer)]),
+    "dde_reputation_record_success": (c_int, [StorePointer, c_char_p, c_uint64, c_uint64]),
+    "dde_reputation_record_failure": (c_int, [StorePointer, c_char_p, c_uint64]),
+    "dde_reputation_record_timeout": (c_int, [StorePointer, c_char_p, c_uint64]),
+    "dde_reputation_get": (c_int, [StorePointer, c_char_p, c_uint64, POINTER(c_void_p), POINTER(c_size_t)]),
+    "dde_reputation_status": (c_int, [StorePointer, c_char_p, c_uint64, POINTER(c_int), POINTER(c_int)]),
+    "dde_reputation_all": (c_int, [StorePointer, c_uint64, POINTER(c_void_p), POINTER(c_size_t)]),
+    "dde_reputation_clear": (c_int, [StorePointer, c_char_p]),
+    "dde_reputation_clear_all": (c_int, [StorePointer]),
+}
+
+_lock = threading.Lock()
+_lib: Optional[ctypes.CDLL] = None
+_path: Optional[str] = None
+
+_HOW_TO = (
+    "Build it with scripts/build-lib.sh in the dde repository (it writes build/host/lib/libdde.so) "
+    "and set DDE_LIBRARY to that path, or install libdde.so where the dynamic loader finds it "
+    "(e.g. /usr/local/lib, then run ldconfig)."
+)
+
+
+def _candidates() -> List[Tuple[str, Optional[str]]]:
+    """(where, what to dlopen or None when that place has nothing) in search order, after DDE_LIBRARY."""
+    bundled = Path(__file__).resolve().with_name(LIBRARY_NAME)
+    return [
+        ("bundled with the package", str(bundled) if bundled.is_file() else None),
+        ("ctypes.util.find_library('dde')", ctypes.util.find_library("dde")),
+        ("the dynamic loader's search path", LIBRARY_NAME),
+    ]
+
+
+def _load() -> Tuple[ctypes.CDLL, str]:
+    env = os.environ.get(ENV_VAR)
+    if env:
+        try:
+            return ctypes.CDLL(env), env
+        except OSError as e:
+            raise LibraryNotFoundError._raised_here(
+                f"{ENV_VAR}={env!r} could not be loaded ({e}). Point {ENV_VAR} at a libdde.so "
+                f"(scripts/build-lib.sh writes build/host/lib/libdde.so) or unset it to search "
+                f"the default places.") from None
+    tried = [f"{ENV_VAR}: not set"]
+    for how, what in _candidates():
+        if what is None:
+            tried.append(f"{how}: nothing there")
+            continue
+        try:
+            return ctypes.CDLL(what), what
+        except OSError as e:
+            tried.append(f"{how}: {what}: {e}")
+    raise LibraryNotFoundError._raised_here(
+        "libdde.so was not found. Tried, in order: " + "; ".join(tried) + ". " + _HOW_TO)
+
+
+def _bind(lib: ctypes.CDLL, path: str) -> None:
+    for name, (restype, argtypes) in _PROTOTYPES.items():
+        try:
+            function = getattr(lib, name)
+        except AttributeError:
+            raise IncompatibleLibraryError._raised_here(
+                f"{path} has no {name}: it is not a libdde this package supports "
+                f"(wanted {EXPECTED_VERSION[0]}.{EXPECTED_VERSION[1]}.x)") from None
+        function.restype = restype
+        function.argtypes = argtypes
+    number = lib.dde_version_number()
+    version = (number // 1000000, number // 1000 % 1000)
+    if version != EXPECTED_VERSION:
+        raise IncompatibleLibraryError._raised_here(
+            f"{path} is libdde {lib.dde_version().decode(errors='replace')}, this package needs "
+            f"{EXPECTED_VERSION[0]}.{EXPECTED_VERSION[1]}.x: install the matching version")
+    sizes = {
+        "dde_publickeybytes": PUBLICKEYBYTES, "dde_secretkeybytes": SECRETKEYBYTES,
+        "dde_seedbytes": SEEDBYTES, "dde_signaturebytes": SIGNATUREBYTES,
+        "dde_hashbytes": HASHBYTES,
+    }
+    for name, expected in sizes.items():
+        got = getattr(lib, name)()
+        if got != expected:
+            raise IncompatibleLibraryError._raised_here(
+                f"{path}: {name}() is {got}, this package expects {expected}")
+    if lib.dde_init() != 0:
+        raise error_from_library(lib, lib.dde_errcode())
+
+
+def library() -> ctypes.CDLL:
+    """The loaded library (loading it on first use). Raises LibraryNotFoundError."""
+    global _lib, _path
+    lib = _lib
+    if lib is not None:
+        return lib
+    with _lock:
+        if _lib is None:
+            lib, path = _load()
+            _bind(lib, path)
+            _lib, _path = lib, path
+        return _lib
+
+
+def library_path() -> str:
+    """What the library was loaded from (a path, or the name the dynamic loader resolved).
+
+    >>> library_path().endswith("libdde.so")
+    True
+    """
+    library()
+    assert _path is not None
+    return _path
+
+
+def error_from_library(lib: ctypes.CDLL, code: int) -> DDEError:
+    """The exception for a failed call; must run right after it (dde_errmsg is per thread)."""
+    message = (lib.dde_errmsg() or b"").decode("utf-8", errors="replace")
+    name = (lib.dde_status_name(code) or b"DDE_ERR_UNKNOWN").decode("ascii", errors="replace")
+    return error_class(code)(code, name, message)
+
+
+def call(function_name: str, *args) -> None:
+    """Calls a dde_* function that returns a status and raises its exception on failure."""
+    lib = library()
+    code = getattr(lib, function_name)(*args)
+    if code != 0:
+        raise error_from_library(lib, code)
+
+
+def take_string(pointer: c_void_p, length: c_size_t) -> bytes:
+    """Copies a char * the library returned and releases it with dde_free."""
+    lib = library()
+    if not pointer.value:
+        return b""
+    try:
+        return ctypes.string_at(pointer.value, length.value)
+    finally:
+        lib.dde_free(pointer)
+

@@ -1,0 +1,315 @@
+"""The requester's store: the receipt chain, the dApp state and executor reputation, in one SQLite
+file (docs/STORE.md; docs/PROTOCOL.md sections 8 and 9).
+
+A verified compute_result is committed with ``Store.commit``: verified again, checked against the
+chain (not committed before, made on the dApp's current state), and appended as a receipt signed
+by the node's identity, together with the proof, the result and the state writes, in one durable
+transaction. Any failure changes nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional
+
+from . import _library as L
+from ._convert import BytesLike, JSONInput, PathLike, fixed_bytes, json_text, path_bytes, type_name, uint64
+from ._guard import Guard
+from .crypto import KeyPair
+from .errors import NotFoundError
+from .task import Task
+from .verification import Policy
+
+__all__ = ["ChainHead", "Reputation", "Store"]
+
+
+class ChainHead(NamedTuple):
+    """The head of the receipt chain.
+
+    ``count``: receipts in the chain; ``receipt_hash``: the last receipt's hash (64 hex
+    characters; None for an empty chain); ``state_root``: the node state root after it (the empty
+    root, SHA-256 of nothing, for an empty chain).
+    """
+
+    count: int
+    receipt_hash: Optional[str]
+    state_root: str
+
+
+def _records(text: bytes) -> Any:
+    return json.loads(text)
+
+
+class Store:
+    """An open store file. Thread-safe: one Store may be shared by threads (every operation is
+    atomic); several processes may open the same file. Close it (or use ``with``) to release the
+    file at once; otherwise garbage collection does.
+
+    ``reputation`` (optional) sets the reputation rules, any of ``{"banAfterConsecutiveInvalid":
+    3, "banDurationMs": 600000, "blacklistFailureRate": 0.5, "blacklistMinAttempts": 5,
+    "halfLifeMs": 86400000, "confidenceZ": 1.96}`` (the defaults). They are not stored in the
+    file: give the same ones each time it is opened.
+
+    Raises SQLiteError when SQLite cannot open or create the file (a directory, a missing
+    folder), StoreSchemaVersionError for a file written by a newer dde (it is left untouched),
+    SchemaError or ArgumentError for bad reputation settings.
+
+    >>> import os, tempfile
+    >>> with Store(os.path.join(tempfile.mkdtemp(), "node.db")) as store: store.head().count
+    0
+    """
+
+    def __init__(self, path: PathLike, *, reputation: Optional[Mapping[str, Any]] = None) -> None:
+        raw = path_bytes(path)
+        if reputation is None:
+            options, length = None, 0
+        elif isinstance(reputation, Mapping):
+            options = json_text(dict(reputation), "reputation")
+            length = len(options)
+        else:
+            raise TypeError(f"reputation must be a dict of settings or None, not {type_name(reputation)}")
+        handle = L.StorePointer()
+        L.call("dde_store_open", raw, options, length, ctypes.byref(handle))
+        self._guard = Guard(self, handle, L.library().dde_store_close, "store")
+
+    # ---- The receipt chain ----------------------------------------------------------------------
+
+    def commit(self, task: Task, result: JSONInput, identity: KeyPair, now_ms: int = 0) -> Dict[str, Any]:
+        """Verifies ``result`` (a compute_result: bytes, str or dict) against ``task`` again, with
+        this store's reputation as the policy at ``now_ms``, and commits it; returns the receipt.
+
+        Refused, changing nothing: any verification failure (its own class, e.g.
+        ExecutorBannedError for an executor the reputation bans), DuplicateTaskError for a task
+        already committed, StaleError for a task made on a state the dApp has left, BadKeyError
+        when ``identity`` is not the key the chain was started with. ``now_ms`` (Unix ms; 0 means
+        the wall clock) is the receipt's timestamp.
+
+        ``receipt = store.commit(task, result_bytes, identity)``
+        """
+        if not isinstance(task, Task):
+            raise TypeError(f"task must be a dde.Task, not {type_name(task)}")
+        if not isinstance(identity, KeyPair):
+            raise TypeError(f"identity must be a dde.KeyPair, not {type_name(identity)}")
+        text = json_text(result, "result")
+        now = uint64(now_ms, "now_ms")
+        out, length = ctypes.c_void_p(), ctypes.c_size_t()
+        with self._guard.shared() as handle, task._guard.shared() as task_handle, \
+                identity._guard.shared() as secret:
+            L.call("dde_store_commit", handle, task_handle, text, len(text), secret, now,
+                   ctypes.byref(out), ctypes.byref(length))
+        return _records(L.take_string(out, length))
+
+    def head(self) -> ChainHead:
+        """The chain head: receipt count, the last receipt's hash and the node state root.
+
+        ``count, receipt_hash, state_root = store.head()``
+        """
+        count = ctypes.c_uint64()
+        receipt_hash = ctypes.create_string_buffer(L.HASHHEXBYTES)
+        state_root = ctypes.create_string_buffer(L.HASHHEXBYTES)
+        with self._guard.shared() as handle:
+            L.call("dde_store_head", handle, ctypes.byref(count), receipt_hash, state_root)
+        return ChainHead(count.value, receipt_hash.value.decode("ascii") or None,
+                         state_root.value.decode("ascii"))
+
+    def verify_chain(self) -> int:
+        """Re-checks every link, hash and both signatures of every receipt and replays all stored
+        writes from the empty state; returns the number of receipts checked. Raises
+        ChainBrokenError naming the first bad receipt ("receipt N: why").
+
+        ``assert store.verify_chain() == store.head().count``
+        """
+        checked = ctypes.c_uint64()
+        with self._guard.shared() as handle:
+            L.call("dde_store_verify_chain", handle, ctypes.byref(checked))
+        return checked.value
+
+    def export_jsonl(self) -> bytes:
+        """The whole chain as JSON lines (canonical JSON, one line per receipt in index order, each
+        ``{"computeResult", "receipt", "task"}``): enough for anyone to re-check the chain and
+        both signatures without the database.
+
+        ``Path("chain.jsonl").write_bytes(store.export_jsonl())``
+        """
+        out, length = ctypes.c_void_p(), ctypes.c_size_t()
+        with self._guard.shared() as handle:
+            L.call("dde_store_export", handle, ctypes.byref(out), ctypes.byref(length))
+        # libdde 0.1.0 ends every line with two newlines (an empty line between records, which
+        # JSON Lines readers refuse); keep exactly one per record, whatever the library writes.
+        lines = [line for line in L.take_string(out, length).split(b"\n") if line]
+        return b"".join(line + b"\n" for line in lines)
+
+    def export(self) -> List[Dict[str, Any]]:
+        """The whole chain as a list of ``{"computeResult", "receipt", "task"}`` dicts, in index
+        order (export_jsonl() gives the canonical bytes).
+
+        ``receipts = [line["receipt"] for line in store.export()]``
+        """
+        return [json.loads(line) for line in self.export_jsonl().splitlines()]
+
+    def policy(self, now_ms: int = 0) -> Policy:
+        """A Policy refusing the executors this store's reputation bans or blacklists at
+        ``now_ms`` (0: now), for ``dde.verify``. A snapshot: later reputation changes do not
+        reach it.
+
+        ``dde.verify(task, result, store.policy())``
+        """
+        now = uint64(now_ms, "now_ms")
+        handle = L.PolicyPointer()
+        with self._guard.shared() as store_handle:
+            L.call("dde_store_policy", store_handle, now, ctypes.byref(handle))
+        return Policy._own(handle)
+
+    @property
+    def reputation(self) -> "Reputation":
+        """The store's executor reputation (docs/PROTOCOL.md section 9). A view of this
+        store: after store.close() its calls raise ClosedError."""
+        return Reputation(self)  # made per access: no Store <-> Reputation cycle delaying release
+
+    # ---- Lifetime -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes the file (waits for calls in flight). Idempotent; later use raises ClosedError."""
+        self._guard.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._guard.closed
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "Store(closed)"
+        return f"Store(receipts={self.head().count})"
+
+
+class Reputation:
+    """Executor reputation kept in a Store (``store.reputation``; docs/STORE.md): counts decay
+    with a half-life; 3 invalid proofs in a row ban an executor for a while; more than 50% failed
+    attempts over at least 5 blacklist it. Executors are named by their 32-byte public key; every
+    time is Unix ms, 0 meaning now (pass explicit times for reproducible results).
+
+    Records are dicts: ``{"executorPublicKey", "successfulProofs", "failedProofs", "timeouts",
+    "attempts", "failureRate", "successLowerBound", "latencyAvg", "latencyCount", "lastSeen",
+    "consecutiveInvalid", "bannedUntil", "banned", "blacklisted"}``, counts decayed to ``now_ms``
+    (so possibly fractional).
+
+    >>> import os, tempfile
+    >>> with Store(os.path.join(tempfile.mkdtemp(), "node.db")) as store:
+    ...     store.reputation.record_success(bytes(32), latency_ms=40, now_ms=1000)
+    ...     store.reputation.get(bytes(32), now_ms=1000)["successfulProofs"]
+    1
+    """
+
+    def __init__(self, store: Store) -> None:
+        if not isinstance(store, Store):
+            raise TypeError(f"store must be a dde.Store, not {type_name(store)} (use store.reputation)")
+        self._store = store
+
+    def _key(self, key: BytesLike) -> bytes:
+        return fixed_bytes(key, L.PUBLICKEYBYTES, "key")
+
+    def record_success(self, key: BytesLike, latency_ms: int, now_ms: int = 0) -> None:
+        """A valid proof that took ``latency_ms``: successes + 1, the run of invalid proofs reset.
+
+        ``store.reputation.record_success(executor_key, latency_ms=35)``
+        """
+        pk, latency, now = self._key(key), uint64(latency_ms, "latency_ms"), uint64(now_ms, "now_ms")
+        with self._store._guard.shared() as handle:
+            L.call("dde_reputation_record_success", handle, pk, latency, now)
+
+    def record_failure(self, key: BytesLike, now_ms: int = 0) -> None:
+        """An invalid proof: failures + 1; the 3rd in a row (banAfterConsecutiveInvalid) bans the
+        executor for banDurationMs.
+
+        ``store.reputation.record_failure(executor_key)``
+        """
+        pk, now = self._key(key), uint64(now_ms, "now_ms")
+        with self._store._guard.shared() as handle:
+            L.call("dde_reputation_record_failure", handle, pk, now)
+
+    def record_timeout(self, key: BytesLike, now_ms: int = 0) -> None:
+        """No answer in time: a failed attempt (failure rate, blacklist, routing), never a ban.
+
+        ``store.reputation.record_timeout(executor_key)``
+        """
+        pk, now = self._key(key), uint64(now_ms, "now_ms")
+        with self._store._guard.shared() as handle:
+            L.call("dde_reputation_record_timeout", handle, pk, now)
+
+    def get(self, key: BytesLike, now_ms: int = 0) -> Optional[Dict[str, Any]]:
+        """The executor's record at ``now_ms``, or None for an executor never seen.
+
+        ``record = store.reputation.get(executor_key)``
+        """
+        pk, now = self._key(key), uint64(now_ms, "now_ms")
+        out, length = ctypes.c_void_p(), ctypes.c_size_t()
+        try:
+            with self._store._guard.shared() as handle:
+                L.call("dde_reputation_get", handle, pk, now, ctypes.byref(out), ctypes.byref(length))
+        except NotFoundError:
+            return None
+        return _records(L.take_string(out, length))
+
+    def _status(self, key: BytesLike, now_ms: int) -> "tuple[bool, bool]":
+        pk, now = self._key(key), uint64(now_ms, "now_ms")
+        banned, blacklisted = ctypes.c_int(), ctypes.c_int()
+        with self._store._guard.shared() as handle:
+            L.call("dde_reputation_status", handle, pk, now, ctypes.byref(banned), ctypes.byref(blacklisted))
+        return bool(banned.value), bool(blacklisted.value)
+
+    def is_banned(self, key: BytesLike, now_ms: int = 0) -> bool:
+        """Whether the executor is temporarily banned at ``now_ms`` (False for one never seen).
+
+        ``if store.reputation.is_banned(executor_key): ...``
+        """
+        return self._status(key, now_ms)[0]
+
+    def is_blacklisted(self, key: BytesLike, now_ms: int = 0) -> bool:
+        """Whether the executor's failure rate blacklists it at ``now_ms`` (False for one never seen).
+
+        ``if store.reputation.is_blacklisted(executor_key): ...``
+        """
+        return self._status(key, now_ms)[1]
+
+    def all(self, now_ms: int = 0) -> List[Dict[str, Any]]:
+        """Every record, in routing order: usable executors first, then by the lower confidence
+        bound of their success rate, then by lower average latency.
+
+        ``best = store.reputation.all()[0]["executorPublicKey"]``
+        """
+        now = uint64(now_ms, "now_ms")
+        out, length = ctypes.c_void_p(), ctypes.c_size_t()
+        with self._store._guard.shared() as handle:
+            L.call("dde_reputation_all", handle, now, ctypes.byref(out), ctypes.byref(length))
+        return _records(L.take_string(out, length))
+
+    def clear(self, key: BytesLike) -> bool:
+        """Forgets one executor; False when there was nothing to forget.
+
+        ``store.reputation.clear(executor_key)``
+        """
+        pk = self._key(key)
+        try:
+            with self._store._guard.shared() as handle:
+                L.call("dde_reputation_clear", handle, pk)
+        except NotFoundError:
+            return False
+        return True
+
+    def clear_all(self) -> None:
+        """Forgets every executor.
+
+        ``store.reputation.clear_all()``
+        """
+        with self._store._guard.shared() as handle:
+            L.call("dde_reputation_clear_all", handle)
+
+    def __repr__(self) -> str:
+        return f"Reputation(store={self._store!r})"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The `dde` command end to end: keys, canonical JSON, tasks, execution, verification, audit.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/scripts/lib.sh"
+DDE=$(dde_bin)
+W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
+cd "$W"
+export DDE_CODE_DIR=$W/code
+
+check "help on every level" bash -c "'$DDE' --help && '$DDE' task create --help && '$DDE' verify --help && '$DDE' audit --help"
+check "keygen writes a 0600 key" bash -c "'$DDE' keygen -o r.key >/dev/null && [ \$(stat -c %a r.key) = 600 ]"
+check_exit "keygen refuses to overwrite" 4 "$DDE" keygen -o r.key
+"$DDE" keygen -o e.key >/dev/null
+check "canon sorts keys and normalises numbers" bash -c "echo '{\"b\":1E2,\"a\":\"\\u00e9\"}' | '$DDE' canon | grep -qx '{\"a\":\"é\",\"b\":100}'"
+check_exit "canon refuses duplicate keys" 22 bash -c "echo '{\"a\":1,\"a\":2}' | '$DDE' canon"
+check_exit "canon refuses bad JSON" 20 bash -c "echo '{' | '$DDE' canon"
+
+check "code add" "$DDE" code add "$ROOT/examples/dapps/counter.wat"
+check "task create" bash -c "'$DDE' task create --key r.key --dapp counter --code '$ROOT/examples/dapps/counter.wat' --action increment --cap state.read --cap state.write > task.json"
+check "exec" bash -c "'$DDE' exec --key e.key task.json > result.json"
+check "verify accepts the executor's proof" "$DDE" verify task.json result.json
+check "audit: the proof holds" "$DDE" audit task.json result.json
+
+# Altered after signing: result, writes, trace.
+python3 - <<'PY'
+import json
+r = json.load(open("result.json"))
+a = json.loads(json.dumps(r)); a["result"] = {"count": 999}; json.dump(a, open("alt-result.json", "w"))
+b = json.loads(json.dumps(r)); b["stateWrites"] = {"count": "OTk5"}; json.dump(b, open("alt-writes.json", "w"))
+c = json.loads(json.dumps(r)); t = c["proof"]["executionTraceHash"]; c["proof"]["executionTraceHash"] = ("0" if t[0] != "0" else "1") + t[1:]
+json.dump(c, open("alt-trace.json", "w"))
+PY
+check_exit "verify refuses an altered result" 48 "$DDE" verify task.json alt-result.json
+check_exit "verify refuses altered writes" 49 "$DDE" verify task.json alt-writes.json
+check_exit "verify refuses an altered trace" 52 "$DDE" verify task.json alt-trace.json
+check_exit "exec refuses a task whose code is missing" 80 bash -c "DDE_CODE_DIR='$W/empty' '$DDE' exec --key e.key task.json"
+finish
