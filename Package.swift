@@ -52,5 +52,8 @@ let package = Package(
         .testTarget(name: "DDETests", dependencies: ["DDE"]),
         .testTarget(name: "DDEExecutorTests", dependencies: ["DDE", "DDEExecutor"]),
         .testTarget(name: "DDENetworkTests", dependencies: ["DDE", "DDEExecutor", "DDENetwork"]),
+        // MQTTTransport and `dde node` processes against a real Mosquitto broker the tests start
+        // (scripts/test-e2e.sh builds `dde` first and runs only these).
+        .testTarget(name: "DDEMQTTTests", dependencies: ["DDE", "DDEExecutor"]),
     ]
 )

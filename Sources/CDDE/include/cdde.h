@@ -30,6 +30,62 @@ int cdde_write_private_file(const char *path, const uint8_t *bytes, size_t lengt
 // or EFBIG when the file holds more than `capacity` bytes.
 int cdde_read_file(const char *path, uint8_t *buffer, size_t capacity, size_t *length);
 
+// ---- MQTT client on libmosquitto loaded at run time (cdde_mqtt.c; used by MQTTTransport).
+// Every function that can fail writes a one-line reason into `err` (capacity `err_cap`).
+
+typedef struct cdde_mqtt cdde_mqtt;
+
+// One received message: topic (NUL-terminated) and payload live in the same allocation.
+typedef struct cdde_mqtt_message {
+    struct cdde_mqtt_message *next;
+    char *topic;
+    uint8_t *payload;
+    size_t length;
+    int retained;
+} cdde_mqtt_message;
+
+typedef struct cdde_mqtt_options {
+    size_t max_message_bytes;   // larger arriving payloads are dropped (with a notice)
+    size_t max_queued_messages; // receive queue bounds: what does not fit is dropped (notice)
+    size_t max_queued_bytes;
+    int keepalive_seconds;      // at least 5
+    int connect_timeout_ms;     // wait for CONNACK in cdde_mqtt_open
+    int reconnect_max_seconds;  // reconnect back-off: 1 s doubling up to this
+    int clean_session;          // 1: no session kept on the broker (one-shot publishers)
+} cdde_mqtt_options;
+
+typedef struct cdde_mqtt_counters {
+    int connected;
+    int connects;               // accepted CONNACKs (more than 1: it reconnected)
+    uint64_t dropped;           // messages dropped on receipt (too large, queue full)
+    uint64_t queued_messages;
+    uint64_t unacked;           // QoS-1 publishes the broker has not acknowledged yet
+} cdde_mqtt_counters;
+
+// Loads libmosquitto.so.1 (once), connects (clean_session false unless asked), QoS 1, TCP_NODELAY, starts
+// the network thread and waits for the CONNACK. NULL on failure.
+cdde_mqtt *cdde_mqtt_open(const char *host, int port, const char *client_id,
+                          const cdde_mqtt_options *options, char *err, size_t err_cap);
+// QoS 1; kept and sent after a reconnect if the connection is down. 0 or -1.
+int cdde_mqtt_publish(cdde_mqtt *m, const char *topic, const uint8_t *payload, size_t length,
+                      int retain, char *err, size_t err_cap);
+// QoS 1; remembered and subscribed again after every reconnect. 0 or -1.
+int cdde_mqtt_subscribe(cdde_mqtt *m, const char *filter, char *err, size_t err_cap);
+int cdde_mqtt_unsubscribe(cdde_mqtt *m, const char *filter, char *err, size_t err_cap);
+// The next queued message, waiting at most timeout_ms; NULL if none. Free with
+// cdde_mqtt_message_free.
+cdde_mqtt_message *cdde_mqtt_receive(cdde_mqtt *m, int timeout_ms);
+void cdde_mqtt_message_free(cdde_mqtt_message *message);
+// Copies the oldest pending log line (reconnects, dropped messages and why) into buffer;
+// 1 if there was one, else 0.
+int cdde_mqtt_take_notice(cdde_mqtt *m, char *buffer, size_t capacity);
+// Waits at most timeout_ms until the broker acknowledged every publish; returns how many are
+// still unacknowledged (0: all delivered to the broker).
+int cdde_mqtt_flush(cdde_mqtt *m, int timeout_ms);
+void cdde_mqtt_stats(cdde_mqtt *m, cdde_mqtt_counters *out);
+// Disconnects cleanly (the broker keeps the session), stops the thread, frees everything.
+void cdde_mqtt_close(cdde_mqtt *m);
+
 // Public in include/dde.h, defined in cdde.c.
 int dde_errcode(void);
 const char *dde_errmsg(void);

@@ -1,0 +1,92 @@
+// `dde bench-network` (hidden; run by benchmarks/network.sh): sequential delegations of the
+// counter dApp through a broker to the executors already running there, timed end to end on the
+// requester (task creation and signing, publish, execution on the executor, reply, verification,
+// SQLite commit).
+import ArgumentParser
+import DDE
+import DDEExecutor
+import Foundation
+
+struct NetworkBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-network",
+        abstract: "Time delegations of the counter dApp over MQTT (benchmarks/network.sh).",
+        shouldDisplay: false)
+
+    @Option(help: "MQTT broker URL.") var broker: String
+    @Option(help: "Executors to wait for and ask (fanout).") var executors: Int = 1
+    @Option(help: "Timed delegations.") var count: Int = 200
+    @Option(help: "Untimed delegations first.") var warmup: Int = 20
+    @Option(help: "first_valid or quorum:K.") var mode: String = "first_valid"
+    @Option(help: "The counter module (.wat).") var code: String
+    @Option(help: "Folder for the requester's store.") var workdir: String
+
+    func run() throws {
+        try DDECLI.run { () throws(DDEError) in
+            guard count >= 10, count <= 100_000, warmup >= 0, executors >= 1 else {
+                throw DDEError(.argument, "--count 10..100000, --warmup >= 0, --executors >= 1")
+            }
+            let assurance: AssuranceMode
+            if mode == "first_valid" {
+                assurance = .firstValid
+            } else if mode.hasPrefix("quorum:"), let k = Int(mode.dropFirst(7)), k >= 1 {
+                assurance = .quorum(k)
+            } else {
+                throw DDEError(.argument, "--mode must be first_valid or quorum:K")
+            }
+            let module = try compileWAT(try readInput(code, what: "module"), path: code)
+            let identity = KeyPair.generate()
+            let store = try Store(path: "\(workdir)/bench-\(identity.publicKey.hex.prefix(8)).sqlite")
+            defer { store.close() }
+            let transport = try MQTTTransport(url: broker, clientId: MQTTTransport.clientId(role: "bench", key: identity.publicKey))
+            defer { transport.close() }
+            let delegator = try Delegator(transport: transport, store: store, identity: identity)
+            let hash = try delegator.publishCode(module)
+            let until = Date().addingTimeInterval(20)
+            while try delegator.discover(timeoutMs: 100) < executors {
+                guard Date() < until else { throw DDEError(.noExecutor, "only \(delegator.executors.count) of \(executors) executors announced themselves") }
+            }
+            var options = DelegationOptions(mode: assurance, fanout: executors, deadlineMs: 10_000)
+            options.lingerMs = 0  // measure the decision, not the wait for the remaining executors
+            options.pollMs = 1000
+
+            var samples: [Double] = []
+            var execution: [Double] = []
+            var failures = 0
+            var timedStart = DispatchTime.now().uptimeNanoseconds
+            for i in 0..<(warmup + count) {
+                if i == warmup { timedStart = DispatchTime.now().uptimeNanoseconds }
+                let spec = TaskSpec(dappId: "counter", dappCodeHash: hash, action: "increment", payload: .object(JSONObject()),
+                                    requiredCapabilities: ["state.read", "state.write"], timestamp: nowMs())
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let report = try delegator.delegate(spec, options: options)
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                guard report.receipt != nil, let accepted = report.accepted else {
+                    failures += 1
+                    continue
+                }
+                if i >= warmup {
+                    samples.append(Double(t1 - t0) / 1000)
+                    execution.append(Double(accepted.executionLatency))
+                }
+            }
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - timedStart) / 1e9
+            samples.sort()
+            execution.sort()
+            func pick(_ a: [Double], _ q: Double) -> Double { a.isEmpty ? 0 : a[min(a.count - 1, Int(Double(a.count) * q))] }
+            let mean = samples.isEmpty ? 0 : samples.reduce(0, +) / Double(samples.count)
+            let doc = JSON.object(JSONObject(uniqueMembers: [
+                .init("count", .number(Double(samples.count))),
+                .init("executionMsP50", .number(pick(execution, 0.5))),
+                .init("executors", .number(Double(executors))),
+                .init("failures", .number(Double(failures))),
+                .init("meanUs", .number((mean * 10).rounded() / 10)),
+                .init("mode", .string(mode)),
+                .init("p50Us", .number((pick(samples, 0.5) * 10).rounded() / 10)),
+                .init("p99Us", .number((pick(samples, 0.99) * 10).rounded() / 10)),
+                .init("tasksPerSecond", .number((Double(samples.count) / elapsed * 10).rounded() / 10)),
+            ]))
+            writeOutput(doc.canonicalBytes())
+        }
+    }
+}

@@ -1,0 +1,249 @@
+// `dde node`: an executor node over MQTT (the DDENetwork ExecutorNode loop on MQTTTransport),
+// and `dde code publish`: put a module on the network by hash (retained).
+import ArgumentParser
+import DDE
+import DDEExecutor
+import DDENetwork
+import Foundation
+
+struct Node: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run an executor node: take compute tasks from an MQTT broker, run them, publish signed results.",
+        discussion: """
+            Subscribes to dde/v1/tasks, announces itself (retained) on dde/v1/executors/<key>, and \
+            answers every offer addressed to it on the requester's results topic: a compute_result, \
+            or a compute_error (e.g. DDE_ERR_BUSY past --max-tasks-per-peer tasks of one requester \
+            in flight). Code it lacks is fetched by hash from dde/v1/code/<hash> (retained) and \
+            checked against the hash; code it holds is published there when a peer asks on \
+            dde/v1/code-requests. One log line per task on stderr. SIGINT/SIGTERM: stops taking \
+            tasks, finishes the running ones, clears its presence and disconnects.
+              dde node --broker mqtt://127.0.0.1:1883 --key node.key --code ./code \\
+                  --preload examples/dapps/counter.wat
+            """)
+
+    @Option(help: "MQTT broker URL (mqtt://host:port).")
+    var broker: String
+
+    @Option(help: "Executor key file (from `dde keygen`): signs the proofs.")
+    var key: String
+
+    @Option(help: "Code store folder (modules named by SHA-256; created if absent).")
+    var code: String
+
+    @Option(help: "Tasks of one requester in flight at once; more get a compute_error DDE_ERR_BUSY.")
+    var maxTasksPerPeer: UInt64 = 4
+
+    @Option(help: "Worker threads running tasks.")
+    var workers: Int = 2
+
+    @Option(help: "A module (.wat or .wasm) to add to the code store at start (repeat).")
+    var preload: [String] = []
+
+    @Option(help: "Milliseconds a task waits for missing code before DDE_ERR_CODE_NOT_FOUND.")
+    var codeFetchTimeout: Int = 5000
+
+    @Option(help: "Largest MQTT message accepted in bytes (larger ones are dropped and logged). Default: a code message of the largest module.")
+    var maxMessageBytes: Int?
+
+    @Option(help: "Capability granted (repeat; default all): state.read, state.write, crypto.hash, crypto.verify, log.")
+    var cap: [String] = []
+
+    @Option(help: "Name in log lines (default node-<first 8 hex of the key>).")
+    var name: String?
+
+    @Option(help: "MQTT client id (default dde-node-<12 hex of the key>; the broker keeps the session under it).")
+    var clientId: String?
+
+    @Option(help: .hidden) var testBehaviour: String?
+
+    func run() throws {
+        try DDECLI.run { () throws(DDEError) in
+            let pair = try KeyFile.load(from: key)
+            let store = try CodeStore(directory: URL(fileURLWithPath: code))
+            for path in preload {
+                let bytes = try readInput(path, what: "module")
+                let module = path.hasSuffix(".wat") ? try compileWAT(bytes, path: path) : bytes
+                _ = try store.add(module)
+            }
+            let label = name ?? "node-\(String(pair.publicKey.hex.prefix(8)))"
+            var config = ExecutorNode<ServingTransport<MQTTTransport>>.Config()
+            config.maxComputeTasksPerPeer = maxTasksPerPeer
+            config.workers = max(1, workers)
+            config.codeFetchTimeoutMs = codeFetchTimeout
+            config.name = label
+            config.behaviour = try NodeBehaviourOption.parse(testBehaviour)
+            if !cap.isEmpty { config.capabilities = try Capability.normalise(cap) }
+
+            var options = MQTTOptions()
+            options.maxMessageBytes = maxMessageBytes ?? CodeMessage.limits.maxBytes
+            let mqtt = try MQTTTransport(url: broker, clientId: clientId ?? MQTTTransport.clientId(role: "node", key: pair.publicKey),
+                                         options: options)
+            mqtt.onNotice = { logLine("\(label): \($0)") }
+            let transport = ServingTransport(inner: mqtt, codeStore: store, log: { logLine("\(label): \($0)") })
+            let node = ExecutorNode(transport: transport, keyPair: pair, codeStore: store, config: config,
+                                    log: { logLine($0) })
+            let stop = NodeStopSignal()
+            stop.install()
+            try transport.start()
+            try node.start()
+            logLine("\(label): ready, executor \(pair.publicKey.hex), broker \(mqtt.host):\(mqtt.port), max \(maxTasksPerPeer) tasks per requester")
+            node.run(pollMs: 100, until: { stop.isSet })
+            logLine("\(label): stopping (\(stop.signalName)): finishing running tasks")
+            node.stop()
+            do throws(DDEError) {
+                try mqtt.flush(timeoutMs: 5000)
+            } catch {
+                logLine("\(label): \(error.message)")
+            }
+            mqtt.close()
+            logLine("\(label): stopped; \(node.answered) answered, \(node.refused) refused")
+        }
+    }
+}
+
+/// `--test-behaviour honest|forge|lie|silent|slow:MS` (tests and demos only).
+enum NodeBehaviourOption {
+    static func parse(_ text: String?) throws(DDEError) -> ExecutorNode<ServingTransport<MQTTTransport>>.Behaviour {
+        guard let text else { return .honest }
+        switch text {
+        case "honest": return .honest
+        case "forge": return .forge
+        case "lie": return .lie
+        case "silent": return .silent
+        default:
+            if text.hasPrefix("slow:"), let ms = Int(text.dropFirst(5)), ms >= 0, ms <= 600_000 {
+                return .slow(ms: ms)
+            }
+            throw DDEError(.argument, "--test-behaviour must be honest, forge, lie, silent or slow:MS, not \(text)")
+        }
+    }
+}
+
+/// A Transport in front of the node's: answers `code_request`s for modules in the node's code
+/// store (publishing them retained on `Topic.code(hash)`), so executors fetch code from each
+/// other, and hands every other message through unchanged.
+final class ServingTransport<Inner: Transport>: Transport, @unchecked Sendable {
+    let inner: Inner
+    let codeStore: CodeStore
+    let log: (String) -> Void
+    private var served = Set<Digest>()
+
+    init(inner: Inner, codeStore: CodeStore, log: @escaping (String) -> Void) {
+        self.inner = inner
+        self.codeStore = codeStore
+        self.log = log
+    }
+
+    func start() throws(DDEError) { try inner.subscribe(Topic.codeRequests) }
+
+    func publish(topic: String, payload: [UInt8], retain: Bool) throws(DDEError) {
+        try inner.publish(topic: topic, payload: payload, retain: retain)
+    }
+    func subscribe(_ filter: String) throws(DDEError) { try inner.subscribe(filter) }
+    func unsubscribe(_ filter: String) throws(DDEError) { try inner.unsubscribe(filter) }
+
+    func receive(timeoutMs: Int) throws(DDEError) -> Message? {
+        // Code requests are answered here and not passed on; bounded so a flood of them cannot
+        // keep the caller from its own deadline checks.
+        var handled = 0
+        while true {
+            guard let m = try inner.receive(timeoutMs: handled == 0 ? timeoutMs : 0) else { return nil }
+            guard sameScalars(m.topic, Topic.codeRequests) else { return m }
+            answer(m.payload)
+            handled += 1
+            if handled >= 64 { return nil }
+        }
+    }
+
+    private func answer(_ payload: [UInt8]) {
+        let request: CodeRequest
+        do throws(DDEError) {
+            let envelope = try Envelope.decode(payload)
+            guard envelope.type == .codeRequest else {
+                throw DDEError(.messageType, "expected a code_request on \(Topic.codeRequests), got \(envelope.type.name)")
+            }
+            request = try CodeRequest(json: envelope.payload)
+        } catch {
+            log("dropped a message on \(Topic.codeRequests): \(error.message)")
+            return
+        }
+        // Retained: once published it stays there for every later asker.
+        guard codeStore.contains(request.codeHash), !served.contains(request.codeHash) else { return }
+        do throws(DDEError) {
+            let module = try codeStore.module(for: request.codeHash)
+            try inner.publish(topic: Topic.code(request.codeHash), payload: CodeMessage(module: module).envelope.canonicalBytes,
+                              retain: true)
+            served.insert(request.codeHash)
+            log("code \(short(request.codeHash)) published for a peer (\(module.count) bytes)")
+        } catch {
+            log("code \(short(request.codeHash)): cannot publish it: \(error.message)")
+        }
+    }
+}
+
+/// `dde code publish` (a subcommand of the code command in ExecutorCommands.swift).
+struct CodePublish: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish",
+        abstract: "Publish a module (retained) on dde/v1/code/<sha256>, where executors fetch code by hash.",
+        discussion: "Prints the code hash. Waits until the broker has acknowledged the message.")
+
+    @Option(help: "MQTT broker URL (mqtt://host:port).")
+    var broker: String
+
+    @Argument(help: "The module: .wasm, or .wat (compiled first).")
+    var file: String
+
+    func run() throws {
+        try DDECLI.run { () throws(DDEError) in
+            let bytes = try readInput(file, what: "module")
+            let module = file.hasSuffix(".wat") ? try compileWAT(bytes, path: file) : bytes
+            guard module.count <= CodeMessage.maxModuleBytes else {
+                throw DDEError(.limit, "\(file): \(module.count) bytes, over the \(CodeMessage.maxModuleBytes)-byte module limit")
+            }
+            let message = CodeMessage(module: module)
+            let mqtt = try MQTTTransport(url: broker, clientId: "dde-pub-\(String(message.codeHash.hex.prefix(8)))-\(getpid())",
+                                         options: MQTTOptions(cleanSession: true))
+            try mqtt.publish(topic: Topic.code(message.codeHash), payload: message.envelope.canonicalBytes, retain: true)
+            try mqtt.flush(timeoutMs: 10_000)
+            mqtt.close()
+            print(message.codeHash.hex)
+        }
+    }
+}
+
+/// Set by SIGINT or SIGTERM (through Dispatch signal sources, so the handler is ordinary code).
+final class NodeStopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var received: Int32 = 0
+    private var sources: [DispatchSourceSignal] = []
+
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return received != 0 }
+    var signalName: String {
+        lock.lock(); defer { lock.unlock() }
+        return received == SIGINT ? "SIGINT" : received == SIGTERM ? "SIGTERM" : "signal \(received)"
+    }
+
+    func install() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [self] in
+                lock.lock()
+                if received == 0 { received = sig }
+                lock.unlock()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
+
+private let logLock = NSLock()
+
+/// One line on stderr, whole even when several threads log at once.
+func logLine(_ line: String) {
+    logLock.lock()
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+    logLock.unlock()
+}

@@ -1,0 +1,178 @@
+import XCTest
+import Foundation
+@testable import DDE
+
+/// MQTTTransport against a real Mosquitto broker each test starts on 127.0.0.1.
+final class MQTTTransportTests: XCTestCase {
+    private func uniqueId(_ role: String) -> String { "t-\(role)-\(UUID().uuidString.prefix(8))" }
+
+    /// Receives until a message arrives or `timeoutMs` passes (bounded).
+    private func next(_ t: MQTTTransport, timeoutMs: Int = 3000) throws -> Message? {
+        let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
+        while Date() < deadline {
+            if let m = try t.receive(timeoutMs: 100) { return m }
+        }
+        return nil
+    }
+
+    func testURLParsing() throws {
+        XCTAssertEqual(try MQTTTransport.parseURL("mqtt://127.0.0.1:1883").host, "127.0.0.1")
+        XCTAssertEqual(try MQTTTransport.parseURL("mqtt://broker.local:8883/").port, 8883)
+        XCTAssertEqual(try MQTTTransport.parseURL("mqtt://broker").port, 1883)
+        let v6 = try MQTTTransport.parseURL("mqtt://[::1]:1999")
+        XCTAssertEqual(v6.host, "::1")
+        XCTAssertEqual(v6.port, 1999)
+        for bad in ["tcp://h:1", "mqtt://", "mqtt://h:0", "mqtt://h:65536", "mqtt://h:x", "mqtt://u:p@h:1",
+                    "mqtt://h:1/path", "mqtt://h h:1", "mqtt://[::1", "mqtt://h:"] {
+            assertThrows(.argument) { () throws(DDEError) in try MQTTTransport.parseURL(bad) }
+        }
+    }
+
+    func testTopicChecks() {
+        XCTAssertNoThrow(try MQTTTransport.checkTopic("dde/v1/results/+", wildcards: true))
+        XCTAssertNoThrow(try MQTTTransport.checkTopic("dde/#", wildcards: true))
+        assertThrows(.argument) { () throws(DDEError) in try MQTTTransport.checkTopic("dde/#/x", wildcards: true) }
+        assertThrows(.argument) { () throws(DDEError) in try MQTTTransport.checkTopic("dde/a+", wildcards: true) }
+        assertThrows(.argument) { () throws(DDEError) in try MQTTTransport.checkTopic("dde/+", wildcards: false) }
+        assertThrows(.argument) { () throws(DDEError) in try MQTTTransport.checkTopic("", wildcards: false) }
+    }
+
+    func testNoBrokerIsAClearTransportError() throws {
+        let port = try TestBroker.freePort()
+        let e = assertThrows(.transport) { () throws(DDEError) in
+            try MQTTTransport(url: "mqtt://127.0.0.1:\(port)", clientId: uniqueId("x"))
+        }
+        XCTAssertTrue(e?.detail.contains("cannot connect to the MQTT broker at 127.0.0.1:\(port)") ?? false, e?.detail ?? "")
+    }
+
+    func testPublishSubscribeRoundTripQoS1() throws {
+        let broker = try TestBroker()
+        let a = try MQTTTransport(url: broker.url, clientId: uniqueId("a"))
+        let b = try MQTTTransport(url: broker.url, clientId: uniqueId("b"))
+        try b.subscribe("dde/test/+")
+        usleep(100_000) // SUBACK
+        let payload: [UInt8] = Array(0...255) + [0, 0, 1] // binary, with NULs
+        try a.publish(topic: "dde/test/one", payload: payload, retain: false)
+        try a.publish(topic: "dde/other", payload: [1], retain: false) // not subscribed
+        try a.publish(topic: "dde/test/two", payload: [], retain: false)
+        try a.flush(timeoutMs: 2000)
+        let m1 = try XCTUnwrap(next(b))
+        XCTAssertEqual(m1.topic, "dde/test/one")
+        XCTAssertEqual(m1.payload, payload)
+        let m2 = try XCTUnwrap(next(b))
+        XCTAssertEqual(m2.topic, "dde/test/two")
+        XCTAssertEqual(m2.payload, [])
+        XCTAssertNil(try b.receive(timeoutMs: 200))
+        XCTAssertEqual(a.stats.unacknowledged, 0)
+
+        try b.unsubscribe("dde/test/+")
+        usleep(100_000)
+        try a.publish(topic: "dde/test/three", payload: [3], retain: false)
+        XCTAssertNil(try b.receive(timeoutMs: 300))
+    }
+
+    func testRetainedMessageReachesLaterSubscriber() throws {
+        let broker = try TestBroker()
+        let a = try MQTTTransport(url: broker.url, clientId: uniqueId("a"))
+        try a.publish(topic: "dde/v1/code/abc", payload: Array("module".utf8), retain: true)
+        try a.flush(timeoutMs: 2000)
+        let b = try MQTTTransport(url: broker.url, clientId: uniqueId("b"))
+        try b.subscribe("dde/v1/code/abc")
+        let m = try XCTUnwrap(next(b))
+        XCTAssertEqual(m.payload, Array("module".utf8))
+    }
+
+    func testOversizedMessageIsDroppedWithANotice() throws {
+        let broker = try TestBroker()
+        let a = try MQTTTransport(url: broker.url, clientId: uniqueId("a"))
+        let b = try MQTTTransport(url: broker.url, clientId: uniqueId("b"), options: MQTTOptions(maxMessageBytes: 1000))
+        var notices: [String] = []
+        b.onNotice = { notices.append($0) }
+        try b.subscribe("dde/t")
+        usleep(100_000)
+        try a.publish(topic: "dde/t", payload: [UInt8](repeating: 7, count: 1001), retain: false)
+        try a.publish(topic: "dde/t", payload: [UInt8](repeating: 8, count: 1000), retain: false)
+        let m = try XCTUnwrap(next(b))
+        XCTAssertEqual(m.payload.count, 1000, "the message at the limit arrives, the one over it does not")
+        XCTAssertNil(try b.receive(timeoutMs: 200))
+        XCTAssertEqual(b.stats.dropped, 1)
+        XCTAssertTrue(notices.contains { $0.contains("1001 bytes, over the 1000-byte limit") }, "\(notices)")
+    }
+
+    func testFullQueueDropsWithANotice() throws {
+        let broker = try TestBroker()
+        let a = try MQTTTransport(url: broker.url, clientId: uniqueId("a"))
+        let b = try MQTTTransport(url: broker.url, clientId: uniqueId("b"), options: MQTTOptions(maxQueuedMessages: 3))
+        var notices: [String] = []
+        b.onNotice = { notices.append($0) }
+        try b.subscribe("dde/t")
+        usleep(100_000)
+        for i in 0..<5 { try a.publish(topic: "dde/t", payload: [UInt8(i)], retain: false) }
+        try a.flush(timeoutMs: 2000)
+        usleep(200_000) // all five reach b's queue before it reads
+        var got: [UInt8] = []
+        while let m = try b.receive(timeoutMs: 200) { got += m.payload }
+        XCTAssertEqual(got, [0, 1, 2])
+        XCTAssertEqual(b.stats.dropped, 2)
+        XCTAssertTrue(notices.contains { $0.contains("receive queue is full") }, "\(notices)")
+    }
+
+    /// Broker restart with persistence: the subscriber's session survives, a QoS-1 message
+    /// published while the subscriber reconnects is delivered, and both sides reconnect on their own.
+    func testBrokerRestartKeepsSessionAndReconnects() throws {
+        let broker = try TestBroker(persistence: true)
+        let a = try MQTTTransport(url: broker.url, clientId: uniqueId("a"))
+        let b = try MQTTTransport(url: broker.url, clientId: uniqueId("b"))
+        var notices: [String] = []
+        b.onNotice = { notices.append($0) }
+        try b.subscribe("dde/r")
+        usleep(200_000)
+        try a.publish(topic: "dde/r", payload: [1], retain: false)
+        XCTAssertEqual(try next(b)?.payload, [1])
+
+        broker.stop()
+        // Published while the broker is down: libmosquitto keeps it and sends it after reconnecting.
+        try a.publish(topic: "dde/r", payload: [2], retain: false)
+        try broker.start()
+        let m = try next(b, timeoutMs: 15000)
+        XCTAssertEqual(m?.payload, [2])
+        XCTAssertGreaterThanOrEqual(b.stats.connects, 2)
+        XCTAssertTrue(notices.contains { $0.contains("reconnected to the broker (kept its session)") }, "\(notices)\n\(broker.log)")
+        try a.flush(timeoutMs: 5000)
+    }
+
+    /// Without persistence the broker forgets the session: the client subscribes again on its own.
+    func testResubscribesAfterBrokerLosesSession() throws {
+        let broker = try TestBroker(persistence: false)
+        let a = try MQTTTransport(url: broker.url, clientId: uniqueId("a"))
+        let b = try MQTTTransport(url: broker.url, clientId: uniqueId("b"))
+        try b.subscribe("dde/s")
+        broker.stop()
+        try broker.start()
+        // Wait until both reconnected (bounded).
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline && !(a.stats.connects >= 2 && b.stats.connects >= 2 && a.stats.connected && b.stats.connected) {
+            usleep(50_000)
+        }
+        XCTAssertTrue(b.stats.connected)
+        usleep(200_000) // SUBACK of the new subscription
+        try a.publish(topic: "dde/s", payload: [9], retain: false)
+        XCTAssertEqual(try next(b, timeoutMs: 5000)?.payload, [9])
+    }
+
+    func testClosedTransportRefuses() throws {
+        let broker = try TestBroker()
+        let a = try MQTTTransport(url: broker.url, clientId: uniqueId("a"))
+        a.close()
+        assertThrows(.closed) { () throws(DDEError) in try a.publish(topic: "x", payload: [], retain: false) }
+        a.close() // idempotent
+    }
+
+    func testClientIdIsStableAndShort() {
+        let key = testKey(3)
+        let id = MQTTTransport.clientId(role: "node", key: key)
+        XCTAssertEqual(id, MQTTTransport.clientId(role: "node", key: key))
+        XCTAssertLessThanOrEqual(id.utf8.count, 23) // MQTT 3.1.1's guaranteed client id length
+        XCTAssertNotEqual(id, MQTTTransport.clientId(role: "node", key: testKey(4)))
+    }
+}

@@ -1,0 +1,116 @@
+// The floor under a delegation round trip: one MQTT request and one reply through the same
+// broker, QoS 1 both ways, TCP_NODELAY on both clients, nothing else. Two libmosquitto clients
+// in one process: the echo client republishes every request on the reply topic from its network
+// thread; the pinger publishes a request and waits for its reply, `count` times.
+//
+//   mqtt_echo PORT COUNT REQUEST_BYTES REPLY_BYTES   prints {"p50_us":…,"p99_us":…,"mean_us":…}
+#include <mosquitto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t replied = PTHREAD_COND_INITIALIZER;
+static int replies;
+static int subscribed;
+static size_t reply_bytes;
+static unsigned char *reply_buffer;
+
+static double now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static void on_subscribe(struct mosquitto *m, void *o, int mid, int n, const int *q) {
+    (void)m; (void)o; (void)mid; (void)n; (void)q;
+    pthread_mutex_lock(&lock);
+    subscribed++;
+    pthread_cond_broadcast(&replied);
+    pthread_mutex_unlock(&lock);
+}
+
+static void on_request(struct mosquitto *m, void *o, const struct mosquitto_message *msg) {
+    (void)o; (void)msg;
+    mosquitto_publish(m, NULL, "bench/reply", (int)reply_bytes, reply_buffer, 1, false);
+}
+
+static void on_reply(struct mosquitto *m, void *o, const struct mosquitto_message *msg) {
+    (void)m; (void)o; (void)msg;
+    pthread_mutex_lock(&lock);
+    replies++;
+    pthread_cond_broadcast(&replied);
+    pthread_mutex_unlock(&lock);
+}
+
+static struct mosquitto *client(const char *id, int port, const char *topic,
+                                void (*on_message)(struct mosquitto *, void *, const struct mosquitto_message *)) {
+    struct mosquitto *m = mosquitto_new(id, true, NULL);
+    if (!m) { fprintf(stderr, "mosquitto_new failed\n"); exit(1); }
+    mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+    mosquitto_message_callback_set(m, on_message);
+    mosquitto_subscribe_callback_set(m, on_subscribe);
+    if (mosquitto_connect(m, "127.0.0.1", port, 30) != MOSQ_ERR_SUCCESS) { fprintf(stderr, "connect failed\n"); exit(1); }
+    mosquitto_subscribe(m, NULL, topic, 1);
+    mosquitto_loop_start(m);
+    return m;
+}
+
+static int compare(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 5) { fprintf(stderr, "usage: mqtt_echo PORT COUNT REQUEST_BYTES REPLY_BYTES\n"); return 2; }
+    int port = atoi(argv[1]), count = atoi(argv[2]);
+    size_t request_bytes = (size_t)atol(argv[3]);
+    reply_bytes = (size_t)atol(argv[4]);
+    if (count < 10 || count > 1000000) { fprintf(stderr, "COUNT must be 10..1000000\n"); return 2; }
+    mosquitto_lib_init();
+    unsigned char *request = calloc(1, request_bytes + 1);
+    reply_buffer = calloc(1, reply_bytes + 1);
+    double *samples = calloc((size_t)count, sizeof *samples);
+    struct mosquitto *echo = client("bench-echo", port, "bench/request", on_request);
+    struct mosquitto *ping = client("bench-ping", port, "bench/reply", on_reply);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 5;
+    pthread_mutex_lock(&lock);
+    while (subscribed < 2) {
+        if (pthread_cond_timedwait(&replied, &lock, &deadline) != 0) { fprintf(stderr, "no SUBACK\n"); return 1; }
+    }
+    pthread_mutex_unlock(&lock);
+
+    int warmup = count / 10;
+    for (int i = -warmup; i < count; i++) {
+        pthread_mutex_lock(&lock);
+        int want = replies + 1;
+        pthread_mutex_unlock(&lock);
+        double t0 = now_us();
+        mosquitto_publish(ping, NULL, "bench/request", (int)request_bytes, request, 1, false);
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += 5;
+        pthread_mutex_lock(&lock);
+        while (replies < want) {
+            if (pthread_cond_timedwait(&replied, &lock, &deadline) != 0) { fprintf(stderr, "reply lost\n"); return 1; }
+        }
+        pthread_mutex_unlock(&lock);
+        if (i >= 0) samples[i] = now_us() - t0;
+    }
+    qsort(samples, (size_t)count, sizeof *samples, compare);
+    double sum = 0;
+    for (int i = 0; i < count; i++) sum += samples[i];
+    printf("{\"count\":%d,\"mean_us\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f}\n", count, sum / count,
+           samples[count / 2], samples[(int)(count * 0.99)]);
+    mosquitto_disconnect(echo);
+    mosquitto_disconnect(ping);
+    mosquitto_loop_stop(echo, false);
+    mosquitto_loop_stop(ping, false);
+    mosquitto_destroy(echo);
+    mosquitto_destroy(ping);
+    mosquitto_lib_cleanup();
+    return 0;
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Network suite (scripts/bench.sh network): delegation over a local Mosquitto broker beside the
+# raw MQTT floor on the same broker.
+#   floor       benchmarks/mqtt_echo.c: a QoS-1 request and reply between two libmosquitto
+#               clients, TCP_NODELAY on both and on the broker, nothing else
+#   delegation  `dde bench-network` (release build): sequential delegations of the counter dApp
+#               (create + sign, publish, execute on a `dde node` process, reply, verify, SQLite
+#               commit), with 1 and with 3 executor processes
+# DDE_NO_BUILD=1 skips the release build of dde.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WORK=$ROOT/build/bench/network
+rm -rf "$WORK"
+mkdir -p "$WORK"
+COUNT=${DDE_BENCH_COUNT:-300}
+
+if [ "${DDE_NO_BUILD:-0}" != 1 ]; then
+    swift build -c release --product dde > "$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log" >&2; exit 1; }
+fi
+DDE="$(swift build -c release --show-bin-path)/dde"
+[ -x "$DDE" ] || { echo "bench network: FAIL: $DDE missing (swift build -c release --product dde)" >&2; exit 1; }
+gcc -O2 -Wall -Wextra -Werror -std=gnu11 benchmarks/mqtt_echo.c -lmosquitto -lpthread -o "$WORK/mqtt_echo"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$WORK/mosquitto.conf" <<CONF
+listener $PORT 127.0.0.1
+allow_anonymous true
+set_tcp_nodelay true
+CONF
+/usr/sbin/mosquitto -c "$WORK/mosquitto.conf" > "$WORK/broker.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.05; done
+BROKER=mqtt://127.0.0.1:$PORT
+
+floor=$("$WORK/mqtt_echo" "$PORT" 2000 1024 1536)
+
+nodes=()
+start_nodes() {
+    local n=$1
+    for i in $(seq 1 "$n"); do
+        "$DDE" keygen -o "$WORK/node$i.key" --force > /dev/null
+        "$DDE" node --broker "$BROKER" --key "$WORK/node$i.key" --code "$WORK/code$i" \
+            --preload examples/dapps/counter.wat --name "node$i" 2>> "$WORK/node$i.log" &
+        pids+=($!)
+        nodes+=($!)
+    done
+}
+stop_nodes() {
+    for p in "${nodes[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${nodes[@]}"; do wait "$p" 2>/dev/null || true; done
+    nodes=()
+}
+run() { "$DDE" bench-network --broker "$BROKER" --code examples/dapps/counter.wat --workdir "$WORK" --count "$COUNT" "$@"; }
+
+start_nodes 1
+one=$(run --executors 1)
+stop_nodes
+start_nodes 3
+three=$(run --executors 3)
+quorum=$(run --executors 3 --mode quorum:2)
+stop_nodes
+
+python3 - "$floor" "$one" "$three" "$quorum" <<'PY'
+import json, sys
+floor, *rows = [json.loads(a) for a in sys.argv[1:]]
+f50 = floor["p50_us"]
+print(f"broker: Mosquitto on 127.0.0.1, set_tcp_nodelay; {rows[0]['count']} timed delegations per row after 20 untimed")
+print()
+print("| what | p50 | p99 | per second | executor-reported execution | p50 / (floor p50 + execution) |")
+print("|---|---:|---:|---:|---:|---:|")
+print(f"| raw MQTT QoS-1 request + reply (1 KiB / 1.5 KiB), floor | {f50:.0f} us | {floor['p99_us']:.0f} us | {1e6 / floor['mean_us']:.0f} | - | - |")
+for r in rows:
+    label = f"delegation, counter dApp, {r['executors']} executor{'s' if r['executors'] > 1 else ''}, {r['mode']}"
+    ex_us = r["executionMsP50"] * 1000
+    ratio = r["p50Us"] / (f50 + ex_us)
+    print(f"| {label} | {r['p50Us']:.0f} us | {r['p99Us']:.0f} us | {r['tasksPerSecond']:.0f} | {r['executionMsP50']:.0f} ms | {ratio:.2f}x |")
+    if r["failures"]:
+        print(f"| (failures in that row: {r['failures']}) | | | | | |")
+PY
