@@ -34,9 +34,10 @@ suite() {
 scripts/install-deps.sh
 
 if want swift; then
-    # The Swift unit and component tests: core (JSON conformance, protocol, verifier, store,
-    # reputation) and the executor (WasmKit).
-    suite swift swift test
+    # The Swift unit and component tests: the core (JSON conformance, protocol, verifier, store,
+    # reputation, delegation), the executor (WasmKit), and the network end to end (a Mosquitto
+    # broker the tests start on 127.0.0.1 and `dde node` processes, hence the dde build first).
+    suite swift bash -c "swift build --product dde && swift test"
 fi
 
 if want cli; then
