@@ -34,5 +34,10 @@ PY
 check_exit "verify refuses an altered result" 48 "$DDE" verify task.json alt-result.json
 check_exit "verify refuses altered writes" 49 "$DDE" verify task.json alt-writes.json
 check_exit "verify refuses an altered trace" 52 "$DDE" verify task.json alt-trace.json
+# A validly signed but wrong proof: verify cannot tell, re-execution can.
+"$DDE" exec --key e.key --test-behaviour lie task.json > lie.json
+check "verify accepts a consistent signed lie (a signature proves who, not what)" "$DDE" verify task.json lie.json
+check_exit "audit catches the signed lie and names the field" 95 "$DDE" audit task.json lie.json
+check "audit names resultHash" bash -c "'$DDE' audit --json task.json lie.json | grep -q '\"field\":\"resultHash\"'"
 check_exit "exec refuses a task whose code is missing" 80 bash -c "DDE_CODE_DIR='$W/empty' '$DDE' exec --key e.key task.json"
 finish

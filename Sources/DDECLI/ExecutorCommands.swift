@@ -43,11 +43,21 @@ struct Exec: ParsableCommand {
     @Option(help: "Executor key file (from `dde keygen`).") var key: String
     @OptionGroup var store: CodeDirectory
     @Argument(help: "The task (JSON file, '-' for stdin).") var task: String
+    /// Tests only: `lie` signs a consistent but wrong result (verify accepts it, audit does not);
+    /// `forge` alters the result after signing (verify refuses it).
+    @Option(help: .hidden) var testBehaviour: String?
 
     func run() throws {
         try DDECLI.run { () throws(DDEError) in
             let t = try ComputeTask(json: try parseJSON(try readInput(task, what: "task"), what: task))
-            let result = try Executor.execute(task: t, keyPair: try KeyFile.load(from: key), codeStore: try store.open())
+            let pair = try KeyFile.load(from: key)
+            var result = try Executor.execute(task: t, keyPair: pair, codeStore: try store.open())
+            switch testBehaviour {
+            case nil: break
+            case "forge": result = Misbehaviour.forge(result)
+            case "lie": result = Misbehaviour.lie(result, keyPair: pair)
+            default: throw DDEError(.argument, "--test-behaviour must be forge or lie")
+            }
             writeOutput(result.canonicalBytes)
         }
     }
