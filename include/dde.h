@@ -315,36 +315,75 @@ int dde_reputation_clear_all(dde_store *store);
 
 /* ---- Delegating client (docs/PROTOCOL.md sections 10 and 11) -------------------------------- */
 
-/* The transport, supplied by the caller as callbacks (any link: MQTT, a serial line, ...). Each
- * returns DDE_OK, or a DDE_ERR_* code (DDE_ERR_TRANSPORT when nothing more precise applies).
+/* A client delegates tasks to executors on the network and commits their verified results to a
+ * store. Over MQTT it takes four calls (error checks left out):
+ *
+ *   dde_client *c;
+ *   dde_client_new_mqtt("mqtt://192.168.1.10:1883", "requester.db", sk, &c);
+ *   dde_client_discover(c, 1000, NULL);                   // executors announce themselves
+ *   dde_client_delegate(c, spec, strlen(spec), NULL, 0, &report, NULL);   // commit or a code
+ *   dde_client_free(c);
+ *
+ * A client is used by one thread at a time (different clients on different threads are fine);
+ * each call blocks the caller until it returns. See examples/c/delegate.c. */
+typedef struct dde_client dde_client;
+
+/* Opens (or creates) the store at store_path and connects to the MQTT broker at broker_url
+ * ("mqtt://host[:port]", port 1883 by default; a name, IPv4 or [IPv6]; no TLS, user names or
+ * paths) as the requester whose key pair is secret_key; subscribes to this requester's results
+ * and to executors' presence. Returns once the broker has accepted the connection (at most 5 s).
+ *  - MQTT 3.1.1, QoS 1, client id "dde-req-" and the first 12 hex of the public key, with a
+ *    persistent session: the broker keeps queued results while the client is away. Two clients of
+ *    the same key on one broker take the session from each other: use one per key.
+ *  - The connection is kept by a background thread of the library: it reconnects by itself
+ *    (back-off 1 s doubling to 4 s) and subscribes again; offers made while disconnected are sent
+ *    on reconnect. Nothing of it is visible to the caller beyond dde_client_* calls.
+ *  - libmosquitto (libmosquitto.so.1, or the file named by the DDE_LIBMOSQUITTO environment
+ *    variable) is loaded at run time, so only programs that call this need it installed.
+ * The secret key is copied (and wiped when the client is freed); the strings are not kept.
+ * On success *client is a new handle (dde_client_free); on failure *client is NULL and nothing
+ * is left open. Errors: DDE_ERR_ARGUMENT (NULL, a malformed URL), DDE_ERR_KEY,
+ * DDE_ERR_STORE / DDE_ERR_SCHEMA_VERSION (the store), DDE_ERR_TRANSPORT (libmosquitto missing,
+ * connection refused, no CONNACK in time; dde_errmsg() says which and what to do). */
+int dde_client_new_mqtt(const char *broker_url, const char *store_path,
+                        const uint8_t secret_key[DDE_SECRETKEYBYTES], dde_client **client);
+
+/* A transport supplied by the caller as callbacks, for links other than MQTT (a serial line, a
+ * radio). Each returns DDE_OK, or a DDE_ERR_* code (DDE_ERR_TRANSPORT when nothing more precise
+ * applies), which the client call that needed it returns.
  *  publish:   send length bytes on topic (NUL-terminated); retain != 0 keeps it for later
  *             subscribers (MQTT retained).
  *  subscribe / unsubscribe: MQTT topic filters ("+" one level, "#" the rest). unsubscribe may be NULL.
  *  receive:   wait at most timeout_ms for one message of a subscribed topic; return 1 with *topic
  *             (NUL-terminated) and *payload and *length set, valid until the next receive call; 0 when
- *             none came in time; or an error code. Delivery may repeat messages (QoS 1). */
+ *             none came in time; or an error code. Delivery may repeat messages (QoS 1).
+ * The callbacks are called only from inside dde_client_* calls, on the calling thread. */
 typedef int (*dde_publish_fn)(void *context, const char *topic, const uint8_t *payload, size_t length, int retain);
 typedef int (*dde_subscribe_fn)(void *context, const char *filter);
 typedef int (*dde_receive_fn)(void *context, int timeout_ms, const char **topic, const uint8_t **payload,
                               size_t *length);
 
-typedef struct dde_client dde_client;
-
-/* Opens (or creates) the store at store_path and a client delegating as the key pair secret_key
- * over the given transport; subscribes to this requester's results and to executors' presence.
- * A client is used by one thread at a time. */
+/* Like dde_client_new_mqtt, over the caller's callbacks: opens (or creates) the store at
+ * store_path and subscribes (through subscribe) to this requester's results and to executors'
+ * presence. context is passed to every callback and must stay valid until dde_client_free.
+ * Errors: DDE_ERR_ARGUMENT (a NULL pointer or required callback), DDE_ERR_KEY, the store's codes,
+ * or what subscribe returned. */
 int dde_client_new(const char *store_path, const uint8_t secret_key[DDE_SECRETKEYBYTES], void *context,
                    dde_publish_fn publish, dde_subscribe_fn subscribe, dde_receive_fn receive,
                    dde_subscribe_fn unsubscribe, dde_client **client);
 
-/* Closes the store and frees the client. NULL is ignored. */
+/* Closes the store and frees the client. Over MQTT it first waits (at most 5 s) for the broker to
+ * acknowledge what was published, then disconnects. NULL is ignored. */
 void dde_client_free(dde_client *client);
 
 /* Publishes a WebAssembly module (retained, on dde/v1/code/<sha256>) so executors can fetch it;
- * code_hash (may be NULL) receives its SHA-256. */
+ * code_hash (may be NULL) receives its SHA-256. Over MQTT it returns once the broker has
+ * acknowledged it (DDE_ERR_TRANSPORT if not within 5 s). DDE_ERR_LIMIT for a module over 16 MiB. */
 int dde_client_publish_code(dde_client *client, const void *module, size_t length, uint8_t code_hash[DDE_HASHBYTES]);
 
-/* Listens timeout_ms for executors' presence messages; *count (may be NULL) = executors known. */
+/* Listens timeout_ms for executors' presence messages (retained ones arrive at once; 1000 ms is
+ * plenty on a LAN); *count (may be NULL) = executors known. Executors also become known during
+ * dde_client_delegate, so calling this once after creating the client is enough. */
 int dde_client_discover(dde_client *client, uint32_t timeout_ms, size_t *count);
 
 /* Delegates one task and commits the accepted result to the store's receipt chain.
@@ -356,9 +395,13 @@ int dde_client_discover(dde_client *client, uint32_t timeout_ms, size_t *count);
  *  report:  (may be NULL) canonical JSON released with dde_free: {"taskId","mode","asked":[pk],
  *           "answers":[{"executor","verdict","status","latencyMs","detail"}],"receipt":<receipt>|null,
  *           "result":<result>|null,"failure":{"code","message"}|null,"evidenceIds":[...]}.
- * Returns DDE_OK when a receipt was committed; DDE_ERR_NO_RESULT or DDE_ERR_QUORUM_NOT_REACHED when
- * no acceptable result came before the deadline (the report says who answered what);
- * DDE_ERR_NO_EXECUTOR when no known executor fits; a store or commit code otherwise. */
+ *           verdict is one of accepted, agreed, unresolved, disagreed, invalid, refused,
+ *           unattributed, duplicate, unsolicited, error, timeout (docs/PROTOCOL.md section 11).
+ *           It is set whenever the delegation ran, also when it returns NO_RESULT or QUORUM_NOT_REACHED.
+ * Blocks until a decision or the deadline. Returns DDE_OK when a receipt was committed;
+ * DDE_ERR_NO_RESULT or DDE_ERR_QUORUM_NOT_REACHED when no acceptable result came before the
+ * deadline (the report says who answered what); DDE_ERR_NO_EXECUTOR when no known executor fits
+ * (nothing was sent); DDE_ERR_TRANSPORT; a store or commit code otherwise. */
 int dde_client_delegate(dde_client *client, const char *spec, size_t spec_length, const char *options,
                         size_t options_length, char **report, size_t *report_length);
 

@@ -48,6 +48,8 @@ if want c; then
     scripts/build-lib.sh
     suite c-example scripts/test-c-example.sh
     suite c-sdk scripts/test-sdk.sh
+    # The C client over MQTT: examples/c/delegate.c against a broker and two dde node processes.
+    suite c-delegate scripts/test-c-delegate.sh
 fi
 
 if want crash; then

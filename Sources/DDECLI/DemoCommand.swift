@@ -1,5 +1,6 @@
-// `dde demo`: the whole flow on the in-process transport. A requester with its own store and
-// three executor nodes on threads (one forges its results), delegating the wallet and the
+// `dde demo`: the whole flow on the in-process transport, or over an MQTT broker (--broker, each
+// node on its own connection). A requester with its own store and three executor nodes on
+// threads (one forges its results), delegating the wallet and the
 // hashchain example dApps in first_valid and quorum modes, printing each step: the task, whom it
 // asked, every proof with its verdict and the latency the requester measured, the committed
 // receipt, the reputation table and the chain verification.
@@ -16,7 +17,9 @@ struct Demo: ParsableCommand {
             Runs a requester and three executors in this process over the in-process transport. \
             The executors fetch the modules by hash from the requester, run them, and sign proofs; \
             the forger alters its results after signing, is caught by verification every time and \
-            is banned after three invalid proofs. Nothing here needs a network or a broker.
+            is banned after three invalid proofs. Nothing here needs a network or a broker; with \
+            --broker mqtt://host:port the same runs over MQTT, each executor on its own \
+            connection (executors already on that broker may be asked too).
             """)
 
     @Option(help: "Requester store file (default: a new one in a temporary folder). Its key is kept next to it as <store>.key.")
@@ -36,10 +39,22 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         try DDECLI.run { () throws(DDEError) in
+            let demo = DemoRun(storePath: store, hashchainN: hashchainN, liar: liar, json: json)
             if let broker {
-                throw DDEError(.transport, "--broker \(broker): the MQTT transport is not available in this build yet; run `dde demo` without --broker for the in-process demo")
+                _ = try MQTTTransport.parseURL(broker)
+                // A fresh id per run and no kept session: demo keys are new every time.
+                let run = UUID().uuidString.prefix(8).lowercased()
+                var options = MQTTOptions(cleanSession: true)
+                options.maxMessageBytes = CodeMessage.limits.maxBytes
+                try demo.run(network: "MQTT broker \(broker)", discoveryMs: 5000) { (name: String) throws(DDEError) -> MQTTTransport in
+                    try MQTTTransport(url: broker, clientId: "dde-demo-\(run)-\(name)", options: options)
+                }
+            } else {
+                let hub = InProcessHub()
+                try demo.run(network: "the in-process transport (no broker)", discoveryMs: 200) { (name: String) throws(DDEError) -> InProcessTransport in
+                    hub.endpoint(name: name)
+                }
             }
-            try DemoRun(storePath: store, hashchainN: hashchainN, liar: liar, json: json).run()
         }
     }
 }
@@ -50,6 +65,26 @@ final class LogBuffer: @unchecked Sendable {
     private var lines: [String] = []
     func add(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
     func take() -> [String] { lock.lock(); defer { lock.unlock() }; let l = lines; lines = []; return l }
+}
+
+/// What the demo needs of a transport beyond `Transport`: closing it at the end.
+protocol DemoTransport: Transport {
+    func close()
+}
+
+extension InProcessTransport: DemoTransport {}
+extension MQTTTransport: DemoTransport {}
+
+/// One delegation of the demo.
+struct DemoRound {
+    var title: String
+    var mode: AssuranceMode
+    var dapp: String
+    var code: Digest
+    var action: String
+    var payload: String
+    var raw: String
+    var caps: [String]
 }
 
 final class StopFlag: @unchecked Sendable {
@@ -67,7 +102,9 @@ struct DemoRun {
 
     func say(_ line: String = "") { if !json { print(line) } }
 
-    func run() throws(DDEError) {
+    /// Runs the demo with a transport per participant from `connect` ("requester", "alpha", ...).
+    func run<T: DemoTransport>(network: String, discoveryMs: UInt64,
+                               connect: (String) throws(DDEError) -> T) throws(DDEError) {
         let started = Date()
         let temp = FileManager.default.temporaryDirectory.appendingPathComponent("dde-demo-\(UUID().uuidString)")
         do {
@@ -90,21 +127,36 @@ struct DemoRun {
         let store = try Store(path: path)
         defer { store.close() }
 
-        // The network: one hub, an endpoint each.
-        let hub = InProcessHub()
+        // The network: a transport each.
         let logs = LogBuffer()
         let stop = StopFlag()
         var names: [PublicKey: String] = [identity.publicKey: "requester"]
-        var behaviours: [(String, ExecutorNode<InProcessTransport>.Behaviour)] = [("alpha", .honest), ("bravo", .honest), ("charlie", .forge)]
+        var behaviours: [(String, ExecutorNode<T>.Behaviour)] = [("alpha", .honest), ("bravo", .honest), ("charlie", .forge)]
         if liar { behaviours.append(("delta", .lie)) }
-        var nodes: [ExecutorNode<InProcessTransport>] = []
+        var nodes: [ExecutorNode<T>] = []
         var threads: [Thread] = []
+        // Stops the node threads, clears their presence, then closes their transports (never
+        // while a thread may still be receiving on one). Bounded: a thread stuck past 10 s is
+        // left and its transport stays open.
+        var cleaned = false
+        func cleanUp() {
+            guard !cleaned else { return }
+            cleaned = true
+            stop.set()
+            let deadline = Date().addingTimeInterval(10)
+            while threads.contains(where: { $0.isExecuting }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+            for (n, t) in zip(nodes, threads) where !t.isExecuting {
+                n.stop()
+                n.transport.close()
+            }
+        }
+        defer { cleanUp() }
         for (name, behaviour) in behaviours {
-            var config = ExecutorNode<InProcessTransport>.Config()
+            var config = ExecutorNode<T>.Config()
             config.name = name
             config.behaviour = behaviour
             let codeStore = try CodeStore(directory: temp.appendingPathComponent("code-\(name)"))
-            let node = ExecutorNode(transport: hub.endpoint(name: name), keyPair: KeyPair.generate(), codeStore: codeStore,
+            let node = ExecutorNode(transport: try connect(name), keyPair: KeyPair.generate(), codeStore: codeStore,
                                     config: config, log: { logs.add($0) })
             try node.start()
             names[node.publicKey] = name
@@ -114,18 +166,15 @@ struct DemoRun {
             thread.start()
             threads.append(thread)
         }
-        defer {
-            stop.set()
-            for n in nodes { n.transport.close() }
-        }
         func label(_ key: PublicKey?) -> String {
             guard let key else { return "(unknown)" }
-            return "\(names[key] ?? "?") \(short(key))"
+            return "\(names[key] ?? "peer") \(short(key))"
         }
 
-        let endpoint = hub.endpoint(name: "requester")
+        let endpoint = try connect("requester")
+        defer { endpoint.close() }
         let delegator = try Delegator(transport: endpoint, store: store, identity: identity)
-        say("dde demo: verifiable delegated compute on the in-process transport (no broker)")
+        say("dde demo: verifiable delegated compute on \(network)")
         say("requester \(short(identity.publicKey)), store \(path)")
         for n in nodes {
             say("executor  \(label(n.publicKey))  \(n.config.behaviour == .honest ? "honest" : n.config.behaviour == .forge ? "FORGES results after signing" : "LIES (signs wrong results)")")
@@ -137,36 +186,31 @@ struct DemoRun {
         let walletHash = try delegator.publishCode(wallet)
         let hashchainHash = try delegator.publishCode(hashchain)
         say("published code  wallet \(short(walletHash)) (\(wallet.count) bytes), hashchain \(short(hashchainHash)) (\(hashchain.count) bytes) on dde/v1/code/<hash>")
-        let known = try delegator.discover(timeoutMs: 200)
+        // Until every demo executor has announced itself (retained presence), bounded.
+        var known = 0
+        let discoverEnd = Date().addingTimeInterval(Double(discoveryMs) / 1000)
+        repeat {
+            known = try delegator.discover(timeoutMs: 100)
+        } while nodes.contains(where: { n in !delegator.executors.contains { $0.executorPublicKey == n.publicKey } }) && Date() < discoverEnd
         say("discovered \(known) executors from their presence messages on dde/v1/executors/+")
 
-        struct Round {
-            var title: String
-            var mode: AssuranceMode
-            var dapp: String
-            var code: Digest
-            var action: String
-            var payload: String
-            var raw: String
-            var caps: [String]
-        }
         let walletCaps = ["state.read", "state.write"]
         let send = #"{"amount":5,"from":"me","to":"alice"}"#
         let chain = "\(hashchainN)"
-        var rounds: [Round] = [
-            Round(title: "mint 100 frame to me", mode: .firstValid, dapp: "wallet", code: walletHash, action: "mint",
+        var rounds: [DemoRound] = [
+            DemoRound(title: "mint 100 frame to me", mode: .firstValid, dapp: "wallet", code: walletHash, action: "mint",
                   payload: #"{"amount":100,"to":"me"}"#, raw: "mint 100 frame to me", caps: walletCaps),
-            Round(title: "send 5 frame to Alice", mode: .firstValid, dapp: "wallet", code: walletHash, action: "send",
+            DemoRound(title: "send 5 frame to Alice", mode: .firstValid, dapp: "wallet", code: walletHash, action: "send",
                   payload: send, raw: "send 5 frame to Alice", caps: walletCaps),
-            Round(title: "hash chain of \(chain)", mode: .firstValid, dapp: "hashchain", code: hashchainHash, action: "run",
+            DemoRound(title: "hash chain of \(chain)", mode: .firstValid, dapp: "hashchain", code: hashchainHash, action: "run",
                   payload: chain, raw: "SHA-256 applied \(chain) times", caps: []),
-            Round(title: "send 5 frame to Alice", mode: .quorum(2), dapp: "wallet", code: walletHash, action: "send",
+            DemoRound(title: "send 5 frame to Alice", mode: .quorum(2), dapp: "wallet", code: walletHash, action: "send",
                   payload: send, raw: "send 5 frame to Alice", caps: walletCaps),
-            Round(title: "hash chain of \(chain)", mode: .quorum(2), dapp: "hashchain", code: hashchainHash, action: "run",
+            DemoRound(title: "hash chain of \(chain)", mode: .quorum(2), dapp: "hashchain", code: hashchainHash, action: "run",
                   payload: "\(hashchainN + 1)", raw: "SHA-256 applied \(hashchainN + 1) times", caps: []),
         ]
         if liar {
-            rounds.append(Round(title: "send 5 frame to Alice", mode: .quorum(2), dapp: "wallet", code: walletHash,
+            rounds.append(DemoRound(title: "send 5 frame to Alice", mode: .quorum(2), dapp: "wallet", code: walletHash,
                                 action: "send", payload: send, raw: "send 5 frame to Alice", caps: walletCaps))
         }
 
@@ -296,8 +340,7 @@ struct DemoRun {
             ]))
             writeOutput(summary.canonicalBytes())
         }
-        stop.set()
-        for t in threads { while t.isExecuting { Thread.sleep(forTimeInterval: 0.005) } }
+        cleanUp()
     }
 
     func compileExample(_ name: String) throws(DDEError) -> [UInt8] {

@@ -1,6 +1,6 @@
-// The delegating client for C (docs/PROTOCOL.md section 11): a store, a key and a transport the
-// caller provides as three callbacks (publish, subscribe, receive), so firmware can delegate over
-// whatever link it has; an MQTT transport plugs in through the same callbacks. See include/dde.h.
+// The delegating client for C (docs/PROTOCOL.md section 11): a store, a key and a transport,
+// either MQTT (dde_client_new_mqtt: the shipped MQTTTransport, the few-calls path for firmware)
+// or one the caller provides as callbacks (dde_client_new: any other link). See include/dde.h.
 import CDDE
 
 public typealias PublishFn = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafePointer<UInt8>?, Int, Int32) -> Int32
@@ -79,16 +79,71 @@ final class CallbackTransport: Transport {
     }
 }
 
+/// The client's link: caller callbacks or the library's MQTT connection. An enum, not an
+/// existential, so the core stays Embedded Swift.
+final class ClientTransport: Transport {
+    enum Link {
+        case callbacks(CallbackTransport)
+        case mqtt(MQTTTransport)
+    }
+    let link: Link
+
+    init(_ link: Link) { self.link = link }
+
+    func publish(topic: String, payload: [UInt8], retain: Bool) throws(DDEError) {
+        switch link {
+        case .callbacks(let t): try t.publish(topic: topic, payload: payload, retain: retain)
+        case .mqtt(let t): try t.publish(topic: topic, payload: payload, retain: retain)
+        }
+    }
+
+    func subscribe(_ filter: String) throws(DDEError) {
+        switch link {
+        case .callbacks(let t): try t.subscribe(filter)
+        case .mqtt(let t): try t.subscribe(filter)
+        }
+    }
+
+    func unsubscribe(_ filter: String) throws(DDEError) {
+        switch link {
+        case .callbacks(let t): try t.unsubscribe(filter)
+        case .mqtt(let t): try t.unsubscribe(filter)
+        }
+    }
+
+    func receive(timeoutMs: Int) throws(DDEError) -> Message? {
+        switch link {
+        case .callbacks(let t): return try t.receive(timeoutMs: timeoutMs)
+        case .mqtt(let t): return try t.receive(timeoutMs: timeoutMs)
+        }
+    }
+
+    /// MQTT: wait for the broker's acknowledgements (a retained code message must be on the
+    /// broker before the caller relies on it). Callbacks: nothing to wait for.
+    func flush(timeoutMs: Int) throws(DDEError) {
+        if case .mqtt(let t) = link { try t.flush(timeoutMs: timeoutMs) }
+    }
+
+    func close() {
+        if case .mqtt(let t) = link { t.close() }
+    }
+}
+
 /// What a dde_client * points to.
 final class ClientHandle {
     let store: Store
-    let delegator: Delegator<CallbackTransport>
+    let transport: ClientTransport
+    let delegator: Delegator<ClientTransport>
 
-    init(store: Store, delegator: Delegator<CallbackTransport>) {
+    init(store: Store, transport: ClientTransport, delegator: Delegator<ClientTransport>) {
         self.store = store
+        self.transport = transport
         self.delegator = delegator
     }
 }
+
+/// How long dde_client_publish_code and dde_client_free wait for the broker's acknowledgements.
+let clientFlushMs = 5000
 
 func client(_ handle: OpaquePointer?) throws(DDEError) -> ClientHandle {
     guard let handle else { throw DDEError(.argument, "client is NULL") }
@@ -110,18 +165,59 @@ public func dde_client_new(_ storePath: UnsafePointer<CChar>?, _ secretKey: Unsa
         }
         let identity = try KeyPair.fromSecretKey(sk)
         let store = try Store(path: path)
-        let transport = CallbackTransport(context: context, publish: publish, subscribe: subscribe, receive: receive,
-                                          unsubscribe: unsubscribe)
-        let delegator = try Delegator(transport: transport, store: store, identity: identity)
-        o.pointee = OpaquePointer(Unmanaged.passRetained(ClientHandle(store: store, delegator: delegator)).toOpaque())
+        let transport = ClientTransport(.callbacks(CallbackTransport(context: context, publish: publish, subscribe: subscribe,
+                                                                     receive: receive, unsubscribe: unsubscribe)))
+        try o.pointee = newClient(store: store, transport: transport, identity: identity)
     }
+}
+
+@_cdecl("dde_client_new_mqtt")
+public func dde_client_new_mqtt(_ brokerURL: UnsafePointer<CChar>?, _ storePath: UnsafePointer<CChar>?,
+                                _ secretKey: UnsafePointer<UInt8>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let o = try outputPointer(out, "client")
+        o.pointee = nil
+        let url = try inputString(brokerURL, "broker_url", maxLength: 300)
+        let path = try inputString(storePath, "store_path")
+        let sk = try fixedInput(secretKey, KeyPair.secretKeyByteCount, "secret_key")
+        let identity = try KeyPair.fromSecretKey(sk)
+        // The URL is checked before the store is touched: a typo creates no file.
+        _ = try MQTTTransport.parseURL(url)
+        let store = try Store(path: path)
+        let mqtt: MQTTTransport
+        do throws(DDEError) {
+            mqtt = try MQTTTransport(url: url, clientId: MQTTTransport.clientId(role: "req", key: identity.publicKey))
+        } catch {
+            store.close()
+            throw error
+        }
+        try o.pointee = newClient(store: store, transport: ClientTransport(.mqtt(mqtt)), identity: identity)
+    }
+}
+
+/// The handle for a store and a transport; closes both if the delegator cannot subscribe.
+func newClient(store: Store, transport: ClientTransport, identity: KeyPair) throws(DDEError) -> OpaquePointer {
+    let delegator: Delegator<ClientTransport>
+    do throws(DDEError) {
+        delegator = try Delegator(transport: transport, store: store, identity: identity)
+    } catch {
+        transport.close()
+        store.close()
+        throw error
+    }
+    let handle = ClientHandle(store: store, transport: transport, delegator: delegator)
+    return OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
 }
 
 @_cdecl("dde_client_free")
 public func dde_client_free(_ handle: OpaquePointer?) {
     guard let handle else { return }
     let h = Unmanaged<ClientHandle>.fromOpaque(UnsafeRawPointer(handle))
-    h.takeUnretainedValue().store.close()
+    let c = h.takeUnretainedValue()
+    // Publishes still in flight (the last offer) go out before the disconnect, bounded in time.
+    try? c.transport.flush(timeoutMs: clientFlushMs)
+    c.transport.close()
+    c.store.close()
     h.release()
 }
 
@@ -135,6 +231,7 @@ public func dde_client_publish_code(_ handle: OpaquePointer?, _ module: UnsafeRa
             throw DDEError(.limit, "module is \(bytes.count) bytes, over \(CodeMessage.maxModuleBytes)")
         }
         let hash = try c.delegator.publishCode(Array(bytes))
+        try c.transport.flush(timeoutMs: clientFlushMs)
         if let codeHash { for i in 0..<Digest.byteCount { codeHash[i] = hash.bytes[i] } }
     }
 }
@@ -162,7 +259,7 @@ public func dde_client_delegate(_ handle: OpaquePointer?, _ spec: UnsafePointer<
         let opts = options == nil ? DelegationOptions()
             : try delegationOptions(try JSONParser.parse(try inputBytes(options, optionsLength, "options")))
         let r = try c.delegator.delegate(taskSpec, options: opts)
-        if report != nil { try emit(reportJSON(r).canonicalBytes(), report, reportLength) }
+        if report != nil { try emit(r.json.canonicalBytes(), report, reportLength) }
         if let failure = r.failure { return failureCode(failure) }
         return Status.ok.rawValue
     } catch {
@@ -202,43 +299,3 @@ func delegationOptions(_ json: JSON) throws(DDEError) -> DelegationOptions {
     return o
 }
 
-func reportJSON(_ r: DelegationReport) -> JSON {
-    var answers: [JSON] = []
-    for e in r.events {
-        answers.append(.object(JSONObject(uniqueMembers: [
-            .init("detail", .string(e.detail)),
-            .init("executor", e.executor.map { .string($0.hex) } ?? .null),
-            .init("latencyMs", .number(Double(e.latencyMs))),
-            .init("status", .string(e.status.nameString)),
-            .init("verdict", .string(verdictName(e.kind))),
-        ])))
-    }
-    return .object(JSONObject(uniqueMembers: [
-        .init("answers", .array(answers)),
-        .init("asked", .array(r.asked.map { .string($0.hex) })),
-        .init("evidenceIds", .array(r.evidenceIds.map { .number(Double($0)) })),
-        .init("failure", r.failure.map { f in .object(JSONObject(uniqueMembers: [
-            .init("code", .string(f.status.nameString)), .init("message", .string(f.detail)),
-        ])) } ?? .null),
-        .init("mode", .string(r.mode.label)),
-        .init("receipt", r.receipt.map { $0.json } ?? .null),
-        .init("result", r.accepted.map { $0.result } ?? .null),
-        .init("taskId", .string(r.task.taskId.hex)),
-    ]))
-}
-
-func verdictName(_ kind: DelegationEvent.Kind) -> String {
-    switch kind {
-    case .accepted: return "accepted"
-    case .agreed: return "agreed"
-    case .unresolved: return "unresolved"
-    case .disagreed: return "disagreed"
-    case .invalid: return "invalid"
-    case .refused: return "refused"
-    case .unattributed: return "unattributed"
-    case .duplicate: return "duplicate"
-    case .unsolicited: return "unsolicited"
-    case .error: return "error"
-    case .timeout: return "timeout"
-    }
-}

@@ -62,6 +62,9 @@ public final class Delegator<T: Transport> {
     public private(set) var executors: [Presence] = []
     /// Messages received that belong to no task in progress (late answers, other traffic).
     public private(set) var ignoredMessages = 0
+    /// Called right after an offer is published, with the task and the executors asked, so a
+    /// command line can say whom it waits for before the answers come in.
+    public var onSent: ((ComputeTask, [PublicKey]) -> Void)?
 
     /// Subscribes to this requester's results and to executors' presence.
     public init(transport: T, store: Store, identity: KeyPair,
@@ -162,6 +165,7 @@ public final class Delegator<T: Transport> {
 
         try transport.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: asked).envelope.canonicalBytes,
                               retain: false)
+        onSent?(task, asked)
         let sentAt = clock()
         var session = DelegationSession(task: task, mode: options.mode, asked: asked, sentAt: sentAt,
                                         deadline: sentAt + options.deadlineMs, policy: policy)
@@ -267,5 +271,54 @@ public final class Delegator<T: Transport> {
             return
         }
         addExecutor(presence)
+    }
+}
+
+extension DelegationReport {
+    /// The report as JSON (what dde_client_delegate and `dde delegate --json` give):
+    /// {"answers":[{"detail","executor","latencyMs","status","verdict"}],"asked":[pk],"evidenceIds":[…],
+    ///  "failure":{"code","message"}|null,"mode","receipt":<receipt>|null,"result":<result>|null,"taskId"}.
+    public var json: JSON {
+        var answers: [JSON] = []
+        for e in events {
+            answers.append(.object(JSONObject(uniqueMembers: [
+                .init("detail", .string(e.detail)),
+                .init("executor", e.executor.map { .string($0.hex) } ?? .null),
+                .init("latencyMs", .number(Double(e.latencyMs))),
+                .init("status", .string(e.status.nameString)),
+                .init("verdict", .string(e.kind.name)),
+            ])))
+        }
+        return .object(JSONObject(uniqueMembers: [
+            .init("answers", .array(answers)),
+            .init("asked", .array(asked.map { .string($0.hex) })),
+            .init("evidenceIds", .array(evidenceIds.map { .number(Double($0)) })),
+            .init("failure", failure.map { f in .object(JSONObject(uniqueMembers: [
+                .init("code", .string(f.status.nameString)), .init("message", .string(f.detail)),
+            ])) } ?? .null),
+            .init("mode", .string(mode.label)),
+            .init("receipt", receipt.map { $0.json } ?? .null),
+            .init("result", accepted.map { $0.result } ?? .null),
+            .init("taskId", .string(task.taskId.hex)),
+        ]))
+    }
+}
+
+extension DelegationEvent.Kind {
+    /// The verdict's name in reports: "accepted", "agreed", … "timeout".
+    public var name: String {
+        switch self {
+        case .accepted: return "accepted"
+        case .agreed: return "agreed"
+        case .unresolved: return "unresolved"
+        case .disagreed: return "disagreed"
+        case .invalid: return "invalid"
+        case .refused: return "refused"
+        case .unattributed: return "unattributed"
+        case .duplicate: return "duplicate"
+        case .unsolicited: return "unsolicited"
+        case .error: return "error"
+        case .timeout: return "timeout"
+        }
     }
 }

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# examples/c/delegate.c (the C client over MQTT, dde_client_new_mqtt) against the built
+# libdde.so, a Mosquitto broker on 127.0.0.1 (a free port) and two `dde node` processes, all
+# started here and stopped at the end (every process is bounded by `timeout`). Checks: it builds
+# with -Werror; a key is created when absent and reused after; three tasks are committed with the
+# right counts and verdicts, the chain head and the verified chain are printed; `dde chain verify`
+# agrees; the next run continues the chain; no executor left (nodes stopped) gives
+# DDE_ERR_NO_EXECUTOR; a broker that is not there gives DDE_ERR_TRANSPORT; a malformed URL gives
+# DDE_ERR_ARGUMENT and creates no store. Prints 'N passed, N failed'; exits non-zero on failure.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/scripts/lib.sh"
+[ -f "$ROOT/build/host/lib/libdde.so" ] || "$ROOT/scripts/build-lib.sh"
+for tool in /usr/sbin/mosquitto; do
+    [ -x "$tool" ] || { echo "test-c-delegate: FAIL: $tool missing: apt install mosquitto libmosquitto1" >&2; exit 1; }
+done
+DDE=$(dde_bin)
+W=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$W"
+}
+trap cleanup EXIT
+cd "$W"
+export LD_LIBRARY_PATH=$ROOT/build/host/lib
+
+check "builds with -Wall -Werror" cc -std=c99 -Wall -Wextra -Werror -I"$ROOT/build/host/include" \
+    "$ROOT/examples/c/delegate.c" -L"$ROOT/build/host/lib" -ldde -o delegate
+hash=$(DDE_CODE_DIR=$W/code "$DDE" code add "$ROOT/examples/dapps/counter.wat")
+cp "code/$hash.wasm" counter.wasm
+
+# The broker: a free port, no persistence, TCP_NODELAY.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf 'listener %s 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n' "$port" > mosquitto.conf
+[ "$(id -u)" -eq 0 ] && printf 'user root\n' >> mosquitto.conf
+timeout 300 /usr/sbin/mosquitto -c mosquitto.conf > broker.log 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.05
+done
+URL=mqtt://127.0.0.1:$port
+
+# Two executor nodes (no code preloaded: they fetch it by hash from the broker).
+NODES=()
+for name in alpha bravo; do
+    "$DDE" keygen -o "$name.key" >/dev/null
+    timeout 300 "$DDE" node --broker "$URL" --key "$name.key" --code "code-$name" --name "$name" 2> "$name.log" &
+    PIDS+=($!)
+    NODES+=($!)
+done
+for _ in $(seq 100); do
+    grep -q "ready" alpha.log 2>/dev/null && grep -q "ready" bravo.log 2>/dev/null && break
+    sleep 0.1
+done
+
+check "three tasks committed (first_valid), exit 0" bash -c "timeout 60 ./delegate '$URL' r.db r.key counter.wasm 3 > run1.txt 2>&1"
+cat run1.txt | sed 's/^/     | /' | head -40
+check "the key was created (mode 0600)" bash -c "grep -q '^created key r.key' run1.txt && [ \"\$(stat -c %a r.key)\" = 600 ]"
+check "both executors known" grep -q "^2 executor(s) on $URL" run1.txt
+check "every task DDE_OK" bash -c "[ \$(grep -c '^task [0-9]*: DDE_OK' run1.txt) -eq 3 ]"
+check "one accepted verdict per task, with a latency" bash -c "[ \$(grep -cE '^  executor [0-9a-f]{8}  accepted +[0-9]+ ms  DDE_OK' run1.txt) -eq 3 ]"
+check "the counts are 1, 2, 3" bash -c "grep -q 'result {\"count\":1}' run1.txt && grep -q 'result {\"count\":2}' run1.txt && grep -q 'result {\"count\":3}' run1.txt"
+check "the receipts are printed" bash -c "[ \$(grep -c '^  receipt {\"action\":\"increment\"' run1.txt) -eq 3 ]"
+check "chain head: 3 receipts" grep -qE '^chain head: 3 receipts, last [0-9a-f]{64}, state root [0-9a-f]{64}$' run1.txt
+check "chain verified by the example" grep -q '^chain verified: 3 receipts' run1.txt
+check "dde chain verify agrees" "$DDE" chain verify --store r.db
+head=$(sed -n 's/^chain head: 3 receipts, last \([0-9a-f]*\),.*/\1/p' run1.txt)
+check "the head is the last receipt dde chain verify reports" bash -c "'$DDE' chain verify --store r.db 2>&1 | grep -q '$head'"
+
+check "a second run reuses the key and continues the chain" bash -c "timeout 60 ./delegate '$URL' r.db r.key counter.wasm > run2.txt 2>&1 && ! grep -q 'created key' run2.txt && grep -q 'result {\"count\":4}' run2.txt && grep -q '^chain head: 4 receipts' run2.txt"
+
+# The nodes stop (SIGTERM: they clear their presence and exit 0); nobody is left to ask.
+for pid in "${NODES[@]}"; do kill -TERM "$pid"; done
+node_rc=0
+for pid in "${NODES[@]}"; do wait "$pid" || node_rc=$?; done
+check "the nodes exit 0 on SIGTERM" [ "$node_rc" -eq 0 ]
+check_exit "no executor left: DDE_ERR_NO_EXECUTOR" 105 timeout 60 ./delegate "$URL" r.db r.key counter.wasm
+check "the chain is unchanged" bash -c "'$DDE' chain verify --store r.db 2>&1 | grep -q '4 receipts'"
+
+closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+check_exit "no broker there: DDE_ERR_TRANSPORT" 100 timeout 60 ./delegate "mqtt://127.0.0.1:$closed" r.db r.key counter.wasm
+check_exit "malformed URL: DDE_ERR_ARGUMENT" 1 timeout 60 ./delegate "http://127.0.0.1:$port" fresh.db r.key counter.wasm
+check "a malformed URL creates no store" [ ! -e fresh.db ]
+finish
