@@ -4,6 +4,7 @@ teardown. The `dde` command comes from $DDE_BIN (scripts/test-python.sh builds i
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -305,3 +306,50 @@ def test_a_bad_spec_is_a_document_error(client):
         client.delegate(b"{not json")
     with pytest.raises(dde.SchemaError):
         client.delegate({"dappId": "counter"})
+
+
+# ---- examples/python/delegate.py ------------------------------------------------------------
+
+EXAMPLE = REPO / "examples" / "python" / "delegate.py"
+
+
+def run_example(cwd, *args):
+    import sys
+    return subprocess.run([sys.executable, str(EXAMPLE), *map(str, args)], capture_output=True, text=True,
+                          timeout=120, cwd=cwd, env=dict(os.environ))
+
+
+def test_example_delegates_and_verifies_the_chain(network, tmp_path):
+    import re
+    module = tmp_path / "counter.wasm"
+    module.write_bytes(network.module)
+    done = run_example(tmp_path, "--broker", network.url, module, "--count", "3")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "created key requester.key" and (tmp_path / "requester.key").exists()
+    assert f"2 executor(s) on {network.url}" in lines
+    assert [line for line in lines if line.startswith("task ")] == ["task 1: DDE_OK", "task 2: DDE_OK", "task 3: DDE_OK"]
+    assert len([line for line in lines if re.match(r"  executor [0-9a-f]{8}  accepted +\d+ ms  DDE_OK$", line)]) == 3
+    assert [line for line in lines if line.startswith("  result ")] == [f'  result {{"count":{n}}}' for n in (1, 2, 3)]
+    with dde.Store(tmp_path / "requester.db") as store:
+        head = store.head()
+        receipts = [line["receipt"] for line in store.export()]
+    assert [line for line in lines if line.startswith("  receipt ")] == \
+        [f"  receipt {json.dumps(r, sort_keys=True, separators=(',', ':'))}" for r in receipts]
+    assert f"chain head: 3 receipts, last {head.receipt_hash}, state root {head.state_root}" in lines
+    assert lines[-1] == "chain verified: 3 receipts"
+    # The next run reuses the key and continues the chain; quorum mode works from the command line.
+    done = run_example(tmp_path, "--broker", network.url, module, "--mode", "quorum", "--quorum", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "created key" not in done.stdout and '  result {"count":4}' in done.stdout
+    assert done.stdout.splitlines()[-1] == "chain verified: 4 receipts"
+
+
+def test_example_exit_codes(network, tmp_path):
+    module = tmp_path / "counter.wasm"
+    module.write_bytes(network.module)
+    done = run_example(tmp_path, "--broker", f"mqtt://127.0.0.1:{free_port()}", module)
+    assert done.returncode == dde.TransportError.CODE and "DDE_ERR_TRANSPORT" in done.stderr
+    done = run_example(tmp_path, "--broker", network.url, module, "--fanout", "3", "--mode", "quorum", "--quorum", "3")
+    assert done.returncode == dde.NoExecutorError.CODE and "DDE_ERR_NO_EXECUTOR" in done.stderr
+    assert run_example(tmp_path, module).returncode == 2  # --broker is required
