@@ -353,3 +353,15 @@ def test_example_exit_codes(network, tmp_path):
     done = run_example(tmp_path, "--broker", network.url, module, "--fanout", "3", "--mode", "quorum", "--quorum", "3")
     assert done.returncode == dde.NoExecutorError.CODE and "DDE_ERR_NO_EXECUTOR" in done.stderr
     assert run_example(tmp_path, module).returncode == 2  # --broker is required
+
+
+def test_a_dropped_client_is_freed_by_its_finalizer(network, key, tmp_path):
+    import gc
+    c = dde.Client.connect(network.url, tmp_path / "r.db", key)
+    guard = c._guard
+    del c
+    gc.collect()
+    assert not guard._finalizer.alive  # dde_client_free ran
+    # The store file was closed: another client opens it and the session is free again.
+    with dde.Client.connect(network.url, tmp_path / "r.db", key) as c2:
+        assert c2.discover(2000) == 2
