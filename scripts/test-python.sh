@@ -4,7 +4,10 @@
 #     (DDE_NO_BUILD=1: never build, fail if it is missing);
 #   - creates a venv in build/venv (python3 -m venv; python3-venv comes from install-deps.sh),
 #     pip installs the package from bindings/python and the test dependencies from PyPI;
-#   - runs pytest (the tests and the docstring examples) with DDE_LIBRARY pointing at the library.
+#   - builds the `dde` command (swift build --product dde) if $DDE_BIN is not set and it is missing:
+#     tests/test_client.py runs `dde node` executors against a Mosquitto broker it starts;
+#   - runs pytest (the tests and the docstring examples) with DDE_LIBRARY pointing at the library
+#     and DDE_BIN at the dde command.
 # Extra arguments go to pytest (e.g. -k verify). Ends with pytest's summary line; exits non-zero
 # on any failure.
 set -euo pipefail
@@ -34,6 +37,17 @@ PY=$VENV/bin/python
 # Reinstall every time: the venv must test the working tree's package, not an older copy.
 "$PY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$ROOT/bindings/python"
 
+if [ -z "${DDE_BIN:-}" ]; then
+    DDE_BIN=$(swift build --show-bin-path)/dde
+    if [ ! -x "$DDE_BIN" ]; then
+        if [ "${DDE_NO_BUILD:-0}" = 1 ]; then
+            echo "test-python: FAIL: $DDE_BIN is missing and DDE_NO_BUILD=1" >&2
+            exit 1
+        fi
+        swift build --product dde
+    fi
+fi
+export DDE_BIN
 export DDE_LIBRARY=$LIB
 # Hypothesis keeps its example database under build/, out of the source tree.
 export HYPOTHESIS_STORAGE_DIRECTORY=$ROOT/build/hypothesis

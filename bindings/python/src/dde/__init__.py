@@ -23,7 +23,8 @@ Module layout:
 - ``dde.task``       Task
 - ``dde.verification`` Policy, DenyReason, verify
 - ``dde.store``      Store (receipt chain, dApp state), ChainHead, Reputation
-- ``dde.client``     (reserved) the delegating client: send a task, collect and verify results
+- ``dde.result``     Result (a compute_result, parsed and immutable)
+- ``dde.client``     Client (delegating over MQTT), DelegationReport, Answer
 - ``dde._library``   finding libdde.so and the ctypes prototypes; ``dde._guard`` handle lifetimes
 """
 
@@ -40,9 +41,11 @@ from ._library import (
 )
 from ._library import library as _load_library
 from .canonical import canonicalize
+from .client import Answer, Client, DelegationReport
 from .crypto import KeyPair, SignatureKind, ed25519_verify, sha256, verify_signature
 from .errors import *  # noqa: F401,F403  (one class per status code; see errors.__all__)
 from .errors import __all__ as _error_names
+from .result import Result
 from .store import ChainHead, Reputation, Store
 from .task import Task
 from .verification import DenyReason, Policy, verify
@@ -80,6 +83,7 @@ def status_message(code: int) -> str:
 __all__ = [
     "KeyPair", "SignatureKind", "sha256", "verify_signature", "ed25519_verify",
     "canonicalize", "Task", "Policy", "DenyReason", "verify", "Store", "ChainHead", "Reputation",
+    "Result", "Client", "DelegationReport", "Answer",
     "library_path", "library_version", "status_name", "status_message", "LIBRARY_ENV_VAR",
     "PUBLICKEYBYTES", "SECRETKEYBYTES", "SEEDBYTES", "SIGNATUREBYTES", "HASHBYTES",
     *_error_names,

@@ -58,13 +58,25 @@ def _check_keys(document: Any) -> None:
                 stack.extend(value)
 
 
+class JSONDocument:
+    """A parsed document object (dde.Result) that json_text takes as its JSON text, so every
+    function accepting a document accepts it too."""
+
+    __slots__ = ()
+
+    def _json_text(self) -> bytes:
+        raise NotImplementedError
+
+
 def json_text(document: object, what: str) -> bytes:
     """The bytes of a JSON document.
 
     bytes-like and str are taken as JSON *text* (str is encoded as UTF-8); dict, list, tuple,
-    int, float and bool are serialised with json.dumps. None is refused: pass b"null" for the
-    JSON document null.
+    int, float and bool are serialised with json.dumps; a dde.Result gives its own text. None is
+    refused: pass b"null" for the JSON document null.
     """
+    if isinstance(document, JSONDocument):
+        return document._json_text()
     if isinstance(document, (bytes, bytearray, memoryview)):
         return bytes(document)
     if isinstance(document, str):

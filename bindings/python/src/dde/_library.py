@@ -20,7 +20,7 @@ import ctypes.util
 import os
 import sys
 import threading
-from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint64, c_void_p
+from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint32, c_uint64, c_void_p
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -54,10 +54,15 @@ class _StoreStruct(ctypes.Structure):
     """struct dde_store (opaque)."""
 
 
+class _ClientStruct(ctypes.Structure):
+    """struct dde_client (opaque)."""
+
+
 # Distinct pointer types, so that a task can never be passed where a policy is expected.
 TaskPointer = POINTER(_TaskStruct)
 PolicyPointer = POINTER(_PolicyStruct)
 StorePointer = POINTER(_StoreStruct)
+ClientPointer = POINTER(_ClientStruct)
 
 # name: (restype, argtypes). Byte buffers are c_char_p (bytes in, create_string_buffer out; the
 # wrappers check every fixed size before the call, because C cannot); char ** outputs are
@@ -112,6 +117,14 @@ _PROTOTYPES = {
     "dde_reputation_all": (c_int, [StorePointer, c_uint64, POINTER(c_void_p), POINTER(c_size_t)]),
     "dde_reputation_clear": (c_int, [StorePointer, c_char_p]),
     "dde_reputation_clear_all": (c_int, [StorePointer]),
+    # The delegating client over MQTT (dde_client_new with C callbacks is not wrapped: a Python
+    # transport would run Python on the library's calls; MQTT covers the network case).
+    "dde_client_new_mqtt": (c_int, [c_char_p, c_char_p, c_char_p, POINTER(ClientPointer)]),
+    "dde_client_free": (None, [ClientPointer]),
+    "dde_client_publish_code": (c_int, [ClientPointer, c_char_p, c_size_t, c_char_p]),
+    "dde_client_discover": (c_int, [ClientPointer, c_uint32, POINTER(c_size_t)]),
+    "dde_client_delegate": (c_int, [ClientPointer, c_char_p, c_size_t, c_char_p, c_size_t,
+                                    POINTER(c_void_p), POINTER(c_size_t)]),
 }
 
 _lock = threading.Lock()

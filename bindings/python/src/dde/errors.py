@@ -65,6 +65,9 @@ class DDEError(Exception):
     CODE: int | None = None
     #: The constant's name in include/dde.h (None on the grouping classes).
     NAME: str | None = None
+    #: Client.delegate sets it to the dde.DelegationReport of a delegation that ran but committed
+    #: nothing (who was asked, who answered what); None everywhere else.
+    report = None
 
     def __init__(self, code: int, name: str, message: str) -> None:
         self.code = code

@@ -79,7 +79,7 @@ class Policy:
 
 
 def verify(task: Task, result: JSONInput, policy: Optional[Policy] = None) -> None:
-    """Verifies a compute_result document (bytes, str or dict) against the task it answers
+    """Verifies a compute_result document (bytes, str, dict or dde.Result) against the task it answers
     (docs/PROTOCOL.md section 7). Returns None when it is valid; otherwise raises the failing
     check's exception: a DocumentError for a malformed result, a VerificationError subclass
     (TaskMismatchError ... ProofSignatureError, ExecutorBannedError) for a check that fails.

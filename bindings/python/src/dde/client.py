@@ -1,0 +1,231 @@
+"""The delegating client: send tasks to executors over MQTT, verify their proofs and commit the
+accepted result to the store's receipt chain (docs/PROTOCOL.md sections 10 and 11)."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from . import _library as L
+from ._convert import JSONInput, PathLike, as_bytes, json_text, path_bytes, type_name
+from ._guard import Guard
+from .crypto import KeyPair
+from .errors import ArgumentError, InternalError
+
+__all__ = ["Answer", "Client", "DelegationReport"]
+
+_MODES = ("first_valid", "quorum")
+# TaskOffer.maxExecutors in the library: the most executors one task may be offered to.
+MAX_EXECUTORS = 64
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One executor's answer in a delegation, as the requester judged it.
+
+    ``verdict``: accepted, agreed, unresolved, disagreed, invalid, refused, unattributed,
+    duplicate, unsolicited, error or timeout (docs/PROTOCOL.md section 11); ``status`` the
+    DDE_ERR_* name of its check ("DDE_OK" when valid); ``executor`` its public key in hex (None
+    when it could not be attributed); ``latency_ms`` measured by the requester.
+    """
+
+    executor: Optional[str]
+    verdict: str
+    status: str
+    latency_ms: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class DelegationReport:
+    """What one ``Client.delegate`` did: the task, who was asked, every answer, and the receipt
+    and the dApp's result when one was committed, or the failure (``{"code": "DDE_ERR_…",
+    "message": …}``) when not. ``json`` is the library's canonical report."""
+
+    task_id: str
+    mode: str
+    asked: Tuple[str, ...]
+    answers: Tuple[Answer, ...]
+    receipt: Optional[Dict[str, Any]]
+    result: Any
+    failure: Optional[Dict[str, str]]
+    evidence_ids: Tuple[int, ...]
+    json: bytes
+
+    @property
+    def committed(self) -> bool:
+        """Whether a receipt was appended to the chain."""
+        return self.receipt is not None
+
+    @classmethod
+    def from_json(cls, text: bytes) -> "DelegationReport":
+        doc = json.loads(text)
+        return cls(
+            task_id=doc["taskId"],
+            mode=doc["mode"],
+            asked=tuple(doc["asked"]),
+            answers=tuple(Answer(executor=a["executor"], verdict=a["verdict"], status=a["status"],
+                                 latency_ms=int(a["latencyMs"]), detail=a["detail"])
+                          for a in doc["answers"]),
+            receipt=doc["receipt"],
+            result=doc["result"],
+            failure=doc["failure"],
+            evidence_ids=tuple(int(i) for i in doc["evidenceIds"]),
+            json=bytes(text),
+        )
+
+
+def _text_arg(value: object, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be str, not {type_name(value)}")
+    raw = value.encode("utf-8", "surrogatepass")
+    if b"\0" in raw:
+        raise ArgumentError._raised_here(f"{what} contains a NUL character")
+    return raw
+
+
+def _count(value: object, what: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be int, not {type_name(value)}")
+    if not low <= value <= high:
+        raise ArgumentError._raised_here(f"{what} must be in [{low}, {high}], not {value}")
+    return value
+
+
+def _flag(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be bool, not {type_name(value)}")
+    return value
+
+
+class Client:
+    """A requester on the network: its store, its key and a connection to an MQTT broker, kept
+    (and re-established) by a thread of the library. Calls block until they return; one runs at
+    a time (a second thread waits), as the library requires. Close it (or use ``with``) to
+    disconnect at once, after what was published is acknowledged (at most 5 s); otherwise garbage
+    collection does.
+
+    ``with dde.Client.connect("mqtt://127.0.0.1:1883", "requester.db", key) as client: ...``
+    """
+
+    def __init__(self) -> None:
+        raise TypeError("use Client.connect(broker_url, store_path, key)")
+
+    @classmethod
+    def connect(cls, broker_url: str, store_path: PathLike, key: KeyPair) -> "Client":
+        """Opens (or creates) the store and connects as the requester ``key`` to the broker at
+        ``broker_url`` ("mqtt://host[:port]", port 1883 by default; no TLS). Returns once the
+        broker accepted the connection (at most 5 s).
+
+        Raises ArgumentError for a malformed URL (no store is created then), TransportError when
+        the broker cannot be reached or libmosquitto is missing, SQLiteError /
+        StoreSchemaVersionError for the store, ClosedError for a closed key. Use one client per
+        key on a broker: two take the session from each other.
+        """
+        url = _text_arg(broker_url, "broker_url")
+        path = path_bytes(store_path, "store_path")
+        if not isinstance(key, KeyPair):
+            raise TypeError(f"key must be a dde.KeyPair, not {type_name(key)}")
+        handle = L.ClientPointer()
+        with key._guard.shared() as secret:  # the library copies the secret
+            L.call("dde_client_new_mqtt", url, path, secret, ctypes.byref(handle))
+        self = object.__new__(cls)
+        self._guard = Guard(self, handle, L.library().dde_client_free, "client")
+        return self
+
+    def publish_code(self, module: bytes) -> str:
+        """Publishes a WebAssembly module (retained, under its SHA-256) so executors can fetch it
+        by hash; returns the hash in hex (the spec's ``dappCodeHash``). Returns once the broker
+        acknowledged it. LimitError for a module over 16 MiB.
+        """
+        data = as_bytes(module, "module")
+        out = ctypes.create_string_buffer(L.HASHBYTES)
+        with self._guard.exclusive() as handle:
+            L.call("dde_client_publish_code", handle, data, len(data), out)
+        return out.raw.hex()
+
+    def discover(self, timeout_ms: int = 1000) -> int:
+        """Listens ``timeout_ms`` for executors' presence; returns how many are known. Once after
+        connecting is enough: executors also become known while delegating."""
+        timeout = _count(timeout_ms, "timeout_ms", 0, 2**32 - 1)
+        count = ctypes.c_size_t()
+        with self._guard.exclusive() as handle:
+            L.call("dde_client_discover", handle, timeout, ctypes.byref(count))
+        return count.value
+
+    def delegate(self, spec: JSONInput, *, mode: str = "first_valid", quorum: Optional[int] = None,
+                 fanout: int = 3, deadline_ms: int = 10000, critical: bool = False,
+                 allow_fallback: bool = False, linger_ms: Optional[int] = None,
+                 proven_after_successes: Optional[int] = None) -> DelegationReport:
+        """Delegates one task and commits the accepted result; returns the report.
+
+        ``spec`` is what ``Task.create`` takes (its ``state`` is replaced by the store's current
+        state of the dApp). ``mode``: "first_valid" (the first valid proof wins) or "quorum"
+        (``quorum`` executors, default 2, must agree); ``fanout`` executors are asked (at least
+        the quorum); ``critical`` asks only executors with ``proven_after_successes`` (default 3)
+        successes, or fills up with unproven ones when ``allow_fallback``. Blocks until a
+        decision or ``deadline_ms``.
+
+        When nothing is committed it raises, with the report in ``err.report`` when the
+        delegation ran: NoResultError / QuorumNotReachedError (no acceptable answer in time; the
+        report says who answered what), a store or verification error from the commit;
+        NoExecutorError when too few known executors fit (nothing was sent; ``err.report`` is
+        None), TransportError, a DocumentError for a bad spec.
+        """
+        text = json_text(spec, "spec")
+        if not isinstance(mode, str):
+            raise TypeError(f"mode must be str, not {type_name(mode)}")
+        if mode not in _MODES:
+            raise ArgumentError._raised_here(f"mode must be 'first_valid' or 'quorum', not {mode!r}")
+        options: Dict[str, Any] = {"mode": mode}
+        if quorum is not None:
+            if mode != "quorum":
+                raise ArgumentError._raised_here("quorum is only for mode='quorum'")
+            options["quorum"] = _count(quorum, "quorum", 1, MAX_EXECUTORS)
+        options["fanout"] = _count(fanout, "fanout", 1, MAX_EXECUTORS)
+        options["deadlineMs"] = _count(deadline_ms, "deadline_ms", 0, 2**53 - 1)
+        options["critical"] = _flag(critical, "critical")
+        options["allowFallback"] = _flag(allow_fallback, "allow_fallback")
+        if linger_ms is not None:
+            options["lingerMs"] = _count(linger_ms, "linger_ms", 0, 2**53 - 1)
+        if proven_after_successes is not None:
+            options["provenAfterSuccesses"] = _count(proven_after_successes, "proven_after_successes", 0, 2**53 - 1)
+        encoded = json.dumps(options, separators=(",", ":")).encode("ascii")
+
+        lib = L.library()
+        out, length = ctypes.c_void_p(), ctypes.c_size_t()
+        with self._guard.exclusive() as handle:
+            code = lib.dde_client_delegate(handle, text, len(text), encoded, len(encoded),
+                                           ctypes.byref(out), ctypes.byref(length))
+            # dde_errmsg is per thread and per call: read it before anything else calls in.
+            error = L.error_from_library(lib, code) if code != 0 else None
+        raw = L.take_string(out, length) if out.value else None
+        report = DelegationReport.from_json(raw) if raw else None
+        if error is not None:
+            error.report = report
+            raise error
+        if report is None:  # DDE_OK always comes with the report asked for
+            raise InternalError._raised_here("dde_client_delegate returned DDE_OK without a report")
+        return report
+
+    # ---- Lifetime -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Waits for a call in flight, then flushes (at most 5 s), disconnects and closes the
+        store. Idempotent; later use raises ClosedError."""
+        self._guard.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._guard.closed
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "Client(closed)" if self.closed else "Client()"

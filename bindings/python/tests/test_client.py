@@ -1,0 +1,367 @@
+"""dde.Client against a real network: a Mosquitto broker on a free 127.0.0.1 port and two
+`dde node` executor processes, all started here (bounded waits) and killed in the fixtures'
+teardown. The `dde` command comes from $DDE_BIN (scripts/test-python.sh builds it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import dde
+
+from conftest import REPO
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+DDE_BIN = os.environ.get("DDE_BIN", "")
+SPEC = {"dappId": "counter", "action": "increment", "requiredCapabilities": ["state.read", "state.write"]}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what: str, condition, timeout: float = 20.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def bounded(function, timeout: float):
+    """Runs function in a thread; fails the test (instead of hanging it) if it takes too long.
+    Returns (value, exception)."""
+    box = {}
+
+    def run():
+        try:
+            box["value"] = function()
+        except BaseException as e:  # noqa: BLE001 (handed to the test)
+            box["error"] = e
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), f"still running after {timeout} s"
+    return box.get("value"), box.get("error")
+
+
+class Network:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.processes = []
+        self.port = free_port()
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        assert DDE_BIN and os.access(DDE_BIN, os.X_OK), \
+            "set DDE_BIN to the dde command (scripts/test-python.sh builds it with swift build --product dde)"
+        assert os.access(MOSQUITTO, os.X_OK), f"{MOSQUITTO} missing: apt install mosquitto"
+        conf = self.root / "mosquitto.conf"
+        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "set_tcp_nodelay true"]
+        if os.getuid() == 0:
+            lines.append("user root")
+        conf.write_text("\n".join(lines) + "\n")
+        self.spawn([MOSQUITTO, "-c", str(conf)], "broker.log")
+        wait_for("the broker", lambda: port_open(self.port))
+
+        # The counter module, by hash (the nodes have no code: they fetch it from the broker).
+        code = self.root / "code"
+        added = subprocess.run([DDE_BIN, "code", "add", str(REPO / "examples" / "dapps" / "counter.wat"),
+                                "--code", str(code)], capture_output=True, text=True, timeout=120, check=True)
+        self.code_hash = added.stdout.strip()
+        self.module = (code / f"{self.code_hash}.wasm").read_bytes()
+
+        self.nodes = {}
+        for name in ("alpha", "bravo"):
+            key = self.root / f"{name}.key"
+            dde.KeyPair.generate().save(key)
+            self.nodes[name] = dde.KeyPair.load(key).public_key.hex()
+            self.spawn([DDE_BIN, "node", "--broker", self.url, "--key", str(key),
+                        "--code", str(self.root / f"code-{name}"), "--name", name], f"{name}.log")
+        for name in self.nodes:
+            log = self.root / f"{name}.log"
+            wait_for(f"node {name}", lambda: log.exists() and "ready" in log.read_text())
+
+    def spawn(self, argv, log: str) -> None:
+        with open(self.root / log, "wb") as out:
+            self.processes.append(subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                                   stdin=subprocess.DEVNULL))
+
+    def stop(self) -> None:
+        for p in reversed(self.processes):
+            if p.poll() is None:
+                p.terminate()
+        for p in self.processes:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    net = Network(tmp_path_factory.mktemp("network"))
+    try:
+        net.start()
+        yield net
+    finally:
+        net.stop()
+
+
+@pytest.fixture
+def key():
+    with dde.KeyPair.generate() as k:  # a key per test: one MQTT session per requester
+        yield k
+
+
+@pytest.fixture
+def client(network, key, tmp_path):
+    with dde.Client.connect(network.url, tmp_path / "requester.db", key) as c:
+        c.publish_code(network.module)
+        assert c.discover(2000) == 2  # as a requester does once after connecting
+        yield c
+
+
+def spec(network, **extra):
+    return {**SPEC, "dappCodeHash": network.code_hash, **extra}
+
+
+# ---- Delegation -------------------------------------------------------------------------------
+
+def test_publish_code_returns_the_modules_hash(client, network):
+    assert client.publish_code(network.module) == network.code_hash == dde.sha256(network.module).hex()
+
+
+def test_discover_finds_both_nodes(network, key, tmp_path):
+    with dde.Client.connect(network.url, tmp_path / "r.db", key) as c:
+        assert c.discover(0) in (0, 1, 2)  # 0 ms: only what already arrived
+        assert c.discover(2000) == 2
+
+
+def test_delegate_commits_and_the_chain_head_advances(client, network, tmp_path):
+    receipts = []
+    for n in (1, 2, 3):
+        report = client.delegate(spec(network), fanout=2)
+        assert isinstance(report, dde.DelegationReport) and report.committed and report.failure is None
+        assert report.mode == "first_valid" and len(report.task_id) == 64
+        assert sorted(report.asked) == sorted(network.nodes.values())
+        assert report.result == {"count": n}
+        verdicts = [a.verdict for a in report.answers]
+        assert verdicts.count("accepted") == 1
+        accepted = next(a for a in report.answers if a.verdict == "accepted")
+        assert accepted.executor in network.nodes.values() and accepted.status == "DDE_OK"
+        assert accepted.latency_ms >= 0
+        assert report.receipt["taskId"] == report.task_id and report.receipt["index"] == n - 1
+        receipts.append(report.receipt)
+    # The store behind the client (SQLite: another connection may read it meanwhile).
+    with dde.Store(tmp_path / "requester.db") as store:
+        head = store.head()
+        assert head.count == 3 and head.receipt_hash == receipts[-1]["receiptHash"]
+        assert store.verify_chain() == 3
+        exported = store.export()
+    assert [line["receipt"] for line in exported] == receipts
+    # Each committed compute_result, as a dde.Result, verifies against its task.
+    for line, n in zip(exported, (1, 2, 3)):
+        result = dde.Result.parse(line["computeResult"])
+        with dde.Task.parse(line["task"]) as task:
+            assert result.verify(task) is None
+            assert dde.verify(task, result) is None
+        assert result.task_id == line["receipt"]["taskId"]
+        assert result.result == {"count": n}
+        assert result.state_writes == {"count": str(n).encode()}
+        assert result.executor.hex() in network.nodes.values()
+
+
+def test_quorum_of_two_commits(client, network, tmp_path):
+    report = client.delegate(spec(network), mode="quorum", quorum=2, fanout=2)
+    assert report.committed and report.mode.startswith("quorum") and report.result == {"count": 1}
+    verdicts = sorted(a.verdict for a in report.answers)
+    assert verdicts == ["accepted", "agreed"]
+    assert {a.executor for a in report.answers} == set(network.nodes.values())
+    with dde.Store(tmp_path / "requester.db") as store:
+        assert store.head().count == 1 and store.verify_chain() == 1
+
+
+def test_no_executor_when_the_quorum_exceeds_the_executors(client, network, tmp_path):
+    with pytest.raises(dde.NoExecutorError) as caught:
+        client.delegate(spec(network), mode="quorum", quorum=3, fanout=3)
+    assert caught.value.code == 105 and "needs 3 executors" in caught.value.message
+    assert caught.value.report is None  # nothing was sent
+    with dde.Store(tmp_path / "requester.db") as store:
+        assert store.head().count == 0
+
+
+def test_no_result_carries_the_report(client, network, tmp_path):
+    # Code nobody holds or publishes: the executors cannot run it, nothing valid comes in time.
+    missing = dde.sha256(b"no such module").hex()
+    with pytest.raises(dde.NoResultError) as caught:
+        client.delegate({**SPEC, "dappCodeHash": missing}, fanout=2, deadline_ms=2000)
+    report = caught.value.report
+    assert isinstance(report, dde.DelegationReport) and not report.committed
+    assert report.failure["code"] == "DDE_ERR_NO_RESULT" and report.receipt is None and report.result is None
+    assert sorted(report.asked) == sorted(network.nodes.values())
+    assert all(a.verdict in ("error", "timeout") for a in report.answers)
+    with dde.Store(tmp_path / "requester.db") as store:
+        assert store.head().count == 0
+
+
+def test_transport_error_for_an_unreachable_broker(key, tmp_path):
+    url = f"mqtt://127.0.0.1:{free_port()}"  # nothing listens there
+    started = time.monotonic()
+    value, error = bounded(lambda: dde.Client.connect(url, tmp_path / "r.db", key), timeout=30)
+    assert value is None and isinstance(error, dde.TransportError), error
+    assert error.code == 100 and error.message
+    assert time.monotonic() - started < 30
+
+
+def test_malformed_url_is_refused_and_creates_no_store(key, tmp_path):
+    with pytest.raises(dde.ArgumentError):
+        dde.Client.connect("http://127.0.0.1:1883", tmp_path / "r.db", key)
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_closed_client_raises_closed_error(network, key, tmp_path):
+    c = dde.Client.connect(network.url, tmp_path / "r.db", key)
+    assert not c.closed
+    c.close()
+    c.close()  # idempotent
+    assert c.closed and repr(c) == "Client(closed)"
+    with pytest.raises(dde.ClosedError):
+        c.publish_code(b"\0asm")
+    with pytest.raises(dde.ClosedError):
+        c.discover(10)
+    with pytest.raises(dde.ClosedError):
+        c.delegate(spec(network))
+    with dde.Client.connect(network.url, tmp_path / "r2.db", key) as c2:
+        pass
+    with pytest.raises(dde.ClosedError):
+        c2.discover(10)
+
+
+def test_a_closed_key_is_refused(network, tmp_path):
+    k = dde.KeyPair.generate()
+    k.close()
+    with pytest.raises(dde.ClosedError):
+        dde.Client.connect(network.url, tmp_path / "r.db", k)
+
+
+def test_wrong_types_raise_type_error(client, network, key, tmp_path):
+    with pytest.raises(TypeError):
+        dde.Client()
+    for args in [(None, tmp_path / "r.db", key), (b"mqtt://x", tmp_path / "r.db", key),
+                 (network.url, None, key), (network.url, tmp_path / "r.db", key.secret_key),
+                 (network.url, tmp_path / "r.db", None)]:
+        with pytest.raises(TypeError):
+            dde.Client.connect(*args)
+    with pytest.raises(TypeError):
+        client.publish_code("module")
+    with pytest.raises(TypeError):
+        client.publish_code(None)
+    with pytest.raises(TypeError):
+        client.discover("1000")
+    with pytest.raises(TypeError):
+        client.discover(1.5)
+    with pytest.raises(TypeError):
+        client.delegate(None)
+    for options in [{"mode": 1}, {"fanout": "2"}, {"deadline_ms": 1.0}, {"critical": 1},
+                    {"allow_fallback": "yes"}, {"mode": "quorum", "quorum": True}]:
+        with pytest.raises(TypeError):
+            client.delegate(spec(network), **options)
+
+
+def test_bad_values_raise_argument_error(client, network):
+    for options in [{"mode": "fastest"}, {"quorum": 2}, {"mode": "quorum", "quorum": 0},
+                    {"fanout": 0}, {"fanout": 65}, {"deadline_ms": -1}]:
+        with pytest.raises(dde.ArgumentError):
+            client.delegate(spec(network), **options)
+    with pytest.raises(dde.ArgumentError):
+        client.discover(-1)
+    with pytest.raises(dde.ArgumentError):
+        client.discover(2**32)
+
+
+def test_a_bad_spec_is_a_document_error(client):
+    with pytest.raises(dde.JSONError):
+        client.delegate(b"{not json")
+    with pytest.raises(dde.SchemaError):
+        client.delegate({"dappId": "counter"})
+
+
+# ---- examples/python/delegate.py ------------------------------------------------------------
+
+EXAMPLE = REPO / "examples" / "python" / "delegate.py"
+
+
+def run_example(cwd, *args):
+    import sys
+    return subprocess.run([sys.executable, str(EXAMPLE), *map(str, args)], capture_output=True, text=True,
+                          timeout=120, cwd=cwd, env=dict(os.environ))
+
+
+def test_example_delegates_and_verifies_the_chain(network, tmp_path):
+    import re
+    module = tmp_path / "counter.wasm"
+    module.write_bytes(network.module)
+    done = run_example(tmp_path, "--broker", network.url, module, "--count", "3")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "created key requester.key" and (tmp_path / "requester.key").exists()
+    assert f"2 executor(s) on {network.url}" in lines
+    assert [line for line in lines if line.startswith("task ")] == ["task 1: DDE_OK", "task 2: DDE_OK", "task 3: DDE_OK"]
+    assert len([line for line in lines if re.match(r"  executor [0-9a-f]{8}  accepted +\d+ ms  DDE_OK$", line)]) == 3
+    assert [line for line in lines if line.startswith("  result ")] == [f'  result {{"count":{n}}}' for n in (1, 2, 3)]
+    with dde.Store(tmp_path / "requester.db") as store:
+        head = store.head()
+        receipts = [line["receipt"] for line in store.export()]
+    assert [line for line in lines if line.startswith("  receipt ")] == \
+        [f"  receipt {json.dumps(r, sort_keys=True, separators=(',', ':'))}" for r in receipts]
+    assert f"chain head: 3 receipts, last {head.receipt_hash}, state root {head.state_root}" in lines
+    assert lines[-1] == "chain verified: 3 receipts"
+    # The next run reuses the key and continues the chain; quorum mode works from the command line.
+    done = run_example(tmp_path, "--broker", network.url, module, "--mode", "quorum", "--quorum", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "created key" not in done.stdout and '  result {"count":4}' in done.stdout
+    assert done.stdout.splitlines()[-1] == "chain verified: 4 receipts"
+
+
+def test_example_exit_codes(network, tmp_path):
+    module = tmp_path / "counter.wasm"
+    module.write_bytes(network.module)
+    done = run_example(tmp_path, "--broker", f"mqtt://127.0.0.1:{free_port()}", module)
+    assert done.returncode == dde.TransportError.CODE and "DDE_ERR_TRANSPORT" in done.stderr
+    done = run_example(tmp_path, "--broker", network.url, module, "--fanout", "3", "--mode", "quorum", "--quorum", "3")
+    assert done.returncode == dde.NoExecutorError.CODE and "DDE_ERR_NO_EXECUTOR" in done.stderr
+    assert run_example(tmp_path, module).returncode == 2  # --broker is required
+
+
+def test_a_dropped_client_is_freed_by_its_finalizer(network, key, tmp_path):
+    import gc
+    c = dde.Client.connect(network.url, tmp_path / "r.db", key)
+    guard = c._guard
+    del c
+    gc.collect()
+    assert not guard._finalizer.alive  # dde_client_free ran
+    # The store file was closed: another client opens it and the session is free again.
+    with dde.Client.connect(network.url, tmp_path / "r.db", key) as c2:
+        assert c2.discover(2000) == 2
