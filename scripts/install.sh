@@ -13,8 +13,8 @@ mkdir -p "$1"
 PREFIX=$(cd "$1" && pwd)
 
 case "$arch" in
-    host) [ -f "$ROOT/build/host/lib/libdde.so" ] || "$ROOT/scripts/build-lib.sh" ;;
-    aarch64) [ -f "$ROOT/build/aarch64/lib/libdde.so" ] || "$ROOT/scripts/build-aarch64.sh" ;;
+    host) "$ROOT/scripts/build-lib.sh" >/dev/null ;;
+    aarch64) "$ROOT/scripts/build-aarch64.sh" >/dev/null ;;
     *) echo "install: --arch is host or aarch64" >&2; exit 2 ;;
 esac
 

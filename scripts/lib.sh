@@ -35,3 +35,13 @@ dde_bin() {
     (cd "$ROOT" && swift build --product dde >/dev/null 2>&1 || swift build --product dde >&2)
     echo "$(cd "$ROOT" && swift build --show-bin-path)/dde"
 }
+
+# Brings build/host/lib/libdde.so up to date (an incremental build: quick when nothing changed),
+# unless DDE_NO_BUILD=1, when it must already exist. A stale library would test old code.
+ensure_lib() {
+    if [ "${DDE_NO_BUILD:-0}" = 1 ]; then
+        [ -f "$ROOT/build/host/lib/libdde.so" ] || { echo "no build/host/lib/libdde.so and DDE_NO_BUILD=1" >&2; return 1; }
+    else
+        "$ROOT/scripts/build-lib.sh" >/dev/null
+    fi
+}

@@ -10,7 +10,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/scripts/lib.sh"
-[ -f "$ROOT/build/host/lib/libdde.so" ] || "$ROOT/scripts/build-lib.sh"
+ensure_lib
 for tool in /usr/sbin/mosquitto; do
     [ -x "$tool" ] || { echo "test-c-delegate: FAIL: $tool missing: apt install mosquitto libmosquitto1" >&2; exit 1; }
 done

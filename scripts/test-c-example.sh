@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/scripts/lib.sh"
-[ -f "$ROOT/build/host/lib/libdde.so" ] || "$ROOT/scripts/build-lib.sh"
+ensure_lib
 DDE=$(dde_bin)
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 cd "$W"
