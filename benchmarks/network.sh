@@ -6,6 +6,8 @@
 #   delegation  `dde bench-network` (release build): sequential delegations of the counter dApp
 #               (create + sign, publish, execute on a `dde node` process, reply, verify, SQLite
 #               commit), with 1 and with 3 executor processes
+#   stages      `dde bench-network --stages`: each step of that path timed on its own in one
+#               process (no broker), p50 over as many rounds
 # DDE_NO_BUILD=1 skips the release build of dde.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,3 +84,10 @@ for r in rows:
     if r["failures"]:
         print(f"| (failures in that row: {r['failures']}) | | | | | |")
 PY
+
+echo
+echo "stages: each step in one process, no broker, p50 of $COUNT rounds (store in $WORK)"
+echo
+echo "| side | step | p50 |"
+echo "|---|---|---:|"
+"$DDE" bench-network --stages --code examples/dapps/counter.wat --workdir "$WORK" --count "$COUNT"
