@@ -57,7 +57,9 @@ stop_nodes() {
     for p in "${nodes[@]}"; do wait "$p" 2>/dev/null || true; done
     nodes=()
 }
-run() { "$DDE" bench-network --broker "$BROKER" --code examples/dapps/counter.wat --workdir "$WORK" --count "$COUNT" "$@"; }
+# DDE_BENCH_STORE_DIR puts the requester's store elsewhere (e.g. /dev/shm: no fsync cost).
+STORE_DIR=${DDE_BENCH_STORE_DIR:-$WORK}
+run() { "$DDE" bench-network --broker "$BROKER" --code examples/dapps/counter.wat --workdir "$STORE_DIR" --count "$COUNT" "$@"; }
 
 start_nodes 1
 one=$(run --executors 1)
