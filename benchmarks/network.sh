@@ -6,6 +6,8 @@
 #   delegation  `dde bench-network` (release build): sequential delegations of the counter dApp
 #               (create + sign, publish, execute on a `dde node` process, reply, verify, SQLite
 #               commit), with 1 and with 3 executor processes
+#   stages      `dde bench-network --stages`: each step of that path timed on its own in one
+#               process (no broker), p50 over as many rounds
 # DDE_NO_BUILD=1 skips the release build of dde.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +57,9 @@ stop_nodes() {
     for p in "${nodes[@]}"; do wait "$p" 2>/dev/null || true; done
     nodes=()
 }
-run() { "$DDE" bench-network --broker "$BROKER" --code examples/dapps/counter.wat --workdir "$WORK" --count "$COUNT" "$@"; }
+# DDE_BENCH_STORE_DIR puts the requester's store elsewhere (e.g. /dev/shm: no fsync cost).
+STORE_DIR=${DDE_BENCH_STORE_DIR:-$WORK}
+run() { "$DDE" bench-network --broker "$BROKER" --code examples/dapps/counter.wat --workdir "$STORE_DIR" --count "$COUNT" "$@"; }
 
 start_nodes 1
 one=$(run --executors 1)
@@ -82,3 +86,10 @@ for r in rows:
     if r["failures"]:
         print(f"| (failures in that row: {r['failures']}) | | | | | |")
 PY
+
+echo
+echo "stages: each step in one process, no broker, p50 of $COUNT rounds (store in $WORK)"
+echo
+echo "| side | step | p50 |"
+echo "|---|---|---:|"
+"$DDE" bench-network --stages --code examples/dapps/counter.wat --workdir "$WORK" --count "$COUNT"

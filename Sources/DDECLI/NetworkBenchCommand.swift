@@ -13,13 +13,14 @@ struct NetworkBench: ParsableCommand {
         abstract: "Time delegations of the counter dApp over MQTT (benchmarks/network.sh).",
         shouldDisplay: false)
 
-    @Option(help: "MQTT broker URL.") var broker: String
+    @Option(help: "MQTT broker URL.") var broker: String?
     @Option(help: "Executors to wait for and ask (fanout).") var executors: Int = 1
     @Option(help: "Timed delegations.") var count: Int = 200
     @Option(help: "Untimed delegations first.") var warmup: Int = 20
     @Option(help: "first_valid or quorum:K.") var mode: String = "first_valid"
     @Option(help: "The counter module (.wat).") var code: String
     @Option(help: "Folder for the requester's store.") var workdir: String
+    @Flag(help: "Time each step of a delegation in this process (no broker) and print a table.") var stages = false
 
     func run() throws {
         try DDECLI.run { () throws(DDEError) in
@@ -35,6 +36,13 @@ struct NetworkBench: ParsableCommand {
                 throw DDEError(.argument, "--mode must be first_valid or quorum:K")
             }
             let module = try compileWAT(try readInput(code, what: "module"), path: code)
+            if stages {
+                for s in try StageBenchmark.run(module: module, workdir: workdir, rounds: count) {
+                    print("| \(s.side) | \(s.name) | \(s.p50Nanoseconds / 1000) us |")
+                }
+                return
+            }
+            guard let broker else { throw DDEError(.argument, "--broker is required (except with --stages)") }
             let identity = KeyPair.generate()
             let store = try Store(path: "\(workdir)/bench-\(identity.publicKey.hex.prefix(8)).sqlite")
             defer { store.close() }

@@ -6,15 +6,26 @@ import Foundation
 
 public enum Executor {
     /// The sandbox request a task stands for: its module (from the code store, re-hashed), its
-    /// action, the JCS bytes of its payload, its state, capabilities and limits.
-    public static func request(for task: ComputeTask, codeStore: CodeStore) throws(DDEError) -> ExecutionRequest {
-        ExecutionRequest(
-            module: try codeStore.module(for: task.dappCodeHash),
+    /// action, the JCS bytes of its payload, its state, capabilities and limits. With `sandbox`
+    /// the module comes from that sandbox's cache when it holds it (checked and parsed once, on
+    /// its first load: see `Sandbox.module`); run the request in that sandbox.
+    public static func request(for task: ComputeTask, codeStore: CodeStore, sandbox: Sandbox? = nil) throws(DDEError) -> ExecutionRequest {
+        let module: [UInt8]
+        var prepared: PreparedModule? = nil
+        if let sandbox {
+            (module, prepared) = try sandbox.module(task.dappCodeHash, codeStore: codeStore)
+        } else {
+            module = try codeStore.module(for: task.dappCodeHash)
+        }
+        var request = ExecutionRequest(
+            module: module,
             action: task.intent.action,
             input: task.intent.payload.canonicalBytes(),
             state: task.stateOrEmpty.values,
             capabilities: task.requiredCapabilities,
             limits: task.limits)
+        request.prepared = prepared
+        return request
     }
 
     /// Runs `task` and returns the signed compute_result. Throws the refusal (code not found,
@@ -25,7 +36,7 @@ public enum Executor {
     public static func execute(task: ComputeTask, keyPair: KeyPair, codeStore: CodeStore,
                                sandbox: Sandbox = Sandbox(), now: UInt64? = nil) throws(DDEError) -> ComputeResult {
         let started = DispatchTime.now().uptimeNanoseconds
-        let outcome = try sandbox.run(try request(for: task, codeStore: codeStore))
+        let outcome = try sandbox.run(try request(for: task, codeStore: codeStore, sandbox: sandbox))
         var proof = ExecutionProof(
             taskId: task.taskId, dappId: task.dappId, dappCodeHash: task.dappCodeHash,
             action: task.intent.action, inputHash: task.inputHash,
@@ -74,7 +85,7 @@ public enum Audit {
     /// the last comparison runs it, so a report that holds means "verifies and re-executes".
     public static func check(task: ComputeTask, result: ComputeResult, codeStore: CodeStore,
                              sandbox: Sandbox = Sandbox()) throws(DDEError) -> AuditReport {
-        var request = try Executor.request(for: task, codeStore: codeStore)
+        var request = try Executor.request(for: task, codeStore: codeStore, sandbox: sandbox)
         request.limits.maxExecutionTime = nil
         let outcome: ExecutionOutcome
         do {

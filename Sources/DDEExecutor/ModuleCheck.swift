@@ -156,6 +156,20 @@ public enum ModuleCheck {
         return ModuleInfo(imports: hostImports, capabilitiesImported: used.sorted(by: bytesOrder), actions: actions)
     }
 
+    /// The checks that depend on the task, for a module that passed `check` with every
+    /// capability declared and no action: they throw exactly what `check(bytes, declared:,
+    /// action:)` would (its other checks cannot fail for such a module): the first import, in
+    /// import order, of a capability not declared, then a missing action.
+    public static func checkTask(_ info: ModuleInfo, declared: [String], action: String?) throws(DDEError) {
+        for host in info.imports where host.capability != HostFunction.io
+            && !declared.contains(where: { Array($0.utf8) == Array(host.capability.utf8) }) {
+            throw DDEError(.capabilityDenied, "the module imports \(HostFunction.moduleName).\(host.name) of capability \(host.capability), which the task does not declare (declared: [\(declared.joined(separator: ", "))])")
+        }
+        if let action, !info.actions.contains(where: { Array($0.utf8) == Array(action.utf8) }) {
+            throw DDEError(.noSuchAction, "the module exports no function () -> i32 named \"\(action)\" (its actions: [\(info.actions.joined(separator: ", "))])")
+        }
+    }
+
     /// Every section of the module, every proposal enabled so that the checks below, not the
     /// parser, decide (and name) what is refused.
     static func sections(_ bytes: [UInt8]) throws(DDEError) -> [ParsingPayload] {

@@ -19,6 +19,9 @@ public struct ExecutionRequest: Sendable {
     /// The task's requiredCapabilities.
     public var capabilities: [String]
     public var limits: ExecutionLimits
+    /// The module already checked and parsed (from the sandbox's cache, `Executor.request`);
+    /// used only while `module` still holds its bytes.
+    var prepared: PreparedModule?
 
     public init(module: [UInt8], action: String, input: [UInt8], state: [[UInt8]: [UInt8]] = [:],
                 capabilities: [String], limits: ExecutionLimits = ExecutionLimits()) {
@@ -74,6 +77,7 @@ public final class Sandbox: @unchecked Sendable {
 
     let engine: WasmKit.Engine
     let fuelMetering: Bool
+    let cache = ModuleCache()
 
     /// A sandbox is cheap to keep and safe to share: every run gets its own WasmKit store.
     public convenience init() { self.init(fuelMetering: true) }
@@ -89,13 +93,14 @@ public final class Sandbox: @unchecked Sendable {
         for capability in request.capabilities where !Capability.all.contains(where: { Array($0.utf8) == Array(capability.utf8) }) {
             throw DDEError(.argument, "unknown capability \"\(capability)\"; known: \(Capability.all.joined(separator: ", "))")
         }
-        _ = try ModuleCheck.check(request.module, declared: request.capabilities, action: request.action)
-
         let module: WasmKit.Module
-        do {
-            module = try parseWasm(bytes: request.module, features: [])
-        } catch {
-            throw DDEError(.codeInvalid, "WasmKit does not accept the module: \(error)")
+        if let prepared = request.prepared, prepared.bytes == request.module {
+            // Checked and parsed when first loaded; only what depends on the task is left.
+            try ModuleCheck.checkTask(prepared.info, declared: request.capabilities, action: request.action)
+            module = prepared.module
+        } else {
+            _ = try ModuleCheck.check(request.module, declared: request.capabilities, action: request.action)
+            module = try Sandbox.parse(request.module)
         }
 
         let memoryCap = request.limits.maxMemoryUsage.map { Int(clamping: $0) } ?? Sandbox.defaultMemoryCap
@@ -169,6 +174,35 @@ public final class Sandbox: @unchecked Sendable {
             elapsedNanoseconds: elapsed)
     }
 
+    static func parse(_ bytes: [UInt8]) throws(DDEError) -> WasmKit.Module {
+        do {
+            return try parseWasm(bytes: bytes, features: [])
+        } catch {
+            throw DDEError(.codeInvalid, "WasmKit does not accept the module: \(error)")
+        }
+    }
+
+    /// The module named `hash`: from this sandbox's cache, or read from `codeStore` (re-hashed
+    /// there) and, when it passes every check that does not depend on a task and WasmKit parses
+    /// it, kept for the next task. A module refused so is not kept: every run of it then takes
+    /// the full check and is refused the same way. Module bytes are immutable under their hash,
+    /// so a kept module needs neither the file nor the hash again; every run still gets its own
+    /// WasmKit store and instance.
+    func module(_ hash: Digest, codeStore: CodeStore) throws(DDEError) -> (bytes: [UInt8], prepared: PreparedModule?) {
+        if let hit = cache.get(hash) { return (hit.bytes, hit) }
+        let bytes = try codeStore.module(for: hash)
+        guard let info = try? ModuleCheck.check(bytes, declared: Capability.all, action: nil),
+              let module = try? Sandbox.parse(bytes) else {
+            return (bytes, nil)
+        }
+        let prepared = PreparedModule(hash: hash, bytes: bytes, info: info, module: module)
+        cache.put(prepared)
+        return (bytes, prepared)
+    }
+
+    /// Modules kept checked and parsed (for tests and reports).
+    public var cachedModules: Int { cache.count }
+
     /// Names the failure of a run: what the host or the limiter recorded wins over what WasmKit
     /// made of it, so the status never depends on how WasmKit wraps errors.
     private func classify(_ error: Error, host: HostCalls, limiter: MemoryLimiter, timedOut: Bool,
@@ -190,6 +224,41 @@ public final class Sandbox: @unchecked Sendable {
             return DDEError(.guestTrap, "the module trapped: \(text)")
         }
         return DDEError(.codeInvalid, "WasmKit refused the module: \(text)")
+    }
+}
+
+/// A module that passed the task-independent checks, parsed by WasmKit (immutable: WasmKit
+/// instantiates it into a new store per run).
+struct PreparedModule: Sendable {
+    let hash: Digest
+    let bytes: [UInt8]
+    let info: ModuleInfo
+    let module: WasmKit.Module
+}
+
+/// The sandbox's modules by hash, bounded in count and bytes; the oldest go first.
+final class ModuleCache: @unchecked Sendable {
+    static let maxEntries = 64
+    static let maxBytes = 64 << 20
+    private let lock = NSLock()
+    private var entries: [Digest: PreparedModule] = [:]
+    private var order: [Digest] = []
+    private var bytes = 0
+
+    var count: Int { lock.withLock { entries.count } }
+
+    func get(_ hash: Digest) -> PreparedModule? { lock.withLock { entries[hash] } }
+
+    func put(_ module: PreparedModule) {
+        lock.withLock {
+            guard entries[module.hash] == nil, module.bytes.count <= ModuleCache.maxBytes else { return }
+            while !order.isEmpty && (entries.count >= ModuleCache.maxEntries || bytes + module.bytes.count > ModuleCache.maxBytes) {
+                if let old = entries.removeValue(forKey: order.removeFirst()) { bytes -= old.bytes.count }
+            }
+            entries[module.hash] = module
+            order.append(module.hash)
+            bytes += module.bytes.count
+        }
     }
 }
 

@@ -96,6 +96,33 @@ final class StoreSQLiteTests: XCTestCase {
         try db.execute("BEGIN IMMEDIATE; ROLLBACK")
     }
 
+    func testNestedTransactionIsASavepoint() throws {
+        let dir = TempDir()
+        let db = try SQLiteDatabase(path: dir.path("a.db"))
+        try db.execute("CREATE TABLE t (x INTEGER)")
+        // An inner failure caught by the outer body undoes the inner changes only.
+        try db.transaction { () throws(DDEError) in
+            try db.execute("INSERT INTO t VALUES (1)")
+            assertThrows(.stale) { () throws(DDEError) in
+                try db.transaction { () throws(DDEError) in
+                    try db.execute("INSERT INTO t VALUES (10)")
+                    throw DDEError(.stale, "inner refused")
+                }
+            }
+            try db.transaction { () throws(DDEError) in try db.execute("INSERT INTO t VALUES (100)") }
+        }
+        XCTAssertEqual(try db.queryInt64("SELECT sum(x) FROM t"), 101)
+        // An inner failure the outer body lets through rolls everything back.
+        assertThrows(.stale) { () throws(DDEError) in
+            try db.transaction { () throws(DDEError) in
+                try db.execute("INSERT INTO t VALUES (1000)")
+                try db.transaction { () throws(DDEError) in throw DDEError(.stale, "inner refused") }
+            }
+        }
+        XCTAssertEqual(try db.queryInt64("SELECT sum(x) FROM t"), 101)
+        try db.execute("BEGIN IMMEDIATE; ROLLBACK")
+    }
+
     func testClosedDatabaseFailsWithClosed() throws {
         let dir = TempDir()
         let db = try SQLiteDatabase(path: dir.path("a.db"))

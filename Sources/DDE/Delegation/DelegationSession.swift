@@ -195,10 +195,15 @@ public struct DelegationSession: Sendable {
                                           detail: "this executor already answered"))
             return
         }
-        let bytes = payload.canonicalBytes()
+        // The canonical bytes are kept as evidence: a quorum may outvote this proof later.
+        let bytes: [UInt8]
+        if case .quorum = mode { bytes = payload.canonicalBytes() } else { bytes = [] }
         do throws(DDEError) {
-            _ = try Verifier.verify(task: task, result: result, policy: policy)
+            // Check 9 (the signature) passed just above.
+            _ = try Verifier.verify(task: task, result: result, policy: policy, proofSignedHash: nil, stateWritesHash: nil,
+                                    resultHash: nil, signatureVerified: true)
         } catch {
+            let bytes = bytes.isEmpty ? payload.canonicalBytes() : bytes
             if error.status == .executorBanned || error.status == .executorBlacklisted {
                 events.append(DelegationEvent(kind: .refused, executor: executor, latencyMs: latency,
                                               status: error.status, detail: error.detail))

@@ -189,7 +189,8 @@ public final class Delegator<T: Transport> {
             let wait = Int(min(limit > now ? limit - now : 0, UInt64(max(options.pollMs, 1))))
             guard let m = try transport.receive(timeoutMs: wait) else { continue }
             route(m, into: &session, at: clock())
-            try apply(session.takeActions(), &report)
+            // Once decided, the scores go into the commit's transaction (one fsync, not two).
+            if decidedAt != nil || !session.isDecided { try apply(session.takeActions(), &report) }
         }
         if decidedAt == nil, session.isDecided { try commit(&session, &report, at: clock()) }
         try apply(session.takeActions(), &report)
@@ -199,15 +200,22 @@ public final class Delegator<T: Transport> {
     }
 
     private func commit(_ session: inout DelegationSession, _ report: inout DelegationReport, at now: UInt64) throws(DDEError) {
-        // Scores first: the commit re-checks the policy with them.
-        try apply(session.takeActions(), &report)
-        guard let result = session.accepted else { return }
-        report.accepted = result
-        do throws(DDEError) {
-            report.receipt = try store.commit(task: session.task, result: result, identity: identity, now: now)
-        } catch {
-            if error.status == .store || error.status == .closed { throw error }
-            report.failure = error
+        // Scores and receipt in one SQLite transaction: one durable commit (fsync) per delegation.
+        // A refused commit (stale, duplicate, policy) rolls back only its own savepoint; the
+        // scores stay.
+        try store.database.transaction { () throws(DDEError) in
+            // Scores first: the commit re-checks the policy with them.
+            try apply(session.takeActions(), &report)
+            guard let result = session.accepted else { return }
+            report.accepted = result
+            do throws(DDEError) {
+                // The session verified the signature (check 9); the commit redoes the rest.
+                report.receipt = try store.commit(task: session.task, result: result, identity: identity, now: now,
+                                                  policy: nil, signatureVerified: true)
+            } catch {
+                if error.status == .store || error.status == .closed { throw error }
+                report.failure = error
+            }
         }
     }
 

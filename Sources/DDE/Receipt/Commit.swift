@@ -18,6 +18,13 @@ extension Store {
     @discardableResult
     public func commit(task: ComputeTask, result: ComputeResult, identity: KeyPair, now: UInt64,
                        policy: VerifyPolicy? = nil) throws(DDEError) -> Receipt {
+        try commit(task: task, result: result, identity: identity, now: now, policy: policy, signatureVerified: false)
+    }
+
+    /// `signatureVerified`: the caller (the Delegator's session) has verified this proof's
+    /// signature already; every other check is done again.
+    func commit(task: ComputeTask, result: ComputeResult, identity: KeyPair, now: UInt64,
+                policy: VerifyPolicy?, signatureVerified: Bool) throws(DDEError) -> Receipt {
         guard now <= maxSafeInteger else {
             throw DDEError(.number, "commit: now must be Unix milliseconds in [0, 2^53-1], got \(now)")
         }
@@ -25,7 +32,8 @@ extension Store {
         let rules: VerifyPolicy
         if let policy { rules = policy } else { rules = try reputation.policy(for: executor, now: Int64(now)) }
         // Pure; done before taking the write lock so other commits wait less.
-        _ = try Verifier.verify(task: task, result: result, policy: rules)
+        _ = try Verifier.verify(task: task, result: result, policy: rules, proofSignedHash: nil, stateWritesHash: nil,
+                                resultHash: nil, signatureVerified: signatureVerified)
         let proof = result.proof
         let dappKey = Array(task.dappId.utf8)
 

@@ -152,13 +152,26 @@ final class SQLiteDatabase: @unchecked Sendable {
 
     /// Runs `body` in one write transaction (BEGIN IMMEDIATE ... COMMIT), holding the lock
     /// throughout. Any error thrown by `body` or by COMMIT rolls the whole transaction back, and
-    /// the error is rethrown. A call made inside another transaction on this connection joins it.
+    /// the error is rethrown. A call made inside another transaction on this connection joins it
+    /// as a savepoint: its error undoes its own changes only (the outer body may catch it and go
+    /// on), and its changes become durable with the outer COMMIT, in the same fsync.
     func transaction<R>(_ body: () throws(DDEError) -> R) throws(DDEError) -> R {
         try withLock { () throws(DDEError) -> R in
             if transactionDepth > 0 {
+                try execute("SAVEPOINT dde_nested")
                 transactionDepth += 1
                 defer { transactionDepth -= 1 }
-                return try body()
+                let result: R
+                do throws(DDEError) {
+                    result = try body()
+                } catch {
+                    if let h = handle, sqlite3_get_autocommit(h) == 0 {
+                        _ = sqlite3_exec(h, "ROLLBACK TO dde_nested; RELEASE dde_nested", nil, nil, nil)
+                    }
+                    throw error
+                }
+                try execute("RELEASE dde_nested")
+                return result
             }
             try execute("BEGIN IMMEDIATE")
             transactionDepth = 1

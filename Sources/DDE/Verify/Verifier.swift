@@ -67,8 +67,10 @@ public enum Verifier {
 
     /// `proofSignedHash`, `stateWritesHash` and `resultHash`, when given, are H(proof without
     /// signature), H(stateWrites) and H(result) of `result`, computed by the reader from the input.
+    /// `signatureVerified`: the caller checked check 9 on this very proof already (the session
+    /// does, to know whom to blame), so the Ed25519 verification is not repeated.
     static func verify(task: ComputeTask, result: ComputeResult, policy: VerifyPolicy, proofSignedHash: Digest?,
-                       stateWritesHash: Digest?, resultHash: Digest?) throws(DDEError) -> Verdict {
+                       stateWritesHash: Digest?, resultHash: Digest?, signatureVerified: Bool = false) throws(DDEError) -> Verdict {
         let proof = result.proof
 
         // 2. The proof is for this task.
@@ -119,7 +121,7 @@ public enum Verifier {
             throw DDEError(.nextStateRoot, "proof.nextStateRoot is not the root of the task state with stateWrites applied (expected \(next.hex))")
         }
         // 9. Signed by the executor it names.
-        guard proof.executorPublicKey.isValidSignature(proof.signature, kind: .proof,
+        guard signatureVerified || proof.executorPublicKey.isValidSignature(proof.signature, kind: .proof,
                                                       digest: proofSignedHash ?? proof.signedHash) else {
             throw DDEError(.proofSignature, "proof.signature does not verify for executor \(proof.executorPublicKey.hex)")
         }

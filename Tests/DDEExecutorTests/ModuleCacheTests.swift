@@ -1,0 +1,138 @@
+import DDE
+@testable import DDEExecutor
+import Foundation
+import XCTest
+
+/// The sandbox keeps checked and parsed modules by hash (Sandbox.module): a run must give the
+/// same outcome, proof and refusal whether the module came from the cache or not.
+final class ModuleCacheTests: XCTestCase {
+    var store: CodeStore!
+    let requester = KeyPair.generate()
+    let executor = KeyPair.generate()
+
+    override func setUpWithError() throws {
+        store = try CodeStore(directory: temporaryDirectory(self))
+    }
+
+    func task(_ module: [UInt8], action: String, caps: [String], state: [[UInt8]: [UInt8]] = [:],
+              payload: String = "{}", limits: ExecutionLimits = ExecutionLimits()) throws -> ComputeTask {
+        let hash = try store.add(module)
+        return try ComputeTask.create(TaskSpec(dappId: "d", dappCodeHash: hash, action: action, payload: try JSONParser.parse(bytes(payload)),
+                                               requiredCapabilities: caps, state: StateMap(values: state), limits: limits,
+                                               timestamp: 1_700_000_000_000), requester: requester)
+    }
+
+    func assertSame(_ a: ExecutionOutcome, _ b: ExecutionOutcome, _ what: String, line: UInt = #line) {
+        XCTAssertEqual(a.result, b.result, what, line: line)
+        XCTAssertEqual(a.resultDocument, b.resultDocument, what, line: line)
+        XCTAssertEqual(a.stateWrites, b.stateWrites, what, line: line)
+        XCTAssertEqual(a.nextState, b.nextState, what, line: line)
+        XCTAssertEqual(a.nextStateRoot, b.nextStateRoot, what, line: line)
+        XCTAssertEqual(a.capabilitiesUsed, b.capabilitiesUsed, what, line: line)
+        XCTAssertEqual(a.executionTraceHash, b.executionTraceHash, what, line: line)
+        XCTAssertEqual(a.traceLength, b.traceLength, what, line: line)
+        XCTAssertEqual(a.fuelUsed, b.fuelUsed, what, line: line)
+        XCTAssertEqual(a.logs, b.logs, what, line: line)
+    }
+
+    func testColdAndWarmCacheGiveTheSameOutcomeAndProof() throws {
+        let wallet = try task(try exampleModule("wallet"), action: "send", caps: ["state.read", "state.write"],
+                              state: [bytes("balance/bob"): bytes("100")], payload: #"{"to":"alice","from":"bob","amount":5}"#)
+        let counter = try task(try exampleModule("counter"), action: "increment", caps: ["state.read", "state.write"],
+                               state: [bytes("count"): bytes("41")])
+        for t in [wallet, counter] {
+            // Without the cache: the module read and hashed from the store, fully checked, parsed.
+            let uncached = try Sandbox().run(try Executor.request(for: t, codeStore: store))
+            let sandbox = Sandbox()
+            XCTAssertEqual(sandbox.cachedModules, 0)
+            let coldRequest = try Executor.request(for: t, codeStore: store, sandbox: sandbox)
+            XCTAssertEqual(sandbox.cachedModules, 1)
+            let cold = try sandbox.run(coldRequest)
+            let warm = try sandbox.run(try Executor.request(for: t, codeStore: store, sandbox: sandbox))
+            assertSame(uncached, cold, "uncached vs cold")
+            assertSame(uncached, warm, "uncached vs warm")
+            XCTAssertEqual(sandbox.cachedModules, 1)
+
+            // The signed proof, result and writes byte for byte (Ed25519 signatures are
+            // deterministic); only the unsigned executionLatency is wall clock.
+            let fresh = Sandbox()
+            let first = try Executor.execute(task: t, keyPair: executor, codeStore: store, sandbox: fresh, now: 1_700_000_000_100)
+            let second = try Executor.execute(task: t, keyPair: executor, codeStore: store, sandbox: fresh, now: 1_700_000_000_100)
+            XCTAssertTrue(first.proof.json.canonicalBytes() == second.proof.json.canonicalBytes(), "proofs differ")
+            XCTAssertEqual(first.result, second.result)
+            XCTAssertEqual(first.stateWrites, second.stateWrites)
+            XCTAssertEqual(first.proof.fuelUsed, uncached.fuelUsed)
+            XCTAssertEqual(first.proof.executionTraceHash, uncached.executionTraceHash)
+            _ = try Verifier.verify(task: t, result: second)
+        }
+    }
+
+    func testRefusalsAreTheSameWithAndWithoutTheCache() throws {
+        let counter = try exampleModule("counter")
+        let float = try wat("""
+            (module (import "dde" "state_set" (func (param i32 i32 i32 i32) (result i32)))
+              (memory (export "memory") 1)
+              (func (export "run") (result i32) (drop (f32.const 1)) (i32.const 0)))
+            """)
+        let cases: [(String, ComputeTask, Status)] = [
+            ("undeclared capability", try task(counter, action: "increment", caps: ["state.read"]), .capabilityDenied),
+            ("no capabilities", try task(counter, action: "increment", caps: []), .capabilityDenied),
+            ("no such action", try task(counter, action: "nope", caps: ["state.read", "state.write"]), .noSuchAction),
+            // Undeclared import and a missing action: the import is named first, as before.
+            ("both", try task(counter, action: "nope", caps: ["log"]), .capabilityDenied),
+            ("out of fuel", try task(counter, action: "increment", caps: ["state.read", "state.write"],
+                                     limits: ExecutionLimits(maxFuel: 20)), .outOfFuel),
+            // Refused by the task-independent check: never cached, refused the same way each time.
+            ("float", try task(float, action: "run", caps: ["state.write"]), .codeNondeterministic),
+            ("float and undeclared import", try task(float, action: "run", caps: []), .capabilityDenied),
+        ]
+        for (name, t, status) in cases {
+            func refusal(_ run: () throws -> ExecutionOutcome) -> DDEError? {
+                do {
+                    _ = try run()
+                    return nil
+                } catch {
+                    return error as? DDEError
+                }
+            }
+            let uncached = refusal { try Sandbox().run(try Executor.request(for: t, codeStore: store)) }
+            let sandbox = Sandbox()
+            let cold = refusal { try sandbox.run(try Executor.request(for: t, codeStore: store, sandbox: sandbox)) }
+            let warm = refusal { try sandbox.run(try Executor.request(for: t, codeStore: store, sandbox: sandbox)) }
+            XCTAssertEqual(uncached?.status, status, "\(name): \(uncached?.detail ?? "no refusal")")
+            for (label, other) in [("cold", cold), ("warm", warm)] {
+                XCTAssertEqual(other?.status, uncached?.status, "\(name), \(label)")
+                XCTAssertEqual(other?.detail, uncached?.detail, "\(name), \(label)")
+            }
+            XCTAssertEqual(sandbox.cachedModules, status == .codeNondeterministic || name.hasPrefix("float") ? 0 : 1, name)
+        }
+    }
+
+    func testTheHashIsCheckedOnTheFirstLoadAndTheCacheKeepsTheGoodBytes() throws {
+        let module = try exampleModule("counter")
+        let t = try task(module, action: "increment", caps: ["state.read", "state.write"])
+        let sandbox = Sandbox()
+        let before = try sandbox.run(try Executor.request(for: t, codeStore: store, sandbox: sandbox))
+        var tampered = module
+        tampered[tampered.count - 1] ^= 1
+        try Data(tampered).write(to: store.path(for: t.dappCodeHash))
+        // A sandbox that never loaded it reads the file and refuses it.
+        XCTAssertThrowsError(try Executor.request(for: t, codeStore: store, sandbox: Sandbox())) { error in
+            XCTAssertEqual((error as? DDEError)?.status, .codeHash)
+        }
+        // The one that did runs the bytes it checked then, which are the module the hash names.
+        let after = try sandbox.run(try Executor.request(for: t, codeStore: store, sandbox: sandbox))
+        assertSame(before, after, "cached after tampering")
+    }
+
+    func testPreparedModuleIsIgnoredWhenTheBytesWereReplaced() throws {
+        let counter = try exampleModule("counter")
+        let t = try task(counter, action: "increment", caps: ["state.read", "state.write"])
+        let sandbox = Sandbox()
+        var request = try Executor.request(for: t, codeStore: store, sandbox: sandbox)
+        request.module = try wat("(module (func (export \"increment\") (result i32) (f32.const 1) (drop) (i32.const 0)))")
+        XCTAssertThrowsError(try sandbox.run(request)) { error in
+            XCTAssertEqual((error as? DDEError)?.status, .codeNondeterministic)
+        }
+    }
+}
