@@ -88,7 +88,7 @@ struct StateLeaves: Sendable {
                 }
             }
         }
-        return Digest(unchecked: Array(leaves[0..<Digest.byteCount]))
+        return leaves.withUnsafeBytes { Digest(copying: $0.baseAddress!) }
     }
 }
 
