@@ -82,4 +82,24 @@ final class CryptoTests: XCTestCase {
             XCTAssertEqual(kind.message(for: digest), Array("dde/v1/\(label)".utf8) + [0] + Array(0..<32))
         }
     }
+
+    /// Keys sort in the byte order of their bytes (executor lists), including keys that differ
+    /// only in a later word or share a prefix.
+    func testPublicKeyOrderIsByteOrder() throws {
+        var generator = SystemRandomNumberGenerator()
+        var keys = [[UInt8]]()
+        for _ in 0..<40 { keys.append((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }) }
+        let base = keys[0]
+        for i in [0, 7, 8, 15, 31] {
+            var k = base
+            k[i] = k[i] &+ 1
+            keys.append(k)
+        }
+        keys.append(base)
+        for a in keys {
+            for b in keys {
+                XCTAssertEqual(PublicKey.bytesLess(try PublicKey(bytes: a), try PublicKey(bytes: b)), bytesLess(a, b))
+            }
+        }
+    }
 }

@@ -117,17 +117,6 @@ public enum Hex {
         return (UInt32(truncatingIfNeeded: halves | (halves >> 16)), ok)
     }
 
-    /// True when `chars` is exactly the lowercase hex of `bytes` (no array decoded).
-    static func equals(_ chars: UnsafeBufferPointer<UInt8>, _ bytes: [UInt8]) -> Bool {
-        guard chars.count == 2 * bytes.count else { return false }
-        var i = 0
-        for b in bytes {
-            guard chars[i] == digit(b >> 4), chars[i + 1] == digit(b & 0x0f) else { return false }
-            i += 2
-        }
-        return true
-    }
-
     /// 0-15 for a lowercase hex digit, 0xFF otherwise.
     @inline(__always)
     private static func value(_ c: UInt8) -> UInt8 {

@@ -54,6 +54,14 @@ struct Bytes32: Sendable {
         ((a.words.0 ^ b.words.0) | (a.words.1 ^ b.words.1) | (a.words.2 ^ b.words.2) | (a.words.3 ^ b.words.3)) == 0
     }
 
+    /// memcmp order of the bytes: each word read as a big-endian number (its first byte the
+    /// most significant), compared word by word.
+    static func < (a: Bytes32, b: Bytes32) -> Bool {
+        let x = (UInt64(bigEndian: a.words.0), UInt64(bigEndian: a.words.1), UInt64(bigEndian: a.words.2), UInt64(bigEndian: a.words.3))
+        let y = (UInt64(bigEndian: b.words.0), UInt64(bigEndian: b.words.1), UInt64(bigEndian: b.words.2), UInt64(bigEndian: b.words.3))
+        return x < y
+    }
+
     @inline(__always)
     func hash(into hasher: inout Hasher) {
         hasher.combine(words.0)
