@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Core suite (run it through scripts/bench.sh core): builds the release libdde.so for the host
 # and the aarch64 one (for its size), compiles benchmarks/core_bench.c and the C example against
-# build/host, and runs the benchmark once. DDE_NO_BUILD=1 skips the library builds.
+# build/host, and runs the benchmark once. DDE_NO_BUILD=1 skips the library builds;
+# DDE_BENCH_CLOCK=cpu times with the process CPU time (a loaded shared machine), not the wall clock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

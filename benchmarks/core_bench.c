@@ -45,9 +45,20 @@
 
 #define MAX_ROUNDS 21
 
+/* DDE_BENCH_CLOCK=cpu times with the process's CPU time instead of the wall clock: on a shared
+ * machine under load it leaves out the time the benchmark was not running (it is one thread). */
+static clockid_t bench_clock(void) {
+    static int cpu = -1;
+    if (cpu < 0) {
+        const char *v = getenv("DDE_BENCH_CLOCK");
+        cpu = v != NULL && strcmp(v, "cpu") == 0;
+    }
+    return cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC;
+}
+
 static double now_s(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(bench_clock(), &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -101,7 +112,9 @@ static long calibrate(op_fn op, void *ctx, double ms, const char *name) {
     }
 }
 
-struct pair_result { double raw, dde; };
+/* Medians of each; `ratio` is the median of the per-round ratios raw/dde (a round pair shares
+ * the machine's load of the moment, so it moves less than the ratio of the medians). */
+struct pair_result { double raw, dde, ratio; };
 
 /* Alternating rounds of the raw operation and dde's; medians of each. */
 static struct pair_result measure_pair(const char *raw_name, op_fn raw, void *raw_ctx,
@@ -111,12 +124,13 @@ static struct pair_result measure_pair(const char *raw_name, op_fn raw, void *ra
     /* Warm-up: caches, page faults, lazy initialisation (also part of calibration). */
     long n_raw = calibrate(raw, raw_ctx, ms, raw_name);
     long n_dde = calibrate(dde, dde_ctx, ms, dde_name);
-    double r[MAX_ROUNDS], d[MAX_ROUNDS];
+    double r[MAX_ROUNDS], d[MAX_ROUNDS], q[MAX_ROUNDS];
     for (int i = 0; i < rounds; i++) {
         r[i] = rate(raw, raw_ctx, n_raw, raw_name);
         d[i] = rate(dde, dde_ctx, n_dde, dde_name);
+        q[i] = r[i] / d[i];
     }
-    struct pair_result out = { median(r, rounds), median(d, rounds) };
+    struct pair_result out = { median(r, rounds), median(d, rounds), median(q, rounds) };
     return out;
 }
 
@@ -345,6 +359,8 @@ int main(int argc, char **argv) {
         rss = example_maxrss(example, task_path, result_path);
     }
 
+    printf("\ntiming: %s, %d rounds of %d ms, medians\n", bench_clock() == CLOCK_MONOTONIC ? "wall clock" : "process CPU time",
+           env_int("DDE_BENCH_ROUNDS", 5, 1, MAX_ROUNDS), env_int("DDE_BENCH_ROUND_MS", 600, 50, 60000));
     printf("\n| measurement | per second | us per op | ratio |\n|---|---:|---:|---:|\n");
     printf("| raw crypto_sign_verify_detached (200-byte message) | %.0f | %.1f | 1.00 |\n", v.raw, 1e6 / v.raw);
     printf("| dde_verify (%zu-byte compute_result, prepared task) | %.0f | %.1f | %.2fx |\n", result_len, v.dde,
@@ -358,7 +374,8 @@ int main(int argc, char **argv) {
     if (rss >= 0) printf("| max RSS of examples/c/verify_task verify (x86-64) | %ld KiB |\n", rss);
 
     double ratio = v.raw / v.dde;
-    printf("\nverify ratio %.2fx against the 1.3x target: %s\n", ratio, ratio <= 1.3 ? "MET" : "NOT MET");
+    printf("\nverify ratio %.2fx (median of per-round ratios %.2fx) against the 1.3x target: %s\n", ratio, v.ratio,
+           ratio <= 1.3 ? "MET" : "NOT MET");
 
     free(result);
     dde_free(task_json);

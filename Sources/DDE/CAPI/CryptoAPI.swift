@@ -7,7 +7,7 @@ public func dde_sha256(_ input: UnsafeRawPointer?, _ length: Int, _ out: UnsafeM
         let data = try inputBytes(input, length, "input")
         let o = try outputPointer(out, "out")
         let digest = SHA256.hash(data)
-        for i in 0..<Digest.byteCount { o[i] = digest.bytes[i] }
+        digest.copyBytes(to: o)
     }
 }
 
@@ -32,7 +32,7 @@ public func dde_keypair_from_seed(_ publicKey: UnsafeMutablePointer<UInt8>?, _ s
 }
 
 private func copyOut(_ pair: KeyPair, _ pk: UnsafeMutablePointer<UInt8>, _ sk: UnsafeMutablePointer<UInt8>) throws(DDEError) {
-    for i in 0..<PublicKey.byteCount { pk[i] = pair.publicKey.bytes[i] }
+    pair.publicKey.copyBytes(to: pk)
     pair.withSecretKey { s in
         if let base = s.baseAddress { memcpy(sk, base, KeyPair.secretKeyByteCount) }
     }
@@ -58,7 +58,7 @@ public func dde_sign(_ kind: Int32, _ hash: UnsafePointer<UInt8>?, _ secretKey: 
         let out = try outputPointer(signature, "signature")
         let pair = try KeyPair.fromSecretKey(sk)
         let sig = pair.sign(k, try Digest(bytes: Array(h)))
-        for i in 0..<Signature.byteCount { out[i] = sig.bytes[i] }
+        sig.withUnsafeBytes { out.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: Signature.byteCount) }
     }
 }
 

@@ -148,7 +148,7 @@ public func dde_key_load(_ path: UnsafePointer<CChar>?, _ publicKey: UnsafeMutab
         let pk = try outputPointer(publicKey, "public_key")
         let sk = try outputPointer(secretKey, "secret_key")
         let pair = try KeyFile.load(from: p)
-        for i in 0..<PublicKey.byteCount { pk[i] = pair.publicKey.bytes[i] }
+        pair.publicKey.copyBytes(to: pk)
         pair.withSecretKey { s in if let b = s.baseAddress { memcpy(sk, b, KeyPair.secretKeyByteCount) } }
     }
 }

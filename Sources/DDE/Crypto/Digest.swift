@@ -1,34 +1,51 @@
 import CDDE
 
 /// A SHA-256 digest: 32 bytes, written as 64 lowercase hex characters in protocol objects.
+/// The bytes are held inline (see InlineBytes.swift); `bytes` makes an array when asked.
 public struct Digest: Hashable, Sendable {
     public static let byteCount = 32
-    public let bytes: [UInt8]
+    var storage: Bytes32
+
+    public var bytes: [UInt8] { storage.array }
 
     public init(bytes: [UInt8]) throws(DDEError) {
         guard bytes.count == Digest.byteCount else {
             throw DDEError(.argument, "a digest is 32 bytes, got \(bytes.count)")
         }
-        self.bytes = bytes
+        storage = Bytes32(bytes)
     }
 
-    init(unchecked bytes: [UInt8]) { self.bytes = bytes }
+    /// The caller has checked that there are 32 bytes.
+    init(unchecked bytes: [UInt8]) { storage = Bytes32(bytes) }
+
+    init(_ storage: Bytes32) { self.storage = storage }
+
+    /// The 32 bytes at `p`.
+    init(copying p: UnsafeRawPointer) { storage = Bytes32(p) }
 
     public init(hex: String, field: @autoclosure () -> String) throws(DDEError) {
-        bytes = try Hex.decode(hex, count: Digest.byteCount, field: field())
+        storage = try Bytes32(hex: hex, field: field())
     }
 
-    public var hex: String { Hex.encode(bytes) }
+    public var hex: String { storage.hex }
+
+    /// Lends the 32 bytes (no array).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { storage.withUnsafeBytes(body) }
+
+    /// Copies the 32 bytes to `out`.
+    public func copyBytes(to out: UnsafeMutableRawPointer) {
+        storage.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: Digest.byteCount) }
+    }
+
+    public static func == (a: Digest, b: Digest) -> Bool { a.storage == b.storage }
+    public func hash(into hasher: inout Hasher) { storage.hash(into: &hasher) }
 }
 
 public enum SHA256 {
     public static func hash(_ data: UnsafeRawBufferPointer) -> Digest {
-        var out = [UInt8](repeating: 0, count: 32)
-        out.withUnsafeMutableBufferPointer { o in
-            _ = crypto_hash_sha256(o.baseAddress!, data.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                                   UInt64(data.count))
-        }
-        return Digest(unchecked: out)
+        Digest(Bytes32(filling: { o in
+            _ = crypto_hash_sha256(o, data.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(data.count))
+        }))
     }
 
     /// Writes the 32-byte digest of `data` to `out` (no array in between: Merkle trees).
@@ -78,9 +95,16 @@ public enum SHA256 {
         }
 
         public mutating func finalize() -> Digest {
-            var out = [UInt8](repeating: 0, count: 32)
-            out.withUnsafeMutableBufferPointer { o in _ = crypto_hash_sha256_final(&state, o.baseAddress!) }
-            return Digest(unchecked: out)
+            var out = Bytes32()
+            out.withUnsafeMutableBytes { o in
+                _ = crypto_hash_sha256_final(&state, o.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+            return Digest(out)
+        }
+
+        /// Adds a digest's 32 bytes (Merkle nodes, trace steps) without an array.
+        public mutating func update(_ digest: Digest) {
+            digest.withUnsafeBytes { update($0) }
         }
     }
 }

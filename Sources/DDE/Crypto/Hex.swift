@@ -17,6 +17,11 @@ public enum Hex {
 
     /// Appends the lowercase hex of `bytes` to `out` (canonical writers, no String in between).
     static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        bytes.withUnsafeBytes { append($0, to: &out) }
+    }
+
+    /// The same from bytes in place (inline digests, keys, signatures).
+    static func append(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         for b in bytes {
             out.append(digit(b >> 4))
             out.append(digit(b & 0x0f))
@@ -63,23 +68,32 @@ public enum Hex {
         var valid = true
         let out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialised in
             guard let o = buffer.baseAddress else { initialised = 0; return }
-            let raw = UnsafeRawPointer(p)
-            var k = 0
-            while k + 4 <= count {
-                let (four, ok) = decode8(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt64.self)))
-                valid = valid && ok
-                UnsafeMutableRawPointer(o + k).storeBytes(of: four.littleEndian, as: UInt32.self)
-                k += 4
-            }
-            while k < count {
-                let hi = value(p[2 * k]), lo = value(p[2 * k + 1])
-                valid = valid && hi | lo < 16
-                o[k] = hi << 4 | (lo & 0x0f)
-                k += 1
-            }
+            valid = decode(p, count: count, into: UnsafeMutableRawPointer(o))
             initialised = count
         }
         return valid ? out : nil
+    }
+
+    /// Decodes the 2 * `count` characters at `p` into the `count` bytes at `out`, eight
+    /// characters at a time; false when a character is not lowercase hex (`out` then holds junk).
+    @inline(__always)
+    static func decode(_ p: UnsafePointer<UInt8>, count: Int, into out: UnsafeMutableRawPointer) -> Bool {
+        var valid = true
+        let raw = UnsafeRawPointer(p)
+        var k = 0
+        while k + 4 <= count {
+            let (four, ok) = decode8(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt64.self)))
+            valid = valid && ok
+            out.storeBytes(of: four.littleEndian, toByteOffset: k, as: UInt32.self)
+            k += 4
+        }
+        while k < count {
+            let hi = value(p[2 * k]), lo = value(p[2 * k + 1])
+            valid = valid && hi | lo < 16
+            out.storeBytes(of: hi << 4 | (lo & 0x0f), toByteOffset: k, as: UInt8.self)
+            k += 1
+        }
+        return valid
     }
 
     /// Four bytes from eight characters (little-endian lanes: the first character is the lowest
@@ -101,17 +115,6 @@ public enum Hex {
         let pairs = ((v & 0x000F_000F_000F_000F) << 4) | ((v >> 8) & 0x000F_000F_000F_000F)
         let halves = (pairs | (pairs >> 8)) & 0x0000_FFFF_0000_FFFF
         return (UInt32(truncatingIfNeeded: halves | (halves >> 16)), ok)
-    }
-
-    /// True when `chars` is exactly the lowercase hex of `bytes` (no array decoded).
-    static func equals(_ chars: UnsafeBufferPointer<UInt8>, _ bytes: [UInt8]) -> Bool {
-        guard chars.count == 2 * bytes.count else { return false }
-        var i = 0
-        for b in bytes {
-            guard chars[i] == digit(b >> 4), chars[i + 1] == digit(b & 0x0f) else { return false }
-            i += 2
-        }
-        return true
     }
 
     /// 0-15 for a lowercase hex digit, 0xFF otherwise.

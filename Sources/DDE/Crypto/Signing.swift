@@ -14,59 +14,114 @@ public enum SignatureKind: Sendable {
         }
     }
 
+    /// "dde/v1/" + kind + 0x00, as static bytes.
+    private var prefix: StaticString {
+        switch self {
+        case .task: return "dde/v1/task\0"
+        case .proof: return "dde/v1/proof\0"
+        case .receipt: return "dde/v1/receipt\0"
+        }
+    }
+
     /// The exact bytes that are signed for `digest`.
     public func message(for digest: Digest) -> [UInt8] {
-        var m = [UInt8]()
-        m.reserveCapacity(7 + 7 + 1 + Digest.byteCount)  // one allocation: every verification builds one
-        m.append(contentsOf: "dde/v1/".utf8)
-        m.append(contentsOf: label.utf8)
-        m.append(0)
-        m.append(contentsOf: digest.bytes)
-        return m
+        withMessage(for: digest) { Array($0) }
+    }
+
+    /// Lends the signed message for `digest`, assembled on the stack (every verification builds
+    /// one; no array).
+    func withMessage<R>(for digest: Digest, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let p = prefix
+        let n = p.utf8CodeUnitCount + Digest.byteCount
+        return withUnsafeTemporaryAllocation(byteCount: 15 + Digest.byteCount, alignment: 8) { buffer in
+            let m = buffer.baseAddress!
+            m.copyMemory(from: p.utf8Start, byteCount: p.utf8CodeUnitCount)
+            digest.copyBytes(to: m + p.utf8CodeUnitCount)
+            return body(UnsafeRawBufferPointer(start: m, count: n))
+        }
     }
 }
 
 /// An Ed25519 public key (32 bytes; 64 lowercase hex characters in protocol objects).
+/// The bytes are held inline (see InlineBytes.swift); `bytes` makes an array when asked.
 public struct PublicKey: Hashable, Sendable {
     public static let byteCount = 32
-    public let bytes: [UInt8]
+    var storage: Bytes32
+
+    public var bytes: [UInt8] { storage.array }
 
     public init(bytes: [UInt8]) throws(DDEError) {
         guard bytes.count == PublicKey.byteCount else {
             throw DDEError(.key, "a public key is 32 bytes, got \(bytes.count)")
         }
-        self.bytes = bytes
+        storage = Bytes32(bytes)
     }
+
+    init(_ storage: Bytes32) { self.storage = storage }
 
     public init(hex: String, field: @autoclosure () -> String) throws(DDEError) {
-        bytes = try Hex.decode(hex, count: PublicKey.byteCount, field: field())
+        storage = try Bytes32(hex: hex, field: field())
     }
 
-    public var hex: String { Hex.encode(bytes) }
+    public var hex: String { storage.hex }
+
+    /// Lends the 32 bytes (no array).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { storage.withUnsafeBytes(body) }
+
+    /// Copies the 32 bytes to `out`.
+    public func copyBytes(to out: UnsafeMutableRawPointer) {
+        storage.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: PublicKey.byteCount) }
+    }
+
+    public static func == (a: PublicKey, b: PublicKey) -> Bool { a.storage == b.storage }
+
+    /// Byte order of two keys (as `bytesLess` of their bytes), without arrays: sorting executors.
+    static func bytesLess(_ a: PublicKey, _ b: PublicKey) -> Bool { a.storage < b.storage }
+    public func hash(into hasher: inout Hasher) { storage.hash(into: &hasher) }
 
     /// Checks a domain-separated signature of `kind` over `digest`.
     public func isValidSignature(_ signature: Signature, kind: SignatureKind, digest: Digest) -> Bool {
-        Ed25519.verify(signature: signature.bytes, message: kind.message(for: digest), publicKey: bytes)
+        Ed25519.ensureInitialised()
+        return kind.withMessage(for: digest) { m in
+            signature.storage.withUnsafeBytes { s in
+                storage.withUnsafeBytes { p in
+                    crypto_sign_verify_detached(s.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                                m.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(m.count),
+                                                p.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 0
+                }
+            }
+        }
     }
 }
 
 /// An Ed25519 signature (64 bytes; 128 lowercase hex characters).
+/// The bytes are held inline (see InlineBytes.swift); `bytes` makes an array when asked.
 public struct Signature: Hashable, Sendable {
     public static let byteCount = 64
-    public let bytes: [UInt8]
+    var storage: Bytes64
+
+    public var bytes: [UInt8] { storage.array }
 
     public init(bytes: [UInt8]) throws(DDEError) {
         guard bytes.count == Signature.byteCount else {
             throw DDEError(.encoding, "a signature is 64 bytes, got \(bytes.count)")
         }
-        self.bytes = bytes
+        storage = Bytes64(bytes)
     }
+
+    init(_ storage: Bytes64) { self.storage = storage }
 
     public init(hex: String, field: @autoclosure () -> String) throws(DDEError) {
-        bytes = try Hex.decode(hex, count: Signature.byteCount, field: field())
+        storage = try Bytes64(hex: hex, field: field())
     }
 
-    public var hex: String { Hex.encode(bytes) }
+    public var hex: String { storage.hex }
+
+    /// Lends the 64 bytes (no array).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { storage.withUnsafeBytes(body) }
+
+    public static func == (a: Signature, b: Signature) -> Bool { a.storage == b.storage }
+    public func hash(into hasher: inout Hasher) { storage.hash(into: &hasher) }
 }
 
 /// An Ed25519 key pair. The secret key (libsodium's 64-byte seed||public form) lives in a buffer
@@ -91,10 +146,9 @@ public final class KeyPair {
     /// A fresh key pair from libsodium's CSPRNG.
     public static func generate() -> KeyPair {
         Ed25519.ensureInitialised()
-        var pk = [UInt8](repeating: 0, count: 32)
         let sk = UnsafeMutablePointer<UInt8>.allocate(capacity: secretKeyByteCount)
-        pk.withUnsafeMutableBufferPointer { p in _ = crypto_sign_keypair(p.baseAddress!, sk) }
-        return KeyPair(publicKey: PublicKey(uncheckedBytes: pk), secret: sk)
+        let pk = Bytes32(filling: { p in _ = crypto_sign_keypair(p, sk) })
+        return KeyPair(publicKey: PublicKey(pk), secret: sk)
     }
 
     /// The key pair determined by a 32-byte seed (deterministic; for tests and key derivation).
@@ -103,12 +157,9 @@ public final class KeyPair {
             throw DDEError(.key, "an Ed25519 seed is 32 bytes, got \(seed.count)")
         }
         Ed25519.ensureInitialised()
-        var pk = [UInt8](repeating: 0, count: 32)
         let sk = UnsafeMutablePointer<UInt8>.allocate(capacity: secretKeyByteCount)
-        pk.withUnsafeMutableBufferPointer { p in
-            _ = crypto_sign_seed_keypair(p.baseAddress!, sk, base.assumingMemoryBound(to: UInt8.self))
-        }
-        return KeyPair(publicKey: PublicKey(uncheckedBytes: pk), secret: sk)
+        let pk = Bytes32(filling: { p in _ = crypto_sign_seed_keypair(p, sk, base.assumingMemoryBound(to: UInt8.self)) })
+        return KeyPair(publicKey: PublicKey(pk), secret: sk)
     }
 
     public static func fromSeed(_ seed: [UInt8]) throws(DDEError) -> KeyPair {
@@ -127,7 +178,7 @@ public final class KeyPair {
         }
         let pair = try fromSeed(UnsafeRawBufferPointer(start: base, count: seedByteCount))
         let embedded = UnsafeRawBufferPointer(start: base + seedByteCount, count: 32)
-        guard sodium_memcmp(embedded.baseAddress!, pair.publicKey.bytes, 32) == 0 else {
+        guard pair.publicKey.withUnsafeBytes({ sodium_memcmp(embedded.baseAddress!, $0.baseAddress!, 32) }) == 0 else {
             throw DDEError(.key, "the secret key's public half does not match its seed")
         }
         return pair
@@ -140,19 +191,18 @@ public final class KeyPair {
 
     /// A domain-separated signature of `kind` over `digest`.
     public func sign(_ kind: SignatureKind, _ digest: Digest) -> Signature {
-        let message = kind.message(for: digest)
-        var sig = [UInt8](repeating: 0, count: 64)
-        sig.withUnsafeMutableBufferPointer { s in
-            message.withUnsafeBufferPointer { m in
-                _ = crypto_sign_detached(s.baseAddress!, nil, m.baseAddress, UInt64(m.count), secret)
+        kind.withMessage(for: digest) { m in
+            withUnsafeTemporaryAllocation(byteCount: Signature.byteCount, alignment: 8) { s in
+                _ = crypto_sign_detached(s.baseAddress!.assumingMemoryBound(to: UInt8.self), nil,
+                                         m.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(m.count), secret)
+                return Signature(Bytes64(UnsafeRawPointer(s.baseAddress!)))
             }
         }
-        return Signature(uncheckedBytes: sig)
     }
 }
 
-extension PublicKey { init(uncheckedBytes: [UInt8]) { bytes = uncheckedBytes } }
-extension Signature { init(uncheckedBytes: [UInt8]) { bytes = uncheckedBytes } }
+extension PublicKey { init(uncheckedBytes: [UInt8]) { storage = Bytes32(uncheckedBytes) } }
+extension Signature { init(uncheckedBytes: [UInt8]) { storage = Bytes64(uncheckedBytes) } }
 
 public enum Ed25519 {
     static func ensureInitialised() { _ = cdde_init() }

@@ -180,11 +180,20 @@ struct CanonicalObjectWriter {
 
     /// Lowercase hex needs no escaping.
     mutating func hex(_ k: StaticString, _ value: [UInt8]) {
+        value.withUnsafeBytes { hex(k, $0) }
+    }
+
+    mutating func hex(_ k: StaticString, _ value: UnsafeRawBufferPointer) {
         key(k)
         bytes.append(UInt8(ascii: "\""))
         Hex.append(value, to: &bytes)
         bytes.append(UInt8(ascii: "\""))
     }
+
+    /// Inline digests, keys and signatures, without an array.
+    mutating func hex(_ k: StaticString, _ value: Digest) { value.withUnsafeBytes { hex(k, $0) } }
+    mutating func hex(_ k: StaticString, _ value: PublicKey) { value.withUnsafeBytes { hex(k, $0) } }
+    mutating func hex(_ k: StaticString, _ value: Signature) { value.withUnsafeBytes { hex(k, $0) } }
 
     mutating func integer(_ k: StaticString, _ value: UInt64) {
         key(k)

@@ -124,6 +124,7 @@ struct CanonicalFromInput {
     private mutating func object() -> Bool {
         pos += 1
         var members = [(key: Range<Int>, value: Int)]()
+        members.reserveCapacity(8)  // temporary: one allocation instead of one per doubling
         skipSpace()
         if pos < end && base[pos] == UInt8(ascii: "}") {
             pos += 1

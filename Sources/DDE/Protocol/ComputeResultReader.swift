@@ -109,8 +109,8 @@ extension Parser {
         guard pos == count, let taskId, let resultHash, let executor, let latency, let proof, let result,
               let writes else { throw notPlain }
         // The outer copies must agree with the proof (the generic path names the mismatch).
-        guard Hex.equals(bytes(taskId), proof.0.taskId.bytes), Hex.equals(bytes(resultHash), proof.0.resultHash.bytes),
-              Hex.equals(bytes(executor), proof.0.executorPublicKey.bytes) else { throw notPlain }
+        guard proof.0.taskId.storage.equalsHex(bytes(taskId)), proof.0.resultHash.storage.equalsHex(bytes(resultHash)),
+              proof.0.executorPublicKey.storage.equalsHex(bytes(executor)) else { throw notPlain }
         return FastComputeResult(
             result: ComputeResult(proof: proof.0, result: result, stateWrites: writes.0, executionLatency: latency),
             proofSignedHash: proof.1, stateWritesHash: writes.1, resultHash: resultCanonical.map { SHA256.hash($0) })
@@ -126,9 +126,9 @@ extension Parser {
         var canonical = true
         var seen: UInt32 = 0
         var members = [Range<Int>](repeating: 0..<0, count: proofKeys.count)
-        var taskId = [UInt8](), dappCodeHash = [UInt8](), inputHash = [UInt8](), traceHash = [UInt8]()
-        var resultHash = [UInt8](), previousRoot = [UInt8](), nextRoot = [UInt8](), writesHash = [UInt8]()
-        var executor = [UInt8](), signature = [UInt8]()
+        var taskId = Bytes32(), dappCodeHash = Bytes32(), inputHash = Bytes32(), traceHash = Bytes32()
+        var resultHash = Bytes32(), previousRoot = Bytes32(), nextRoot = Bytes32(), writesHash = Bytes32()
+        var executor = Bytes32(), signature = Bytes64()
         var dappId = "", action = "", declared = [String](), used = [String]()
         var traceLength: UInt64 = 0, fuelUsed: UInt64 = 0, timestamp: UInt64 = 0
         while true {
@@ -144,19 +144,19 @@ extension Parser {
             case 0: action = try shortString()
             case 1: declared = try capabilities(&canonical)
             case 2: used = try capabilities(&canonical)
-            case 3: dappCodeHash = try hex(Digest.byteCount)
+            case 3: dappCodeHash = try hex32()
             case 4: dappId = try shortString()
-            case 5: traceHash = try hex(Digest.byteCount)
-            case 6: executor = try hex(PublicKey.byteCount)
+            case 5: traceHash = try hex32()
+            case 6: executor = try hex32()
             case 7: fuelUsed = try integer(&canonical)
-            case 8: inputHash = try hex(Digest.byteCount)
-            case 9: nextRoot = try hex(Digest.byteCount)
-            case 10: previousRoot = try hex(Digest.byteCount)
+            case 8: inputHash = try hex32()
+            case 9: nextRoot = try hex32()
+            case 10: previousRoot = try hex32()
             case 11: guard try integer(&canonical) == ExecutionProof.version else { throw notPlain }
-            case 12: resultHash = try hex(Digest.byteCount)
-            case 13: signature = try hex(Signature.byteCount)
-            case 14: writesHash = try hex(Digest.byteCount)
-            case 15: taskId = try hex(Digest.byteCount)
+            case 12: resultHash = try hex32()
+            case 13: signature = try hex64()
+            case 14: writesHash = try hex32()
+            case 15: taskId = try hex32()
             case 16: timestamp = try integer(&canonical)
             default: traceLength = try integer(&canonical)
             }
@@ -169,13 +169,13 @@ extension Parser {
         }
         guard seen == (1 << UInt32(proofKeys.count)) - 1 else { throw notPlain }
         var proof = ExecutionProof(
-            taskId: Digest(unchecked: taskId), dappId: dappId, dappCodeHash: Digest(unchecked: dappCodeHash),
-            action: action, inputHash: Digest(unchecked: inputHash), capabilitiesDeclared: declared,
-            capabilitiesUsed: used, executionTraceHash: Digest(unchecked: traceHash), traceLength: traceLength,
-            fuelUsed: fuelUsed, resultHash: Digest(unchecked: resultHash), previousStateRoot: Digest(unchecked: previousRoot),
-            nextStateRoot: Digest(unchecked: nextRoot), stateWritesHash: Digest(unchecked: writesHash),
-            executorPublicKey: try PublicKey(bytes: executor), timestamp: timestamp)
-        proof.signature = try Signature(bytes: signature)
+            taskId: Digest(taskId), dappId: dappId, dappCodeHash: Digest(dappCodeHash),
+            action: action, inputHash: Digest(inputHash), capabilitiesDeclared: declared,
+            capabilitiesUsed: used, executionTraceHash: Digest(traceHash), traceLength: traceLength,
+            fuelUsed: fuelUsed, resultHash: Digest(resultHash), previousStateRoot: Digest(previousRoot),
+            nextStateRoot: Digest(nextRoot), stateWritesHash: Digest(writesHash),
+            executorPublicKey: PublicKey(executor), timestamp: timestamp)
+        proof.signature = Signature(signature)
         guard canonical else { return (proof, nil) }
         let signed = joinedObject(members, skipping: proofSignatureIndex, capacity: pos - start)
         return (proof, SHA256.hash(signed))
@@ -344,14 +344,23 @@ extension Parser {
     /// Exactly `byteCount` bytes in lowercase hex.
     /// Decoded where it stands: the decoder refuses anything but lowercase hex digits, so the
     /// string needs no separate scan.
-    mutating func hex(_ byteCount: Int) throws(DDEError) -> [UInt8] {
+    /// Straight into the inline words of a digest or key: no array.
+    mutating func hex32() throws(DDEError) -> Bytes32 {
         try expect(UInt8(ascii: "\""))
-        let n = 2 * byteCount
-        guard count - pos > n, base[pos + n] == UInt8(ascii: "\""),
-              let decoded = Hex.decode(UnsafeBufferPointer(start: base + pos, count: n), count: byteCount) else {
+        guard count - pos > 64, base[pos + 64] == UInt8(ascii: "\""), let decoded = Bytes32.hex(base + pos) else {
             throw notPlain
         }
-        pos += n + 1
+        pos += 65
+        return decoded
+    }
+
+    /// The same for a signature's 64 bytes.
+    mutating func hex64() throws(DDEError) -> Bytes64 {
+        try expect(UInt8(ascii: "\""))
+        guard count - pos > 128, base[pos + 128] == UInt8(ascii: "\""), let decoded = Bytes64.hex(base + pos) else {
+            throw notPlain
+        }
+        pos += 129
         return decoded
     }
 

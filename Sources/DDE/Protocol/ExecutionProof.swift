@@ -52,7 +52,7 @@ public struct ExecutionProof: Sendable {
 
     /// The placeholder until `sign`; shared, so building a proof (every verification reads one)
     /// does not allocate it each time.
-    private static let noSignature = Signature(uncheckedBytes: [UInt8](repeating: 0, count: Signature.byteCount))
+    private static let noSignature = Signature(Bytes64())
 
     public init(json: JSON) throws(DDEError) {
         let r = try FieldReader(json, context: "proof")
@@ -121,19 +121,19 @@ public struct ExecutionProof: Sendable {
         w.string("action", action)
         w.strings("capabilitiesDeclared", capabilitiesDeclared)
         w.strings("capabilitiesUsed", capabilitiesUsed)
-        w.hex("dappCodeHash", dappCodeHash.bytes)
+        w.hex("dappCodeHash", dappCodeHash)
         w.string("dappId", dappId)
-        w.hex("executionTraceHash", executionTraceHash.bytes)
-        w.hex("executorPublicKey", executorPublicKey.bytes)
+        w.hex("executionTraceHash", executionTraceHash)
+        w.hex("executorPublicKey", executorPublicKey)
         w.integer("fuelUsed", fuelUsed)
-        w.hex("inputHash", inputHash.bytes)
-        w.hex("nextStateRoot", nextStateRoot.bytes)
-        w.hex("previousStateRoot", previousStateRoot.bytes)
+        w.hex("inputHash", inputHash)
+        w.hex("nextStateRoot", nextStateRoot)
+        w.hex("previousStateRoot", previousStateRoot)
         w.integer("proofVersion", ExecutionProof.version)
-        w.hex("resultHash", resultHash.bytes)
-        if signed { w.hex("signature", signature.bytes) }
-        w.hex("stateWritesHash", stateWritesHash.bytes)
-        w.hex("taskId", taskId.bytes)
+        w.hex("resultHash", resultHash)
+        if signed { w.hex("signature", signature) }
+        w.hex("stateWritesHash", stateWritesHash)
+        w.hex("taskId", taskId)
         w.integer("timestamp", timestamp)
         w.integer("traceLength", traceLength)
         return w.finish()

@@ -85,8 +85,8 @@ public struct Receipt: Sendable {
         self.previousReceiptHash = previousReceiptHash
         remote = RemoteProof(executorPublicKey: proof.executorPublicKey, proofHash: proof.proofHash,
                              proofSignature: proof.signature)
-        receiptHash = Digest(unchecked: [UInt8](repeating: 0, count: Digest.byteCount))
-        signature = Signature(uncheckedBytes: [UInt8](repeating: 0, count: Signature.byteCount))
+        receiptHash = Digest(Bytes32())
+        signature = Signature(Bytes64())
         receiptHash = computedHash
         signature = identity.sign(.receipt, receiptHash)
     }

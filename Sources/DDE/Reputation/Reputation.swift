@@ -80,7 +80,7 @@ public final class Reputation: @unchecked Sendable {
                 r.decay(to: now, halfLifeMs: config.halfLifeMs)
                 out.append(r)
             }
-            out.sort { bytesLess($0.executorKey.bytes, $1.executorKey.bytes) }
+            out.sort { PublicKey.bytesLess($0.executorKey, $1.executorKey) }
             return out
         }
     }
@@ -153,7 +153,7 @@ public final class Reputation: @unchecked Sendable {
             if a.bound != b.bound { return a.bound > b.bound }
             if a.hasLatency != b.hasLatency { return a.hasLatency }
             if a.latency != b.latency { return a.latency < b.latency }
-            return bytesLess(a.key.bytes, b.key.bytes)
+            return PublicKey.bytesLess(a.key, b.key)
         }
         return entries.map { $0.key }
     }

@@ -23,7 +23,7 @@ struct StateLeaves: Sendable {
             }
         }
         hashes = leaves
-        root = StateLeaves.reduce(&leaves, count: sorted.count)
+        root = leaves.withUnsafeMutableBufferPointer { b in StateLeaves.reduce(b.baseAddress, count: sorted.count) }
     }
 
     /// The root of the state with `writes` applied (a nil value deletes the key): the sorted
@@ -31,9 +31,9 @@ struct StateLeaves: Sendable {
     func root(applying writes: StateWrites) -> Digest {
         if writes.isEmpty { return root }
         let n = keys.count
-        var leaves = [UInt8](repeating: 0, count: (n + writes.entries.count) * Digest.byteCount)
-        var count = 0
-        leaves.withUnsafeMutableBufferPointer { out in
+        // Scratch for the new leaves, on the stack when it is small (the usual case).
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: (n + writes.entries.count) * Digest.byteCount) { out in
+            var count = 0
             hashes.withUnsafeBufferPointer { cached in
                 guard let o = out.baseAddress else { return }
                 func keep(_ range: Range<Int>) {
@@ -61,34 +61,34 @@ struct StateLeaves: Sendable {
                 }
                 keep(i..<n)
             }
+            return StateLeaves.reduce(out.baseAddress, count: count)
         }
-        return StateLeaves.reduce(&leaves, count: count)
     }
 
     /// The RFC 6962 root of `count` leaf hashes, computed level by level in place: pairs are
     /// hashed left to right and an odd last node moves up unchanged, which gives the same tree
     /// as splitting at the largest power of two below the count.
-    static func reduce(_ leaves: inout [UInt8], count: Int) -> Digest {
-        if count == 0 { return StateRoot.empty }
+    /// `leaves` holds `count` * 32 bytes, overwritten.
+    static func reduce(_ leaves: UnsafeMutablePointer<UInt8>?, count: Int) -> Digest {
+        guard count > 0, let b = leaves else { return StateRoot.empty }
         var n = count
-        var node = [UInt8](repeating: 0x01, count: 1 + 2 * Digest.byteCount)
-        leaves.withUnsafeMutableBufferPointer { buffer in
-            node.withUnsafeMutableBufferPointer { scratch in
-                guard let b = buffer.baseAddress, let s = scratch.baseAddress else { return }
-                while n > 1 {
-                    let pairs = n / 2
-                    for k in 0..<pairs {
-                        memcpy(s + 1, b + 2 * k * Digest.byteCount, 2 * Digest.byteCount)
-                        SHA256.hash(UnsafeRawBufferPointer(scratch), into: b + k * Digest.byteCount)
-                    }
-                    if n & 1 == 1 {
-                        memmove(b + pairs * Digest.byteCount, b + (n - 1) * Digest.byteCount, Digest.byteCount)
-                    }
-                    n = pairs + (n & 1)
+        // The node preimage 0x01 || left || right, on the stack.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1 + 2 * Digest.byteCount) { scratch in
+            let s = scratch.baseAddress!
+            s[0] = 0x01
+            while n > 1 {
+                let pairs = n / 2
+                for k in 0..<pairs {
+                    memcpy(s + 1, b + 2 * k * Digest.byteCount, 2 * Digest.byteCount)
+                    SHA256.hash(UnsafeRawBufferPointer(scratch), into: b + k * Digest.byteCount)
                 }
+                if n & 1 == 1 {
+                    memmove(b + pairs * Digest.byteCount, b + (n - 1) * Digest.byteCount, Digest.byteCount)
+                }
+                n = pairs + (n & 1)
             }
+            return Digest(copying: b)
         }
-        return Digest(unchecked: Array(leaves[0..<Digest.byteCount]))
     }
 }
 

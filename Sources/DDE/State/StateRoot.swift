@@ -19,7 +19,7 @@ public enum StateRoot {
         h.update(byte: 0x00)
         h.update(uint32BE: UInt32(truncatingIfNeeded: key.count))
         h.update(key)
-        h.update(SHA256.hash(value).bytes)
+        h.update(SHA256.hash(value))
         return h.finalize()
     }
 
@@ -46,8 +46,8 @@ public enum StateRoot {
     static func node(_ left: Digest, _ right: Digest) -> Digest {
         var h = SHA256.Hasher()
         h.update(byte: 0x01)
-        h.update(left.bytes)
-        h.update(right.bytes)
+        h.update(left)
+        h.update(right)
         return h.finalize()
     }
 
