@@ -232,7 +232,7 @@ public func dde_client_publish_code(_ handle: OpaquePointer?, _ module: UnsafeRa
         }
         let hash = try c.delegator.publishCode(Array(bytes))
         try c.transport.flush(timeoutMs: clientFlushMs)
-        if let codeHash { for i in 0..<Digest.byteCount { codeHash[i] = hash.bytes[i] } }
+        if let codeHash { hash.copyBytes(to: codeHash) }
     }
 }
 
