@@ -35,8 +35,9 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         public var maxComputeTasksPerPeer: UInt64 = 4
         /// Capabilities granted; tasks requiring others are refused (DDE_ERR_CAPABILITY_DENIED).
         public var capabilities: [String] = Capability.all
-        /// Worker threads running tasks; 0 runs each task inline in `step` (for a transport that
-        /// must not be used from several threads).
+        /// Tasks run at once by `run`, on this many + 1 threads taking turns receiving; 0: one
+        /// thread receives and runs each task in turn (for a transport that must not be used
+        /// from several threads).
         public var workers: Int = 1
         /// How long a task waits for its code to arrive before DDE_ERR_CODE_NOT_FOUND.
         public var codeFetchTimeoutMs: Int = 2000
