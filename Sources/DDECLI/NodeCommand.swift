@@ -33,7 +33,7 @@ struct Node: ParsableCommand {
     @Option(help: "Tasks of one requester in flight at once; more get a compute_error DDE_ERR_BUSY.")
     var maxTasksPerPeer: UInt64 = 4
 
-    @Option(help: "Worker threads running tasks.")
+    @Option(help: "Tasks run at once (threads: this many + 1, taking turns receiving).")
     var workers: Int = 2
 
     @Option(help: "A module (.wat or .wasm) to add to the code store at start (repeat).")

@@ -5,6 +5,13 @@
 // requester (`maxComputeTasksPerPeer`, the rest get a compute_error DDE_ERR_BUSY), runs
 // `Executor.execute` and publishes the result envelope on the requester's results topic. One log
 // line per task.
+//
+// Threads (`run` with workers > 0): leader/follower. `workers` + 1 threads take turns receiving;
+// the one that receives an offer runs it itself when another thread is idle to take over
+// receiving, so a task goes from the transport to the executor without a thread hand-off (on a
+// loaded 2-CPU device each hand-off can cost a scheduler wake-up, as much as the whole run).
+// At most `workers` tasks run at once; when all are busy, offers wait in `pending` for the next
+// thread that finishes. One thread always receives meanwhile, so busy refusals stay prompt.
 import DDE
 import DDEExecutor
 import Foundation
@@ -28,8 +35,9 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         public var maxComputeTasksPerPeer: UInt64 = 4
         /// Capabilities granted; tasks requiring others are refused (DDE_ERR_CAPABILITY_DENIED).
         public var capabilities: [String] = Capability.all
-        /// Worker threads running tasks; 0 runs each task inline in `step` (for a transport that
-        /// must not be used from several threads).
+        /// Tasks run at once by `run`, on this many + 1 threads taking turns receiving; 0: one
+        /// thread receives and runs each task in turn (for a transport that must not be used
+        /// from several threads).
         public var workers: Int = 1
         /// How long a task waits for its code to arrive before DDE_ERR_CODE_NOT_FOUND.
         public var codeFetchTimeoutMs: Int = 2000
@@ -51,7 +59,15 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     private var recentTasks: [Digest] = []
     private var recentSet = Set<Digest>()
     private var waitingForCode: [Digest: [(offer: TaskOffer, since: Date)]] = [:]
-    private let workQueue: OperationQueue?
+    // The thread pool of `run` (guarded by `pool`): tasks accepted but not started, whether a
+    // thread is receiving, threads waiting for a turn, pool threads alive, stop requested.
+    private let pool = NSCondition()
+    private var pending: [ComputeTask] = []
+    private var receiving = false
+    private var idle = 0
+    private var executing = 0
+    private var poolThreads = 0
+    private var stopping = false
     /// Counters, for reports and tests.
     public private(set) var answered = 0
     public private(set) var refused = 0
@@ -63,14 +79,6 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         self.codeStore = codeStore
         self.config = config
         self.log = log
-        if config.workers > 0 {
-            let q = OperationQueue()
-            q.maxConcurrentOperationCount = config.workers
-            q.name = "dde.executor.\(config.name)"
-            workQueue = q
-        } else {
-            workQueue = nil
-        }
     }
 
     public var publicKey: PublicKey { keyPair.publicKey }
@@ -87,58 +95,156 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
                               retain: true)
     }
 
-    /// Clears the presence message (an empty retained payload) and waits for running tasks.
+    /// Clears the presence message (an empty retained payload). Tasks accepted by `run` have
+    /// finished when `run` returns.
     public func stop() {
         try? transport.publish(topic: Topic.executors(keyPair.publicKey), payload: [], retain: true)
-        workQueue?.waitUntilAllOperationsAreFinished()
     }
 
-    /// Runs until `shouldStop` says so, handling one message at a time.
+    /// Runs until `shouldStop` (checked in the calling thread only) says so, with `workers`
+    /// more threads (see the top of the file); returns once every accepted task has run.
     public func run(pollMs: Int = 50, until shouldStop: () -> Bool) {
-        while !shouldStop() {
-            do {
-                _ = try step(timeoutMs: pollMs)
-            } catch {
-                if error.status == .closed { return }
-                log("\(config.name): transport: \(error.message)")
+        guard config.workers > 0 else {
+            while !shouldStop() {
+                guard let tasks = receiveOne(timeoutMs: pollMs) else { return }
+                for task in tasks { execute(task) }
             }
+            return
+        }
+        pool.lock()
+        stopping = false
+        poolThreads = config.workers
+        pool.unlock()
+        for i in 0..<config.workers {
+            let t = Thread { [self] in
+                serve(pollMs: pollMs, decides: false, shouldStop: { false })
+                pool.lock(); poolThreads -= 1; pool.broadcast(); pool.unlock()
+            }
+            t.name = "dde.executor.\(config.name).\(i)"
+            t.start()
+        }
+        serve(pollMs: pollMs, decides: true, shouldStop: shouldStop)
+        pool.lock()
+        stopping = true
+        pool.broadcast()
+        while poolThreads > 0 { pool.wait() }
+        pool.unlock()
+    }
+
+    /// One of the `workers` + 1 pool threads: run a pending task if fewer than `workers` run,
+    /// else take the receiver's turn if free, else wait. The thread given `shouldStop` decides
+    /// when the pool stops (`decides`); the others follow `stopping`. Pending tasks run before anyone leaves.
+    private func serve(pollMs: Int, decides: Bool, shouldStop: () -> Bool) {
+        let wait = Double(max(1, pollMs)) / 1000
+        pool.lock()
+        while true {
+            if !pending.isEmpty && executing < config.workers {
+                let task = pending.removeFirst()
+                executing += 1
+                pool.unlock()
+                execute(task)
+                pool.lock()
+                executing -= 1
+                continue
+            }
+            if stopping {
+                if pending.isEmpty { break }
+                _ = pool.wait(until: Date(timeIntervalSinceNow: wait))
+                continue
+            }
+            if decides {
+                pool.unlock()
+                let stop = shouldStop()
+                pool.lock()
+                if stop { stopping = true; pool.broadcast(); continue }
+            }
+            if receiving {
+                idle += 1
+                _ = pool.wait(until: Date(timeIntervalSinceNow: wait))
+                idle -= 1
+                continue
+            }
+            receiving = true
+            pool.unlock()
+            let tasks = receiveOne(timeoutMs: pollMs)
+            pool.lock()
+            receiving = false
+            guard let tasks else { stopping = true; pool.broadcast(); continue }
+            if tasks.count == 1 && executing < config.workers {
+                // Run it here, now; an idle thread takes over receiving meanwhile.
+                executing += 1
+                if idle > 0 { pool.signal() }
+                pool.unlock()
+                execute(tasks[0])
+                pool.lock()
+                executing -= 1
+            } else if !tasks.isEmpty {
+                pending += tasks
+                pool.broadcast()
+            }
+        }
+        pool.unlock()
+    }
+
+    /// Receives and handles at most one message; returns the tasks it accepted to run (nil once
+    /// the transport is closed). Transport errors are logged.
+    private func receiveOne(timeoutMs: Int) -> [ComputeTask]? {
+        do {
+            return try receiveAndHandle(timeoutMs: timeoutMs)
+        } catch {
+            if error.status == .closed { return nil }
+            log("\(config.name): transport: \(error.message)")
+            return []
         }
     }
 
-    /// Waits at most `timeoutMs` for one message and handles it; expires tasks whose code never
-    /// came. Returns whether a message was handled.
+    /// Waits at most `timeoutMs` for one message, handles it and runs what it accepted in the
+    /// calling thread (the single-threaded driver; `run` is the usual one). Expires tasks whose
+    /// code never came. Returns whether a message was handled.
     @discardableResult
     public func step(timeoutMs: Int) throws(DDEError) -> Bool {
+        var handled = false
+        let tasks = try receiveAndHandle(timeoutMs: timeoutMs, handled: &handled)
+        for task in tasks { execute(task) }
+        return handled
+    }
+
+    private func receiveAndHandle(timeoutMs: Int) throws(DDEError) -> [ComputeTask] {
+        var handled = false
+        return try receiveAndHandle(timeoutMs: timeoutMs, handled: &handled)
+    }
+
+    private func receiveAndHandle(timeoutMs: Int, handled: inout Bool) throws(DDEError) -> [ComputeTask] {
         expireCodeWaits()
-        guard let message = try transport.receive(timeoutMs: timeoutMs) else { return false }
+        guard let message = try transport.receive(timeoutMs: timeoutMs) else { return [] }
+        handled = true
         let isCode = message.topic.utf8.starts(with: "dde/v1/code/".utf8)
         let envelope: Envelope
         do throws(DDEError) {
             envelope = try Envelope.decode(message.payload, limits: isCode ? CodeMessage.limits : .default)
         } catch {
             log("\(config.name): dropped a message on \(message.topic): \(error.message)")
-            return true
+            return []
         }
         switch envelope.type {
-        case .computeTask: handleOffer(envelope.payload)
-        case .code: handleCode(envelope.payload)
-        default: break  // results, presence and requests of others are not the executor's business
+        case .computeTask: return handleOffer(envelope.payload)
+        case .code: return handleCode(envelope.payload)
+        default: return []  // results, presence and requests of others are not the executor's business
         }
-        return true
     }
 
     // MARK: tasks
 
-    private func handleOffer(_ payload: JSON) {
+    private func handleOffer(_ payload: JSON) -> [ComputeTask] {
         let offer: TaskOffer
         do throws(DDEError) {
             offer = try TaskOffer(json: payload)
         } catch {
             // No checked task, so no requester to answer: a forged or corrupt offer is dropped.
             log("\(config.name): refused an offer: \(error.message)")
-            return
+            return []
         }
-        guard offer.isAddressed(to: keyPair.publicKey) else { return }
+        guard offer.isAddressed(to: keyPair.publicKey) else { return [] }
         let task = offer.task
         // QoS 1 may deliver an offer twice: run each task once.
         lock.lock()
@@ -148,15 +254,15 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             if recentTasks.count > 4096 { recentSet.remove(recentTasks.removeFirst()) }
         }
         lock.unlock()
-        if seen { return }
+        if seen { return [] }
         if config.behaviour == .silent {
             log("\(config.name): task \(short(task.taskId)) from \(short(task.requesterPublicKey)): silent (test mode)")
-            return
+            return []
         }
         let granted = presence.capabilities
         for need in task.requiredCapabilities where !granted.contains(where: { sameScalars($0, need) }) {
             refuse(task, DDEError(.capabilityDenied, "this executor does not grant \(need)"))
-            return
+            return []
         }
         lock.lock()
         let running = inFlight[task.requesterPublicKey, default: 0]
@@ -165,21 +271,11 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         lock.unlock()
         if busy {
             refuse(task, DDEError(.busy, "\(running) tasks of this requester are in flight (maxComputeTasksPerPeer \(config.maxComputeTasksPerPeer)); retry later"))
-            return
+            return []
         }
-        if codeStore.contains(task.dappCodeHash) {
-            dispatch(offer)
-        } else {
-            fetchCode(for: offer)
-        }
-    }
-
-    private func dispatch(_ offer: TaskOffer) {
-        if let workQueue {
-            workQueue.addOperation { [self] in execute(offer.task) }
-        } else {
-            execute(offer.task)
-        }
+        if codeStore.contains(task.dappCodeHash) { return [task] }
+        fetchCode(for: offer)
+        return []
     }
 
     private func execute(_ task: ComputeTask) {
@@ -200,15 +296,10 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         var note = ""
         switch config.behaviour {
         case .forge:
-            result.result = ExecutorNode.altered(result.result)
+            result = Misbehaviour.forge(result)
             note = " (FORGED after signing)"
         case .lie:
-            let wrong = ExecutorNode.altered(result.result)
-            var proof = result.proof
-            proof.resultHash = wrong.hash
-            proof.sign(with: keyPair)
-            result = ComputeResult(proof: proof, result: wrong, stateWrites: result.stateWrites,
-                                   executionLatency: result.executionLatency)
+            result = Misbehaviour.lie(result, keyPair: keyPair)
             note = " (LIE, signed)"
         case .slow(let ms):
             Thread.sleep(forTimeInterval: Double(ms) / 1000)
@@ -238,15 +329,6 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         log("\(prefix): refused, \(error.message)")
     }
 
-    /// The result made wrong: an object gets `"forged": true`, anything else is wrapped in one.
-    static func altered(_ result: JSON) -> JSON {
-        if case .object(var o) = result {
-            o["forged"] = .bool(true)
-            return .object(o)
-        }
-        return .object(JSONObject(uniqueMembers: [.init("forged", result)]))
-    }
-
     // MARK: code by hash
 
     private func fetchCode(for offer: TaskOffer) {
@@ -267,27 +349,27 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         }
     }
 
-    private func handleCode(_ payload: JSON) {
+    private func handleCode(_ payload: JSON) -> [ComputeTask] {
         let code: CodeMessage
         do throws(DDEError) {
             code = try CodeMessage(json: payload)
         } catch {
             log("\(config.name): dropped a code message: \(error.message)")
-            return
+            return []
         }
         lock.lock()
         let waiting = waitingForCode.removeValue(forKey: code.codeHash) ?? []
         lock.unlock()
-        guard !waiting.isEmpty else { return }
+        guard !waiting.isEmpty else { return [] }
         try? transport.unsubscribe(Topic.code(code.codeHash))
         do throws(DDEError) {
             _ = try codeStore.add(code.module, expecting: code.codeHash)
             log("\(config.name): code \(short(code.codeHash)) fetched (\(code.module.count) bytes)")
         } catch {
             for w in waiting { refuse(w.offer.task, error); release(w.offer.task) }
-            return
+            return []
         }
-        for w in waiting { dispatch(w.offer) }
+        return waiting.map { $0.offer.task }
     }
 
     private func expireCodeWaits() {

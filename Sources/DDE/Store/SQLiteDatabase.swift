@@ -17,6 +17,12 @@ final class SQLiteDatabase: @unchecked Sendable {
     private let mutex: OpaquePointer?
     /// Depth of `transaction` nesting on the thread that holds the mutex (inner calls join).
     private var transactionDepth = 0
+    /// Statements of `withStatement`, kept prepared by SQL text (bytes): parsing and planning
+    /// the same SQL on every call was a visible share of a delegation's CPU. A statement in use
+    /// is taken out, so a nested use of the same SQL prepares its own. Raw handles, not
+    /// `SQLiteStatement`s, which hold the database and would keep it alive.
+    private var cached: [[UInt8]: OpaquePointer] = [:]
+    private static let maxCached = 64
 
     /// Opens (creating if needed) the database file at `path`.
     init(path: String, busyTimeoutMs: Int32 = 5000) throws(DDEError) {
@@ -72,6 +78,8 @@ final class SQLiteDatabase: @unchecked Sendable {
     /// (sqlite3_close_v2); every later operation fails with `.closed`.
     func close() {
         withLock {
+            for (_, raw) in cached { sqlite3_finalize(raw) }
+            cached = [:]
             if let h = handle {
                 sqlite3_close_v2(h)
                 handle = nil
@@ -120,11 +128,24 @@ final class SQLiteDatabase: @unchecked Sendable {
         }
     }
 
-    /// Prepares `sql`, runs `body` with it, and finalises it on every path.
+    /// Runs `body` with `sql` prepared (kept prepared for the next call: reset and unbound on
+    /// every path, which also ends its read of the database).
     func withStatement<R>(_ sql: String, _ body: (SQLiteStatement) throws(DDEError) -> R) throws(DDEError) -> R {
         try withLock { () throws(DDEError) -> R in
-            let stmt = try prepare(sql)
-            defer { stmt.finalize() }
+            let key = Array(sql.utf8)
+            let stmt: SQLiteStatement
+            if let raw = cached.removeValue(forKey: key) {
+                stmt = SQLiteStatement(database: self, statement: raw, sql: sql)
+            } else {
+                stmt = try prepare(sql)
+            }
+            defer {
+                if handle != nil, cached.count < SQLiteDatabase.maxCached, let raw = stmt.detachForReuse() {
+                    cached[key] = raw
+                } else {
+                    stmt.finalize()
+                }
+            }
             return try body(stmt)
         }
     }

@@ -86,6 +86,16 @@ final class SQLiteStatement {
         try check(sqlite3_clear_bindings(s), "clear bindings")
     }
 
+    /// Resets and unbinds the statement and hands its handle over (this object no longer
+    /// finalises it); nil when it was finalised already or cannot be reset.
+    func detachForReuse() -> OpaquePointer? {
+        guard let s = statement else { return nil }
+        _ = sqlite3_reset(s)  // returns the code of the last step, which that step reported
+        guard sqlite3_clear_bindings(s) == SQLITE_OK else { return nil }
+        statement = nil
+        return s
+    }
+
     var columnCount: Int32 { statement.map { sqlite3_column_count($0) } ?? 0 }
 
     func isNull(_ column: Int32) -> Bool {
