@@ -58,7 +58,7 @@ public func dde_sign(_ kind: Int32, _ hash: UnsafePointer<UInt8>?, _ secretKey: 
         let out = try outputPointer(signature, "signature")
         let pair = try KeyPair.fromSecretKey(sk)
         let sig = pair.sign(k, try Digest(bytes: Array(h)))
-        sig.withUnsafeBytes { out.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: Signature.byteCount) }
+        sig.copyBytes(to: out)
     }
 }
 

@@ -120,6 +120,13 @@ public struct Signature: Hashable, Sendable {
     /// Lends the 64 bytes (no array).
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { storage.withUnsafeBytes(body) }
 
+    /// Copies the 64 bytes to `out`.
+    public func copyBytes(to out: UnsafeMutableRawPointer) {
+        storage.withUnsafeBytes { b in
+            if let base = b.baseAddress { out.copyMemory(from: base, byteCount: Signature.byteCount) }
+        }
+    }
+
     public static func == (a: Signature, b: Signature) -> Bool { a.storage == b.storage }
     public func hash(into hasher: inout Hasher) { storage.hash(into: &hasher) }
 }
