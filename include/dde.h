@@ -205,6 +205,9 @@ typedef struct dde_task dde_task;
  * Only dappId, dappCodeHash and action are required; timestamp defaults to the wall clock (give
  * one for reproducible task ids). The library computes inputHash, previousStateRoot, taskId and
  * the requester's signature with secret_key. On success *task is a new handle (dde_task_free).
+ * "state" must be the dApp's state as the requester's store holds it, or dde_store_commit refuses
+ * the result as DDE_ERR_STALE (a fresh store starts every dApp empty); dde_client_delegate fills
+ * it in from the store itself.
  * Errors: DDE_ERR_JSON/LIMIT/SCHEMA/ENCODING/NUMBER for a bad spec, DDE_ERR_KEY. */
 int dde_task_create(const char *spec_json, size_t length, const uint8_t secret_key[DDE_SECRETKEYBYTES],
                     dde_task **task);
@@ -271,8 +274,9 @@ int dde_store_commit(dde_store *store, const dde_task *task, const char *result_
                      const uint8_t identity_secret_key[DDE_SECRETKEYBYTES], uint64_t now_ms,
                      char **receipt_json, size_t *receipt_length);
 
-/* The chain head: *count receipts; the last receipt's hash and the node state root as hex (either
- * buffer may be NULL). An empty chain gives count 0, an empty hash and the empty root. */
+/* The chain head: *count receipts (count must not be NULL); the last receipt's hash and the node
+ * state root as hex (either buffer may be NULL). An empty chain gives count 0, an empty hash and
+ * the empty root. */
 int dde_store_head(dde_store *store, uint64_t *count, char receipt_hash_hex[DDE_HASHHEXBYTES],
                    char state_root_hex[DDE_HASHHEXBYTES]);
 
