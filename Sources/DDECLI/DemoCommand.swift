@@ -278,10 +278,8 @@ struct DemoRun {
         say("== reputation (requester's view, decayed to now)")
         say("   executor            successes failures timeouts  avg ms  state")
         var repDocs: [JSON] = []
-        let records = try store.reputation.all(now: now)
-        let routing = try store.reputation.routingOrder(records.map { $0.executorKey }, now: now)
         // In routing order: who the requester would ask first next time.
-        for r in routing.compactMap({ k in records.first { $0.executorKey == k } }) {
+        for r in try store.reputation.allInRoutingOrder(now: now) {
             let state = r.isBanned(at: now) ? "BANNED" : r.isBlacklisted(store.reputation.config) ? "BLACKLISTED" : "ok"
             say("   \(label(r.executorKey).padding(toLength: 18, withPad: " ", startingAt: 0)) \(fmt(r.successfulProofs).leftPad(9)) \(fmt(r.failedProofs).leftPad(8)) \(fmt(r.timeouts).leftPad(8)) \(fmt(r.latencyAvg).leftPad(7))  \(state)")
             repDocs.append(.object(JSONObject(uniqueMembers: [

@@ -125,9 +125,7 @@ struct Peers: ParsableCommand {
         try DDECLI.run { () throws(DDEError) in
             let s = try store.open()
             let now = Int64(nowMs())
-            let records = try s.reputation.all(now: now)
-            let order = try s.reputation.routingOrder(records.map { $0.executorKey }, now: now)
-            let sorted = order.compactMap { k in records.first { $0.executorKey == k } }
+            let sorted = try s.reputation.allInRoutingOrder(now: now)
             if json {
                 writeOutput(JSON.array(sorted.map { $0.json(config: s.reputation.config, now: now) }).canonicalBytes())
                 return

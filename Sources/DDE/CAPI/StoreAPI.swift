@@ -175,15 +175,8 @@ public func dde_reputation_all(_ handle: OpaquePointer?, _ nowMs: UInt64,
         let s = try store(handle)
         _ = try outputPointer(out, "out")
         let now = clock64(nowMs)
-        let records = try s.reputation.all(now: now)
-        // In routing order: the order a delegating client asks executors in.
-        let order = try s.reputation.routingOrder(records.map { $0.executorKey }, now: now)
-        var items = [JSON]()
-        for key in order {
-            if let r = records.first(where: { $0.executorKey == key }) {
-                items.append(r.json(config: s.reputation.config, now: now))
-            }
-        }
+        let records = try s.reputation.allInRoutingOrder(now: now)
+        let items = records.map { $0.json(config: s.reputation.config, now: now) }
         try emit(JSON.array(items).canonicalBytes(), out, outLength)
     }
 }

@@ -85,6 +85,14 @@ public final class Reputation: @unchecked Sendable {
         }
     }
 
+    /// Every record in routing order: the order a delegating client asks executors in.
+    public func allInRoutingOrder(now: Int64) throws(DDEError) -> [ReputationRecord] {
+        let records = try all(now: now)
+        var byKey = [PublicKey: ReputationRecord]()
+        for r in records { byKey[r.executorKey] = r }
+        return try routingOrder(records.map { $0.executorKey }, now: now).compactMap { byKey[$0] }
+    }
+
     /// Forgets one executor. Returns whether it had a record.
     @discardableResult
     public func clear(_ key: PublicKey) throws(DDEError) -> Bool {
