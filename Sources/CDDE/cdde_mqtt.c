@@ -7,7 +7,7 @@
 // Threading: libmosquitto's own network thread (mosquitto_loop_start) reads and writes the
 // socket, answers keepalives and reconnects. Its callbacks only copy each arriving message into a
 // queue guarded by `lock`; cdde_mqtt_receive takes from that queue in the caller's thread, waiting
-// on `changed` at most the given time. Publishing is safe from any thread (libmosquitto locks its
+// on `arrived` at most the given time. Publishing is safe from any thread (libmosquitto locks its
 // own outgoing queue). The queue is bounded in messages and bytes: what does not fit, and any
 // message over max_message_bytes, is dropped and a notice saying why is queued for the caller to log.
 //
@@ -158,7 +158,9 @@ static void load_library(void) {
 struct cdde_mqtt {
     struct mosquitto *client;
     pthread_mutex_t lock;
-    pthread_cond_t changed;   // signalled on: message queued, CONNACK, PUBACK
+    pthread_cond_t arrived;   // signalled on: message queued (receivers wait on this)
+    pthread_cond_t changed;   // broadcast on: CONNACK, disconnect, PUBACK (open and flush wait on
+                              // this; kept apart so that acknowledgements wake no receiver)
     cdde_mqtt_message *head, *tail;
     size_t queued_messages, queued_bytes;
     size_t max_message_bytes, max_queued_messages, max_queued_bytes;
@@ -312,7 +314,7 @@ static void on_message(struct mosquitto *client, void *context, const struct mos
     m->tail = item;
     m->queued_messages++;
     m->queued_bytes += length;
-    pthread_cond_signal(&m->changed);
+    pthread_cond_signal(&m->arrived);
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -334,6 +336,7 @@ static void free_handle(cdde_mqtt *m) {
     while (item) { cdde_mqtt_message *next = item->next; free(item); item = next; }
     for (size_t i = 0; i < m->filter_count; i++) free(m->filters[i]);
     free(m->filters);
+    pthread_cond_destroy(&m->arrived);
     pthread_cond_destroy(&m->changed);
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -356,6 +359,7 @@ cdde_mqtt *cdde_mqtt_open(const char *host, int port, const char *client_id,
     cdde_mqtt *m = calloc(1, sizeof *m);
     if (m == NULL) { put_error(err, err_cap, "out of memory"); return NULL; }
     pthread_mutex_init(&m->lock, NULL);
+    pthread_cond_init(&m->arrived, NULL);
     pthread_cond_init(&m->changed, NULL);
     m->max_message_bytes = options->max_message_bytes;
     m->max_queued_messages = options->max_queued_messages;
@@ -533,7 +537,7 @@ cdde_mqtt_message *cdde_mqtt_receive(cdde_mqtt *m, int timeout_ms) {
     if (m->head == NULL && timeout_ms > 0) {
         struct timespec deadline = deadline_after(timeout_ms);
         while (m->head == NULL) {
-            if (pthread_cond_timedwait(&m->changed, &m->lock, &deadline) == ETIMEDOUT) break;
+            if (pthread_cond_timedwait(&m->arrived, &m->lock, &deadline) == ETIMEDOUT) break;
         }
     }
     cdde_mqtt_message *item = m->head;
