@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "DDEExecutor",
             dependencies: [
-                "DDE",
+                "CDDE", "DDE",
                 .product(name: "WasmKit", package: "WasmKit"),
                 .product(name: "WasmParser", package: "WasmKit"),
                 .product(name: "WAT", package: "WasmKit"),

@@ -169,18 +169,11 @@ func removeStore(_ path: String) {
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
 }
 
-/// The rows one commit wrote, as stored.
-struct Rows {
-    let receiptHash: [UInt8], taskId: [UInt8], dappId: [UInt8], timestamp: Int64, receiptJSON: [UInt8], signature: [UInt8]
-    let taskJSON: [UInt8], resultJSON: [UInt8]
-    let stateKey: [UInt8], stateValue: [UInt8], root: [UInt8]
-}
-
 /// Commits `chain` into a fresh store at `path`; returns wall and CPU nanoseconds and the rows written.
-func timeStoreCommits(_ chain: [Prepared], path: String) -> (time: (wall: UInt64, cpu: UInt64), rows: [Rows]) {
+func timeStoreCommits(_ chain: [Prepared], path: String) -> (time: (wall: UInt64, cpu: UInt64), rows: [RawCommitRows]) {
     removeStore(path)
     let store = must("open") { () throws(DDEError) in try Store(path: path) }
-    var rows: [Rows] = []
+    var rows: [RawCommitRows] = []
     rows.reserveCapacity(chain.count)
     var receipts: [Receipt] = []
     receipts.reserveCapacity(chain.count)
@@ -192,70 +185,22 @@ func timeStoreCommits(_ chain: [Prepared], path: String) -> (time: (wall: UInt64
     }
     let elapsed = (monotonicNs() - start, threadCPUNs() - cpuStart)
     for (p, r) in zip(chain, receipts) {
-        guard let w = p.result.stateWrites.entries.first else { fail("the counter wrote nothing") }
-        rows.append(Rows(receiptHash: r.receiptHash.bytes, taskId: r.taskId.bytes, dappId: Array(r.dappId.utf8),
-                         timestamp: Int64(r.timestamp), receiptJSON: r.canonicalBytes, signature: r.signature.bytes,
-                         taskJSON: p.task.canonicalBytes, resultJSON: p.result.canonicalBytes,
-                         stateKey: w.key, stateValue: w.value ?? [], root: p.result.proof.nextStateRoot.bytes))
+        guard !p.result.stateWrites.entries.isEmpty else { fail("the counter wrote nothing") }
+        rows.append(RawCommitRows(receipt: r, task: p.task, result: p.result))
     }
     store.close()
     return (elapsed, rows)
 }
 
-/// Raw SQLite: the same schema (a Store creates the file), WAL and synchronous=FULL, and per
-/// commit one BEGIN IMMEDIATE ... COMMIT inserting the same bytes: receipt, compute_result,
-/// state value, dApp root. Returns wall and CPU nanoseconds.
-func timeRawInserts(_ rows: [Rows], path: String) -> (wall: UInt64, cpu: UInt64) {
-    removeStore(path)
-    must("create schema") { () throws(DDEError) in try Store(path: path).close() }
-    var db: OpaquePointer?
-    guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK, let db else { fail("raw open \(path)") }
-    defer { sqlite3_close_v2(db) }
-    func exec(_ sql: String) {
-        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { fail("raw \(sql): \(String(cString: sqlite3_errmsg(db)))") }
-    }
-    exec("PRAGMA journal_mode=WAL")
-    exec("PRAGMA synchronous=FULL")
-    exec("PRAGMA foreign_keys=ON")
-    let sql = [
-        "INSERT INTO receipts(idx, receipt_hash, task_id, dapp_id, timestamp, receipt_json, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        "INSERT INTO compute_results(idx, task_json, result_json) VALUES (?1, ?2, ?3)",
-        "INSERT OR REPLACE INTO dapp_state(dapp_id, key, value) VALUES (?1, ?2, ?3)",
-        "INSERT OR REPLACE INTO dapp_roots(dapp_id, root, last_receipt) VALUES (?1, ?2, ?3)",
-    ]
-    var stmts: [OpaquePointer] = []
-    for s in sql {
-        var p: OpaquePointer?
-        guard sqlite3_prepare_v2(db, s, -1, &p, nil) == SQLITE_OK, let p else { fail("raw prepare \(s)") }
-        stmts.append(p)
-    }
-    defer { for s in stmts { sqlite3_finalize(s) } }
-    let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-    func blob(_ s: OpaquePointer, _ i: Int32, _ b: [UInt8]) {
-        _ = b.withUnsafeBytes { sqlite3_bind_blob64(s, i, $0.baseAddress, sqlite3_uint64($0.count), transient) }
-    }
-    func run(_ s: OpaquePointer) {
-        guard sqlite3_step(s) == SQLITE_DONE else { fail("raw step: \(String(cString: sqlite3_errmsg(db)))") }
-        sqlite3_reset(s)
-        sqlite3_clear_bindings(s)
-    }
+/// Raw SQLite (`RawSQLiteWriter`): the same schema, WAL and synchronous=FULL, and per commit
+/// one BEGIN IMMEDIATE ... COMMIT inserting the same bytes: receipt, compute_result, state value,
+/// dApp root. Returns wall and CPU nanoseconds.
+func timeRawInserts(_ rows: [RawCommitRows], path: String) -> (wall: UInt64, cpu: UInt64) {
+    let writer = must("raw open") { () throws(DDEError) in try RawSQLiteWriter(path: path) }
+    defer { writer.close() }
     let start = monotonicNs(), cpuStart = threadCPUNs()
     for (i, r) in rows.enumerated() {
-        exec("BEGIN IMMEDIATE")
-        sqlite3_bind_int64(stmts[0], 1, Int64(i))
-        blob(stmts[0], 2, r.receiptHash); blob(stmts[0], 3, r.taskId); blob(stmts[0], 4, r.dappId)
-        sqlite3_bind_int64(stmts[0], 5, r.timestamp)
-        blob(stmts[0], 6, r.receiptJSON); blob(stmts[0], 7, r.signature)
-        run(stmts[0])
-        sqlite3_bind_int64(stmts[1], 1, Int64(i))
-        blob(stmts[1], 2, r.taskJSON); blob(stmts[1], 3, r.resultJSON)
-        run(stmts[1])
-        blob(stmts[2], 1, r.dappId); blob(stmts[2], 2, r.stateKey); blob(stmts[2], 3, r.stateValue)
-        run(stmts[2])
-        blob(stmts[3], 1, r.dappId); blob(stmts[3], 2, r.root)
-        sqlite3_bind_int64(stmts[3], 3, Int64(i))
-        run(stmts[3])
-        exec("COMMIT")
+        must("raw commit") { () throws(DDEError) in try writer.commit(r, index: Int64(i)) }
     }
     return (monotonicNs() - start, threadCPUNs() - cpuStart)
 }
