@@ -235,6 +235,14 @@ final class StoreHeadCacheTests: XCTestCase {
             XCTAssertEqual(r.canonicalBytes(signed: false), r.unsignedJSON.canonicalBytes())
         }
         XCTAssertNil(r0.previousReceiptHash)
+        // The compute_result's direct writer too, with odd strings, deletions and a large latency.
+        let t = try f.task(store, dapp: "alpha", n: 2)
+        var res = f.result(t, writes: ["x": "3", "\u{e9}\"\n": nil, "": "v\u{0}"])
+        res.result = .object(JSONObject(uniqueMembers: [.init("z\u{1F600}", .string("a\u{2028}\\")), .init("a", .number(-0.5))]))
+        res.executionLatency = 9_007_199_254_740_991
+        for r in [f.result(t, writes: [:]), res] {
+            XCTAssertEqual(r.canonicalBytes, r.json.canonicalBytes())
+        }
         XCTAssertEqual(try store.storedReceipt(at: 1).receipt, r1.json.canonicalBytes())
     }
 }
