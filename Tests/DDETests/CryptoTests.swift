@@ -103,3 +103,14 @@ final class CryptoTests: XCTestCase {
         }
     }
 }
+
+final class HexAppendTests: XCTestCase {
+    func testAppendMatchesEncodeAcrossItsChunkBoundaries() {
+        for n in [0, 1, 31, 32, 63, 64, 65, 127, 128, 129, 300] {
+            let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            var out: [UInt8] = Array("x".utf8)
+            Hex.append(bytes, to: &out)
+            XCTAssertEqual(out, Array(("x" + Hex.encode(bytes)).utf8), "n = \(n)")
+        }
+    }
+}

@@ -22,9 +22,22 @@ public enum Hex {
 
     /// The same from bytes in place (inline digests, keys, signatures).
     static func append(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        for b in bytes {
-            out.append(digit(b >> 4))
-            out.append(digit(b & 0x0f))
+        // Through a stack buffer, 64 input bytes at a time: appending digit by digit (a capacity
+        // check each) was the largest single cost of writing a receipt.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { buffer in
+            var start = 0
+            while start < bytes.count {
+                let end = min(start + 64, bytes.count)
+                var i = 0
+                for j in start..<end {
+                    let b = bytes[j]
+                    buffer[i] = digit(b >> 4)
+                    buffer[i + 1] = digit(b & 0x0f)
+                    i += 2
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<i]))
+                start = end
+            }
         }
     }
 

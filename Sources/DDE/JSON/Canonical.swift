@@ -200,6 +200,17 @@ struct CanonicalObjectWriter {
         ES6Number.write(Double(value), into: &bytes)
     }
 
+    mutating func null(_ k: StaticString) {
+        key(k)
+        bytes.append(contentsOf: "null".utf8)
+    }
+
+    /// A member whose value is already canonical JSON (a nested object's `finish()`).
+    mutating func canonical(_ k: StaticString, _ value: [UInt8]) {
+        key(k)
+        bytes.append(contentsOf: value)
+    }
+
     mutating func strings(_ k: StaticString, _ values: [String]) {
         key(k)
         bytes.append(UInt8(ascii: "["))

@@ -217,5 +217,18 @@ public struct ComputeResult: Sendable {
         ]))
     }
 
-    public var canonicalBytes: [UInt8] { json.canonicalBytes() }
+    /// The canonical bytes of `json`, with the proof written directly (no tree of hex Strings
+    /// for it): every commit stores them. Members in canonical order; tests compare with the
+    /// generic form.
+    public var canonicalBytes: [UInt8] {
+        var w = CanonicalObjectWriter(capacity: 2048)
+        w.integer("executionLatency", executionLatency)
+        w.hex("executorPublicKey", executorPublicKey)
+        w.canonical("proof", proof.canonicalBytes(signed: true))
+        w.canonical("result", result.canonicalBytes())
+        w.hex("resultHash", resultHash)
+        w.canonical("stateWrites", stateWrites.json.canonicalBytes())
+        w.hex("taskId", taskId)
+        return w.finish()
+    }
 }

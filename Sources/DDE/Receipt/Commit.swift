@@ -46,7 +46,7 @@ extension Store {
             guard current == task.previousStateRoot else {
                 throw DDEError(.stale, "task \(task.taskId.hex) starts from root \(task.previousStateRoot.hex) but dApp \"\(task.dappId)\" is at \(current.hex): build a new task from the current state")
             }
-            let head = try self.head()
+            let (head, dataVersion) = try linkHead()
             let nodeBefore = try nodeRoot()
             if let head, head.nextStateRoot != nodeBefore {
                 throw DDEError(.chainBroken, "the stored dApp roots give node root \(nodeBefore.hex) but receipt \(head.count - 1) ends at \(head.nextStateRoot.hex): run verifyChain")
@@ -87,22 +87,61 @@ extension Store {
                 try s.bind(3, blob: result.canonicalBytes)
                 try s.step()
             }
+            headMarks &+= 1
+            database.markPending(headMarks)
+            headCache = CachedHead(head: ChainHead(count: index + 1, receiptHash: receipt.receiptHash,
+                                                   nextStateRoot: receipt.nextStateRoot),
+                                   mark: headMarks, dataVersion: dataVersion, rollbacks: database.rollbacks)
             return receipt
         }
     }
 
     private func applyWrites(_ writes: StateWrites, dapp: [UInt8]) throws(DDEError) {
-        let upsert = try database.prepare("INSERT OR REPLACE INTO dapp_state(dapp_id, key, value) VALUES (?1, ?2, ?3)")
-        defer { upsert.finalize() }
-        let delete = try database.prepare("DELETE FROM dapp_state WHERE dapp_id = ?1 AND key = ?2")
-        defer { delete.finalize() }
         for w in writes.entries {
-            let s = w.value == nil ? delete : upsert
-            try s.reset()
-            try s.bind(1, blob: dapp)
-            try s.bind(2, blob: w.key)
-            if let v = w.value { try s.bind(3, blob: v) }
-            try s.step()
+            if let v = w.value {
+                try database.withStatement("INSERT OR REPLACE INTO dapp_state(dapp_id, key, value) VALUES (?1, ?2, ?3)") { s throws(DDEError) in
+                    try s.bind(1, blob: dapp)
+                    try s.bind(2, blob: w.key)
+                    try s.bind(3, blob: v)
+                    try s.step()
+                }
+            } else {
+                try database.withStatement("DELETE FROM dapp_state WHERE dapp_id = ?1 AND key = ?2") { s throws(DDEError) in
+                    try s.bind(1, blob: dapp)
+                    try s.bind(2, blob: w.key)
+                    try s.step()
+                }
+            }
+        }
+    }
+
+    /// The head to link the next receipt to, inside the commit's transaction, with PRAGMA
+    /// data_version read there. The head cached by this connection's last commit is used when
+    /// (1) the transaction that wrote it committed, or is the current one (the Delegator commits
+    /// inside its own transaction), and nothing rolled back on this connection since: a refused
+    /// commit or a rolled-back transaction never leaves a head that is not in the file;
+    /// (2) data_version is unchanged: no other connection or process committed since;
+    /// (3) the last receipt row still has the cached index and receipt_hash (cheap: no JSON).
+    /// Otherwise the head receipt is read and parsed (`head()`).
+    private func linkHead() throws(DDEError) -> (head: ChainHead?, dataVersion: Int64) {
+        guard let dataVersion = try database.queryInt64("PRAGMA data_version") else {
+            throw DDEError(.store, "PRAGMA data_version returned no row")
+        }
+        if let c = headCache {
+            let current = database.rollbacks == c.rollbacks && c.dataVersion == dataVersion
+                && (database.committedMark == c.mark || database.isPending(c.mark))
+            if current, try lastReceiptRowIs(index: c.head.count - 1, hash: c.head.receiptHash) {
+                return (c.head, dataVersion)
+            }
+            headCache = nil
+        }
+        return (try head(), dataVersion)
+    }
+
+    private func lastReceiptRowIs(index: UInt64, hash: Digest) throws(DDEError) -> Bool {
+        try database.withStatement("SELECT idx, receipt_hash FROM receipts ORDER BY idx DESC LIMIT 1") { s throws(DDEError) -> Bool in
+            guard try s.step() else { return false }
+            return s.int64(0) == Int64(index) && s.blob(1) == hash.bytes
         }
     }
 

@@ -23,6 +23,14 @@ public struct RemoteProof: Sendable, Equatable {
         ]))
     }
 
+    var canonicalBytes: [UInt8] {
+        var w = CanonicalObjectWriter(capacity: 320)
+        w.hex("executorPublicKey", executorPublicKey)
+        w.hex("proofHash", proofHash)
+        w.hex("proofSignature", proofSignature)
+        return w.finish()
+    }
+
     init(json: JSON) throws(DDEError) {
         let r = try FieldReader(json, context: "receipt.remote")
         try r.only(["executorPublicKey", "proofHash", "proofSignature"])
@@ -154,10 +162,36 @@ public struct Receipt: Sendable {
     }
 
     /// RFC 8785 bytes of the whole receipt: what the store keeps and exports.
-    public var canonicalBytes: [UInt8] { json.canonicalBytes() }
+    public var canonicalBytes: [UInt8] { canonicalBytes(signed: true) }
 
     /// H(receipt without receiptHash and signature), recomputed from the fields.
-    public var computedHash: Digest { unsignedJSON.hash }
+    public var computedHash: Digest { SHA256.hash(canonicalBytes(signed: false)) }
+
+    /// The canonical bytes of `json` (signed) or `unsignedJSON`, written directly: every commit
+    /// hashes and stores a receipt, and building the tree and its hex strings first cost more
+    /// than the writing. Members in canonical (byte) order; tests compare with the generic form.
+    func canonicalBytes(signed: Bool) -> [UInt8] {
+        var w = CanonicalObjectWriter(capacity: 1536)
+        w.string("action", action)
+        w.strings("capabilitiesDeclared", capabilitiesDeclared)
+        w.strings("capabilitiesUsed", capabilitiesUsed)
+        w.string("dappId", dappId)
+        w.hex("executionTraceHash", executionTraceHash)
+        w.hex("identity", identity)
+        w.integer("index", index)
+        w.hex("inputHash", inputHash)
+        w.hex("nextStateRoot", nextStateRoot)
+        if let previousReceiptHash { w.hex("previousReceiptHash", previousReceiptHash) } else { w.null("previousReceiptHash") }
+        w.hex("previousStateRoot", previousStateRoot)
+        if signed { w.hex("receiptHash", receiptHash) }
+        w.integer("receiptVersion", Receipt.version)
+        w.canonical("remote", remote.canonicalBytes)
+        w.hex("resultHash", resultHash)
+        if signed { w.hex("signature", signature) }
+        w.hex("taskId", taskId)
+        w.integer("timestamp", timestamp)
+        return w.finish()
+    }
 
     /// True when `signature` is the identity's `receipt` signature over `receiptHash`.
     public var hasValidSignature: Bool {

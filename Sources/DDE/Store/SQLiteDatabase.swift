@@ -18,11 +18,28 @@ final class SQLiteDatabase: @unchecked Sendable {
     /// Depth of `transaction` nesting on the thread that holds the mutex (inner calls join).
     private var transactionDepth = 0
     /// Statements of `withStatement`, kept prepared by SQL text (bytes): parsing and planning
-    /// the same SQL on every call was a visible share of a delegation's CPU. A statement in use
-    /// is taken out, so a nested use of the same SQL prepares its own. Raw handles, not
+    /// the same SQL on every call was a visible share of a delegation's CPU. One slot per SQL
+    /// text, found with one hash of the text (hashed as a block: element-wise hashing of the
+    /// bytes, and taking the entry out and putting it back, cost a sixth of a commit). A slot in
+    /// use is marked, so a nested use of the same SQL prepares its own. Raw handles, not
     /// `SQLiteStatement`s, which hold the database and would keep it alive.
-    private var cached: [[UInt8]: OpaquePointer] = [:]
+    private var cacheIndex: [SQLText: Int] = [:]
+    private var cache: [CachedStatement] = []
     private static let maxCached = 64
+
+    private struct CachedStatement {
+        /// nil while in use (the `SQLiteStatement` owns it then) or after a failed reset.
+        var raw: OpaquePointer?
+        var inUse: Bool
+    }
+
+    /// Counts rollbacks on this connection (of a savepoint or a whole transaction): a value
+    /// derived from data this connection wrote is only trusted while no rollback happened since.
+    private(set) var rollbacks: UInt64 = 0
+    /// See `markPending`.
+    private var pendingMark: UInt64?
+    /// The last mark whose transaction committed.
+    private(set) var committedMark: UInt64?
 
     /// Opens (creating if needed) the database file at `path`.
     init(path: String, busyTimeoutMs: Int32 = 5000) throws(DDEError) {
@@ -78,8 +95,9 @@ final class SQLiteDatabase: @unchecked Sendable {
     /// (sqlite3_close_v2); every later operation fails with `.closed`.
     func close() {
         withLock {
-            for (_, raw) in cached { sqlite3_finalize(raw) }
-            cached = [:]
+            for c in cache { if let raw = c.raw { sqlite3_finalize(raw) } }
+            cache = []
+            cacheIndex = [:]
             if let h = handle {
                 sqlite3_close_v2(h)
                 handle = nil
@@ -132,16 +150,32 @@ final class SQLiteDatabase: @unchecked Sendable {
     /// every path, which also ends its read of the database).
     func withStatement<R>(_ sql: String, _ body: (SQLiteStatement) throws(DDEError) -> R) throws(DDEError) -> R {
         try withLock { () throws(DDEError) -> R in
-            let key = Array(sql.utf8)
+            let key = SQLText(sql)
+            let found = cacheIndex[key]
             let stmt: SQLiteStatement
-            if let raw = cached.removeValue(forKey: key) {
+            var slot: Int?
+            if let i = found, !cache[i].inUse, let raw = cache[i].raw {
                 stmt = SQLiteStatement(database: self, statement: raw, sql: sql)
+                cache[i] = CachedStatement(raw: nil, inUse: true)
+                slot = i
             } else {
                 stmt = try prepare(sql)
+                if let i = found {
+                    if !cache[i].inUse {  // an empty slot (its last reset failed): refill it
+                        cache[i].inUse = true
+                        slot = i
+                    }
+                } else if cache.count < SQLiteDatabase.maxCached {
+                    slot = cache.count
+                    cache.append(CachedStatement(raw: nil, inUse: true))
+                    cacheIndex[key] = cache.count - 1
+                }
             }
             defer {
-                if handle != nil, cached.count < SQLiteDatabase.maxCached, let raw = stmt.detachForReuse() {
-                    cached[key] = raw
+                // close() inside `body` empties the cache: then the slot is gone.
+                if let i = slot, i < cache.count {
+                    cache[i].inUse = false
+                    if handle != nil, let raw = stmt.detachForReuse() { cache[i].raw = raw } else { stmt.finalize() }
                 } else {
                     stmt.finalize()
                 }
@@ -189,9 +223,15 @@ final class SQLiteDatabase: @unchecked Sendable {
                     if let h = handle, sqlite3_get_autocommit(h) == 0 {
                         _ = sqlite3_exec(h, "ROLLBACK TO dde_nested; RELEASE dde_nested", nil, nil, nil)
                     }
+                    rolledBack()
                     throw error
                 }
-                try execute("RELEASE dde_nested")
+                do throws(DDEError) {
+                    try execute("RELEASE dde_nested")
+                } catch {
+                    rolledBack()  // the savepoint's fate is unknown: trust nothing marked in it
+                    throw error
+                }
                 return result
             }
             try execute("BEGIN IMMEDIATE")
@@ -203,10 +243,31 @@ final class SQLiteDatabase: @unchecked Sendable {
                 try execute("COMMIT")
             } catch {
                 rollback()
+                rolledBack()
                 throw error
             }
+            if let mark = pendingMark { committedMark = mark }
+            pendingMark = nil
             return result
         }
+    }
+
+    /// Ties `mark` to what the current transaction wrote (for a value cached from those writes,
+    /// such as the store's chain head): `committedMark` becomes `mark` once the outermost
+    /// transaction commits; any rollback before that (of this savepoint, an enclosing one or the
+    /// whole transaction) drops it. Outside a transaction it does nothing.
+    func markPending(_ mark: UInt64) {
+        withLock { if transactionDepth > 0 { pendingMark = mark } }
+    }
+
+    /// True inside the transaction that set `mark`, while nothing has rolled back since.
+    func isPending(_ mark: UInt64) -> Bool {
+        withLock { transactionDepth > 0 && pendingMark == mark }
+    }
+
+    private func rolledBack() {
+        rollbacks &+= 1
+        pendingMark = nil
     }
 
     /// ROLLBACK if a transaction is still open. SQLite may already have rolled back on its own
@@ -214,5 +275,18 @@ final class SQLiteDatabase: @unchecked Sendable {
     private func rollback() {
         guard let h = handle, sqlite3_get_autocommit(h) == 0 else { return }
         _ = sqlite3_exec(h, "ROLLBACK", nil, nil, nil)
+    }
+}
+
+/// SQL text as a dictionary key: compared by bytes, hashed as one block.
+private struct SQLText: Hashable {
+    let bytes: [UInt8]
+
+    init(_ sql: String) { bytes = Array(sql.utf8) }
+
+    static func == (a: SQLText, b: SQLText) -> Bool { a.bytes == b.bytes }
+
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }

@@ -8,6 +8,12 @@ public final class Store: @unchecked Sendable {
     let database: SQLiteDatabase
     /// Executor reputation, kept in the same file.
     public let reputation: Reputation
+    /// The head as this connection's last commit left it, so the next commit links to it without
+    /// reading and parsing the head receipt's JSON. Trusted only while `linkHead` finds it
+    /// current (see there). Read and written under the database lock.
+    var headCache: CachedHead?
+    /// Marks for `SQLiteDatabase.markPending`, one per commit.
+    var headMarks: UInt64 = 0
 
     /// Opens or creates the store at `path`, bringing its schema up to date.
     /// Throws `.schemaVersion` for a store written by a newer dde, `.store` when SQLite fails.
@@ -49,18 +55,18 @@ public final class Store: @unchecked Sendable {
 
     /// Binds `key` as the store's identity, or checks that it is the one already bound.
     /// Receipts in one store are all signed by one identity.
+    /// Runs in the caller's transaction (commit's, which fails whole when this throws): no
+    /// savepoint of its own.
     func bindIdentity(_ key: PublicKey) throws(DDEError) {
-        try database.transaction { () throws(DDEError) in
-            if let bound = try identity() {
-                guard bound == key else {
-                    throw DDEError(.key, "this store belongs to identity \(bound.hex), not \(key.hex): use its key pair or another store")
-                }
-                return
+        if let bound = try identity() {
+            guard bound == key else {
+                throw DDEError(.key, "this store belongs to identity \(bound.hex), not \(key.hex): use its key pair or another store")
             }
-            try database.withStatement("INSERT INTO meta(key, value) VALUES ('identity', ?1)") { s throws(DDEError) in
-                try s.bind(1, blob: key.bytes)
-                try s.step()
-            }
+            return
+        }
+        try database.withStatement("INSERT INTO meta(key, value) VALUES ('identity', ?1)") { s throws(DDEError) in
+            try s.bind(1, blob: key.bytes)
+            try s.step()
         }
     }
 
@@ -166,6 +172,17 @@ public final class Store: @unchecked Sendable {
             return out
         }
     }
+}
+
+/// A chain head written by a commit on this connection, and what must still hold to trust it.
+struct CachedHead {
+    var head: ChainHead
+    /// `SQLiteDatabase.markPending` mark of the transaction that wrote it.
+    var mark: UInt64
+    /// PRAGMA data_version when it was written: changes when another connection commits.
+    var dataVersion: Int64
+    /// `SQLiteDatabase.rollbacks` when it was written.
+    var rollbacks: UInt64
 }
 
 /// A signed proof that was found wrong, kept whole with its task.
