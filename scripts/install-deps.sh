@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages dde needs: host build (libsodium, SQLite), the broker, the
-# aarch64 cross build (cross gcc, arm64 libsodium/libsqlite3) and qemu for the cross tests.
+# aarch64 cross build (cross gcc, arm64 libsodium/libsqlite3, libmosquitto for the aarch64 MQTT
+# client test) and qemu for the cross tests.
 # Idempotent and quick when everything is present (no apt-get update then). The Swift 6.3
 # toolchain itself is not an apt package: see docs/BUILDING.md.
 set -euo pipefail
@@ -10,7 +11,7 @@ PACKAGES=(
     mosquitto mosquitto-clients libmosquitto-dev
     gcc g++ binutils python3 python3-venv
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user
-    libsodium-dev:arm64 libsqlite3-dev:arm64
+    libsodium-dev:arm64 libsqlite3-dev:arm64 libmosquitto1:arm64
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }

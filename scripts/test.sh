@@ -69,6 +69,8 @@ if want aarch64; then
     suite crossarch scripts/test-crossarch.sh
     # Hostile arguments to every exported function, on both builds (built just above).
     suite c-api-misuse env DDE_NO_BUILD=1 scripts/test-capi-misuse.sh
+    # The C client over MQTT on the aarch64 libdde.so under qemu (a Pi against x86-64 nodes).
+    suite aarch64-delegate env DDE_NO_BUILD=1 scripts/test-c-delegate.sh --aarch64
 fi
 
 echo
