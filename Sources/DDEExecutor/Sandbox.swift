@@ -85,8 +85,12 @@ public final class Sandbox: @unchecked Sendable {
     /// Without fuel metering a run has no fuel bound and no deadline: for benchmarks only.
     init(fuelMetering: Bool) {
         self.fuelMetering = fuelMetering
+        // Software bounds checks, not WasmKit's Linux default (mprotect): that one maps a 4 GiB
+        // reservation per instance and unmaps it when the run ends, and with a new instance per
+        // task the munmap's TLB shootdown across CPUs cost ~25 us a task (~70 us under load),
+        // while the checks cost nothing measurable on the hashchain benchmark (BENCHMARKS.md).
         engine = WasmKit.Engine(configuration: EngineConfiguration(
-            compilationMode: .eager, features: [], fuelMetering: fuelMetering))
+            compilationMode: .eager, features: [], memoryBoundsChecking: .software, fuelMetering: fuelMetering))
     }
 
     public func run(_ request: ExecutionRequest) throws(DDEError) -> ExecutionOutcome {
