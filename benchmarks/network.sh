@@ -108,6 +108,15 @@ print()
 print("protocol floor = " + "; ".join(notes[:1]))
 for n in notes[1:]:
     print("                 " + n)
+# The target, p50 <= 2 x (MQTT floor + execution), against what the protocol's own work
+# costs raw: when the target is below the protocol floor, no implementation can meet it here.
+r, ex = rows[0]
+target = 2 * (f50 + ex)
+protocol = f50 + ex + 2 * r["rawSignUs"] + 2 * r["rawVerifyUs"] + r["rawCommitP50Us"]
+print()
+print(f"1 executor: target 2 x ({f50:.0f} + {ex:.0f}) = {target:.0f} us; protocol floor {protocol:.0f} us "
+      f"({protocol / target:.2f}x the target); delegation p50 {r['p50Us']:.0f} us "
+      f"({r['p50Us'] / target:.2f}x the target, {r['p50Us'] - protocol:.0f} us above the protocol floor)")
 PY
 
 echo
