@@ -40,7 +40,7 @@ let package = Package(
                 .product(name: "WAT", package: "WasmKit"),
             ]
         ),
-        .target(name: "DDENetwork", dependencies: ["DDE", "DDEExecutor"]),
+        .target(name: "DDENetwork", dependencies: ["CDDE", "DDE", "DDEExecutor"]),
         .executableTarget(
             name: "DDECLI",
             dependencies: [

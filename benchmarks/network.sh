@@ -9,8 +9,8 @@
 #               the MQTT floor + the executors' own execution time (their log lines) + raw
 #               Ed25519 signs and verifies + one raw durable SQLite transaction, measured in the
 #               same run (RawFloor)
-#   stages      `dde bench-network --stages`: each step of that path timed on its own in one
-#               process (no broker), p50 over as many rounds
+#   trace       the 1-executor row runs with DDE_TRACE set: benchmarks/trace.py merges the
+#               latency probes of the requester and the executor into a p50 per step
 # DDE_NO_BUILD=1 skips the release build of dde.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,9 +71,13 @@ execution_us() {
         | sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'
 }
 
+# The 1-executor row also records the latency probes of both processes (benchmarks/trace.py).
+mkdir -p "$WORK/trace"
+export DDE_TRACE=$WORK/trace/run
 start_nodes 1
 m=$(mark); one=$(run --executors 1); one_ex=$(execution_us "$m")
 stop_nodes
+unset DDE_TRACE
 start_nodes 3
 m=$(mark); three=$(run --executors 3); three_ex=$(execution_us "$m")
 m=$(mark); quorum=$(run --executors 3 --mode quorum:2); quorum_ex=$(execution_us "$m")
@@ -120,8 +124,6 @@ print(f"1 executor: target 2 x ({f50:.0f} + {ex:.0f}) = {target:.0f} us; protoco
 PY
 
 echo
-echo "stages: each step in one process, no broker, p50 of $COUNT rounds (store in $WORK)"
+echo "where the time goes: the 1-executor row, probes of the requester (R) and the executor (E) merged"
 echo
-echo "| side | step | p50 |"
-echo "|---|---|---:|"
-"$DDE" bench-network --stages --code examples/dapps/counter.wat --workdir "$WORK" --count "$COUNT"
+python3 benchmarks/trace.py Sources/CDDE/include/cdde.h "$WORK/trace/run"

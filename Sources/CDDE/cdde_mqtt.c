@@ -272,6 +272,7 @@ static void on_publish(struct mosquitto *client, void *context, int mid) {
 
 static void on_message(struct mosquitto *client, void *context, const struct mosquitto_message *msg) {
     (void)client;
+    cdde_trace(CDDE_TRACE_MQTT_ARRIVED);
     cdde_mqtt *m = context;
     size_t length = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
     const char *topic = msg->topic ? msg->topic : "";
@@ -549,6 +550,7 @@ cdde_mqtt_message *cdde_mqtt_receive(cdde_mqtt *m, int timeout_ms) {
         item->next = NULL;
     }
     pthread_mutex_unlock(&m->lock);
+    if (item) cdde_trace(CDDE_TRACE_MQTT_RECEIVED);
     return item;
 }
 

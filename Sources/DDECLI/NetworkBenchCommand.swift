@@ -20,7 +20,6 @@ struct NetworkBench: ParsableCommand {
     @Option(help: "first_valid or quorum:K.") var mode: String = "first_valid"
     @Option(help: "The counter module (.wat).") var code: String
     @Option(help: "Folder for the requester's store.") var workdir: String
-    @Flag(help: "Time each step of a delegation in this process (no broker) and print a table.") var stages = false
 
     func run() throws {
         try DDECLI.run { () throws(DDEError) in
@@ -36,13 +35,7 @@ struct NetworkBench: ParsableCommand {
                 throw DDEError(.argument, "--mode must be first_valid or quorum:K")
             }
             let module = try compileWAT(try readInput(code, what: "module"), path: code)
-            if stages {
-                for s in try StageBenchmark.run(module: module, workdir: workdir, rounds: count) {
-                    print("| \(s.side) | \(s.name) | \(s.p50Nanoseconds / 1000) us |")
-                }
-                return
-            }
-            guard let broker else { throw DDEError(.argument, "--broker is required (except with --stages)") }
+            guard let broker else { throw DDEError(.argument, "--broker is required") }
             let identity = KeyPair.generate()
             let store = try Store(path: "\(workdir)/bench-\(identity.publicKey.hex.prefix(8)).sqlite")
             defer { store.close() }

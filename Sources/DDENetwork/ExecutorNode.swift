@@ -14,6 +14,7 @@
 // thread that finishes. One thread always receives meanwhile, so busy refusals stay prompt.
 import DDE
 import DDEExecutor
+import CDDE
 import Foundation
 
 public final class ExecutorNode<T: Transport>: @unchecked Sendable {
@@ -217,6 +218,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     private func receiveAndHandle(timeoutMs: Int, handled: inout Bool) throws(DDEError) -> [ComputeTask] {
         expireCodeWaits()
         guard let message = try transport.receive(timeoutMs: timeoutMs) else { return [] }
+        cdde_trace(CDDE_TRACE_NODE_TAKEN)
         handled = true
         let isCode = message.topic.utf8.starts(with: "dde/v1/code/".utf8)
         let envelope: Envelope
@@ -273,7 +275,10 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             refuse(task, DDEError(.busy, "\(running) tasks of this requester are in flight (maxComputeTasksPerPeer \(config.maxComputeTasksPerPeer)); retry later"))
             return []
         }
-        if codeStore.contains(task.dappCodeHash) { return [task] }
+        if codeStore.contains(task.dappCodeHash) {
+            cdde_trace(CDDE_TRACE_NODE_TASK_CHECKED)
+            return [task]
+        }
         fetchCode(for: offer)
         return []
     }
@@ -297,6 +302,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         // The executor's own time for the task (sandbox run, proof, signature), in the log line
         // at microsecond resolution: the result's executionLatency is whole milliseconds.
         let executionUs = (DispatchTime.now().uptimeNanoseconds &- started) / 1000
+        cdde_trace(CDDE_TRACE_NODE_EXECUTED)
         var note = ""
         switch config.behaviour {
         case .forge:
@@ -313,6 +319,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         }
         let envelope = Envelope(type: .computeResult, payload: result.json)
         do throws(DDEError) {
+            cdde_trace(CDDE_TRACE_NODE_RESULT_PUBLISH)
             try transport.publish(topic: Topic.results(requester: task.requesterPublicKey),
                                   payload: envelope.canonicalBytes, retain: false)
             lock.lock(); answered += 1; lock.unlock()

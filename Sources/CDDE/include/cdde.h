@@ -86,6 +86,30 @@ void cdde_mqtt_stats(cdde_mqtt *m, cdde_mqtt_counters *out);
 // Disconnects cleanly (the broker keeps the session), stops the thread, frees everything.
 void cdde_mqtt_close(cdde_mqtt *m);
 
+// ---- Latency probes (cdde_trace.c), for benchmarks/trace.py. With DDE_TRACE=PREFIX in the
+// environment each probe records the time it ran; the process writes PREFIX.<pid> at exit.
+// Without it a probe is one load and one branch. Numbers, not names, so that recording stays
+// cheap; benchmarks/trace.py reads the names from these lines.
+#define CDDE_TRACE_DELEGATE_START 10     // Delegator.delegate entered
+#define CDDE_TRACE_TASK_SIGNED 11        // task built from the stored state and signed
+#define CDDE_TRACE_OFFER_PUBLISH 12      // offer handed to the transport
+#define CDDE_TRACE_ANSWER_TAKEN 13       // requester: an answer taken from the transport
+#define CDDE_TRACE_ANSWER_JUDGED 14      // requester: the session has parsed and verified it
+#define CDDE_TRACE_SCORES_WRITTEN 15     // requester: scores updated in the commit's transaction
+#define CDDE_TRACE_COMMIT_CHECKED 16     // Store.commit: result re-checked, transaction next
+#define CDDE_TRACE_COMMIT_HEAD 17        // Store.commit: duplicate, stale, head checks done
+#define CDDE_TRACE_COMMIT_STATE 18       // Store.commit: writes applied, roots recomputed
+#define CDDE_TRACE_COMMIT_RECEIPT 19     // Store.commit: receipt signed and inserted
+#define CDDE_TRACE_COMMIT_DURABLE 20     // requester: the transaction committed (fsync done)
+#define CDDE_TRACE_DELEGATE_END 21       // Delegator.delegate returns
+#define CDDE_TRACE_NODE_TAKEN 30         // executor node: a message taken from the transport
+#define CDDE_TRACE_NODE_TASK_CHECKED 31  // executor node: offer parsed, task id and signature checked
+#define CDDE_TRACE_NODE_EXECUTED 32      // executor node: run, proof built and signed
+#define CDDE_TRACE_NODE_RESULT_PUBLISH 33 // executor node: result handed to the transport
+#define CDDE_TRACE_MQTT_ARRIVED 40       // MQTT network thread: a message arrived
+#define CDDE_TRACE_MQTT_RECEIVED 41      // MQTT: the receiving thread took it from the queue
+void cdde_trace(int32_t point);
+
 // Public in include/dde.h, defined in cdde.c.
 int dde_errcode(void);
 const char *dde_errmsg(void);

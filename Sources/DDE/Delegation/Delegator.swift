@@ -154,15 +154,18 @@ public final class Delegator<T: Transport> {
     /// could not be committed has the commit's error. Throws for what stops it from starting:
     /// `.noExecutor`, task creation, the transport, the store.
     public func delegate(_ spec: TaskSpec, options: DelegationOptions = DelegationOptions()) throws(DDEError) -> DelegationReport {
+        cdde_trace(CDDE_TRACE_DELEGATE_START)
         var spec = spec
         var current = StateMap()
         for entry in try store.dappState(spec.dappId) { current.set(entry.key, entry.value) }
         spec.state = current
         let task = try ComputeTask.create(spec, requester: identity)
+        cdde_trace(CDDE_TRACE_TASK_SIGNED)
         let start = clock()
         let asked = try choose(for: task.requiredCapabilities, options: options, now: start)
         let policy = try store.reputation.policy(now: Int64(clamping: start))
 
+        cdde_trace(CDDE_TRACE_OFFER_PUBLISH)
         try transport.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: asked).envelope.canonicalBytes,
                               retain: false)
         onSent?(task, asked)
@@ -188,12 +191,15 @@ public final class Delegator<T: Transport> {
             let limit = decidedAt.map { $0 + options.lingerMs } ?? session.deadline
             let wait = Int(min(limit > now ? limit - now : 0, UInt64(max(options.pollMs, 1))))
             guard let m = try transport.receive(timeoutMs: wait) else { continue }
+            cdde_trace(CDDE_TRACE_ANSWER_TAKEN)
             route(m, into: &session, at: clock())
+            cdde_trace(CDDE_TRACE_ANSWER_JUDGED)
             // Once decided, the scores go into the commit's transaction (one fsync, not two).
             if decidedAt != nil || !session.isDecided { try apply(session.takeActions(), &report) }
         }
         if decidedAt == nil, session.isDecided { try commit(&session, &report, at: clock()) }
         try apply(session.takeActions(), &report)
+        cdde_trace(CDDE_TRACE_DELEGATE_END)
         report.events = session.events
         if case .failed(let error) = session.state, report.failure == nil { report.failure = error }
         return report
@@ -206,6 +212,7 @@ public final class Delegator<T: Transport> {
         try store.database.transaction { () throws(DDEError) in
             // Scores first: the commit re-checks the policy with them.
             try apply(session.takeActions(), &report)
+            cdde_trace(CDDE_TRACE_SCORES_WRITTEN)
             guard let result = session.accepted else { return }
             report.accepted = result
             do throws(DDEError) {
@@ -217,6 +224,7 @@ public final class Delegator<T: Transport> {
                 report.failure = error
             }
         }
+        cdde_trace(CDDE_TRACE_COMMIT_DURABLE)
     }
 
     private func apply(_ actions: [DelegationAction], _ report: inout DelegationReport) throws(DDEError) {

@@ -3,6 +3,8 @@
 // roots in ONE transaction. With WAL and synchronous=FULL, a crash at any instant leaves either
 // the whole commit or none of it; a COMMIT that returned is on disk.
 
+import CDDE
+
 extension Store {
     /// Verifies `result` against `task` and commits it, returning the signed receipt.
     ///
@@ -34,6 +36,7 @@ extension Store {
         // Pure; done before taking the write lock so other commits wait less.
         _ = try Verifier.verify(task: task, result: result, policy: rules, proofSignedHash: nil, stateWritesHash: nil,
                                 resultHash: nil, signatureVerified: signatureVerified)
+        cdde_trace(CDDE_TRACE_COMMIT_CHECKED)
         let proof = result.proof
         let dappKey = Array(task.dappId.utf8)
 
@@ -53,6 +56,7 @@ extension Store {
             }
             let index = head?.count ?? 0
 
+            cdde_trace(CDDE_TRACE_COMMIT_HEAD)
             try applyWrites(result.stateWrites, dapp: dappKey)
             let after = StateRoot.root(sortedEntries: try dappState(task.dappId))
             guard after == proof.nextStateRoot else {
@@ -65,6 +69,7 @@ extension Store {
                 try s.step()
             }
 
+            cdde_trace(CDDE_TRACE_COMMIT_STATE)
             let receipt = Receipt(index: index, timestamp: now, identity: identity, proof: proof,
                                   previousStateRoot: nodeBefore, nextStateRoot: try nodeRoot(),
                                   previousReceiptHash: head?.receiptHash)
@@ -92,6 +97,7 @@ extension Store {
             headCache = CachedHead(head: ChainHead(count: index + 1, receiptHash: receipt.receiptHash,
                                                    nextStateRoot: receipt.nextStateRoot),
                                    mark: headMarks, dataVersion: dataVersion, rollbacks: database.rollbacks)
+            cdde_trace(CDDE_TRACE_COMMIT_RECEIPT)
             return receipt
         }
     }
