@@ -40,4 +40,9 @@ check "verify accepts a consistent signed lie (a signature proves who, not what)
 check_exit "audit catches the signed lie and names the field" 95 "$DDE" audit task.json lie.json
 check "audit names resultHash" bash -c "'$DDE' audit --json task.json lie.json | grep -q '\"field\":\"resultHash\"'"
 check_exit "exec refuses a task whose code is missing" 80 bash -c "DDE_CODE_DIR='$W/empty' '$DDE' exec --key e.key task.json"
+
+# Latency probes: with DDE_TRACE a run writes PREFIX.<pid>; benchmarks/trace.py orders the steps
+# of each delegation (the demo delegates its tasks in one process).
+check "DDE_TRACE writes the probes of a demo run" bash -c "mkdir -p '$W/tr' && DDE_TRACE='$W/tr/run' '$DDE' demo --store '$W/tr.db' > /dev/null && [ \$(ls '$W'/tr | wc -l) -eq 1 ]"
+check "trace.py: delegate start to end, task signed and commit durable between" bash -c "python3 '$ROOT/benchmarks/trace.py' '$ROOT/Sources/CDDE/include/cdde.h' '$W/tr/run' --skip 0 > trace.txt && grep -q '^| R delegate start | R task signed |' trace.txt && grep -q '| R commit durable |' trace.txt && grep -q '(whole delegation)' trace.txt"
 finish
