@@ -86,8 +86,8 @@ struct NetworkBench: ParsableCommand {
                     }
                 }
             }
-            let ed25519 = RawFloor.ed25519(rounds: 300)
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - timedStart - rawCommit.reduce(0, +)) / 1e9
+            let ed25519 = RawFloor.ed25519(rounds: 300)
             samples.sort()
             func pick(_ a: [Double], _ q: Double) -> Double { a.isEmpty ? 0 : a[min(a.count - 1, Int(Double(a.count) * q))] }
             let mean = samples.isEmpty ? 0 : samples.reduce(0, +) / Double(samples.count)
