@@ -63,7 +63,8 @@ func snapshot(_ store: Store) throws -> [String] {
     return out
 }
 
-final class StoreChainTests: XCTestCase {
+/// A test case with a fresh store file (`store`, in `dir`) and the chain fixture `f`.
+class ChainStoreTestCase: XCTestCase {
     let f = ChainFixture()
     var dir: TempDir!
     var store: Store!
@@ -77,6 +78,9 @@ final class StoreChainTests: XCTestCase {
         store = nil
         dir = nil
     }
+}
+
+final class StoreChainTests: ChainStoreTestCase {
 
     /// Three commits on two dApps: a, b, a(update x, delete y).
     func commitThree() throws -> [Receipt] {

@@ -5,20 +5,7 @@ import Foundation
 /// The chain head a commit keeps in memory must never be trusted after the file moved on
 /// without it: another connection committed or altered the head, a commit was refused inside an
 /// outer transaction, or the outer transaction rolled back.
-final class StoreHeadCacheTests: XCTestCase {
-    let f = ChainFixture()
-    var dir: TempDir!
-    var store: Store!
-
-    override func setUpWithError() throws {
-        dir = TempDir()
-        store = try Store(path: dir.path("chain.db"))
-    }
-
-    override func tearDown() {
-        store = nil
-        dir = nil
-    }
+final class StoreHeadCacheTests: ChainStoreTestCase {
 
     func assertLinks(_ r: Receipt, to previous: Receipt, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(r.index, previous.index + 1, file: file, line: line)
