@@ -107,23 +107,43 @@ func writeCanonicalString(_ s: String, into out: inout [UInt8]) {
         appendEscaped(bytes, into: &out)
     }
     if done == nil {
-        appendEscaped(Array(s.utf8), into: &out)
+        Array(s.utf8).withUnsafeBufferPointer { appendEscaped($0, into: &out) }
     }
     out.append(UInt8(ascii: "\""))
 }
 
-private func appendEscaped<C: Collection>(_ bytes: C, into out: inout [UInt8])
-where C.Element == UInt8, C.Index == Int {
-    var runStart = bytes.startIndex
-    var i = bytes.startIndex
-    let end = bytes.endIndex
+private let ones: UInt64 = 0x0101_0101_0101_0101
+private let highs: UInt64 = 0x8080_8080_8080_8080
+
+/// True when one of the 8 bytes of `w` is below 0x20, '"' or '\\' (the bytes JCS escapes).
+/// Word-at-a-time tests (exact as a yes/no): any byte < n is `(w - n*ones) & ~w & highs`, any
+/// byte == b is "any byte of w ^ b*ones is zero".
+@inline(__always)
+private func needsEscape(_ w: UInt64) -> Bool {
+    let control = (w &- 0x20 &* ones) & ~w & highs
+    let q = w ^ (0x22 &* ones), b = w ^ (0x5C &* ones)
+    let quote = (q &- ones) & ~q & highs
+    let backslash = (b &- ones) & ~b & highs
+    return (control | quote | backslash) != 0
+}
+
+private func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    guard let base = bytes.baseAddress else { return }
+    let end = bytes.count
+    var runStart = 0
+    var i = 0
     while i < end {
-        let c = bytes[i]
+        // Most strings escape nothing: skip clean 8-byte words without looking at each byte.
+        if i + 8 <= end, !needsEscape(UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))) {
+            i += 8
+            continue
+        }
+        let c = base[i]
         if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") {
             i += 1
             continue
         }
-        if runStart < i { out.append(contentsOf: bytes[runStart..<i]) }
+        if runStart < i { out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: i - runStart)) }
         out.append(UInt8(ascii: "\\"))
         switch c {
         case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
@@ -142,7 +162,7 @@ where C.Element == UInt8, C.Index == Int {
         i += 1
         runStart = i
     }
-    if runStart < end { out.append(contentsOf: bytes[runStart..<end]) }
+    if runStart < end { out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: end - runStart)) }
 }
 
 /// Writes one object in canonical form member by member, for protocol objects with fixed ASCII
