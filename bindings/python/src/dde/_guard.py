@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import weakref
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from .errors import ClosedError
 
@@ -91,3 +91,28 @@ class Guard:
             self._resource = None
             self._cond.notify_all()  # waiters see the closed state and raise ClosedError
         self._finalizer()
+
+
+_G = TypeVar("_G", bound="Guarded")
+
+
+class Guarded:
+    """What every owner of a Guard offers: close(), closed, and use as a context manager
+    (``with ... as x:`` closes x at the end). Subclasses set ``self._guard``."""
+
+    _guard: Guard
+
+    def close(self) -> None:
+        """Releases the native resource once no call uses it (waits for calls in flight).
+        Idempotent; later use raises ClosedError."""
+        self._guard.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._guard.closed
+
+    def __enter__(self: _G) -> _G:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -10,7 +10,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 from . import _library as L
 from ._convert import JSONInput, PathLike, as_bytes, json_text, path_bytes, type_name
-from ._guard import Guard
+from ._guard import Guard, Guarded
 from .crypto import KeyPair
 from .errors import ArgumentError, InternalError
 
@@ -100,7 +100,7 @@ def _flag(value: object, what: str) -> bool:
     return value
 
 
-class Client:
+class Client(Guarded):
     """A requester on the network: its store, its key and a connection to an MQTT broker, kept
     (and re-established) by a thread of the library. Calls block until they return; one runs at
     a time (a second thread waits), as the library requires. Close it (or use ``with``) to
@@ -215,17 +215,7 @@ class Client:
     def close(self) -> None:
         """Waits for a call in flight, then flushes (at most 5 s), disconnects and closes the
         store. Idempotent; later use raises ClosedError."""
-        self._guard.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._guard.closed
-
-    def __enter__(self) -> "Client":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().close()
 
     def __repr__(self) -> str:
         return "Client(closed)" if self.closed else "Client()"

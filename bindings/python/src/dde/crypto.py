@@ -8,7 +8,7 @@ from typing import Union
 
 from . import _library as L
 from ._convert import BytesLike, PathLike, as_bytes, fixed_bytes, path_bytes, type_name
-from ._guard import Guard
+from ._guard import Guard, Guarded
 from .errors import ArgumentError
 
 __all__ = ["sha256", "SignatureKind", "KeyPair", "verify_signature", "ed25519_verify"]
@@ -57,7 +57,7 @@ def _wipe(buffer: ctypes.Array) -> None:
     ctypes.memset(buffer, 0, ctypes.sizeof(buffer))
 
 
-class KeyPair:
+class KeyPair(Guarded):
     """An Ed25519 key pair. The secret half lives in a native buffer that ``close()`` (or leaving
     a ``with`` block, or garbage collection) wipes; the object is unusable afterwards.
 
@@ -162,17 +162,7 @@ class KeyPair:
 
     def close(self) -> None:
         """Wipes the secret key. Idempotent."""
-        self._guard.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._guard.closed
-
-    def __enter__(self) -> "KeyPair":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().close()
 
     def __repr__(self) -> str:
         state = ", closed" if self.closed else ""

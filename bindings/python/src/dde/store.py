@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional
 
 from . import _library as L
 from ._convert import BytesLike, JSONInput, PathLike, fixed_bytes, json_text, path_bytes, type_name, uint64
-from ._guard import Guard
+from ._guard import Guard, Guarded
 from .crypto import KeyPair
 from .errors import NotFoundError
 from .task import Task
@@ -41,7 +41,7 @@ def _records(text: bytes) -> Any:
     return json.loads(text)
 
 
-class Store:
+class Store(Guarded):
     """An open store file. Thread-safe: one Store may be shared by threads (every operation is
     atomic); several processes may open the same file. Close it (or use ``with``) to release the
     file at once; otherwise garbage collection does.
@@ -171,17 +171,7 @@ class Store:
 
     def close(self) -> None:
         """Closes the file (waits for calls in flight). Idempotent; later use raises ClosedError."""
-        self._guard.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._guard.closed
-
-    def __enter__(self) -> "Store":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().close()
 
     def __repr__(self) -> str:
         if self.closed:

@@ -8,13 +8,13 @@ from typing import Any, Dict
 
 from . import _library as L
 from ._convert import JSONInput, json_text, type_name
-from ._guard import Guard
+from ._guard import Guard, Guarded
 from .crypto import KeyPair
 
 __all__ = ["Task"]
 
 
-class Task:
+class Task(Guarded):
     """A parsed and fully checked compute task (docs/PROTOCOL.md section 3). Immutable; may be
     shared between threads. Close it (or use ``with``) to release the native handle at once;
     otherwise garbage collection does.
@@ -86,20 +86,6 @@ class Task:
     def to_dict(self) -> Dict[str, Any]:
         """The task as a dict (from its canonical JSON)."""
         return json.loads(self.json)
-
-    def close(self) -> None:
-        """Releases the native handle (waits for calls in flight). Idempotent."""
-        self._guard.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._guard.closed
-
-    def __enter__(self) -> "Task":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return "Task(closed)" if self.closed else f"Task(id={self.id})"

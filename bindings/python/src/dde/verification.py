@@ -9,7 +9,7 @@ from typing import Optional, Union
 
 from . import _library as L
 from ._convert import BytesLike, JSONInput, fixed_bytes, json_text, type_name
-from ._guard import Guard
+from ._guard import Guard, Guarded
 from .errors import ArgumentError, ExecutorBannedError, ExecutorBlacklistedError
 from .task import Task
 
@@ -34,7 +34,7 @@ def _reason(reason: object) -> int:
     raise TypeError(f"reason must be a DenyReason or 'banned'/'blacklisted', not {type_name(reason)}")
 
 
-class Policy:
+class Policy(Guarded):
     """Executors whose proofs are refused whatever they prove (check 10).
 
     >>> policy = Policy(); policy.deny(bytes(32), "blacklisted"); policy.close()
@@ -59,20 +59,6 @@ class Policy:
         code = _reason(reason)
         with self._guard.exclusive() as handle:  # the header: deny needs exclusive use
             L.call("dde_policy_deny", handle, pk, code)
-
-    def close(self) -> None:
-        """Releases the native handle (waits for calls in flight). Idempotent."""
-        self._guard.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._guard.closed
-
-    def __enter__(self) -> "Policy":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return "Policy(closed)" if self.closed else "Policy()"
