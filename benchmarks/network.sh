@@ -62,6 +62,7 @@ stop_nodes() {
 }
 # DDE_BENCH_STORE_DIR puts the requester's store elsewhere (e.g. /dev/shm: no fsync cost).
 STORE_DIR=${DDE_BENCH_STORE_DIR:-$WORK}
+mkdir -p "$STORE_DIR"
 run() { "$DDE" bench-network --broker "$BROKER" --code examples/dapps/counter.wat --workdir "$STORE_DIR" --count "$COUNT" "$@"; }
 # The executors' own time per task ("executed in N us" in their log lines) during one run: the
 # median over every node's lines written since `mark`.
@@ -80,7 +81,7 @@ stop_nodes
 unset DDE_TRACE
 start_nodes 3
 m=$(mark); three=$(run --executors 3); three_ex=$(execution_us "$m")
-m=$(mark); quorum=$(run --executors 3 --mode quorum:2); quorum_ex=$(execution_us "$m")
+m=$(mark); quorum=$(run --executors 3 --mode quorum --k 2); quorum_ex=$(execution_us "$m")
 stop_nodes
 
 python3 - "$floor" "$one" "$one_ex" "$three" "$three_ex" "$quorum" "$quorum_ex" <<'PY'
@@ -96,7 +97,7 @@ print(f"| raw MQTT QoS-1 request + reply (1 KiB / 1.5 KiB), MQTT floor | {f50:.0
 notes = []
 for r, ex in rows:
     label = f"delegation, counter dApp, {r['executors']} executor{'s' if r['executors'] > 1 else ''}, {r['mode']}"
-    k = int(r["mode"].split(":")[1]) if r["mode"].startswith("quorum:") else 1
+    k = r["needed"]  # results the requester verifies before it commits
     # What no implementation of the protocol can skip, each measured raw in this run: the MQTT
     # round trip, the executor's run (its sandbox, proof and signature), signing the task,
     # verifying it on the executor, verifying k results, signing the receipt, one durable

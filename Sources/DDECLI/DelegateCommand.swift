@@ -64,13 +64,9 @@ struct Delegate: ParsableCommand {
     func run() throws {
         try DDECLI.run { () throws(DDEError) in
             let options = try delegationOptions()
-            let spec = try TaskSpec(json: .object(try fields.specObject(allowState: false)), now: nowMs())
             // Read before connecting: a missing file fails without touching the network.
-            var module: [UInt8]? = nil
-            if let code = fields.code {
-                let bytes = try readInput(code, what: "module")
-                module = code.hasSuffix(".wat") ? try compileWAT(bytes, path: code) : bytes
-            }
+            let module = try fields.module()
+            let spec = try TaskSpec(json: .object(try fields.specObject(allowState: false, module: module)), now: nowMs())
             let identity = try KeyFile.load(from: key)
             let db = try Store(path: store)
             defer { db.close() }
@@ -80,9 +76,6 @@ struct Delegate: ParsableCommand {
             let delegator = try Delegator(transport: mqtt, store: db, identity: identity)
 
             if let module {
-                guard module.count <= CodeMessage.maxModuleBytes else {
-                    throw DDEError(.limit, "\(fields.code ?? "module"): \(module.count) bytes, over the \(CodeMessage.maxModuleBytes)-byte module limit")
-                }
                 let hash = try delegator.publishCode(module)
                 progress("published code \(hash.hex) (\(module.count) bytes, retained on dde/v1/code/<hash>)")
             }
@@ -116,22 +109,16 @@ struct Delegate: ParsableCommand {
 
     func delegationOptions() throws(DDEError) -> DelegationOptions {
         var o = DelegationOptions()
-        switch mode {
-        case "first_valid": o.mode = .firstValid
-        case "quorum":
-            guard k >= 1, k <= TaskOffer.maxExecutors else {
-                throw DDEError(.argument, "--k must be 1...\(TaskOffer.maxExecutors), not \(k)")
-            }
-            o.mode = .quorum(k)
-        default:
+        guard let named = try AssuranceMode.named(mode, quorum: k) else {
             throw DDEError(.argument, "--mode must be first_valid or quorum, not \(mode)")
         }
+        o.mode = named
         guard fanout >= 1, fanout <= TaskOffer.maxExecutors else {
             throw DDEError(.argument, "--fanout must be 1...\(TaskOffer.maxExecutors), not \(fanout)")
         }
         guard timeout >= 1 else { throw DDEError(.argument, "--timeout must be at least 1 ms") }
         guard discover <= 600_000 else { throw DDEError(.argument, "--discover must be at most 600000 ms") }
-        o.fanout = max(fanout, o.mode.needed)
+        o.fanout = fanout  // Delegator.choose asks at least the quorum
         o.deadlineMs = timeout
         o.critical = critical
         o.allowFallback = allowFallback

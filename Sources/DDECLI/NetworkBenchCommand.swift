@@ -17,7 +17,8 @@ struct NetworkBench: ParsableCommand {
     @Option(help: "Executors to wait for and ask (fanout).") var executors: Int = 1
     @Option(help: "Timed delegations.") var count: Int = 200
     @Option(help: "Untimed delegations first.") var warmup: Int = 20
-    @Option(help: "first_valid or quorum:K.") var mode: String = "first_valid"
+    @Option(help: "first_valid or quorum.") var mode: String = "first_valid"
+    @Option(help: "Quorum size (with --mode quorum).") var k: Int = 2
     @Option(help: "The counter module (.wat).") var code: String
     @Option(help: "Folder for the requester's store.") var workdir: String
 
@@ -26,13 +27,8 @@ struct NetworkBench: ParsableCommand {
             guard count >= 10, count <= 100_000, warmup >= 0, executors >= 1 else {
                 throw DDEError(.argument, "--count 10..100000, --warmup >= 0, --executors >= 1")
             }
-            let assurance: AssuranceMode
-            if mode == "first_valid" {
-                assurance = .firstValid
-            } else if mode.hasPrefix("quorum:"), let k = Int(mode.dropFirst(7)), k >= 1 {
-                assurance = .quorum(k)
-            } else {
-                throw DDEError(.argument, "--mode must be first_valid or quorum:K")
+            guard let assurance = try AssuranceMode.named(mode, quorum: k) else {
+                throw DDEError(.argument, "--mode must be first_valid or quorum, not \(mode)")
             }
             let module = try compileWAT(try readInput(code, what: "module"), path: code)
             guard let broker else { throw DDEError(.argument, "--broker is required") }
@@ -96,7 +92,8 @@ struct NetworkBench: ParsableCommand {
                 .init("executors", .number(Double(executors))),
                 .init("failures", .number(Double(failures))),
                 .init("meanUs", .number((mean * 10).rounded() / 10)),
-                .init("mode", .string(mode)),
+                .init("mode", .string(assurance.label)),
+                .init("needed", .number(Double(assurance.needed))),
                 .init("p50Us", .number((pick(samples, 0.5) * 10).rounded() / 10)),
                 .init("p99Us", .number((pick(samples, 0.99) * 10).rounded() / 10)),
                 .init("rawCommitP50Us", .number(Double(RawFloor.median(rawCommit) / 100) / 10)),

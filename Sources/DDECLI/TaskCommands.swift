@@ -68,9 +68,17 @@ struct TaskFields: ParsableArguments {
     @Option(help: "Memory bound in bytes.") var maxMemory: UInt64?
     @Option(help: "Task timestamp in Unix ms (default: now; fix it for reproducible ids).") var timestamp: UInt64?
 
+    /// The module `--code` names (a .wat file compiled first), or nil without `--code`.
+    func module() throws(DDEError) -> [UInt8]? {
+        guard let code else { return nil }
+        let bytes = try readInput(code, what: "module")
+        return code.hasSuffix(".wat") ? try compileWAT(bytes, path: code) : bytes
+    }
+
     /// The spec document (what dde_task_create takes). `allowState: false` refuses a state
-    /// (`dde delegate` takes the dApp's state from the store).
-    func specObject(allowState: Bool) throws(DDEError) -> JSONObject {
+    /// (`dde delegate` takes the dApp's state from the store). `module`: what `module()` gave,
+    /// when the caller read it already.
+    func specObject(allowState: Bool, module: [UInt8]? = nil) throws(DDEError) -> JSONObject {
         var object = JSONObject()
         if let spec {
             guard case .object(let o) = try parseJSON(try readInput(spec, what: "spec"), what: spec) else {
@@ -79,7 +87,11 @@ struct TaskFields: ParsableArguments {
             object = o
         }
         if let dapp { object["dappId"] = .string(dapp) }
-        if let code { object["dappCodeHash"] = .string(try codeHashOf(path: code).hex) }
+        if code != nil, codeHash != nil {
+            throw DDEError(.argument, "give --code or --code-hash, not both")
+        }
+        let bytes = module != nil ? module : try self.module()
+        if let bytes { object["dappCodeHash"] = .string(SHA256.hash(bytes).hex) }
         if let codeHash { object["dappCodeHash"] = .string(codeHash) }
         if let action { object["action"] = .string(action) }
         if let payload { object["payload"] = try parseJSON(Array(payload.utf8), what: "--payload") }
@@ -96,15 +108,6 @@ struct TaskFields: ParsableArguments {
         }
         return object
     }
-}
-
-/// SHA-256 of a module file; a .wat file is compiled to WebAssembly first.
-func codeHashOf(path: String) throws(DDEError) -> Digest {
-    let bytes = try readInput(path, what: "module")
-    if path.hasSuffix(".wat") {
-        return SHA256.hash(try compileWAT(bytes, path: path))
-    }
-    return SHA256.hash(bytes)
 }
 
 struct Verify: ParsableCommand {

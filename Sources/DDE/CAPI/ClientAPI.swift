@@ -227,9 +227,6 @@ public func dde_client_publish_code(_ handle: OpaquePointer?, _ module: UnsafeRa
     guarded { () throws(DDEError) in
         let c = try client(handle)
         let bytes = try inputBytes(module, length, "module")
-        guard bytes.count <= CodeMessage.maxModuleBytes else {
-            throw DDEError(.limit, "module is \(bytes.count) bytes, over \(CodeMessage.maxModuleBytes)")
-        }
         let hash = try c.delegator.publishCode(Array(bytes))
         try c.transport.flush(timeoutMs: clientFlushMs)
         if let codeHash { hash.copyBytes(to: codeHash) }
@@ -278,12 +275,10 @@ func delegationOptions(_ json: JSON) throws(DDEError) -> DelegationOptions {
     var o = DelegationOptions()
     let k = Int(try r.optionalInteger("quorum") ?? 2)
     if r.has("mode") {
-        let mode = try r.string("mode", maxBytes: 32)
-        if sameScalars(mode, "first_valid") { o.mode = .firstValid }
-        else if sameScalars(mode, "quorum") {
-            guard k >= 1, k <= TaskOffer.maxExecutors else { throw DDEError(.argument, "options.quorum must be 1...\(TaskOffer.maxExecutors)") }
-            o.mode = .quorum(k)
-        } else { throw DDEError(.schema, "options.mode must be \"first_valid\" or \"quorum\"") }
+        guard let mode = try AssuranceMode.named(try r.string("mode", maxBytes: 32), quorum: k) else {
+            throw DDEError(.schema, "options.mode must be \"first_valid\" or \"quorum\"")
+        }
+        o.mode = mode
     }
     if let f = try r.optionalInteger("fanout") {
         guard f >= 1, f <= UInt64(TaskOffer.maxExecutors) else { throw DDEError(.argument, "options.fanout must be 1...\(TaskOffer.maxExecutors)") }

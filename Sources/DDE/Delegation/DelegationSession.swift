@@ -25,6 +25,18 @@ public enum AssuranceMode: Sendable, Equatable {
         case .quorum(let k): return "quorum(\(k))"
         }
     }
+
+    /// The mode a caller names: "first_valid", or "quorum" with `k` executors (1 to
+    /// `TaskOffer.maxExecutors`, else `.argument`). nil for any other name: each caller says
+    /// which of its fields was wrong.
+    public static func named(_ name: String, quorum k: Int) throws(DDEError) -> AssuranceMode? {
+        if sameScalars(name, "first_valid") { return .firstValid }
+        guard sameScalars(name, "quorum") else { return nil }
+        guard k >= 1, k <= TaskOffer.maxExecutors else {
+            throw DDEError(.argument, "the quorum must be 1...\(TaskOffer.maxExecutors) executors, not \(k)")
+        }
+        return .quorum(k)
+    }
 }
 
 /// What the requester should do to its store because of the session.

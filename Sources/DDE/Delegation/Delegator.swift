@@ -104,8 +104,12 @@ public final class Delegator<T: Transport> {
     }
 
     /// Publishes a module on `Topic.code(hash)` (retained), where executors fetch code by hash.
+    /// `.limit` for a module over `CodeMessage.maxModuleBytes` (executors would drop it).
     @discardableResult
     public func publishCode(_ module: [UInt8]) throws(DDEError) -> Digest {
+        guard module.count <= CodeMessage.maxModuleBytes else {
+            throw DDEError(.limit, "the module is \(module.count) bytes, over the \(CodeMessage.maxModuleBytes)-byte module limit")
+        }
         let code = CodeMessage(module: module)
         try transport.publish(topic: Topic.code(code.codeHash), payload: code.envelope.canonicalBytes, retain: true)
         return code.codeHash
@@ -207,8 +211,8 @@ public final class Delegator<T: Transport> {
 
     private func commit(_ session: inout DelegationSession, _ report: inout DelegationReport, at now: UInt64) throws(DDEError) {
         // Scores and receipt in one SQLite transaction: one durable commit (fsync) per delegation.
-        // A refused commit (stale, duplicate, policy) rolls back only its own savepoint; the
-        // scores stay.
+        // A refused commit (stale, duplicate: its savepoint rolls back; policy: refused before
+        // writing anything) leaves the scores in place.
         try store.database.transaction { () throws(DDEError) in
             // Scores first: the commit re-checks the policy with them.
             try apply(session.takeActions(), &report)
