@@ -162,10 +162,10 @@ public enum ModuleCheck {
     /// import order, of a capability not declared, then a missing action.
     public static func checkTask(_ info: ModuleInfo, declared: [String], action: String?) throws(DDEError) {
         for host in info.imports where host.capability != HostFunction.io
-            && !declared.contains(where: { Array($0.utf8) == Array(host.capability.utf8) }) {
+            && !declared.contains(where: { sameScalars($0, host.capability) }) {
             throw DDEError(.capabilityDenied, "the module imports \(HostFunction.moduleName).\(host.name) of capability \(host.capability), which the task does not declare (declared: [\(declared.joined(separator: ", "))])")
         }
-        if let action, !info.actions.contains(where: { Array($0.utf8) == Array(action.utf8) }) {
+        if let action, !info.actions.contains(where: { sameScalars($0, action) }) {
             throw DDEError(.noSuchAction, "the module exports no function () -> i32 named \"\(action)\" (its actions: [\(info.actions.joined(separator: ", "))])")
         }
     }

@@ -55,6 +55,8 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     public let codeStore: CodeStore
     private let sandbox = Sandbox()
     private let log: @Sendable (String) -> Void
+    /// The capabilities granted (config.capabilities normalised once; unknown ones grant nothing).
+    private let granted: [String]
     private let lock = NSLock()
     private var inFlight: [PublicKey: UInt64] = [:]
     private var recentTasks: [Digest] = []
@@ -80,12 +82,13 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         self.codeStore = codeStore
         self.config = config
         self.log = log
+        granted = (try? Capability.normalise(config.capabilities)) ?? []
     }
 
     public var publicKey: PublicKey { keyPair.publicKey }
 
     public var presence: Presence {
-        Presence(executorPublicKey: keyPair.publicKey, capabilities: (try? Capability.normalise(config.capabilities)) ?? [],
+        Presence(executorPublicKey: keyPair.publicKey, capabilities: granted,
                  maxComputeTasksPerPeer: config.maxComputeTasksPerPeer)
     }
 
@@ -199,27 +202,12 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         }
     }
 
-    /// Waits at most `timeoutMs` for one message, handles it and runs what it accepted in the
-    /// calling thread (the single-threaded driver; `run` is the usual one). Expires tasks whose
-    /// code never came. Returns whether a message was handled.
-    @discardableResult
-    public func step(timeoutMs: Int) throws(DDEError) -> Bool {
-        var handled = false
-        let tasks = try receiveAndHandle(timeoutMs: timeoutMs, handled: &handled)
-        for task in tasks { execute(task) }
-        return handled
-    }
-
+    /// Waits at most `timeoutMs` for one message and handles it (expiring tasks whose code never
+    /// came first); returns the tasks it accepted to run.
     private func receiveAndHandle(timeoutMs: Int) throws(DDEError) -> [ComputeTask] {
-        var handled = false
-        return try receiveAndHandle(timeoutMs: timeoutMs, handled: &handled)
-    }
-
-    private func receiveAndHandle(timeoutMs: Int, handled: inout Bool) throws(DDEError) -> [ComputeTask] {
         expireCodeWaits()
         guard let message = try transport.receive(timeoutMs: timeoutMs) else { return [] }
         cdde_trace(CDDE_TRACE_NODE_TAKEN)
-        handled = true
         let isCode = message.topic.utf8.starts(with: "dde/v1/code/".utf8)
         let envelope: Envelope
         do throws(DDEError) {
@@ -261,7 +249,6 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             log("\(config.name): task \(short(task.taskId)) from \(short(task.requesterPublicKey)): silent (test mode)")
             return []
         }
-        let granted = presence.capabilities
         for need in task.requiredCapabilities where !granted.contains(where: { sameScalars($0, need) }) {
             refuse(task, DDEError(.capabilityDenied, "this executor does not grant \(need)"))
             return []
@@ -284,12 +271,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     }
 
     private func execute(_ task: ComputeTask) {
-        defer {
-            lock.lock()
-            let n = inFlight[task.requesterPublicKey, default: 1]
-            inFlight[task.requesterPublicKey] = n > 1 ? n - 1 : nil
-            lock.unlock()
-        }
+        defer { release(task) }
         let label = "\(config.name): task \(short(task.taskId)) from \(short(task.requesterPublicKey)) \(task.dappId).\(task.intent.action)"
         var result: ComputeResult
         let started = DispatchTime.now().uptimeNanoseconds

@@ -199,10 +199,6 @@ struct CanonicalObjectWriter {
     }
 
     /// Lowercase hex needs no escaping.
-    mutating func hex(_ k: StaticString, _ value: [UInt8]) {
-        value.withUnsafeBytes { hex(k, $0) }
-    }
-
     mutating func hex(_ k: StaticString, _ value: UnsafeRawBufferPointer) {
         key(k)
         bytes.append(UInt8(ascii: "\""))

@@ -47,12 +47,8 @@ public struct ExecutionProof: Sendable {
         self.stateWritesHash = stateWritesHash
         self.executorPublicKey = executorPublicKey
         self.timestamp = timestamp
-        self.signature = ExecutionProof.noSignature
+        self.signature = Signature(Bytes64())  // a placeholder until `sign`
     }
-
-    /// The placeholder until `sign`; shared, so building a proof (every verification reads one)
-    /// does not allocate it each time.
-    private static let noSignature = Signature(Bytes64())
 
     public init(json: JSON) throws(DDEError) {
         let r = try FieldReader(json, context: "proof")
