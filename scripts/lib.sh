@@ -30,10 +30,17 @@ finish() {
     [ "$FAILED" -eq 0 ]
 }
 
-# The debug `dde` command, built if needed.
+# The debug `dde` command, brought up to date (incremental) unless DDE_NO_BUILD=1, when it
+# must already exist.
 dde_bin() {
-    (cd "$ROOT" && swift build --product dde >/dev/null 2>&1 || swift build --product dde >&2)
-    echo "$(cd "$ROOT" && swift build --show-bin-path)/dde"
+    local bin
+    bin="$(cd "$ROOT" && swift build --show-bin-path)/dde"
+    if [ "${DDE_NO_BUILD:-0}" = 1 ]; then
+        [ -x "$bin" ] || { echo "no $bin and DDE_NO_BUILD=1" >&2; return 1; }
+    else
+        (cd "$ROOT" && swift build --product dde >/dev/null 2>&1 || swift build --product dde >&2)
+    fi
+    echo "$bin"
 }
 
 # Brings build/host/lib/libdde.so up to date (an incremental build: quick when nothing changed),

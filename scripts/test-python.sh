@@ -4,7 +4,7 @@
 #     (DDE_NO_BUILD=1: never build, fail if it is missing);
 #   - creates a venv in build/venv (python3 -m venv; python3-venv comes from install-deps.sh),
 #     pip installs the package from bindings/python and the test dependencies from PyPI;
-#   - builds the `dde` command (swift build --product dde) if $DDE_BIN is not set and it is missing:
+#   - brings the `dde` command up to date (swift build --product dde) unless $DDE_BIN is set:
 #     tests/test_client.py runs `dde node` executors against a Mosquitto broker it starts;
 #   - runs pytest (the tests and the docstring examples) with DDE_LIBRARY pointing at the library
 #     and DDE_BIN at the dde command.
@@ -12,16 +12,13 @@
 # on any failure.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/scripts/lib.sh"
 cd "$ROOT"
 
 LIB=$ROOT/build/host/lib/libdde.so
 VENV=${DDE_VENV:-$ROOT/build/venv}
 
-if [ "${DDE_NO_BUILD:-0}" = 1 ]; then
-    [ -f "$LIB" ] || { echo "test-python: FAIL: $LIB is missing and DDE_NO_BUILD=1" >&2; exit 1; }
-else
-    scripts/build-lib.sh >/dev/null   # incremental: a stale library would test old code
-fi
+ensure_lib
 
 if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     echo "test-python: python3-venv is missing; running scripts/install-deps.sh" >&2
@@ -35,16 +32,7 @@ PY=$VENV/bin/python
 # Reinstall every time: the venv must test the working tree's package, not an older copy.
 "$PY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$ROOT/bindings/python"
 
-if [ -z "${DDE_BIN:-}" ]; then
-    DDE_BIN=$(swift build --show-bin-path)/dde
-    if [ ! -x "$DDE_BIN" ]; then
-        if [ "${DDE_NO_BUILD:-0}" = 1 ]; then
-            echo "test-python: FAIL: $DDE_BIN is missing and DDE_NO_BUILD=1" >&2
-            exit 1
-        fi
-        swift build --product dde
-    fi
-fi
+DDE_BIN=${DDE_BIN:-$(dde_bin)}
 export DDE_BIN
 export DDE_LIBRARY=$LIB
 # Hypothesis keeps its example database under build/, out of the source tree.

@@ -5,12 +5,19 @@
 # modules, a Mosquitto broker on 127.0.0.1 that the tests start themselves).
 #
 #   scripts/test.sh            everything
-#   DDE_TEST_ONLY="swift c"    only the named suites (swift cli c crash python aarch64 e2e)
+#   DDE_TEST_ONLY="swift c"    only the named groups (swift cli c crash python aarch64); the MQTT
+#                              end-to-end tests are part of swift (alone: scripts/test-e2e.sh)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 only=${DDE_TEST_ONLY:-}
+for name in $only; do
+    case $name in
+        swift|cli|c|crash|python|aarch64) ;;
+        *) echo "test.sh: unknown group '$name' in DDE_TEST_ONLY (swift cli c crash python aarch64)" >&2; exit 2 ;;
+    esac
+done
 want() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
 
 passed=0
