@@ -26,7 +26,7 @@ gcc $CFLAGS -I build/host/include examples/c/verify_task.c "${LINK[@]}" -o "$WOR
     --example "$WORK/verify_task" --workdir "$WORK"
 
 # Instructions per call under callgrind (repeatable, unlike the timings on a shared machine):
-# (count at N calls - count at 0 calls) / N, against the unstripped library of the same build.
+# (count at N calls - count at 0 calls) / N, against build/host/lib/libdde.so (core_bench's rpath).
 if command -v valgrind > /dev/null 2>&1 && [ "${DDE_BENCH_CALLGRIND:-1}" = 1 ]; then
     N=256
     instructions() {

@@ -33,7 +33,8 @@ extension Store {
         let executor = result.proof.executorPublicKey
         let rules: VerifyPolicy
         if let policy { rules = policy } else { rules = try reputation.policy(for: executor, now: Int64(now)) }
-        // Pure; done before taking the write lock so other commits wait less.
+        // Pure; before the transaction when called alone, so other commits wait less (the
+        // delegating client calls it inside its own transaction, after the scores).
         _ = try Verifier.verify(task: task, result: result, policy: rules, proofSignedHash: nil, stateWritesHash: nil,
                                 resultHash: nil, signatureVerified: signatureVerified)
         cdde_trace(CDDE_TRACE_COMMIT_CHECKED)
