@@ -340,8 +340,8 @@ typedef struct dde_client dde_client;
  *    persistent session: the broker keeps queued results while the client is away. Two clients of
  *    the same key on one broker take the session from each other: use one per key.
  *  - The connection is kept by a background thread of the library: it reconnects by itself
- *    (back-off 1 s doubling to 4 s) and subscribes again; offers made while disconnected are sent
- *    on reconnect. Nothing of it is visible to the caller beyond dde_client_* calls.
+ *    (after 1 s, then at most every 4 s) and subscribes again; offers made while disconnected are
+ *    sent on reconnect. Nothing of it is visible to the caller beyond dde_client_* calls.
  *  - libmosquitto (libmosquitto.so.1, or the file named by the DDE_LIBMOSQUITTO environment
  *    variable) is loaded at run time, so only programs that call this need it installed.
  * The secret key is copied (and wiped when the client is freed); the strings are not kept.

@@ -164,8 +164,6 @@ struct cdde_mqtt {
     cdde_mqtt_message *head, *tail;
     size_t queued_messages, queued_bytes;
     size_t max_message_bytes, max_queued_messages, max_queued_bytes;
-    cdde_mqtt_message *outbox_head, *outbox_tail; // publishes made while disconnected
-    size_t outbox_messages, outbox_bytes;
     char **filters;           // subscribed filters, to subscribe again on every CONNACK
     size_t filter_count;
     int connected;            // CONNACK accepted and no disconnect since
@@ -225,23 +223,6 @@ static void on_connect(struct mosquitto *client, void *context, int rc, int flag
                 notice_locked(m, "mqtt: subscribing again to %s failed: %s", m->filters[i],
                               mosq_error(src));
         }
-        // Publishes made while disconnected, in order. A failure here keeps the rest for the
-        // next CONNACK.
-        while (m->outbox_head) {
-            cdde_mqtt_message *item = m->outbox_head;
-            int prc = mosq.publish(client, NULL, item->topic, (int)item->length, item->payload, 1,
-                                   item->retained != 0);
-            if (prc != CDDE_MOSQ_ERR_SUCCESS) {
-                notice_locked(m, "mqtt: sending %zu held publish(es) failed: %s; kept for the next "
-                              "connection", m->outbox_messages, mosq_error(prc));
-                break;
-            }
-            m->outbox_head = item->next;
-            if (m->outbox_head == NULL) m->outbox_tail = NULL;
-            m->outbox_messages--;
-            m->outbox_bytes -= item->length;
-            free(item);
-        }
     } else {
         notice_locked(m, "mqtt: the broker refused the connection: %s", mosq.connack_string(rc));
     }
@@ -299,7 +280,6 @@ static void on_message(struct mosquitto *client, void *context, const struct mos
     item->payload = (uint8_t *)item->topic + topic_length + 1;
     if (length > 0) memcpy(item->payload, msg->payload, length);
     item->length = length;
-    item->retained = msg->retain ? 1 : 0;
 
     pthread_mutex_lock(&m->lock);
     if (m->queued_messages >= m->max_queued_messages || m->queued_bytes + length > m->max_queued_bytes) {
@@ -332,8 +312,6 @@ static struct timespec deadline_after(int ms) {
 
 static void free_handle(cdde_mqtt *m) {
     cdde_mqtt_message *item = m->head;
-    while (item) { cdde_mqtt_message *next = item->next; free(item); item = next; }
-    item = m->outbox_head;
     while (item) { cdde_mqtt_message *next = item->next; free(item); item = next; }
     for (size_t i = 0; i < m->filter_count; i++) free(m->filters[i]);
     free(m->filters);
@@ -442,45 +420,20 @@ int cdde_mqtt_publish(cdde_mqtt *m, const char *topic, const uint8_t *payload, s
         put_error(err, err_cap, "payload of %zu bytes is over MQTT's 256 MiB limit", length);
         return -1;
     }
-    // Under `lock`, so that on_connect (which takes it) cannot run between a NO_CONN answer and
-    // holding the message: libmosquitto marks the connection active before calling on_connect,
-    // so either this publish goes out now or on_connect finds it in the outbox.
+    // Under `lock`, which on_publish takes too: the PUBACK of this publish is counted after it.
     pthread_mutex_lock(&m->lock);
-    m->unacked++; // before publishing: the PUBACK may arrive before mosquitto_publish returns
-    int rc = mosq.publish(m->client, NULL, topic, (int)length, payload, 1, retain != 0);
-    if (rc == CDDE_MOSQ_ERR_NO_CONN) {
-        // libmosquitto refuses QoS-1 publishes while disconnected: hold them until the next CONNACK.
-        size_t topic_length = strlen(topic);
-        if (m->outbox_messages >= m->max_queued_messages || m->outbox_bytes + length > m->max_queued_bytes) {
-            m->unacked--;
-            pthread_mutex_unlock(&m->lock);
-            put_error(err, err_cap, "publishing to %.200s failed: not connected to the broker and "
-                      "%zu publishes (%zu bytes) are already waiting for the connection", topic,
-                      m->outbox_messages, m->outbox_bytes);
-            return -1;
-        }
-        cdde_mqtt_message *item = malloc(sizeof *item + topic_length + 1 + length);
-        if (item == NULL) {
-            m->unacked--;
-            pthread_mutex_unlock(&m->lock);
-            put_error(err, err_cap, "out of memory");
-            return -1;
-        }
-        item->next = NULL;
-        item->topic = (char *)(item + 1);
-        memcpy(item->topic, topic, topic_length + 1);
-        item->payload = (uint8_t *)item->topic + topic_length + 1;
-        if (length > 0) memcpy(item->payload, payload, length);
-        item->length = length;
-        item->retained = retain != 0;
-        if (m->outbox_tail) m->outbox_tail->next = item; else m->outbox_head = item;
-        m->outbox_tail = item;
-        m->outbox_messages++;
-        m->outbox_bytes += length;
-        rc = CDDE_MOSQ_ERR_SUCCESS;
-    } else if (rc != CDDE_MOSQ_ERR_SUCCESS) {
-        m->unacked--;
+    if (m->unacked >= (long)m->max_queued_messages) {
+        long waiting = m->unacked;
+        pthread_mutex_unlock(&m->lock);
+        put_error(err, err_cap, "publishing to %.200s failed: %ld publishes are already waiting for "
+                  "the broker's acknowledgement (is the broker reachable?)", topic, waiting);
+        return -1;
     }
+    int rc = mosq.publish(m->client, NULL, topic, (int)length, payload, 1, retain != 0);
+    // While disconnected libmosquitto answers a QoS-1 publish with NO_CONN but keeps the message
+    // and sends it itself after the reconnect (1.6 and 2.0 alike): it is on its way like any other.
+    if (rc == CDDE_MOSQ_ERR_NO_CONN) rc = CDDE_MOSQ_ERR_SUCCESS;
+    if (rc == CDDE_MOSQ_ERR_SUCCESS) m->unacked++;
     pthread_mutex_unlock(&m->lock);
     if (rc != CDDE_MOSQ_ERR_SUCCESS) {
         put_error(err, err_cap, "publishing to %.200s failed: %s", topic, mosq_error(rc));

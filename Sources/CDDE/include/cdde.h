@@ -41,7 +41,6 @@ typedef struct cdde_mqtt_message {
     char *topic;
     uint8_t *payload;
     size_t length;
-    int retained;
 } cdde_mqtt_message;
 
 typedef struct cdde_mqtt_options {
@@ -50,7 +49,7 @@ typedef struct cdde_mqtt_options {
     size_t max_queued_bytes;
     int keepalive_seconds;      // at least 5
     int connect_timeout_ms;     // wait for CONNACK in cdde_mqtt_open
-    int reconnect_max_seconds;  // reconnect back-off: 1 s doubling up to this
+    int reconnect_max_seconds;  // reconnect back-off: 1 s, growing up to this
     int clean_session;          // 1: no session kept on the broker (one-shot publishers)
 } cdde_mqtt_options;
 

@@ -4,7 +4,7 @@
 // - QoS 1 both ways, TCP_NODELAY on the client socket;
 // - clean_session false with a stable client id, so the broker keeps subscriptions and queued
 //   QoS-1 messages across disconnects and (with persistence) broker restarts;
-// - libmosquitto's network thread reconnects on its own (1 s back-off doubling to a cap) and the
+// - libmosquitto's network thread reconnects on its own (after 1 s, then longer delays up to a cap) and the
 //   shim subscribes again to every filter after each CONNACK;
 // - arriving messages are copied into a bounded queue that `receive(timeoutMs:)` takes from in
 //   the caller's thread; a message over `maxMessageBytes`, or one that does not fit the queue, is
@@ -16,13 +16,14 @@ public struct MQTTOptions: Sendable {
     /// Arriving payloads larger than this are dropped on receipt (default: the JSON parser's
     /// default document limit, so nothing is queued that the parser would refuse anyway).
     public var maxMessageBytes: Int
-    /// Bounds of the receive queue between the network thread and `receive`.
+    /// Bounds of the receive queue between the network thread and `receive`; the message bound
+    /// also caps publishes waiting for the broker's acknowledgement.
     public var maxQueuedMessages: Int
     public var maxQueuedBytes: Int
     public var keepAliveSeconds: Int
     /// How long `MQTTTransport.init` waits for the broker's CONNACK.
     public var connectTimeoutMs: Int
-    /// Reconnect back-off: 1 s, doubling up to this many seconds.
+    /// Reconnect back-off: 1 s, growing (libmosquitto: quadratically) up to this many seconds.
     public var reconnectMaxSeconds: Int
     /// true: the broker keeps no session (for one-shot publishers); false (default): it keeps
     /// subscriptions and queued QoS-1 messages under the client id across disconnects.
