@@ -248,9 +248,10 @@ public func dde_client_delegate(_ handle: OpaquePointer?, _ spec: UnsafePointer<
                                 _ report: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
                                 _ reportLength: UnsafeMutablePointer<Int>?) -> Int32 {
     cdde_clear_error()
+    report?.pointee = nil  // on every path, a bad handle included: the caller may free it
+    reportLength?.pointee = 0
     do throws(DDEError) {
         let c = try client(handle)
-        report?.pointee = nil
         let now = cdde_now_ms()
         let taskSpec = try TaskSpec(json: try JSONParser.parse(try inputBytes(spec, specLength, "spec")), now: now)
         let opts = options == nil ? DelegationOptions()
