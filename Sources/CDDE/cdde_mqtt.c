@@ -166,6 +166,8 @@ struct cdde_mqtt {
     size_t max_message_bytes, max_queued_messages, max_queued_bytes;
     char **filters;           // subscribed filters, to subscribe again on every CONNACK
     size_t filter_count;
+    char **dropped_filters;   // unsubscribed while disconnected: the broker may keep them in the
+    size_t dropped_count;     // session, so they are unsubscribed at the next CONNACK
     int connected;            // CONNACK accepted and no disconnect since
     int connack_seen, connack_rc;
     int connects;             // CONNACKs accepted so far
@@ -217,6 +219,11 @@ static void on_connect(struct mosquitto *client, void *context, int rc, int flag
         if (m->connects > 1)
             notice_locked(m, "mqtt: reconnected to the broker (%s session)",
                           (flags & 1) ? "kept its" : "new");
+        for (size_t i = 0; i < m->dropped_count; i++) {
+            mosq.unsubscribe(client, NULL, m->dropped_filters[i]);
+            free(m->dropped_filters[i]);
+        }
+        m->dropped_count = 0;
         for (size_t i = 0; i < m->filter_count; i++) {
             int src = mosq.subscribe(client, NULL, m->filters[i], 1);
             if (src != CDDE_MOSQ_ERR_SUCCESS)
@@ -315,6 +322,8 @@ static void free_handle(cdde_mqtt *m) {
     while (item) { cdde_mqtt_message *next = item->next; free(item); item = next; }
     for (size_t i = 0; i < m->filter_count; i++) free(m->filters[i]);
     free(m->filters);
+    for (size_t i = 0; i < m->dropped_count; i++) free(m->dropped_filters[i]);
+    free(m->dropped_filters);
     pthread_cond_destroy(&m->arrived);
     pthread_cond_destroy(&m->changed);
     pthread_mutex_destroy(&m->lock);
@@ -476,9 +485,22 @@ int cdde_mqtt_unsubscribe(cdde_mqtt *m, const char *filter, char *err, size_t er
             break;
         }
     }
-    int rc = m->connected ? mosq.unsubscribe(m->client, NULL, filter) : CDDE_MOSQ_ERR_SUCCESS;
+    int rc = m->connected ? mosq.unsubscribe(m->client, NULL, filter) : CDDE_MOSQ_ERR_NO_CONN;
+    if (rc == CDDE_MOSQ_ERR_NO_CONN) {
+        // A persistent session keeps the subscription on the broker: undo it at the next CONNACK.
+        int known = 0;
+        for (size_t i = 0; i < m->dropped_count && !known; i++) known = strcmp(m->dropped_filters[i], filter) == 0;
+        if (!known) {
+            char **grown = realloc(m->dropped_filters, (m->dropped_count + 1) * sizeof *grown);
+            char *copy = grown ? strdup(filter) : NULL;
+            if (grown) m->dropped_filters = grown;
+            if (copy == NULL) { pthread_mutex_unlock(&m->lock); put_error(err, err_cap, "out of memory"); return -1; }
+            m->dropped_filters[m->dropped_count++] = copy;
+        }
+        rc = CDDE_MOSQ_ERR_SUCCESS;
+    }
     pthread_mutex_unlock(&m->lock);
-    if (rc != CDDE_MOSQ_ERR_SUCCESS && rc != CDDE_MOSQ_ERR_NO_CONN) {
+    if (rc != CDDE_MOSQ_ERR_SUCCESS) {
         put_error(err, err_cap, "unsubscribing from %.200s failed: %s", filter, mosq_error(rc));
         return -1;
     }

@@ -70,6 +70,7 @@ int cdde_mqtt_publish(cdde_mqtt *m, const char *topic, const uint8_t *payload, s
                       int retain, char *err, size_t err_cap);
 // QoS 1; remembered and subscribed again after every reconnect. 0 or -1.
 int cdde_mqtt_subscribe(cdde_mqtt *m, const char *filter, char *err, size_t err_cap);
+// While disconnected, remembered and sent at the next CONNACK (a kept session would keep it).
 int cdde_mqtt_unsubscribe(cdde_mqtt *m, const char *filter, char *err, size_t err_cap);
 // The next queued message, waiting at most timeout_ms; NULL if none. Free with
 // cdde_mqtt_message_free.
