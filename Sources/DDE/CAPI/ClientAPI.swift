@@ -70,10 +70,14 @@ final class CallbackTransport: Transport {
         let rc = receiveFn(context, Int32(clamping: timeoutMs), &topic, &payload, &length)
         if rc == 0 { return nil }
         guard rc == 1 else { throw failure(rc, "receive") }
-        guard let topic, length >= 0, length <= maxInputBytes, payload != nil || length == 0 else {
+        guard let topic, length >= 0, payload != nil || length == 0 else {
             throw DDEError(.transport, "transport callback receive returned a NULL topic or a bad payload length \(length)")
         }
-        let name = try inputString(topic, "received topic", maxLength: 65535)
+        // What a peer sent (a topic that is not UTF-8, a payload over the input limit) is dropped
+        // like any other junk from the network; it must not end the caller's delegation.
+        guard length <= maxInputBytes, let name = try? inputString(topic, "received topic", maxLength: 65535) else {
+            return nil
+        }
         let bytes = length == 0 ? [] : Array(UnsafeBufferPointer(start: payload, count: length))
         return Message(topic: name, payload: bytes)
     }
