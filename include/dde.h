@@ -106,6 +106,9 @@ int dde_init(void);
 #define DDE_ERR_BUSY                       103  /* the executor refused: too many concurrent tasks for this peer */
 #define DDE_ERR_MESSAGE_TYPE               104  /* an envelope of an unknown message type */
 #define DDE_ERR_NO_EXECUTOR                105  /* no known executor fits the task (capabilities, reputation, critical) */
+#define DDE_ERR_UNRESOLVED                 106  /* audited: proofs disagreed and no validated majority decided */
+#define DDE_ERR_EVIDENCE_AGREES            110  /* the evidence's proofs agree: it proves nothing */
+#define DDE_ERR_EVIDENCE_UNJUDGED          111  /* naming the liar needs a re-execution not possible here */
 
 /* The constant's name for a code ("DDE_ERR_TASK_ID"), or "DDE_ERR_UNKNOWN". Static storage. */
 const char *dde_status_name(int code);

@@ -8,6 +8,9 @@ public struct Digest: Hashable, Sendable {
 
     public var bytes: [UInt8] { storage.array }
 
+    /// Byte order of two digests, without arrays.
+    static func bytesLess(_ a: Digest, _ b: Digest) -> Bool { a.storage < b.storage }
+
     public init(bytes: [UInt8]) throws(DDEError) {
         guard bytes.count == Digest.byteCount else {
             throw DDEError(.argument, "a digest is 32 bytes, got \(bytes.count)")

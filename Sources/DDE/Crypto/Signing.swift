@@ -76,7 +76,7 @@ public struct PublicKey: Hashable, Sendable {
     public static func == (a: PublicKey, b: PublicKey) -> Bool { a.storage == b.storage }
 
     /// Byte order of two keys (as `bytesLess` of their bytes), without arrays: sorting executors.
-    static func bytesLess(_ a: PublicKey, _ b: PublicKey) -> Bool { a.storage < b.storage }
+    public static func bytesLess(_ a: PublicKey, _ b: PublicKey) -> Bool { a.storage < b.storage }
     public func hash(into hasher: inout Hasher) { storage.hash(into: &hasher) }
 
     /// Checks a domain-separated signature of `kind` over `digest`.

@@ -1,50 +1,26 @@
 // One delegated task, as a pure state machine (docs/PROTOCOL.md section 11): results and errors
 // arrive one at a time with the time the requester received them; the session verifies each,
-// decides (first_valid or quorum k), and says whom to score and what to keep as evidence. It
-// touches no store and no clock, so tests drive it with hand-built proofs and any times.
+// decides (first_valid, quorum k, audited), and says whom to score, whom else to ask and what to
+// keep as evidence. It touches no store, no clock and no random source (the audit draw is given
+// to it), so tests drive it with hand-built proofs and any times.
+//
+// Only what an executor signed moves its score: a proof whose signature does not verify, or
+// whose attached result or writes do not hash to what its valid signature covers (check 7), is
+// no answer from anyone (a relay can attach other bytes to a genuine proof).
 
-/// How many agreeing proofs a task needs.
-public enum AssuranceMode: Sendable, Equatable {
-    /// Accept the first proof that verifies.
-    case firstValid
-    /// Accept when this many distinct executors' proofs agree on resultHash, nextStateRoot,
-    /// stateWritesHash and executionTraceHash.
-    case quorum(Int)
-
-    /// Proofs needed.
-    public var needed: Int {
-        switch self {
-        case .firstValid: return 1
-        case .quorum(let k): return k < 1 ? 1 : k
-        }
-    }
-
-    public var label: String {
-        switch self {
-        case .firstValid: return "first_valid"
-        case .quorum(let k): return "quorum(\(k))"
-        }
-    }
-
-    /// The mode a caller names: "first_valid", or "quorum" with `k` executors (1 to
-    /// `TaskOffer.maxExecutors`, else `.argument`). nil for any other name: each caller says
-    /// which of its fields was wrong.
-    public static func named(_ name: String, quorum k: Int) throws(DDEError) -> AssuranceMode? {
-        if sameScalars(name, "first_valid") { return .firstValid }
-        guard sameScalars(name, "quorum") else { return nil }
-        guard k >= 1, k <= TaskOffer.maxExecutors else {
-            throw DDEError(.argument, "the quorum must be 1...\(TaskOffer.maxExecutors) executors, not \(k)")
-        }
-        return .quorum(k)
-    }
-}
-
-/// What the requester should do to its store because of the session.
+/// What the requester should do to its store, or on the network, because of the session.
 public enum DelegationAction: Sendable {
     case success(PublicKey, latencyMs: UInt64)
+    /// A signed wrong claim (checks 2-6, 8 on signed fields, or outvoted): may ban.
     case failure(PublicKey)
     case timeout(PublicKey)
     case evidence(Evidence)
+    /// Another executor's signed proof confirmed this one's result.
+    case validated(PublicKey)
+    /// Proven a liar by a validated majority or a pinned executor: blacklisted for good.
+    case convict(PublicKey)
+    /// Send the task to these executors too (an audit, or an escalation).
+    case ask([PublicKey])
 }
 
 /// One thing that happened in a session, for the report.
@@ -63,7 +39,9 @@ public struct DelegationEvent: Sendable {
         case invalid
         /// Refused by policy (banned or blacklisted, check 10): not scored again.
         case refused
-        /// Unparsable, or the signature does not verify for the key it names: nobody to blame.
+        /// Unparsable, the signature does not verify for the key it names, or the attached result
+        /// or writes are not what the valid signature covers (check 7): nobody to blame, and the
+        /// executor may still send its genuine answer.
         case unattributed
         /// A second message from an executor that already answered: ignored.
         case duplicate
@@ -103,24 +81,50 @@ public struct DelegationSession: Sendable {
 
     public let task: ComputeTask
     public let mode: AssuranceMode
-    /// The executors the task was sent to; empty: anyone may answer.
-    public let asked: [PublicKey]
+    /// The executors the task was sent to (audits and escalations add to it); empty: anyone may
+    /// answer.
+    public internal(set) var asked: [PublicKey]
     /// When the task was sent and when the session gives up (requester's clock, ms).
     public let sentAt: UInt64
     public let deadline: UInt64
     /// Check 10 of the verification.
     public let policy: VerifyPolicy
+    /// Pinned executors, validated records and who else may be asked.
+    public internal(set) var trust: TrustView
+    /// The audit draw, uniform in [0, 1) from the requester's CSPRNG: the primary's answer is
+    /// audited when it is below p(validated). Drawn before, used only after the answer arrived.
+    let auditDraw: Double
 
     public private(set) var state: State = .pending
     public private(set) var events: [DelegationEvent] = []
-    private var actions: [DelegationAction] = []
+    /// How the accepted result was assured (for the receipt).
+    public private(set) var assurance = Assurance(how: .firstValid)
+    var actions: [DelegationAction] = []
     /// Executors that sent a proof (first proof counts), and those that sent an error.
-    private var answered = Set<PublicKey>()
-    private var errored = Set<PublicKey>()
-    /// Valid proofs not yet scored (a quorum still open), in arrival order.
-    private var held: [(result: ComputeResult, bytes: [UInt8], latency: UInt64, eventIndex: Int)] = []
-    private var acceptedKey: AgreementKey?
+    var answered = Set<PublicKey>()
+    var errored = Set<PublicKey>()
+    /// Valid proofs not yet decided on, in arrival order (all of them in the audited mode).
+    var held: [Held] = []
+    var acceptedKey: AgreementKey?
+    /// The proof committed, for evidence against later dissenters, and whether its group was
+    /// decisive (a validated majority or a pinned executor).
+    var acceptedProof: ExecutionProof?
+    var decisive = false
+    /// Audited mode: an audit was asked for, proofs disagreed, executors asked beyond the first.
+    var auditAsked = false
+    var escalated = false
+    var extraAsked = 0
+    /// The time of the latest input (for evidence records made by a decision).
+    var lastSeen: UInt64 = 0
     private var expired = false
+
+    struct Held: Sendable {
+        var result: ComputeResult
+        var bytes: [UInt8]
+        var latency: UInt64
+        var eventIndex: Int
+        var executor: PublicKey { result.proof.executorPublicKey }
+    }
 
     /// The four fields a quorum agrees on.
     struct AgreementKey: Equatable, Sendable {
@@ -138,13 +142,16 @@ public struct DelegationSession: Sendable {
     }
 
     public init(task: ComputeTask, mode: AssuranceMode, asked: [PublicKey], sentAt: UInt64, deadline: UInt64,
-                policy: VerifyPolicy = .acceptAll) {
+                policy: VerifyPolicy = .acceptAll, trust: TrustView = TrustView(), auditDraw: Double = 0) {
         self.task = task
         self.mode = mode
         self.asked = asked
         self.sentAt = sentAt
         self.deadline = deadline
         self.policy = policy
+        self.trust = trust
+        self.auditDraw = auditDraw
+        if case .audited(let p) = mode { self.trust.policy = p }
     }
 
     public var isDecided: Bool {
@@ -163,6 +170,8 @@ public struct DelegationSession: Sendable {
         !asked.isEmpty && asked.allSatisfy { answered.contains($0) || errored.contains($0) }
     }
 
+    var waiting: Int { asked.filter { !answered.contains($0) && !errored.contains($0) }.count }
+
     /// The actions accumulated since the last call (apply them in order).
     public mutating func takeActions() -> [DelegationAction] {
         let out = actions
@@ -174,6 +183,7 @@ public struct DelegationSession: Sendable {
 
     /// A compute_result payload received at `now`.
     public mutating func receive(result payload: JSON, at now: UInt64) {
+        lastSeen = now
         let latency = now > sentAt ? now - sentAt : 0
         let result: ComputeResult
         do throws(DDEError) {
@@ -202,42 +212,49 @@ public struct DelegationSession: Sendable {
                                           detail: "proof.signature does not verify for the key it names"))
             return
         }
+        // Check 7 compares the signed hashes with the unsigned result and writes: anyone who read
+        // a genuine proof can attach other bytes to it. That proves nothing about the signer, so
+        // it is no answer at all (the executor's genuine answer may still come).
+        if result.result.hash != result.proof.resultHash || result.stateWrites.hash != result.proof.stateWritesHash {
+            let which: Status = result.result.hash != result.proof.resultHash ? .resultHash : .writesHash
+            events.append(DelegationEvent(kind: .unattributed, executor: executor, latencyMs: latency, status: which,
+                                          detail: "the attached result or writes are not what the valid signature covers (check 7): altered in transit or by a relay; not held against the signer"))
+            return
+        }
         guard answered.insert(executor).inserted else {
             events.append(DelegationEvent(kind: .duplicate, executor: executor, latencyMs: latency,
                                           detail: "this executor already answered"))
             return
         }
-        // The canonical bytes are kept as evidence: a quorum may outvote this proof later.
+        // The canonical bytes are kept as evidence: another proof may outvote this one later.
         let bytes: [UInt8]
-        if case .quorum = mode { bytes = payload.canonicalBytes() } else { bytes = [] }
+        if case .firstValid = mode { bytes = [] } else { bytes = payload.canonicalBytes() }
         do throws(DDEError) {
-            // Check 9 (the signature) passed just above.
+            // Check 9 passed just above; check 7 too.
             _ = try Verifier.verify(task: task, result: result, policy: policy, proofSignedHash: nil, stateWritesHash: nil,
                                     resultHash: nil, signatureVerified: true)
         } catch {
-            let bytes = bytes.isEmpty ? payload.canonicalBytes() : bytes
             if error.status == .executorBanned || error.status == .executorBlacklisted {
                 events.append(DelegationEvent(kind: .refused, executor: executor, latencyMs: latency,
                                               status: error.status, detail: error.detail))
             } else {
+                // Checks 2-6 and 8: a claim the executor signed is wrong.
+                let bytes = bytes.isEmpty ? payload.canonicalBytes() : bytes
                 events.append(DelegationEvent(kind: .invalid, executor: executor, latencyMs: latency,
                                               status: error.status, detail: error.detail, resultHash: result.resultHash))
                 actions.append(.failure(executor))
-                // Checks 7 concern the unsigned result and writes (alterable in transit); the
-                // others are about what the executor signed: those are evidence.
-                if error.status != .resultHash && error.status != .writesHash {
-                    actions.append(.evidence(evidence(result, bytes, error.status, error.detail, now)))
-                }
+                actions.append(.evidence(evidence(result.proof, bytes, error.status, error.detail, now, against: nil)))
             }
-            checkHopeless()
+            afterAnswer()
             return
         }
-        valid(result, bytes: bytes, latency: latency, at: now)
+        valid(Held(result: result, bytes: bytes, latency: latency, eventIndex: 0), at: now)
     }
 
     /// A compute_error received at `now`. Unsigned, so never scored: it only stops the wait for
     /// that executor.
     public mutating func receive(error message: ComputeErrorMessage, at now: UInt64) {
+        lastSeen = now
         let latency = now > sentAt ? now - sentAt : 0
         let executor = message.executorPublicKey
         guard message.taskId == task.taskId, asked.isEmpty || asked.contains(executor) else {
@@ -252,7 +269,7 @@ public struct DelegationSession: Sendable {
         }
         events.append(DelegationEvent(kind: .error, executor: executor, latencyMs: latency,
                                       status: message.code, detail: message.message))
-        checkHopeless()
+        afterAnswer()
     }
 
     /// The deadline passed (or the requester stops listening at `now`, `deadlineReached` false):
@@ -261,6 +278,7 @@ public struct DelegationSession: Sendable {
     public mutating func expire(at now: UInt64, deadlineReached: Bool = true) {
         guard !expired else { return }
         expired = true
+        lastSeen = now
         if deadlineReached {
             for key in asked where !answered.contains(key) && !errored.contains(key) {
                 events.append(DelegationEvent(kind: .timeout, executor: key, latencyMs: now > sentAt ? now - sentAt : 0,
@@ -273,72 +291,124 @@ public struct DelegationSession: Sendable {
 
     // MARK: deciding
 
-    private mutating func valid(_ result: ComputeResult, bytes: [UInt8], latency: UInt64, at now: UInt64) {
-        let executor = result.proof.executorPublicKey
-        let key = AgreementKey(result.proof)
+    private mutating func afterAnswer() {
+        if case .audited = mode { judgeAudited() } else { checkHopeless() }
+    }
+
+    private mutating func valid(_ h: Held, at now: UInt64) {
+        var h = h
+        let executor = h.executor
+        let key = AgreementKey(h.result.proof)
         if let acceptedKey {
             // Decided already: a later proof agrees or not.
             if key == acceptedKey {
-                events.append(DelegationEvent(kind: .agreed, executor: executor, latencyMs: latency, resultHash: result.resultHash))
-                actions.append(.success(executor, latencyMs: latency))
-            } else if case .quorum(let k) = mode {
-                disagreed(result, bytes, latency: latency, quorum: k, at: now)
+                events.append(DelegationEvent(kind: .agreed, executor: executor, latencyMs: h.latency, resultHash: h.result.resultHash))
+                actions.append(.success(executor, latencyMs: h.latency))
+                if confirms(executor, acceptedGroup: true) { actions.append(.validated(executor)) }
+            } else if case .firstValid = mode {
+                events.append(DelegationEvent(kind: .unresolved, executor: executor, latencyMs: h.latency,
+                                              status: .resultMismatch, detail: "valid, but disagrees with the accepted proof (first_valid cannot tell who is right; use quorum or audited)",
+                                              resultHash: h.result.resultHash))
             } else {
-                events.append(DelegationEvent(kind: .unresolved, executor: executor, latencyMs: latency,
-                                              status: .resultMismatch, detail: "valid, but disagrees with the accepted proof (first_valid cannot tell who is right; use quorum or audit)",
-                                              resultHash: result.resultHash))
+                events.append(DelegationEvent(kind: .disagreed, executor: executor, latencyMs: h.latency))
+                outvoted(h, eventIndex: events.count - 1, at: now)
             }
             return
         }
         if case .failed = state {
             // Failed already (e.g. hopeless quorum): nothing to decide; the proof is not scored.
-            events.append(DelegationEvent(kind: .unresolved, executor: executor, latencyMs: latency,
-                                          detail: "valid, after the session had failed", resultHash: result.resultHash))
+            events.append(DelegationEvent(kind: .unresolved, executor: executor, latencyMs: h.latency,
+                                          detail: "valid, after the session had failed", resultHash: h.result.resultHash))
             return
         }
-        events.append(DelegationEvent(kind: .unresolved, executor: executor, latencyMs: latency, resultHash: result.resultHash))
-        held.append((result, bytes, latency, events.count - 1))
+        events.append(DelegationEvent(kind: .unresolved, executor: executor, latencyMs: h.latency, resultHash: h.result.resultHash))
+        h.eventIndex = events.count - 1
+        held.append(h)
+        if case .audited = mode {
+            judgeAudited()
+            return
+        }
         let group = held.filter { AgreementKey($0.result.proof) == key }
         guard group.count >= mode.needed else {
             checkHopeless()
             return
         }
         // Decided: the first proof of the agreeing group is the one committed.
+        let how: Assurance.How
+        if case .quorum = mode { how = .quorum } else { how = .firstValid }
+        accept(group, how: how, decisive: false, at: now)
+    }
+
+    /// Commits `group` (agreeing proofs; the first is committed): its members score successes,
+    /// those confirmed by a strong executor are validated, and every other held proof is
+    /// outvoted (quorum and audited modes) or left unresolved (first_valid).
+    mutating func accept(_ group: [Held], how: Assurance.How, decisive: Bool, at now: UInt64) {
+        let key = AgreementKey(group[0].result.proof)
         acceptedKey = key
+        acceptedProof = group[0].result.proof
+        self.decisive = decisive
         state = .accepted(group[0].result)
-        let others = held.filter { AgreementKey($0.result.proof) != key }
+        let members = group.map { $0.executor }
+        // Worth more when the agreement includes a strong executor: fresh identities agreeing
+        // among themselves may be one attacker.
+        assurance = Assurance(how: how, confirmedBy: Array(members.dropFirst()),
+                              validated: members.count > 1 && members.contains { trust.isStrong($0) })
         for (i, member) in group.enumerated() {
             events[member.eventIndex].kind = i == 0 ? .accepted : .agreed
-            actions.append(.success(member.result.proof.executorPublicKey, latencyMs: member.latency))
+            actions.append(.success(member.executor, latencyMs: member.latency))
         }
-        if case .quorum(let k) = mode {
-            for other in others {
-                events[other.eventIndex].kind = .disagreed
-                events[other.eventIndex].status = .resultMismatch
-                events[other.eventIndex].detail = disagreement(k)
-                actions.append(.failure(other.result.proof.executorPublicKey))
-                actions.append(.evidence(evidence(other.result, other.bytes, .resultMismatch, disagreement(k), now)))
-            }
+        if members.count > 1 {
+            for m in members where confirms(m, acceptedGroup: true) { actions.append(.validated(m)) }
         }
+        let others = held.filter { AgreementKey($0.result.proof) != key }
         held = []
+        if case .firstValid = mode { return }
+        for other in others {
+            events[other.eventIndex].kind = .disagreed
+            outvoted(other, eventIndex: other.eventIndex, at: now)
+        }
     }
 
-    private mutating func disagreed(_ result: ComputeResult, _ bytes: [UInt8], latency: UInt64, quorum k: Int, at now: UInt64) {
-        let executor = result.proof.executorPublicKey
-        events.append(DelegationEvent(kind: .disagreed, executor: executor, latencyMs: latency, status: .resultMismatch,
-                                      detail: disagreement(k), resultHash: result.resultHash))
-        actions.append(.failure(executor))
-        actions.append(.evidence(evidence(result, bytes, .resultMismatch, disagreement(k), now)))
+    /// Whether `member`'s agreement with the accepted group validates it: another member is
+    /// strong (pinned or trusted), or nobody the requester could ask is strong (bootstrap:
+    /// agreement among fresh identities is all there is; the report says so).
+    private func confirms(_ member: PublicKey, acceptedGroup: Bool) -> Bool {
+        var members = [PublicKey]()
+        if let acceptedProof { members.append(acceptedProof.executorPublicKey) }
+        for e in events where e.kind == .agreed || e.kind == .accepted {
+            if let k = e.executor, !members.contains(k) { members.append(k) }
+        }
+        if !members.contains(member) { members.append(member) }
+        guard members.count > 1 else { return false }
+        if members.contains(where: { $0 != member && trust.isStrong($0) }) { return true }
+        return !anyStrongKnown
     }
 
-    private func disagreement(_ k: Int) -> String {
-        "signed proof disagrees with the quorum of \(k) on resultHash, nextStateRoot, stateWritesHash or executionTraceHash"
+    /// Whether any executor asked or in reserve is strong.
+    var anyStrongKnown: Bool {
+        asked.contains { trust.isStrong($0) } || trust.reserve.contains { trust.isStrong($0) }
+    }
+
+    /// A valid proof that disagrees with the accepted one: a signed wrong claim, kept as
+    /// portable evidence beside the accepted proof; convicted when the decision was decisive.
+    private mutating func outvoted(_ h: Held, eventIndex: Int, at now: UInt64) {
+        let detail = "signed proof disagrees with the accepted result (\(mode.label)) on resultHash, nextStateRoot, stateWritesHash or executionTraceHash"
+        events[eventIndex].kind = .disagreed
+        events[eventIndex].status = .resultMismatch
+        events[eventIndex].detail = detail
+        events[eventIndex].resultHash = h.result.resultHash
+        actions.append(.failure(h.executor))
+        var e = evidence(h.result.proof, h.bytes, .resultMismatch, detail, now, against: acceptedProof)
+        if decisive, case .audited(let p) = mode, p.convicts {
+            e.convicted = true
+            actions.append(.convict(h.executor))
+        }
+        actions.append(.evidence(e))
     }
 
     /// Fails early when the executors still to answer cannot bring a decision.
     private mutating func checkHopeless() {
         guard case .pending = state, !asked.isEmpty else { return }
-        let waiting = asked.filter { !answered.contains($0) && !errored.contains($0) }.count
         var largest = 0
         for h in held {
             let k = AgreementKey(h.result.proof)
@@ -347,7 +417,8 @@ public struct DelegationSession: Sendable {
         if largest + waiting < mode.needed { fail() }
     }
 
-    private mutating func fail() {
+    mutating func fail(_ error: DDEError? = nil) {
+        if let error { state = .failed(error); return }
         switch mode {
         case .firstValid:
             state = .failed(DDEError(.noResult, "no valid proof for task \(task.taskId.hex) from the \(asked.isEmpty ? "executors" : "\(asked.count) executors") asked"))
@@ -358,12 +429,26 @@ public struct DelegationSession: Sendable {
                 largest = max(largest, held.filter { AgreementKey($0.result.proof) == key }.count)
             }
             state = .failed(DDEError(.quorumNotReached, "quorum of \(k) not reached for task \(task.taskId.hex): at most \(largest) executors agreed"))
+        case .audited:
+            if held.isEmpty {
+                state = .failed(DDEError(.noResult, "no valid proof for task \(task.taskId.hex) from the \(asked.count) executors asked"))
+            } else if escalated {
+                state = .failed(DDEError(.unresolved, "proofs for task \(task.taskId.hex) disagree and no validated majority decided among the \(asked.count) executors asked: nothing committed"))
+            } else {
+                state = .failed(DDEError(.noResult, "the proof for task \(task.taskId.hex) could not be confirmed (\(auditAsked ? "audit" : "replica") not answered in time): nothing committed"))
+            }
         }
     }
 
-    private func evidence(_ result: ComputeResult, _ bytes: [UInt8], _ status: Status, _ detail: String,
-                          _ now: UInt64) -> Evidence {
-        Evidence(executorKey: result.proof.executorPublicKey, taskId: task.taskId, status: status, detail: detail,
-                 taskJSON: task.canonicalBytes, resultJSON: bytes, recordedAt: Int64(clamping: now))
+    /// Evidence against `proof`: the stored record and, when another valid proof disagrees with
+    /// it, the portable document (PROTOCOL.md section 12).
+    func evidence(_ proof: ExecutionProof, _ bytes: [UInt8], _ status: Status, _ detail: String,
+                  _ now: UInt64, against other: ExecutionProof?) -> Evidence {
+        var e = Evidence(executorKey: proof.executorPublicKey, taskId: task.taskId, status: status, detail: detail,
+                         taskJSON: task.canonicalBytes, resultJSON: bytes, recordedAt: Int64(clamping: now))
+        if let other, let doc = try? EvidenceDocument(task: task, proofs: proof, other) {
+            e.document = doc.canonicalBytes
+        }
+        return e
     }
 }

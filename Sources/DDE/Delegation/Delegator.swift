@@ -24,6 +24,12 @@ public struct DelegationOptions: Sendable {
     public var provenAfterSuccesses: Double = 3
     /// Longest single wait on the transport (ms), so the deadline is checked often.
     public var pollMs: Int = 50
+    /// Executors the caller trusts (its own PC, an operator's machine): in the audited mode they
+    /// audit and break ties first, and their word decides a disagreement.
+    public var pinned: [PublicKey] = []
+    /// Publish the portable evidence of every disagreement on `Topic.evidence` for other
+    /// requesters (they check it before acting on it).
+    public var shareEvidence: Bool = true
 
     public init(mode: AssuranceMode = .firstValid, fanout: Int = 3, deadlineMs: UInt64 = 10_000) {
         self.mode = mode
@@ -44,6 +50,12 @@ public struct DelegationReport: Sendable {
     public var failure: DDEError?
     /// Evidence ids stored during this delegation.
     public var evidenceIds: [Int64]
+    /// How the accepted result was assured (also in the receipt).
+    public var assurance: Assurance?
+    /// Guarantees the mode could not give for this task, in words (empty: none missing). For
+    /// example: no pinned or validated executor was known, so agreement among fresh identities
+    /// (possibly one attacker's) was all there was.
+    public var caveats: [String] = []
 
     /// The receipt, or the failure thrown.
     public func receiptOrThrow() throws(DDEError) -> Receipt {
@@ -65,16 +77,28 @@ public final class Delegator<T: Transport> {
     /// Called right after an offer is published, with the task and the executors asked, so a
     /// command line can say whom it waits for before the answers come in.
     public var onSent: ((ComputeTask, [PublicKey]) -> Void)?
+    /// 64 random bits for the audit draw and for ties among executors with equal records:
+    /// libsodium's CSPRNG (a simulation injects a seeded generator to be reproducible).
+    public let random: () -> UInt64
+    /// Re-executes the task of an evidence document (host builds with an executor): the outcome,
+    /// or nil when it cannot run it. Without it, evidence that needs re-execution is kept but
+    /// acted on only when it is self-evident (PROTOCOL.md section 12).
+    public var judge: ((EvidenceDocument) -> EvidenceDocument.Outcome?)?
+    /// Evidence documents received from other requesters, and what came of each.
+    public private(set) var evidenceReceived: [(id: Digest, result: EvidenceOutcome)] = []
 
-    /// Subscribes to this requester's results and to executors' presence.
+    /// Subscribes to this requester's results, executors' presence and shared evidence.
     public init(transport: T, store: Store, identity: KeyPair,
-                clock: @escaping () -> UInt64 = { cdde_now_ms() }) throws(DDEError) {
+                clock: @escaping () -> UInt64 = { cdde_now_ms() },
+                random: @escaping () -> UInt64 = { SecureRandom.next() }) throws(DDEError) {
         self.transport = transport
         self.store = store
         self.identity = identity
         self.clock = clock
+        self.random = random
         try transport.subscribe(Topic.results(requester: identity.publicKey))
         try transport.subscribe(Topic.allExecutors)
+        try transport.subscribe(Topic.evidence)
     }
 
     /// Adds (or replaces) an executor by hand, for links without presence messages.
@@ -125,7 +149,7 @@ public final class Delegator<T: Transport> {
         let t = Int64(clamping: now)
         var usable: [PublicKey] = []
         var proven: [PublicKey] = []
-        for key in try store.reputation.routingOrder(fitting, now: t) {
+        for key in try store.reputation.routingOrder(fitting, now: t, random: random) {
             let record = try store.reputation.get(key, now: t)
             if let record, record.isBanned(at: t) || record.isBlacklisted(store.reputation.config) { continue }
             usable.append(key)
@@ -166,7 +190,16 @@ public final class Delegator<T: Transport> {
         let task = try ComputeTask.create(spec, requester: identity)
         cdde_trace(CDDE_TRACE_TASK_SIGNED)
         let start = clock()
-        let asked = try choose(for: task.requiredCapabilities, options: options, now: start)
+        var asked: [PublicKey]
+        var trust = TrustView()
+        var caveats: [String] = []
+        if case .audited(let audit) = options.mode {
+            try audit.validate()
+            (asked, trust, caveats) = try plan(for: task.requiredCapabilities, audit: audit, options: options, now: start)
+        } else {
+            asked = try choose(for: task.requiredCapabilities, options: options, now: start)
+            trust = try trustView(of: asked, reserve: [], options: options, policy: AuditPolicy(), now: start)
+        }
         let policy = try store.reputation.policy(now: Int64(clamping: start))
 
         cdde_trace(CDDE_TRACE_OFFER_PUBLISH)
@@ -175,9 +208,11 @@ public final class Delegator<T: Transport> {
         onSent?(task, asked)
         let sentAt = clock()
         var session = DelegationSession(task: task, mode: options.mode, asked: asked, sentAt: sentAt,
-                                        deadline: sentAt + options.deadlineMs, policy: policy)
+                                        deadline: sentAt + options.deadlineMs, policy: policy, trust: trust,
+                                        auditDraw: SecureRandom.unit(random()))
         var report = DelegationReport(task: task, mode: options.mode, asked: asked, events: [], accepted: nil,
                                       receipt: nil, failure: nil, evidenceIds: [])
+        report.caveats = caveats
         var decidedAt: UInt64? = nil
         while true {
             let now = clock()
@@ -189,7 +224,7 @@ public final class Delegator<T: Transport> {
             if decidedAt == nil, session.isDecided {
                 decidedAt = now
                 // Commit as soon as it is decided: the caller need not wait for the linger.
-                try commit(&session, &report, at: now)
+                try commit(&session, &report, at: now, options: options)
                 continue
             }
             let limit = decidedAt.map { $0 + options.lingerMs } ?? session.deadline
@@ -199,30 +234,38 @@ public final class Delegator<T: Transport> {
             route(m, into: &session, at: clock())
             cdde_trace(CDDE_TRACE_ANSWER_JUDGED)
             // Once decided, the scores go into the commit's transaction (one fsync, not two).
-            if decidedAt != nil || !session.isDecided { try apply(session.takeActions(), &report) }
+            if decidedAt != nil || !session.isDecided { try apply(session.takeActions(), &report, task: task, options: options) }
         }
-        if decidedAt == nil, session.isDecided { try commit(&session, &report, at: clock()) }
-        try apply(session.takeActions(), &report)
+        if decidedAt == nil, session.isDecided { try commit(&session, &report, at: clock(), options: options) }
+        try apply(session.takeActions(), &report, task: task, options: options)
         cdde_trace(CDDE_TRACE_DELEGATE_END)
         report.events = session.events
+        report.asked = session.asked
+        if session.accepted != nil {
+            report.assurance = session.assurance
+            if case .audited = options.mode, session.assurance.how != .unaudited, !session.assurance.validated {
+                report.caveats.append("no pinned or validated executor confirmed this result: it rests on agreement among executors this requester has not validated, which a Sybil attacker can fake")
+            }
+        }
         if case .failed(let error) = session.state, report.failure == nil { report.failure = error }
         return report
     }
 
-    private func commit(_ session: inout DelegationSession, _ report: inout DelegationReport, at now: UInt64) throws(DDEError) {
+    private func commit(_ session: inout DelegationSession, _ report: inout DelegationReport, at now: UInt64,
+                        options: DelegationOptions) throws(DDEError) {
         // Scores and receipt in one SQLite transaction: one durable commit (fsync) per delegation.
         // A refused commit (stale, duplicate: its savepoint rolls back; policy: refused before
         // writing anything) leaves the scores in place.
         try store.database.transaction { () throws(DDEError) in
             // Scores first: the commit re-checks the policy with them.
-            try apply(session.takeActions(), &report)
+            try apply(session.takeActions(), &report, task: session.task, options: options)
             cdde_trace(CDDE_TRACE_SCORES_WRITTEN)
             guard let result = session.accepted else { return }
             report.accepted = result
             do throws(DDEError) {
                 // The session verified the signature (check 9); the commit redoes the rest.
                 report.receipt = try store.commit(task: session.task, result: result, identity: identity, now: now,
-                                                  policy: nil, signatureVerified: true)
+                                                  policy: nil, signatureVerified: true, assurance: session.assurance)
             } catch {
                 if error.status == .store || error.status == .closed { throw error }
                 report.failure = error
@@ -231,7 +274,8 @@ public final class Delegator<T: Transport> {
         cdde_trace(CDDE_TRACE_COMMIT_DURABLE)
     }
 
-    private func apply(_ actions: [DelegationAction], _ report: inout DelegationReport) throws(DDEError) {
+    private func apply(_ actions: [DelegationAction], _ report: inout DelegationReport, task: ComputeTask,
+                       options: DelegationOptions) throws(DDEError) {
         let now = Int64(clamping: clock())
         for action in actions {
             switch action {
@@ -241,8 +285,23 @@ public final class Delegator<T: Transport> {
                 try store.reputation.recordFailure(key, now: now)
             case .timeout(let key):
                 try store.reputation.recordTimeout(key, now: now)
+            case .validated(let key):
+                try store.reputation.recordValidated(key, now: now)
+            case .convict(let key):
+                try store.reputation.convict(key, now: now)
             case .evidence(let e):
                 report.evidenceIds.append(try store.addEvidence(e))
+                if options.shareEvidence, let document = e.document {
+                    // Best effort: the evidence is stored; a transport failure here must not lose
+                    // the delegation's commit.
+                    try? transport.publish(topic: Topic.evidence,
+                                           payload: Envelope(type: .evidence, payload: try JSONParser.parse(document)).canonicalBytes,
+                                           retain: false)
+                }
+            case .ask(let keys):
+                try transport.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: keys).envelope.canonicalBytes,
+                                      retain: false)
+                onSent?(task, keys)
             }
         }
     }
@@ -277,8 +336,24 @@ public final class Delegator<T: Transport> {
         return try? Digest(hex: hex, field: "result.taskId")
     }
 
-    /// Presence messages update the executor list; anything else is counted and dropped.
+    /// Presence messages update the executor list; shared evidence is checked (and acted on only
+    /// once proven); anything else is counted and dropped.
     private func handleOutside(_ m: Message) {
+        if sameScalars(m.topic, Topic.evidence) {
+            guard let envelope = try? Envelope.decode(m.payload), envelope.type == .evidence else {
+                ignoredMessages += 1
+                return
+            }
+            let outcome: EvidenceOutcome
+            do throws(DDEError) {
+                let doc = try EvidenceDocument(json: envelope.payload)
+                outcome = try receiveEvidence(doc)
+                evidenceReceived.append((doc.id, outcome))
+            } catch {
+                ignoredMessages += 1
+            }
+            return
+        }
         guard m.topic.utf8.starts(with: "dde/v1/executors/".utf8) else { ignoredMessages += 1; return }
         if m.payload.isEmpty {
             executors.removeAll { sameScalars(Topic.executors($0.executorPublicKey), m.topic) }
@@ -294,9 +369,78 @@ public final class Delegator<T: Transport> {
     }
 }
 
+extension Delegator {
+    /// Acts on a checked evidence document (its signatures and disagreement were checked when it
+    /// was parsed): convicts the liars it names by itself (equivocation, signed fields) or by a
+    /// re-execution through `judge`; otherwise keeps it unjudged and convicts nobody.
+    @discardableResult
+    public func receiveEvidence(_ doc: EvidenceDocument) throws(DDEError) -> EvidenceOutcome {
+        let verdict = doc.selfEvidentVerdict ?? judge?(doc).map { doc.verdict(reexecuted: $0) }
+        return try store.importEvidence(doc, verdict: verdict, now: Int64(clamping: clock()))
+    }
+
+    /// Plans an audited delegation: the primary, drawn at random among the usable executors that
+    /// are not pinned (pinned ones audit); a replica when the primary is on probation (a strong
+    /// one when there is one); the reserve for audits and escalations.
+    func plan(for requiredCapabilities: [String], audit: AuditPolicy, options: DelegationOptions,
+              now: UInt64) throws(DDEError) -> ([PublicKey], TrustView, [String]) {
+        let t = Int64(clamping: now)
+        var usable: [PublicKey] = []
+        for p in executors where p.grants(requiredCapabilities) {
+            let key = p.executorPublicKey
+            if let r = try store.reputation.get(key, now: t), r.isBanned(at: t) || r.isBlacklisted(store.reputation.config) { continue }
+            if !usable.contains(key) { usable.append(key) }
+        }
+        var trust = try trustView(of: usable, reserve: [], options: options, policy: audit, now: now)
+        let pinned = shuffled(usable.filter { trust.pinned.contains($0) })
+        let others = shuffled(usable.filter { !trust.pinned.contains($0) })
+        guard let primary = others.first ?? pinned.first else {
+            throw DDEError(.noExecutor, "\(audit.label) needs an executor granting [\(requiredCapabilities.joined(separator: ", "))]; known: \(executors.count), none usable (not banned or blacklisted)")
+        }
+        var reserve = pinned + others.filter { trust.isStrong($0) } + others.filter { !trust.isStrong($0) }
+        reserve.removeAll { $0 == primary }
+        var asked = [primary]
+        var caveats: [String] = []
+        if !trust.isStrong(primary) {
+            let i = reserve.firstIndex { trust.isStrong($0) } ?? (reserve.isEmpty ? nil : 0)
+            guard let i else {
+                throw DDEError(.noExecutor, "\(audit.label): executor \(primary.hex) is on probation (\(trust.validated[primary] ?? 0) of \(audit.validatedAfter) validated results) and no other usable executor can confirm it: nothing sent")
+            }
+            asked.append(reserve.remove(at: i))
+        }
+        if !usable.contains(where: { trust.isStrong($0) }) {
+            caveats.append("no pinned or validated executor known: agreement among fresh identities decides, and a Sybil majority cannot be told from honest peers (pin an executor you run, or build a record first)")
+        }
+        trust.reserve = reserve
+        return (asked, trust, caveats)
+    }
+
+    func trustView(of keys: [PublicKey], reserve: [PublicKey], options: DelegationOptions, policy: AuditPolicy,
+                   now: UInt64) throws(DDEError) -> TrustView {
+        var view = TrustView(pinned: Set(options.pinned), reserve: reserve, policy: policy)
+        for key in keys + reserve {
+            view.validated[key] = try store.reputation.get(key, now: Int64(clamping: now))?.validated ?? 0
+        }
+        return view
+    }
+
+    /// A uniformly random order (Fisher-Yates over the CSPRNG).
+    func shuffled(_ keys: [PublicKey]) -> [PublicKey] {
+        var out = keys
+        var i = out.count
+        while i > 1 {
+            let j = Int(random() % UInt64(i))
+            i -= 1
+            out.swapAt(i, j)
+        }
+        return out
+    }
+}
+
 extension DelegationReport {
     /// The report as JSON (what dde_client_delegate and `dde delegate --json` give):
-    /// {"answers":[{"detail","executor","latencyMs","status","verdict"}],"asked":[pk],"evidenceIds":[…],
+    /// {"answers":[{"detail","executor","latencyMs","status","verdict"}],"asked":[pk],
+    ///  "assurance":{"confirmedBy","how","validated"}|null,"caveats":[…],"evidenceIds":[…],
     ///  "failure":{"code","message"}|null,"mode","receipt":<receipt>|null,"result":<result>|null,"taskId"}.
     public var json: JSON {
         var answers: [JSON] = []
@@ -312,6 +456,8 @@ extension DelegationReport {
         return .object(JSONObject(uniqueMembers: [
             .init("answers", .array(answers)),
             .init("asked", .array(asked.map { .string($0.hex) })),
+            .init("assurance", assurance.map { $0.json } ?? .null),
+            .init("caveats", .array(caveats.map { .string($0) })),
             .init("evidenceIds", .array(evidenceIds.map { .number(Double($0)) })),
             .init("failure", failure.map { f in .object(JSONObject(uniqueMembers: [
                 .init("code", .string(f.status.nameString)), .init("message", .string(f.detail)),

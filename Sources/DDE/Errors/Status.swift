@@ -72,6 +72,11 @@ public enum Status: Int32, Sendable {
     case busy = 103            // the executor refused: too many concurrent tasks for this peer
     case messageType = 104     // an envelope of a message type this dde does not know
     case noExecutor = 105      // no executor fits the task (capabilities, reputation, critical rules)
+    case unresolved = 106      // audited: proofs disagreed and no validated majority decided
+
+    // 110-119: fraud evidence (PROTOCOL.md section 12)
+    case evidenceAgrees = 110  // the evidence's proofs agree: it proves nothing
+    case evidenceUnjudged = 111 // naming the liar needs a re-execution that was not possible here
 }
 
 extension Status {
@@ -137,6 +142,9 @@ extension Status {
         case .busy: return "DDE_ERR_BUSY"
         case .messageType: return "DDE_ERR_MESSAGE_TYPE"
         case .noExecutor: return "DDE_ERR_NO_EXECUTOR"
+        case .unresolved: return "DDE_ERR_UNRESOLVED"
+        case .evidenceAgrees: return "DDE_ERR_EVIDENCE_AGREES"
+        case .evidenceUnjudged: return "DDE_ERR_EVIDENCE_UNJUDGED"
         }
     }
 
@@ -202,6 +210,9 @@ extension Status {
         case .busy: return "the executor is busy (too many tasks from this requester)"
         case .messageType: return "unknown message type in an envelope"
         case .noExecutor: return "no known executor fits the task (capabilities, reputation or critical rules)"
+        case .unresolved: return "proofs disagreed and no validated majority decided (nothing committed)"
+        case .evidenceAgrees: return "the evidence's two proofs agree: it proves nothing"
+        case .evidenceUnjudged: return "the evidence needs re-execution to name the liar, and none was possible here"
         }
     }
 }

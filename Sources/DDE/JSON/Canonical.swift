@@ -227,6 +227,24 @@ struct CanonicalObjectWriter {
         bytes.append(contentsOf: value)
     }
 
+    mutating func bool(_ k: StaticString, _ value: Bool) {
+        key(k)
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    /// An array of lowercase hex keys.
+    mutating func hexList(_ k: StaticString, _ values: [PublicKey]) {
+        key(k)
+        bytes.append(UInt8(ascii: "["))
+        for (i, v) in values.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(UInt8(ascii: "\""))
+            v.withUnsafeBytes { Hex.append($0, to: &bytes) }
+            bytes.append(UInt8(ascii: "\""))
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     mutating func strings(_ k: StaticString, _ values: [String]) {
         key(k)
         bytes.append(UInt8(ascii: "["))

@@ -17,8 +17,11 @@ public enum MessageType: Sendable, Equatable {
     case code
     /// Executor → `Topic.executors(key)`, retained: `Presence`.
     case presence
+    /// Requester → requesters on `Topic.evidence`: an `EvidenceDocument` (section 12).
+    case evidence
 
-    public static let all: [MessageType] = [.computeTask, .computeResult, .computeError, .codeRequest, .code, .presence]
+    public static let all: [MessageType] = [.computeTask, .computeResult, .computeError, .codeRequest, .code, .presence,
+                                            .evidence]
 
     /// The wire name.
     public var name: String {
@@ -29,6 +32,7 @@ public enum MessageType: Sendable, Equatable {
         case .codeRequest: return "code_request"
         case .code: return "code"
         case .presence: return "presence"
+        case .evidence: return "evidence"
         }
     }
 
@@ -80,7 +84,7 @@ public struct Envelope: Sendable {
         try r.version("v", Envelope.version)
         let name = try r.string("type", maxBytes: 64)
         guard let type = MessageType(name: name) else {
-            throw DDEError(.messageType, "envelope.type \"\(name)\" is not a v1 message type (known: compute_task, compute_result, compute_error, code_request, code, presence)")
+            throw DDEError(.messageType, "envelope.type \"\(name)\" is not a v1 message type (known: compute_task, compute_result, compute_error, code_request, code, presence, evidence)")
         }
         return Envelope(type: type, payload: try r.value("payload"))
     }

@@ -39,6 +39,8 @@ public enum Topic {
     public static func executors(_ executor: PublicKey) -> String { "dde/v1/executors/\(executor.hex)" }
     /// The filter matching every executor's presence.
     public static let allExecutors = "dde/v1/executors/+"
+    /// Where requesters share fraud evidence (docs/PROTOCOL.md section 12).
+    public static let evidence = "dde/v1/evidence"
 
     /// True when `topic` matches the MQTT filter `filter`.
     public static func matches(_ filter: String, _ topic: String) -> Bool {

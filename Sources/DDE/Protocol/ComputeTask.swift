@@ -17,7 +17,7 @@ public struct Intent: Sendable, Equatable {
         self.timestamp = timestamp
     }
 
-    var json: JSON {
+    public var json: JSON {
         .object(JSONObject(uniqueMembers: [
             .init("action", .string(action)), .init("payload", payload),
             .init("raw", .string(raw)), .init("timestamp", .int(timestamp)),

@@ -20,13 +20,14 @@ extension Store {
     @discardableResult
     public func commit(task: ComputeTask, result: ComputeResult, identity: KeyPair, now: UInt64,
                        policy: VerifyPolicy? = nil) throws(DDEError) -> Receipt {
-        try commit(task: task, result: result, identity: identity, now: now, policy: policy, signatureVerified: false)
+        try commit(task: task, result: result, identity: identity, now: now, policy: policy, signatureVerified: false,
+                   assurance: .direct)
     }
 
     /// `signatureVerified`: the caller (the Delegator's session) has verified this proof's
-    /// signature already; every other check is done again.
+    /// signature already; every other check is done again. `assurance` goes into the receipt.
     func commit(task: ComputeTask, result: ComputeResult, identity: KeyPair, now: UInt64,
-                policy: VerifyPolicy?, signatureVerified: Bool) throws(DDEError) -> Receipt {
+                policy: VerifyPolicy?, signatureVerified: Bool, assurance: Assurance) throws(DDEError) -> Receipt {
         guard now <= maxSafeInteger else {
             throw DDEError(.number, "commit: now must be Unix milliseconds in [0, 2^53-1], got \(now)")
         }
@@ -73,7 +74,7 @@ extension Store {
             cdde_trace(CDDE_TRACE_COMMIT_STATE)
             let receipt = Receipt(index: index, timestamp: now, identity: identity, proof: proof,
                                   previousStateRoot: nodeBefore, nextStateRoot: try nodeRoot(),
-                                  previousReceiptHash: head?.receiptHash)
+                                  previousReceiptHash: head?.receiptHash, assurance: assurance)
             try database.withStatement("""
                 INSERT INTO receipts(idx, receipt_hash, task_id, dapp_id, timestamp, receipt_json, signature)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)

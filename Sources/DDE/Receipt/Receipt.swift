@@ -41,7 +41,9 @@ public struct RemoteProof: Sendable, Equatable {
 }
 
 public struct Receipt: Sendable {
-    public static let version: UInt64 = 1
+    /// The version this dde writes: 2 adds `assurance`. Version 1 receipts (without it) still
+    /// parse and verify, so older chains stay valid.
+    public static let version: UInt64 = 2
 
     /// Position in the chain, from 0.
     public var index: UInt64
@@ -64,20 +66,23 @@ public struct Receipt: Sendable {
     /// nil for index 0.
     public var previousReceiptHash: Digest?
     public var remote: RemoteProof
+    /// How the result was assured (nil only in a receiptVersion 1 receipt).
+    public var assurance: Assurance?
     /// H(receipt without receiptHash and signature).
     public var receiptHash: Digest
     /// The identity's signature of kind `receipt` over receiptHash.
     public var signature: Signature
 
-    static let fields = ["receiptVersion", "index", "timestamp", "identity", "dappId", "action", "taskId",
+    static let fields = ["receiptVersion", "assurance", "index", "timestamp", "identity", "dappId", "action", "taskId",
                          "inputHash", "capabilitiesDeclared", "capabilitiesUsed", "resultHash",
                          "executionTraceHash", "previousStateRoot", "nextStateRoot", "previousReceiptHash",
                          "remote", "receiptHash", "signature"]
 
     /// A receipt for an accepted proof, hashed and signed by `identity`.
     init(index: UInt64, timestamp: UInt64, identity: KeyPair, proof: ExecutionProof,
-         previousStateRoot: Digest, nextStateRoot: Digest, previousReceiptHash: Digest?) {
+         previousStateRoot: Digest, nextStateRoot: Digest, previousReceiptHash: Digest?, assurance: Assurance) {
         self.index = index
+        self.assurance = assurance
         self.timestamp = timestamp
         self.identity = identity.publicKey
         dappId = proof.dappId
@@ -104,7 +109,16 @@ public struct Receipt: Sendable {
     public init(json: JSON) throws(DDEError) {
         let r = try FieldReader(json, context: "receipt")
         try r.only(Receipt.fields)
-        try r.version("receiptVersion", Receipt.version)
+        let version = try r.integer("receiptVersion")
+        guard version == 1 || version == Receipt.version else {
+            throw DDEError(.version, "receipt.receiptVersion is \(version); this dde knows 1 and \(Receipt.version)")
+        }
+        if version == 1 {
+            guard !r.has("assurance") else { throw DDEError(.schema, "receipt: unknown field \"assurance\" in a version 1 receipt") }
+            assurance = nil
+        } else {
+            assurance = try Assurance(json: try r.value("assurance"))
+        }
         index = try r.integer("index")
         timestamp = try r.integer("timestamp")
         identity = try r.publicKey("identity")
@@ -135,7 +149,7 @@ public struct Receipt: Sendable {
     /// The receipt without receiptHash and signature: what the hash covers.
     public var unsignedJSON: JSON {
         .object(JSONObject(uniqueMembers: [
-            .init("receiptVersion", .int(Receipt.version)),
+            .init("receiptVersion", .int(versionWritten)),
             .init("index", .int(index)),
             .init("timestamp", .int(timestamp)),
             .init("identity", .string(identity.hex)),
@@ -151,8 +165,11 @@ public struct Receipt: Sendable {
             .init("nextStateRoot", .string(nextStateRoot.hex)),
             .init("previousReceiptHash", previousReceiptHash.map { .string($0.hex) } ?? .null),
             .init("remote", remote.json),
-        ]))
+        ] + (assurance.map { [JSONObject.Member("assurance", $0.json)] } ?? [])))
     }
+
+    /// 2, or 1 for a version 1 receipt read back (it has no assurance).
+    var versionWritten: UInt64 { assurance == nil ? 1 : Receipt.version }
 
     public var json: JSON {
         guard case .object(var o) = unsignedJSON else { return unsignedJSON }
@@ -173,6 +190,7 @@ public struct Receipt: Sendable {
     func canonicalBytes(signed: Bool) -> [UInt8] {
         var w = CanonicalObjectWriter(capacity: 1536)
         w.string("action", action)
+        if let assurance { w.canonical("assurance", assurance.canonicalBytes) }
         w.strings("capabilitiesDeclared", capabilitiesDeclared)
         w.strings("capabilitiesUsed", capabilitiesUsed)
         w.string("dappId", dappId)
@@ -184,7 +202,7 @@ public struct Receipt: Sendable {
         if let previousReceiptHash { w.hex("previousReceiptHash", previousReceiptHash) } else { w.null("previousReceiptHash") }
         w.hex("previousStateRoot", previousStateRoot)
         if signed { w.hex("receiptHash", receiptHash) }
-        w.integer("receiptVersion", Receipt.version)
+        w.integer("receiptVersion", versionWritten)
         w.canonical("remote", remote.canonicalBytes)
         w.hex("resultHash", resultHash)
         if signed { w.hex("signature", signature) }

@@ -38,11 +38,30 @@ public final class Reputation: @unchecked Sendable {
         return try update(key, now: now) { r in
             r.failedProofs += 1
             r.consecutiveInvalid += 1
+            // A signed wrong claim ends any trust earned: validation starts again (as BOINC's
+            // consecutive-valid count does).
+            r.validated = 0
             if r.consecutiveInvalid >= config.banAfterConsecutiveInvalid {
                 let (until, overflow) = now.addingReportingOverflow(config.banDurationMs)
                 let end = overflow ? Int64.max : until
                 if end > r.bannedUntil { r.bannedUntil = end }
             }
+        }
+    }
+
+    /// Another executor's signed proof confirmed a result of `key` (replicated or audited
+    /// agreement): validated + 1. The success itself is recorded by `recordSuccess`.
+    @discardableResult
+    public func recordValidated(_ key: PublicKey, now: Int64) throws(DDEError) -> ReputationRecord {
+        try update(key, now: now) { r in r.validated += 1 }
+    }
+
+    /// `key` was proven to have signed a wrong result (re-execution, a validated majority, or two
+    /// conflicting proofs of its own): blacklisted for good. The first conviction's time is kept.
+    @discardableResult
+    public func convict(_ key: PublicKey, now: Int64) throws(DDEError) -> ReputationRecord {
+        try update(key, now: now) { r in
+            if r.convictedAt == 0 { r.convictedAt = now > 0 ? now : 1 }
         }
     }
 
@@ -136,13 +155,19 @@ public final class Reputation: @unchecked Sendable {
     /// higher Wilson lower bound of the success rate; then the lower average latency (an executor
     /// with no latency yet after one with some); then key bytes, so the order is deterministic.
     /// Duplicates are dropped (first kept). Executors never recorded count as no attempts.
-    public func routingOrder(_ candidates: [PublicKey], now: Int64) throws(DDEError) -> [PublicKey] {
+    ///
+    /// `random`: when given (the delegating client passes its CSPRNG), ties are broken by a fresh
+    /// random draw per candidate instead of key bytes, so nobody can grind a key that sorts first
+    /// among executors with equal records. Without it the order is deterministic (for display).
+    public func routingOrder(_ candidates: [PublicKey], now: Int64,
+                             random: (() -> UInt64)? = nil) throws(DDEError) -> [PublicKey] {
         struct Entry {
             var key: PublicKey
             var excluded: Bool
             var bound: Double
             var hasLatency: Bool
             var latency: Double
+            var draw: UInt64
         }
         var seen = Set<PublicKey>()
         var entries: [Entry] = []
@@ -153,7 +178,8 @@ public final class Reputation: @unchecked Sendable {
                                      // Quantised: decay makes equal records differ in the 6th
                                      // decimal, which must not outrank a real latency difference.
                                      bound: (r.successLowerBound(z: config.confidenceZ) * 1000).rounded(),
-                                     hasLatency: r.latencyCount > 0, latency: r.latencyAvg))
+                                     hasLatency: r.latencyCount > 0, latency: r.latencyAvg,
+                                     draw: random?() ?? 0))
             }
         }
         entries.sort { a, b in
@@ -161,6 +187,7 @@ public final class Reputation: @unchecked Sendable {
             if a.bound != b.bound { return a.bound > b.bound }
             if a.hasLatency != b.hasLatency { return a.hasLatency }
             if a.latency != b.latency { return a.latency < b.latency }
+            if a.draw != b.draw { return a.draw < b.draw }
             return PublicKey.bytesLess(a.key, b.key)
         }
         return entries.map { $0.key }
@@ -168,7 +195,7 @@ public final class Reputation: @unchecked Sendable {
 
     // MARK: storage
 
-    static let columns = "executor_key, successes, failures, timeouts, latency_sum, latency_count, decayed_at, last_seen, consecutive_invalid, banned_until"
+    static let columns = "executor_key, successes, failures, timeouts, latency_sum, latency_count, decayed_at, last_seen, consecutive_invalid, banned_until, validated, convicted_at"
 
     static func record(from s: SQLiteStatement) throws(DDEError) -> ReputationRecord {
         let keyBytes = s.blob(0)
@@ -185,6 +212,8 @@ public final class Reputation: @unchecked Sendable {
         let run = s.int64(8)
         r.consecutiveInvalid = run < 0 ? 0 : (run > Int64(Int32.max) ? Int(Int32.max) : Int(run))
         r.bannedUntil = s.int64(9)
+        r.validated = max(0, s.int64(10))
+        r.convictedAt = max(0, s.int64(11))
         return r
     }
 
@@ -204,7 +233,7 @@ public final class Reputation: @unchecked Sendable {
             if now > r.lastSeen { r.lastSeen = now }
             try database.withStatement("""
                 INSERT OR REPLACE INTO reputation(\(Reputation.columns))
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                 """) { s throws(DDEError) in
                 try s.bind(1, blob: r.executorKey.bytes)
                 try s.bind(2, double: r.successfulProofs)
@@ -216,6 +245,8 @@ public final class Reputation: @unchecked Sendable {
                 try s.bind(8, int64: r.lastSeen)
                 try s.bind(9, int64: Int64(r.consecutiveInvalid))
                 try s.bind(10, int64: r.bannedUntil)
+                try s.bind(11, int64: r.validated)
+                try s.bind(12, int64: r.convictedAt)
                 try s.step()
             }
             return r

@@ -21,6 +21,13 @@ public struct ReputationRecord: Sendable {
     public var bannedUntil: Int64
     /// Time the counts were last decayed to.
     public var decayedAt: Int64
+    /// Results of this executor that another executor's signed proof independently confirmed
+    /// (replicated or audited agreement; not decayed). Only this makes an executor trusted in the
+    /// audited mode; an unaudited accept never raises it.
+    public var validated: Int64
+    /// When it was proven to have signed a wrong result (by re-execution or a validated
+    /// majority), Unix ms; 0 when never. A convicted executor is blacklisted for good.
+    public var convictedAt: Int64
 
     public init(executorKey: PublicKey, at now: Int64) {
         self.executorKey = executorKey
@@ -33,7 +40,12 @@ public struct ReputationRecord: Sendable {
         consecutiveInvalid = 0
         bannedUntil = 0
         decayedAt = now
+        validated = 0
+        convictedAt = 0
     }
+
+    /// Proven a liar: blacklisted for good, whatever the counts say.
+    public var isConvicted: Bool { convictedAt > 0 }
 
     /// Average latency of successful proofs in ms, 0 when there is none.
     public var latencyAvg: Double { latencyCount > 0 ? latencySum / latencyCount : 0 }
@@ -60,6 +72,7 @@ public struct ReputationRecord: Sendable {
     public func isBanned(at now: Int64) -> Bool { now < bannedUntil }
 
     public func isBlacklisted(_ config: ReputationConfig) -> Bool {
+        if isConvicted { return true }
         // Counts are decayed reals: five failures a second apart are 4.9999 attempts. Rounding
         // to the nearest whole attempt keeps "5 attempts" meaning five events close in time.
         let whole = attempts.rounded(.toNearestOrAwayFromZero)

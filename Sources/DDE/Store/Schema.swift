@@ -71,6 +71,16 @@ enum StoreSchema {
         );
         CREATE INDEX evidence_by_executor ON evidence(executor_key);
         """,
+        // 2: audited delegation (PROTOCOL.md section 11): how many of an executor's results were
+        // independently validated (replicated or audited agreement), and when it was proven a
+        // liar (0: never; a convicted executor is blacklisted for good). Evidence keeps the
+        // portable document (section 12) that anyone can check, and whether it convicted.
+        """
+        ALTER TABLE reputation ADD COLUMN validated INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE reputation ADD COLUMN convicted_at INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE evidence ADD COLUMN document BLOB;
+        ALTER TABLE evidence ADD COLUMN convicted INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 
     /// The schema version this build writes.

@@ -136,8 +136,9 @@ public final class Store: @unchecked Sendable {
     public func addEvidence(_ evidence: Evidence) throws(DDEError) -> Int64 {
         try database.transaction { () throws(DDEError) -> Int64 in
             try database.withStatement("""
-                INSERT INTO evidence(executor_key, task_id, status, detail, task_json, result_json, recorded_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                INSERT INTO evidence(executor_key, task_id, status, detail, task_json, result_json, recorded_at,
+                                     document, convicted)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                 """) { s throws(DDEError) -> Int64 in
                 try s.bind(1, blob: evidence.executorKey.bytes)
                 try s.bind(2, blob: evidence.taskId.bytes)
@@ -146,6 +147,8 @@ public final class Store: @unchecked Sendable {
                 try s.bind(5, blob: evidence.taskJSON)
                 try s.bind(6, blob: evidence.resultJSON)
                 try s.bind(7, int64: evidence.recordedAt)
+                if let document = evidence.document { try s.bind(8, blob: document) } else { try s.bindNull(8) }
+                try s.bind(9, int64: evidence.convicted ? 1 : 0)
                 try s.step()
                 return try database.queryInt64("SELECT last_insert_rowid()") ?? 0
             }
@@ -155,8 +158,8 @@ public final class Store: @unchecked Sendable {
     /// All evidence, oldest first; only that against `executor` when given.
     public func evidence(executor: PublicKey? = nil) throws(DDEError) -> [Evidence] {
         let sql = executor == nil
-            ? "SELECT id, executor_key, task_id, status, detail, task_json, result_json, recorded_at FROM evidence ORDER BY id"
-            : "SELECT id, executor_key, task_id, status, detail, task_json, result_json, recorded_at FROM evidence WHERE executor_key = ?1 ORDER BY id"
+            ? "SELECT \(Evidence.columns) FROM evidence ORDER BY id"
+            : "SELECT \(Evidence.columns) FROM evidence WHERE executor_key = ?1 ORDER BY id"
         return try database.withStatement(sql) { s throws(DDEError) -> [Evidence] in
             if let executor { try s.bind(1, blob: executor.bytes) }
             var out: [Evidence] = []
@@ -167,6 +170,8 @@ public final class Store: @unchecked Sendable {
                 var e = Evidence(executorKey: key, taskId: task, status: status, detail: s.text(4),
                                  taskJSON: s.blob(5), resultJSON: s.blob(6), recordedAt: s.int64(7))
                 e.id = s.int64(0)
+                e.document = s.isNull(8) ? nil : s.blob(8)
+                e.convicted = s.int64(9) != 0
                 out.append(e)
             }
             return out
@@ -199,6 +204,14 @@ public struct Evidence: Sendable {
     public var resultJSON: [UInt8]
     /// Unix milliseconds.
     public var recordedAt: Int64
+    /// The portable document (PROTOCOL.md section 12) when another valid proof disagreed with
+    /// this one: canonical bytes of {evidenceVersion, proofs, task}. nil for a proof that failed
+    /// a check on its own (the record above is the evidence).
+    public var document: [UInt8]?
+    /// Whether this evidence convicted the executor (blacklisted for good).
+    public var convicted: Bool = false
+
+    static let columns = "id, executor_key, task_id, status, detail, task_json, result_json, recorded_at, document, convicted"
 
     public init(executorKey: PublicKey, taskId: Digest, status: Status, detail: String,
                 taskJSON: [UInt8], resultJSON: [UInt8], recordedAt: Int64) {

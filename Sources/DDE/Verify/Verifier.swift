@@ -73,6 +73,46 @@ public enum Verifier {
                        stateWritesHash: Digest?, resultHash: Digest?, signatureVerified: Bool = false) throws(DDEError) -> Verdict {
         let proof = result.proof
 
+        try checkTaskFields(task: task, proof: proof)
+        // 7. The result and writes are the ones the proof commits to.
+        guard (resultHash ?? result.result.hash) == proof.resultHash else {
+            throw DDEError(.resultHash, "proof.resultHash is not H(result)")
+        }
+        guard (stateWritesHash ?? result.stateWrites.hash) == proof.stateWritesHash else {
+            throw DDEError(.writesHash, "proof.stateWritesHash is not H(stateWrites)")
+        }
+        // 8. The state transition: from the task's root to the root after the writes. Writes
+        // need the state.write capability used (and so declared): without this, an executor
+        // could sign writes to a dApp whose task allows none (found by an independent executor
+        // written from this page: tests/adversary).
+        try checkPreviousRoot(task: task, proof: proof)
+        if !result.stateWrites.isEmpty && !proof.capabilitiesUsed.contains(where: { sameScalars($0, "state.write") }) {
+            throw DDEError(.capabilities, "the result writes state but proof.capabilitiesUsed lacks \"state.write\"")
+        }
+        let next = task.stateLeaves.root(applying: result.stateWrites)
+        guard proof.nextStateRoot == next else {
+            throw DDEError(.nextStateRoot, "proof.nextStateRoot is not the root of the task state with stateWrites applied (expected \(next.hex))")
+        }
+        // 9. Signed by the executor it names.
+        guard signatureVerified || proof.executorPublicKey.isValidSignature(proof.signature, kind: .proof,
+                                                      digest: proofSignedHash ?? proof.signedHash) else {
+            throw DDEError(.proofSignature, "proof.signature does not verify for executor \(proof.executorPublicKey.hex)")
+        }
+        // 10. Policy.
+        if policy.blacklisted.contains(proof.executorPublicKey) {
+            throw DDEError(.executorBlacklisted, "executor \(proof.executorPublicKey.hex) is blacklisted")
+        }
+        if policy.banned.contains(proof.executorPublicKey) {
+            throw DDEError(.executorBanned, "executor \(proof.executorPublicKey.hex) is temporarily banned")
+        }
+        return Verdict(taskId: task.taskId, executor: proof.executorPublicKey, resultHash: proof.resultHash,
+                       nextStateRoot: proof.nextStateRoot, proof: proof)
+    }
+
+    /// Checks 2 to 6: the proof claims this task's id, dApp, action, code, input, capabilities, and
+    /// stays within its limits. Every field involved is signed, so a failure here is a wrong claim
+    /// of the signer's own (evidence on its own, PROTOCOL.md section 12).
+    public static func checkTaskFields(task: ComputeTask, proof: ExecutionProof) throws(DDEError) {
         // 2. The proof is for this task.
         guard proof.taskId == task.taskId else {
             throw DDEError(.taskMismatch, "proof.taskId \(proof.taskId.hex) is not this task's id \(task.taskId.hex)")
@@ -105,34 +145,12 @@ public enum Verifier {
         guard proof.fuelUsed <= task.limits.maxFuel else {
             throw DDEError(.fuelExceeded, "proof.fuelUsed \(proof.fuelUsed) > maxFuel \(task.limits.maxFuel)")
         }
-        // 7. The result and writes are the ones the proof commits to.
-        guard (resultHash ?? result.result.hash) == proof.resultHash else {
-            throw DDEError(.resultHash, "proof.resultHash is not H(result)")
-        }
-        guard (stateWritesHash ?? result.stateWrites.hash) == proof.stateWritesHash else {
-            throw DDEError(.writesHash, "proof.stateWritesHash is not H(stateWrites)")
-        }
-        // 8. The state transition: from the task's root to the root after the writes.
+    }
+
+    /// Check 8's first half: the proof starts from the task's state root (signed on both sides).
+    static func checkPreviousRoot(task: ComputeTask, proof: ExecutionProof) throws(DDEError) {
         guard proof.previousStateRoot == task.previousStateRoot else {
             throw DDEError(.previousStateRoot, "proof.previousStateRoot differs from the task's")
         }
-        let next = task.stateLeaves.root(applying: result.stateWrites)
-        guard proof.nextStateRoot == next else {
-            throw DDEError(.nextStateRoot, "proof.nextStateRoot is not the root of the task state with stateWrites applied (expected \(next.hex))")
-        }
-        // 9. Signed by the executor it names.
-        guard signatureVerified || proof.executorPublicKey.isValidSignature(proof.signature, kind: .proof,
-                                                      digest: proofSignedHash ?? proof.signedHash) else {
-            throw DDEError(.proofSignature, "proof.signature does not verify for executor \(proof.executorPublicKey.hex)")
-        }
-        // 10. Policy.
-        if policy.blacklisted.contains(proof.executorPublicKey) {
-            throw DDEError(.executorBlacklisted, "executor \(proof.executorPublicKey.hex) is blacklisted")
-        }
-        if policy.banned.contains(proof.executorPublicKey) {
-            throw DDEError(.executorBanned, "executor \(proof.executorPublicKey.hex) is temporarily banned")
-        }
-        return Verdict(taskId: task.taskId, executor: proof.executorPublicKey, resultHash: proof.resultHash,
-                       nextStateRoot: proof.nextStateRoot, proof: proof)
     }
 }

@@ -50,7 +50,9 @@ __all__ = [
     "ActionFailedError", "AuditFailedError",
     # network
     "NetworkError", "TransportError", "NoResultError", "QuorumNotReachedError", "BusyError",
-    "MessageTypeError", "NoExecutorError",
+    "MessageTypeError", "NoExecutorError", "UnresolvedError",
+    # fraud evidence
+    "EvidenceError", "EvidenceAgreesError", "EvidenceUnjudgedError",
 ]
 
 
@@ -493,6 +495,28 @@ class NoExecutorError(NetworkError):
     """DDE_ERR_NO_EXECUTOR: no known executor fits the task (all banned, blacklisted or unproven)."""
 
     CODE, NAME = 105, "DDE_ERR_NO_EXECUTOR"
+
+
+class UnresolvedError(NetworkError):
+    """DDE_ERR_UNRESOLVED: proofs disagreed and no validated majority decided (nothing committed)."""
+
+    CODE, NAME = 106, "DDE_ERR_UNRESOLVED"
+
+
+class EvidenceError(DDEError):
+    """Fraud evidence that proves nothing, or cannot be judged here."""
+
+
+class EvidenceAgreesError(EvidenceError):
+    """DDE_ERR_EVIDENCE_AGREES: the evidence's two proofs agree: it proves nothing."""
+
+    CODE, NAME = 110, "DDE_ERR_EVIDENCE_AGREES"
+
+
+class EvidenceUnjudgedError(EvidenceError):
+    """DDE_ERR_EVIDENCE_UNJUDGED: naming the liar needs a re-execution that was not possible here."""
+
+    CODE, NAME = 111, "DDE_ERR_EVIDENCE_UNJUDGED"
 
 
 def _collect() -> Dict[int, Type[DDEError]]:
