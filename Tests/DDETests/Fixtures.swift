@@ -31,7 +31,7 @@ enum Fixture {
         var p = ExecutionProof(
             taskId: task.taskId, dappId: task.dappId, dappCodeHash: task.dappCodeHash, action: task.intent.action,
             inputHash: task.inputHash, capabilitiesDeclared: task.requiredCapabilities,
-            capabilitiesUsed: ["state.read"], executionTraceHash: SHA256.hash(Array("trace".utf8)),
+            capabilitiesUsed: ["state.read", "state.write"], executionTraceHash: SHA256.hash(Array("trace".utf8)),
             traceLength: 3, fuelUsed: 500, resultHash: result.hash, previousStateRoot: task.previousStateRoot,
             nextStateRoot: task.stateOrEmpty.applying(writes).root, stateWritesHash: writes.hash,
             executorPublicKey: signer.publicKey, timestamp: 1_764_000_000_100)

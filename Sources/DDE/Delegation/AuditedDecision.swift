@@ -112,9 +112,13 @@ extension DelegationSession {
         return !trust.reserve.isEmpty && extraAsked < p.maxEscalation
     }
 
-    /// Takes the next executor to ask from the reserve (strong ones first).
+    /// Takes the next executor to ask from the reserve: pinned ones first, then strong ones,
+    /// then (unless `strongOnly`) fresh ones, each in reserve order (random, from the Delegator).
     private mutating func nextFromReserve(strongOnly: Bool) -> PublicKey? {
-        guard let i = trust.reserve.firstIndex(where: { !strongOnly || trust.isStrong($0) }) else { return nil }
+        let i = trust.reserve.firstIndex { trust.pinned.contains($0) }
+            ?? trust.reserve.firstIndex { trust.isStrong($0) }
+            ?? (strongOnly ? nil : trust.reserve.indices.first)
+        guard let i else { return nil }
         return trust.reserve.remove(at: i)
     }
 

@@ -351,8 +351,9 @@ public struct DelegationSession: Sendable {
         let members = group.map { $0.executor }
         // Worth more when the agreement includes a strong executor: fresh identities agreeing
         // among themselves may be one attacker.
+        let checked = how != .unaudited && how != .firstValid && how != .direct
         assurance = Assurance(how: how, confirmedBy: Array(members.dropFirst()),
-                              validated: members.count > 1 && members.contains { trust.isStrong($0) })
+                              validated: checked && members.contains { trust.isStrong($0) })
         for (i, member) in group.enumerated() {
             events[member.eventIndex].kind = i == 0 ? .accepted : .agreed
             actions.append(.success(member.executor, latencyMs: member.latency))

@@ -25,9 +25,10 @@ public struct Assurance: Sendable, Equatable {
     /// Executors whose validly signed proofs agreed with the committed one (not its signer),
     /// sorted by key bytes.
     public var confirmedBy: [PublicKey]
-    /// Whether the agreeing executors (the signer and `confirmedBy`) included one validated or
-    /// pinned by this requester at the time. False for agreement among fresh identities only (a
-    /// Sybil majority is not excluded), and when nobody confirmed.
+    /// Whether the result was checked (quorum, replicated, audited, escalated) and the executors
+    /// standing behind it (the signer and `confirmedBy`) included one validated or pinned by this
+    /// requester at the time. False for agreement among fresh identities only (a Sybil majority
+    /// is not excluded), and for results nobody checked.
     public var validated: Bool
 
     public init(how: How, confirmedBy: [PublicKey] = [], validated: Bool = false) {
