@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "DDECore", type: .dynamic, targets: ["DDE"]),
         .executable(name: "dde", targets: ["DDECLI"]),
         .executable(name: "dde-torture", targets: ["DDETorture"]),
+        .executable(name: "dde-sim", targets: ["DDESim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
@@ -49,6 +50,15 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "DDETorture", dependencies: ["CDDE", "DDE", "DDEExecutor"]),
+        // The Byzantine simulation (issue 11): requesters on the shipped Delegator, simulated
+        // network, clock and liars (`dde-sim --help` says what is real and what is simulated).
+        .executableTarget(
+            name: "DDESim",
+            dependencies: [
+                "DDE", "DDEExecutor", "DDENetwork",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(name: "DDETests", dependencies: ["DDE"]),
         .testTarget(name: "DDEExecutorTests", dependencies: ["DDE", "DDEExecutor"]),
         .testTarget(name: "DDENetworkTests", dependencies: ["DDE", "DDEExecutor", "DDENetwork"]),
