@@ -1,9 +1,10 @@
 // `dde delegate`: one delegation from the command line, over MQTT. Builds and signs the task
 // from the store's current dApp state, optionally publishes its code by hash, learns executors
-// from their presence, delegates (first_valid or quorum), commits the accepted result to the
+// from their presence, delegates (first_valid, quorum or audited), commits the accepted result to the
 // store's receipt chain, and prints the receipt. Progress goes to stderr, the document to stdout.
 import ArgumentParser
 import DDE
+import DDEExecutor
 import DDENetwork
 import Foundation
 
@@ -17,7 +18,15 @@ struct Delegate: ParsableCommand {
             whom it asked, each answer with its verdict and the latency measured here. On \
             stdout: the committed receipt (with --json: the whole report). Exit status 0 when a \
             receipt was committed, else the DDE_ERR_* code: 101 NO_RESULT, 102 \
-            QUORUM_NOT_REACHED, 105 NO_EXECUTOR, 100 TRANSPORT, ...
+            QUORUM_NOT_REACHED, 105 NO_EXECUTOR, 106 UNRESOLVED, 100 TRANSPORT, ...
+            What each mode guarantees: first_valid trusts the fastest signer (a consistent liar \
+            that answers first is committed); quorum k commits what k distinct executors agree on \
+            (k fresh identities of one attacker can agree on a lie); audited replicates executors \
+            on probation, audits trusted ones at random after they answered, escalates \
+            disagreements to validated or --pin'ned executors and blacklists proven liars for good, \
+            aiming at --error-target forged commits when at most --liar-share of executors lie. \
+            Without a pinned or validated executor it cannot tell a Sybil majority from honest \
+            peers, and says so on stderr.
               dde delegate --broker mqtt://127.0.0.1:1883 --store requester.db --key requester.key \\
                   --dapp counter --code examples/dapps/counter.wat --action increment \\
                   --cap state.read --cap state.write
@@ -34,11 +43,7 @@ struct Delegate: ParsableCommand {
 
     @OptionGroup var fields: TaskFields
 
-    @Option(help: "first_valid (accept the first valid proof) or quorum (k executors must agree).")
-    var mode: String = "first_valid"
-
-    @Option(help: "Quorum size (with --mode quorum).")
-    var k: Int = 2
+    @OptionGroup var assurance: AssuranceOptions
 
     @Option(help: "Executors asked (at least k).")
     var fanout: Int = 3
@@ -74,6 +79,7 @@ struct Delegate: ParsableCommand {
             defer { mqtt.close() }
             mqtt.onNotice = { progress("mqtt: \($0)") }
             let delegator = try Delegator(transport: mqtt, store: db, identity: identity)
+            delegator.judge = assurance.judge()
 
             if let module {
                 let hash = try delegator.publishCode(module)
@@ -92,6 +98,10 @@ struct Delegate: ParsableCommand {
                 let result = e.resultHash.map { "  result \(short($0))" } ?? ""
                 progress("  <- \(who) \(e.kind.name) \(e.latencyMs) ms\(result)\(status)")
             }
+            if let a = report.assurance {
+                progress("assured: \(a.how.rawValue)\(a.confirmedBy.isEmpty ? "" : ", confirmed by \(a.confirmedBy.map { short($0) }.joined(separator: ", "))")\(a.validated ? " (validated)" : "")")
+            }
+            for caveat in report.caveats { progress("caveat: \(caveat)") }
             if let receipt = report.receipt {
                 progress("committed receipt #\(receipt.index) \(receipt.receiptHash.hex) from \(short(receipt.remote.executorPublicKey)); state root \(short(receipt.nextStateRoot))")
             }
@@ -109,10 +119,7 @@ struct Delegate: ParsableCommand {
 
     func delegationOptions() throws(DDEError) -> DelegationOptions {
         var o = DelegationOptions()
-        guard let named = try AssuranceMode.named(mode, quorum: k) else {
-            throw DDEError(.argument, "--mode must be first_valid or quorum, not \(mode)")
-        }
-        o.mode = named
+        try assurance.apply(to: &o)
         guard fanout >= 1, fanout <= TaskOffer.maxExecutors else {
             throw DDEError(.argument, "--fanout must be 1...\(TaskOffer.maxExecutors), not \(fanout)")
         }
@@ -129,4 +136,48 @@ struct Delegate: ParsableCommand {
 /// A progress line on stderr.
 private func progress(_ line: String) {
     logLine("dde delegate: \(line)")
+}
+
+/// How a delegation makes sure of its result: one definition for `dde delegate` and `dde demo`.
+struct AssuranceOptions: ParsableArguments {
+    @Option(help: "first_valid (accept the first valid proof), quorum (k executors must agree) or audited (replicate executors on probation, audit trusted ones at random).")
+    var mode: String = "first_valid"
+
+    @Option(help: "Quorum size (with --mode quorum).")
+    var k: Int = 2
+
+    @Option(help: "With --mode audited: the share of committed results you accept to be wrong.")
+    var errorTarget: Double = 1e-3
+
+    @Option(help: "With --mode audited: the share of executors assumed to lie.")
+    var liarShare: Double = 0.2
+
+    @Option(help: "With --mode audited: the lowest audit probability, however long an executor's record.")
+    var auditFloor: Double = 0.01
+
+    @Option(name: .customLong("pin"), help: "An executor you trust (public key hex, repeatable): audits and tie-breaks go to it first, and its word decides a disagreement.")
+    var pinned: [String] = []
+
+    @Option(name: .customLong("evidence-code"), help: "A code store folder: evidence received from other requesters is judged by re-executing from it (default: only self-evident evidence is acted on).")
+    var evidenceCode: String?
+
+    func apply(to o: inout DelegationOptions) throws(DDEError) {
+        let audit = AuditPolicy(errorTarget: errorTarget, liarShare: liarShare, auditFloor: auditFloor)
+        guard let named = try AssuranceMode.named(mode, quorum: k, audit: audit) else {
+            throw DDEError(.argument, "--mode must be first_valid, quorum or audited, not \(mode)")
+        }
+        if case .audited = named {
+            guard errorTarget > 0, errorTarget < 1 else { throw DDEError(.argument, "--error-target must be in (0, 1), not \(errorTarget)") }
+            try audit.validate()
+        }
+        o.mode = named
+        o.pinned = []
+        for hex in pinned { o.pinned.append(try PublicKey(hex: hex, field: "--pin")) }
+    }
+
+    /// Re-execution for received evidence, when --evidence-code names a code store.
+    func judge() -> ((EvidenceDocument) -> EvidenceDocument.Outcome?)? {
+        guard let evidenceCode, let store = try? CodeStore(directory: URL(fileURLWithPath: evidenceCode)) else { return nil }
+        return { doc in (try? Audit.outcome(of: doc.task, codeStore: store)) ?? nil }
+    }
 }

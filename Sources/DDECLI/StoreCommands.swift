@@ -139,12 +139,13 @@ struct Peers: ParsableCommand {
 func peerTable(_ records: [ReputationRecord], config: ReputationConfig, now: Int64) -> String {
     func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
     func num(_ d: Double) -> String { String(format: "%.2f", d) }
-    var lines = [pad("executor", 18) + pad("ok", 8) + pad("invalid", 9) + pad("timeout", 9) + pad("bound", 7)
-                 + pad("latency", 10) + "status"]
+    var lines = [pad("executor", 18) + pad("ok", 8) + pad("invalid", 9) + pad("timeout", 9) + pad("valid.", 8)
+                 + pad("bound", 7) + pad("latency", 10) + "status"]
     for r in records {
-        let status = r.isBlacklisted(config) ? "blacklisted" : r.isBanned(at: now) ? "banned" : "ok"
+        let status = r.isConvicted ? "convicted (blacklisted for good)" : r.isBlacklisted(config) ? "blacklisted"
+            : r.isBanned(at: now) ? "banned" : "ok"
         lines.append(pad(String(r.executorKey.hex.prefix(16)) + "…", 18) + pad(num(r.successfulProofs), 8)
-                     + pad(num(r.failedProofs), 9) + pad(num(r.timeouts), 9)
+                     + pad(num(r.failedProofs), 9) + pad(num(r.timeouts), 9) + pad(String(r.validated), 8)
                      + pad(num(r.successLowerBound(z: config.confidenceZ)), 7) + pad(num(r.latencyAvg) + "ms", 10) + status)
     }
     if records.isEmpty { lines.append("(no executors yet)") }

@@ -123,3 +123,31 @@ public enum Audit {
         return AuditReport(field: nil, expected: nil, claimed: nil, outcome: outcome)
     }
 }
+
+extension Audit {
+    /// What the deterministic execution of `task` gives, for judging evidence. Throws
+    /// `.codeNotFound` when the module is not in the code store (nothing can be judged then);
+    /// an execution that refuses the task returns nil: no proof of a successful run can be right.
+    public static func outcome(of task: ComputeTask, codeStore: CodeStore,
+                               sandbox: Sandbox = Sandbox()) throws(DDEError) -> EvidenceDocument.Outcome? {
+        var request = try Executor.request(for: task, codeStore: codeStore, sandbox: sandbox)
+        request.limits.maxExecutionTime = nil
+        guard let run = try? sandbox.run(request) else { return nil }
+        return EvidenceDocument.Outcome(resultHash: run.resultDocument.hash, nextStateRoot: run.nextStateRoot,
+                                        stateWritesHash: Executor.stateWrites(run).hash,
+                                        executionTraceHash: run.executionTraceHash)
+    }
+
+    /// Names the liars of an evidence document: by itself when it can (equivocation, signed
+    /// fields), else by re-executing its task from `codeStore`.
+    public static func judge(_ doc: EvidenceDocument, codeStore: CodeStore,
+                             sandbox: Sandbox = Sandbox()) throws(DDEError) -> EvidenceDocument.Verdict {
+        if let v = doc.selfEvidentVerdict { return v }
+        guard let outcome = try outcome(of: doc.task, codeStore: codeStore, sandbox: sandbox) else {
+            var liars: [PublicKey] = []
+            for k in doc.signers where !liars.contains(k) { liars.append(k) }
+            return EvidenceDocument.Verdict(liars: liars, how: .reexecution)
+        }
+        return doc.verdict(reexecuted: outcome)
+    }
+}

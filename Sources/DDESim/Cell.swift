@@ -17,7 +17,7 @@ struct SimConfig {
     var seed: UInt64 = 1
     /// Simulated ms a requester waits between two delegations.
     var gapMs: UInt64 = 50
-    var codeHash = Digest(SHA256.hash([UInt8]()))
+    var codeHash = SHA256.hash([UInt8]())
     var folder = ""
 }
 

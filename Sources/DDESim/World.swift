@@ -226,7 +226,7 @@ final class World {
         add(fresh)
         for t in transports {
             t.enqueue(Message(topic: Topic.executors(old.key.publicKey), payload: []), at: now)
-            t.enqueue(Message(topic: Topic.executors(key.publicKey), payload: Presence(executorPublicKey: key).envelope.canonicalBytes),
+            t.enqueue(Message(topic: Topic.executors(key.publicKey), payload: Presence(executorPublicKey: key.publicKey).envelope.canonicalBytes),
                       at: now)
         }
         return fresh

@@ -46,6 +46,11 @@ public struct EvidenceDocument: Sendable {
         }
         public var liars: [PublicKey]
         public var how: How
+
+        public init(liars: [PublicKey], how: How) {
+            self.liars = liars
+            self.how = how
+        }
     }
 
     /// Builds the document from a task and two disagreeing proofs; checks it as `init(json:)` does.

@@ -3,8 +3,8 @@
 extension ReputationRecord {
     /// `{"executorPublicKey", "successfulProofs", "failedProofs", "timeouts", "attempts",
     ///   "failureRate", "successLowerBound", "latencyAvg", "latencyCount", "lastSeen",
-    ///   "consecutiveInvalid", "bannedUntil", "banned", "blacklisted"}`; counts are decayed to
-    ///   `now` and may be fractional.
+    ///   "consecutiveInvalid", "bannedUntil", "banned", "blacklisted", "validated", "convictedAt",
+    ///   "convicted"}`; counts are decayed to `now` and may be fractional; `validated` is whole.
     public func json(config: ReputationConfig, now: Int64) -> JSON {
         .object(JSONObject(uniqueMembers: [
             .init("executorPublicKey", .string(executorKey.hex)),
@@ -21,6 +21,9 @@ extension ReputationRecord {
             .init("bannedUntil", .number(Double(bannedUntil))),
             .init("banned", .bool(isBanned(at: now))),
             .init("blacklisted", .bool(isBlacklisted(config))),
+            .init("validated", .number(Double(validated))),
+            .init("convictedAt", .number(Double(convictedAt))),
+            .init("convicted", .bool(isConvicted)),
         ]))
     }
 }
