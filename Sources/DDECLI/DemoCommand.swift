@@ -1,9 +1,12 @@
 // `dde demo`: the whole flow on the in-process transport, or over an MQTT broker (--broker, each
 // node on its own connection). A requester with its own store and three executor nodes on
-// threads (one forges its results), delegating the wallet and the
-// hashchain example dApps in first_valid and quorum modes, printing each step: the task, whom it
-// asked, every proof with its verdict and the latency the requester measured, the committed
-// receipt, the reputation table and the chain verification.
+// threads; one of them (charlie) is a rational liar: it runs nothing and signs consistent lies,
+// which pass every check of the verification. The demo shows, one line per step:
+//   1. first_valid commits charlie's lie: it trusts the fastest signer;
+//   2. the audited mode (alpha pinned as the requester's own machine) catches charlie on its
+//      first task, convicts it (blacklisted for good) and keeps the portable evidence;
+//   3. a second requester, never cheated, receives that evidence, checks it (signatures, same
+//      task, disagreement, re-execution of the code by hash) and blacklists charlie too.
 import ArgumentParser
 import DDE
 import DDEExecutor
@@ -12,14 +15,16 @@ import Foundation
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Delegate example dApps to in-process executors (one forges) and show every step.",
+        abstract: "Delegate example dApps to in-process executors (one lies) and show how a lie is caught and proven.",
         discussion: """
-            Runs a requester and three executors in this process over the in-process transport. \
-            The executors fetch the modules by hash from the requester, run them, and sign proofs; \
-            the forger alters its results after signing, is caught by verification every time and \
-            is banned after three invalid proofs. Nothing here needs a network or a broker; with \
-            --broker mqtt://host:port the same runs over MQTT, each executor on its own \
-            connection (executors already on that broker may be asked too).
+            Runs two requesters and three executors in this process over the in-process \
+            transport. The executors fetch the modules by hash, run them and sign proofs; \
+            charlie runs nothing and signs consistent lies that verify. first_valid commits its \
+            lie; the audited mode catches it, convicts it and shares the evidence; the second \
+            requester checks the evidence by re-execution and blacklists charlie without ever \
+            having been cheated. Nothing here needs a network or a broker; with --broker \
+            mqtt://host:port the same runs over MQTT, each participant on its own connection \
+            (executors already on that broker may be asked too).
             """)
 
     @Option(help: "Requester store file (default: a new one in a temporary folder). Its key is kept next to it as <store>.key.")
@@ -31,15 +36,12 @@ struct Demo: ParsableCommand {
     @Option(help: "Hashchain iterations per task.")
     var hashchainN: Int = 4000
 
-    @Flag(help: "Add a fourth executor that signs consistent but wrong results (only quorum catches it).")
-    var liar = false
-
     @Flag(help: "Print a machine-readable JSON summary instead of the step-by-step lines.")
     var json = false
 
     func run() throws {
         try DDECLI.run { () throws(DDEError) in
-            let demo = DemoRun(storePath: store, hashchainN: hashchainN, liar: liar, json: json)
+            let demo = DemoRun(storePath: store, hashchainN: hashchainN, json: json)
             if let broker {
                 _ = try MQTTTransport.parseURL(broker)
                 // A fresh id per run and no kept session: demo keys are new every time.
@@ -75,18 +77,6 @@ protocol DemoTransport: Transport {
 extension InProcessTransport: DemoTransport {}
 extension MQTTTransport: DemoTransport {}
 
-/// One delegation of the demo.
-struct DemoRound {
-    var title: String
-    var mode: AssuranceMode
-    var dapp: String
-    var code: Digest
-    var action: String
-    var payload: String
-    var raw: String
-    var caps: [String]
-}
-
 final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
@@ -97,7 +87,6 @@ final class StopFlag: @unchecked Sendable {
 struct DemoRun {
     let storePath: String?
     let hashchainN: Int
-    let liar: Bool
     let json: Bool
 
     func say(_ line: String = "") { if !json { print(line) } }
@@ -114,7 +103,7 @@ struct DemoRun {
         }
         defer { try? FileManager.default.removeItem(at: temp) }
 
-        // The requester: its key and store.
+        // Requester A: its key and store.
         let path = storePath ?? temp.appendingPathComponent("requester.sqlite").path
         let keyPath = path + ".key"
         let identity: KeyPair
@@ -130,9 +119,8 @@ struct DemoRun {
         // The network: a transport each.
         let logs = LogBuffer()
         let stop = StopFlag()
-        var names: [PublicKey: String] = [identity.publicKey: "requester"]
-        var behaviours: [(String, ExecutorNode<T>.Behaviour)] = [("alpha", .honest), ("bravo", .honest), ("charlie", .forge)]
-        if liar { behaviours.append(("delta", .lie)) }
+        var names: [PublicKey: String] = [identity.publicKey: "requester A"]
+        let behaviours: [(String, ExecutorNode<T>.Behaviour)] = [("alpha", .honest), ("bravo", .honest), ("charlie", .lie)]
         var nodes: [ExecutorNode<T>] = []
         var threads: [Thread] = []
         // Stops the node threads, clears their presence, then closes their transports (never
@@ -170,14 +158,26 @@ struct DemoRun {
             guard let key else { return "(unknown)" }
             return "\(names[key] ?? "peer") \(short(key))"
         }
+        let alpha = nodes[0].publicKey, charlie = nodes[2].publicKey
 
         let endpoint = try connect("requester")
         defer { endpoint.close() }
         let delegator = try Delegator(transport: endpoint, store: store, identity: identity)
+        // Requester B: another device, its own store and key; it listens for shared evidence.
+        let bIdentity = KeyPair.generate()
+        names[bIdentity.publicKey] = "requester B"
+        let bStore = try Store(path: temp.appendingPathComponent("requester-b.sqlite").path)
+        defer { bStore.close() }
+        let bEndpoint = try connect("requester-b")
+        defer { bEndpoint.close() }
+        let b = try Delegator(transport: bEndpoint, store: bStore, identity: bIdentity)
+        let bCode = try CodeStore(directory: temp.appendingPathComponent("code-requester-b"))
+        b.judge = { doc in (try? Audit.outcome(of: doc.task, codeStore: bCode)) ?? nil }
+
         say("dde demo: verifiable delegated compute on \(network)")
-        say("requester \(short(identity.publicKey)), store \(path)")
+        say("requester A \(short(identity.publicKey)), store \(path); requester B \(short(bIdentity.publicKey))")
         for n in nodes {
-            say("executor  \(label(n.publicKey))  \(n.config.behaviour == .honest ? "honest" : n.config.behaviour == .forge ? "FORGES results after signing" : "LIES (signs wrong results)")")
+            say("executor  \(label(n.publicKey))  \(n.config.behaviour == .honest ? "honest" : "LIES: runs nothing, signs consistent wrong results (they pass every check)")")
         }
 
         // Code by hash: compile the examples and publish them (retained) for the executors.
@@ -185,6 +185,8 @@ struct DemoRun {
         let hashchain = try compileExample("hashchain")
         let walletHash = try delegator.publishCode(wallet)
         let hashchainHash = try delegator.publishCode(hashchain)
+        _ = try bCode.add(hashchain)
+        _ = try bCode.add(wallet)
         say("published code  wallet \(short(walletHash)) (\(wallet.count) bytes), hashchain \(short(hashchainHash)) (\(hashchain.count) bytes) on dde/v1/code/<hash>")
         // Until every demo executor has announced itself (retained presence), bounded.
         var known = 0
@@ -192,43 +194,28 @@ struct DemoRun {
         repeat {
             known = try delegator.discover(timeoutMs: 100)
         } while nodes.contains(where: { n in !delegator.executors.contains { $0.executorPublicKey == n.publicKey } }) && Date() < discoverEnd
+        _ = try b.discover(timeoutMs: 100)
         say("discovered \(known) executors from their presence messages on dde/v1/executors/+")
 
-        let walletCaps = ["state.read", "state.write"]
-        let send = #"{"amount":5,"from":"me","to":"alice"}"#
-        let chain = "\(hashchainN)"
-        var rounds: [DemoRound] = [
-            DemoRound(title: "mint 100 frame to me", mode: .firstValid, dapp: "wallet", code: walletHash, action: "mint",
-                  payload: #"{"amount":100,"to":"me"}"#, raw: "mint 100 frame to me", caps: walletCaps),
-            DemoRound(title: "send 5 frame to Alice", mode: .firstValid, dapp: "wallet", code: walletHash, action: "send",
-                  payload: send, raw: "send 5 frame to Alice", caps: walletCaps),
-            DemoRound(title: "hash chain of \(chain)", mode: .firstValid, dapp: "hashchain", code: hashchainHash, action: "run",
-                  payload: chain, raw: "SHA-256 applied \(chain) times", caps: []),
-            DemoRound(title: "send 5 frame to Alice", mode: .quorum(2), dapp: "wallet", code: walletHash, action: "send",
-                  payload: send, raw: "send 5 frame to Alice", caps: walletCaps),
-            DemoRound(title: "hash chain of \(chain)", mode: .quorum(2), dapp: "hashchain", code: hashchainHash, action: "run",
-                  payload: "\(hashchainN + 1)", raw: "SHA-256 applied \(hashchainN + 1) times", caps: []),
-        ]
-        if liar {
-            rounds.append(DemoRound(title: "send 5 frame to Alice", mode: .quorum(2), dapp: "wallet", code: walletHash,
-                                action: "send", payload: send, raw: "send 5 frame to Alice", caps: walletCaps))
-        }
-
         var roundDocs: [JSON] = []
-        var forgerBannedAfter: Int? = nil
-        let forger = nodes.first { $0.config.behaviour == .forge }?.publicKey
-        for (i, round) in rounds.enumerated() {
-            var options = DelegationOptions(mode: round.mode, fanout: nodes.count, deadlineMs: 30_000)
+        var roundNumber = 0
+        var liesCommitted: [String: Int] = [:]
+        var convictedInRound: Int? = nil
+        let audited = AuditPolicy(errorTarget: 1e-3, liarShare: 0.2)
+
+        /// One delegation, its lines, and its summary document.
+        func delegate(_ who: Delegator<T>, _ whoName: String, mode: AssuranceMode, pinned: [PublicKey], dapp: String,
+                      code: Digest, action: String, payload: String, raw: String, caps: [String]) throws(DDEError) -> DelegationReport {
+            roundNumber += 1
+            var options = DelegationOptions(mode: mode, fanout: nodes.count, deadlineMs: 30_000)
             options.lingerMs = 2_000  // listen until every executor asked has answered (they are all fast)
-            let spec = TaskSpec(dappId: round.dapp, dappCodeHash: round.code, action: round.action,
-                                payload: try JSONParser.parse(round.payload), raw: round.raw,
-                                requiredCapabilities: round.caps, timestamp: nowMs())
+            options.pinned = pinned
+            let spec = TaskSpec(dappId: dapp, dappCodeHash: code, action: action, payload: try JSONParser.parse(payload),
+                                raw: raw, requiredCapabilities: caps, timestamp: nowMs())
             say()
-            say("== round \(i + 1): \(round.mode.label): \(round.dapp).\(round.action) \"\(round.title)\"")
-            let report = try delegator.delegate(spec, options: options)
-            let task = report.task
-            say("   task \(short(task.taskId)) payload \(String(decoding: task.intent.payload.canonicalBytes(), as: UTF8.self)), from state root \(short(task.previousStateRoot))")
-            say("   asked: " + report.asked.map { label($0) }.joined(separator: ", "))
+            say("== round \(roundNumber): \(whoName), \(mode.label)\(pinned.isEmpty ? "" : " (pinned: \(pinned.map { label($0) }.joined(separator: ", ")))"): \(dapp).\(action) \"\(raw)\"")
+            let report = try who.delegate(spec, options: options)
+            say("   task \(short(report.task.taskId)), asked: " + report.asked.map { label($0) }.joined(separator: ", "))
             for line in logs.take() { say("   [\(line)]") }
             var answers: [JSON] = []
             for e in report.events {
@@ -236,7 +223,6 @@ struct DemoRun {
                 say("   <- \(label(e.executor).padding(toLength: 18, withPad: " ", startingAt: 0)) \(verdict(e.kind).padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(e.latencyMs).leftPad(5)) ms\(e.resultHash.map { "  result \(short($0))" } ?? "")\(status)")
                 answers.append(.object(JSONObject(uniqueMembers: [
                     .init("executor", e.executor.map { .string($0.hex) } ?? .null),
-                    .init("latencyMs", .number(Double(e.latencyMs))),
                     .init("name", .string(names[e.executor ?? identity.publicKey] ?? "?")),
                     .init("status", .string(e.status.nameString)),
                     .init("verdict", .string(verdict(e.kind))),
@@ -245,96 +231,123 @@ struct DemoRun {
             var doc: [JSONObject.Member] = [
                 .init("answers", .array(answers)),
                 .init("asked", .array(report.asked.map { .string(names[$0] ?? $0.hex) })),
-                .init("dappId", .string(round.dapp)), .init("action", .string(round.action)),
-                .init("mode", .string(round.mode.label)), .init("taskId", .string(task.taskId.hex)),
+                .init("dappId", .string(dapp)), .init("action", .string(action)),
+                .init("mode", .string(mode.label)), .init("requester", .string(whoName)),
+                .init("taskId", .string(report.task.taskId.hex)),
             ]
             if let receipt = report.receipt, let accepted = report.accepted {
-                say("   committed receipt #\(receipt.index) \(short(receipt.receiptHash)) from \(label(receipt.remote.executorPublicKey)); node state root \(short(receipt.nextStateRoot))")
-                say("   result \(String(decoding: accepted.result.canonicalBytes(), as: UTF8.self))")
+                let lie = receipt.remote.executorPublicKey == charlie
+                if lie { liesCommitted[mode.label, default: 0] += 1 }
+                let how = report.assurance.map { a in "\(a.how.rawValue)\(a.confirmedBy.isEmpty ? "" : " by \(a.confirmedBy.map { label($0) }.joined(separator: ", "))")" } ?? "?"
+                say("   committed receipt #\(receipt.index) from \(label(receipt.remote.executorPublicKey)), assured: \(how)")
+                say("   result \(String(decoding: accepted.result.canonicalBytes(), as: UTF8.self))\(lie ? "   <- A LIE, committed" : "")")
                 doc.append(.init("receipt", .object(JSONObject(uniqueMembers: [
+                    .init("assurance", report.assurance.map { $0.json } ?? .null),
                     .init("executor", .string(receipt.remote.executorPublicKey.hex)),
                     .init("index", .number(Double(receipt.index))),
-                    .init("nextStateRoot", .string(receipt.nextStateRoot.hex)),
+                    .init("lie", .bool(lie)),
                     .init("receiptHash", .string(receipt.receiptHash.hex)),
-                    .init("result", accepted.result),
                 ]))))
             } else if let failure = report.failure {
                 say("   NOT committed: \(failure.message)")
                 doc.append(.init("failure", .string(failure.message)))
             }
-            if !report.evidenceIds.isEmpty {
-                say("   evidence kept: \(report.evidenceIds.count) signed proof(s) (ids \(report.evidenceIds.map(String.init).joined(separator: ", ")))")
-            }
-            if let forger, forgerBannedAfter == nil, try store.reputation.isBanned(forger, now: Int64(nowMs())) {
-                forgerBannedAfter = i + 1
-                say("   !! \(label(forger)) is now BANNED (3 invalid proofs in a row): it is no longer asked")
-            }
+            for caveat in report.caveats { say("   caveat: \(caveat)") }
             roundDocs.append(.object(JSONObject(uniqueMembers: doc.sorted { $0.key < $1.key })))
+            return report
+        }
+
+        // 1. first_valid: the liar runs nothing and answers first.
+        let n = hashchainN
+        _ = try delegate(delegator, "requester A", mode: .firstValid, pinned: [], dapp: "hashchain", code: hashchainHash,
+                         action: "run", payload: "\(n)", raw: "SHA-256 applied \(n) times", caps: [])
+        say("   first_valid trusts the fastest signer: a signature proves who claims a result, not that it is right.")
+
+        // 2. audited: alpha is A's own machine (pinned). Until charlie is caught (it is asked as
+        //    primary with probability 1/2 a round, so within a few rounds), at most 12 rounds.
+        var evidenceDoc: EvidenceDocument? = nil
+        for i in 1...12 {
+            let report = try delegate(delegator, "requester A", mode: .audited(audited), pinned: [alpha], dapp: "hashchain",
+                                      code: hashchainHash, action: "run", payload: "\(n + i)",
+                                      raw: "SHA-256 applied \(n + i) times", caps: [])
+            if try store.reputation.get(charlie, now: Int64(nowMs()))?.isConvicted == true {
+                convictedInRound = roundNumber
+                let kept = try store.evidence(executor: charlie).filter { $0.convicted }
+                if let bytes = kept.first?.document { evidenceDoc = try EvidenceDocument(bytes: bytes) }
+                say("   !! \(label(charlie)) was drawn, checked against pinned \(label(alpha)) and proven a liar: blacklisted for good (evidence #\(report.evidenceIds.map(String.init).joined(separator: ", ")))")
+                break
+            }
+        }
+        _ = try delegate(delegator, "requester A", mode: .audited(audited), pinned: [alpha], dapp: "wallet", code: walletHash,
+                         action: "mint", payload: #"{"amount":100,"to":"me"}"#, raw: "mint 100 frame to me",
+                         caps: ["state.read", "state.write"])
+
+        // 3. The evidence travels: requester B checks it and acts on it.
+        var bBlacklisted = false
+        var bOutcome = "none received"
+        if let evidenceDoc {
+            say()
+            say("== evidence \(short(evidenceDoc.id)): task \(short(evidenceDoc.task.taskId)) with two validly signed proofs that disagree (\(evidenceDoc.canonicalBytes.count) bytes)")
+            say("   signers: " + evidenceDoc.signers.map { label($0) }.joined(separator: ", ") + "; anyone can check it: dde evidence check --code DIR FILE")
+            say("   requester A published it on \(Topic.evidence)")
+            _ = try b.discover(timeoutMs: 500)
+            for (id, outcome) in b.evidenceReceived where id == evidenceDoc.id {
+                switch outcome {
+                case .convicted(let liars, let how):
+                    bOutcome = "convicted \(liars.map { names[$0] ?? $0.hex }.joined(separator: ", ")) by \(how.rawValue)"
+                case .unjudged: bOutcome = "unjudged"
+                case .known: bOutcome = "known"
+                }
+            }
+            bBlacklisted = try bStore.reputation.isBlacklisted(charlie, now: Int64(nowMs()))
+            say("   requester B (never cheated) checked both signatures and the task, re-executed hashchain from its own code store: \(bOutcome)")
+            say("   requester B's view of \(label(charlie)): \(bBlacklisted ? "BLACKLISTED for good" : "not blacklisted")")
+            _ = try delegate(b, "requester B", mode: .audited(audited), pinned: [], dapp: "hashchain", code: hashchainHash,
+                             action: "run", payload: "\(n + 100)", raw: "SHA-256 applied \(n + 100) times", caps: [])
         }
 
         // Reputation, chain and state.
         let now = Int64(nowMs())
         say()
-        say("== reputation (requester's view, decayed to now)")
-        say("   executor            successes failures timeouts  avg ms  state")
+        say("== reputation (requester A's view, routing order)")
+        print(json ? "" : peerTable(try store.reputation.allInRoutingOrder(now: now), config: store.reputation.config, now: now)
+            .split(separator: "\n").map { "   " + $0 }.joined(separator: "\n")
+            .replacingOccurrences(of: "…", with: "…"), terminator: json ? "" : "\n")
         var repDocs: [JSON] = []
-        // In routing order: who the requester would ask first next time.
         for r in try store.reputation.allInRoutingOrder(now: now) {
-            let state = r.isBanned(at: now) ? "BANNED" : r.isBlacklisted(store.reputation.config) ? "BLACKLISTED" : "ok"
-            say("   \(label(r.executorKey).padding(toLength: 18, withPad: " ", startingAt: 0)) \(fmt(r.successfulProofs).leftPad(9)) \(fmt(r.failedProofs).leftPad(8)) \(fmt(r.timeouts).leftPad(8)) \(fmt(r.latencyAvg).leftPad(7))  \(state)")
             repDocs.append(.object(JSONObject(uniqueMembers: [
-                .init("banned", .bool(r.isBanned(at: now))),
                 .init("blacklisted", .bool(r.isBlacklisted(store.reputation.config))),
+                .init("convicted", .bool(r.isConvicted)),
                 .init("executor", .string(r.executorKey.hex)),
-                .init("failures", .number(r.failedProofs)),
-                .init("latencyAvgMs", .number(r.latencyAvg)),
                 .init("name", .string(names[r.executorKey] ?? "?")),
-                .init("successes", .number(r.successfulProofs)),
-                .init("timeouts", .number(r.timeouts)),
+                .init("validated", .number(Double(r.validated))),
             ])))
         }
         let chainReport = try store.verifyChain()
         say()
         say("== receipt chain: \(chainReport.count) receipts verified (hash links, signatures, proofs re-verified, state replayed)")
-        if let head = chainReport.head {
-            say("   head \(short(head.receiptHash)), node state root \(short(head.nextStateRoot))")
-        }
-        var balances: [String] = []
-        for entry in try store.dappState("wallet") {
-            balances.append("\(String(decoding: entry.key, as: UTF8.self)) = \(String(decoding: entry.value, as: UTF8.self))")
-        }
-        say("   wallet state: \(balances.joined(separator: ", "))")
-        let evidence = try store.evidence()
-        say(evidence.isEmpty ? "   evidence: none (forged results fail check 7, which concerns the unsigned result: scored, not evidence)"
-            : "   evidence: \(evidence.count) signed proof(s) kept against " + Set(evidence.map { label($0.executorKey) }).sorted().joined(separator: ", "))
         let seconds = Date().timeIntervalSince(started)
+        let firstValidLies = liesCommitted["first_valid"] ?? 0
+        let auditedLies = liesCommitted[audited.label] ?? 0
         say()
-        let liars = Set(nodes.filter { $0.config.behaviour == .lie }.map { $0.publicKey })
-        var lies = 0
-        for i in 0..<chainReport.count where liars.contains(try store.receipt(at: i).remote.executorPublicKey) { lies += 1 }
-        let forgers = Set(nodes.filter { $0.config.behaviour == .forge }.map { $0.publicKey })
-        var forged = 0
-        for i in 0..<chainReport.count where forgers.contains(try store.receipt(at: i).remote.executorPublicKey) { forged += 1 }
-        say("done in \(String(format: "%.2f", seconds)) s. Receipts from the forger: \(forged) of \(chainReport.count) (its altered results never verify).")
-        if liar {
-            say("Lies committed: \(lies) (a consistent signed lie verifies: first_valid cannot catch it when the liar answers first; quorum outvoted it and kept the evidence).")
-        }
+        say("done in \(String(format: "%.2f", seconds)) s. Lies committed: \(firstValidLies) under first_valid, \(auditedLies) under audited; \(label(charlie)) \(convictedInRound.map { "convicted in round \($0)" } ?? "NOT caught") and blacklisted by requester B \(bBlacklisted ? "from the evidence alone" : "NOT").")
 
         if json {
             let summary = JSON.object(JSONObject(uniqueMembers: [
                 .init("chain", .object(JSONObject(uniqueMembers: [
                     .init("count", .number(Double(chainReport.count))),
-                    .init("headReceiptHash", chainReport.head.map { .string($0.receiptHash.hex) } ?? .null),
                     .init("verified", .bool(true)),
                 ]))),
-                .init("evidence", .number(Double(evidence.count))),
-                .init("forgerBannedAfterRound", forgerBannedAfter.map { .number(Double($0)) } ?? .null),
+                .init("liarConvictedInRound", convictedInRound.map { .number(Double($0)) } ?? .null),
+                .init("liesCommittedAudited", .number(Double(auditedLies))),
+                .init("liesCommittedFirstValid", .number(Double(firstValidLies))),
                 .init("reputation", .array(repDocs)),
+                .init("requesterB", .object(JSONObject(uniqueMembers: [
+                    .init("evidence", .string(bOutcome)),
+                    .init("liarBlacklisted", .bool(bBlacklisted)),
+                ]))),
                 .init("rounds", .array(roundDocs)),
                 .init("seconds", .number((seconds * 1000).rounded() / 1000)),
-                .init("walletState", .object(JSONObject(uniqueMembers: try store.dappState("wallet").map {
-                    .init(String(decoding: $0.key, as: UTF8.self), .string(String(decoding: $0.value, as: UTF8.self)))
-                }))),
             ]))
             writeOutput(summary.canonicalBytes())
         }

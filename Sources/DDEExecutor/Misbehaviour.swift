@@ -29,4 +29,21 @@ public enum Misbehaviour {
         return ComputeResult(proof: proof, result: wrong, stateWrites: result.stateWrites,
                              executionLatency: result.executionLatency)
     }
+
+    /// What a rational liar sends without running anything: a result of its own making, no
+    /// writes (so nextStateRoot = previousStateRoot), a made-up trace, every hash consistent and
+    /// the proof validly signed. It passes all ten checks; only a re-execution (quorum, audit)
+    /// shows it is wrong.
+    public static func fabricate(task: ComputeTask, keyPair: KeyPair, now: UInt64 = 0) -> ComputeResult {
+        let wrong = JSON.object(JSONObject(uniqueMembers: [.init("forged", .bool(true)), .init("ok", .bool(true))]))
+        let writes = StateWrites()
+        var proof = ExecutionProof(
+            taskId: task.taskId, dappId: task.dappId, dappCodeHash: task.dappCodeHash, action: task.intent.action,
+            inputHash: task.inputHash, capabilitiesDeclared: task.requiredCapabilities, capabilitiesUsed: [],
+            executionTraceHash: SHA256.hash(task.taskId.bytes + keyPair.publicKey.bytes), traceLength: 1, fuelUsed: 1,
+            resultHash: wrong.hash, previousStateRoot: task.previousStateRoot, nextStateRoot: task.previousStateRoot,
+            stateWritesHash: writes.hash, executorPublicKey: keyPair.publicKey, timestamp: now)
+        proof.sign(with: keyPair)
+        return ComputeResult(proof: proof, result: wrong, stateWrites: writes, executionLatency: 0)
+    }
 }

@@ -23,7 +23,8 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         case honest
         /// Alters the result after signing: the proof fails check 7 (resultHash).
         case forge
-        /// Signs a consistent but wrong result: it verifies; only quorum or audit catch it.
+        /// Runs nothing and signs a consistent but wrong result at once: it verifies; only
+        /// quorum or audit catch it.
         case lie
         /// Answers honestly after waiting this many milliseconds.
         case slow(ms: Int)
@@ -276,7 +277,13 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         var result: ComputeResult
         let started = DispatchTime.now().uptimeNanoseconds
         do throws(DDEError) {
-            result = try Executor.execute(task: task, keyPair: keyPair, codeStore: codeStore, sandbox: sandbox)
+            if config.behaviour == .lie {
+                // A rational liar runs nothing: it signs a consistent lie at once (and so
+                // answers first).
+                result = Misbehaviour.fabricate(task: task, keyPair: keyPair)
+            } else {
+                result = try Executor.execute(task: task, keyPair: keyPair, codeStore: codeStore, sandbox: sandbox)
+            }
         } catch {
             refuse(task, error, label: label)
             return
@@ -291,8 +298,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             result = Misbehaviour.forge(result)
             note = " (FORGED after signing)"
         case .lie:
-            result = Misbehaviour.lie(result, keyPair: keyPair)
-            note = " (LIE, signed)"
+            note = " (LIE: consistent, signed, nothing run)"
         case .slow(let ms):
             Thread.sleep(forTimeInterval: Double(ms) / 1000)
             note = " (slowed \(ms) ms)"

@@ -127,28 +127,26 @@ final class DelegateCommandTests: XCTestCase {
         XCTAssertEqual(verify.stdout, "chain ok: empty", verify.describe)
     }
 
-    /// `dde demo --broker`: the demo's requester and three executors each on its own MQTT
-    /// connection: every round is committed, none from the forger, which is banned after round 3;
-    /// at the end the executors have cleared their presence.
+    /// `dde demo --broker`: two requesters and three executors, each on its own MQTT connection.
+    /// first_valid commits the liar's consistent lie; the audited mode never does, convicts the
+    /// liar, and requester B blacklists it from the shared evidence alone; at the end the
+    /// executors have cleared their presence.
     func testDemoOverMQTT() throws {
         let broker = try TestBroker()
         let run = try CLIRun(["demo", "--broker", broker.url, "--hashchain-n", "200", "--json"])
         XCTAssertEqual(run.status, 0, run.describe)
         guard case .object(let summary) = try JSONParser.parse(Array(run.stdout.utf8)) else { return XCTFail(run.describe) }
         guard case .object(let chain)? = summary["chain"], case .array(let rounds)? = summary["rounds"],
-              case .array(let reputation)? = summary["reputation"] else { return XCTFail(run.describe) }
-        XCTAssertEqual(chain["count"], .number(5), run.describe)
+              case .object(let b)? = summary["requesterB"] else { return XCTFail(run.describe) }
         XCTAssertEqual(chain["verified"], .bool(true))
-        XCTAssertEqual(rounds.count, 5)
-        XCTAssertEqual(summary["forgerBannedAfterRound"], .number(3), run.describe)
-        let forger = reputation.compactMap { r -> String? in
-            guard case .object(let o) = r, o["name"] == .string("charlie"), case .string(let k)? = o["executor"] else { return nil }
-            return k
-        }
-        XCTAssertEqual(forger.count, 1, run.describe)
+        XCTAssertEqual(summary["liesCommittedFirstValid"], .number(1), run.describe)
+        XCTAssertEqual(summary["liesCommittedAudited"], .number(0), run.describe)
+        XCTAssertNotEqual(summary["liarConvictedInRound"], .null, run.describe)
+        XCTAssertEqual(b["liarBlacklisted"], .bool(true), run.describe)
         for round in rounds {
-            guard case .object(let o) = round, case .object(let receipt)? = o["receipt"] else { return XCTFail("uncommitted round: \(run.describe)") }
-            XCTAssertNotEqual(receipt["executor"], forger.first.map { .string($0) }, run.describe)
+            guard case .object(let o) = round, o["mode"] == .string("audited") else { continue }
+            guard case .object(let receipt)? = o["receipt"] else { return XCTFail("uncommitted audited round: \(run.describe)") }
+            XCTAssertEqual(receipt["lie"], .bool(false), run.describe)
         }
         // Presence cleared: a fresh requester on that broker finds nobody.
         let store = try Store(path: broker.dir.appendingPathComponent("probe.db").path)

@@ -243,7 +243,8 @@ public final class Delegator<T: Transport> {
         report.asked = session.asked
         if session.accepted != nil {
             report.assurance = session.assurance
-            if case .audited = options.mode, session.assurance.how != .unaudited, !session.assurance.validated {
+            if case .audited = options.mode, session.assurance.how != .unaudited, !session.assurance.validated,
+               report.caveats.isEmpty {
                 report.caveats.append("no pinned or validated executor confirmed this result: it rests on agreement among executors this requester has not validated, which a Sybil attacker can fake")
             }
         }
