@@ -396,21 +396,63 @@ int dde_client_discover(dde_client *client, uint32_t timeout_ms, size_t *count);
 /* Delegates one task and commits the accepted result to the store's receipt chain.
  *  spec:    the document dde_task_create takes (its "state" is replaced by the store's current
  *           state of the dApp, so the result can be committed).
- *  options: NULL for defaults, or {"mode":"first_valid"|"quorum","quorum":k,"fanout":n,
+ *  options: NULL for defaults, or {"mode":"first_valid"|"quorum"|"audited","quorum":k,"fanout":n,
  *           "deadlineMs":ms,"lingerMs":ms,"critical":bool,"allowFallback":bool,
- *           "provenAfterSuccesses":n}, every field optional (first_valid, fanout 3, 10 s).
+ *           "provenAfterSuccesses":n,"errorTarget":x,"liarShare":x,"auditFloor":x,
+ *           "pinned":[pk hex],"shareEvidence":bool}, every field optional (first_valid, fanout 3,
+ *           10 s; audited: errorTarget 0.001, liarShare 0.2, auditFloor 0.01; evidence shared).
+ *           What each mode guarantees (docs/PROTOCOL.md section 11): first_valid trusts the
+ *           fastest signer, so a consistent liar that answers first is committed; quorum k
+ *           commits what k distinct executors agree on (k fresh keys of one attacker can agree);
+ *           audited replicates executors on probation, audits trusted ones at random after they
+ *           answered, escalates disagreements to validated or pinned executors and blacklists
+ *           proven liars for good, keeping forged commits near errorTarget when at most
+ *           liarShare of executors lie. "pinned": executors you run; they audit first and their
+ *           word decides. Without a pinned or validated executor the report's "caveats" say that
+ *           a Sybil majority could not be excluded.
  *  report:  (may be NULL) canonical JSON released with dde_free: {"taskId","mode","asked":[pk],
  *           "answers":[{"executor","verdict","status","latencyMs","detail"}],"receipt":<receipt>|null,
- *           "result":<result>|null,"failure":{"code","message"}|null,"evidenceIds":[...]}.
+ *           "result":<result>|null,"failure":{"code","message"}|null,"evidenceIds":[...],
+ *           "assurance":{"how","confirmedBy":[pk],"validated":bool}|null,"caveats":[string]}.
  *           verdict is one of accepted, agreed, unresolved, disagreed, invalid, refused,
  *           unattributed, duplicate, unsolicited, error, timeout (docs/PROTOCOL.md section 11).
  *           It is set whenever the delegation ran, also when it returns NO_RESULT or QUORUM_NOT_REACHED.
  * Blocks until a decision or the deadline. Returns DDE_OK when a receipt was committed;
  * DDE_ERR_NO_RESULT or DDE_ERR_QUORUM_NOT_REACHED when no acceptable result came before the
- * deadline (the report says who answered what); DDE_ERR_NO_EXECUTOR when no known executor fits
- * (nothing was sent); DDE_ERR_TRANSPORT; a store or commit code otherwise. */
+ * deadline (the report says who answered what); DDE_ERR_UNRESOLVED (audited) when proofs
+ * disagreed and no validated majority decided; DDE_ERR_NO_EXECUTOR when no known executor fits
+ * (nothing was sent); DDE_ERR_TRANSPORT; a store or commit code otherwise. Evidence other
+ * requesters share (docs/PROTOCOL.md section 12) is read during the call: self-evident evidence
+ * blacklists its liar; evidence that needs a re-execution is kept unjudged. */
 int dde_client_delegate(dde_client *client, const char *spec, size_t spec_length, const char *options,
                         size_t options_length, char **report, size_t *report_length);
+
+/* ---- Fraud evidence (docs/PROTOCOL.md section 12) ------------------------------------------- */
+
+/* A document is {"evidenceVersion":1,"proofs":[proof, proof],"task":task}: two validly signed
+ * proofs of one task that disagree. Deterministic execution has one right answer, so at least one
+ * signer lied. Naming the liar takes a re-execution of the task (`dde evidence check`), except
+ * when both proofs carry the same key (it contradicted itself) or a proof fails a check of its
+ * own signed fields against the task. libdde.so does not execute WebAssembly. */
+
+/* Checks a document: the task (id, requester signature), both proof signatures, one task, that
+ * they disagree. verdict (may be NULL; release with dde_free) receives {"evidenceId","taskId",
+ * "signers":[pk],"liars":[pk],"how":"equivocation"|"signed_fields"|null}.
+ * Returns DDE_OK when the document names its liar by itself; DDE_ERR_EVIDENCE_UNJUDGED when it is
+ * sound but only a re-execution can name the liar (verdict is still set); else what is wrong
+ * with it: DDE_ERR_PROOF_SIGNATURE (a signature does not verify), DDE_ERR_TASK_MISMATCH (proofs of
+ * another task), DDE_ERR_EVIDENCE_AGREES (the proofs agree), DDE_ERR_SCHEMA, the task's codes. */
+int dde_evidence_check(const char *document, size_t length, char **verdict, size_t *verdict_length);
+
+/* Checks a document (as dde_evidence_check) and records it in the store; a liar it names by
+ * itself is blacklisted there for good, in the same transaction. now_ms: Unix ms, 0 for now.
+ * Returns DDE_OK (also when the document was known), DDE_ERR_EVIDENCE_UNJUDGED when it was kept
+ * without a verdict (nobody blacklisted), or dde_evidence_check's codes. */
+int dde_store_evidence_import(dde_store *store, const char *document, size_t length, uint64_t now_ms);
+
+/* Every portable evidence document kept in the store, one canonical JSON line each (release with
+ * dde_free; an empty string when there is none). */
+int dde_store_evidence_export(dde_store *store, char **lines, size_t *length);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,7 @@
 # modules, a Mosquitto broker on 127.0.0.1 that the tests start themselves).
 #
 #   scripts/test.sh            everything
-#   DDE_TEST_ONLY="swift c"    only the named groups (swift cli c crash python aarch64); the MQTT
+#   DDE_TEST_ONLY="swift c"    only the named groups (swift cli c crash python adversary aarch64); the MQTT
 #                              end-to-end tests are part of swift (alone: scripts/test-e2e.sh)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,8 +14,8 @@ cd "$ROOT"
 only=${DDE_TEST_ONLY:-}
 for name in $only; do
     case $name in
-        swift|cli|c|crash|python|aarch64) ;;
-        *) echo "test.sh: unknown group '$name' in DDE_TEST_ONLY (swift cli c crash python aarch64)" >&2; exit 2 ;;
+        swift|cli|c|crash|python|adversary|aarch64) ;;
+        *) echo "test.sh: unknown group '$name' in DDE_TEST_ONLY (swift cli c crash python adversary aarch64)" >&2; exit 2 ;;
     esac
 done
 want() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
@@ -68,6 +68,13 @@ fi
 if want python; then
     # The Python package (ctypes over libdde.so), cross-checked against rfc8785 and PyNaCl.
     suite python scripts/test-python.sh
+fi
+
+if want adversary; then
+    # An executor written from docs/PROTOCOL.md alone (Python, over MQTT) signs consistent lies
+    # beside honest `dde node`s: the audited mode never commits one (alone, as two fresh ground
+    # identities, against a pinned executor) and the evidence names the liar.
+    suite adversary scripts/test-adversary.sh
 fi
 
 if want aarch64; then

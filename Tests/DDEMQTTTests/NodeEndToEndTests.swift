@@ -48,9 +48,10 @@ final class NodeEndToEndTests: XCTestCase {
         XCTAssertTrue(b.log.contains("fetched") && c.log.contains("fetched"), e.logs)
     }
 
-    /// One executor forges results after signing: no forged result is ever committed, and after
-    /// three invalid proofs it is banned and no longer asked.
-    func testForgingExecutorIsNeverCommittedAndBannedAfterThreeInvalidProofs() throws {
+    /// One executor alters its results after signing (check 7): no altered result is ever
+    /// committed, and since anyone reading the results topic could attach other bytes to a
+    /// genuine proof, nothing is held against the signer: no failure, no ban.
+    func testAlteredResultsAreNeverCommittedNorHeldAgainstTheSigner() throws {
         let e = try E2E(test: self)
         try e.delegator.publishCode(e.counter)
         _ = try e.startNode("alpha")
@@ -62,16 +63,12 @@ final class NodeEndToEndTests: XCTestCase {
             let report = try e.delegateCounter(mode: .firstValid, fanout: 3, lingerMs: 8000)
             try e.assertCommitted(report, count: n)
             XCTAssertNotEqual(report.receipt?.remote.executorPublicKey, forger.key)
-            if n <= 3 {
-                XCTAssertTrue(report.asked.contains(forger.key))
-                XCTAssertTrue(report.events.contains { $0.executor == forger.key && $0.kind == .invalid },
-                              "round \(n): \(report.events.map { "\($0.kind) \($0.status.nameString)" })")
-                XCTAssertEqual(try e.store.reputation.isBanned(forger.key, now: now()), n == 3, "round \(n)")
-            } else {
-                XCTAssertFalse(report.asked.contains(forger.key), "a banned executor is not asked")
-            }
+            XCTAssertTrue(report.asked.contains(forger.key), "round \(n): never banned, so still asked")
+            XCTAssertTrue(report.events.contains { $0.executor == forger.key && $0.kind == .unattributed && $0.status == .resultHash },
+                          "round \(n): \(report.events.map { "\($0.kind) \($0.status.nameString)" })")
+            XCTAssertFalse(try e.store.reputation.isBanned(forger.key, now: now()), "round \(n)")
         }
-        XCTAssertEqual(try XCTUnwrap(e.store.reputation.get(forger.key, now: now())).failedProofs, 3, accuracy: 0.01) // counts decay slowly
+        XCTAssertEqual(try e.store.reputation.get(forger.key, now: now())?.failedProofs ?? 0, 0)
         XCTAssertTrue(forger.log.contains("FORGED"), e.logs)
     }
 

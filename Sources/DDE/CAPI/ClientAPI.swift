@@ -272,16 +272,31 @@ public func dde_client_delegate(_ handle: OpaquePointer?, _ spec: UnsafePointer<
 /// `report` is shadowed by the parameter of that name in dde_client_delegate.
 func failureCode(_ e: DDEError) -> Int32 { report(e) }
 
-/// `{"mode":"first_valid"|"quorum","quorum":k,"fanout":n,"deadlineMs":ms,"lingerMs":ms,
-///   "critical":bool,"allowFallback":bool,"provenAfterSuccesses":n}`, every field optional.
+/// `{"mode":"first_valid"|"quorum"|"audited","quorum":k,"fanout":n,"deadlineMs":ms,"lingerMs":ms,
+///   "critical":bool,"allowFallback":bool,"provenAfterSuccesses":n,"errorTarget":x,"liarShare":x,
+///   "auditFloor":x,"pinned":[pk hex],"shareEvidence":bool}`, every field optional.
 func delegationOptions(_ json: JSON) throws(DDEError) -> DelegationOptions {
     let r = try FieldReader(json, context: "options")
-    try r.only(["mode", "quorum", "fanout", "deadlineMs", "lingerMs", "critical", "allowFallback", "provenAfterSuccesses"])
+    try r.only(["mode", "quorum", "fanout", "deadlineMs", "lingerMs", "critical", "allowFallback", "provenAfterSuccesses",
+                "errorTarget", "liarShare", "auditFloor", "pinned", "shareEvidence"])
     var o = DelegationOptions()
     let k = Int(try r.optionalInteger("quorum") ?? 2)
+    var audit = AuditPolicy()
+    func fraction(_ name: String) throws(DDEError) -> Double? {
+        guard r.has(name) else { return nil }
+        guard case .number(let d) = try r.value(name), d >= 0, d < 1 else {
+            throw DDEError(.argument, "options.\(name) must be a number in [0, 1)")
+        }
+        return d
+    }
+    let target = try fraction("errorTarget")
+    if let t = target, t <= 0 { throw DDEError(.argument, "options.errorTarget must be in (0, 1)") }
+    audit = AuditPolicy(errorTarget: target ?? 1e-3, liarShare: try fraction("liarShare") ?? 0.2,
+                        auditFloor: try fraction("auditFloor") ?? 0.01)
+    try audit.validate()
     if r.has("mode") {
-        guard let mode = try AssuranceMode.named(try r.string("mode", maxBytes: 32), quorum: k) else {
-            throw DDEError(.schema, "options.mode must be \"first_valid\" or \"quorum\"")
+        guard let mode = try AssuranceMode.named(try r.string("mode", maxBytes: 32), quorum: k, audit: audit) else {
+            throw DDEError(.schema, "options.mode must be \"first_valid\", \"quorum\" or \"audited\"")
         }
         o.mode = mode
     }
@@ -292,10 +307,18 @@ func delegationOptions(_ json: JSON) throws(DDEError) -> DelegationOptions {
     if let d = try r.optionalInteger("deadlineMs") { o.deadlineMs = d }
     if let l = try r.optionalInteger("lingerMs") { o.lingerMs = l }
     if let p = try r.optionalInteger("provenAfterSuccesses") { o.provenAfterSuccesses = Double(p) }
-    for (name, flag) in [("critical", 0), ("allowFallback", 1)] where r.has(name) {
+    for (name, flag) in [("critical", 0), ("allowFallback", 1), ("shareEvidence", 2)] where r.has(name) {
         guard case .bool(let b) = try r.value(name) else { throw DDEError(.schema, "options.\(name) must be true or false") }
-        if flag == 0 { o.critical = b } else { o.allowFallback = b }
+        if flag == 0 { o.critical = b } else if flag == 1 { o.allowFallback = b } else { o.shareEvidence = b }
+    }
+    if r.has("pinned") {
+        guard case .array(let items) = try r.value("pinned"), items.count <= TaskOffer.maxExecutors else {
+            throw DDEError(.schema, "options.pinned must be an array of at most \(TaskOffer.maxExecutors) public keys (hex)")
+        }
+        for item in items {
+            guard case .string(let hex) = item else { throw DDEError(.schema, "options.pinned must hold public keys (hex)") }
+            o.pinned.append(try PublicKey(hex: hex, field: "options.pinned"))
+        }
     }
     return o
 }
-

@@ -517,6 +517,9 @@ class EvidenceUnjudgedError(EvidenceError):
     """DDE_ERR_EVIDENCE_UNJUDGED: naming the liar needs a re-execution that was not possible here."""
 
     CODE, NAME = 111, "DDE_ERR_EVIDENCE_UNJUDGED"
+    #: dde.check_evidence and Store.import_evidence set it to the dde.EvidenceVerdict of the sound
+    #: document (its signers; no liars, ``how`` None); None where no document was checked.
+    verdict = None
 
 
 def _collect() -> Dict[int, Type[DDEError]]:
