@@ -201,7 +201,8 @@ final class DelegationEndToEndTests: XCTestCase {
             let r = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":\#(i),"to":"me"}"#), options: o)
             let receipt = try r.receiptOrThrow()
             XCTAssertNotEqual(receipt.remote.executorPublicKey, net.key("liar"), "round \(i)")
-            XCTAssertEqual(r.accepted?.result, try JSONParser.parse(#"{"ok":true,"to":\#(i)}"#))
+            // mint returns the new balance: 1 + 2 + ... + i, never a liar's made-up document.
+            XCTAssertEqual(r.accepted?.result, try JSONParser.parse(#"{"ok":true,"to":\#(i * (i + 1) / 2)}"#))
             XCTAssertNotEqual(receipt.assurance?.how, .unaudited, "nobody is trusted yet: every result is replicated")
             if r.asked.contains(net.key("liar")) { liarAsked += 1 }
         }
@@ -215,6 +216,42 @@ final class DelegationEndToEndTests: XCTestCase {
         XCTAssertFalse(try net.store.reputation.isBlacklisted(net.key("mine"), now: now))
         XCTAssertFalse(try net.store.reputation.isBlacklisted(net.key("b"), now: now))
         XCTAssertEqual(try net.store.verifyChain().count, 8)
+    }
+
+    /// Evidence travels: requester A catches the liar and publishes the document; requester B,
+    /// which cannot execute anything itself (no judge, as firmware), keeps it unjudged, then asks
+    /// executors it trusts to re-run the task and convicts the liar on their validated answer.
+    func testASecondRequesterChecksSharedEvidenceThroughExecutorsItTrusts() throws {
+        let net = try network([("mine", .honest), ("b", .honest), ("c", .honest), ("liar", .lie)])
+        let dir = temporaryDirectory(self)
+        let bStore = try Store(path: dir.appendingPathComponent("b.sqlite").path)
+        addTeardownBlock { bStore.close() }
+        let b = try Delegator(transport: net.hub.endpoint(name: "requester-b"), store: bStore, identity: KeyPair.generate())
+        XCTAssertEqual(try b.discover(timeoutMs: 100), 4)
+
+        var o = options(.audited(AuditPolicy(errorTarget: 1e-3, liarShare: 0.2)), fanout: 4, linger: 200)
+        o.pinned = [net.key("mine")]
+        for i in 1...16 where !(try net.store.reputation.get(net.key("liar"), now: Int64(Date().timeIntervalSince1970 * 1000))?.isConvicted ?? false) {
+            _ = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":\#(i),"to":"me"}"#), options: o)
+        }
+        let doc = try XCTUnwrap(try net.store.evidenceDocuments().first, "the liar was never asked in 16 rounds")
+
+        // B hears the document on the evidence topic: checked, but nobody it could convict.
+        _ = try b.discover(timeoutMs: 200)
+        XCTAssertEqual(b.evidenceReceived.map { $0.id }, [doc.id])
+        XCTAssertEqual(b.evidenceReceived.first?.result, .unjudged)
+        let now = { Int64(Date().timeIntervalSince1970 * 1000) }
+        XCTAssertFalse(try bStore.reputation.isBlacklisted(net.key("liar"), now: now()))
+        XCTAssertFalse(try bStore.reputation.isBlacklisted(net.key("mine"), now: now()))
+
+        // B asks executors it trusts (it pins "b"), never the document's signers.
+        var bo = options(.audited(AuditPolicy(errorTarget: 1e-3, liarShare: 0.2)), fanout: 4, linger: 200)
+        bo.pinned = [net.key("b")]
+        let outcome = try b.checkEvidence(doc, options: bo)
+        XCTAssertEqual(outcome, .convicted([net.key("liar")], .reexecution))
+        XCTAssertTrue(try bStore.reputation.isBlacklisted(net.key("liar"), now: now()))
+        XCTAssertFalse(try bStore.reputation.isBlacklisted(net.key("mine"), now: now()))
+        XCTAssertEqual(try bStore.receiptCount(), 0, "checking evidence commits nothing")
     }
 
     func testDuplicateDeliveriesAreHarmless() throws {

@@ -36,6 +36,7 @@ public func dde_store_evidence_import(_ handle: OpaquePointer?, _ document: Unsa
         let s = try store(handle)
         let doc = try EvidenceDocument(bytes: Array(try inputBytes(document, length, "document")))
         let outcome = try s.importEvidence(doc, verdict: doc.selfEvidentVerdict, now: clock64(nowMs))
+        // .unjudged also for a document kept unjudged before: DDE_OK means its liar is blacklisted.
         if outcome == .unjudged {
             throw DDEError(.evidenceUnjudged, "kept unjudged: naming the liar needs a re-execution of the task; nobody was blacklisted")
         }

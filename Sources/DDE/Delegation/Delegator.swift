@@ -30,6 +30,8 @@ public struct DelegationOptions: Sendable {
     /// Publish the portable evidence of every disagreement on `Topic.evidence` for other
     /// requesters (they check it before acting on it).
     public var shareEvidence: Bool = true
+    /// Executors never asked for this task (the signers of evidence being checked).
+    public var exclude: [PublicKey] = []
 
     public init(mode: AssuranceMode = .firstValid, fanout: Int = 3, deadlineMs: UInt64 = 10_000) {
         self.mode = mode
@@ -145,7 +147,8 @@ public final class Delegator<T: Transport> {
     public func choose(for requiredCapabilities: [String], options: DelegationOptions, now: UInt64) throws(DDEError) -> [PublicKey] {
         let needed = options.mode.needed
         let fanout = max(options.fanout, needed)
-        let fitting = executors.filter { $0.grants(requiredCapabilities) }.map { $0.executorPublicKey }
+        let fitting = executors.filter { $0.grants(requiredCapabilities) && !options.exclude.contains($0.executorPublicKey) }
+            .map { $0.executorPublicKey }
         let t = Int64(clamping: now)
         var usable: [PublicKey] = []
         var proven: [PublicKey] = []
@@ -187,6 +190,12 @@ public final class Delegator<T: Transport> {
         var current = StateMap()
         for entry in try store.dappState(spec.dappId) { current.set(entry.key, entry.value) }
         spec.state = current
+        return try run(spec, options: options, commits: true)
+    }
+
+    /// One delegation of `spec` as given (its state included); the accepted result is committed
+    /// only when `commits` (a check of someone else's evidence commits nothing).
+    func run(_ spec: TaskSpec, options: DelegationOptions, commits: Bool) throws(DDEError) -> DelegationReport {
         let task = try ComputeTask.create(spec, requester: identity)
         cdde_trace(CDDE_TRACE_TASK_SIGNED)
         let start = clock()
@@ -224,7 +233,7 @@ public final class Delegator<T: Transport> {
             if decidedAt == nil, session.isDecided {
                 decidedAt = now
                 // Commit as soon as it is decided: the caller need not wait for the linger.
-                try commit(&session, &report, at: now, options: options)
+                try commit(&session, &report, at: now, options: options, commits: commits)
                 continue
             }
             let limit = decidedAt.map { $0 + options.lingerMs } ?? session.deadline
@@ -236,7 +245,7 @@ public final class Delegator<T: Transport> {
             // Once decided, the scores go into the commit's transaction (one fsync, not two).
             if decidedAt != nil || !session.isDecided { try apply(session.takeActions(), &report, task: task, options: options) }
         }
-        if decidedAt == nil, session.isDecided { try commit(&session, &report, at: clock(), options: options) }
+        if decidedAt == nil, session.isDecided { try commit(&session, &report, at: clock(), options: options, commits: commits) }
         try apply(session.takeActions(), &report, task: task, options: options)
         cdde_trace(CDDE_TRACE_DELEGATE_END)
         report.events = session.events
@@ -253,7 +262,7 @@ public final class Delegator<T: Transport> {
     }
 
     private func commit(_ session: inout DelegationSession, _ report: inout DelegationReport, at now: UInt64,
-                        options: DelegationOptions) throws(DDEError) {
+                        options: DelegationOptions, commits: Bool) throws(DDEError) {
         // Scores and receipt in one SQLite transaction: one durable commit (fsync) per delegation.
         // A refused commit (stale, duplicate: its savepoint rolls back; policy: refused before
         // writing anything) leaves the scores in place.
@@ -263,6 +272,7 @@ public final class Delegator<T: Transport> {
             cdde_trace(CDDE_TRACE_SCORES_WRITTEN)
             guard let result = session.accepted else { return }
             report.accepted = result
+            guard commits else { return }
             do throws(DDEError) {
                 // The session verified the signature (check 9); the commit redoes the rest.
                 report.receipt = try store.commit(task: session.task, result: result, identity: identity, now: now,
@@ -380,6 +390,36 @@ extension Delegator {
         return try store.importEvidence(doc, verdict: verdict, now: Int64(clamping: clock()))
     }
 
+    /// Checks a document and acts on it, asking the network when it must: a liar named by the
+    /// document itself, or by `judge` (local re-execution), is convicted at once; otherwise the
+    /// task is run again by executors this requester trusts (`judgeByExecutors`) and the liar
+    /// is convicted only when a validated or pinned executor confirmed the outcome. Else the
+    /// document is kept unjudged.
+    @discardableResult
+    public func checkEvidence(_ doc: EvidenceDocument, options: DelegationOptions) throws(DDEError) -> EvidenceOutcome {
+        var verdict = doc.selfEvidentVerdict ?? judge?(doc).map { doc.verdict(reexecuted: $0) }
+        if verdict == nil { verdict = try judgeByExecutors(doc, options: options) }
+        return try store.importEvidence(doc, verdict: verdict, now: Int64(clamping: clock()))
+    }
+
+    /// Has executors re-run the task of `doc`, neither of its signers among them: a copy of the
+    /// task under this requester's key (execution depends only on the code, action, payload,
+    /// state and limits, so the outcome is the same), delegated with `options` (the audited mode
+    /// by default) and committed nowhere. The verdict, when a validated or pinned executor stood
+    /// behind the outcome; nil otherwise.
+    public func judgeByExecutors(_ doc: EvidenceDocument, options: DelegationOptions) throws(DDEError) -> EvidenceDocument.Verdict? {
+        let t = doc.task
+        var o = options
+        o.exclude += doc.signers
+        o.shareEvidence = false
+        let spec = TaskSpec(dappId: t.dappId, dappCodeHash: t.dappCodeHash, action: t.intent.action, payload: t.intent.payload,
+                            raw: t.intent.raw, requiredCapabilities: t.requiredCapabilities, state: t.state, limits: t.limits,
+                            timestamp: clock())
+        let report = try run(spec, options: o, commits: false)
+        guard let accepted = report.accepted, report.assurance?.validated == true else { return nil }
+        return doc.verdict(reexecuted: EvidenceDocument.Outcome(accepted.proof))
+    }
+
     /// Plans an audited delegation: the primary, drawn at random among the usable executors that
     /// are not pinned (pinned ones audit); a replica when the primary is on probation (a strong
     /// one when there is one); the reserve for audits and escalations.
@@ -387,7 +427,7 @@ extension Delegator {
               now: UInt64) throws(DDEError) -> ([PublicKey], TrustView, [String]) {
         let t = Int64(clamping: now)
         var usable: [PublicKey] = []
-        for p in executors where p.grants(requiredCapabilities) {
+        for p in executors where p.grants(requiredCapabilities) && !options.exclude.contains(p.executorPublicKey) {
             let key = p.executorPublicKey
             if let r = try store.reputation.get(key, now: t), r.isBanned(at: t) || r.isBlacklisted(store.reputation.config) { continue }
             if !usable.contains(key) { usable.append(key) }

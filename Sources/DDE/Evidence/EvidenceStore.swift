@@ -10,14 +10,14 @@ public enum EvidenceOutcome: Sendable, Equatable {
     /// Checked (signatures, same task, disagreement), but naming the liar needs a re-execution
     /// that was not possible here: kept, nobody convicted.
     case unjudged
-    /// This document was already in the store: nothing changed.
+    /// This document was already in the store with its verdict: nothing changed.
     case known
 }
 
 extension Store {
     /// Stores a checked document with its verdict (nil: unjudged) and convicts the liars, in one
     /// transaction. A document already stored with a verdict changes nothing (`.known`); one stored
-    /// unjudged is judged now if a verdict is given.
+    /// unjudged stays `.unjudged`, or is judged now if a verdict is given.
     @discardableResult
     public func importEvidence(_ doc: EvidenceDocument, verdict: EvidenceDocument.Verdict?,
                                now: Int64) throws(DDEError) -> EvidenceOutcome {
@@ -28,7 +28,8 @@ extension Store {
                 guard try s.step(), !s.isNull(0) else { return nil }
                 return s.int64(0)
             }
-            if let stored, stored != 0 || verdict == nil { return .known }
+            if let stored, stored != 0 { return .known }
+            if stored != nil, verdict == nil { return .unjudged }  // kept before, still without a verdict
             if stored != nil {
                 try database.withStatement("DELETE FROM evidence WHERE document = ?1 AND convicted = 0") { s throws(DDEError) in
                     try s.bind(1, blob: bytes)
