@@ -65,7 +65,8 @@ int dde_init(void);
 #define DDE_ERR_TASK_MISMATCH               42  /* check 2: proof.taskId differs from the task's id */
 #define DDE_ERR_CODE_HASH_MISMATCH          43  /* check 3: dappCodeHash differs */
 #define DDE_ERR_INPUT_HASH_MISMATCH         44  /* check 4: inputHash differs */
-#define DDE_ERR_CAPABILITIES                45  /* check 5: declared != required, or used is not a subset */
+#define DDE_ERR_CAPABILITIES                45  /* check 5: declared != required, or used is not a subset;
+                                                   check 8: state writes without "state.write" used */
 #define DDE_ERR_STEPS_EXCEEDED              46  /* check 6: traceLength > maxExecutionSteps */
 #define DDE_ERR_FUEL_EXCEEDED               47  /* check 6: fuelUsed > maxFuel */
 #define DDE_ERR_RESULT_HASH                 48  /* check 7: resultHash != H(result) */
@@ -245,7 +246,8 @@ void dde_policy_free(dde_policy *policy);
  *   1 well-formed (DDE_ERR_JSON, _LIMIT, _DUPLICATE_KEY, _SCHEMA, _ENCODING, _VERSION, _NUMBER,
  *     _RESULT_MISMATCH)     2 DDE_ERR_TASK_MISMATCH      3 DDE_ERR_CODE_HASH_MISMATCH
  *   4 DDE_ERR_INPUT_HASH_MISMATCH   5 DDE_ERR_CAPABILITIES   6 DDE_ERR_STEPS_EXCEEDED, _FUEL_EXCEEDED
- *   7 DDE_ERR_RESULT_HASH, _WRITES_HASH   8 DDE_ERR_PREVIOUS_STATE_ROOT, _NEXT_STATE_ROOT
+ *   7 DDE_ERR_RESULT_HASH, _WRITES_HASH   8 DDE_ERR_PREVIOUS_STATE_ROOT, _CAPABILITIES (stateWrites
+ *     not empty but proof.capabilitiesUsed lacks "state.write"), _NEXT_STATE_ROOT
  *   9 DDE_ERR_PROOF_SIGNATURE   10 DDE_ERR_EXECUTOR_BLACKLISTED, _EXECUTOR_BANNED
  * policy may be NULL (accept every executor). Pure: changes nothing; thread-safe. */
 int dde_verify(const dde_task *task, const char *result_json, size_t length, const dde_policy *policy);
@@ -272,7 +274,8 @@ void dde_store_close(dde_store *store);
  * (DDE_ERR_STALE), then appends the receipt signed by identity_secret_key, the proof, the result
  * and the state writes, and applies the writes, in ONE transaction: a crash at any instant leaves
  * all of it or none. Any failure changes nothing. now_ms = 0 means the wall clock. On success,
- * if receipt_json is not NULL, *receipt_json is the receipt (release with dde_free). */
+ * if receipt_json is not NULL, *receipt_json is the receipt (release with dde_free):
+ * receiptVersion 2, its "assurance" {"confirmedBy":[],"how":"direct","validated":false}. */
 int dde_store_commit(dde_store *store, const dde_task *task, const char *result_json, size_t length,
                      const uint8_t identity_secret_key[DDE_SECRETKEYBYTES], uint64_t now_ms,
                      char **receipt_json, size_t *receipt_length);
@@ -297,10 +300,14 @@ int dde_store_export(dde_store *store, char **out, size_t *out_length);
 int dde_store_policy(dde_store *store, uint64_t now_ms, dde_policy **policy);
 
 /* Reputation (docs/STORE.md): counts decay with a half-life; 3 invalid proofs in a row ban an
- * executor for a while; more than 50% failures over at least 5 attempts blacklist it. Times are
- * Unix ms, 0 meaning now. Records are JSON objects: {"executorPublicKey", "successfulProofs",
- * "failedProofs", "timeouts", "attempts", "failureRate", "successLowerBound", "latencyAvg",
- * "latencyCount", "lastSeen", "consecutiveInvalid", "bannedUntil", "banned", "blacklisted"}. */
+ * executor for a while; more than 50% failures over at least 5 attempts blacklist it; a liar
+ * convicted (by evidence, or by a validated majority in the audited mode) is blacklisted for good.
+ * Times are Unix ms, 0 meaning now. Records are JSON objects: {"executorPublicKey",
+ * "successfulProofs", "failedProofs", "timeouts", "attempts", "failureRate", "successLowerBound",
+ * "latencyAvg", "latencyCount", "lastSeen", "consecutiveInvalid", "bannedUntil", "banned",
+ * "blacklisted", "validated", "convictedAt", "convicted"}: "validated" (whole) counts results
+ * other executors' proofs confirmed since its last signed failure; "convictedAt" is 0 when never
+ * convicted. dde_reputation_clear forgets a conviction too. */
 int dde_reputation_record_success(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES],
                                   uint64_t latency_ms, uint64_t now_ms);
 /* An invalid proof. */
@@ -401,6 +408,8 @@ int dde_client_discover(dde_client *client, uint32_t timeout_ms, size_t *count);
  *           "provenAfterSuccesses":n,"errorTarget":x,"liarShare":x,"auditFloor":x,
  *           "pinned":[pk hex],"shareEvidence":bool}, every field optional (first_valid, fanout 3,
  *           10 s; audited: errorTarget 0.001, liarShare 0.2, auditFloor 0.01; evidence shared).
+ *           errorTarget must be in (0, 1), liarShare in [0, 1), auditFloor in [0, 1], else
+ *           DDE_ERR_ARGUMENT; "pinned" holds at most 64 keys.
  *           What each mode guarantees (docs/PROTOCOL.md section 11): first_valid trusts the
  *           fastest signer, so a consistent liar that answers first is committed; quorum k
  *           commits what k distinct executors agree on (k fresh keys of one attacker can agree);
@@ -430,29 +439,50 @@ int dde_client_delegate(dde_client *client, const char *spec, size_t spec_length
 /* ---- Fraud evidence (docs/PROTOCOL.md section 12) ------------------------------------------- */
 
 /* A document is {"evidenceVersion":1,"proofs":[proof, proof],"task":task}: two validly signed
- * proofs of one task that disagree. Deterministic execution has one right answer, so at least one
+ * proofs of one task that disagree, sorted by proofHash (H(proof) with its signature; unsorted:
+ * DDE_ERR_SCHEMA). Deterministic execution has one right answer, so at least one
  * signer lied. Naming the liar takes a re-execution of the task (`dde evidence check`), except
  * when both proofs carry the same key (it contradicted itself) or a proof fails a check of its
  * own signed fields against the task. libdde.so does not execute WebAssembly. */
 
 /* Checks a document: the task (id, requester signature), both proof signatures, one task, that
- * they disagree. verdict (may be NULL; release with dde_free) receives {"evidenceId","taskId",
- * "signers":[pk],"liars":[pk],"how":"equivocation"|"signed_fields"|null}.
+ * they disagree. Pure: reads and changes no store. verdict and verdict_length (each may be NULL;
+ * release *verdict with dde_free) receive {"evidenceId","taskId","signers":[pk],"liars":[pk],
+ * "how":"equivocation"|"signed_fields"|null}: evidenceId is H(document), signers the two
+ * proofs' keys in the document's order (one key twice when it equivocated), liars empty and how
+ * null when unjudged.
  * Returns DDE_OK when the document names its liar by itself; DDE_ERR_EVIDENCE_UNJUDGED when it is
- * sound but only a re-execution can name the liar (verdict is still set); else what is wrong
- * with it: DDE_ERR_PROOF_SIGNATURE (a signature does not verify), DDE_ERR_TASK_MISMATCH (proofs of
- * another task), DDE_ERR_EVIDENCE_AGREES (the proofs agree), DDE_ERR_SCHEMA, the task's codes. */
+ * sound but only a re-execution can name the liar (*verdict is still set); else what is wrong
+ * with it, *verdict NULL: DDE_ERR_PROOF_SIGNATURE (a signature does not verify),
+ * DDE_ERR_TASK_MISMATCH (a proof of another task), DDE_ERR_EVIDENCE_AGREES (the proofs agree),
+ * DDE_ERR_SCHEMA, DDE_ERR_VERSION (evidenceVersion), the JSON and task codes (DDE_ERR_TASK_ID,
+ * _TASK_SIGNATURE), DDE_ERR_ARGUMENT for a NULL document or a length over 64 MiB. */
 int dde_evidence_check(const char *document, size_t length, char **verdict, size_t *verdict_length);
 
 /* Checks a document (as dde_evidence_check) and records it in the store; a liar it names by
  * itself is blacklisted there for good, in the same transaction. now_ms: Unix ms, 0 for now.
- * Returns DDE_OK (also when the document was known), DDE_ERR_EVIDENCE_UNJUDGED when it was kept
- * without a verdict (nobody blacklisted), or dde_evidence_check's codes. */
+ * Returns DDE_OK when the liar is blacklisted (also when the document was known: nothing
+ * changes), DDE_ERR_EVIDENCE_UNJUDGED when the document is kept without a verdict (nobody
+ * blacklisted; also when it was known unjudged), or dde_evidence_check's codes (nothing
+ * recorded), DDE_ERR_STORE. */
 int dde_store_evidence_import(dde_store *store, const char *document, size_t length, uint64_t now_ms);
 
-/* Every portable evidence document kept in the store, one canonical JSON line each (release with
- * dde_free; an empty string when there is none). */
+/* Every portable evidence document kept in the store (made in its delegations or imported), each
+ * once, oldest first: one canonical JSON document per line, each line ending in '\n'. *lines
+ * (must not be NULL; release with dde_free) is "" when there is none; *length (may be NULL) its
+ * length. */
 int dde_store_evidence_export(dde_store *store, char **lines, size_t *length);
+
+/* Checks a document and, when it does not name its liar by itself, has executors this client
+ * trusts re-run its task (a copy under this client's key, neither signer asked, nothing
+ * committed) and convicts the liar in the client's store only when a validated or pinned executor
+ * stood behind the outcome. options: as dde_client_delegate's (NULL: the audited mode with its
+ * defaults); a mode other than audited needs "pinned". Blocks up to the options' deadline.
+ * Returns DDE_OK when the liar is blacklisted (or the document was known with its verdict),
+ * DDE_ERR_EVIDENCE_UNJUDGED when no trusted executor confirmed an outcome (kept, nobody
+ * blacklisted), dde_evidence_check's codes, DDE_ERR_NO_EXECUTOR, DDE_ERR_TRANSPORT. */
+int dde_client_check_evidence(dde_client *client, const char *document, size_t length, const char *options,
+                              size_t options_length);
 
 #ifdef __cplusplus
 }

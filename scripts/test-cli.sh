@@ -39,6 +39,26 @@ check_exit "verify refuses an altered trace" 52 "$DDE" verify task.json alt-trac
 check "verify accepts a consistent signed lie (a signature proves who, not what)" "$DDE" verify task.json lie.json
 check_exit "audit catches the signed lie and names the field" 95 "$DDE" audit task.json lie.json
 check "audit names resultHash" bash -c "'$DDE' audit --json task.json lie.json | grep -q '\"field\":\"resultHash\"'"
+# Portable evidence: the honest proof and the lie, as one document anyone can check.
+"$DDE" keygen -o liar.key >/dev/null
+"$DDE" exec --key liar.key --test-behaviour lie task.json > lie2.json
+check "evidence make: two signed proofs that disagree" bash -c "'$DDE' evidence make task.json result.json lie2.json > ev.jsonl"
+check "evidence check names the liar by re-execution" bash -c "'$DDE' evidence check --json ev.jsonl | grep -q \"\$(python3 -c 'import json; print(json.load(open(\"liar.key\"))[\"publicKey\"])')\" && '$DDE' evidence check ev.jsonl | grep -q reexecution"
+check "evidence import blacklists the liar for good in a store never cheated" bash -c "'$DDE' evidence import --store ev.db ev.jsonl && '$DDE' peers --store ev.db | grep -q convicted && '$DDE' evidence list --store ev.db | grep -q CONVICTED"
+check "evidence import again: already known, nothing changes" bash -c "'$DDE' evidence import --store ev.db ev.jsonl | grep -q 'already known' && [ \$('$DDE' evidence list --store ev.db --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') -eq 1 ]"
+check "evidence export gives the document back" bash -c "'$DDE' evidence export --store ev.db | cmp - ev.jsonl"
+check_exit "evidence make refuses two proofs that agree" 110 "$DDE" evidence make task.json result.json result.json
+check_exit "evidence make refuses a proof whose signature does not verify" 52 "$DDE" evidence make task.json result.json alt-trace.json
+check_exit "evidence import without the code keeps it unjudged" 111 bash -c "DDE_CODE_DIR='$W/empty' '$DDE' evidence import --store ev2.db ev.jsonl"
+check "an unjudged document blacklists nobody" bash -c "! '$DDE' peers --store ev2.db | grep -q blacklisted"
+python3 - <<'PY'
+import json
+d = json.loads(open("ev.jsonl").read())
+d["proofs"][0]["signature"] = "0" * 128
+open("ev-bad.jsonl", "w").write(json.dumps(d) + "\n")
+PY
+check_exit "evidence check refuses a forged signature" 52 "$DDE" evidence check ev-bad.jsonl
+
 check_exit "exec refuses a task whose code is missing" 80 bash -c "DDE_CODE_DIR='$W/empty' '$DDE' exec --key e.key task.json"
 
 # Latency probes: with DDE_TRACE a run writes PREFIX.<pid>; benchmarks/trace.py orders the steps

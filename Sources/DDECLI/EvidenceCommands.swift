@@ -16,11 +16,30 @@ struct EvidenceCommand: ParsableCommand {
             section 12). `check` verifies both signatures and the task, then re-executes the task \
             (code by hash from --code) to name the liar; `import` does the same into a store and \
             blacklists the liar there for good. Nothing is acted on unchecked.
+              dde evidence make task.json result-a.json result-b.json > evidence.jsonl
               dde evidence export --store a.db > evidence.jsonl
               dde evidence check --code ./dde-code evidence.jsonl
               dde evidence import --store b.db --code ./dde-code evidence.jsonl
             """,
-        subcommands: [List.self, Export.self, Check.self, Import.self])
+        subcommands: [Make.self, List.self, Export.self, Check.self, Import.self])
+
+    struct Make: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make an evidence document from a task and two compute_results that disagree.",
+            discussion: "Exit 0 with the document on stdout; 110 EVIDENCE_AGREES when they agree, 52 PROOF_SIGNATURE, 42 TASK_MISMATCH, ...")
+        @Argument(help: "The task (JSON file).") var task: String
+        @Argument(help: "One compute_result (JSON file).") var first: String
+        @Argument(help: "Another compute_result for the same task (JSON file).") var second: String
+
+        func run() throws {
+            try DDECLI.run { () throws(DDEError) in
+                let t = try ComputeTask(json: try parseJSON(try readInput(task, what: "task"), what: task))
+                let a = try ComputeResult(json: try parseJSON(try readInput(first, what: "result"), what: first))
+                let b = try ComputeResult(json: try parseJSON(try readInput(second, what: "result"), what: second))
+                writeOutput(try EvidenceDocument(task: t, proofs: a.proof, b.proof).canonicalBytes)
+            }
+        }
+    }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the evidence kept in a store, one line each.")

@@ -58,3 +58,23 @@ public func dde_store_evidence_export(_ handle: OpaquePointer?, _ lines: UnsafeM
         try emit(out, lines, length)
     }
 }
+
+@_cdecl("dde_client_check_evidence")
+public func dde_client_check_evidence(_ handle: OpaquePointer?, _ document: UnsafePointer<CChar>?, _ length: Int,
+                                      _ options: UnsafePointer<CChar>?, _ optionsLength: Int) -> Int32 {
+    guarded { () throws(DDEError) in
+        let c = try client(handle)
+        let doc = try EvidenceDocument(bytes: Array(try inputBytes(document, length, "document")))
+        var opts = DelegationOptions(mode: .audited(AuditPolicy()))
+        if options != nil {
+            opts = try delegationOptions(try JSONParser.parse(try inputBytes(options, optionsLength, "options")))
+            if case .audited = opts.mode {} else if !opts.pinned.isEmpty {} else {
+                // A check by first_valid would take one executor's word for it.
+                throw DDEError(.argument, "options.mode must be \"audited\" (or pin executors) to check evidence: one executor's word convicts nobody")
+            }
+        }
+        if try c.delegator.checkEvidence(doc, options: opts) == .unjudged {
+            throw DDEError(.evidenceUnjudged, "no validated or pinned executor confirmed a re-run of the task: kept unjudged, nobody blacklisted")
+        }
+    }
+}
