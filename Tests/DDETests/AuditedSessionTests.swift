@@ -172,6 +172,25 @@ final class AuditedSessionTests: XCTestCase {
         XCTAssertEqual(Set(t.validated), [honest1.publicKey, honest2.publicKey])
     }
 
+    func testAQuorumOfFreshIdentitiesEarnsNoTrust() {
+        // Two fresh keys agreeing under quorum(2) (one attacker's, maybe): committed as quorum
+        // says, but neither gains the validated record the audited mode trusts.
+        var s = DelegationSession(task: task, mode: .quorum(2), asked: [liar1.publicKey, liar2.publicKey],
+                                  sentAt: 1000, deadline: 6000)
+        s.receive(result: lie(liar1), at: 1050)
+        s.receive(result: lie(liar2), at: 1060)
+        XCTAssertNotNil(s.accepted)
+        XCTAssertFalse(s.assurance.validated)
+        XCTAssertEqual(tally(s.takeActions()).validated, [])
+        // With a trusted member, agreement does validate the fresh one.
+        var s2 = DelegationSession(task: task, mode: .quorum(2), asked: [honest1.publicKey, honest2.publicKey],
+                                   sentAt: 1000, deadline: 6000,
+                                   trust: TrustView(validated: [honest1.publicKey: 100], policy: policy))
+        s2.receive(result: good(honest1), at: 1050)
+        s2.receive(result: good(honest2), at: 1060)
+        XCTAssertEqual(tally(s2.takeActions()).validated, [honest2.publicKey])
+    }
+
     func testStrongExecutorsThatStayTiedCommitNothing() {
         var s = session(asked: [liar1], validated: [liar1: 100, honest1: 100], draw: 0.0)
         s.receive(result: lie(liar1), at: 1050)

@@ -371,8 +371,8 @@ public struct DelegationSession: Sendable {
     }
 
     /// Whether `member`'s agreement with the accepted group validates it: another member is
-    /// strong (pinned or trusted), or nobody the requester could ask is strong (bootstrap:
-    /// agreement among fresh identities is all there is; the report says so).
+    /// strong (pinned or trusted), or, in the audited mode, nobody the requester could ask is
+    /// strong (bootstrap: agreement among fresh identities is all there is; the report says so).
     private func confirms(_ member: PublicKey, acceptedGroup: Bool) -> Bool {
         var members = [PublicKey]()
         if let acceptedProof { members.append(acceptedProof.executorPublicKey) }
@@ -382,6 +382,10 @@ public struct DelegationSession: Sendable {
         if !members.contains(member) { members.append(member) }
         guard members.count > 1 else { return false }
         if members.contains(where: { $0 != member && trust.isStrong($0) }) { return true }
+        // Bootstrap only in the audited mode, which knows every usable executor (asked and
+        // reserve): elsewhere the session sees only those asked, and fresh identities agreeing
+        // in a quorum must not earn the trust the audited mode relies on.
+        guard case .audited = mode else { return false }
         return !anyStrongKnown
     }
 
