@@ -476,8 +476,8 @@ int dde_store_evidence_export(dde_store *store, char **lines, size_t *length);
 /* Checks a document and, when it does not name its liar by itself, has executors this client
  * trusts re-run its task (a copy under this client's key, neither signer asked, nothing
  * committed) and convicts the liar in the client's store only when a validated or pinned executor
- * stood behind the outcome. options: as dde_client_delegate's (NULL: the audited mode with its
- * defaults); a mode other than audited needs "pinned". Blocks up to the options' deadline.
+ * stood behind the outcome. options: as dde_client_delegate's (NULL, or no "mode": the audited
+ * mode); a mode other than audited needs "pinned". Blocks up to the options' deadline.
  * Returns DDE_OK when the liar is blacklisted (or the document was known with its verdict),
  * DDE_ERR_EVIDENCE_UNJUDGED when no trusted executor confirmed an outcome (kept, nobody
  * blacklisted), dde_evidence_check's codes, DDE_ERR_NO_EXECUTOR, DDE_ERR_TRANSPORT. */

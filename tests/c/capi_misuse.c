@@ -4,11 +4,15 @@
  * checks that each returns the documented non-zero code, sets dde_errcode()/dde_errmsg(), leaves
  * outputs alone where documented, and never crashes. Run by scripts/test-capi-misuse.sh on
  * x86-64 and under qemu-aarch64. Prints "N passed, M failed"; exits non-zero on any failure.
+ * The store and evidence functions run on a temporary store (/tmp/dde-capi-misuse-PID.db, removed
+ * at the end) with evidence documents signed here (dde_sign); the client functions only up to
+ * their argument checks (no broker).
  */
 #include <dde.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int passed, failed;
 
@@ -28,6 +32,53 @@ static void expect(const char *what, int rc, int want) {
 static void check(const char *what, int cond) {
     if (cond) passed++;
     else { failed++; printf("FAIL %s\n", what); }
+}
+
+static void to_hex(const uint8_t *bytes, size_t n, char *out) {
+    for (size_t i = 0; i < n; i++) snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+}
+
+/* A validly signed proof (docs/PROTOCOL.md section 5) of the task made from `spec` in main (no
+ * state, no capabilities, empty payload) by the key (epk, esk), claiming the result `value`;
+ * *hash = H(proof) with its signature, the order of proofs in an evidence document. */
+static void make_proof(const char *task_id, const uint8_t epk[32], const uint8_t esk[64], int value,
+                       char proof[2048], uint8_t hash[32]) {
+    char pk_hex[65], result_hash[65], empty_object[65], empty_root[65], sig_hex[129], text[16];
+    uint8_t h[32], sig[64];
+    char *canonical = NULL;
+    size_t length = 0;
+    to_hex(epk, 32, pk_hex);
+    snprintf(text, sizeof text, "%d", value);
+    dde_sha256(text, strlen(text), h);
+    to_hex(h, 32, result_hash);
+    dde_sha256("{}", 2, h);
+    to_hex(h, 32, empty_object); /* inputHash of {} and stateWritesHash of no writes */
+    dde_sha256(NULL, 0, h);
+    to_hex(h, 32, empty_root);   /* the state root before and after: no state, no writes */
+    int n = snprintf(proof, 2048,
+        "{\"proofVersion\":1,\"taskId\":\"%s\",\"dappId\":\"d\",\"dappCodeHash\":\"%064d\",\"action\":\"a\","
+        "\"inputHash\":\"%s\",\"capabilitiesDeclared\":[],\"capabilitiesUsed\":[],\"executionTraceHash\":\"%s\","
+        "\"traceLength\":1,\"fuelUsed\":1,\"resultHash\":\"%s\",\"previousStateRoot\":\"%s\","
+        "\"nextStateRoot\":\"%s\",\"stateWritesHash\":\"%s\",\"executorPublicKey\":\"%s\",\"timestamp\":2}",
+        task_id, 0, empty_object, empty_root, result_hash, empty_root, empty_root, empty_object, pk_hex);
+    /* Signed: kind proof over H(proof without signature). */
+    dde_canonicalize(proof, (size_t)n, &canonical, &length);
+    dde_sha256(canonical, length, h);
+    dde_free(canonical);
+    dde_sign(DDE_KIND_PROOF, h, esk, sig);
+    to_hex(sig, 64, sig_hex);
+    snprintf(proof + n - 1, (size_t)(2048 - n + 1), ",\"signature\":\"%s\"}", sig_hex);
+    dde_canonicalize(proof, strlen(proof), &canonical, &length);
+    dde_sha256(canonical, length, hash);
+    dde_free(canonical);
+}
+
+/* {"evidenceVersion":1,"proofs":[a, b] sorted by proofHash,"task":task}. */
+static void make_evidence(char *out, size_t size, const char *task_json, const char *a, const uint8_t ha[32],
+                          const char *b, const uint8_t hb[32]) {
+    int a_first = memcmp(ha, hb, 32) < 0;
+    snprintf(out, size, "{\"evidenceVersion\":1,\"proofs\":[%s,%s],\"task\":%s}", a_first ? a : b,
+             a_first ? b : a, task_json);
 }
 
 int main(void) {
@@ -153,6 +204,184 @@ int main(void) {
     expect("verify empty object", dde_verify(task, "{}", 2, NULL), DDE_ERR_SCHEMA);
     expect("verify array", dde_verify(task, "[]", 2, policy), DDE_ERR_SCHEMA);
     dde_policy_free(policy);
+
+    /* Fraud evidence: documents made of two signed proofs of the task above. */
+    uint8_t pk2[32], sk2[64], seed2[32] = {8}, h1[32], h2[32], h3[32], h4[32];
+    static char p1[2048], p2[2048], p3[2048], p4[2048], equivocation[8192], unjudged[8192], agrees[8192],
+        forged[8192];
+    char *task_json = NULL;
+    expect("keypair from seed 2", dde_keypair_from_seed(pk2, sk2, seed2), DDE_OK);
+    expect("task_json", dde_task_json(task, &task_json, NULL), DDE_OK);
+    make_proof(idhex, pk, sk, 1, p1, h1);
+    make_proof(idhex, pk, sk, 2, p2, h2);   /* the same key, another answer: equivocation */
+    make_proof(idhex, pk2, sk2, 2, p3, h3); /* another key, another answer: unjudged */
+    make_proof(idhex, pk2, sk2, 1, p4, h4); /* another key, the same answer: agrees */
+    make_evidence(equivocation, sizeof equivocation, task_json, p1, h1, p2, h2);
+    make_evidence(unjudged, sizeof unjudged, task_json, p1, h1, p3, h3);
+    make_evidence(agrees, sizeof agrees, task_json, p1, h1, p4, h4);
+    make_evidence(forged, sizeof forged, task_json, p1, h1, p3, h3);
+    char *sig_field = strstr(strstr(forged, "\"signature\":\"") + 1, "\"signature\":\"");
+    if (sig_field) sig_field[13] = sig_field[13] == '0' ? '1' : '0'; /* a proof's signature, flipped */
+    const size_t eq_len = strlen(equivocation);
+
+    out = (char *)0x1;
+    len = 99;
+    expect("evidence_check NULL document", dde_evidence_check(NULL, 5, &out, &len), DDE_ERR_ARGUMENT);
+    check("evidence_check failure sets *verdict = NULL, *length = 0", out == NULL && len == 0);
+    expect("evidence_check NULL document, huge length", dde_evidence_check(NULL, huge, &out, &len), DDE_ERR_ARGUMENT);
+    expect("evidence_check huge length", dde_evidence_check(equivocation, huge, &out, &len), DDE_ERR_ARGUMENT);
+    expect("evidence_check 2^40 length", dde_evidence_check(equivocation, big, &out, &len), DDE_ERR_ARGUMENT);
+    expect("evidence_check NULL document, length 0", dde_evidence_check(NULL, 0, &out, &len), DDE_ERR_JSON);
+    expect("evidence_check not JSON", dde_evidence_check("not json", 8, &out, &len), DDE_ERR_JSON);
+    expect("evidence_check non-UTF-8", dde_evidence_check("{\"\xff\":1}", 6, &out, &len), DDE_ERR_JSON);
+    expect("evidence_check truncated", dde_evidence_check(equivocation, eq_len - 1, &out, &len), DDE_ERR_JSON);
+    expect("evidence_check embedded NUL", dde_evidence_check("{}\0{}", 5, &out, &len), DDE_ERR_JSON);
+    expect("evidence_check array", dde_evidence_check("[]", 2, &out, &len), DDE_ERR_SCHEMA);
+    expect("evidence_check empty object", dde_evidence_check("{}", 2, &out, &len), DDE_ERR_SCHEMA);
+    expect("evidence_check not JSON, NULL outputs", dde_evidence_check("garbage", 7, NULL, NULL), DDE_ERR_JSON);
+    expect("evidence_check a task, not evidence", dde_evidence_check(task_json, strlen(task_json), &out, &len), DDE_ERR_SCHEMA);
+    check("evidence_check failures leave no verdict", out == NULL);
+    expect("evidence_check forged signature", dde_evidence_check(forged, strlen(forged), &out, &len), DDE_ERR_PROOF_SIGNATURE);
+    expect("evidence_check agreeing proofs", dde_evidence_check(agrees, strlen(agrees), &out, &len), DDE_ERR_EVIDENCE_AGREES);
+    check("evidence_check refused documents give no verdict", out == NULL && len == 0);
+    expect("evidence_check equivocation, NULL outputs", dde_evidence_check(equivocation, eq_len, NULL, NULL), DDE_OK);
+    expect("evidence_check equivocation, NULL length", dde_evidence_check(equivocation, eq_len, &out, NULL), DDE_OK);
+    check("evidence_check names the equivocation", out != NULL && strstr(out, "\"how\":\"equivocation\"") != NULL);
+    dde_free(out);
+    expect("evidence_check equivocation", dde_evidence_check(equivocation, eq_len, &out, &len), DDE_OK);
+    check("evidence_check verdict length", out != NULL && len == strlen(out));
+    dde_free(out);
+    expect("evidence_check unjudged", dde_evidence_check(unjudged, strlen(unjudged), &out, &len), DDE_ERR_EVIDENCE_UNJUDGED);
+    check("evidence_check unjudged still gives the verdict", out != NULL && len == strlen(out) &&
+          strstr(out, "\"how\":null") != NULL && strstr(out, "\"liars\":[]") != NULL);
+    dde_free(out);
+    expect("evidence_check unjudged, NULL outputs", dde_evidence_check(unjudged, strlen(unjudged), NULL, NULL),
+           DDE_ERR_EVIDENCE_UNJUDGED);
+
+    char db[96];
+    snprintf(db, sizeof db, "/tmp/dde-capi-misuse-%ld.db", (long)getpid());
+    dde_free(task_json);
+    dde_store *store = NULL;
+    expect("store_open", dde_store_open(db, NULL, 0, &store), DDE_OK);
+    expect("evidence_import NULL store", dde_store_evidence_import(NULL, equivocation, eq_len, 0), DDE_ERR_ARGUMENT);
+    expect("evidence_import NULL document", dde_store_evidence_import(store, NULL, 5, 0), DDE_ERR_ARGUMENT);
+    expect("evidence_import NULL document, huge length", dde_store_evidence_import(store, NULL, huge, 0), DDE_ERR_ARGUMENT);
+    expect("evidence_import huge length", dde_store_evidence_import(store, equivocation, huge, 0), DDE_ERR_ARGUMENT);
+    expect("evidence_import 2^40 length", dde_store_evidence_import(store, equivocation, big, 0), DDE_ERR_ARGUMENT);
+    expect("evidence_import NULL document, length 0", dde_store_evidence_import(store, NULL, 0, 0), DDE_ERR_JSON);
+    expect("evidence_import not JSON", dde_store_evidence_import(store, "not json", 8, 0), DDE_ERR_JSON);
+    expect("evidence_import non-UTF-8", dde_store_evidence_import(store, "\"\xc0\xaf\"", 4, 0), DDE_ERR_JSON);
+    expect("evidence_import forged signature", dde_store_evidence_import(store, forged, strlen(forged), 0), DDE_ERR_PROOF_SIGNATURE);
+    expect("evidence_import agreeing proofs", dde_store_evidence_import(store, agrees, strlen(agrees), 0), DDE_ERR_EVIDENCE_AGREES);
+    expect("evidence_export NULL store", dde_store_evidence_export(NULL, &out, &len), DDE_ERR_ARGUMENT);
+    expect("evidence_export NULL lines", dde_store_evidence_export(store, NULL, &len), DDE_ERR_ARGUMENT);
+    expect("evidence_export NULL lines and length", dde_store_evidence_export(store, NULL, NULL), DDE_ERR_ARGUMENT);
+    len = 99;
+    expect("evidence_export empty", dde_store_evidence_export(store, &out, &len), DDE_OK);
+    check("evidence_export empty is \"\"", out != NULL && out[0] == '\0' && len == 0);
+    dde_free(out);
+    int banned = -1, blacklisted = -1;
+    expect("evidence_import unjudged", dde_store_evidence_import(store, unjudged, strlen(unjudged), 0), DDE_ERR_EVIDENCE_UNJUDGED);
+    expect("evidence_import unjudged again", dde_store_evidence_import(store, unjudged, strlen(unjudged), 0), DDE_ERR_EVIDENCE_UNJUDGED);
+    expect("reputation_status", dde_reputation_status(store, pk2, 0, &banned, &blacklisted), DDE_OK);
+    check("unjudged evidence blacklists nobody", banned == 0 && blacklisted == 0);
+    expect("evidence_import equivocation, now_ms UINT64_MAX", dde_store_evidence_import(store, equivocation, eq_len, UINT64_MAX), DDE_OK);
+    expect("evidence_import equivocation again", dde_store_evidence_import(store, equivocation, eq_len, 1), DDE_OK);
+    expect("reputation_status", dde_reputation_status(store, pk, 0, NULL, &blacklisted), DDE_OK);
+    check("equivocation blacklists its key", blacklisted == 1);
+    expect("reputation_status later", dde_reputation_status(store, pk, UINT64_MAX, NULL, &blacklisted), DDE_OK);
+    check("for good", blacklisted == 1);
+    /* The rest of the store's functions: NULL handles and outputs. */
+    uint64_t count = 0;
+    dde_policy *store_policy = NULL;
+    out = (char *)0x1;
+    dde_store *no_store = (dde_store *)0x1;
+    expect("store_open NULL path", dde_store_open(NULL, NULL, 0, &no_store), DDE_ERR_ARGUMENT);
+    expect("store_open NULL out", dde_store_open(db, NULL, 0, NULL), DDE_ERR_ARGUMENT);
+    expect("store_open options huge length", dde_store_open(db, "{}", huge, &no_store), DDE_ERR_ARGUMENT);
+    expect("store_open options not JSON", dde_store_open(db, "garbage", 7, &no_store), DDE_ERR_JSON);
+    check("store_open failure sets *store = NULL", no_store == NULL);
+    expect("store_commit NULL store", dde_store_commit(NULL, task, "{}", 2, sk, 0, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("store_commit NULL task", dde_store_commit(store, NULL, "{}", 2, sk, 0, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("store_commit NULL result", dde_store_commit(store, task, NULL, 2, sk, 0, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("store_commit huge length", dde_store_commit(store, task, "{}", huge, sk, 0, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("store_commit NULL identity", dde_store_commit(store, task, "{}", 2, NULL, 0, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("store_commit not JSON", dde_store_commit(store, task, "garbage", 7, sk, 0, &out, &len), DDE_ERR_JSON);
+    expect("store_head NULL store", dde_store_head(NULL, &count, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("store_head NULL count", dde_store_head(store, NULL, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("store_head", dde_store_head(store, &count, NULL, NULL), DDE_OK);
+    check("store_head: nothing committed", count == 0);
+    expect("store_verify_chain NULL store", dde_store_verify_chain(NULL, &count), DDE_ERR_ARGUMENT);
+    expect("store_verify_chain NULL checked", dde_store_verify_chain(store, NULL), DDE_OK);
+    expect("store_export NULL store", dde_store_export(NULL, &out, &len), DDE_ERR_ARGUMENT);
+    expect("store_export NULL out", dde_store_export(store, NULL, &len), DDE_ERR_ARGUMENT);
+    expect("store_policy NULL store", dde_store_policy(NULL, 0, &store_policy), DDE_ERR_ARGUMENT);
+    expect("store_policy NULL out", dde_store_policy(store, 0, NULL), DDE_ERR_ARGUMENT);
+    expect("reputation_record_success NULL store", dde_reputation_record_success(NULL, pk, 1, 0), DDE_ERR_ARGUMENT);
+    expect("reputation_record_success NULL key", dde_reputation_record_success(store, NULL, 1, 0), DDE_ERR_ARGUMENT);
+    expect("reputation_record_success huge latency, time", dde_reputation_record_success(store, pk2, UINT64_MAX, UINT64_MAX), DDE_OK);
+    expect("reputation_record_failure NULL store", dde_reputation_record_failure(NULL, pk, 0), DDE_ERR_ARGUMENT);
+    expect("reputation_record_failure NULL key", dde_reputation_record_failure(store, NULL, 0), DDE_ERR_ARGUMENT);
+    expect("reputation_record_timeout NULL store", dde_reputation_record_timeout(NULL, pk, 0), DDE_ERR_ARGUMENT);
+    expect("reputation_record_timeout NULL key", dde_reputation_record_timeout(store, NULL, 0), DDE_ERR_ARGUMENT);
+    expect("reputation_get NULL store", dde_reputation_get(NULL, pk, 0, &out, &len), DDE_ERR_ARGUMENT);
+    expect("reputation_get NULL key", dde_reputation_get(store, NULL, 0, &out, &len), DDE_ERR_ARGUMENT);
+    expect("reputation_get NULL out", dde_reputation_get(store, pk, 0, NULL, &len), DDE_ERR_ARGUMENT);
+    expect("reputation_get never seen", dde_reputation_get(store, zero_pk, 0, &out, &len), DDE_ERR_NOT_FOUND);
+    expect("reputation_status NULL store", dde_reputation_status(NULL, pk, 0, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("reputation_status NULL key", dde_reputation_status(store, NULL, 0, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("reputation_all NULL store", dde_reputation_all(NULL, 0, &out, &len), DDE_ERR_ARGUMENT);
+    expect("reputation_all NULL out", dde_reputation_all(store, 0, NULL, &len), DDE_ERR_ARGUMENT);
+    expect("reputation_clear NULL store", dde_reputation_clear(NULL, pk), DDE_ERR_ARGUMENT);
+    expect("reputation_clear NULL key", dde_reputation_clear(store, NULL), DDE_ERR_ARGUMENT);
+    expect("reputation_clear never seen", dde_reputation_clear(store, zero_pk), DDE_ERR_NOT_FOUND);
+    expect("reputation_clear_all NULL store", dde_reputation_clear_all(NULL), DDE_ERR_ARGUMENT);
+    check("store failures leave *out alone or NULL", out == (char *)0x1 || out == NULL);
+
+    expect("evidence_export, NULL length", dde_store_evidence_export(store, &out, NULL), DDE_OK);
+    dde_free(out);
+    expect("evidence_export", dde_store_evidence_export(store, &out, &len), DDE_OK);
+    int lines = 0;
+    for (size_t i = 0; out != NULL && i < len; i++) lines += out[i] == '\n';
+    check("evidence_export: two documents, one line each", out != NULL && len == strlen(out) && lines == 2 &&
+          out[len - 1] == '\n');
+    dde_free(out);
+    dde_store_close(store);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char file[128];
+        snprintf(file, sizeof file, "%s%s", db, suffixes[i]);
+        unlink(file);
+    }
+
+    /* The client (no network: everything here is refused before connecting). */
+    dde_client *client = (dde_client *)0x1;
+    expect("client_new_mqtt NULL url", dde_client_new_mqtt(NULL, db, sk, &client), DDE_ERR_ARGUMENT);
+    check("client_new_mqtt failure sets *client = NULL", client == NULL);
+    expect("client_new_mqtt malformed url", dde_client_new_mqtt("http://127.0.0.1:1883", db, sk, &client), DDE_ERR_ARGUMENT);
+    expect("client_new_mqtt garbage url", dde_client_new_mqtt("mqtt://\xff\xfe", db, sk, &client), DDE_ERR_ENCODING);
+    expect("client_new_mqtt port 99999", dde_client_new_mqtt("mqtt://127.0.0.1:99999", db, sk, &client), DDE_ERR_ARGUMENT);
+    expect("client_new_mqtt NULL path", dde_client_new_mqtt("mqtt://127.0.0.1", NULL, sk, &client), DDE_ERR_ARGUMENT);
+    expect("client_new_mqtt NULL key", dde_client_new_mqtt("mqtt://127.0.0.1", db, NULL, &client), DDE_ERR_ARGUMENT);
+    expect("client_new_mqtt NULL out", dde_client_new_mqtt("mqtt://127.0.0.1", db, sk, NULL), DDE_ERR_ARGUMENT);
+    expect("client_new NULL callbacks", dde_client_new(db, sk, NULL, NULL, NULL, NULL, NULL, &client), DDE_ERR_ARGUMENT);
+    expect("client_new NULL out", dde_client_new(db, sk, NULL, NULL, NULL, NULL, NULL, NULL), DDE_ERR_ARGUMENT);
+    dde_client_free(NULL);
+    size_t executors = 99;
+    expect("client_discover NULL client", dde_client_discover(NULL, 0, &executors), DDE_ERR_ARGUMENT);
+    expect("client_publish_code NULL client", dde_client_publish_code(NULL, "\0asm", 4, hash), DDE_ERR_ARGUMENT);
+    out = (char *)0x1;
+    expect("client_delegate NULL client", dde_client_delegate(NULL, spec, strlen(spec), NULL, 0, &out, &len), DDE_ERR_ARGUMENT);
+    check("client_delegate failure sets *report = NULL", out == NULL);
+    expect("client_delegate NULL client, NULL outputs", dde_client_delegate(NULL, NULL, huge, NULL, huge, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("client_check_evidence NULL client", dde_client_check_evidence(NULL, equivocation, eq_len, NULL, 0), DDE_ERR_ARGUMENT);
+    expect("client_check_evidence NULL client, NULL document, huge lengths",
+           dde_client_check_evidence(NULL, NULL, huge, NULL, huge), DDE_ERR_ARGUMENT);
+    for (int i = 0; i < 3; i++) {
+        char file[128];
+        snprintf(file, sizeof file, "%s%s", db, suffixes[i]);
+        unlink(file);
+    }
     dde_task_free(task);
 
     printf("capi_misuse: %d passed, %d failed\n", passed, failed);

@@ -282,17 +282,18 @@ func delegationOptions(_ json: JSON) throws(DDEError) -> DelegationOptions {
     var o = DelegationOptions()
     let k = Int(try r.optionalInteger("quorum") ?? 2)
     var audit = AuditPolicy()
-    func fraction(_ name: String) throws(DDEError) -> Double? {
+    func fraction(_ name: String, upToOne: Bool = false) throws(DDEError) -> Double? {
         guard r.has(name) else { return nil }
-        guard case .number(let d) = try r.value(name), d >= 0, d < 1 else {
-            throw DDEError(.argument, "options.\(name) must be a number in [0, 1)")
+        guard case .number(let d) = try r.value(name), d >= 0, upToOne ? d <= 1 : d < 1 else {
+            throw DDEError(.argument, "options.\(name) must be a number in [0, 1\(upToOne ? "]" : ")")")
         }
         return d
     }
     let target = try fraction("errorTarget")
     if let t = target, t <= 0 { throw DDEError(.argument, "options.errorTarget must be in (0, 1)") }
+    // auditFloor 1 audits every answer (AuditPolicy.validate and `dde delegate` allow it).
     audit = AuditPolicy(errorTarget: target ?? 1e-3, liarShare: try fraction("liarShare") ?? 0.2,
-                        auditFloor: try fraction("auditFloor") ?? 0.01)
+                        auditFloor: try fraction("auditFloor", upToOne: true) ?? 0.01)
     try audit.validate()
     if r.has("mode") {
         guard let mode = try AssuranceMode.named(try r.string("mode", maxBytes: 32), quorum: k, audit: audit) else {

@@ -67,7 +67,10 @@ public func dde_client_check_evidence(_ handle: OpaquePointer?, _ document: Unsa
         let doc = try EvidenceDocument(bytes: Array(try inputBytes(document, length, "document")))
         var opts = DelegationOptions(mode: .audited(AuditPolicy()))
         if options != nil {
-            opts = try delegationOptions(try JSONParser.parse(try inputBytes(options, optionsLength, "options")))
+            let json = try JSONParser.parse(try inputBytes(options, optionsLength, "options"))
+            opts = try delegationOptions(json)
+            // No "mode": the audited mode, as with NULL options.
+            if case .object(let o) = json, o["mode"] == nil { opts.mode = .audited(AuditPolicy()) }
             if case .audited = opts.mode {} else if !opts.pinned.isEmpty {} else {
                 // A check by first_valid would take one executor's word for it.
                 throw DDEError(.argument, "options.mode must be \"audited\" (or pin executors) to check evidence: one executor's word convicts nobody")

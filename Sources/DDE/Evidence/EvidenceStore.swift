@@ -28,7 +28,11 @@ extension Store {
                 guard try s.step(), !s.isNull(0) else { return nil }
                 return s.int64(0)
             }
-            if let stored, stored != 0 { return .known }
+            if let stored, stored != 0 {
+                // Known with its verdict; its liars stay convicted even if a record was cleared since.
+                for liar in verdict?.liars ?? [] { try reputation.convict(liar, now: now) }
+                return .known
+            }
             if stored != nil, verdict == nil { return .unjudged }  // kept before, still without a verdict
             if stored != nil {
                 try database.withStatement("DELETE FROM evidence WHERE document = ?1 AND convicted = 0") { s throws(DDEError) in

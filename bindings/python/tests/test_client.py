@@ -203,6 +203,85 @@ def test_quorum_of_two_commits(client, network, tmp_path):
         assert store.head().count == 1 and store.verify_chain() == 1
 
 
+def test_audited_delegations_commit_with_their_assurance(client, network, tmp_path):
+    # Two fresh executors: the one asked first is on probation, so the other re-runs the task;
+    # they agree and the result commits, but nobody validated stood behind it (the caveats).
+    report = client.delegate(spec(network), mode="audited", error_target=0.01, liar_share=0.1)
+    assert report.committed and report.mode == "audited" and report.result == {"count": 1}
+    assert report.failure is None and len(report.asked) == 2
+    assurance = report.assurance
+    assert isinstance(assurance, dde.Assurance)
+    assert assurance.how == "replicated" and assurance.validated is False
+    assert len(assurance.confirmed_by) == 1 and assurance.confirmed_by[0] in network.nodes.values()
+    assert assurance.confirmed_by[0] != report.receipt["remote"]["executorPublicKey"]
+    assert sorted(a.verdict for a in report.answers) == ["accepted", "agreed"]
+    assert report.caveats and all(isinstance(c, str) and c for c in report.caveats)
+    assert any("Sybil" in c for c in report.caveats)
+    # The receipt (receiptVersion 2) records the same assurance.
+    assert report.receipt["receiptVersion"] == 2
+    assert report.receipt["assurance"] == {"how": assurance.how, "confirmedBy": list(assurance.confirmed_by),
+                                           "validated": assurance.validated}
+    assert json.loads(report.json)["assurance"] == report.receipt["assurance"]
+
+    # Pinning an executor we run: it confirms, so the result is validated and nothing is missing.
+    alpha = network.nodes["alpha"]
+    report = client.delegate(spec(network), mode="audited", pinned=[bytes.fromhex(alpha)], share_evidence=False)
+    assert report.committed and report.result == {"count": 2}
+    assert report.assurance.validated is True and len(report.assurance.confirmed_by) == 1
+    # Whichever answered first is committed; the other confirms it: the pinned one is among them.
+    signer = report.receipt["remote"]["executorPublicKey"]
+    assert {signer, *report.assurance.confirmed_by} == set(network.nodes.values())
+    assert report.caveats == ()
+    assert report.receipt["assurance"]["validated"] is True
+
+    # The options' edges (auditFloor 1: audit every answer; no liars assumed) are accepted.
+    report = client.delegate(spec(network), mode="audited", audit_floor=1, liar_share=0, pinned=[alpha])
+    assert report.committed and report.result == {"count": 3}
+    assert report.assurance.how in ("replicated", "audited") and report.assurance.confirmed_by
+
+    # Other modes report their assurance too; "direct" is only for store.commit.
+    report = client.delegate(spec(network), fanout=2)
+    assert report.assurance == dde.Assurance(how="first_valid", confirmed_by=(), validated=False)
+    assert report.caveats == ()
+    with dde.Store(tmp_path / "requester.db") as store:
+        assert store.verify_chain() == 4
+        assert [line["receipt"]["assurance"]["how"] for line in store.export()][-1] == "first_valid"
+
+
+def test_audited_options_are_checked_before_the_library(network, key, tmp_path):
+    # A closed client: whatever reaches the library raises ClosedError, so every other error
+    # here was raised in Python, before the call.
+    c = dde.Client.connect(network.url, tmp_path / "r.db", key)
+    c.close()
+    nodes = list(network.nodes.values())
+    for options in [{"mode": "audited", "error_target": 0}, {"mode": "audited", "error_target": 1},
+                    {"mode": "audited", "error_target": -0.5}, {"mode": "audited", "error_target": float("nan")},
+                    {"mode": "audited", "error_target": float("inf")}, {"mode": "audited", "liar_share": 1.0},
+                    {"mode": "audited", "liar_share": -0.01}, {"mode": "audited", "audit_floor": 1.5},
+                    {"mode": "audited", "audit_floor": -1},
+                    {"error_target": 0.01}, {"mode": "quorum", "liar_share": 0.1}, {"audit_floor": 0.5},
+                    {"mode": "audited", "quorum": 2},
+                    {"mode": "audited", "pinned": ["zz" * 32]}, {"mode": "audited", "pinned": ["ab" * 31]},
+                    {"mode": "audited", "pinned": [bytes(31)]}, {"mode": "audited", "pinned": [bytes(33)]},
+                    {"mode": "audited", "pinned": [bytes([i]) * 32 for i in range(65)]}]:
+        with pytest.raises(dde.ArgumentError) as caught:
+            c.delegate(spec(network), **options)
+        assert not isinstance(caught.value, dde.ClosedError), options
+    for options in [{"mode": "audited", "error_target": "0.01"}, {"mode": "audited", "error_target": True},
+                    {"mode": "audited", "liar_share": [0.1]}, {"mode": "audited", "pinned": nodes[0]},
+                    {"mode": "audited", "pinned": bytes(32)}, {"mode": "audited", "pinned": [1]},
+                    {"mode": "audited", "pinned": 7}, {"mode": "audited", "share_evidence": 1},
+                    {"mode": "audited", "share_evidence": "yes"}]:
+        with pytest.raises(TypeError):
+            c.delegate(spec(network), **options)
+    # Valid options reach the library, which finds the client closed.
+    for options in [{"mode": "audited"}, {"mode": "audited", "error_target": 1e-6, "liar_share": 0, "audit_floor": 1,
+                                          "pinned": nodes + [bytes.fromhex(nodes[0])], "share_evidence": False},
+                    {"mode": "quorum", "pinned": nodes}, {"share_evidence": True}]:
+        with pytest.raises(dde.ClosedError):
+            c.delegate(spec(network), **options)
+
+
 def test_no_executor_when_the_quorum_exceeds_the_executors(client, network, tmp_path):
     with pytest.raises(dde.NoExecutorError) as caught:
         client.delegate(spec(network), mode="quorum", quorum=3, fanout=3)

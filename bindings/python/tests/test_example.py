@@ -33,7 +33,7 @@ def test_three_steps(tmp_path, executor):
 
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"dappId": "counter", "dappCodeHash": "ab" * 32, "action": "increment",
-                                "requiredCapabilities": ["state.read"], "state": {"count": "NDE="}}))
+                                "requiredCapabilities": ["state.read", "state.write"], "state": {"count": "NDE="}}))
     done = run("create", key, spec)
     assert done.returncode == 0, done.stderr
     task_file = tmp_path / "task.json"

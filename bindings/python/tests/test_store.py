@@ -78,7 +78,9 @@ def check_receipt(receipt, identity, task, result, index, previous):
     VerifyKey(identity.public_key).verify(sign_message("receipt", receipt["receiptHash"]),
                                           bytes.fromhex(receipt["signature"]))
     proof = result["proof"]
-    assert receipt["receiptVersion"] == 1 and receipt["index"] == index
+    # receiptVersion 2: a commit by hand is assured "direct" (the caller verified one proof).
+    assert receipt["receiptVersion"] == 2 and receipt["index"] == index
+    assert receipt["assurance"] == {"confirmedBy": [], "how": "direct", "validated": False}
     assert receipt["identity"] == identity.public_key.hex()
     for field in ("dappId", "action", "taskId", "inputHash", "capabilitiesDeclared", "capabilitiesUsed",
                   "resultHash", "executionTraceHash"):

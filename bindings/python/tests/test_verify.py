@@ -28,7 +28,7 @@ def setup(requester, executor):
     document = make_task(r_key, payload={"by": 1, "note": "\u00e9"}, capabilities=["state.read", "state.write"],
                          state=STATE, max_steps=10, max_fuel=1000)
     result = make_result(document, e_key, result={"count": 42, "ok": True}, writes=WRITES,
-                         used=["state.read"], trace_length=10, fuel_used=1000)
+                         used=["state.write"], trace_length=10, fuel_used=1000)
     with dde.Task.parse(rfc8785.dumps(document)) as task:
         yield task, document, result, e_key, e_pub
 
@@ -58,8 +58,12 @@ def test_results_without_state_and_deleting_everything(requester, executor):
     e_key, _ = executor
     plain = make_task(r_key)
     with dde.Task.parse(rfc8785.dumps(plain)) as task:
-        dde.verify(task, make_result(plain, e_key))
-        dde.verify(task, make_result(plain, e_key, result=[1, "two", None], writes={"a": b"1"}))
+        dde.verify(task, make_result(plain, e_key, result=[1, "two", None]))
+        # A task that allows no capability cannot write: writes need "state.write" used.
+        refused(task, make_result(plain, e_key, writes={"a": b"1"}), dde.CapabilitiesError)
+    writing = make_task(r_key, capabilities=["state.write"])
+    with dde.Task.parse(rfc8785.dumps(writing)) as task:
+        dde.verify(task, make_result(writing, e_key, result=[1, "two", None], writes={"a": b"1"}))
     stateful = make_task(r_key, state=STATE, capabilities=["state.write"])
     with dde.Task.parse(stateful) as task:
         dde.verify(task, make_result(stateful, e_key, writes={k: None for k in STATE}))
@@ -91,6 +95,10 @@ def test_each_check_raises_its_class(setup):
     refused(task, rewritten, dde.WritesHashError)
     # 8
     refused(task, m(previousStateRoot=protocol.state_root({})), dde.PreviousStateRootError)
+    # Writes need "state.write" used (declared is not enough): checked with the transition.
+    error = refused(task, m(capabilitiesUsed=["state.read"]), dde.CapabilitiesError)
+    assert "state.write" in error.message
+    refused(task, m(capabilitiesUsed=[]), dde.CapabilitiesError)
     wrong_next = protocol.state_root(protocol.apply_writes(STATE, {"count": b"43"}))
     refused(task, m(nextStateRoot=wrong_next), dde.NextStateRootError)
     # A consistent lie about the writes: hash and outer writes agree, the root does not.

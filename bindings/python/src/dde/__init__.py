@@ -24,7 +24,8 @@ Module layout:
 - ``dde.verification`` Policy, DenyReason, verify
 - ``dde.store``      Store (receipt chain, dApp state), ChainHead, Reputation
 - ``dde.result``     Result (a compute_result, parsed and immutable)
-- ``dde.client``     Client (delegating over MQTT), DelegationReport, Answer
+- ``dde.client``     Client (delegating over MQTT), DelegationReport, Answer, Assurance
+- ``dde.evidence``   check_evidence, EvidenceVerdict (portable fraud evidence)
 - ``dde._library``   finding libdde.so and the ctypes prototypes; ``dde._guard`` handle lifetimes
 """
 
@@ -41,10 +42,11 @@ from ._library import (
 )
 from ._library import library as _load_library
 from .canonical import canonicalize
-from .client import Answer, Client, DelegationReport
+from .client import Answer, Assurance, Client, DelegationReport
 from .crypto import KeyPair, SignatureKind, ed25519_verify, sha256, verify_signature
 from .errors import *  # noqa: F401,F403  (one class per status code; see errors.__all__)
 from .errors import __all__ as _error_names
+from .evidence import EvidenceVerdict, check_evidence
 from .result import Result
 from .store import ChainHead, Reputation, Store
 from .task import Task
@@ -83,7 +85,7 @@ def status_message(code: int) -> str:
 __all__ = [
     "KeyPair", "SignatureKind", "sha256", "verify_signature", "ed25519_verify",
     "canonicalize", "Task", "Policy", "DenyReason", "verify", "Store", "ChainHead", "Reputation",
-    "Result", "Client", "DelegationReport", "Answer",
+    "Result", "Client", "DelegationReport", "Answer", "Assurance", "EvidenceVerdict", "check_evidence",
     "library_path", "library_version", "status_name", "status_message", "LIBRARY_ENV_VAR",
     "PUBLICKEYBYTES", "SECRETKEYBYTES", "SEEDBYTES", "SIGNATUREBYTES", "HASHBYTES",
     *_error_names,

@@ -3,20 +3,22 @@ accepted result to the store's receipt chain (docs/PROTOCOL.md sections 10 and 1
 
 from __future__ import annotations
 
+import collections.abc
 import ctypes
 import json
+import math
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _library as L
-from ._convert import JSONInput, PathLike, as_bytes, json_text, path_bytes, type_name
+from ._convert import BytesLike, JSONInput, PathLike, as_bytes, json_text, path_bytes, type_name
 from ._guard import Guard, Guarded
 from .crypto import KeyPair
 from .errors import ArgumentError, InternalError
 
-__all__ = ["Answer", "Client", "DelegationReport"]
+__all__ = ["Answer", "Assurance", "Client", "DelegationReport"]
 
-_MODES = ("first_valid", "quorum")
+_MODES = ("first_valid", "quorum", "audited")
 # TaskOffer.maxExecutors in the library: the most executors one task may be offered to.
 MAX_EXECUTORS = 64
 
@@ -39,10 +41,36 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Assurance:
+    """How a committed result was assured (the receipt's ``assurance``, docs/PROTOCOL.md
+    section 8).
+
+    ``how``: "first_valid" (nobody confirmed it), "quorum", or in the audited mode "unaudited"
+    (a trusted executor, not drawn for audit), "replicated" (an executor on probation, re-run
+    before the commit), "audited" (drawn for audit and re-run) or "escalated" (proofs disagreed;
+    more executors decided); "direct" in receipts of ``Store.commit``. ``confirmed_by``: the
+    executors (hex keys, sorted) whose signed proofs agreed with the committed one.
+    ``validated``: a validated or pinned executor stood behind the result; False when only
+    executors this requester has not validated agreed (a Sybil majority is not excluded).
+    """
+
+    how: str
+    confirmed_by: Tuple[str, ...]
+    validated: bool
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> "Assurance":
+        return cls(how=doc["how"], confirmed_by=tuple(doc["confirmedBy"]), validated=bool(doc["validated"]))
+
+
+@dataclass(frozen=True)
 class DelegationReport:
     """What one ``Client.delegate`` did: the task, who was asked, every answer, and the receipt
     and the dApp's result when one was committed, or the failure (``{"code": "DDE_ERR_…",
-    "message": …}``) when not. ``json`` is the library's canonical report."""
+    "message": …}``) when not. ``assurance``: how the committed result was assured (None when
+    nothing was committed); ``caveats``: guarantees the mode could not give for this task, in
+    words (e.g. no pinned or validated executor was known). ``json`` is the library's canonical
+    report."""
 
     task_id: str
     mode: str
@@ -52,6 +80,8 @@ class DelegationReport:
     result: Any
     failure: Optional[Dict[str, str]]
     evidence_ids: Tuple[int, ...]
+    assurance: Optional[Assurance]
+    caveats: Tuple[str, ...]
     json: bytes
 
     @property
@@ -73,6 +103,8 @@ class DelegationReport:
             result=doc["result"],
             failure=doc["failure"],
             evidence_ids=tuple(int(i) for i in doc["evidenceIds"]),
+            assurance=Assurance.from_dict(doc["assurance"]) if doc.get("assurance") is not None else None,
+            caveats=tuple(doc.get("caveats", ())),
             json=bytes(text),
         )
 
@@ -98,6 +130,45 @@ def _flag(value: object, what: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{what} must be bool, not {type_name(value)}")
     return value
+
+
+def _fraction(value: object, what: str, *, zero: bool, one: bool) -> float:
+    """A share in [0, 1] (the interval's ends included as ``zero``/``one`` say); ints allowed."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be float, not {type_name(value)}")
+    x = float(value)
+    low, high = ("[" if zero else "("), ("]" if one else ")")
+    inside = math.isfinite(x) and (x >= 0 if zero else x > 0) and (x <= 1 if one else x < 1)
+    if not inside:
+        raise ArgumentError._raised_here(f"{what} must be in {low}0, 1{high}, not {value!r}")
+    return x
+
+
+def _pinned(keys: object) -> List[str]:
+    """Executor public keys (32 bytes or 64 hex characters each) as the hex the library takes."""
+    if isinstance(keys, (str, bytes, bytearray, memoryview)) or not isinstance(keys, collections.abc.Iterable):
+        raise TypeError(f"pinned must be a list of public keys (32 bytes or hex str), not {type_name(keys)}")
+    out: List[str] = []
+    for i, key in enumerate(keys):
+        what = f"pinned[{i}]"
+        if isinstance(key, str):
+            try:
+                raw = bytes.fromhex(key)
+            except ValueError:
+                raise ArgumentError._raised_here(f"{what} is not hex: {key!r}") from None
+            if len(raw) != L.PUBLICKEYBYTES:
+                raise ArgumentError._raised_here(f"{what} must be {2 * L.PUBLICKEYBYTES} hex characters, not {len(key)}")
+        elif isinstance(key, (bytes, bytearray, memoryview)):
+            raw = bytes(key)
+            if len(raw) != L.PUBLICKEYBYTES:
+                raise ArgumentError._raised_here(f"{what} must be {L.PUBLICKEYBYTES} bytes, not {len(raw)}")
+        else:
+            raise TypeError(f"{what} must be bytes or a hex str, not {type_name(key)}")
+        if raw.hex() not in out:
+            out.append(raw.hex())
+    if len(out) > MAX_EXECUTORS:
+        raise ArgumentError._raised_here(f"pinned holds {len(out)} keys, at most {MAX_EXECUTORS}")
+    return out
 
 
 class Client(Guarded):
@@ -158,32 +229,64 @@ class Client(Guarded):
     def delegate(self, spec: JSONInput, *, mode: str = "first_valid", quorum: Optional[int] = None,
                  fanout: int = 3, deadline_ms: int = 10000, critical: bool = False,
                  allow_fallback: bool = False, linger_ms: Optional[int] = None,
-                 proven_after_successes: Optional[int] = None) -> DelegationReport:
+                 proven_after_successes: Optional[int] = None, error_target: Optional[float] = None,
+                 liar_share: Optional[float] = None, audit_floor: Optional[float] = None,
+                 pinned: Optional[Iterable[Union[BytesLike, str]]] = None,
+                 share_evidence: Optional[bool] = None) -> DelegationReport:
         """Delegates one task and commits the accepted result; returns the report.
 
         ``spec`` is what ``Task.create`` takes (its ``state`` is replaced by the store's current
-        state of the dApp). ``mode``: "first_valid" (the first valid proof wins) or "quorum"
-        (``quorum`` executors, default 2, must agree); ``fanout`` executors are asked (at least
-        the quorum); ``critical`` asks only executors with ``proven_after_successes`` (default 3)
-        successes, or fills up with unproven ones when ``allow_fallback``. Blocks until a
-        decision or ``deadline_ms``.
+        state of the dApp). ``mode`` (docs/PROTOCOL.md section 11):
+
+        - "first_valid": the first valid proof wins (a consistent liar that answers first is
+          committed);
+        - "quorum": ``quorum`` executors (default 2) must agree (k fresh keys of one attacker
+          can agree);
+        - "audited": executors on probation are replicated, trusted ones audited at random after
+          they answered, disagreements escalated to validated or pinned executors and proven
+          liars blacklisted for good, keeping forged commits near ``error_target`` (default
+          0.001, in (0, 1)) when at most ``liar_share`` (default 0.2, in [0, 1)) of executors
+          lie; ``audit_floor`` (default 0.01, in [0, 1]) is the lowest audit probability. Without
+          a pinned or validated executor the report's ``caveats`` say a Sybil majority could not
+          be excluded.
+
+        ``fanout`` executors are asked in the first two modes (at least the quorum); ``critical``
+        asks only executors with ``proven_after_successes`` (default 3) successes, or fills up
+        with unproven ones when ``allow_fallback``. ``pinned``: executors you run (32-byte keys
+        or hex): they audit and break ties first and their word decides a disagreement.
+        ``share_evidence`` (default True): publish the evidence of a disagreement for other
+        requesters. Blocks until a decision or ``deadline_ms``.
 
         When nothing is committed it raises, with the report in ``err.report`` when the
         delegation ran: NoResultError / QuorumNotReachedError (no acceptable answer in time; the
-        report says who answered what), a store or verification error from the commit;
+        report says who answered what), UnresolvedError (audited: proofs disagreed and no
+        validated majority decided), a store or verification error from the commit;
         NoExecutorError when too few known executors fit (nothing was sent; ``err.report`` is
-        None), TransportError, a DocumentError for a bad spec.
+        None), TransportError, a DocumentError for a bad spec. Options are checked before the
+        library is called: TypeError, or ArgumentError for a value out of range or an option of
+        another mode.
         """
         text = json_text(spec, "spec")
         if not isinstance(mode, str):
             raise TypeError(f"mode must be str, not {type_name(mode)}")
         if mode not in _MODES:
-            raise ArgumentError._raised_here(f"mode must be 'first_valid' or 'quorum', not {mode!r}")
+            raise ArgumentError._raised_here(f"mode must be 'first_valid', 'quorum' or 'audited', not {mode!r}")
         options: Dict[str, Any] = {"mode": mode}
         if quorum is not None:
             if mode != "quorum":
                 raise ArgumentError._raised_here("quorum is only for mode='quorum'")
             options["quorum"] = _count(quorum, "quorum", 1, MAX_EXECUTORS)
+        for name, field, value, zero, one in (("error_target", "errorTarget", error_target, False, False),
+                                              ("liar_share", "liarShare", liar_share, True, False),
+                                              ("audit_floor", "auditFloor", audit_floor, True, True)):
+            if value is not None:
+                if mode != "audited":
+                    raise ArgumentError._raised_here(f"{name} is only for mode='audited'")
+                options[field] = _fraction(value, name, zero=zero, one=one)
+        if pinned is not None:
+            options["pinned"] = _pinned(pinned)
+        if share_evidence is not None:
+            options["shareEvidence"] = _flag(share_evidence, "share_evidence")
         options["fanout"] = _count(fanout, "fanout", 1, MAX_EXECUTORS)
         options["deadlineMs"] = _count(deadline_ms, "deadline_ms", 0, 2**53 - 1)
         options["critical"] = _flag(critical, "critical")

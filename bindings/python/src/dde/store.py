@@ -17,7 +17,8 @@ from . import _library as L
 from ._convert import BytesLike, JSONInput, PathLike, fixed_bytes, json_text, path_bytes, type_name, uint64
 from ._guard import Guard, Guarded
 from .crypto import KeyPair
-from .errors import NotFoundError
+from .errors import EvidenceUnjudgedError, NotFoundError
+from .evidence import EvidenceVerdict, _check
 from .task import Task
 from .verification import Policy
 
@@ -161,6 +162,49 @@ class Store(Guarded):
             L.call("dde_store_policy", store_handle, now, ctypes.byref(handle))
         return Policy._own(handle)
 
+    # ---- Fraud evidence (docs/PROTOCOL.md section 12) --------------------------------------------
+
+    def import_evidence(self, document: JSONInput, now_ms: int = 0) -> EvidenceVerdict:
+        """Checks an evidence document (as ``dde.check_evidence``) and records it in the store; a
+        liar it names by itself (equivocation, signed fields) is blacklisted here for good, in the
+        same transaction, at ``now_ms`` (0: now). Returns the verdict; a document already in the
+        store changes nothing.
+
+        Raises EvidenceUnjudgedError when the document is kept without a verdict: sound, but only
+        a re-execution can name the liar, so nobody is blacklisted (``err.verdict`` holds its
+        signers); otherwise check_evidence's errors, and nothing is recorded.
+
+        ``for line in other.export_evidence(): store.import_evidence(line)``
+        """
+        text = json_text(document, "document")
+        now = uint64(now_ms, "now_ms")
+        with self._guard.shared() as handle:
+            # The verdict (the import itself gives only a status); the same checks the import
+            # repeats, so a document refused here is refused there.
+            try:
+                verdict: Optional[EvidenceVerdict] = _check(text)
+            except EvidenceUnjudgedError as e:
+                verdict = e.verdict
+            try:
+                L.call("dde_store_evidence_import", handle, text, len(text), now)
+            except EvidenceUnjudgedError as e:
+                e.verdict = verdict
+                raise
+        assert verdict is not None
+        return verdict
+
+    def export_evidence(self) -> List[bytes]:
+        """Every evidence document the store keeps (made in its delegations or imported), each
+        once, oldest first, as canonical JSON bytes: what ``import_evidence`` and
+        ``dde.check_evidence`` take, and ``dde evidence import`` reads one per line.
+
+        ``Path("evidence.jsonl").write_bytes(b"".join(d + b"\\n" for d in store.export_evidence()))``
+        """
+        out, length = ctypes.c_void_p(), ctypes.c_size_t()
+        with self._guard.shared() as handle:
+            L.call("dde_store_evidence_export", handle, ctypes.byref(out), ctypes.byref(length))
+        return [line for line in L.take_string(out, length).split(b"\n") if line]
+
     @property
     def reputation(self) -> "Reputation":
         """The store's executor reputation (docs/PROTOCOL.md section 9). A view of this
@@ -182,13 +226,17 @@ class Store(Guarded):
 class Reputation:
     """Executor reputation kept in a Store (``store.reputation``; docs/STORE.md): counts decay
     with a half-life; 3 invalid proofs in a row ban an executor for a while; more than 50% failed
-    attempts over at least 5 blacklist it. Executors are named by their 32-byte public key; every
-    time is Unix ms, 0 meaning now (pass explicit times for reproducible results).
+    attempts over at least 5 blacklist it; an executor convicted of lying (by evidence, or by a
+    validated majority in the audited mode) is blacklisted for good. Executors are named by their
+    32-byte public key; every time is Unix ms, 0 meaning now (pass explicit times for
+    reproducible results).
 
     Records are dicts: ``{"executorPublicKey", "successfulProofs", "failedProofs", "timeouts",
     "attempts", "failureRate", "successLowerBound", "latencyAvg", "latencyCount", "lastSeen",
-    "consecutiveInvalid", "bannedUntil", "banned", "blacklisted"}``, counts decayed to ``now_ms``
-    (so possibly fractional).
+    "consecutiveInvalid", "bannedUntil", "banned", "blacklisted", "validated", "convictedAt",
+    "convicted"}``, counts decayed to ``now_ms`` (so possibly fractional); ``validated`` (results
+    another executor's proof confirmed since its last signed failure) is whole, ``convictedAt``
+    is 0 for an executor never convicted.
 
     >>> import os, tempfile
     >>> with Store(os.path.join(tempfile.mkdtemp(), "node.db")) as store:
@@ -281,7 +329,7 @@ class Reputation:
         return _records(L.take_string(out, length))
 
     def clear(self, key: BytesLike) -> bool:
-        """Forgets one executor; False when there was nothing to forget.
+        """Forgets one executor (a conviction too); False when there was nothing to forget.
 
         ``store.reputation.clear(executor_key)``
         """

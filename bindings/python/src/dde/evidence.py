@@ -1,0 +1,89 @@
+"""Portable fraud evidence (docs/PROTOCOL.md section 12): a task and two validly signed proofs of
+it that disagree. Execution is deterministic, so at least one signer lied; anyone holding the
+document can check that much. Naming the liar takes a re-execution of the task (``dde evidence
+check`` where the code is), except when both proofs carry the same key (it contradicted itself:
+"equivocation") or a proof fails a check of its own signed fields against the task
+("signed_fields"). libdde does not execute WebAssembly, so here such a document is sound but
+unjudged.
+
+A document is ``{"evidenceVersion": 1, "proofs": [proof, proof], "task": task}``, the proofs
+sorted by proofHash (H(proof) including its signature). ``check_evidence`` checks one;
+``Store.import_evidence`` records one (blacklisting the liar it names for good) and
+``Store.export_evidence`` gives every document a store keeps, to share with other requesters.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from . import _library as L
+from ._convert import JSONInput, json_text
+from .errors import EvidenceUnjudgedError, InternalError
+
+__all__ = ["EvidenceVerdict", "check_evidence"]
+
+
+@dataclass(frozen=True)
+class EvidenceVerdict:
+    """What an evidence document shows.
+
+    ``evidence_id``: H(document) in hex, its id wherever it travels; ``task_id``: the task both
+    proofs answer; ``signers``: the two proofs' executors (hex keys, in the document's order; one
+    key twice when it equivocated); ``liars``: the executors the document proves lied (hex keys;
+    empty when only a re-execution can tell); ``how``: "equivocation", "signed_fields", or None
+    when nobody is named.
+    """
+
+    evidence_id: str
+    task_id: str
+    signers: Tuple[str, ...]
+    liars: Tuple[str, ...]
+    how: Optional[str]
+
+    @property
+    def judged(self) -> bool:
+        """Whether the document names its liar by itself."""
+        return bool(self.liars)
+
+    @classmethod
+    def from_json(cls, text: bytes) -> "EvidenceVerdict":
+        doc = json.loads(text)
+        return cls(evidence_id=doc["evidenceId"], task_id=doc["taskId"], signers=tuple(doc["signers"]),
+                   liars=tuple(doc["liars"]), how=doc["how"])
+
+
+def _check(text: bytes) -> EvidenceVerdict:
+    lib = L.library()
+    out, length = ctypes.c_void_p(), ctypes.c_size_t()
+    code = lib.dde_evidence_check(text, len(text), ctypes.byref(out), ctypes.byref(length))
+    # dde_errmsg is per thread and per call: read it before anything else calls in.
+    error = L.error_from_library(lib, code) if code != 0 else None
+    raw = L.take_string(out, length) if out.value else None
+    verdict = EvidenceVerdict.from_json(raw) if raw else None
+    if error is not None:
+        if isinstance(error, EvidenceUnjudgedError):
+            error.verdict = verdict
+        raise error
+    if verdict is None:  # DDE_OK always comes with the verdict asked for
+        raise InternalError._raised_here("dde_evidence_check returned DDE_OK without a verdict")
+    return verdict
+
+
+def check_evidence(document: JSONInput) -> EvidenceVerdict:
+    """Checks an evidence document (bytes, str or dict): the task (id, requester signature), both
+    proof signatures, that both proofs answer the task and that they disagree. Returns the
+    verdict when the document names its liar by itself (equivocation, signed fields). Pure:
+    reads and changes no store.
+
+    Raises EvidenceUnjudgedError when the document is sound but only a re-execution can name the
+    liar (``err.verdict`` holds its signers); otherwise what is wrong with it:
+    ProofSignatureError (a signature does not verify), TaskMismatchError (a proof of another
+    task), EvidenceAgreesError (the proofs agree: nobody is shown to have lied), SchemaError,
+    VersionError, the task's errors (TaskIdError, TaskSignatureError), a DocumentError.
+
+    ``verdict = dde.check_evidence(document); liars = [bytes.fromhex(k) for k in verdict.liars]``
+    """
+    return _check(json_text(document, "document"))
