@@ -477,12 +477,14 @@ int dde_store_evidence_export(dde_store *store, char **lines, size_t *length);
  * trusts re-run its task (a copy under this client's key, neither signer asked, nothing
  * committed) and convicts the liar in the client's store only when a validated or pinned executor
  * stood behind the outcome. options: as dde_client_delegate's (NULL, or no "mode": the audited
- * mode); a mode other than audited needs "pinned". Blocks up to the options' deadline.
- * Returns DDE_OK when the liar is blacklisted (or the document was known with its verdict),
- * DDE_ERR_EVIDENCE_UNJUDGED when no trusted executor confirmed an outcome (kept, nobody
- * blacklisted), dde_evidence_check's codes, DDE_ERR_NO_EXECUTOR, DDE_ERR_TRANSPORT. */
+ * mode); a mode other than audited needs "pinned". verdict (may be NULL; release with dde_free):
+ * as dde_evidence_check's, "how" "reexecution" when executors named the liar; "liars" is empty
+ * and "how" null when the document was known before with its verdict. Blocks up to the options'
+ * deadline. Returns DDE_OK when the liar is blacklisted, DDE_ERR_EVIDENCE_UNJUDGED when no trusted
+ * executor confirmed an outcome (kept, nobody blacklisted), dde_evidence_check's codes,
+ * DDE_ERR_NO_EXECUTOR, DDE_ERR_TRANSPORT. */
 int dde_client_check_evidence(dde_client *client, const char *document, size_t length, const char *options,
-                              size_t options_length);
+                              size_t options_length, char **verdict, size_t *verdict_length);
 
 #ifdef __cplusplus
 }

@@ -374,9 +374,9 @@ int main(void) {
     expect("client_delegate NULL client", dde_client_delegate(NULL, spec, strlen(spec), NULL, 0, &out, &len), DDE_ERR_ARGUMENT);
     check("client_delegate failure sets *report = NULL", out == NULL);
     expect("client_delegate NULL client, NULL outputs", dde_client_delegate(NULL, NULL, huge, NULL, huge, NULL, NULL), DDE_ERR_ARGUMENT);
-    expect("client_check_evidence NULL client", dde_client_check_evidence(NULL, equivocation, eq_len, NULL, 0), DDE_ERR_ARGUMENT);
+    expect("client_check_evidence NULL client", dde_client_check_evidence(NULL, equivocation, eq_len, NULL, 0, NULL, NULL), DDE_ERR_ARGUMENT);
     expect("client_check_evidence NULL client, NULL document, huge lengths",
-           dde_client_check_evidence(NULL, NULL, huge, NULL, huge), DDE_ERR_ARGUMENT);
+           dde_client_check_evidence(NULL, NULL, huge, NULL, huge, NULL, NULL), DDE_ERR_ARGUMENT);
     for (int i = 0; i < 3; i++) {
         char file[128];
         snprintf(file, sizeof file, "%s%s", db, suffixes[i]);

@@ -61,8 +61,12 @@ public func dde_store_evidence_export(_ handle: OpaquePointer?, _ lines: UnsafeM
 
 @_cdecl("dde_client_check_evidence")
 public func dde_client_check_evidence(_ handle: OpaquePointer?, _ document: UnsafePointer<CChar>?, _ length: Int,
-                                      _ options: UnsafePointer<CChar>?, _ optionsLength: Int) -> Int32 {
-    guarded { () throws(DDEError) in
+                                      _ options: UnsafePointer<CChar>?, _ optionsLength: Int,
+                                      _ verdict: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                                      _ verdictLength: UnsafeMutablePointer<Int>?) -> Int32 {
+    verdict?.pointee = nil
+    verdictLength?.pointee = 0
+    return guarded { () throws(DDEError) in
         let c = try client(handle)
         let doc = try EvidenceDocument(bytes: Array(try inputBytes(document, length, "document")))
         var opts = DelegationOptions(mode: .audited(AuditPolicy()))
@@ -76,7 +80,11 @@ public func dde_client_check_evidence(_ handle: OpaquePointer?, _ document: Unsa
                 throw DDEError(.argument, "options.mode must be \"audited\" (or pin executors) to check evidence: one executor's word convicts nobody")
             }
         }
-        if try c.delegator.checkEvidence(doc, options: opts) == .unjudged {
+        let outcome = try c.delegator.checkEvidence(doc, options: opts)
+        var judged: EvidenceDocument.Verdict? = nil
+        if case .convicted(let liars, let how) = outcome { judged = EvidenceDocument.Verdict(liars: liars, how: how) }
+        if verdict != nil { try emit(verdictJSON(doc, judged).canonicalBytes(), verdict, verdictLength) }
+        if outcome == .unjudged {
             throw DDEError(.evidenceUnjudged, "no validated or pinned executor confirmed a re-run of the task: kept unjudged, nobody blacklisted")
         }
     }

@@ -248,6 +248,36 @@ def test_audited_delegations_commit_with_their_assurance(client, network, tmp_pa
         assert [line["receipt"]["assurance"]["how"] for line in store.export()][-1] == "first_valid"
 
 
+def test_evidence_is_checked_by_executors_the_client_trusts(client, network, tmp_path):
+    # A task of the counter dApp and two signed proofs for it: the honest one from `dde exec`,
+    # and a consistent lie signed in Python. The client cannot execute anything itself; it has
+    # the nodes re-run the task (alpha pinned), and blacklists only the liar.
+    from nacl.signing import SigningKey
+    from protocol import make_task, make_result, H
+    requester = SigningKey(bytes([7]) * 32)
+    task = make_task(requester, code_hash=network.code_hash, capabilities=["state.read", "state.write"],
+                     state={"count": b"41"})
+    (tmp_path / "task.json").write_text(json.dumps(task))
+    subprocess.run([DDE_BIN, "keygen", "-o", str(tmp_path / "honest.key")], check=True, capture_output=True)
+    code = tmp_path / "code"
+    subprocess.run([DDE_BIN, "code", "add", "--code", str(code), str(REPO / "examples" / "dapps" / "counter.wat")],
+                   check=True, capture_output=True)
+    honest = json.loads(subprocess.run([DDE_BIN, "exec", "--code", str(code), "--key", str(tmp_path / "honest.key"),
+                                        str(tmp_path / "task.json")], check=True, capture_output=True).stdout)
+    liar = SigningKey(bytes([9]) * 32)
+    lie = make_result(task, liar, result={"count": 1042}, writes={"count": b"1042"}, used=["state.read", "state.write"])
+    doc = {"evidenceVersion": 1, "proofs": sorted([honest["proof"], lie["proof"]], key=H), "task": task}
+    with pytest.raises(dde.EvidenceUnjudgedError):
+        dde.check_evidence(doc)  # on its own the document cannot say who lied
+    verdict = client.check_evidence(doc, pinned=[network.nodes["alpha"]], deadline_ms=10000)
+    liar_key = liar.verify_key.encode().hex()
+    assert verdict.liars == (liar_key,) and verdict.how == "reexecution"
+    with dde.Store(tmp_path / "requester.db") as store:
+        assert store.reputation.is_blacklisted(bytes.fromhex(liar_key))
+        assert not store.reputation.is_blacklisted(bytes.fromhex(honest["proof"]["executorPublicKey"]))
+        assert store.head().count == 0, "checking evidence commits nothing"
+
+
 def test_audited_options_are_checked_before_the_library(network, key, tmp_path):
     # A closed client: whatever reaches the library raises ClosedError, so every other error
     # here was raised in Python, before the call.

@@ -125,6 +125,8 @@ _PROTOTYPES = {
     "dde_client_discover": (c_int, [ClientPointer, c_uint32, POINTER(c_size_t)]),
     "dde_client_delegate": (c_int, [ClientPointer, c_char_p, c_size_t, c_char_p, c_size_t,
                                     POINTER(c_void_p), POINTER(c_size_t)]),
+    "dde_client_check_evidence": (c_int, [ClientPointer, c_char_p, c_size_t, c_char_p, c_size_t,
+                                          POINTER(c_void_p), POINTER(c_size_t)]),
     # Fraud evidence (docs/PROTOCOL.md section 12).
     "dde_evidence_check": (c_int, [c_char_p, c_size_t, POINTER(c_void_p), POINTER(c_size_t)]),
     "dde_store_evidence_import": (c_int, [StorePointer, c_char_p, c_size_t, c_uint64]),

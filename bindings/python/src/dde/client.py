@@ -14,7 +14,8 @@ from . import _library as L
 from ._convert import BytesLike, JSONInput, PathLike, as_bytes, json_text, path_bytes, type_name
 from ._guard import Guard, Guarded
 from .crypto import KeyPair
-from .errors import ArgumentError, InternalError
+from .errors import ArgumentError, EvidenceUnjudgedError, InternalError
+from .evidence import EvidenceVerdict
 
 __all__ = ["Answer", "Assurance", "Client", "DelegationReport"]
 
@@ -225,6 +226,41 @@ class Client(Guarded):
         with self._guard.exclusive() as handle:
             L.call("dde_client_discover", handle, timeout, ctypes.byref(count))
         return count.value
+
+    def check_evidence(self, document: JSONInput, *, pinned: Optional[Iterable[Union[BytesLike, str]]] = None,
+                       error_target: Optional[float] = None, liar_share: Optional[float] = None,
+                       deadline_ms: int = 10000) -> "EvidenceVerdict":
+        """Checks an evidence document and, when it does not name its liar by itself, has
+        executors this client trusts re-run its task in the audited mode (neither signer asked,
+        nothing committed); the liar is blacklisted in this client's store only when a validated
+        or pinned executor stood behind the outcome. Returns the verdict (``how`` "reexecution"
+        when executors named the liar). Raises EvidenceUnjudgedError when no trusted executor
+        confirmed an outcome (nobody blacklisted), or what ``dde.check_evidence`` raises.
+        """
+        text = json_text(document, "document")
+        options: Dict[str, Any] = {"mode": "audited", "deadlineMs": _count(deadline_ms, "deadline_ms", 0, 2**53 - 1)}
+        if pinned is not None:
+            options["pinned"] = _pinned(pinned)
+        if error_target is not None:
+            options["errorTarget"] = _fraction(error_target, "error_target", zero=False, one=False)
+        if liar_share is not None:
+            options["liarShare"] = _fraction(liar_share, "liar_share", zero=True, one=False)
+        encoded = json.dumps(options, separators=(",", ":")).encode("ascii")
+        lib = L.library()
+        out, length = ctypes.c_void_p(), ctypes.c_size_t()
+        with self._guard.exclusive() as handle:
+            code = lib.dde_client_check_evidence(handle, text, len(text), encoded, len(encoded),
+                                                 ctypes.byref(out), ctypes.byref(length))
+            error = L.error_from_library(lib, code) if code != 0 else None
+        raw = L.take_string(out, length) if out.value else None
+        verdict = EvidenceVerdict.from_json(raw) if raw else None
+        if error is not None:
+            if isinstance(error, EvidenceUnjudgedError):
+                error.verdict = verdict
+            raise error
+        if verdict is None:
+            raise InternalError._raised_here("dde_client_check_evidence returned DDE_OK without a verdict")
+        return verdict
 
     def delegate(self, spec: JSONInput, *, mode: str = "first_valid", quorum: Optional[int] = None,
                  fanout: int = 3, deadline_ms: int = 10000, critical: bool = False,
