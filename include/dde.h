@@ -476,8 +476,9 @@ int dde_store_evidence_export(dde_store *store, char **lines, size_t *length);
 /* Checks a document and, when it does not name its liar by itself, has executors this client
  * trusts re-run its task (a copy under this client's key, neither signer asked, nothing
  * committed) and convicts the liar in the client's store only when a validated or pinned executor
- * stood behind the outcome. options: as dde_client_delegate's (NULL, or no "mode": the audited
- * mode); a mode other than audited needs "pinned". verdict (may be NULL; release with dde_free):
+ * stood behind the outcome: a pinned one, or two validated ones. options: as
+ * dde_client_delegate's (the mode is always audited, every answer audited; NULL for the
+ * defaults). verdict (may be NULL; release with dde_free):
  * as dde_evidence_check's, "how" "reexecution" when executors named the liar; "liars" is empty
  * and "how" null when the document was known before with its verdict. Blocks up to the options'
  * deadline. Returns DDE_OK when the liar is blacklisted, DDE_ERR_EVIDENCE_UNJUDGED when no trusted

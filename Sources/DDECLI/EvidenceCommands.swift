@@ -108,7 +108,7 @@ struct EvidenceCommand: ParsableCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check evidence documents and record them in a store: each liar is blacklisted there for good.",
-            discussion: "Without a module for a document's task in --code, the document is kept unjudged and nobody is blacklisted (exit 111 EVIDENCE_UNJUDGED).")
+            discussion: "Without a module for a document's task in --code, or when the run here refuses the task, the document is kept unjudged and nobody is blacklisted (exit 111 EVIDENCE_UNJUDGED).")
         @OptionGroup var store: StoreOption
         @OptionGroup var code: CodeDirectory
         @Argument(help: "A file of documents, one per line ('-' for stdin).") var file: String
@@ -125,7 +125,7 @@ struct EvidenceCommand: ParsableCommand {
                     do throws(DDEError) {
                         verdict = try Audit.judge(doc, codeStore: codeStore)
                     } catch {
-                        if error.status != .codeNotFound { throw error }
+                        if error.status != .codeNotFound && error.status != .evidenceUnjudged { throw error }
                         verdict = nil
                     }
                     let outcome = try s.importEvidence(doc, verdict: verdict, now: Int64(nowMs()))

@@ -127,7 +127,7 @@ public enum Audit {
 extension Audit {
     /// What the deterministic execution of `task` gives, for judging evidence. Throws
     /// `.codeNotFound` when the module is not in the code store (nothing can be judged then);
-    /// an execution that refuses the task returns nil: no proof of a successful run can be right.
+    /// an execution that refuses the task returns nil.
     public static func outcome(of task: ComputeTask, codeStore: CodeStore,
                                sandbox: Sandbox = Sandbox()) throws(DDEError) -> EvidenceDocument.Outcome? {
         var request = try Executor.request(for: task, codeStore: codeStore, sandbox: sandbox)
@@ -144,9 +144,9 @@ extension Audit {
                              sandbox: Sandbox = Sandbox()) throws(DDEError) -> EvidenceDocument.Verdict {
         if let v = doc.selfEvidentVerdict { return v }
         guard let outcome = try outcome(of: doc.task, codeStore: codeStore, sandbox: sandbox) else {
-            var liars: [PublicKey] = []
-            for k in doc.signers where !liars.contains(k) { liars.append(k) }
-            return EvidenceDocument.Verdict(liars: liars, how: .reexecution)
+            // Both claim a successful run; this run refused. That may be a difference of this
+            // sandbox (a limit, a version), so it convicts nobody.
+            throw DDEError(.evidenceUnjudged, "re-execution here refused task \(doc.task.taskId.hex), which both proofs claim ran: nobody can be named from this run")
         }
         return doc.verdict(reexecuted: outcome)
     }

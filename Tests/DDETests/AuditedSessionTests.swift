@@ -36,6 +36,7 @@ final class AuditedSessionTests: XCTestCase {
     struct Tally {
         var successes: [PublicKey] = [], failures: [PublicKey] = [], validated: [PublicKey] = []
         var convicted: [PublicKey] = [], asked: [[PublicKey]] = [], evidence: [Evidence] = [], timeouts: [PublicKey] = []
+        var demoted: [PublicKey] = []
     }
 
     func tally(_ actions: [DelegationAction]) -> Tally {
@@ -49,6 +50,7 @@ final class AuditedSessionTests: XCTestCase {
             case .ask(let ks): t.asked.append(ks)
             case .evidence(let e): t.evidence.append(e)
             case .timeout(let k): t.timeouts.append(k)
+            case .demote(let k): t.demoted.append(k)
             }
         }
         return t
@@ -119,16 +121,71 @@ final class AuditedSessionTests: XCTestCase {
     }
 
     func testProbationLiarIsNeverCommittedAgainstAStrongReplica() {
-        // liar1 is fresh; its replica honest1 is trusted; nobody else can be asked.
+        // liar1 is fresh; its replica honest1 is trusted; nobody else can be asked. One validated
+        // word against a fresh one: nothing committed (the validated one could be the liar), and
+        // the fresh key cannot cost the validated executor its record.
         var s = session(asked: [liar1, honest1], validated: [honest1: 100])
         s.receive(result: lie(liar1), at: 1050)
         XCTAssertFalse(s.isDecided)
         s.receive(result: good(honest1), at: 1100)
-        XCTAssertEqual(s.accepted?.executorPublicKey, honest1.publicKey)
+        guard case .failed(let e) = s.state else { return XCTFail("\(s.state)") }
+        XCTAssertEqual(e.status, .unresolved)
         let t = tally(s.takeActions())
-        XCTAssertEqual(t.failures, [liar1.publicKey])
-        XCTAssertEqual(t.convicted, [], "one strong word against a fresh one decides the commit, not a conviction")
-        XCTAssertEqual(t.evidence.count, 1)
+        XCTAssertEqual(t.failures, [])
+        XCTAssertEqual(t.demoted, [], "a fresh key must not demote a validated executor")
+        // With a second validated executor to ask, the liar loses decisively.
+        var s2 = session(asked: [liar1, honest1], reserve: [honest2], validated: [honest1: 100, honest2: 100])
+        s2.receive(result: lie(liar1), at: 1050)
+        s2.receive(result: good(honest1), at: 1100)
+        XCTAssertEqual(tally(s2.takeActions()).asked, [[honest2.publicKey]])
+        s2.receive(result: good(honest2), at: 1200)
+        XCTAssertEqual(s2.accepted?.executorPublicKey, honest1.publicKey)
+        let t2 = tally(s2.takeActions())
+        XCTAssertEqual(t2.convicted, [liar1.publicKey])
+        XCTAssertEqual(t2.failures, [liar1.publicKey])
+    }
+
+    func testATrustedLiarAuditedByOneHonestExecutorLosesItsTrust() {
+        // Audit 1 against 1, nobody else validated to ask: nothing committed, and both go back
+        // to probation (the liar cannot keep lying on a record it keeps).
+        var s = session(asked: [liar1], reserve: [honest1, liar2], validated: [liar1: 100, honest1: 100], draw: 0.1)
+        s.receive(result: lie(liar1), at: 1050)
+        XCTAssertEqual(tally(s.takeActions()).asked, [[honest1.publicKey]], "audits go to validated executors only")
+        s.receive(result: good(honest1), at: 1100)
+        guard case .failed(let e) = s.state else { return XCTFail("\(s.state)") }
+        XCTAssertEqual(e.status, .unresolved)
+        let t = tally(s.takeActions())
+        XCTAssertEqual(Set(t.demoted), [liar1.publicKey, honest1.publicKey])
+        XCTAssertEqual(t.asked, [], "the fresh liar2 is never asked to decide")
+    }
+
+    func testPinnedPrimaryIsNotAudited() {
+        var s = session(asked: [honest1], pinned: [honest1], draw: 0.0)
+        s.receive(result: good(honest1), at: 1050)
+        XCTAssertEqual(s.assurance.how, .unaudited)
+        XCTAssertNotNil(s.accepted)
+    }
+
+    func testForgedErrorsInValidatedNamesCannotLeaveTheDecisionToFreshKeys() {
+        // The fresh primary liar1 is replicated to validated honest1; a stranger forges "busy" in
+        // honest1's name to get fresh liar2 asked instead.
+        var s = session(asked: [liar1, honest1], reserve: [liar2], validated: [honest1: 100])
+        s.receive(result: lie(liar1), at: 1050)
+        s.receive(error: ComputeErrorMessage(taskId: task.taskId, executorPublicKey: honest1.publicKey, code: .busy, message: "busy"),
+                  at: 1060)
+        XCTAssertEqual(tally(s.takeActions()).asked, [], "a validated executor's turn stays open")
+        s.receive(result: good(honest1), at: 1100)
+        XCTAssertNotEqual(s.accepted?.executorPublicKey, liar1.publicKey)
+        // And if the validated executor never confirms, fresh agreement decides nothing.
+        var s2 = session(asked: [liar1, liar2], reserve: [honest1], validated: [honest1: 100])
+        s2.receive(result: lie(liar1), at: 1050)
+        s2.receive(result: lie(liar2), at: 1060)
+        XCTAssertEqual(tally(s2.takeActions()).asked, [[honest1.publicKey]])
+        s2.receive(error: ComputeErrorMessage(taskId: task.taskId, executorPublicKey: honest1.publicKey, code: .busy, message: "busy"),
+                   at: 1070)
+        XCTAssertFalse(s2.isDecided)
+        s2.expire(at: 6000)
+        XCTAssertNil(s2.accepted)
     }
 
     func testFreshCollidingIdentitiesNeverOutvoteOrBanAValidatedExecutor() {
@@ -145,16 +202,18 @@ final class AuditedSessionTests: XCTestCase {
         XCTAssertEqual(t.convicted, [liar1.publicKey])
         XCTAssertFalse(t.failures.contains(honest1.publicKey) || t.failures.contains(honest2.publicKey))
 
-        // The other order: both fresh liars answer first, then the validated executor.
+        // The other order: both fresh liars answer first, then the only validated executor. Its
+        // single word does not commit (it could be the liar), but the fresh pair decides nothing
+        // and costs it nothing.
         var s2 = session(asked: [liar1, liar2, honest1], validated: [honest1: 100])
         s2.receive(result: lie(liar1), at: 1050)
         s2.receive(result: lie(liar2), at: 1060)
         XCTAssertFalse(s2.isDecided, "agreement among fresh identities while a strong executor is asked decides nothing")
         s2.receive(result: good(honest1), at: 1100)
-        XCTAssertEqual(s2.accepted?.executorPublicKey, honest1.publicKey)
+        XCTAssertNil(s2.accepted)
         let t2 = tally(s2.takeActions())
-        XCTAssertEqual(Set(t2.failures), [liar1.publicKey, liar2.publicKey])
         XCTAssertFalse(t2.failures.contains(honest1.publicKey))
+        XCTAssertEqual(t2.demoted, [])
     }
 
     func testBootstrapMajorityDecidesWithoutConvictingAndSaysSo() {
@@ -212,13 +271,16 @@ final class AuditedSessionTests: XCTestCase {
                         draw: 0.1)
         s.receive(result: lie(liar1), at: 1050)
         XCTAssertEqual(tally(s.takeActions()).asked, [[honest1.publicKey]])
-        // Unsigned "busy" in honest1's name, from anyone.
+        // Unsigned "busy" in honest1's name, from anyone: the audit stays open.
         s.receive(error: ComputeErrorMessage(taskId: task.taskId, executorPublicKey: honest1.publicKey, code: .busy, message: "busy"),
                   at: 1060)
         XCTAssertFalse(s.isDecided)
-        XCTAssertEqual(tally(s.takeActions()).asked, [[honest2.publicKey]], "another auditor is asked")
-        s.receive(result: good(honest2), at: 1100)
-        XCTAssertNotEqual(s.accepted?.executorPublicKey, liar1.publicKey)
+        XCTAssertEqual(tally(s.takeActions()).asked, [])
+        s.receive(result: good(honest1), at: 1100)
+        XCTAssertEqual(tally(s.takeActions()).asked, [[honest2.publicKey]], "one trusted against another: escalate")
+        s.receive(result: good(honest2), at: 1200)
+        XCTAssertEqual(s.accepted?.result, Fixture.result)
+        XCTAssertEqual(tally(s.takeActions()).convicted, [liar1.publicKey])
     }
 
     func testAnAuditorThatNeverAnswersCommitsNothing() {

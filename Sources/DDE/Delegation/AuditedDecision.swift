@@ -3,21 +3,26 @@
 // tie-break, or fails.
 //
 // - One proof from a trusted primary asked alone: audited with probability p(validated) by the
-//   draw made before sending; the audit offer goes out only now, after the answer arrived, so
-//   the primary could not know. Not drawn: accepted unaudited (validates nobody).
+//   draw made before sending (never for a pinned one); the audit offer goes out only now, after
+//   the answer arrived, so the primary could not know. Not drawn: accepted unaudited (validates
+//   nobody). Auditors are strong (pinned first); with none to ask, nothing is committed.
 // - Agreement of two or more distinct executors: accepted when one of them is strong (pinned or
 //   trusted), or when no strong executor is known at all (bootstrap; the receipt says so).
-//   Fresh identities agreeing while a strong one could be asked: a strong one is asked.
-// - Disagreement: executors are asked one at a time (pinned first, then trusted, then others),
-//   at most `maxEscalation` more, until one group wins: the only group holding a pinned
-//   executor, or one with at least two strong executors and more than any other group. Weak
-//   (unproven) executors never outvote strong ones: weak votes count only when nobody strong is
-//   known. The decisive winners' dissenters are convicted; other dissenters are only scored.
+//   Fresh identities agreeing while a strong one exists: a strong one is asked; none left, the
+//   session fails (DDE_ERR_UNRESOLVED).
+// - Disagreement: strong executors are asked one at a time (pinned first), at most
+//   `maxEscalation` more, until one group wins: the only group holding a pinned executor, or one
+//   with at least two strong executors and more than any other group. Fresh executors never
+//   outvote strong ones: their votes count only when nobody strong is known (bootstrap majority,
+//   no conviction). The decisive winners' dissenters are convicted. Unresolved with strong
+//   executors on both sides: those go back to probation.
 
 extension DelegationSession {
     mutating func judgeAudited() {
         guard case .pending = state, case .audited(let policy) = mode else { return }
         let groups = agreementGroups()
+        // Once anybody strong is known, fresh executors never confirm, audit or decide.
+        let strongOnly = anyStrongKnown
         if groups.isEmpty {
             if waiting == 0 { askNext(strongOnly: false) || failNow() }
             return
@@ -28,32 +33,33 @@ extension DelegationSession {
                 let only = group[0].executor
                 // A trusted primary asked alone: the audit draw decides, now that it answered.
                 if asked.count == 1, !auditAsked, !escalated {
-                    let p = policy.auditProbability(validated: trust.validated[only] ?? 0)
-                    if auditDraw < p, let auditor = nextFromReserve(strongOnly: false) {
+                    // Pinned executors are the caller's own: their answers are not audited.
+                    let p = trust.pinned.contains(only) ? 0 : policy.auditProbability(validated: trust.validated[only] ?? 0)
+                    if auditDraw >= p {
+                        accept(group, how: .unaudited, decisive: false, at: lastSeen)
+                    } else if let auditor = nextFromReserve(strongOnly: strongOnly) {
                         auditAsked = true
                         ask([auditor])
-                    } else if auditDraw >= p {
-                        accept(group, how: .unaudited, decisive: false, at: lastSeen)
                     } else {
                         // Drawn for audit, but nobody to audit with: not accepted unchecked.
-                        failNow(DDEError(.noExecutor, "the answer of \(only.hex) was drawn for audit but no other executor can be asked: nothing committed"))
+                        failNow(DDEError(.noExecutor, "the answer of \(only.hex) was drawn for audit but no other \(strongOnly ? "validated or pinned " : "")executor can be asked: nothing committed"))
                     }
                     return
                 }
                 // Waiting for the replica or auditor; when it gave up, ask another.
-                if waiting == 0 { askNext(strongOnly: false) || failNow() }
+                if waiting == 0 { askNext(strongOnly: strongOnly) || failNow() }
                 return
             }
             // Two or more distinct executors agree.
-            if group.contains(where: { trust.isStrong($0.executor) }) || !anyStrongKnown {
+            if group.contains(where: { trust.isStrong($0.executor) }) || !strongOnly {
                 accept(group, how: escalated ? .escalated : (auditAsked ? .audited : .replicated),
                        decisive: false, at: lastSeen)
                 return
             }
-            // Only fresh identities agree while a strong executor exists: ask one.
+            // Only fresh identities agree while a strong executor exists: ask one; none left
+            // to ask decides nothing (they may all be one attacker's).
             if !askNext(strongOnly: true), waiting == 0 {
-                // No strong executor left to ask: accept what fresh identities agree on, and say so.
-                accept(group, how: escalated ? .escalated : (auditAsked ? .audited : .replicated), decisive: false, at: lastSeen)
+                failNow(DDEError(.unresolved, "only executors this requester has not validated agree on task \(task.taskId.hex), and no validated or pinned executor could confirm it: nothing committed"))
             }
             return
         }
@@ -64,7 +70,20 @@ extension DelegationSession {
             return
         }
         if waiting > 0 { return }
-        if extraAsked < policy.maxEscalation, askNext(strongOnly: false) { return }
+        if extraAsked < policy.maxEscalation + 1, askNext(strongOnly: strongOnly) { return }
+        // Unresolved. Strong executors on more than one side: at least one of them lied, and
+        // nothing tells which, so every trusted one goes back to probation (the liar loses the
+        // record it built; without this a trusted liar audited by one honest executor would keep
+        // lying at no cost). A strong executor against fresh ones keeps its record: a fresh key
+        // must not be able to demote an honest executor for free.
+        let sidesWithStrong = groups.filter { g in g.contains { trust.isStrong($0.executor) } }.count
+        if sidesWithStrong > 1 {
+            for g in groups {
+                for h in g where trust.isStrong(h.executor) && !trust.pinned.contains(h.executor) {
+                    actions.append(.demote(h.executor))
+                }
+            }
+        }
         failNow()
     }
 
@@ -91,11 +110,6 @@ extension DelegationSession {
         let order = groups.indices.sorted { strong[$0] > strong[$1] }
         let best = order[0], second = strong[order[1]]
         if strong[best] >= 2 && strong[best] > second { return (groups[best], true) }
-        if strong[best] >= 1 && second == 0 && !strongLeftToAsk {
-            // One strong executor against fresh ones, and no strong one left to ask: its word
-            // stands, but is not enough to convict.
-            return (groups[best], false)
-        }
         if anyStrongKnown { return nil }
         // Bootstrap: nobody strong known; a plain majority of at least two decides, without
         // convicting (it may be a Sybil majority).
@@ -106,7 +120,6 @@ extension DelegationSession {
         return nil
     }
 
-    private var strongLeftToAsk: Bool { trust.reserve.contains { trust.isStrong($0) } }
     private var reserveLeft: Bool {
         guard case .audited(let p) = mode else { return false }
         return !trust.reserve.isEmpty && extraAsked < p.maxEscalation

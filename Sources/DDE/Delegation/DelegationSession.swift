@@ -21,6 +21,9 @@ public enum DelegationAction: Sendable {
     case convict(PublicKey)
     /// Send the task to these executors too (an audit, or an escalation).
     case ask([PublicKey])
+    /// Back to probation (validated = 0), nothing else: a trusted executor on one side of a
+    /// disagreement nobody could resolve.
+    case demote(PublicKey)
 }
 
 /// One thing that happened in a session, for the report.
@@ -262,6 +265,14 @@ public struct DelegationSession: Sendable {
                                           status: message.code, detail: message.message))
             return
         }
+        if case .audited = mode, trust.isStrong(executor) {
+            // Unsigned: anyone can send it in a validated executor's name to skip it and leave
+            // the decision to fresh keys. Its turn stays open until its signed answer or the
+            // deadline.
+            events.append(DelegationEvent(kind: .error, executor: executor, latencyMs: latency, status: message.code,
+                                          detail: "\(message.message) (unsigned: still waiting for this validated executor's signed answer)"))
+            return
+        }
         guard !answered.contains(executor), errored.insert(executor).inserted else {
             events.append(DelegationEvent(kind: .duplicate, executor: executor, latencyMs: latency,
                                           status: message.code, detail: message.message))
@@ -402,7 +413,10 @@ public struct DelegationSession: Sendable {
         events[eventIndex].status = .resultMismatch
         events[eventIndex].detail = detail
         events[eventIndex].resultHash = h.result.resultHash
-        actions.append(.failure(h.executor))
+        // A validated or pinned dissenter is failed only by a decisive win: agreement that
+        // decided nothing (fresh keys in a quorum, a bootstrap majority) must not get a
+        // validated executor banned.
+        if decisive || !trust.isStrong(h.executor) { actions.append(.failure(h.executor)) }
         var e = evidence(h.result.proof, h.bytes, .resultMismatch, detail, now, against: acceptedProof)
         if decisive, case .audited(let p) = mode, p.convicts {
             e.convicted = true

@@ -86,8 +86,11 @@ public final class Delegator<T: Transport> {
     /// or nil when it cannot run it. Without it, evidence that needs re-execution is kept but
     /// acted on only when it is self-evident (PROTOCOL.md section 12).
     public var judge: ((EvidenceDocument) -> EvidenceDocument.Outcome?)?
-    /// Evidence documents received from other requesters, and what came of each.
+    /// Evidence documents received from other requesters, and what came of each (the latest
+    /// `maxPendingEvidence`).
     public private(set) var evidenceReceived: [(id: Digest, result: EvidenceOutcome)] = []
+    /// Documents checked on arrival, waiting to be judged by `processEvidence`.
+    private var pendingEvidence: [EvidenceDocument] = []
 
     /// Subscribes to this requester's results, executors' presence and shared evidence.
     public init(transport: T, store: Store, identity: KeyPair,
@@ -107,10 +110,17 @@ public final class Delegator<T: Transport> {
     public func addExecutor(_ presence: Presence) {
         if let i = executors.firstIndex(where: { $0.executorPublicKey == presence.executorPublicKey }) {
             executors[i] = presence
-        } else {
+        } else if executors.count < Delegator.maxExecutors {
             executors.append(presence)
+        } else {
+            ignoredMessages += 1  // presence is unsigned: a flood of made-up keys must not grow this
         }
     }
+
+    /// Most executors kept from presence messages.
+    public static var maxExecutors: Int { 4096 }
+    /// Most evidence documents waiting for a judge, and outcomes remembered.
+    public static var maxPendingEvidence: Int { 64 }
 
     /// Listens for `timeoutMs` to learn executors from presence messages (retained ones arrive
     /// right after subscribing). Returns how many executors are known.
@@ -126,6 +136,7 @@ public final class Delegator<T: Transport> {
             }
             handleOutside(m)
         }
+        try processEvidence()
         return executors.count
     }
 
@@ -190,7 +201,9 @@ public final class Delegator<T: Transport> {
         var current = StateMap()
         for entry in try store.dappState(spec.dappId) { current.set(entry.key, entry.value) }
         spec.state = current
-        return try run(spec, options: options, commits: true)
+        let report = try run(spec, options: options, commits: true)
+        try processEvidence()
+        return report
     }
 
     /// One delegation of `spec` as given (its state included); the accepted result is committed
@@ -300,6 +313,8 @@ public final class Delegator<T: Transport> {
                 try store.reputation.recordValidated(key, now: now)
             case .convict(let key):
                 try store.reputation.convict(key, now: now)
+            case .demote(let key):
+                try store.reputation.demote(key, now: now)
             case .evidence(let e):
                 report.evidenceIds.append(try store.addEvidence(e))
                 if options.shareEvidence, let document = e.document {
@@ -355,14 +370,17 @@ public final class Delegator<T: Transport> {
                 ignoredMessages += 1
                 return
             }
-            let outcome: EvidenceOutcome
-            do throws(DDEError) {
-                let doc = try EvidenceDocument(json: envelope.payload)
-                outcome = try receiveEvidence(doc)
-                evidenceReceived.append((doc.id, outcome))
-            } catch {
+            // Checked now (signatures, one task, disagreement); judged later, outside any
+            // delegation, and only when it concerns an executor this requester knows: anyone
+            // can post documents about keys of their own making.
+            guard let doc = try? EvidenceDocument(json: envelope.payload),
+                  doc.signers.contains(where: { k in executors.contains { $0.executorPublicKey == k } }),
+                  pendingEvidence.count < Delegator.maxPendingEvidence,
+                  !pendingEvidence.contains(where: { $0.id == doc.id }) else {
                 ignoredMessages += 1
+                return
             }
+            pendingEvidence.append(doc)
             return
         }
         guard m.topic.utf8.starts(with: "dde/v1/executors/".utf8) else { ignoredMessages += 1; return }
@@ -381,6 +399,20 @@ public final class Delegator<T: Transport> {
 }
 
 extension Delegator {
+    /// Judges the evidence received since the last call (`receiveEvidence` on each): called at
+    /// the end of `discover` and of `delegate`, never while a delegation waits for answers.
+    public func processEvidence() throws(DDEError) {
+        let docs = pendingEvidence
+        pendingEvidence = []
+        for doc in docs {
+            let outcome = try receiveEvidence(doc)
+            evidenceReceived.append((doc.id, outcome))
+        }
+        if evidenceReceived.count > Delegator.maxPendingEvidence {
+            evidenceReceived.removeFirst(evidenceReceived.count - Delegator.maxPendingEvidence)
+        }
+    }
+
     /// Acts on a checked evidence document (its signatures and disagreement were checked when it
     /// was parsed): convicts the liars it names by itself (equivocation, signed fields) or by a
     /// re-execution through `judge`; otherwise keeps it unjudged and convicts nobody.
@@ -412,11 +444,24 @@ extension Delegator {
         var o = options
         o.exclude += doc.signers
         o.shareEvidence = false
+        // Every answer audited: one executor's word convicts nobody.
+        var audit = AuditPolicy()
+        if case .audited(let p) = o.mode { audit = p }
+        audit.auditFloor = 1
+        o.mode = .audited(audit)
         let spec = TaskSpec(dappId: t.dappId, dappCodeHash: t.dappCodeHash, action: t.intent.action, payload: t.intent.payload,
                             raw: t.intent.raw, requiredCapabilities: t.requiredCapabilities, state: t.state, limits: t.limits,
                             timestamp: clock())
         let report = try run(spec, options: o, commits: false)
-        guard let accepted = report.accepted, report.assurance?.validated == true else { return nil }
+        guard let accepted = report.accepted, let assurance = report.assurance, assurance.validated else { return nil }
+        // As decisive as a conviction in a delegation: a pinned executor, or two validated ones.
+        let now = Int64(clamping: clock())
+        var strong = 0
+        for k in [accepted.proof.executorPublicKey] + assurance.confirmedBy {
+            if o.pinned.contains(k) { return doc.verdict(reexecuted: EvidenceDocument.Outcome(accepted.proof)) }
+            if let r = try store.reputation.get(k, now: now), audit.isTrusted(validated: r.validated) { strong += 1 }
+        }
+        guard strong >= 2 else { return nil }
         return doc.verdict(reexecuted: EvidenceDocument.Outcome(accepted.proof))
     }
 
@@ -427,10 +472,12 @@ extension Delegator {
               now: UInt64) throws(DDEError) -> ([PublicKey], TrustView, [String]) {
         let t = Int64(clamping: now)
         var usable: [PublicKey] = []
-        for p in executors where p.grants(requiredCapabilities) && !options.exclude.contains(p.executorPublicKey) {
-            let key = p.executorPublicKey
+        // Pinned executors are usable without presence (presence is unsigned: a forged one must
+        // not hide them); the others must have announced the capabilities.
+        let announced = executors.filter { $0.grants(requiredCapabilities) }.map { $0.executorPublicKey }
+        for key in options.pinned + announced where !options.exclude.contains(key) && !usable.contains(key) {
             if let r = try store.reputation.get(key, now: t), r.isBanned(at: t) || r.isBlacklisted(store.reputation.config) { continue }
-            if !usable.contains(key) { usable.append(key) }
+            usable.append(key)
         }
         var trust = try trustView(of: usable, reserve: [], options: options, policy: audit, now: now)
         let pinned = shuffled(usable.filter { trust.pinned.contains($0) })

@@ -7,8 +7,13 @@
 
 public struct EvidenceDocument: Sendable {
     public static let version: UInt64 = 1
-    /// Largest document accepted: a task (with its state) and two proofs.
-    public static let limits = JSONLimits.default
+    /// Largest document accepted: a task as large as any (JSONLimits.default) and two proofs. As
+    /// an MQTT message an envelope keeps the 1 MiB limit; a larger document travels as a file.
+    public static var limits: JSONLimits {
+        var l = JSONLimits.default
+        l.maxBytes += 64 * 1024
+        return l
+    }
 
     public let task: ComputeTask
     /// Sorted by proofHash bytes: one spelling per document.

@@ -56,6 +56,13 @@ public final class Reputation: @unchecked Sendable {
         try update(key, now: now) { r in r.validated += 1 }
     }
 
+    /// Back to probation: validated = 0, nothing else (a trusted executor on one side of a
+    /// disagreement that nobody could resolve).
+    @discardableResult
+    public func demote(_ key: PublicKey, now: Int64) throws(DDEError) -> ReputationRecord {
+        try update(key, now: now) { r in r.validated = 0 }
+    }
+
     /// `key` was proven to have signed a wrong result (re-execution, a validated majority, or two
     /// conflicting proofs of its own): blacklisted for good. The first conviction's time is kept.
     @discardableResult
