@@ -41,7 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../tests/c/proof_builder.h"
+#include "../Tests/CAPI/proof_builder.h"
 
 #define MAX_ROUNDS 21
 

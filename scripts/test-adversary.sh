@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The audited mode against an executor written from docs/PROTOCOL.md alone
-# (tests/adversary/liar_executor.py, Python, no dde code): it speaks MQTT to a real Mosquitto
+# (Tests/Adversary/liar_executor.py, Python, no dde code): it speaks MQTT to a real Mosquitto
 # broker beside two honest `dde node` processes and signs consistent lies (they pass all ten
 # checks of the verification). Everything is started here and stopped at the end. Checks:
 #   A. the liar alone (one identity), a fresh requester in audited mode: 20 delegations, none
@@ -20,7 +20,7 @@ ROUNDS=${ADVERSARY_ROUNDS:-20}
 DDE=$(dde_bin)
 VENV=${DDE_VENV:-$ROOT/build/venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/tests/adversary/requirements.txt"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/Tests/Adversary/requirements.txt"
 PY=$VENV/bin/python
 
 W=$(mktemp -d)
@@ -64,7 +64,7 @@ BRAVO=$(pk bravo.key)
 
 start_liar() {  # LOG ARGS...: the liar in the background; waits until it announced itself
     local log=$1; shift
-    timeout 600 "$PY" "$ROOT/tests/adversary/liar_executor.py" --broker "$URL" "$@" 2> "$log" &
+    timeout 600 "$PY" "$ROOT/Tests/Adversary/liar_executor.py" --broker "$URL" "$@" 2> "$log" &
     LIAR_PID=$!
     PIDS+=($LIAR_PID)
     wait_for "$log" "ready on"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs tests/c/capi_misuse.c (hostile arguments to every exported function) against the x86-64
+# Runs Tests/CAPI/capi_misuse.c (hostile arguments to every exported function) against the x86-64
 # and the aarch64 libdde.so (the latter under qemu-aarch64). Builds both unless DDE_NO_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,9 +13,9 @@ if [ "${DDE_NO_BUILD:-0}" != 1 ]; then
     scripts/build-aarch64.sh
 fi
 CFLAGS="-O1 -g -Wall -Wextra -Werror -std=c11 -D_DEFAULT_SOURCE"
-gcc $CFLAGS -I build/host/include tests/c/capi_misuse.c \
+gcc $CFLAGS -I build/host/include Tests/CAPI/capi_misuse.c \
     -L build/host/lib -ldde -Wl,-rpath,"$ROOT/build/host/lib" -o "$WORK/capi_misuse-x86_64"
-aarch64-linux-gnu-gcc $CFLAGS -I build/aarch64/include tests/c/capi_misuse.c \
+aarch64-linux-gnu-gcc $CFLAGS -I build/aarch64/include Tests/CAPI/capi_misuse.c \
     -L build/aarch64/lib -ldde -Wl,-rpath-link,"$ARM64_LIBDIR" -o "$WORK/capi_misuse-aarch64"
 
 status=0

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cross-architecture agreement: runs tests/c/crossarch.c against the x86-64 libdde.so
+# Cross-architecture agreement: runs Tests/CAPI/crossarch.c against the x86-64 libdde.so
 # (build/host) and the aarch64 one (build/aarch64, under qemu-aarch64), and diffs the outputs
 # line by line. FAILs on any difference, on a crash, or on output that is suspiciously short.
 # Builds the libraries first unless DDE_NO_BUILD=1. See docs/BUILDING.md.
@@ -10,7 +10,7 @@ WORK=$ROOT/build/crossarch
 SYSROOT=${AARCH64_SYSROOT:-/usr/aarch64-linux-gnu}
 ARM64_LIBDIR=${ARM64_LIBDIR:-/usr/lib/aarch64-linux-gnu}
 MIN_LINES=${MIN_LINES:-1000}
-SHARED=$ROOT/../shared/conformance
+CONFORMANCE=$ROOT/Tests/Conformance
 mkdir -p "$WORK"
 
 if [ "${DDE_NO_BUILD:-0}" != 1 ]; then
@@ -22,17 +22,17 @@ for lib in build/host/lib/libdde.so build/aarch64/lib/libdde.so; do
 done
 
 CFLAGS="-O2 -g -Wall -Wextra -Werror -std=c11 -D_DEFAULT_SOURCE"
-gcc $CFLAGS -I build/host/include tests/c/crossarch.c \
+gcc $CFLAGS -I build/host/include Tests/CAPI/crossarch.c \
     -L build/host/lib -ldde -Wl,-rpath,"$ROOT/build/host/lib" -lm -o "$WORK/crossarch-x86_64"
 # -rpath-link: libsodium.so's own dependencies resolve in Debian's arm64 library folder.
-aarch64-linux-gnu-gcc $CFLAGS -I build/aarch64/include tests/c/crossarch.c \
+aarch64-linux-gnu-gcc $CFLAGS -I build/aarch64/include Tests/CAPI/crossarch.c \
     -L build/aarch64/lib -ldde -Wl,-rpath-link,"$ARM64_LIBDIR" -lm -o "$WORK/crossarch-aarch64"
 
-# Wycheproof Ed25519 vectors (../shared, read in place), as "tcId pk msg sig result" lines.
+# Wycheproof Ed25519 vectors (Tests/Conformance/wycheproof), as "tcId pk msg sig result" lines.
 args=()
 expected=$WORK/wycheproof.expected
-if [ -f "$SHARED/wycheproof/ed25519_test.json" ]; then
-    python3 - "$SHARED/wycheproof/ed25519_test.json" "$WORK/wycheproof.txt" "$expected" <<'PY'
+if [ -f "$CONFORMANCE/wycheproof/ed25519_test.json" ]; then
+    python3 - "$CONFORMANCE/wycheproof/ed25519_test.json" "$WORK/wycheproof.txt" "$expected" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))
 with open(sys.argv[2], "w") as vec, open(sys.argv[3], "w") as exp:
@@ -44,11 +44,11 @@ with open(sys.argv[2], "w") as vec, open(sys.argv[3], "w") as exp:
 PY
     args=(--wycheproof "$WORK/wycheproof.txt")
 else
-    echo "test-crossarch: FAIL: $SHARED/wycheproof/ed25519_test.json missing (the shared conformance data sits beside the repo)" >&2
+    echo "test-crossarch: FAIL: $CONFORMANCE/wycheproof/ed25519_test.json missing (the conformance data is part of the repository)" >&2
     exit 1
 fi
-[ -d "$SHARED/jcs" ] || { echo "test-crossarch: FAIL: $SHARED/jcs missing" >&2; exit 1; }
-args+=(--conformance "$SHARED")
+[ -d "$CONFORMANCE/jcs" ] || { echo "test-crossarch: FAIL: $CONFORMANCE/jcs missing" >&2; exit 1; }
+args+=(--conformance "$CONFORMANCE")
 
 run() { # name command...: runs one side, fails loudly on a non-zero exit (a crash included)
     local name=$1; shift

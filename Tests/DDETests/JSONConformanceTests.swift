@@ -2,18 +2,14 @@ import Foundation
 import XCTest
 @testable import DDE
 
-/// Conformance data lives beside the repository (`<repo root>/../shared/conformance`), or where
-/// DDE_SHARED points. Missing data is a failure, not a skip.
-enum SharedData {
+/// Conformance data lives in the repository, with its licences: `Tests/Conformance` (see its
+/// README.md for the sources). Missing data is a failure, not a skip.
+enum ConformanceData {
     static var conformance: URL {
-        if let shared = ProcessInfo.processInfo.environment["DDE_SHARED"], !shared.isEmpty {
-            return URL(fileURLWithPath: shared).appendingPathComponent("conformance")
-        }
-        let repoRoot = URL(fileURLWithPath: #filePath)
+        URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent()  // DDETests
             .deletingLastPathComponent()  // Tests
-            .deletingLastPathComponent()  // repo root
-        return repoRoot.deletingLastPathComponent().appendingPathComponent("shared/conformance")
+            .appendingPathComponent("Conformance")
     }
 
     static func files(_ folder: String, file: StaticString = #filePath, line: UInt = #line) throws -> [URL] {
@@ -29,13 +25,13 @@ enum SharedData {
 final class JSONConformanceTests: XCTestCase {
     /// RFC 8785 appendix vectors (cyberphone/json-canonicalization testdata): byte-exact output.
     func testJCSVectorsCanonicaliseByteExact() throws {
-        let inputs = try SharedData.files("jcs/input")
+        let inputs = try ConformanceData.files("jcs/input")
         XCTAssertEqual(inputs.count, 6)
         for input in inputs {
-            let expectedURL = SharedData.conformance.appendingPathComponent("jcs/output")
+            let expectedURL = ConformanceData.conformance.appendingPathComponent("jcs/output")
                 .appendingPathComponent(input.lastPathComponent)
-            let expected = try SharedData.bytes(expectedURL)
-            let value = try JSONParser.parse(SharedData.bytes(input))
+            let expected = try ConformanceData.bytes(expectedURL)
+            let value = try JSONParser.parse(ConformanceData.bytes(input))
             let canonical = value.canonicalBytes()
             XCTAssertEqual(canonical, expected, "\(input.lastPathComponent): got \(value.canonicalString)")
             // Canonical output parses back to the same value and is a fixed point.
@@ -48,8 +44,8 @@ final class JSONConformanceTests: XCTestCase {
     /// 100,000 doubles (hex bits) with their ECMAScript shortest string: format gives the string,
     /// and parsing the string gives back the exact bits.
     func testES6NumbersFormatAndParseBackExactly() throws {
-        let url = SharedData.conformance.appendingPathComponent("es6numbers/numbers-100k.txt")
-        let text = String(decoding: try SharedData.bytes(url), as: UTF8.self)
+        let url = ConformanceData.conformance.appendingPathComponent("es6numbers/numbers-100k.txt")
+        let text = String(decoding: try ConformanceData.bytes(url), as: UTF8.self)
         var lines = 0
         var formatFailures = 0
         var parseFailures = 0
@@ -88,7 +84,7 @@ final class JSONConformanceTests: XCTestCase {
 
     /// JSONTestSuite (nst/JSONTestSuite) test_parsing: y_ accepted, n_ refused, i_ as decided below.
     func testJSONTestSuite() throws {
-        let files = try SharedData.files("jsontestsuite/test_parsing")
+        let files = try ConformanceData.files("jsontestsuite/test_parsing")
         var accepted = 0, refused = 0, implementationDefined = 0
         // RFC 8259 allows duplicate keys; dde refuses them (PROTOCOL.md section 2).
         let duplicateKeyFiles: Set<String> = ["y_object_duplicated_key.json", "y_object_duplicated_key_and_value.json"]
@@ -100,7 +96,7 @@ final class JSONConformanceTests: XCTestCase {
         ]
         for url in files {
             let name = url.lastPathComponent
-            let bytes = try SharedData.bytes(url)
+            let bytes = try ConformanceData.bytes(url)
             var outcome: Result<JSON, DDEError>
             do { outcome = .success(try JSONParser.parse(bytes)) } catch { outcome = .failure(error) }
             switch name.prefix(2) {

@@ -84,7 +84,7 @@ public enum Verifier {
         // 8. The state transition: from the task's root to the root after the writes. Writes
         // need the state.write capability used (and so declared): without this, an executor
         // could sign writes to a dApp whose task allows none (found by an independent executor
-        // written from this page: tests/adversary).
+        // written from this page: Tests/Adversary).
         try checkPreviousRoot(task: task, proof: proof)
         if !result.stateWrites.isEmpty && !proof.capabilitiesUsed.contains(where: { sameScalars($0, "state.write") }) {
             throw DDEError(.capabilities, "the result writes state but proof.capabilitiesUsed lacks \"state.write\"")

@@ -3,7 +3,6 @@ to build/host/lib/libdde.so) or the package's normal search."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,8 @@ import dde
 #: The repository root (bindings/python/tests/conftest.py -> three levels up).
 REPO = Path(__file__).resolve().parents[3]
 HEADER = REPO / "include" / "dde.h"
-#: Conformance data, read in place beside the repository (never copied into it).
-SHARED = Path(os.environ.get("DDE_SHARED", REPO.parent / "shared"))
+#: Conformance data vendored with its licences (Tests/Conformance/README.md names the sources).
+CONFORMANCE = REPO / "Tests" / "Conformance"
 
 
 def pytest_report_header(config):

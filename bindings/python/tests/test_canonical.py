@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import dde
 
-from conftest import SHARED
+from conftest import CONFORMANCE
 
 # Text: any Unicode scalar (non-BMP and C0 controls included); lone surrogates are not scalars
 # and cannot be written as UTF-8, so they have their own test below.
@@ -49,8 +49,8 @@ def test_every_finite_double_formats_like_rfc8785(x):
 
 
 def test_es6_number_vectors():
-    # 100,000 (IEEE bits, ECMAScript Number.prototype.toString) pairs from the shared data.
-    path = SHARED / "conformance" / "es6numbers" / "numbers-100k.txt"
+    # 100,000 (IEEE bits, ECMAScript Number.prototype.toString) pairs from Tests/Conformance.
+    path = CONFORMANCE / "es6numbers" / "numbers-100k.txt"
     lines = path.read_text().splitlines()
     assert len(lines) >= 100000
     checked = 0
@@ -65,7 +65,7 @@ def test_es6_number_vectors():
 
 
 def test_jcs_vectors():
-    folder = SHARED / "conformance" / "jcs"
+    folder = CONFORMANCE / "jcs"
     names = sorted(p.name for p in (folder / "input").iterdir())
     assert len(names) >= 6
     for name in names:
