@@ -120,6 +120,7 @@ public struct DelegationSession: Sendable {
     /// The time of the latest input (for evidence records made by a decision).
     var lastSeen: UInt64 = 0
     private var expired = false
+    private let strongKnown: Bool
 
     struct Held: Sendable {
         var result: ComputeResult
@@ -155,6 +156,8 @@ public struct DelegationSession: Sendable {
         self.trust = trust
         self.auditDraw = auditDraw
         if case .audited(let p) = mode { self.trust.policy = p }
+        let view = self.trust
+        strongKnown = asked.contains { view.isStrong($0) } || view.reserve.contains { view.isStrong($0) }
     }
 
     public var isDecided: Bool {
@@ -400,10 +403,9 @@ public struct DelegationSession: Sendable {
         return !anyStrongKnown
     }
 
-    /// Whether any executor asked or in reserve is strong.
-    var anyStrongKnown: Bool {
-        asked.contains { trust.isStrong($0) } || trust.reserve.contains { trust.isStrong($0) }
-    }
+    /// Whether any executor asked or in reserve is strong (set at the start: asking moves keys
+    /// from the reserve to `asked`, which does not change it).
+    var anyStrongKnown: Bool { strongKnown }
 
     /// A valid proof that disagrees with the accepted one: a signed wrong claim, kept as
     /// portable evidence beside the accepted proof; convicted when the decision was decisive.

@@ -163,8 +163,9 @@ public final class Delegator<T: Transport> {
         let t = Int64(clamping: now)
         var usable: [PublicKey] = []
         var proven: [PublicKey] = []
+        let known = try store.reputation.records(fitting, now: t)
         for key in try store.reputation.routingOrder(fitting, now: t, random: random) {
-            let record = try store.reputation.get(key, now: t)
+            let record = known[key]
             if let record, record.isBanned(at: t) || record.isBlacklisted(store.reputation.config) { continue }
             usable.append(key)
             // Counts are decayed reals (two successes a second apart are 1.99999): as for the
@@ -220,9 +221,11 @@ public final class Delegator<T: Transport> {
             (asked, trust, caveats) = try plan(for: task.requiredCapabilities, audit: audit, options: options, now: start)
         } else {
             asked = try choose(for: task.requiredCapabilities, options: options, now: start)
-            trust = try trustView(of: asked, reserve: [], options: options, policy: AuditPolicy(), now: start)
+            trust = try trustView(of: asked, options: options, policy: AuditPolicy(), now: start)
         }
-        let policy = try store.reputation.policy(now: Int64(clamping: start))
+        // Check 10 for whoever may answer: the executors known and the pinned ones.
+        let policy = try store.reputation.policy(for: options.pinned + executors.map { $0.executorPublicKey },
+                                                 now: Int64(clamping: start))
 
         cdde_trace(CDDE_TRACE_OFFER_PUBLISH)
         try transport.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: asked).envelope.canonicalBytes,
@@ -472,14 +475,17 @@ extension Delegator {
               now: UInt64) throws(DDEError) -> ([PublicKey], TrustView, [String]) {
         let t = Int64(clamping: now)
         var usable: [PublicKey] = []
+        var seen = Set(options.exclude)
         // Pinned executors are usable without presence (presence is unsigned: a forged one must
         // not hide them); the others must have announced the capabilities.
-        let announced = executors.filter { $0.grants(requiredCapabilities) }.map { $0.executorPublicKey }
-        for key in options.pinned + announced where !options.exclude.contains(key) && !usable.contains(key) {
-            if let r = try store.reputation.get(key, now: t), r.isBanned(at: t) || r.isBlacklisted(store.reputation.config) { continue }
+        let candidates = options.pinned + executors.filter { $0.grants(requiredCapabilities) }.map { $0.executorPublicKey }
+        let known = try store.reputation.records(candidates, now: t)
+        for key in candidates where seen.insert(key).inserted {
+            if let r = known[key], r.isBanned(at: t) || r.isBlacklisted(store.reputation.config) { continue }
             usable.append(key)
         }
-        var trust = try trustView(of: usable, reserve: [], options: options, policy: audit, now: now)
+        var trust = TrustView(pinned: Set(options.pinned), policy: audit)
+        for key in usable { trust.validated[key] = known[key]?.validated ?? 0 }
         let pinned = shuffled(usable.filter { trust.pinned.contains($0) })
         let others = shuffled(usable.filter { !trust.pinned.contains($0) })
         guard let primary = others.first ?? pinned.first else {
@@ -503,12 +509,11 @@ extension Delegator {
         return (asked, trust, caveats)
     }
 
-    func trustView(of keys: [PublicKey], reserve: [PublicKey], options: DelegationOptions, policy: AuditPolicy,
+    func trustView(of keys: [PublicKey], options: DelegationOptions, policy: AuditPolicy,
                    now: UInt64) throws(DDEError) -> TrustView {
-        var view = TrustView(pinned: Set(options.pinned), reserve: reserve, policy: policy)
-        for key in keys + reserve {
-            view.validated[key] = try store.reputation.get(key, now: Int64(clamping: now))?.validated ?? 0
-        }
+        var view = TrustView(pinned: Set(options.pinned), policy: policy)
+        let known = try store.reputation.records(keys, now: Int64(clamping: now))
+        for key in keys { view.validated[key] = known[key]?.validated ?? 0 }
         return view
     }
 

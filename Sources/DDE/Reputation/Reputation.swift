@@ -111,6 +111,29 @@ public final class Reputation: @unchecked Sendable {
         }
     }
 
+    /// The records of `keys` decayed to `now` (keys never recorded are absent). One query over
+    /// the table when there are many keys (a delegating client choosing among a thousand
+    /// executors per task), one lookup each when there are few.
+    public func records(_ keys: [PublicKey], now: Int64) throws(DDEError) -> [PublicKey: ReputationRecord] {
+        var out: [PublicKey: ReputationRecord] = [:]
+        if keys.count > 32 {
+            let wanted = Set(keys)
+            try database.withStatement("SELECT \(Reputation.columns) FROM reputation") { s throws(DDEError) in
+                while try s.step() {
+                    var r = try Reputation.record(from: s)
+                    guard wanted.contains(r.executorKey) else { continue }
+                    r.decay(to: now, halfLifeMs: config.halfLifeMs)
+                    out[r.executorKey] = r
+                }
+            }
+        } else {
+            for key in keys where out[key] == nil {
+                if let r = try get(key, now: now) { out[key] = r }
+            }
+        }
+        return out
+    }
+
     /// Every record in routing order: the order a delegating client asks executors in.
     public func allInRoutingOrder(now: Int64) throws(DDEError) -> [ReputationRecord] {
         let records = try all(now: now)
@@ -148,6 +171,16 @@ public final class Reputation: @unchecked Sendable {
         return policy
     }
 
+    /// The policy over `keys` only (the executors a delegation may hear from).
+    public func policy(for keys: [PublicKey], now: Int64) throws(DDEError) -> VerifyPolicy {
+        var policy = VerifyPolicy()
+        for (key, r) in try records(keys, now: now) {
+            if r.isBanned(at: now) { policy.banned.insert(key) }
+            if r.isBlacklisted(config) { policy.blacklisted.insert(key) }
+        }
+        return policy
+    }
+
     /// The policy for one executor only (what a commit needs; cheaper than `policy(now:)`).
     public func policy(for key: PublicKey, now: Int64) throws(DDEError) -> VerifyPolicy {
         var policy = VerifyPolicy()
@@ -179,8 +212,9 @@ public final class Reputation: @unchecked Sendable {
         var seen = Set<PublicKey>()
         var entries: [Entry] = []
         try database.withLock { () throws(DDEError) in
+            let known = try records(candidates, now: now)
             for key in candidates where seen.insert(key).inserted {
-                let r = try get(key, now: now) ?? ReputationRecord(executorKey: key, at: now)
+                let r = known[key] ?? ReputationRecord(executorKey: key, at: now)
                 entries.append(Entry(key: key, excluded: r.isBanned(at: now) || r.isBlacklisted(config),
                                      // Quantised: decay makes equal records differ in the 6th
                                      // decimal, which must not outrank a real latency difference.
