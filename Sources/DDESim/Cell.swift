@@ -19,6 +19,8 @@ struct SimConfig {
     var gapMs: UInt64 = 50
     var codeHash = SHA256.hash([UInt8]())
     var folder = ""
+    /// Cells ("strategy/mode") whose every delegation is printed on stderr.
+    var trace: [String] = []
 }
 
 /// A mode as the table names it.
@@ -43,6 +45,8 @@ struct CellResult {
     var failures = 0
     var forged = 0
     var asked = 0
+    /// Delegations that sent an offer (the others threw before: no usable executor).
+    var sent = 0
     /// Commits and forged commits by how the receipt says they were assured.
     var byHow: [String: (commits: Int, forged: Int)] = [:]
     /// Liar identities (rejoined keys included), those blacklisted or convicted by at least one
@@ -53,6 +57,8 @@ struct CellResult {
     /// Lies signed, and the answers they were among.
     var lies = 0
     var answers = 0
+    /// Answers given by pinned executors (the caller's own machines do that work).
+    var pinnedAnswers = 0
     /// Honest executors convicted, blacklisted, or banned (temporarily) by some requester.
     var honestConvicted = 0
     var honestBlacklisted = 0
@@ -61,12 +67,20 @@ struct CellResult {
     var honestFailures = 0
     /// Commits whose report carried a caveat (no pinned or validated executor confirmed it).
     var caveated = 0
+    /// Forged commits among those with a caveat.
+    var forgedCaveated = 0
     var executions = 0
     var evidence = 0
     var seconds = 0.0
 
+    var usesCaveats: Bool { mode.usesPinned }
     var forgedRate: Double { commits > 0 ? Double(forged) / Double(commits) : 0 }
-    var extraPerTask: Double { tasks > 0 ? Double(asked - tasks) / Double(tasks) : 0 }
+    var extraPerTask: Double { tasks > 0 ? Double(asked - sent) / Double(tasks) : 0 }
+    var caveatShare: Double { commits > 0 ? Double(caveated) / Double(commits) : 0 }
+    /// The forged rate among commits whose report claims the mode's guarantee (no caveat).
+    var claimedRate: Double? {
+        commits > caveated ? Double(forged - forgedCaveated) / Double(commits - caveated) : nil
+    }
 }
 
 final class Cell {
@@ -111,7 +125,9 @@ final class Cell {
             paths.append(path)
             let transport = SimTransport(world: world, requester: identity.publicKey)
             world.attach(transport)
-            let random = Xoshiro(seed: cellSeed, "requester-random", r)
+            // The same stream for a mode whatever the strategy (common random numbers: cells of
+            // one mode start from the same draws).
+            let random = Xoshiro(seed: config.seed, "requester-random:\(mode.label)", r)
             let d = try Delegator(transport: transport, store: store, identity: identity,
                                   clock: { [unowned world] in world.now }, random: { random.next() })
             d.judge = { [unowned world] doc in world.honestOutcome(doc.task) }
@@ -130,9 +146,9 @@ final class Cell {
         }
 
         var result = CellResult(strategy: strategy, mode: mode)
-        var evidenceSeen = [Int](repeating: 0, count: config.requesters)
+        var watch = [[(key: PublicKey, turns: Int)]](repeating: [], count: config.requesters)
         var honestConvicted = Set<Int>(), honestBlacklisted = Set<Int>(), honestBanned = Set<Int>()
-        let payloads = Xoshiro(seed: cellSeed, "payloads")
+        let payloads = Xoshiro(seed: config.seed, "payloads")
         let caps = ["state.read", "state.write"]
 
         func caught(_ e: SimExecutor) {
@@ -144,6 +160,11 @@ final class Cell {
             }
         }
 
+        let tracing = config.trace.contains("\(strategy.rawValue)/\(mode.label)")
+        func who(_ key: PublicKey?) -> String {
+            guard let key, let x = world.executor(key) else { return "?" }
+            return (x.liar ? "L" : "h") + "\(x.id)"
+        }
         for t in 0..<config.tasks {
             let r = t % config.requesters
             let d = delegators[r]
@@ -164,6 +185,7 @@ final class Cell {
             }
             world.tasksDone += 1
             result.asked += report.asked.count
+            result.sent += 1
             if let receipt = report.receipt, let accepted = report.accepted {
                 _ = receipt
                 result.commits += 1
@@ -176,9 +198,30 @@ final class Cell {
                     entry.forged += 1
                 }
                 result.byHow[how] = entry
-                if !report.caveats.isEmpty { result.caveated += 1 }
+                if !report.caveats.isEmpty {
+                    result.caveated += 1
+                    if truth?.resultHash != accepted.proof.resultHash { result.forgedCaveated += 1 }
+                }
             } else {
                 result.failures += 1
+            }
+            if tracing {
+                var line = "trace \(t) r\(r) asked \(report.asked.map { who($0) }.joined(separator: ","))"
+                for e in report.events {
+                    line += " \(who(e.executor)):\(e.kind.name)"
+                    if e.kind == .disagreed || e.kind == .invalid, let key = e.executor,
+                       let rec = try stores[r].reputation.get(key, now: Int64(clamping: world.now)) {
+                        if rec.isConvicted { line += "[CONVICTED]" } else if rec.isBlacklisted(stores[r].reputation.config) { line += "[blacklisted]" }
+                        else if rec.isBanned(at: Int64(clamping: world.now)) { line += "[banned]" }
+                    }
+                }
+                if let a = report.accepted {
+                    let forged = world.honestOutcome(report.task)?.resultHash != a.proof.resultHash
+                    line += " -> \(report.assurance?.how.rawValue ?? "?") by \(who(a.proof.executorPublicKey))\(forged ? " FORGED" : "")"
+                } else {
+                    line += " -> failed: \(report.failure?.message ?? "?")"
+                }
+                FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
             }
             // Who was scored what, and who is now out.
             let now = Int64(clamping: world.now)
@@ -196,23 +239,25 @@ final class Cell {
                 guard let x = world.executor(key), x.liar, x.caughtAt == nil else { continue }
                 if let rec = try rep.get(key, now: now), rec.isBlacklisted(rep.config) { caught(x) }
             }
-            // Convictions by shared evidence, at any requester (a rejoin makes every requester
-            // read its queue, which may import more: loop until nothing is new).
-            var fresh = true
-            while fresh {
-                fresh = false
-                for (i, other) in delegators.enumerated() where other.evidenceReceived.count > evidenceSeen[i] {
-                    let entries = Array(other.evidenceReceived[evidenceSeen[i]...])
-                    evidenceSeen[i] += entries.count
-                    fresh = true
-                    for entry in entries {
-                        guard case .convicted(let keys, _) = entry.result else { continue }
-                        for key in keys {
-                            guard let x = world.executor(key) else { continue }
-                            if x.liar { caught(x) } else { honestConvicted.insert(x.id) }
-                        }
+            // Convictions by shared evidence: every requester judges the documents it received
+            // at the end of its next delegation (or discover); the signers each document names
+            // are looked up in that requester's store after its next two delegations.
+            for (i, keys) in world.takeEvidenceSigners() {
+                for key in keys where !watch[i].contains(where: { $0.key == key }) { watch[i].append((key, 2)) }
+            }
+            if !watch[r].isEmpty {
+                var keep: [(key: PublicKey, turns: Int)] = []
+                for w in watch[r] {
+                    guard let x = world.executor(w.key), let rec = try rep.get(w.key, now: now) else { continue }
+                    if x.liar {
+                        if rec.isBlacklisted(rep.config) { caught(x); continue }
+                    } else {
+                        if rec.isConvicted { honestConvicted.insert(x.id) }
+                        if rec.isBlacklisted(rep.config) { honestBlacklisted.insert(x.id) }
                     }
+                    if w.turns > 1 { keep.append((w.key, w.turns - 1)) }
                 }
+                watch[r] = keep
             }
             progress.tick(index)
         }
@@ -239,6 +284,7 @@ final class Cell {
         }
         result.lies = world.executors.reduce(0) { $0 + $1.lies }
         result.answers = world.executors.reduce(0) { $0 + $1.answers }
+        result.pinnedAnswers = world.executors.reduce(0) { $0 + ($1.pinnedBy > 0 ? $1.answers : 0) }
         result.honestConvicted = honestConvicted.count
         result.honestBlacklisted = honestBlacklisted.count
         result.honestBanned = honestBanned.count

@@ -25,7 +25,10 @@ enum Report {
             return ("0 forged", r.forged == 0 ? "yes" : "NO")
         case .audited(let p):
             if p.name == "boinc" { return ("none (baseline)", r.forged > 0 ? "BEATEN" : "-") }
-            return ("<= \(target(p.errorTarget))", r.forgedRate <= p.errorTarget ? "yes" : "NO: BEATEN")
+            // Judged on the commits the mode vouched for: a report with a caveat says which
+            // guarantee it could not give (no pinned or validated executor confirmed it).
+            guard let rate = r.claimedRate else { return ("<= \(target(p.errorTarget))", "n/a") }
+            return ("<= \(target(p.errorTarget))", rate <= p.errorTarget ? "yes" : "NO: BEATEN")
         }
     }
 
@@ -40,10 +43,10 @@ enum Report {
         let liars = Int((Double(config.executors) * config.liarShare).rounded())
         out += "dde-sim: seed \(config.seed); \(config.executors) executors, \(liars) of them liars (\(fmtPct(config.liarShare))); \(config.requesters) requesters; \(config.tasks) tasks per cell (counter dApp)\n"
         out += "first_valid and quorum ask \(config.fanout) executors (fanout); audited and boinc pin \(config.pinned) honest executor(s) per requester; audited policies assume \(fmtPct(config.assumedShare)) liars; prob_q q = \(config.q)\n"
-        out += "forged rate = committed results that differ from the honest result / commits; extra = executors asked beyond one per task; caught = liar keys blacklisted or convicted by a requester (mean tasks from joining); honest = honest executors convicted/blacklisted/ever banned\n\n"
+        out += "forged rate = committed results that differ from the honest result / commits; caveat = commits whose report says no pinned or validated executor confirmed them, w/o caveat = forged rate of the others (what holds? judges for audited); extra = executors asked beyond one per task; caught = liar keys blacklisted or convicted by a requester (mean tasks from joining); honest = honest executors convicted/blacklisted/ever banned\n\n"
         let cols: [(String, Int, Bool)] = [("strategy", 14, false), ("mode", 14, false), ("pinned", 6, true), ("commits", 8, true),
                                            ("failed", 7, true), ("forged", 7, true), ("forged rate", 11, true), ("claim", 18, false),
-                                           ("holds?", 10, false), ("extra/task", 10, true), ("caught", 11, true),
+                                           ("holds?", 10, false), ("caveat", 7, true), ("w/o caveat", 10, true), ("extra/task", 10, true), ("caught", 11, true),
                                            ("tasks to catch", 14, true), ("honest c/b/ban", 14, true)]
         out += cols.map { pad($0.0, $0.1, right: $0.2) }.joined(separator: "  ") + "\n"
         for s in strategies {
@@ -51,6 +54,8 @@ enum Report {
                 let (claim, holds) = claim(r)
                 let row = [r.strategy.rawValue, r.mode.label, r.mode.usesPinned ? "\(config.pinned)" : "-",
                            "\(r.commits)", "\(r.failures)", "\(r.forged)", rate(r.forgedRate), claim, holds,
+                           r.usesCaveats ? String(format: "%.0f%%", r.caveatShare * 100) : "-",
+                           r.usesCaveats ? (r.claimedRate.map { rate($0) } ?? "n/a") : "-",
                            String(format: "%.3f", r.extraPerTask), "\(r.liarsCaught)/\(r.liarIdentities)",
                            r.meanTasksToCatch.map { String(format: "%.0f", $0) } ?? "n/a",
                            "\(r.honestConvicted)/\(r.honestBlacklisted)/\(r.honestBanned)"]
@@ -86,8 +91,15 @@ enum Report {
         let banned = results.reduce(0) { $0 + $1.honestBanned }
         out += "info: honest executors banned (temporarily) = \(banned)\n"
         for r in results {
-            if case .audited(let p) = r.mode.mode, p.name != "boinc", r.forgedRate > p.errorTarget {
-                out += "beaten: \(r.strategy.rawValue) beats \(r.mode.label): forged rate \(rate(r.forgedRate)) over its target \(target(p.errorTarget))\n"
+            if case .audited(let p) = r.mode.mode, p.name != "boinc" {
+                if let claimed = r.claimedRate, claimed > p.errorTarget {
+                    out += "beaten: \(r.strategy.rawValue) beats \(r.mode.label): forged rate \(rate(claimed)) over its target \(target(p.errorTarget)) on commits without a caveat\n"
+                } else if r.forgedRate > p.errorTarget {
+                    out += "caveat: \(r.strategy.rawValue) in \(r.mode.label): forged rate \(rate(r.forgedRate)) over the target, all of the excess on commits whose report said no pinned or validated executor confirmed them\n"
+                }
+            }
+            if r.honestConvicted + r.honestBlacklisted > 0 {
+                out += "beaten: \(r.strategy.rawValue) in \(r.mode.label) got honest executors convicted (\(r.honestConvicted)) or blacklisted (\(r.honestBlacklisted))\n"
             }
             if case .quorum = r.mode.mode, r.forged > 0 {
                 out += "beaten: \(r.strategy.rawValue) beats \(r.mode.label): \(r.forged) forged commits\n"
@@ -101,7 +113,7 @@ enum Report {
     static let hows = ["first_valid", "quorum", "unaudited", "replicated", "audited", "escalated"]
 
     static func csv(_ config: SimConfig, _ results: [CellResult]) -> String {
-        var lines = ["strategy,mode,kind,target,pinned,executors,liar_share,requesters,tasks,commits,failures,forged,forged_rate,extra_per_task,liar_identities,liars_caught,mean_tasks_to_catch,honest_convicted,honest_blacklisted,honest_banned,honest_failures,caveated,lies,answers,evidence,executions,"
+        var lines = ["strategy,mode,kind,target,pinned,executors,liar_share,requesters,tasks,commits,failures,forged,forged_rate,extra_per_task,liar_identities,liars_caught,mean_tasks_to_catch,honest_convicted,honest_blacklisted,honest_banned,honest_failures,caveated,forged_caveated,lies,answers,pinned_answers,evidence,executions,"
             + hows.map { "commits_\($0),forged_\($0)" }.joined(separator: ",") + ",seconds"]
         for r in results {
             let kind: String
@@ -116,7 +128,7 @@ enum Report {
                                String(format: "%.6g", r.forgedRate), String(format: "%.6g", r.extraPerTask),
                                "\(r.liarIdentities)", "\(r.liarsCaught)", r.meanTasksToCatch.map { String(format: "%.1f", $0) } ?? "",
                                "\(r.honestConvicted)", "\(r.honestBlacklisted)", "\(r.honestBanned)", "\(r.honestFailures)",
-                               "\(r.caveated)", "\(r.lies)", "\(r.answers)", "\(r.evidence)", "\(r.executions)"]
+                               "\(r.caveated)", "\(r.forgedCaveated)", "\(r.lies)", "\(r.answers)", "\(r.pinnedAnswers)", "\(r.evidence)", "\(r.executions)"]
             for h in hows {
                 let e = r.byHow[h] ?? (0, 0)
                 f.append("\(e.commits)")

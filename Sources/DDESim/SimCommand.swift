@@ -49,8 +49,30 @@ struct DDESimCommand: ParsableCommand {
             of --targets (for the plot). audited and boinc pin --pinned honest executors per \
             requester.
 
-            OUTPUT: the table on stdout, ending with `table-hash: <sha256 of the table>`; \
-            `--csv FILE` for benchmarks/plot_simulation.py; progress on stderr.
+            The requesters run with the shipped DelegationOptions (deadline 10 s, linger 100 ms, \
+            evidence shared on the evidence topic; the sim delivers it to every requester, the \
+            publisher included, as MQTT does) and judge evidence by re-execution (the `judge` \
+            closure: the honest execution, cached by task id). A liar learns that one of its keys \
+            is blacklisted as a real one would (it is no longer asked; its proof appears in \
+            evidence on the evidence topic): the sim looks it up in the requesters' stores.
+
+            TABLE: per strategy and mode, commits and failed delegations; forged = committed \
+            results whose resultHash differs from the honest execution's, forged rate = forged / \
+            commits; claim = what the mode promises against that strategy and holds? = whether \
+            this run kept it (audited: judged on the commits whose report carries no caveat; \
+            caveat = share of commits whose report says no pinned or validated executor \
+            confirmed them); extra/task = executors asked beyond one per task; caught = liar keys \
+            blacklisted or convicted by at least one requester, of all liar keys (fresh ones \
+            included), and the mean tasks (of the cell) from a key joining to that; honest c/b/ban \
+            = honest executors convicted / blacklisted / ever banned by some requester. Then, per \
+            strategy, boinc against the cheapest-forging audited run that costs no more; then \
+            `check:` lines (quorum forged against non-colluding liars = 0; no honest executor \
+            convicted or blacklisted) and `beaten:` lines for every claim a strategy broke.
+
+            OUTPUT: the table on stdout, ending with `table-hash: <sha256 of the table>` (the same \
+            seed and options give the same hash, whatever --threads); `--csv FILE` for \
+            benchmarks/plot_simulation.py (more columns: assurance of each commit, lies, answers \
+            by pinned executors, seconds); progress on stderr every few seconds.
             """)
 
     @Option(help: "Executors.") var executors = 1000
@@ -68,8 +90,9 @@ struct DDESimCommand: ParsableCommand {
     @Option(help: "Seed of everything random.") var seed: UInt64 = 1
     @Option(help: "Cells run at once.") var threads = 2
     @Option(help: "Write the results as CSV here.") var csv: String?
-    @Flag(help: "Preset for tests: 60 executors, 3 requesters, 1,000 tasks per cell (well under a minute on 2 cores).") var quick = false
+    @Flag(help: "Preset for tests: 40 executors, 2 requesters, 800 tasks per cell (well under a minute on 2 cores).") var quick = false
     @Flag(help: "No progress lines on stderr.") var quiet = false
+    @Option(help: ArgumentHelp("Print every delegation of these cells on stderr (comma list of strategy/mode, e.g. sybil/quorum(2)).", visibility: .hidden)) var trace = ""
 
     func run() throws {
         var config = SimConfig()
@@ -82,11 +105,12 @@ struct DDESimCommand: ParsableCommand {
         config.fanout = fanout
         config.seed = seed
         if quick {
-            config.executors = 60
-            config.requesters = 3
-            config.tasks = 1000
+            config.executors = 40
+            config.requesters = 2
+            config.tasks = 800
         }
         config.assumedShare = assumedShare ?? config.liarShare
+        config.trace = trace.split(separator: ",").map { String($0) }
         guard config.executors >= 3, config.requesters >= 1, config.tasks >= 1 else {
             throw SimError("need at least 3 executors, 1 requester and 1 task")
         }

@@ -99,7 +99,7 @@ final class World {
         self.config = config
         self.strategy = strategy
         self.cellSeed = cellSeed
-        rng = Xoshiro(seed: cellSeed, "latency")
+        rng = Xoshiro(seed: config.seed, "latency")
         keyRng = Xoshiro(seed: cellSeed, "rejoin-keys")
         honest = HonestCache(codeStore: codeStore, templateKey: try KeyPair.fromSeed(Xoshiro(seed: config.seed, "template").bytes32()))
         // The same executors (keys, latencies, who lies) in every cell of a run.
@@ -128,7 +128,20 @@ final class World {
 
     func executor(_ key: PublicKey) -> SimExecutor? { byKey[key] }
 
+    /// Signers of evidence published since the last `takeEvidenceSigners`, per requester.
+    private var evidenceSigners: [[PublicKey]] = []
+
+    func takeEvidenceSigners() -> [(Int, [PublicKey])] {
+        var out: [(Int, [PublicKey])] = []
+        for i in evidenceSigners.indices where !evidenceSigners[i].isEmpty {
+            out.append((i, evidenceSigners[i]))
+            evidenceSigners[i] = []
+        }
+        return out
+    }
+
     func attach(_ t: SimTransport) {
+        evidenceSigners.append([])
         transports.append(t)
         transportByRequester[t.requester] = t
     }
@@ -202,6 +215,16 @@ final class World {
     /// publisher too, as on MQTT and the in-process hub).
     func evidence(_ payload: [UInt8]) {
         evidencePublished += 1
+        // The signers it names, for the table (who may be convicted by whom): read off the
+        // proofs' executorPublicKey, nothing checked (the requesters check it).
+        if case .object(let o)? = (try? Envelope.decode(payload))?.payload, case .array(let proofs)? = o["proofs"] {
+            var keys: [PublicKey] = []
+            for p in proofs {
+                if case .object(let po) = p, case .string(let hex)? = po["executorPublicKey"],
+                   let k = try? PublicKey(hex: hex, field: "executorPublicKey") { keys.append(k) }
+            }
+            for i in transports.indices { evidenceSigners[i].append(contentsOf: keys) }
+        }
         for t in transports { t.enqueue(Message(topic: Topic.evidence, payload: payload), at: now + 1) }
     }
 
