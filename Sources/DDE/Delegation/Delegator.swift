@@ -223,9 +223,10 @@ public final class Delegator<T: Transport> {
             asked = try choose(for: task.requiredCapabilities, options: options, now: start)
             trust = try trustView(of: asked, options: options, policy: AuditPolicy(), now: start)
         }
-        // Check 10 for whoever may answer: the executors known and the pinned ones.
-        let policy = try store.reputation.policy(for: options.pinned + executors.map { $0.executorPublicKey },
-                                                 now: Int64(clamping: start))
+        // Check 10: only executors neither banned nor blacklisted are asked (choose, plan), and
+        // answers from anyone else are ignored, so the session's policy at sending time is
+        // empty; the commit checks the policy again, after this delegation's scores.
+        let policy = VerifyPolicy()
 
         cdde_trace(CDDE_TRACE_OFFER_PUBLISH)
         try transport.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: asked).envelope.canonicalBytes,
@@ -485,14 +486,28 @@ extension Delegator {
             usable.append(key)
         }
         var trust = TrustView(pinned: Set(options.pinned), policy: audit)
-        for key in usable { trust.validated[key] = known[key]?.validated ?? 0 }
-        let pinned = shuffled(usable.filter { trust.pinned.contains($0) })
-        let others = shuffled(usable.filter { !trust.pinned.contains($0) })
-        guard let primary = others.first ?? pinned.first else {
+        var pinned: [PublicKey] = [], strong: [PublicKey] = [], fresh: [PublicKey] = []
+        for key in usable {
+            let n = known[key]?.validated ?? 0
+            if trust.pinned.contains(key) { pinned.append(key) } else if audit.isTrusted(validated: n) { strong.append(key) } else { fresh.append(key) }
+        }
+        let anyStrong = !pinned.isEmpty || !strong.isEmpty
+        // The primary: uniform among the usable executors that are not pinned.
+        let others = strong.count + fresh.count
+        let primary: PublicKey
+        if others > 0 {
+            let i = Int(random() % UInt64(others))
+            primary = i < strong.count ? strong.remove(at: i) : fresh.remove(at: i - strong.count)
+        } else if !pinned.isEmpty {
+            primary = pinned.remove(at: Int(random() % UInt64(pinned.count)))
+        } else {
             throw DDEError(.noExecutor, "\(audit.label) needs an executor granting [\(requiredCapabilities.joined(separator: ", "))]; known: \(executors.count), none usable (not banned or blacklisted)")
         }
-        var reserve = pinned + others.filter { trust.isStrong($0) } + others.filter { !trust.isStrong($0) }
-        reserve.removeAll { $0 == primary }
+        // The reserve, in the order it is asked: pinned, then strong, then fresh, each a random
+        // sample of what a session can use (a replica, an audit, the escalations).
+        let room = audit.maxEscalation + 2
+        var reserve = shuffled(pinned) + sample(strong, room) + sample(fresh, room)
+        for key in [primary] + reserve { trust.validated[key] = known[key]?.validated ?? 0 }
         var asked = [primary]
         var caveats: [String] = []
         if !trust.isStrong(primary) {
@@ -502,7 +517,7 @@ extension Delegator {
             }
             asked.append(reserve.remove(at: i))
         }
-        if !usable.contains(where: { trust.isStrong($0) }) {
+        if !anyStrong {
             caveats.append("no pinned or validated executor known: agreement among fresh identities decides, and a Sybil majority cannot be told from honest peers (pin an executor you run, or build a record first)")
         }
         trust.reserve = reserve
@@ -515,6 +530,18 @@ extension Delegator {
         let known = try store.reputation.records(keys, now: Int64(clamping: now))
         for key in keys { view.validated[key] = known[key]?.validated ?? 0 }
         return view
+    }
+
+    /// `count` keys drawn uniformly without replacement, in random order (a partial
+    /// Fisher-Yates over the CSPRNG: O(count), not O(keys)).
+    func sample(_ keys: [PublicKey], _ count: Int) -> [PublicKey] {
+        var pool = keys
+        let n = min(count, pool.count)
+        for i in 0..<n {
+            let j = i + Int(random() % UInt64(pool.count - i))
+            pool.swapAt(i, j)
+        }
+        return Array(pool.prefix(n))
     }
 
     /// A uniformly random order (Fisher-Yates over the CSPRNG).
