@@ -75,6 +75,10 @@ if want adversary; then
     # beside honest `dde node`s: the audited mode never commits one (alone, as two fresh ground
     # identities, against a pinned executor) and the evidence names the liar.
     suite adversary scripts/test-adversary.sh
+    # The Byzantine simulation's quick preset (dde-sim --quick) twice with one seed: the table
+    # reproduces, quorum(2) forges nothing against non-colluding liars, no honest executor is
+    # blacklisted, the audited mode stays under its target.
+    suite sim scripts/test-sim.sh
 fi
 
 if want aarch64; then

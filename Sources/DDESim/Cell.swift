@@ -43,6 +43,8 @@ struct CellResult {
     var tasks = 0
     var commits = 0
     var failures = 0
+    /// Failures by status name ("thrown X" when delegate threw before sending anything).
+    var failuresBy: [String: Int] = [:]
     var forged = 0
     var asked = 0
     /// Delegations that sent an offer (the others threw before: no usable executor).
@@ -177,9 +179,11 @@ final class Cell {
             do {
                 report = try d.delegate(spec, options: options[r])
             } catch {
-                // Nothing sent (no usable executor): a failure, nothing asked.
+                // Nothing sent (no usable executor): a failure, nothing asked. Anything else
+                // thrown (the store, the transport) is named on stderr at the end of the cell.
                 world.tasksDone += 1
                 result.failures += 1
+                result.failuresBy["thrown " + error.status.nameString, default: 0] += 1
                 progress.tick(index)
                 continue
             }
@@ -204,6 +208,7 @@ final class Cell {
                 }
             } else {
                 result.failures += 1
+                result.failuresBy[report.failure?.status.nameString ?? "none", default: 0] += 1
             }
             if tracing {
                 var line = "trace \(t) r\(r) asked \(report.asked.map { who($0) }.joined(separator: ","))"
@@ -290,6 +295,10 @@ final class Cell {
         result.honestBanned = honestBanned.count
         result.executions = world.honest.executions
         result.seconds = Date().timeIntervalSince(started)
+        let odd = result.failuresBy.filter { $0.key.hasPrefix("thrown") && $0.key != "thrown DDE_ERR_NO_EXECUTOR" }
+        if !odd.isEmpty {
+            FileHandle.standardError.write("dde-sim: \(name): delegate threw \(odd.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))\n".data(using: .utf8)!)
+        }
         return result
     }
 }

@@ -114,7 +114,7 @@ enum Report {
 
     static func csv(_ config: SimConfig, _ results: [CellResult]) -> String {
         var lines = ["strategy,mode,kind,target,pinned,executors,liar_share,requesters,tasks,commits,failures,forged,forged_rate,extra_per_task,liar_identities,liars_caught,mean_tasks_to_catch,honest_convicted,honest_blacklisted,honest_banned,honest_failures,caveated,forged_caveated,lies,answers,pinned_answers,evidence,executions,"
-            + hows.map { "commits_\($0),forged_\($0)" }.joined(separator: ",") + ",seconds"]
+            + hows.map { "commits_\($0),forged_\($0)" }.joined(separator: ",") + ",failures_by,seconds"]
         for r in results {
             let kind: String
             switch r.mode.mode {
@@ -134,6 +134,7 @@ enum Report {
                 f.append("\(e.commits)")
                 f.append("\(e.forged)")
             }
+            f.append(r.failuresBy.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ";"))
             f.append(String(format: "%.2f", r.seconds))
             lines.append(f.joined(separator: ","))
         }

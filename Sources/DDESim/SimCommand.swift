@@ -71,7 +71,7 @@ struct DDESimCommand: ParsableCommand {
 
             OUTPUT: the table on stdout, ending with `table-hash: <sha256 of the table>` (the same \
             seed and options give the same hash, whatever --threads); `--csv FILE` for \
-            benchmarks/plot_simulation.py (more columns: assurance of each commit, lies, answers \
+            benchmarks/plot_simulation.py (FILE.partial gets each cell's row as it finishes) (more columns: assurance of each commit, lies, answers \
             by pinned executors, seconds); progress on stderr every few seconds.
             """)
 
@@ -202,9 +202,24 @@ struct DDESimCommand: ParsableCommand {
             var next = 0
             var results: [CellResult?]
             var error: Error?
+            var partial: FileHandle?
             init(_ n: Int) { results = [CellResult?](repeating: nil, count: n) }
         }
         let shared = Shared(cells.count)
+        if let csv {
+            let path = csv + ".partial"
+            let header = Report.csv(config, []).data(using: .utf8)!
+            if FileManager.default.createFile(atPath: path, contents: header) {
+                shared.partial = FileHandle(forWritingAtPath: path)
+                shared.partial?.seekToEndOfFile()
+            }
+        }
+        defer {
+            try? shared.partial?.close()
+            if let csv, shared.error == nil, shared.results.allSatisfy({ $0 != nil }) {
+                try? FileManager.default.removeItem(atPath: csv + ".partial")
+            }
+        }
         let n = max(1, min(threads, cells.count))
         let group = DispatchGroup()
         for _ in 0..<n {
@@ -222,7 +237,15 @@ struct DDESimCommand: ParsableCommand {
                         let r = try Cell(config: config, strategy: cells[i].0, mode: cells[i].1, index: i,
                                          codeStore: codeStore, progress: progress).run()
                         progress.finish(i, seconds: r.seconds)
-                        shared.lock.lock(); shared.results[i] = r; shared.lock.unlock()
+                        shared.lock.lock()
+                        shared.results[i] = r
+                        // Each cell's row as soon as it is done (a run stopped half-way keeps
+                        // what it measured); the CSV proper is written, in cell order, at the end.
+                        if let partial = shared.partial {
+                            let row = Report.csv(config, [r]).split(separator: "\n").dropFirst().joined() + "\n"
+                            partial.write(row.data(using: .utf8)!)
+                        }
+                        shared.lock.unlock()
                     } catch {
                         shared.lock.lock(); shared.error = error; shared.lock.unlock()
                     }
