@@ -130,20 +130,9 @@ public struct DelegationSession: Sendable {
         var executor: PublicKey { result.proof.executorPublicKey }
     }
 
-    /// The four fields a quorum agrees on.
-    struct AgreementKey: Equatable, Sendable {
-        var resultHash: Digest
-        var nextStateRoot: Digest
-        var stateWritesHash: Digest
-        var executionTraceHash: Digest
-
-        init(_ p: ExecutionProof) {
-            resultHash = p.resultHash
-            nextStateRoot = p.nextStateRoot
-            stateWritesHash = p.stateWritesHash
-            executionTraceHash = p.executionTraceHash
-        }
-    }
+    /// The four fields a quorum agrees on: what deterministic execution fixes (one definition
+    /// with the evidence's outcome).
+    typealias AgreementKey = EvidenceDocument.Outcome
 
     public init(task: ComputeTask, mode: AssuranceMode, asked: [PublicKey], sentAt: UInt64, deadline: UInt64,
                 policy: VerifyPolicy = .acceptAll, trust: TrustView = TrustView(), auditDraw: Double = 0) {
