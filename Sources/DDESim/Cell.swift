@@ -168,6 +168,7 @@ final class Cell {
             return (x.liar ? "L" : "h") + "\(x.id)"
         }
         for t in 0..<config.tasks {
+            if simStopSignal != 0 { throw SimError("stopped by signal \(simStopSignal) in \(name) after \(t) tasks") }
             let r = t % config.requesters
             let d = delegators[r]
             world.now += config.gapMs

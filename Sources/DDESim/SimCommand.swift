@@ -4,6 +4,9 @@ import DDE
 import DDEExecutor
 import Foundation
 
+/// The signal that asked the run to stop (0: none). Set by the signal handler, read by the cells.
+var simStopSignal: Int32 = 0
+
 @main
 struct DDESimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -131,6 +134,9 @@ struct DDESimCommand: ParsableCommand {
         let folder = base.appendingPathComponent("dde-sim-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
+        // Stopped by SIGTERM or SIGINT: the cells stop at their next task and the stores on
+        // /dev/shm (hundreds of MB at full size) are removed on the way out.
+        for sig in [SIGTERM, SIGINT] { signal(sig) { s in simStopSignal = s } }
         let codeStore = try CodeStore(directory: folder.appendingPathComponent("code"))
         config.codeHash = try codeStore.add(module)
         config.folder = folder.path
