@@ -14,8 +14,8 @@ from . import _library as L
 from ._convert import BytesLike, JSONInput, PathLike, as_bytes, json_text, path_bytes, type_name
 from ._guard import Guard, Guarded
 from .crypto import KeyPair
-from .errors import ArgumentError, EvidenceUnjudgedError, InternalError
-from .evidence import EvidenceVerdict
+from .errors import ArgumentError, InternalError
+from .evidence import EvidenceVerdict, _verdict
 
 __all__ = ["Answer", "Assurance", "Client", "DelegationReport"]
 
@@ -252,15 +252,7 @@ class Client(Guarded):
             code = lib.dde_client_check_evidence(handle, text, len(text), encoded, len(encoded),
                                                  ctypes.byref(out), ctypes.byref(length))
             error = L.error_from_library(lib, code) if code != 0 else None
-        raw = L.take_string(out, length) if out.value else None
-        verdict = EvidenceVerdict.from_json(raw) if raw else None
-        if error is not None:
-            if isinstance(error, EvidenceUnjudgedError):
-                error.verdict = verdict
-            raise error
-        if verdict is None:
-            raise InternalError._raised_here("dde_client_check_evidence returned DDE_OK without a verdict")
-        return verdict
+        return _verdict("dde_client_check_evidence", code, error, out, length)
 
     def delegate(self, spec: JSONInput, *, mode: str = "first_valid", quorum: Optional[int] = None,
                  fanout: int = 3, deadline_ms: int = 10000, critical: bool = False,

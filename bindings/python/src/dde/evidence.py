@@ -55,12 +55,9 @@ class EvidenceVerdict:
                    liars=tuple(doc["liars"]), how=doc["how"])
 
 
-def _check(text: bytes) -> EvidenceVerdict:
-    lib = L.library()
-    out, length = ctypes.c_void_p(), ctypes.c_size_t()
-    code = lib.dde_evidence_check(text, len(text), ctypes.byref(out), ctypes.byref(length))
-    # dde_errmsg is per thread and per call: read it before anything else calls in.
-    error = L.error_from_library(lib, code) if code != 0 else None
+def _verdict(function: str, code: int, error, out: ctypes.c_void_p, length: ctypes.c_size_t) -> EvidenceVerdict:
+    """The verdict a dde_*evidence* call wrote, or its error (EvidenceUnjudgedError carries the
+    verdict). `error` is the library's error for `code`, read right after the call."""
     raw = L.take_string(out, length) if out.value else None
     verdict = EvidenceVerdict.from_json(raw) if raw else None
     if error is not None:
@@ -68,8 +65,17 @@ def _check(text: bytes) -> EvidenceVerdict:
             error.verdict = verdict
         raise error
     if verdict is None:  # DDE_OK always comes with the verdict asked for
-        raise InternalError._raised_here("dde_evidence_check returned DDE_OK without a verdict")
+        raise InternalError._raised_here(f"{function} returned DDE_OK without a verdict")
     return verdict
+
+
+def _check(text: bytes) -> EvidenceVerdict:
+    lib = L.library()
+    out, length = ctypes.c_void_p(), ctypes.c_size_t()
+    code = lib.dde_evidence_check(text, len(text), ctypes.byref(out), ctypes.byref(length))
+    # dde_errmsg is per thread and per call: read it before anything else calls in.
+    error = L.error_from_library(lib, code) if code != 0 else None
+    return _verdict("dde_evidence_check", code, error, out, length)
 
 
 def check_evidence(document: JSONInput) -> EvidenceVerdict:
