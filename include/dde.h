@@ -301,7 +301,7 @@ int dde_store_policy(dde_store *store, uint64_t now_ms, dde_policy **policy);
 
 /* Reputation (docs/STORE.md): counts decay with a half-life; 3 invalid proofs in a row ban an
  * executor for a while; more than 50% failures over at least 5 attempts blacklist it; a liar
- * convicted (by evidence, or by a validated majority in the audited mode) is blacklisted for good.
+ * convicted (by evidence, or by a pinned executor in the audited mode) is blacklisted for good.
  * Times are Unix ms, 0 meaning now. Records are JSON objects: {"executorPublicKey",
  * "successfulProofs", "failedProofs", "timeouts", "attempts", "failureRate", "successLowerBound",
  * "latencyAvg", "latencyCount", "lastSeen", "consecutiveInvalid", "bannedUntil", "banned",
@@ -475,8 +475,8 @@ int dde_store_evidence_export(dde_store *store, char **lines, size_t *length);
 
 /* Checks a document and, when it does not name its liar by itself, has executors this client
  * trusts re-run its task (a copy under this client's key, neither signer asked, nothing
- * committed) and convicts the liar in the client's store only when a validated or pinned executor
- * stood behind the outcome: a pinned one, or two validated ones. options: as
+ * committed) and convicts the liar in the client's store only when a pinned executor stood behind
+ * the outcome (validated keys may be one attacker's: PROTOCOL.md section 11). options: as
  * dde_client_delegate's (the mode is always audited, every answer audited; NULL for the
  * defaults). verdict (may be NULL; release with dde_free):
  * as dde_evidence_check's, "how" "reexecution" when executors named the liar; "liars" is empty

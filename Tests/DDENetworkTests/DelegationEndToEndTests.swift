@@ -218,6 +218,29 @@ final class DelegationEndToEndTests: XCTestCase {
         XCTAssertEqual(try net.store.verifyChain().count, 8)
     }
 
+    /// Without a pin, no majority convicts (validated keys may be one attacker's), but a
+    /// requester that can re-execute judges its own disagreements after the delegation.
+    func testARequesterThatCanReexecuteConvictsTheLiarOfItsOwnDisagreementWithoutAPin() throws {
+        let net = try network([("a", .honest), ("b", .honest), ("c", .honest), ("liar", .lie)])
+        let code = try CodeStore(directory: temporaryDirectory(self).appendingPathComponent("judge-code"))
+        _ = try code.add(try exampleModule("wallet"))
+        net.delegator.judge = { doc in (try? Audit.outcome(of: doc.task, codeStore: code)) ?? nil }
+        let o = options(.audited(AuditPolicy(errorTarget: 1e-3, liarShare: 0.2)), fanout: 4, linger: 200)
+        let now = { Int64(Date().timeIntervalSince1970 * 1000) }
+        var rounds = 0
+        while rounds < 24, try net.store.evidenceDocuments().isEmpty {
+            rounds += 1
+            _ = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":\#(rounds),"to":"me"}"#), options: o)
+        }
+        let doc = try XCTUnwrap(try net.store.evidenceDocuments().first, "the liar never disagreed with anyone in 24 rounds")
+        XCTAssertTrue(doc.signers.contains(net.key("liar")))
+        XCTAssertTrue(try net.store.reputation.get(net.key("liar"), now: now())?.isConvicted ?? false,
+                      "judged by re-execution right after the delegation")
+        for name in ["a", "b", "c"] {
+            XCTAssertFalse(try net.store.reputation.get(net.key(name), now: now())?.isConvicted ?? false, name)
+        }
+    }
+
     /// Evidence travels: requester A catches the liar and publishes the document; requester B,
     /// which cannot execute anything itself (no judge, as firmware), keeps it unjudged, then asks
     /// executors it trusts to re-run the task and convicts the liar on their validated answer.

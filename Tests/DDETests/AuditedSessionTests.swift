@@ -105,9 +105,37 @@ final class AuditedSessionTests: XCTestCase {
         s.receive(result: good(honest1), at: 1300)
         XCTAssertEqual(s.accepted?.executorPublicKey, honest2.publicKey)
         let t = tally(s.takeActions())
-        XCTAssertEqual(t.convicted, [liar1.publicKey], "two validated executors against one: decisive")
+        // Two validated executors against one commit, and the loser goes back to probation; a
+        // majority of validated keys convicts nobody (they may be one patient attacker's).
+        XCTAssertEqual(t.convicted, [])
+        XCTAssertEqual(t.demoted, [liar1.publicKey])
+        XCTAssertEqual(t.failures, [], "demoted, not failed: the same majority could be a Sybil one")
         XCTAssertEqual(Set(t.successes), [honest1.publicKey, honest2.publicKey])
         XCTAssertEqual(Set(t.validated), [honest1.publicKey, honest2.publicKey])
+        XCTAssertEqual(t.evidence.count, 1, "the disagreement is kept for re-execution to judge")
+    }
+
+    func testValidatedSybilKeysOutvotingAnHonestAuditorCannotGetItConvicted() {
+        // One attacker's keys earned validated records by patience and now agree on a lie: the
+        // primary lies, the honest auditor disagrees, the escalation reaches another attacker
+        // key. The lie wins this session (nothing pinned, nobody re-executes), but the honest
+        // executor is only sent back to probation, never convicted or banned, and the evidence
+        // names both sides for a re-execution.
+        var s = session(asked: [liar1], reserve: [honest1, liar2], validated: [liar1: 100, honest1: 100, liar2: 100],
+                        draw: 0.1)
+        s.receive(result: lie(liar1), at: 1100)
+        XCTAssertEqual(tally(s.takeActions()).asked, [[honest1.publicKey]])
+        s.receive(result: good(honest1), at: 1200)
+        XCTAssertEqual(tally(s.takeActions()).asked, [[liar2.publicKey]])
+        s.receive(result: lie(liar2), at: 1300)
+        XCTAssertEqual(s.accepted?.executorPublicKey, liar1.publicKey)
+        let t = tally(s.takeActions())
+        XCTAssertEqual(t.convicted, [])
+        XCTAssertEqual(t.failures, [])
+        XCTAssertEqual(t.demoted, [honest1.publicKey])
+        let doc = try! EvidenceDocument(bytes: t.evidence[0].document!)
+        XCTAssertEqual(doc.verdict(reexecuted: EvidenceDocument.Outcome(Fixture.proof(signer: honest2))).liars,
+                       [liar1.publicKey], "re-execution names the real liar")
     }
 
     func testAuditedAgreementValidatesBoth() {
@@ -133,7 +161,7 @@ final class AuditedSessionTests: XCTestCase {
         let t = tally(s.takeActions())
         XCTAssertEqual(t.failures, [])
         XCTAssertEqual(t.demoted, [], "a fresh key must not demote a validated executor")
-        // With a second validated executor to ask, the liar loses decisively.
+        // With a second validated executor to ask, the fresh liar loses and fails.
         var s2 = session(asked: [liar1, honest1], reserve: [honest2], validated: [honest1: 100, honest2: 100])
         s2.receive(result: lie(liar1), at: 1050)
         s2.receive(result: good(honest1), at: 1100)
@@ -141,7 +169,7 @@ final class AuditedSessionTests: XCTestCase {
         s2.receive(result: good(honest2), at: 1200)
         XCTAssertEqual(s2.accepted?.executorPublicKey, honest1.publicKey)
         let t2 = tally(s2.takeActions())
-        XCTAssertEqual(t2.convicted, [liar1.publicKey])
+        XCTAssertEqual(t2.convicted, [], "only a pinned executor or re-execution convicts")
         XCTAssertEqual(t2.failures, [liar1.publicKey])
     }
 
@@ -190,7 +218,7 @@ final class AuditedSessionTests: XCTestCase {
 
     func testFreshCollidingIdentitiesNeverOutvoteOrBanAValidatedExecutor() {
         // Two fresh keys of one attacker agree on a lie; the validated honest executors win, and
-        // each attacker key is convicted by a validated majority.
+        // the attacker key that answered fails (conviction waits for re-execution or a pin).
         var s = session(asked: [liar1, honest1], reserve: [liar2, honest2], validated: [honest1: 100, honest2: 100])
         s.receive(result: lie(liar1), at: 1050)
         s.receive(result: good(honest1), at: 1100)
@@ -199,7 +227,8 @@ final class AuditedSessionTests: XCTestCase {
         s.receive(result: good(honest2), at: 1200)
         XCTAssertEqual(s.accepted?.result, Fixture.result)
         t = tally(s.takeActions())
-        XCTAssertEqual(t.convicted, [liar1.publicKey])
+        XCTAssertEqual(t.failures, [liar1.publicKey])
+        XCTAssertEqual(t.convicted, [])
         XCTAssertFalse(t.failures.contains(honest1.publicKey) || t.failures.contains(honest2.publicKey))
 
         // The other order: both fresh liars answer first, then the only validated executor. Its
@@ -280,7 +309,7 @@ final class AuditedSessionTests: XCTestCase {
         XCTAssertEqual(tally(s.takeActions()).asked, [[honest2.publicKey]], "one trusted against another: escalate")
         s.receive(result: good(honest2), at: 1200)
         XCTAssertEqual(s.accepted?.result, Fixture.result)
-        XCTAssertEqual(tally(s.takeActions()).convicted, [liar1.publicKey])
+        XCTAssertEqual(tally(s.takeActions()).demoted, [liar1.publicKey], "outvoted by a validated majority")
     }
 
     func testAnAuditorThatNeverAnswersCommitsNothing() {

@@ -82,7 +82,7 @@ public func dde_client_check_evidence(_ handle: OpaquePointer?, _ document: Unsa
         if case .convicted(let liars, let how) = outcome { judged = EvidenceDocument.Verdict(liars: liars, how: how) }
         if verdict != nil { try emit(verdictJSON(doc, judged).canonicalBytes(), verdict, verdictLength) }
         if outcome == .unjudged {
-            throw DDEError(.evidenceUnjudged, "no validated or pinned executor confirmed a re-run of the task: kept unjudged, nobody blacklisted")
+            throw DDEError(.evidenceUnjudged, "no pinned executor confirmed a re-run of the task (pin one in the options): kept unjudged, nobody blacklisted")
         }
     }
 }

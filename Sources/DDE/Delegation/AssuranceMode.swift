@@ -67,7 +67,7 @@ public struct AuditPolicy: Sendable, Equatable {
     public var auditFloor: Double
     /// Most executors asked beyond the first two when proofs disagree.
     public var maxEscalation: Int
-    /// Whether losing against a validated majority (or a pinned executor) blacklists for good.
+    /// Whether losing against a pinned executor blacklists for good.
     /// BOINC's rule does not: a host that fails validation only starts its count again.
     public var convicts: Bool
     /// The error target this policy was made from (0 for other rules), for reports.

@@ -11,10 +11,12 @@
 //   Fresh identities agreeing while a strong one exists: a strong one is asked; none left, the
 //   session fails (DDE_ERR_UNRESOLVED).
 // - Disagreement: strong executors are asked one at a time (pinned first), at most
-//   `maxEscalation` more, until one group wins: the only group holding a pinned executor, or one
-//   with at least two strong executors and more than any other group. Fresh executors never
-//   outvote strong ones: their votes count only when nobody strong is known (bootstrap majority,
-//   no conviction). The decisive winners' dissenters are convicted. Unresolved with strong
+//   `maxEscalation` more, until one group wins: the only group holding a pinned executor (its
+//   dissenters are convicted), or one with at least two strong executors and more than any other
+//   group (committed; strong dissenters go back to probation, fresh ones fail, nobody is
+//   convicted: validated keys may be one patient attacker's, and the evidence goes to
+//   re-execution instead). Fresh executors never outvote strong ones: their votes count only
+//   when nobody strong is known (bootstrap majority, no conviction). Unresolved with strong
 //   executors on both sides: those go back to probation.
 
 extension DelegationSession {
@@ -36,7 +38,7 @@ extension DelegationSession {
                     // Pinned executors are the caller's own: their answers are not audited.
                     let p = trust.pinned.contains(only) ? 0 : policy.auditProbability(validated: trust.validated[only] ?? 0)
                     if auditDraw >= p {
-                        accept(group, how: .unaudited, decisive: false, at: lastSeen)
+                        accept(group, how: .unaudited, win: .plain, at: lastSeen)
                     } else if let auditor = nextFromReserve(strongOnly: strongOnly) {
                         auditAsked = true
                         ask([auditor])
@@ -53,7 +55,7 @@ extension DelegationSession {
             // Two or more distinct executors agree.
             if group.contains(where: { trust.isStrong($0.executor) }) || !strongOnly {
                 accept(group, how: escalated ? .escalated : (auditAsked ? .audited : .replicated),
-                       decisive: false, at: lastSeen)
+                       win: .plain, at: lastSeen)
                 return
             }
             // Only fresh identities agree while a strong executor exists: ask one; none left
@@ -65,8 +67,8 @@ extension DelegationSession {
         }
         // Disagreement.
         escalated = true
-        if let (winner, decisive) = winner(of: groups) {
-            accept(winner, how: .escalated, decisive: decisive, at: lastSeen)
+        if let (winner, win) = winner(of: groups) {
+            accept(winner, how: .escalated, win: win, at: lastSeen)
             return
         }
         if waiting > 0 { return }
@@ -101,21 +103,21 @@ extension DelegationSession {
         return groups
     }
 
-    /// The group that wins a disagreement, and whether the win is decisive (convicts).
-    private func winner(of groups: [[Held]]) -> ([Held], Bool)? {
+    /// The group that wins a disagreement, and what its win proves about the others.
+    private func winner(of groups: [[Held]]) -> ([Held], Win)? {
         let withPinned = groups.indices.filter { i in groups[i].contains { trust.pinned.contains($0.executor) } }
-        if withPinned.count == 1 { return (groups[withPinned[0]], true) }
+        if withPinned.count == 1 { return (groups[withPinned[0]], .pinned) }
         if withPinned.count > 1 { return nil }  // the caller's own machines disagree: nobody decides
         let strong = groups.map { g in g.filter { trust.isStrong($0.executor) }.count }
         let order = groups.indices.sorted { strong[$0] > strong[$1] }
         let best = order[0], second = strong[order[1]]
-        if strong[best] >= 2 && strong[best] > second { return (groups[best], true) }
+        if strong[best] >= 2 && strong[best] > second { return (groups[best], .validatedMajority) }
         if anyStrongKnown { return nil }
         // Bootstrap: nobody strong known; a plain majority of at least two decides, without
         // convicting (it may be a Sybil majority).
         let sizes = groups.map { $0.count }.sorted(by: >)
         if sizes[0] >= 2 && sizes[0] > sizes[1] && waiting == 0 && !reserveLeft {
-            return (groups.first { $0.count == sizes[0] }!, false)
+            return (groups.first { $0.count == sizes[0] }!, .plain)
         }
         return nil
     }

@@ -17,12 +17,12 @@ public enum DelegationAction: Sendable {
     case evidence(Evidence)
     /// Another executor's signed proof confirmed this one's result.
     case validated(PublicKey)
-    /// Proven a liar by a validated majority or a pinned executor: blacklisted for good.
+    /// Proven a liar (outvoted where a pinned executor decided): blacklisted for good.
     case convict(PublicKey)
     /// Send the task to these executors too (an audit, or an escalation).
     case ask([PublicKey])
-    /// Back to probation (validated = 0), nothing else: a trusted executor on one side of a
-    /// disagreement nobody could resolve.
+    /// Back to probation (validated = 0), nothing else: a trusted executor outvoted by a
+    /// validated majority, or on one side of a disagreement nobody could resolve.
     case demote(PublicKey)
 }
 
@@ -109,10 +109,10 @@ public struct DelegationSession: Sendable {
     /// Valid proofs not yet decided on, in arrival order (all of them in the audited mode).
     var held: [Held] = []
     var acceptedKey: AgreementKey?
-    /// The proof committed, for evidence against later dissenters, and whether its group was
-    /// decisive (a validated majority or a pinned executor).
+    /// The proof committed, for evidence against later dissenters, and what its group's win
+    /// proves about them.
     var acceptedProof: ExecutionProof?
-    var decisive = false
+    var win = Win.plain
     /// Audited mode: an audit was asked for, proofs disagreed, executors asked beyond the first.
     var auditAsked = false
     var escalated = false
@@ -121,6 +121,21 @@ public struct DelegationSession: Sendable {
     var lastSeen: UInt64 = 0
     private var expired = false
     private let strongKnown: Bool
+
+    /// What a decision proves about the valid proofs it outvoted.
+    enum Win: Sendable {
+        /// Nothing beyond "they disagree" (first_valid, a quorum, a bootstrap majority, an
+        /// agreement): fresh dissenters fail; strong ones keep their record.
+        case plain
+        /// Two or more validated executors, more than any other group: the result is committed,
+        /// strong dissenters go back to probation and fresh ones fail, but nobody is convicted.
+        /// Validation is earned by patience (ceil(c) honest answers per key), so a majority of
+        /// validated keys may be one attacker's; only re-execution or a pinned executor proves.
+        case validatedMajority
+        /// A pinned executor (the caller's own machine) stood behind the result: dissenters are
+        /// convicted for good.
+        case pinned
+    }
 
     struct Held: Sendable {
         var result: ComputeResult
@@ -339,17 +354,17 @@ public struct DelegationSession: Sendable {
         // Decided: the first proof of the agreeing group is the one committed.
         let how: Assurance.How
         if case .quorum = mode { how = .quorum } else { how = .firstValid }
-        accept(group, how: how, decisive: false, at: now)
+        accept(group, how: how, win: .plain, at: now)
     }
 
     /// Commits `group` (agreeing proofs; the first is committed): its members score successes,
     /// those confirmed by a strong executor are validated, and every other held proof is
     /// outvoted (quorum and audited modes) or left unresolved (first_valid).
-    mutating func accept(_ group: [Held], how: Assurance.How, decisive: Bool, at now: UInt64) {
+    mutating func accept(_ group: [Held], how: Assurance.How, win: Win, at now: UInt64) {
         let key = AgreementKey(group[0].result.proof)
         acceptedKey = key
         acceptedProof = group[0].result.proof
-        self.decisive = decisive
+        self.win = win
         state = .accepted(group[0].result)
         let members = group.map { $0.executor }
         // Worth more when the agreement includes a strong executor: fresh identities agreeing
@@ -397,21 +412,28 @@ public struct DelegationSession: Sendable {
     var anyStrongKnown: Bool { strongKnown }
 
     /// A valid proof that disagrees with the accepted one: a signed wrong claim, kept as
-    /// portable evidence beside the accepted proof; convicted when the decision was decisive.
+    /// portable evidence beside the accepted proof; scored by what the win proves (`Win`).
     private mutating func outvoted(_ h: Held, eventIndex: Int, at now: UInt64) {
         let detail = "signed proof disagrees with the accepted result (\(mode.label)) on resultHash, nextStateRoot, stateWritesHash or executionTraceHash"
         events[eventIndex].kind = .disagreed
         events[eventIndex].status = .resultMismatch
         events[eventIndex].detail = detail
         events[eventIndex].resultHash = h.result.resultHash
-        // A validated or pinned dissenter is failed only by a decisive win: agreement that
-        // decided nothing (fresh keys in a quorum, a bootstrap majority) must not get a
-        // validated executor banned.
-        if decisive || !trust.isStrong(h.executor) { actions.append(.failure(h.executor)) }
+        // Agreement that decided nothing (fresh keys in a quorum, a bootstrap majority) must not
+        // get a validated executor banned, and only a pinned executor's word convicts.
+        let strong = trust.isStrong(h.executor)
         var e = evidence(h.result.proof, h.bytes, .resultMismatch, detail, now, against: acceptedProof)
-        if decisive, case .audited(let p) = mode, p.convicts {
-            e.convicted = true
-            actions.append(.convict(h.executor))
+        switch win {
+        case .plain:
+            if !strong { actions.append(.failure(h.executor)) }
+        case .validatedMajority:
+            actions.append(strong ? .demote(h.executor) : .failure(h.executor))
+        case .pinned:
+            actions.append(.failure(h.executor))
+            if case .audited(let p) = mode, p.convicts {
+                e.convicted = true
+                actions.append(.convict(h.executor))
+            }
         }
         actions.append(.evidence(e))
     }

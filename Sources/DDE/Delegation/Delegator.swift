@@ -321,6 +321,12 @@ public final class Delegator<T: Transport> {
                 try store.reputation.demote(key, now: now)
             case .evidence(let e):
                 report.evidenceIds.append(try store.addEvidence(e))
+                // A requester that can re-execute judges its own disagreements too (after the
+                // delegation, in processEvidence): that convicts the liar whoever outvoted whom.
+                if !e.convicted, judge != nil, let bytes = e.document, pendingEvidence.count < Delegator.maxPendingEvidence,
+                   let doc = try? EvidenceDocument(bytes: bytes), !pendingEvidence.contains(where: { $0.id == doc.id }) {
+                    pendingEvidence.append(doc)
+                }
                 if options.shareEvidence, let document = e.document {
                     // Best effort: the evidence is stored; a transport failure here must not lose
                     // the delegation's commit.
@@ -429,8 +435,8 @@ extension Delegator {
     /// Checks a document and acts on it, asking the network when it must: a liar named by the
     /// document itself, or by `judge` (local re-execution), is convicted at once; otherwise the
     /// task is run again by executors this requester trusts (`judgeByExecutors`) and the liar
-    /// is convicted only when a validated or pinned executor confirmed the outcome. Else the
-    /// document is kept unjudged.
+    /// is convicted only when a pinned executor confirmed the outcome. Else the document is kept
+    /// unjudged.
     @discardableResult
     public func checkEvidence(_ doc: EvidenceDocument, options: DelegationOptions) throws(DDEError) -> EvidenceOutcome {
         var verdict = doc.selfEvidentVerdict ?? judge?(doc).map { doc.verdict(reexecuted: $0) }
@@ -441,8 +447,8 @@ extension Delegator {
     /// Has executors re-run the task of `doc`, neither of its signers among them: a copy of the
     /// task under this requester's key (execution depends only on the code, action, payload,
     /// state and limits, so the outcome is the same), delegated with `options` (the audited mode
-    /// by default) and committed nowhere. The verdict, when a validated or pinned executor stood
-    /// behind the outcome; nil otherwise.
+    /// by default) and committed nowhere. The verdict, when a pinned executor stood behind the
+    /// outcome; nil otherwise.
     public func judgeByExecutors(_ doc: EvidenceDocument, options: DelegationOptions) throws(DDEError) -> EvidenceDocument.Verdict? {
         let t = doc.task
         var o = options
@@ -457,16 +463,13 @@ extension Delegator {
                             raw: t.intent.raw, requiredCapabilities: t.requiredCapabilities, state: t.state, limits: t.limits,
                             timestamp: clock())
         let report = try run(spec, options: o, commits: false)
-        guard let accepted = report.accepted, let assurance = report.assurance, assurance.validated else { return nil }
-        // As decisive as a conviction in a delegation: a pinned executor, or two validated ones.
-        let now = Int64(clamping: clock())
-        var strong = 0
-        for k in [accepted.proof.executorPublicKey] + assurance.confirmedBy {
-            if o.pinned.contains(k) { return doc.verdict(reexecuted: EvidenceDocument.Outcome(accepted.proof)) }
-            if let r = try store.reputation.get(k, now: now), audit.isTrusted(validated: r.validated) { strong += 1 }
+        guard let accepted = report.accepted, let assurance = report.assurance else { return nil }
+        // As in a delegation, only a pinned executor's word convicts: validated keys may all be
+        // one patient attacker's (PROTOCOL.md section 11).
+        for k in [accepted.proof.executorPublicKey] + assurance.confirmedBy where o.pinned.contains(k) {
+            return doc.verdict(reexecuted: EvidenceDocument.Outcome(accepted.proof))
         }
-        guard strong >= 2 else { return nil }
-        return doc.verdict(reexecuted: EvidenceDocument.Outcome(accepted.proof))
+        return nil
     }
 
     /// Plans an audited delegation: the primary, drawn at random among the usable executors that

@@ -63,7 +63,7 @@ public final class Reputation: @unchecked Sendable {
         try update(key, now: now) { r in r.validated = 0 }
     }
 
-    /// `key` was proven to have signed a wrong result (re-execution, a validated majority, or two
+    /// `key` was proven to have signed a wrong result (re-execution, a pinned executor, or two
     /// conflicting proofs of its own): blacklisted for good. The first conviction's time is kept.
     @discardableResult
     public func convict(_ key: PublicKey, now: Int64) throws(DDEError) -> ReputationRecord {

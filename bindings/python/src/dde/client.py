@@ -232,8 +232,8 @@ class Client(Guarded):
                        deadline_ms: int = 10000) -> "EvidenceVerdict":
         """Checks an evidence document and, when it does not name its liar by itself, has
         executors this client trusts re-run its task in the audited mode (neither signer asked,
-        nothing committed); the liar is blacklisted in this client's store only when a validated
-        or pinned executor stood behind the outcome. Returns the verdict (``how`` "reexecution"
+        nothing committed); the liar is blacklisted in this client's store only when a pinned
+        executor stood behind the outcome. Returns the verdict (``how`` "reexecution"
         when executors named the liar). Raises EvidenceUnjudgedError when no trusted executor
         confirmed an outcome (nobody blacklisted), or what ``dde.check_evidence`` raises.
         """

@@ -227,7 +227,7 @@ class Reputation:
     """Executor reputation kept in a Store (``store.reputation``; docs/STORE.md): counts decay
     with a half-life; 3 invalid proofs in a row ban an executor for a while; more than 50% failed
     attempts over at least 5 blacklist it; an executor convicted of lying (by evidence, or by a
-    validated majority in the audited mode) is blacklisted for good. Executors are named by their
+    pinned executor in the audited mode) is blacklisted for good. Executors are named by their
     32-byte public key; every time is Unix ms, 0 meaning now (pass explicit times for
     reproducible results).
 
