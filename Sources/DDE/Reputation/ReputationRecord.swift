@@ -25,8 +25,8 @@ public struct ReputationRecord: Sendable {
     /// (replicated or audited agreement; not decayed). Only this makes an executor trusted in the
     /// audited mode; an unaudited accept never raises it.
     public var validated: Int64
-    /// When it was proven to have signed a wrong result (by re-execution or a validated
-    /// majority), Unix ms; 0 when never. A convicted executor is blacklisted for good.
+    /// When it was proven to have signed a wrong result (by re-execution, equivocation or a
+    /// pinned executor), Unix ms; 0 when never. A convicted executor is blacklisted for good.
     public var convictedAt: Int64
 
     public init(executorKey: PublicKey, at now: Int64) {
