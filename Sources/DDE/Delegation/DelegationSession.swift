@@ -78,7 +78,7 @@ public struct DelegationEvent: Sendable {
 public struct DelegationSession: Sendable {
     public enum State: Sendable {
         case pending
-        case accepted(ComputeResult)
+        case accepted(VerifiedResult)
         case failed(DDEError)
     }
 
@@ -138,7 +138,8 @@ public struct DelegationSession: Sendable {
     }
 
     struct Held: Sendable {
-        var result: ComputeResult
+        var verified: VerifiedResult
+        var result: ComputeResult { verified.result }
         var bytes: [UInt8]
         var latency: UInt64
         var eventIndex: Int
@@ -170,7 +171,10 @@ public struct DelegationSession: Sendable {
     }
 
     /// The accepted result, if any.
-    public var accepted: ComputeResult? {
+    public var accepted: ComputeResult? { verified?.result }
+
+    /// The accepted result as the Verifier passed it: what the store commits.
+    public var verified: VerifiedResult? {
         if case .accepted(let r) = state { return r }
         return nil
     }
@@ -236,20 +240,20 @@ public struct DelegationSession: Sendable {
                                           detail: "this executor already answered"))
             return
         }
-        // The canonical bytes are kept as evidence: another proof may outvote this one later.
-        let bytes: [UInt8]
-        if case .firstValid = mode { bytes = [] } else { bytes = payload.canonicalBytes() }
+        // The canonical bytes: what the store commits, or evidence if another proof outvotes
+        // this one later.
+        let bytes = result.canonicalBytes
+        let verified: VerifiedResult
         do throws(DDEError) {
             // Check 9 passed just above; check 7 too.
-            _ = try Verifier.verify(task: task, result: result, policy: policy, proofSignedHash: nil, stateWritesHash: nil,
-                                    resultHash: nil, signatureVerified: true)
+            verified = try Verifier.verified(task: task, result: result, canonicalBytes: bytes, policy: policy,
+                                             signatureVerified: true)
         } catch {
             if error.status == .executorBanned || error.status == .executorBlacklisted {
                 events.append(DelegationEvent(kind: .refused, executor: executor, latencyMs: latency,
                                               status: error.status, detail: error.detail))
             } else {
                 // Checks 2-6 and 8: a claim the executor signed is wrong.
-                let bytes = bytes.isEmpty ? payload.canonicalBytes() : bytes
                 events.append(DelegationEvent(kind: .invalid, executor: executor, latencyMs: latency,
                                               status: error.status, detail: error.detail, resultHash: result.resultHash))
                 actions.append(.failure(executor))
@@ -258,7 +262,7 @@ public struct DelegationSession: Sendable {
             afterAnswer()
             return
         }
-        valid(Held(result: result, bytes: bytes, latency: latency, eventIndex: 0), at: now)
+        valid(Held(verified: verified, bytes: bytes, latency: latency, eventIndex: 0), at: now)
     }
 
     /// A compute_error received at `now`. Unsigned, so never scored: it only stops the wait for
@@ -365,7 +369,7 @@ public struct DelegationSession: Sendable {
         acceptedKey = key
         acceptedProof = group[0].result.proof
         self.win = win
-        state = .accepted(group[0].result)
+        state = .accepted(group[0].verified)
         let members = group.map { $0.executor }
         // Worth more when the agreement includes a strong executor: fresh identities agreeing
         // among themselves may be one attacker.

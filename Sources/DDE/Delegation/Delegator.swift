@@ -280,64 +280,55 @@ public final class Delegator<T: Transport> {
 
     private func commit(_ session: inout DelegationSession, _ report: inout DelegationReport, at now: UInt64,
                         options: DelegationOptions, commits: Bool) throws(DDEError) {
-        // Scores and receipt in one SQLite transaction: one durable commit (fsync) per delegation.
-        // A refused commit (stale, duplicate: its savepoint rolls back; policy: refused before
-        // writing anything) leaves the scores in place.
-        try store.database.transaction { () throws(DDEError) in
-            // Scores first: the commit re-checks the policy with them.
-            try apply(session.takeActions(), &report, task: session.task, options: options)
-            cdde_trace(CDDE_TRACE_SCORES_WRITTEN)
-            guard let result = session.accepted else { return }
-            report.accepted = result
-            guard commits else { return }
-            do throws(DDEError) {
-                // The session verified the signature (check 9); the commit redoes the rest.
-                report.receipt = try store.commit(task: session.task, result: result, identity: identity, now: now,
-                                                  policy: nil, signatureVerified: true, assurance: session.assurance)
-            } catch {
-                if error.status == .store || error.status == .closed { throw error }
-                report.failure = error
-            }
-        }
+        // Scores, evidence and receipt in one transaction: one durable commit (fsync) per
+        // delegation. A refused commit (stale, duplicate, policy) leaves the scores in place.
+        if let verified = session.verified { report.accepted = verified.result }
+        try apply(session.takeActions(), &report, task: session.task, options: options,
+                  committing: commits ? session.verified : nil, assurance: session.assurance)
         cdde_trace(CDDE_TRACE_COMMIT_DURABLE)
     }
 
+    /// Sends what goes to the network (more offers, shared evidence) and hands the rest to the
+    /// store in one transaction, with the accepted result to commit if any.
     private func apply(_ actions: [DelegationAction], _ report: inout DelegationReport, task: ComputeTask,
-                       options: DelegationOptions) throws(DDEError) {
-        let now = Int64(clamping: clock())
+                       options: DelegationOptions, committing accepted: VerifiedResult? = nil,
+                       assurance: Assurance = Assurance(how: .direct)) throws(DDEError) {
+        var scores: [ReputationEvent] = []
+        var evidence: [Evidence] = []
         for action in actions {
             switch action {
-            case .success(let key, let latency):
-                try store.reputation.recordSuccess(key, latencyMs: Int64(clamping: latency), now: now)
-            case .failure(let key):
-                try store.reputation.recordFailure(key, now: now)
-            case .timeout(let key):
-                try store.reputation.recordTimeout(key, now: now)
-            case .validated(let key):
-                try store.reputation.recordValidated(key, now: now)
-            case .convict(let key):
-                try store.reputation.convict(key, now: now)
-            case .demote(let key):
-                try store.reputation.demote(key, now: now)
-            case .evidence(let e):
-                report.evidenceIds.append(try store.addEvidence(e))
-                // A requester that can re-execute judges its own disagreements too (after the
-                // delegation, in processEvidence): that convicts the liar whoever outvoted whom.
-                if !e.convicted, judge != nil, let bytes = e.document, pendingEvidence.count < Delegator.maxPendingEvidence,
-                   let doc = try? EvidenceDocument(bytes: bytes), !pendingEvidence.contains(where: { $0.id == doc.id }) {
-                    pendingEvidence.append(doc)
-                }
-                if options.shareEvidence, let document = e.document {
-                    // Best effort: the evidence is stored; a transport failure here must not lose
-                    // the delegation's commit.
-                    try? transport.publish(topic: Topic.evidence,
-                                           payload: Envelope(type: .evidence, payload: try JSONParser.parse(document)).canonicalBytes,
-                                           retain: false)
-                }
+            case .success(let key, let latency): scores.append(.success(key, latencyMs: latency))
+            case .failure(let key): scores.append(.failure(key))
+            case .timeout(let key): scores.append(.timeout(key))
+            case .validated(let key): scores.append(.validated(key))
+            case .convict(let key): scores.append(.convict(key))
+            case .demote(let key): scores.append(.demote(key))
+            case .evidence(let e): evidence.append(e)
             case .ask(let keys):
                 try transport.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: keys).envelope.canonicalBytes,
                                       retain: false)
                 onSent?(task, keys)
+            }
+        }
+        let written = try store.record(scores: scores, evidence: evidence, accepted: accepted, assurance: assurance,
+                                       identity: identity, now: clock())
+        cdde_trace(CDDE_TRACE_SCORES_WRITTEN)
+        report.evidenceIds += written.evidenceIds
+        if let receipt = written.receipt { report.receipt = receipt }
+        if let refused = written.refused { report.failure = refused }
+        for e in evidence {
+            // A requester that can re-execute judges its own disagreements too (after the
+            // delegation, in processEvidence): that convicts the liar whoever outvoted whom.
+            if !e.convicted, judge != nil, let bytes = e.document, pendingEvidence.count < Delegator.maxPendingEvidence,
+               let doc = try? EvidenceDocument(bytes: bytes), !pendingEvidence.contains(where: { $0.id == doc.id }) {
+                pendingEvidence.append(doc)
+            }
+            if options.shareEvidence, let document = e.document {
+                // Best effort, after the store has it: a transport failure must not lose the
+                // delegation's commit.
+                try? transport.publish(topic: Topic.evidence,
+                                       payload: Envelope(type: .evidence, payload: try JSONParser.parse(document)).canonicalBytes,
+                                       retain: false)
             }
         }
     }

@@ -29,7 +29,43 @@ public struct Verdict: Sendable {
     public var proofHash: Digest { proof.proofHash }
 }
 
+/// A compute_result that passed checks 1 to 10 against its task, with the policy of that moment.
+/// Only the Verifier makes one (its initialiser is private to this file), so the store commits it
+/// without verifying, serialising or hashing again; only check 10 is repeated at commit time,
+/// against the scores of that moment.
+public struct VerifiedResult: Sendable {
+    public let task: ComputeTask
+    public let result: ComputeResult
+    public let verdict: Verdict
+    /// The result's canonical bytes (what the store keeps), serialised once.
+    public let resultBytes: [UInt8]
+
+    fileprivate init(task: ComputeTask, result: ComputeResult, verdict: Verdict, resultBytes: [UInt8]) {
+        self.task = task
+        self.result = result
+        self.verdict = verdict
+        self.resultBytes = resultBytes
+    }
+}
+
 public enum Verifier {
+    /// Checks 2 to 10 on a parsed compute_result, as `verify(task:result:policy:)`, keeping the
+    /// task and result for a commit (`Store.commit(_:identity:now:assurance:)`).
+    public static func verified(task: ComputeTask, result: ComputeResult,
+                                policy: VerifyPolicy = .acceptAll) throws(DDEError) -> VerifiedResult {
+        try verified(task: task, result: result, canonicalBytes: nil, policy: policy, signatureVerified: false)
+    }
+
+    /// `canonicalBytes`: the result's canonical bytes when the caller has them already.
+    /// `signatureVerified`: the caller checked check 9 on this very proof already (the session
+    /// does, to know whom to blame), so the Ed25519 verification is not repeated.
+    static func verified(task: ComputeTask, result: ComputeResult, canonicalBytes: [UInt8]?, policy: VerifyPolicy,
+                         signatureVerified: Bool) throws(DDEError) -> VerifiedResult {
+        let verdict = try verify(task: task, result: result, policy: policy, proofSignedHash: nil, stateWritesHash: nil,
+                                 resultHash: nil, signatureVerified: signatureVerified)
+        return VerifiedResult(task: task, result: result, verdict: verdict, resultBytes: canonicalBytes ?? result.canonicalBytes)
+    }
+
     /// Parses `resultBytes` as a compute_result (check 1) and verifies it against `task`.
     public static func verify(task: ComputeTask, resultBytes: UnsafeRawBufferPointer,
                               policy: VerifyPolicy = .acceptAll,
@@ -67,8 +103,7 @@ public enum Verifier {
 
     /// `proofSignedHash`, `stateWritesHash` and `resultHash`, when given, are H(proof without
     /// signature), H(stateWrites) and H(result) of `result`, computed by the reader from the input.
-    /// `signatureVerified`: the caller checked check 9 on this very proof already (the session
-    /// does, to know whom to blame), so the Ed25519 verification is not repeated.
+    /// `signatureVerified`: as for `verified`.
     static func verify(task: ComputeTask, result: ComputeResult, policy: VerifyPolicy, proofSignedHash: Digest?,
                        stateWritesHash: Digest?, resultHash: Digest?, signatureVerified: Bool = false) throws(DDEError) -> Verdict {
         let proof = result.proof
@@ -98,13 +133,7 @@ public enum Verifier {
                                                       digest: proofSignedHash ?? proof.signedHash) else {
             throw DDEError(.proofSignature, "proof.signature does not verify for executor \(proof.executorPublicKey.hex)")
         }
-        // 10. Policy.
-        if policy.blacklisted.contains(proof.executorPublicKey) {
-            throw DDEError(.executorBlacklisted, "executor \(proof.executorPublicKey.hex) is blacklisted")
-        }
-        if policy.banned.contains(proof.executorPublicKey) {
-            throw DDEError(.executorBanned, "executor \(proof.executorPublicKey.hex) is temporarily banned")
-        }
+        try checkPolicy(proof.executorPublicKey, policy)
         return Verdict(taskId: task.taskId, executor: proof.executorPublicKey, resultHash: proof.resultHash,
                        nextStateRoot: proof.nextStateRoot, proof: proof)
     }
@@ -144,6 +173,16 @@ public enum Verifier {
         }
         guard proof.fuelUsed <= task.limits.maxFuel else {
             throw DDEError(.fuelExceeded, "proof.fuelUsed \(proof.fuelUsed) > maxFuel \(task.limits.maxFuel)")
+        }
+    }
+
+    /// Check 10: the requester does not refuse this executor.
+    static func checkPolicy(_ executor: PublicKey, _ policy: VerifyPolicy) throws(DDEError) {
+        if policy.blacklisted.contains(executor) {
+            throw DDEError(.executorBlacklisted, "executor \(executor.hex) is blacklisted")
+        }
+        if policy.banned.contains(executor) {
+            throw DDEError(.executorBanned, "executor \(executor.hex) is temporarily banned")
         }
     }
 

@@ -1,6 +1,6 @@
-// Committing a verified result (PROTOCOL.md section 8): verify again, refuse stale and duplicate
-// tasks, then append the receipt, the task and compute_result, apply the writes and move the
-// roots in ONE transaction. With WAL and synchronous=FULL, a crash at any instant leaves either
+// Committing a verified result (PROTOCOL.md section 8): only the Verifier makes a VerifiedResult,
+// so nothing is checked again but the policy; refuse stale and duplicate tasks, then append the
+// receipt, the task and compute_result, apply the writes and move the roots in ONE transaction. With WAL and synchronous=FULL, a crash at any instant leaves either
 // the whole commit or none of it; a COMMIT that returned is on disk.
 
 import CDDE
@@ -20,26 +20,35 @@ extension Store {
     @discardableResult
     public func commit(task: ComputeTask, result: ComputeResult, identity: KeyPair, now: UInt64,
                        policy: VerifyPolicy? = nil) throws(DDEError) -> Receipt {
-        try commit(task: task, result: result, identity: identity, now: now, policy: policy, signatureVerified: false,
-                   assurance: .direct)
+        let rules: VerifyPolicy
+        if let policy { rules = policy } else { rules = try reputation.policy(for: result.proof.executorPublicKey, now: Int64(clamping: now)) }
+        // Pure, and before the transaction, so other commits wait less.
+        let verified = try Verifier.verified(task: task, result: result, policy: rules)
+        return try commit(verified, identity: identity, now: now, assurance: .direct, policy: rules)
     }
 
-    /// `signatureVerified`: the caller (the Delegator's session) has verified this proof's
-    /// signature already; every other check is done again. `assurance` goes into the receipt.
-    func commit(task: ComputeTask, result: ComputeResult, identity: KeyPair, now: UInt64,
-                policy: VerifyPolicy?, signatureVerified: Bool, assurance: Assurance) throws(DDEError) -> Receipt {
+    /// Commits a result the Verifier passed (a delegation's accepted one), returning the signed
+    /// receipt. Nothing is verified, serialised or hashed again but check 10: the executor must
+    /// not be refused by this store's reputation at `now` (the scores may have moved since).
+    /// `assurance` goes into the receipt. Throws as `commit(task:result:identity:now:policy:)`.
+    @discardableResult
+    public func commit(_ verified: VerifiedResult, identity: KeyPair, now: UInt64,
+                       assurance: Assurance) throws(DDEError) -> Receipt {
+        try commit(verified, identity: identity, now: now, assurance: assurance, policy: nil)
+    }
+
+    private func commit(_ verified: VerifiedResult, identity: KeyPair, now: UInt64, assurance: Assurance,
+                        policy: VerifyPolicy?) throws(DDEError) -> Receipt {
         guard now <= maxSafeInteger else {
             throw DDEError(.number, "commit: now must be Unix milliseconds in [0, 2^53-1], got \(now)")
         }
-        let executor = result.proof.executorPublicKey
+        let task = verified.task
+        let executor = verified.verdict.executor
         let rules: VerifyPolicy
         if let policy { rules = policy } else { rules = try reputation.policy(for: executor, now: Int64(now)) }
-        // Pure; before the transaction when called alone, so other commits wait less (the
-        // delegating client calls it inside its own transaction, after the scores).
-        _ = try Verifier.verify(task: task, result: result, policy: rules, proofSignedHash: nil, stateWritesHash: nil,
-                                resultHash: nil, signatureVerified: signatureVerified)
+        try Verifier.checkPolicy(executor, rules)
         cdde_trace(CDDE_TRACE_COMMIT_CHECKED)
-        let proof = result.proof
+        let proof = verified.verdict.proof
         let dappKey = Array(task.dappId.utf8)
 
         return try database.transaction { () throws(DDEError) -> Receipt in
@@ -59,7 +68,7 @@ extension Store {
             let index = head?.count ?? 0
 
             cdde_trace(CDDE_TRACE_COMMIT_HEAD)
-            try applyWrites(result.stateWrites, dapp: dappKey)
+            try applyWrites(verified.result.stateWrites, dapp: dappKey)
             let after = StateRoot.root(sortedEntries: try dappState(task.dappId))
             guard after == proof.nextStateRoot else {
                 throw DDEError(.chainBroken, "dApp \"\(task.dappId)\": stored state with the writes applied has root \(after.hex), the proof says \(proof.nextStateRoot.hex); the stored state was altered: run verifyChain")
@@ -91,7 +100,7 @@ extension Store {
             try database.withStatement("INSERT INTO compute_results(idx, task_json, result_json) VALUES (?1, ?2, ?3)") { s throws(DDEError) in
                 try s.bind(1, int64: Int64(index))
                 try s.bind(2, blob: task.canonicalBytes)
-                try s.bind(3, blob: result.canonicalBytes)
+                try s.bind(3, blob: verified.resultBytes)
                 try s.step()
             }
             headMarks &+= 1
