@@ -1,14 +1,15 @@
-/// Executor reputation (PROTOCOL.md section 9), persistent in the store's SQLite file.
+/// Executor reputation (PROTOCOL.md section 9): the rules, over records the store keeps
+/// (`ReputationTable`, in Store/, holds every row and statement).
 ///
 /// Every operation takes the current time `now` (Unix ms) from the caller, so the rules can be
 /// tested without sleeping and a device without a trustworthy clock decides what time it is.
 /// Each update is one transaction (read, decay, change, write).
 public final class Reputation: @unchecked Sendable {
-    let database: SQLiteDatabase
+    let table: ReputationTable
     public let config: ReputationConfig
 
-    init(database: SQLiteDatabase, config: ReputationConfig) {
-        self.database = database
+    init(table: ReputationTable, config: ReputationConfig) {
+        self.table = table
         self.config = config
     }
 
@@ -99,32 +100,29 @@ public final class Reputation: @unchecked Sendable {
 
     /// Every record decayed to `now`, sorted by key bytes.
     public func all(now: Int64) throws(DDEError) -> [ReputationRecord] {
-        try database.withStatement("SELECT \(Reputation.columns) FROM reputation") { s throws(DDEError) -> [ReputationRecord] in
-            var out: [ReputationRecord] = []
-            while try s.step() {
-                var r = try Reputation.record(from: s)
-                r.decay(to: now, halfLifeMs: config.halfLifeMs)
-                out.append(r)
-            }
-            out.sort { PublicKey.bytesLess($0.executorKey, $1.executorKey) }
-            return out
+        var out: [ReputationRecord] = []
+        try table.forEach { r throws(DDEError) in
+            var r = r
+            r.decay(to: now, halfLifeMs: config.halfLifeMs)
+            out.append(r)
         }
+        out.sort { PublicKey.bytesLess($0.executorKey, $1.executorKey) }
+        return out
     }
 
-    /// The records of `keys` decayed to `now` (keys never recorded are absent). One query over
+    /// The records of `keys` decayed to `now` (keys never recorded are absent). One pass over
     /// the table when there are many keys (a delegating client choosing among a thousand
     /// executors per task), one lookup each when there are few.
     public func records(_ keys: [PublicKey], now: Int64) throws(DDEError) -> [PublicKey: ReputationRecord] {
         var out: [PublicKey: ReputationRecord] = [:]
         if keys.count > 32 {
             let wanted = Set(keys)
-            try database.withStatement("SELECT \(Reputation.columns) FROM reputation") { s throws(DDEError) in
-                while try s.step() {
-                    var r = try Reputation.record(from: s)
-                    guard wanted.contains(r.executorKey) else { continue }
-                    r.decay(to: now, halfLifeMs: config.halfLifeMs)
-                    out[r.executorKey] = r
-                }
+            out.reserveCapacity(wanted.count)
+            try table.forEach { r throws(DDEError) in
+                guard wanted.contains(r.executorKey) else { return }
+                var r = r
+                r.decay(to: now, halfLifeMs: config.halfLifeMs)
+                out[r.executorKey] = r
             }
         } else {
             for key in keys where out[key] == nil {
@@ -145,18 +143,12 @@ public final class Reputation: @unchecked Sendable {
     /// Forgets one executor. Returns whether it had a record.
     @discardableResult
     public func clear(_ key: PublicKey) throws(DDEError) -> Bool {
-        try database.transaction { () throws(DDEError) -> Bool in
-            try database.withStatement("DELETE FROM reputation WHERE executor_key = ?1") { s throws(DDEError) in
-                try s.bind(1, blob: key.bytes)
-                try s.step()
-            }
-            return database.changes > 0
-        }
+        try table.delete(key)
     }
 
     /// Forgets every executor.
     public func clearAll() throws(DDEError) {
-        try database.transaction { () throws(DDEError) in try database.execute("DELETE FROM reputation") }
+        try table.deleteAll()
     }
 
     // MARK: decisions
@@ -211,7 +203,7 @@ public final class Reputation: @unchecked Sendable {
         }
         var seen = Set<PublicKey>()
         var entries: [Entry] = []
-        try database.withLock { () throws(DDEError) in
+        try table.withLock { () throws(DDEError) in
             let known = try records(candidates, now: now)
             for key in candidates where seen.insert(key).inserted {
                 let r = known[key] ?? ReputationRecord(executorKey: key, at: now)
@@ -236,60 +228,15 @@ public final class Reputation: @unchecked Sendable {
 
     // MARK: storage
 
-    static let columns = "executor_key, successes, failures, timeouts, latency_sum, latency_count, decayed_at, last_seen, consecutive_invalid, banned_until, validated, convicted_at"
-
-    static func record(from s: SQLiteStatement) throws(DDEError) -> ReputationRecord {
-        let keyBytes = s.blob(0)
-        guard let key = try? PublicKey(bytes: keyBytes) else {
-            throw DDEError(.store, "reputation: a stored executor key has \(keyBytes.count) bytes, not 32: clear it with clearAll")
-        }
-        var r = ReputationRecord(executorKey: key, at: s.int64(6))
-        r.successfulProofs = s.double(1)
-        r.failedProofs = s.double(2)
-        r.timeouts = s.double(3)
-        r.latencySum = s.double(4)
-        r.latencyCount = s.double(5)
-        r.lastSeen = s.int64(7)
-        let run = s.int64(8)
-        r.consecutiveInvalid = run < 0 ? 0 : (run > Int64(Int32.max) ? Int(Int32.max) : Int(run))
-        r.bannedUntil = s.int64(9)
-        r.validated = max(0, s.int64(10))
-        r.convictedAt = max(0, s.int64(11))
-        return r
-    }
-
-    func load(_ key: PublicKey) throws(DDEError) -> ReputationRecord? {
-        try database.withStatement("SELECT \(Reputation.columns) FROM reputation WHERE executor_key = ?1") { s throws(DDEError) -> ReputationRecord? in
-            try s.bind(1, blob: key.bytes)
-            guard try s.step() else { return nil }
-            return try Reputation.record(from: s)
-        }
-    }
+    func load(_ key: PublicKey) throws(DDEError) -> ReputationRecord? { try table.load(key) }
 
     private func update(_ key: PublicKey, now: Int64, _ change: (inout ReputationRecord) -> Void) throws(DDEError) -> ReputationRecord {
-        try database.transaction { () throws(DDEError) -> ReputationRecord in
-            var r = try load(key) ?? ReputationRecord(executorKey: key, at: now)
+        try table.transaction { () throws(DDEError) -> ReputationRecord in
+            var r = try table.load(key) ?? ReputationRecord(executorKey: key, at: now)
             r.decay(to: now, halfLifeMs: config.halfLifeMs)
             change(&r)
             if now > r.lastSeen { r.lastSeen = now }
-            try database.withStatement("""
-                INSERT OR REPLACE INTO reputation(\(Reputation.columns))
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                """) { s throws(DDEError) in
-                try s.bind(1, blob: r.executorKey.bytes)
-                try s.bind(2, double: r.successfulProofs)
-                try s.bind(3, double: r.failedProofs)
-                try s.bind(4, double: r.timeouts)
-                try s.bind(5, double: r.latencySum)
-                try s.bind(6, double: r.latencyCount)
-                try s.bind(7, int64: r.decayedAt)
-                try s.bind(8, int64: r.lastSeen)
-                try s.bind(9, int64: Int64(r.consecutiveInvalid))
-                try s.bind(10, int64: r.bannedUntil)
-                try s.bind(11, int64: r.validated)
-                try s.bind(12, int64: r.convictedAt)
-                try s.step()
-            }
+            try table.save(r)
             return r
         }
     }

@@ -23,7 +23,7 @@ public final class Store: @unchecked Sendable {
         let db = try SQLiteDatabase(path: path, busyTimeoutMs: busyTimeoutMs)
         try StoreSchema.migrate(db)
         database = db
-        reputation = Reputation(database: db, config: reputationConfig)
+        reputation = Reputation(table: ReputationTable(db), config: reputationConfig)
     }
 
     /// Closes the file. Later calls fail with `.closed`. Also happens when the store is released.
