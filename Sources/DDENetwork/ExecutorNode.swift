@@ -46,6 +46,9 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         public var behaviour: Behaviour = .honest
         /// Label in log lines.
         public var name: String = "node"
+        /// How often the signed presence is published again (ms): requesters ignore presence
+        /// older than their `presenceMaxAgeMs` (10 minutes by default).
+        public var presenceIntervalMs: UInt64 = 60_000
 
         public init() {}
     }
@@ -60,6 +63,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     private let granted: [String]
     private let lock = NSLock()
     private var inFlight: [PublicKey: UInt64] = [:]
+    private var lastAnnounced: UInt64 = 0
     private var recentTasks: [Digest] = []
     private var recentSet = Set<Digest>()
     private var waitingForCode: [Digest: [(offer: TaskOffer, since: Date)]] = [:]
@@ -88,22 +92,42 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
 
     public var publicKey: PublicKey { keyPair.publicKey }
 
+    /// This node's presence, signed now.
     public var presence: Presence {
-        Presence(executorPublicKey: keyPair.publicKey, capabilities: granted,
-                 maxComputeTasksPerPeer: config.maxComputeTasksPerPeer)
+        Presence(executor: keyPair, capabilities: granted, maxComputeTasksPerPeer: config.maxComputeTasksPerPeer,
+                 timestamp: cdde_now_ms())
     }
 
-    /// Subscribes to tasks and publishes the retained presence message.
+    /// Subscribes to tasks and publishes the retained, signed presence message (again every
+    /// `presenceIntervalMs` while `run` runs).
     public func start() throws(DDEError) {
         try transport.subscribe(Topic.tasks)
-        try transport.publish(topic: Topic.executors(keyPair.publicKey), payload: presence.envelope.canonicalBytes,
-                              retain: true)
+        try announce(presence)
     }
 
-    /// Clears the presence message (an empty retained payload). Tasks accepted by `run` have
-    /// finished when `run` returns.
+    /// Withdraws the node: a signed presence with no capabilities, retained in place of the
+    /// announcement (an empty payload would be unsigned, and requesters ignore those). Tasks
+    /// accepted by `run` have finished when `run` returns.
     public func stop() {
-        try? transport.publish(topic: Topic.executors(keyPair.publicKey), payload: [], retain: true)
+        try? announce(Presence(executor: keyPair, capabilities: [], maxComputeTasksPerPeer: config.maxComputeTasksPerPeer,
+                               timestamp: cdde_now_ms()))
+    }
+
+    private func announce(_ p: Presence) throws(DDEError) {
+        lock.lock(); lastAnnounced = p.timestamp; lock.unlock()
+        try transport.publish(topic: Topic.executors(keyPair.publicKey), payload: p.envelope.canonicalBytes, retain: true)
+    }
+
+    /// Publishes the presence again when `presenceIntervalMs` has passed (from the receiving
+    /// thread).
+    private func announceIfDue() {
+        let now = cdde_now_ms()
+        lock.lock()
+        let due = now >= lastAnnounced &+ config.presenceIntervalMs
+        lock.unlock()
+        if due {
+            do { try announce(presence) } catch { log("\(config.name): could not publish presence: \(error.message)") }
+        }
     }
 
     /// Runs until `shouldStop` (checked in the calling thread only) says so, with `workers`
@@ -194,6 +218,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     /// Receives and handles at most one message; returns the tasks it accepted to run (nil once
     /// the transport is closed). Transport errors are logged.
     private func receiveOne(timeoutMs: Int) -> [ComputeTask]? {
+        announceIfDue()
         do {
             return try receiveAndHandle(timeoutMs: timeoutMs)
         } catch {
@@ -319,8 +344,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
 
     /// Answers a task with a compute_error.
     private func refuse(_ task: ComputeTask, _ error: DDEError, label: String? = nil) {
-        let message = ComputeErrorMessage(taskId: task.taskId, executorPublicKey: keyPair.publicKey,
-                                          code: error.status, message: error.detail)
+        let message = ComputeErrorMessage(taskId: task.taskId, executor: keyPair, code: error.status, message: error.detail)
         try? transport.publish(topic: Topic.results(requester: task.requesterPublicKey),
                                payload: message.envelope.canonicalBytes, retain: false)
         lock.lock(); refused += 1; lock.unlock()

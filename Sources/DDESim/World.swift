@@ -176,7 +176,7 @@ final class World {
                                     latency: latency)
                 bytes = SimTransport.resultEnvelope(answer)
             } else {
-                let m = ComputeErrorMessage(taskId: task.taskId, executorPublicKey: key, code: refusal!.status,
+                let m = ComputeErrorMessage(taskId: task.taskId, executor: e.key, code: refusal!.status,
                                             message: refusal!.detail)
                 bytes = m.envelope.canonicalBytes
             }
@@ -248,9 +248,10 @@ final class World {
         let fresh = SimExecutor(id: executors.count, liar: true, key: key, baseLatency: old.baseLatency, joinedAt: tasksDone)
         add(fresh)
         for t in transports {
-            t.enqueue(Message(topic: Topic.executors(old.key.publicKey), payload: []), at: now)
-            t.enqueue(Message(topic: Topic.executors(key.publicKey), payload: Presence(executorPublicKey: key.publicKey).envelope.canonicalBytes),
-                      at: now)
+            t.enqueue(Message(topic: Topic.executors(old.key.publicKey),
+                              payload: Presence(executor: old.key, capabilities: [], timestamp: now).envelope.canonicalBytes), at: now)
+            t.enqueue(Message(topic: Topic.executors(key.publicKey),
+                              payload: Presence(executor: key, timestamp: now).envelope.canonicalBytes), at: now)
         }
         return fresh
     }

@@ -289,16 +289,17 @@ def envelope(msg_type: str, payload) -> bytes:
     return jcs({"payload": payload, "type": msg_type, "v": 1})
 
 
-def presence_message(ident: Identity, max_tasks: int) -> bytes:
-    """The retained presence on dde/v1/executors/<pk> (section 10, Decision (presence)): unsigned
-    today. All presence formatting lives here: if presence becomes signed (a new signing KIND,
-    e.g. `presence`), add the new fields and `ident.sign(KIND, H(payload without signature))`
-    here and nowhere else."""
+def presence_message(ident: Identity, max_tasks: int, capabilities=None) -> bytes:
+    """The retained presence on dde/v1/executors/<pk> (section 10, Decision (presence)): dated,
+    and signed with kind `presence` over H(payload without signature). No capabilities: the
+    identity withdraws (requesters ignore the unsigned empty payload)."""
     payload = {
-        "capabilities": CAPABILITIES,  # all five, sorted: the liar "grants" everything
+        "capabilities": CAPABILITIES if capabilities is None else capabilities,  # the liar "grants" everything
         "executorPublicKey": ident.pk_hex,
         "maxComputeTasksPerPeer": max_tasks,
+        "timestamp": int(time.time() * 1000),
     }
+    payload["signature"] = ident.sign("presence", H(payload))
     return envelope("presence", payload)
 
 
@@ -431,8 +432,10 @@ class LiarNode:
         log(f"ready on {self.host}:{self.port} with {len(self.ids)} identities: " + " ".join(self.ids))
         while not stop.wait(0.2):
             pass
-        # Withdraw presence: an empty retained payload on each presence topic (section 10).
-        infos = [self.client.publish(presence_topic(i), b"", qos=1, retain=True) for i in self.ids.values()]
+        # Withdraw presence: a signed presence with no capabilities on each presence topic
+        # (section 10; an empty payload would be unsigned, and requesters ignore those).
+        infos = [self.client.publish(presence_topic(i), presence_message(i, self.max_tasks, capabilities=[]),
+                                     qos=1, retain=True) for i in self.ids.values()]
         for info in infos:
             try:
                 info.wait_for_publish(timeout=5)

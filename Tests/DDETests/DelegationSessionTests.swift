@@ -175,7 +175,7 @@ final class DelegationSessionTests: XCTestCase {
     func testSilentExecutorsTimeOutAtTheDeadline() {
         var s = session(.firstValid)
         s.receive(result: forged(a), at: 1100)
-        s.receive(error: ComputeErrorMessage(taskId: task.taskId, executorPublicKey: b.publicKey, code: .busy, message: "busy"), at: 1200)
+        s.receive(error: ComputeErrorMessage(taskId: task.taskId, executor: b, code: .busy, message: "busy"), at: 1200)
         XCTAssertFalse(s.isDecided)
         _ = s.takeActions()
         s.expire(at: 6000)
@@ -202,10 +202,40 @@ final class DelegationSessionTests: XCTestCase {
         var s = session(.firstValid, asked: [a, b])
         let p = Fixture.proof(signer: a) { $0.nextStateRoot = SHA256.hash(Array("elsewhere".utf8)) }
         s.receive(result: Fixture.computeResult(proof: p).json, at: 1100)
-        s.receive(error: ComputeErrorMessage(taskId: task.taskId, executorPublicKey: b.publicKey, code: .codeNotFound, message: "no code"), at: 1200)
+        s.receive(error: ComputeErrorMessage(taskId: task.taskId, executor: b, code: .codeNotFound, message: "no code"), at: 1200)
         XCTAssertTrue(s.everyoneAnswered)
         guard case .failed(let e) = s.state else { return XCTFail("expected failure") }
         XCTAssertEqual(e.status, .noResult)
+    }
+
+    func testForgedComputeErrorsEndNobodysTurnAndScoreNothing() {
+        // Unsigned, signed by someone else, or a genuine refusal of another task replayed here:
+        // none is b's answer to this task.
+        var other = ComputeErrorMessage(taskId: task.taskId, executorPublicKey: b.publicKey, code: .busy, message: "busy")
+        other.sign(with: c)
+        let replayed = ComputeErrorMessage(taskId: SHA256.hash(Array("another task".utf8)), executor: b, code: .busy,
+                                           message: "busy")
+        var moved = replayed
+        moved.taskId = task.taskId
+        for forged in [ComputeErrorMessage(taskId: task.taskId, executorPublicKey: b.publicKey, code: .busy, message: "busy"),
+                       other, moved] {
+            var s = session(.quorum(2), asked: [a, b])
+            s.receive(result: good(a), at: 1100)
+            s.receive(error: forged, at: 1150)
+            XCTAssertFalse(s.everyoneAnswered, "a forged error must not end b's turn")
+            XCTAssertFalse(s.isDecided)
+            XCTAssertEqual(s.events.last?.kind, .unattributed)
+            s.receive(result: good(b), at: 1200)
+            XCTAssertEqual(s.assurance.how, .quorum, "b's genuine answer still counts")
+            XCTAssertNotNil(s.accepted)
+        }
+        // The genuine signed refusal ends b's turn.
+        var s = session(.quorum(2), asked: [a, b])
+        s.receive(result: good(a), at: 1100)
+        s.receive(error: ComputeErrorMessage(taskId: task.taskId, executor: b, code: .busy, message: "busy"), at: 1150)
+        XCTAssertTrue(s.everyoneAnswered)
+        guard case .failed(let e) = s.state else { return XCTFail("\(s.state)") }
+        XCTAssertEqual(e.status, .quorumNotReached)
     }
 
     func testBannedExecutorIsRefusedNotScored() {

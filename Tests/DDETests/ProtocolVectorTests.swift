@@ -36,5 +36,19 @@ final class ProtocolVectorTests: XCTestCase {
             Array("count".utf8): Array("41".utf8),
         ])
         XCTAssertEqual(three.root.hex, v["state_root_three"])
+
+        // Signed presence and compute_error (section 10): the published bytes parse, hash and
+        // verify, and the same fields signed here give the same bytes.
+        let presence = try Presence(json: try JSONParser.parse(Array(try XCTUnwrap(v["presence_seed01"]).utf8)))
+        XCTAssertEqual(presence.signedHash.hex, v["presence_seed01_signed_hash"])
+        XCTAssertTrue(presence.hasValidSignature)
+        let mine = Presence(executor: pair, capabilities: ["state.read", "state.write"], timestamp: 1_767_225_600_000)
+        XCTAssertEqual(String(decoding: mine.json.canonicalBytes(), as: UTF8.self), v["presence_seed01"])
+        let error = try ComputeErrorMessage(json: try JSONParser.parse(Array(try XCTUnwrap(v["error_seed01"]).utf8)))
+        XCTAssertEqual(error.signedHash.hex, v["error_seed01_signed_hash"])
+        XCTAssertTrue(error.hasValidSignature)
+        let refusal = ComputeErrorMessage(taskId: try Digest(hex: String(repeating: "ab", count: 32), field: "taskId"),
+                                          executor: pair, code: .busy, message: "busy")
+        XCTAssertEqual(String(decoding: refusal.json.canonicalBytes(), as: UTF8.self), v["error_seed01"])
     }
 }

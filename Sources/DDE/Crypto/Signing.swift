@@ -5,12 +5,18 @@ import CDDE
 /// of object can never be replayed as another.
 public enum SignatureKind: Sendable {
     case task, proof, receipt
+    /// An executor's announcement (PROTOCOL.md section 10).
+    case presence
+    /// An executor's refusal of one task (compute_error, PROTOCOL.md section 10).
+    case error
 
     public var label: String {
         switch self {
         case .task: return "task"
         case .proof: return "proof"
         case .receipt: return "receipt"
+        case .presence: return "presence"
+        case .error: return "error"
         }
     }
 
@@ -20,8 +26,13 @@ public enum SignatureKind: Sendable {
         case .task: return "dde/v1/task\0"
         case .proof: return "dde/v1/proof\0"
         case .receipt: return "dde/v1/receipt\0"
+        case .presence: return "dde/v1/presence\0"
+        case .error: return "dde/v1/error\0"
         }
     }
+
+    /// The longest prefix ("dde/v1/presence" + 0x00).
+    private static let maxPrefixBytes = 16
 
     /// The exact bytes that are signed for `digest`.
     public func message(for digest: Digest) -> [UInt8] {
@@ -33,7 +44,7 @@ public enum SignatureKind: Sendable {
     func withMessage<R>(for digest: Digest, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         let p = prefix
         let n = p.utf8CodeUnitCount + Digest.byteCount
-        return withUnsafeTemporaryAllocation(byteCount: 15 + Digest.byteCount, alignment: 8) { buffer in
+        return withUnsafeTemporaryAllocation(byteCount: SignatureKind.maxPrefixBytes + Digest.byteCount, alignment: 8) { buffer in
             let m = buffer.baseAddress!
             m.copyMemory(from: p.utf8Start, byteCount: p.utf8CodeUnitCount)
             digest.copyBytes(to: m + p.utf8CodeUnitCount)

@@ -42,15 +42,15 @@ public struct DelegationEvent: Sendable {
         case invalid
         /// Refused by policy (banned or blacklisted, check 10): not scored again.
         case refused
-        /// Unparsable, the signature does not verify for the key it names, or the attached result
-        /// or writes are not what the valid signature covers (check 7): nobody to blame, and the
-        /// executor may still send its genuine answer.
+        /// Unparsable, the signature (of a proof or a compute_error) does not verify for the key
+        /// it names, or the attached result or writes are not what the valid signature covers
+        /// (check 7): nobody to blame, and the executor may still send its genuine answer.
         case unattributed
         /// A second message from an executor that already answered: ignored.
         case duplicate
         /// From an executor that was not asked: ignored.
         case unsolicited
-        /// A compute_error from the executor (unsigned: not scored).
+        /// A compute_error the executor signed: a refusal, not scored.
         case error
         /// Asked, silent until the deadline: scored as a timeout.
         case timeout
@@ -265,8 +265,10 @@ public struct DelegationSession: Sendable {
         valid(Held(verified: verified, bytes: bytes, latency: latency, eventIndex: 0), at: now)
     }
 
-    /// A compute_error received at `now`. Unsigned, so never scored: it only stops the wait for
-    /// that executor.
+    /// A compute_error received at `now`. Signed by the executor it names, it ends the wait for
+    /// that executor (never scored: a refusal is no lie); one whose signature does not verify is
+    /// no answer from anyone (a forged "busy" in an honest executor's name would end its turn and
+    /// leave the decision to others).
     public mutating func receive(error message: ComputeErrorMessage, at now: UInt64) {
         lastSeen = now
         let latency = now > sentAt ? now - sentAt : 0
@@ -276,12 +278,10 @@ public struct DelegationSession: Sendable {
                                           status: message.code, detail: message.message))
             return
         }
-        if case .audited = mode, trust.isStrong(executor) {
-            // Unsigned: anyone can send it in a validated executor's name to skip it and leave
-            // the decision to fresh keys. Its turn stays open until its signed answer or the
-            // deadline.
-            events.append(DelegationEvent(kind: .error, executor: executor, latencyMs: latency, status: message.code,
-                                          detail: "\(message.message) (unsigned: still waiting for this validated executor's signed answer)"))
+        guard message.hasValidSignature else {
+            events.append(DelegationEvent(kind: .unattributed, executor: executor, latencyMs: latency,
+                                          status: .signature,
+                                          detail: "compute_error \(message.code.nameString) whose signature does not verify for the key it names: ignored"))
             return
         }
         guard !answered.contains(executor), errored.insert(executor).inserted else {

@@ -52,9 +52,18 @@ public final class Delegator<T: Transport> {
         } else if executors.count < Delegator.maxExecutors {
             executors.append(presence)
         } else {
-            ignoredMessages += 1  // presence is unsigned: a flood of made-up keys must not grow this
+            ignoredMessages += 1  // anyone can make keys and sign presence: a flood must not grow this
         }
     }
+
+    /// Oldest presence taken (ms): executors republish theirs every minute
+    /// (`ExecutorNode.Config.presenceIntervalMs`), so one older than this is from an executor that
+    /// stopped, or a replay.
+    public var presenceMaxAgeMs: UInt64 = 10 * 60_000
+    /// How far in the future a presence may be dated (clocks differ).
+    public var presenceMaxSkewMs: UInt64 = 60_000
+    /// When each withdrawn executor withdrew (its signed timestamp).
+    private var withdrawals: [PublicKey: UInt64] = [:]
 
     /// Most executors kept from presence messages.
     public static var maxExecutors: Int { 4096 }
@@ -285,16 +294,40 @@ public final class Delegator<T: Transport> {
             return
         }
         guard m.topic.utf8.starts(with: "dde/v1/executors/".utf8) else { ignoredMessages += 1; return }
-        if m.payload.isEmpty {
-            executors.removeAll { sameScalars(Topic.executors($0.executorPublicKey), m.topic) }
-            return
-        }
+        // An empty retained payload clears the broker's copy; it is unsigned, so it removes
+        // nobody here (a forged one would hide honest executors and leave the work to others).
         guard let envelope = try? Envelope.decode(m.payload), envelope.type == .presence,
               let presence = try? Presence(json: envelope.payload),
               sameScalars(Topic.executors(presence.executorPublicKey), m.topic) else {
             ignoredMessages += 1
             return
         }
-        addExecutor(presence)
+        _ = receivePresence(presence, at: clock())
+    }
+
+    /// Takes an announcement from the network: kept only when its signature verifies for the key
+    /// it names, it is at most `presenceMaxAgeMs` old (and not more than `presenceMaxSkewMs` in
+    /// the future), and it is newer than the one held for that key; one with no capabilities
+    /// withdraws the executor. Whether it was taken.
+    @discardableResult
+    public func receivePresence(_ presence: Presence, at now: UInt64) -> Bool {
+        let key = presence.executorPublicKey
+        let latest = executors.first { $0.executorPublicKey == key }?.timestamp ?? withdrawals[key]
+        guard presence.timestamp + presenceMaxAgeMs >= now, presence.timestamp <= now + presenceMaxSkewMs,
+              latest.map({ presence.timestamp > $0 }) ?? true,
+              presence.hasValidSignature else {
+            ignoredMessages += 1
+            return false
+        }
+        if presence.capabilities.isEmpty {
+            executors.removeAll { $0.executorPublicKey == key }
+            // Remembered, so a replay of an older announcement cannot bring it back.
+            if withdrawals.count >= Delegator.maxExecutors { withdrawals.removeAll() }
+            withdrawals[key] = presence.timestamp
+        } else {
+            withdrawals[key] = nil
+            addExecutor(presence)
+        }
+        return true
     }
 }

@@ -142,24 +142,35 @@ public struct TaskOffer: Sendable {
 }
 
 /// The compute_error payload: an executor's refusal of a task, e.g. `DDE_ERR_BUSY` or
-/// `DDE_ERR_CODE_NOT_FOUND`. Unsigned: it only tells the requester to stop waiting for that
-/// executor and is never scored (anyone could send one naming any executor).
+/// `DDE_ERR_CODE_NOT_FOUND`, signed by the executor it names (kind `error`, over H(payload
+/// without signature); the task id inside keeps it from being replayed onto another task). A
+/// requester ignores one whose signature does not verify: anyone can publish on a results topic.
+/// Never scored: a refusal is no lie; it ends the requester's wait for that executor.
 public struct ComputeErrorMessage: Sendable {
     public var taskId: Digest
     public var executorPublicKey: PublicKey
     public var code: Status
     public var message: String
+    public var signature: Signature
 
+    /// Unsigned (`sign` fills the signature in).
     public init(taskId: Digest, executorPublicKey: PublicKey, code: Status, message: String) {
         self.taskId = taskId
         self.executorPublicKey = executorPublicKey
         self.code = code
         self.message = message
+        signature = Signature(Bytes64())
+    }
+
+    /// Signed by `executor`, who is the one it names.
+    public init(taskId: Digest, executor: KeyPair, code: Status, message: String) {
+        self.init(taskId: taskId, executorPublicKey: executor.publicKey, code: code, message: message)
+        sign(with: executor)
     }
 
     public init(json: JSON) throws(DDEError) {
         let r = try FieldReader(json, context: "compute_error")
-        try r.only(["taskId", "executorPublicKey", "code", "message"])
+        try r.only(["taskId", "executorPublicKey", "code", "message", "signature"])
         taskId = try r.digest("taskId")
         executorPublicKey = try r.publicKey("executorPublicKey")
         let name = try r.string("code", maxBytes: 64)
@@ -168,13 +179,30 @@ public struct ComputeErrorMessage: Sendable {
         }
         code = status
         message = try r.string("message", maxBytes: 4096)
+        signature = try r.signature("signature")
     }
 
-    public var json: JSON {
-        .object(JSONObject(uniqueMembers: [
+    private func members(signed: Bool) -> JSON {
+        var m: [JSONObject.Member] = [
             .init("code", .string(code.nameString)), .init("executorPublicKey", .string(executorPublicKey.hex)),
-            .init("message", .string(message)), .init("taskId", .string(taskId.hex)),
-        ]))
+            .init("message", .string(message)),
+        ]
+        if signed { m.append(.init("signature", .string(signature.hex))) }
+        m.append(.init("taskId", .string(taskId.hex)))
+        return .object(JSONObject(uniqueMembers: m))
+    }
+
+    public var json: JSON { members(signed: true) }
+
+    /// H(payload without signature): what the executor signs (kind `error`).
+    public var signedHash: Digest { SHA256.hash(members(signed: false).canonicalBytes()) }
+
+    public mutating func sign(with executor: KeyPair) {
+        signature = executor.sign(.error, signedHash)
+    }
+
+    public var hasValidSignature: Bool {
+        executorPublicKey.isValidSignature(signature, kind: .error, digest: signedHash)
     }
 
     public var envelope: Envelope { Envelope(type: .computeError, payload: json) }
@@ -236,36 +264,71 @@ public struct CodeMessage: Sendable {
 }
 
 /// The presence payload: an executor announcing itself (retained on `Topic.executors(key)`), so
-/// requesters know whom they can pick. Unsigned: a false announcement costs the requester one
-/// timeout for a key that never answers, and such keys sink in the routing order.
+/// requesters know whom they can pick; signed by the executor it names (kind `presence`, over
+/// H(payload without signature)) and dated. Requesters ignore presence that is unsigned,
+/// mis-signed, older than their `presenceMaxAgeMs` or older than one they hold, so nobody can
+/// announce executors that are not there or bring back an old announcement. An executor with no
+/// capabilities is withdrawing. Executors republish it every `presenceIntervalMs`.
 public struct Presence: Sendable {
     public var executorPublicKey: PublicKey
-    /// The capabilities the executor grants (sorted, known names).
+    /// The capabilities the executor grants (sorted, known names); empty: withdrawn.
     public var capabilities: [String]
     /// Tasks of one requester it runs at once; more get a compute_error `DDE_ERR_BUSY`.
     public var maxComputeTasksPerPeer: UInt64
+    /// When it was signed (Unix ms, the executor's clock).
+    public var timestamp: UInt64
+    public var signature: Signature
 
+    /// Unsigned (`sign` fills the signature in); what a caller adding an executor by hand gives.
     public init(executorPublicKey: PublicKey, capabilities: [String] = Capability.all,
-                maxComputeTasksPerPeer: UInt64 = 4) {
+                maxComputeTasksPerPeer: UInt64 = 4, timestamp: UInt64 = 0) {
         self.executorPublicKey = executorPublicKey
         self.capabilities = capabilities
         self.maxComputeTasksPerPeer = maxComputeTasksPerPeer
+        self.timestamp = timestamp
+        signature = Signature(Bytes64())
+    }
+
+    /// Signed by `executor` at `timestamp`.
+    public init(executor: KeyPair, capabilities: [String] = Capability.all, maxComputeTasksPerPeer: UInt64 = 4,
+                timestamp: UInt64) {
+        self.init(executorPublicKey: executor.publicKey, capabilities: capabilities,
+                  maxComputeTasksPerPeer: maxComputeTasksPerPeer, timestamp: timestamp)
+        sign(with: executor)
     }
 
     public init(json: JSON) throws(DDEError) {
         let r = try FieldReader(json, context: "presence")
-        try r.only(["executorPublicKey", "capabilities", "maxComputeTasksPerPeer"])
+        try r.only(["executorPublicKey", "capabilities", "maxComputeTasksPerPeer", "timestamp", "signature"])
         executorPublicKey = try r.publicKey("executorPublicKey")
         capabilities = try r.capabilities("capabilities")
         maxComputeTasksPerPeer = try r.integer("maxComputeTasksPerPeer")
+        timestamp = try r.integer("timestamp")
+        signature = try r.signature("signature")
     }
 
-    public var json: JSON {
-        .object(JSONObject(uniqueMembers: [
+    private func members(signed: Bool) -> JSON {
+        var m: [JSONObject.Member] = [
             .init("capabilities", .strings(capabilities)),
             .init("executorPublicKey", .string(executorPublicKey.hex)),
             .init("maxComputeTasksPerPeer", .int(maxComputeTasksPerPeer)),
-        ]))
+        ]
+        if signed { m.append(.init("signature", .string(signature.hex))) }
+        m.append(.init("timestamp", .int(timestamp)))
+        return .object(JSONObject(uniqueMembers: m))
+    }
+
+    public var json: JSON { members(signed: true) }
+
+    /// H(payload without signature): what the executor signs (kind `presence`).
+    public var signedHash: Digest { SHA256.hash(members(signed: false).canonicalBytes()) }
+
+    public mutating func sign(with executor: KeyPair) {
+        signature = executor.sign(.presence, signedHash)
+    }
+
+    public var hasValidSignature: Bool {
+        executorPublicKey.isValidSignature(signature, kind: .presence, digest: signedHash)
     }
 
     public var envelope: Envelope { Envelope(type: .presence, payload: json) }
