@@ -9,6 +9,13 @@ import XCTest
 final class DelegationEndToEndTests: XCTestCase {
     typealias Node = ExecutorNode<InProcessTransport>
 
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var n = 0
+        var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+        func add() { lock.lock(); n += 1; lock.unlock() }
+    }
+
     final class Flag: @unchecked Sendable {
         private let lock = NSLock()
         private var value = false
@@ -275,6 +282,53 @@ final class DelegationEndToEndTests: XCTestCase {
         XCTAssertTrue(try bStore.reputation.isBlacklisted(net.key("liar"), now: now()))
         XCTAssertFalse(try bStore.reputation.isBlacklisted(net.key("mine"), now: now()))
         XCTAssertEqual(try bStore.receiptCount(), 0, "checking evidence commits nothing")
+    }
+
+    /// A stranger on the network (never asked for work) answers every offer at once with "busy"
+    /// in the names of the executors asked: unsigned, and signed with its own key. Before
+    /// compute_error was signed this made 8 of 20 quorum(2) delegations fail.
+    func testForgedBusyErrorsInHonestNamesChangeNoOutcomeAndNoScore() throws {
+        let net = try network([("a", .honest), ("b", .honest), ("c", .honest)])
+        let forger = net.hub.endpoint(name: "forger")
+        try forger.subscribe(Topic.tasks)
+        let stranger = KeyPair.generate()
+        let stop = Flag()
+        let forged = Counter()
+        let thread = Thread {
+            while !stop.isSet {
+                guard let m = try? forger.receive(timeoutMs: 20), let e = try? Envelope.decode(m.payload),
+                      e.type == .computeTask, let offer = try? TaskOffer(json: e.payload) else { continue }
+                for key in offer.executors {
+                    var signedByStranger = ComputeErrorMessage(taskId: offer.task.taskId, executorPublicKey: key, code: .busy, message: "busy")
+                    signedByStranger.sign(with: stranger)
+                    for message in [ComputeErrorMessage(taskId: offer.task.taskId, executorPublicKey: key, code: .busy, message: "busy"),
+                                    signedByStranger] {
+                        try? forger.publish(topic: Topic.results(requester: offer.task.requesterPublicKey),
+                                            payload: message.envelope.canonicalBytes, retain: false)
+                        forged.add()
+                    }
+                }
+            }
+        }
+        thread.start()
+        addTeardownBlock { stop.set() }
+        for i in 1...20 {
+            let r = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":\#(i),"to":"me"}"#),
+                                               options: options(.quorum(2), fanout: 2, linger: 50))
+            XCTAssertNotNil(r.receipt, "round \(i): \(r.failure?.detail ?? "")")
+        }
+        stop.set()
+        XCTAssertGreaterThan(forged.value, 40, "the forger was heard")
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var scored = 0
+        for name in ["a", "b", "c"] {
+            guard let r = try net.store.reputation.get(net.key(name), now: now) else { continue }
+            scored += 1
+            XCTAssertEqual(r.failedProofs, 0, name)
+            XCTAssertEqual(r.timeouts, 0, name)
+        }
+        XCTAssertGreaterThanOrEqual(scored, 2)
+        XCTAssertEqual(try net.store.verifyChain().count, 20)
     }
 
     func testDuplicateDeliveriesAreHarmless() throws {
