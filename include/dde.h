@@ -11,11 +11,11 @@
  *    alone says what went wrong; dde_errmsg() adds a human message for the calling thread's last
  *    failure (which field, which byte, what to do). dde_status_name()/dde_status_message() name
  *    any code.
- *  - Arguments are checked: a NULL pointer, an oversized length or malformed text gives
- *    DDE_ERR_ARGUMENT (or a more precise code), never a crash.
+ *  - Arguments are checked: a NULL pointer, an oversized length (over DDE_MAX_INPUT_BYTES) or
+ *    malformed text gives DDE_ERR_ARGUMENT (or a more precise code), never a crash.
  *  - Memory the library returns (char ** outputs) is NUL-terminated and released with dde_free().
- *    Fixed-size outputs go into caller buffers of the sizes named below (DDE_*BYTES, also
- *    readable at run time through dde_*bytes()).
+ *    Fixed-size outputs go into caller buffers of the sizes named below (DDE_*BYTES); every size
+ *    and limit is also readable at run time (dde_publickeybytes(), dde_max_executors(), ...).
  *  - Handles (dde_task *, dde_policy *) are opaque; each has a function that creates it and one
  *    that frees it. All functions are thread-safe; a handle may be used from several threads as
  *    long as it is not freed meanwhile (dde_policy_deny mutates and needs exclusive use).
@@ -32,84 +32,98 @@ extern "C" {
 #endif
 
 /* ---- Versions ------------------------------------------------------------------------------ */
+/* Thread safety: any thread. */
 
-#define DDE_VERSION_STRING "0.1.0"
-#define DDE_VERSION_NUMBER 1000 /* major * 1000000 + minor * 1000 + patch */
+/* @generated begin versions: scripts/gen-abi.py from abi/dde.abi; edit the table, not these lines */
+#define DDE_VERSION_STRING "0.2.0"
+#define DDE_VERSION_NUMBER 2000 /* major * 1000000 + minor * 1000 + patch */
 #define DDE_PROTOCOL_VERSION 1
+#define DDE_ABI_VERSION_MAJOR 0 /* the soname's number: libdde.so.0 */
+#define DDE_ABI_VERSION_MINOR 0
+#define DDE_SONAME "libdde.so.0"
+/* @generated end versions */
 
 /* The run-time library version; compare with DDE_VERSION_NUMBER to detect a header/library skew. */
 const char *dde_version(void);
 int dde_version_number(void);
+
+/* The run-time ABI version: a library whose major differs from DDE_ABI_VERSION_MAJOR is not the
+ * one this header describes; a minor below DDE_ABI_VERSION_MINOR lacks something it adds. */
+int dde_abi_version_major(void);
+int dde_abi_version_minor(void);
 
 /* Initialises the library (libsodium). Optional: every function initialises on first use.
  * May be called any number of times from any thread. Returns DDE_OK or DDE_ERR_INTERNAL. */
 int dde_init(void);
 
 /* ---- Status codes -------------------------------------------------------------------------- */
+/* Thread safety: any thread; dde_errcode() and dde_errmsg() report the calling thread's call. */
 
-#define DDE_OK                               0
-#define DDE_ERR_ARGUMENT                     1  /* a NULL pointer, a bad length, an out-of-range value */
-#define DDE_ERR_NOMEM                        2
-#define DDE_ERR_INTERNAL                     3
-#define DDE_ERR_IO                           4  /* reading or writing a file failed */
-#define DDE_ERR_CLOSED                       5  /* the handle was already closed */
-#define DDE_ERR_JSON                        20  /* not RFC 8259 JSON */
-#define DDE_ERR_LIMIT                       21  /* a parser limit: size, depth, string length, key count */
-#define DDE_ERR_DUPLICATE_KEY               22  /* an object names the same key twice */
-#define DDE_ERR_SCHEMA                      23  /* a field is missing, unknown, or of the wrong type */
-#define DDE_ERR_ENCODING                    24  /* hex, base64 or UTF-8 of a field is invalid */
-#define DDE_ERR_VERSION                     25  /* an unknown taskVersion / proofVersion / receiptVersion */
-#define DDE_ERR_NUMBER                      26  /* a number that is not an integer in [0, 2^53-1] where one is needed */
-#define DDE_ERR_TASK_ID                     40  /* taskId is not H(task without taskId and signature) */
-#define DDE_ERR_TASK_SIGNATURE              41  /* the requester's signature over the task does not verify */
-#define DDE_ERR_TASK_MISMATCH               42  /* check 2: proof.taskId differs from the task's id */
-#define DDE_ERR_CODE_HASH_MISMATCH          43  /* check 3: dappCodeHash differs */
-#define DDE_ERR_INPUT_HASH_MISMATCH         44  /* check 4: inputHash differs */
-#define DDE_ERR_CAPABILITIES                45  /* check 5: declared != required, or used is not a subset;
-                                                   check 8: state writes without "state.write" used */
-#define DDE_ERR_STEPS_EXCEEDED              46  /* check 6: traceLength > maxExecutionSteps */
-#define DDE_ERR_FUEL_EXCEEDED               47  /* check 6: fuelUsed > maxFuel */
-#define DDE_ERR_RESULT_HASH                 48  /* check 7: resultHash != H(result) */
-#define DDE_ERR_WRITES_HASH                 49  /* check 7: stateWritesHash != H(stateWrites) */
-#define DDE_ERR_PREVIOUS_STATE_ROOT         50  /* check 8: previousStateRoot differs from the task's */
-#define DDE_ERR_NEXT_STATE_ROOT             51  /* check 8: nextStateRoot is not the root after the writes */
-#define DDE_ERR_PROOF_SIGNATURE             52  /* check 9: the executor's signature does not verify */
-#define DDE_ERR_EXECUTOR_BANNED             53  /* check 10: policy: the executor is temporarily banned */
-#define DDE_ERR_EXECUTOR_BLACKLISTED        54  /* check 10: policy: the executor is blacklisted */
-#define DDE_ERR_RESULT_MISMATCH             55  /* compute_result fields disagree with its proof (taskId, key, hash) */
-#define DDE_ERR_KEY                         56  /* a key is malformed or does not match its pair */
-#define DDE_ERR_SIGNATURE                   57  /* a signature does not verify (outside proof verification) */
-#define DDE_ERR_STORE                       60  /* SQLite failed (message says how) */
-#define DDE_ERR_STALE                       61  /* the task's previousStateRoot is not the dApp's current root */
-#define DDE_ERR_DUPLICATE                   62  /* the task is already committed */
-#define DDE_ERR_CHAIN_BROKEN                63  /* verifyChain found a bad link, hash, signature or root */
-#define DDE_ERR_SCHEMA_VERSION              64  /* the store was written by a newer dde */
-#define DDE_ERR_NOT_FOUND                   65
-#define DDE_ERR_CODE_NOT_FOUND              80  /* no module with that dappCodeHash in the code store */
-#define DDE_ERR_CODE_HASH                   81  /* module bytes do not hash to the name they came under */
-#define DDE_ERR_CODE_INVALID                82  /* the module does not parse or validate */
-#define DDE_ERR_CODE_NONDETERMINISTIC       83  /* float, SIMD, threads or atomics instructions */
-#define DDE_ERR_CAPABILITY_DENIED           84  /* the module imports a capability the task did not declare */
-#define DDE_ERR_UNKNOWN_IMPORT              85
-#define DDE_ERR_NO_SUCH_ACTION              86  /* no export named intent.action of type () -> i32 */
-#define DDE_ERR_OUT_OF_FUEL                 87
-#define DDE_ERR_TOO_MANY_STEPS              88
-#define DDE_ERR_MEMORY_LIMIT                89
-#define DDE_ERR_TIMEOUT                     90
-#define DDE_ERR_GUEST_TRAP                  91
-#define DDE_ERR_GUEST_BOUNDS                92  /* a guest pointer/length outside its memory */
-#define DDE_ERR_RESULT_NOT_JSON             93  /* output_write bytes are not one JSON document */
-#define DDE_ERR_ACTION_FAILED               94  /* the action returned a non-zero status */
-#define DDE_ERR_AUDIT_FAILED                95  /* re-execution disagrees with a proof (the proof is evidence) */
-#define DDE_ERR_TRANSPORT                  100
-#define DDE_ERR_NO_RESULT                  101  /* no valid result before the deadline */
-#define DDE_ERR_QUORUM_NOT_REACHED         102
-#define DDE_ERR_BUSY                       103  /* the executor refused: too many concurrent tasks for this peer */
-#define DDE_ERR_MESSAGE_TYPE               104  /* an envelope of an unknown message type */
-#define DDE_ERR_NO_EXECUTOR                105  /* no known executor fits the task (capabilities, reputation, critical) */
-#define DDE_ERR_UNRESOLVED                 106  /* audited: proofs disagreed and no validated majority decided */
-#define DDE_ERR_EVIDENCE_AGREES            110  /* the evidence's proofs agree: it proves nothing */
-#define DDE_ERR_EVIDENCE_UNJUDGED          111  /* naming the liar needs a re-execution not possible here */
+/* @generated begin status: scripts/gen-abi.py from abi/dde.abi; edit the table, not these lines */
+#define DDE_OK                                0
+#define DDE_ERR_ARGUMENT                      1  /* a NULL pointer, a bad length, an out-of-range value */
+#define DDE_ERR_NOMEM                         2
+#define DDE_ERR_INTERNAL                      3
+#define DDE_ERR_IO                            4  /* reading or writing a file failed */
+#define DDE_ERR_CLOSED                        5  /* the handle was already closed */
+#define DDE_ERR_JSON                         20  /* not RFC 8259 JSON */
+#define DDE_ERR_LIMIT                        21  /* a parser limit: size, depth, string length, key count */
+#define DDE_ERR_DUPLICATE_KEY                22  /* an object names the same key twice */
+#define DDE_ERR_SCHEMA                       23  /* a field is missing, unknown, or of the wrong type */
+#define DDE_ERR_ENCODING                     24  /* hex, base64 or UTF-8 of a field is invalid */
+#define DDE_ERR_VERSION                      25  /* an unknown taskVersion / proofVersion / receiptVersion */
+#define DDE_ERR_NUMBER                       26  /* a number that is not an integer in [0, 2^53-1] where one is needed */
+#define DDE_ERR_TASK_ID                      40  /* taskId is not H(task without taskId and signature) */
+#define DDE_ERR_TASK_SIGNATURE               41  /* the requester's signature over the task does not verify */
+#define DDE_ERR_TASK_MISMATCH                42  /* check 2: proof.taskId differs from the task's id */
+#define DDE_ERR_CODE_HASH_MISMATCH           43  /* check 3: dappCodeHash differs */
+#define DDE_ERR_INPUT_HASH_MISMATCH          44  /* check 4: inputHash differs */
+#define DDE_ERR_CAPABILITIES                 45  /* check 5: declared != required, or used is not a subset;
+                                                    check 8: state writes without "state.write" used */
+#define DDE_ERR_STEPS_EXCEEDED               46  /* check 6: traceLength > maxExecutionSteps */
+#define DDE_ERR_FUEL_EXCEEDED                47  /* check 6: fuelUsed > maxFuel */
+#define DDE_ERR_RESULT_HASH                  48  /* check 7: resultHash != H(result) */
+#define DDE_ERR_WRITES_HASH                  49  /* check 7: stateWritesHash != H(stateWrites) */
+#define DDE_ERR_PREVIOUS_STATE_ROOT          50  /* check 8: previousStateRoot differs from the task's */
+#define DDE_ERR_NEXT_STATE_ROOT              51  /* check 8: nextStateRoot is not the root after the writes */
+#define DDE_ERR_PROOF_SIGNATURE              52  /* check 9: the executor's signature does not verify */
+#define DDE_ERR_EXECUTOR_BANNED              53  /* check 10: policy: the executor is temporarily banned */
+#define DDE_ERR_EXECUTOR_BLACKLISTED         54  /* check 10: policy: the executor is blacklisted */
+#define DDE_ERR_RESULT_MISMATCH              55  /* compute_result fields disagree with its proof (taskId, key, hash) */
+#define DDE_ERR_KEY                          56  /* a key is malformed or does not match its pair */
+#define DDE_ERR_SIGNATURE                    57  /* a signature does not verify (outside proof verification) */
+#define DDE_ERR_STORE                        60  /* SQLite failed (message says how) */
+#define DDE_ERR_STALE                        61  /* the task's previousStateRoot is not the dApp's current root */
+#define DDE_ERR_DUPLICATE                    62  /* the task is already committed */
+#define DDE_ERR_CHAIN_BROKEN                 63  /* verifyChain found a bad link, hash, signature or root */
+#define DDE_ERR_SCHEMA_VERSION               64  /* the store was written by a newer dde */
+#define DDE_ERR_NOT_FOUND                    65
+#define DDE_ERR_CODE_NOT_FOUND               80  /* no module with that dappCodeHash in the code store */
+#define DDE_ERR_CODE_HASH                    81  /* module bytes do not hash to the name they came under */
+#define DDE_ERR_CODE_INVALID                 82  /* the module does not parse or validate */
+#define DDE_ERR_CODE_NONDETERMINISTIC        83  /* float, SIMD, threads or atomics instructions */
+#define DDE_ERR_CAPABILITY_DENIED            84  /* the module imports a capability the task did not declare */
+#define DDE_ERR_UNKNOWN_IMPORT               85
+#define DDE_ERR_NO_SUCH_ACTION               86  /* no export named intent.action of type () -> i32 */
+#define DDE_ERR_OUT_OF_FUEL                  87
+#define DDE_ERR_TOO_MANY_STEPS               88
+#define DDE_ERR_MEMORY_LIMIT                 89
+#define DDE_ERR_TIMEOUT                      90
+#define DDE_ERR_GUEST_TRAP                   91
+#define DDE_ERR_GUEST_BOUNDS                 92  /* a guest pointer/length outside its memory */
+#define DDE_ERR_RESULT_NOT_JSON              93  /* output_write bytes are not one JSON document */
+#define DDE_ERR_ACTION_FAILED                94  /* the action returned a non-zero status */
+#define DDE_ERR_AUDIT_FAILED                 95  /* re-execution disagrees with a proof (the proof is evidence) */
+#define DDE_ERR_TRANSPORT                   100
+#define DDE_ERR_NO_RESULT                   101  /* no valid result before the deadline */
+#define DDE_ERR_QUORUM_NOT_REACHED          102
+#define DDE_ERR_BUSY                        103  /* the executor refused: too many concurrent tasks for this peer */
+#define DDE_ERR_MESSAGE_TYPE                104  /* an envelope of an unknown message type */
+#define DDE_ERR_NO_EXECUTOR                 105  /* no known executor fits the task (capabilities, reputation, critical) */
+#define DDE_ERR_UNRESOLVED                  106  /* audited: proofs disagreed and no validated majority decided */
+#define DDE_ERR_EVIDENCE_AGREES             110  /* the evidence's proofs agree: it proves nothing */
+#define DDE_ERR_EVIDENCE_UNJUDGED           111  /* naming the liar needs a re-execution not possible here */
+/* @generated end status */
 
 /* The constant's name for a code ("DDE_ERR_TASK_ID"), or "DDE_ERR_UNKNOWN". Static storage. */
 const char *dde_status_name(int code);
@@ -117,29 +131,65 @@ const char *dde_status_name(int code);
 const char *dde_status_message(int code);
 /* The code of the calling thread's last failure (DDE_OK after a success). */
 int dde_errcode(void);
-/* The message of the calling thread's last failure ("" after a success). Valid until the next
- * dde_* call on the same thread; copy it to keep it. */
+/* The message of the calling thread's last failure ("" after a success), at most
+ * DDE_ERRMSGBYTES long with its NUL. Valid until the next dde_* call on the same thread; copy it
+ * to keep it. */
 const char *dde_errmsg(void);
 
 /* ---- Memory -------------------------------------------------------------------------------- */
+/* Thread safety: any thread. */
 
 /* Releases memory returned by the library (char ** outputs). NULL is a no-op. */
 void dde_free(void *pointer);
 
-/* ---- Sizes --------------------------------------------------------------------------------- */
+/* ---- Sizes and limits ---------------------------------------------------------------------- */
+/* Each DDE_X has a run-time function dde_x() (the name in lower case) returning the library's
+ * value, for bindings and for a program that wants to check the library it loaded.
+ * Thread safety: any thread. */
 
-#define DDE_PUBLICKEYBYTES 32U
-#define DDE_SECRETKEYBYTES 64U /* libsodium form: seed || public key */
-#define DDE_SEEDBYTES 32U
-#define DDE_SIGNATUREBYTES 64U
-#define DDE_HASHBYTES 32U
-#define DDE_HASHHEXBYTES 65U /* 64 lowercase hex characters and a NUL */
+/* @generated begin constants: scripts/gen-abi.py from abi/dde.abi; edit the table, not these lines */
+#define DDE_PUBLICKEYBYTES          32U        /* an Ed25519 public key */
+#define DDE_SECRETKEYBYTES          64U        /* libsodium form: seed || public key */
+#define DDE_SEEDBYTES               32U        /* the seed a key pair is derived from */
+#define DDE_SIGNATUREBYTES          64U        /* an Ed25519 signature */
+#define DDE_HASHBYTES               32U        /* a SHA-256 digest */
+#define DDE_HASHHEXBYTES            65U        /* 64 lowercase hex characters and a NUL */
+#define DDE_ERRMSGBYTES             512U       /* dde_errmsg() is at most this long, its NUL included */
+#define DDE_MAX_INPUT_BYTES         67108864U  /* 64 MiB: any (pointer, length) argument */
+#define DDE_MAX_PATH_BYTES          4096U      /* a file path (store_path, key file), NUL excluded */
+#define DDE_MAX_URL_BYTES           300U       /* broker_url of dde_client_new_mqtt, NUL excluded */
+#define DDE_JSON_MAX_BYTES          1048576U   /* 1 MiB: a JSON document (spec, task, result, options; evidence: 64 KiB more) */
+#define DDE_JSON_MAX_DEPTH          64U        /* nesting of arrays and objects in a document */
+#define DDE_JSON_MAX_STRING_BYTES   1048576U   /* 1 MiB: one string of a document, UTF-8 after unescaping */
+#define DDE_JSON_MAX_OBJECT_KEYS    4096U      /* members of one object */
+#define DDE_JSON_MAX_ARRAY_ELEMENTS 65536U     /* elements of one array */
+#define DDE_MAX_EXECUTORS           64U        /* executors one task is offered to: the options' fanout, quorum and pinned */
+#define DDE_MAX_MODULE_BYTES        16777216U  /* 16 MiB: a WebAssembly module (dde_client_publish_code) */
+#define DDE_MAX_STATE_KEY_BYTES     1024U      /* a key of a dApp's state (a spec's "state") */
+#define DDE_MAX_STATE_VALUE_BYTES   262144U    /* 256 KiB: a value of a dApp's state */
+#define DDE_MAX_TOPIC_BYTES         65535U     /* a topic a transport's receive hands over (longer ones are dropped) */
 
 size_t dde_publickeybytes(void);
 size_t dde_secretkeybytes(void);
 size_t dde_seedbytes(void);
 size_t dde_signaturebytes(void);
 size_t dde_hashbytes(void);
+size_t dde_hashhexbytes(void);
+size_t dde_errmsgbytes(void);
+size_t dde_max_input_bytes(void);
+size_t dde_max_path_bytes(void);
+size_t dde_max_url_bytes(void);
+size_t dde_json_max_bytes(void);
+size_t dde_json_max_depth(void);
+size_t dde_json_max_string_bytes(void);
+size_t dde_json_max_object_keys(void);
+size_t dde_json_max_array_elements(void);
+size_t dde_max_executors(void);
+size_t dde_max_module_bytes(void);
+size_t dde_max_state_key_bytes(void);
+size_t dde_max_state_value_bytes(void);
+size_t dde_max_topic_bytes(void);
+/* @generated end constants */
 
 /* ---- Hashes, keys and signatures ----------------------------------------------------------- */
 
@@ -192,7 +242,8 @@ int dde_key_load(const char *path, uint8_t public_key[DDE_PUBLICKEYBYTES],
 
 /* The RFC 8785 canonical form of the JSON document json[0..length). On success *out holds a
  * NUL-terminated copy (release with dde_free) and *out_length (if not NULL) its length.
- * Parser limits: 1 MiB, depth 64; DDE_ERR_JSON, DDE_ERR_LIMIT or DDE_ERR_DUPLICATE_KEY. */
+ * Parser limits DDE_JSON_MAX_* (1 MiB, depth 64, ...); DDE_ERR_JSON, DDE_ERR_LIMIT or
+ * DDE_ERR_DUPLICATE_KEY. */
 int dde_canonicalize(const char *json, size_t length, char **out, size_t *out_length);
 
 /* ---- Tasks --------------------------------------------------------------------------------- */
@@ -392,7 +443,7 @@ void dde_client_free(dde_client *client);
 
 /* Publishes a WebAssembly module (retained, on dde/v1/code/<sha256>) so executors can fetch it;
  * code_hash (may be NULL) receives its SHA-256. Over MQTT it returns once the broker has
- * acknowledged it (DDE_ERR_TRANSPORT if not within 5 s). DDE_ERR_LIMIT for a module over 16 MiB. */
+ * acknowledged it (DDE_ERR_TRANSPORT if not within 5 s). DDE_ERR_LIMIT for a module over DDE_MAX_MODULE_BYTES (16 MiB). */
 int dde_client_publish_code(dde_client *client, const void *module, size_t length, uint8_t code_hash[DDE_HASHBYTES]);
 
 /* Listens timeout_ms for executors' presence messages (retained ones arrive at once; 1000 ms is
@@ -409,7 +460,8 @@ int dde_client_discover(dde_client *client, uint32_t timeout_ms, size_t *count);
  *           "pinned":[pk hex],"shareEvidence":bool}, every field optional (first_valid, fanout 3,
  *           10 s; audited: errorTarget 0.001, liarShare 0.2, auditFloor 0.01; evidence shared).
  *           errorTarget must be in (0, 1), liarShare in [0, 1), auditFloor in [0, 1], else
- *           DDE_ERR_ARGUMENT; "pinned" holds at most 64 keys.
+ *           DDE_ERR_ARGUMENT; fanout and quorum are 1 to DDE_MAX_EXECUTORS (64), and "pinned"
+ *           holds at most DDE_MAX_EXECUTORS keys.
  *           What each mode guarantees (docs/PROTOCOL.md section 11): first_valid trusts the
  *           fastest signer, so a consistent liar that answers first is committed; quorum k
  *           commits what k distinct executors agree on (k fresh keys of one attacker can agree);
@@ -456,7 +508,7 @@ int dde_client_delegate(dde_client *client, const char *spec, size_t spec_length
  * with it, *verdict NULL: DDE_ERR_PROOF_SIGNATURE (a signature does not verify),
  * DDE_ERR_TASK_MISMATCH (a proof of another task), DDE_ERR_EVIDENCE_AGREES (the proofs agree),
  * DDE_ERR_SCHEMA, DDE_ERR_VERSION (evidenceVersion), the JSON and task codes (DDE_ERR_TASK_ID,
- * _TASK_SIGNATURE), DDE_ERR_ARGUMENT for a NULL document or a length over 64 MiB. */
+ * _TASK_SIGNATURE), DDE_ERR_ARGUMENT for a NULL document or a length over DDE_MAX_INPUT_BYTES (64 MiB). */
 int dde_evidence_check(const char *document, size_t length, char **verdict, size_t *verdict_length);
 
 /* Checks a document (as dde_evidence_check) and records it in the store; a liar it names by

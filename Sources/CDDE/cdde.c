@@ -1,4 +1,7 @@
 #include "cdde.h"
+// The public header: its constants (DDE_ERRMSGBYTES), and a check that the definitions below
+// match its prototypes.
+#include "../../include/dde.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -7,15 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DDE_ERRMSG_MAX 512
-
 static _Thread_local int last_code;
-static _Thread_local char last_message[DDE_ERRMSG_MAX];
+static _Thread_local char last_message[DDE_ERRMSGBYTES];
 
 void cdde_set_error(int code, const char *message, size_t length) {
     last_code = code;
     if (message == NULL) length = 0;
-    if (length > DDE_ERRMSG_MAX - 1) length = DDE_ERRMSG_MAX - 1;
+    if (length > DDE_ERRMSGBYTES - 1) length = DDE_ERRMSGBYTES - 1;
     if (length > 0) memcpy(last_message, message, length);
     last_message[length] = '\0';
 }

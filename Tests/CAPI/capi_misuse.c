@@ -97,6 +97,15 @@ int main(void) {
     dde_free(NULL);
     check("sizes", dde_publickeybytes() == 32 && dde_secretkeybytes() == 64 && dde_seedbytes() == 32 &&
                    dde_signaturebytes() == 64 && dde_hashbytes() == 32);
+    check("abi version", dde_abi_version_major() == DDE_ABI_VERSION_MAJOR && dde_abi_version_minor() >= DDE_ABI_VERSION_MINOR);
+    check("sizes and limits at run time", dde_hashhexbytes() == DDE_HASHHEXBYTES && dde_errmsgbytes() == DDE_ERRMSGBYTES &&
+          dde_max_input_bytes() == DDE_MAX_INPUT_BYTES && dde_max_path_bytes() == DDE_MAX_PATH_BYTES &&
+          dde_max_url_bytes() == DDE_MAX_URL_BYTES && dde_json_max_bytes() == DDE_JSON_MAX_BYTES &&
+          dde_json_max_depth() == DDE_JSON_MAX_DEPTH && dde_json_max_string_bytes() == DDE_JSON_MAX_STRING_BYTES &&
+          dde_json_max_object_keys() == DDE_JSON_MAX_OBJECT_KEYS &&
+          dde_json_max_array_elements() == DDE_JSON_MAX_ARRAY_ELEMENTS && dde_max_executors() == DDE_MAX_EXECUTORS &&
+          dde_max_module_bytes() == DDE_MAX_MODULE_BYTES && dde_max_state_key_bytes() == DDE_MAX_STATE_KEY_BYTES &&
+          dde_max_state_value_bytes() == DDE_MAX_STATE_VALUE_BYTES && dde_max_topic_bytes() == DDE_MAX_TOPIC_BYTES);
 
     /* Hashes */
     expect("sha256 NULL out", dde_sha256("a", 1, NULL), DDE_ERR_ARGUMENT);

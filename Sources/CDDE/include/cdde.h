@@ -12,7 +12,7 @@
 #include <sqlite3.h>
 
 // Records the status and message of the last failure on the calling thread (copied, truncated
-// to DDE_ERRMSG_MAX-1 bytes). Read back through dde_errcode()/dde_errmsg().
+// to DDE_ERRMSGBYTES-1 bytes). Read back through dde_errcode()/dde_errmsg().
 void cdde_set_error(int code, const char *message, size_t length);
 void cdde_clear_error(void);
 

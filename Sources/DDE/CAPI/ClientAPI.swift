@@ -75,7 +75,7 @@ final class CallbackTransport: Transport {
         }
         // What a peer sent (a topic that is not UTF-8, a payload over the input limit) is dropped
         // like any other junk from the network; it must not end the caller's delegation.
-        guard length <= maxInputBytes, let name = try? inputString(topic, "received topic", maxLength: 65535) else {
+        guard length <= maxInputBytes, let name = try? inputString(topic, "received topic", maxLength: ABILimits.maxTopicBytes) else {
             return nil
         }
         let bytes = length == 0 ? [] : Array(UnsafeBufferPointer(start: payload, count: length))
@@ -181,7 +181,7 @@ public func dde_client_new_mqtt(_ brokerURL: UnsafePointer<CChar>?, _ storePath:
     guarded { () throws(DDEError) in
         let o = try outputPointer(out, "client")
         o.pointee = nil
-        let url = try inputString(brokerURL, "broker_url", maxLength: 300)
+        let url = try inputString(brokerURL, "broker_url", maxLength: ABILimits.maxURLBytes)
         let path = try inputString(storePath, "store_path")
         let sk = try fixedInput(secretKey, KeyPair.secretKeyByteCount, "secret_key")
         let identity = try KeyPair.fromSecretKey(sk)

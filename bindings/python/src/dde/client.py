@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
+from . import _abi
 from . import _library as L
 from ._convert import BytesLike, JSONInput, PathLike, as_bytes, json_text, path_bytes, type_name
 from ._guard import Guard, Guarded
@@ -20,8 +21,9 @@ from .evidence import EvidenceVerdict, _verdict
 __all__ = ["Answer", "Assurance", "Client", "DelegationReport"]
 
 _MODES = ("first_valid", "quorum", "audited")
-# TaskOffer.maxExecutors in the library: the most executors one task may be offered to.
-MAX_EXECUTORS = 64
+# DDE_MAX_EXECUTORS (abi/dde.abi; checked against dde_max_executors() at load): the most
+# executors one task may be offered to (fanout, quorum, pinned).
+MAX_EXECUTORS = _abi.MAX_EXECUTORS
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,7 @@ class Client(Guarded):
     def publish_code(self, module: bytes) -> str:
         """Publishes a WebAssembly module (retained, under its SHA-256) so executors can fetch it
         by hash; returns the hash in hex (the spec's ``dappCodeHash``). Returns once the broker
-        acknowledged it. LimitError for a module over 16 MiB.
+        acknowledged it. LimitError for a module over ``dde.MAX_MODULE_BYTES`` (16 MiB).
         """
         data = as_bytes(module, "module")
         out = ctypes.create_string_buffer(L.HASHBYTES)
