@@ -129,5 +129,6 @@ def test_abi_version_and_soname():
     assert header_int("DDE_ABI_VERSION_MINOR") == _abi.ABI_VERSION_MINOR == dde.ABI_VERSION_MINOR
     soname = re.search(r'#define DDE_SONAME "([^"]+)"', TEXT).group(1)
     assert soname == _abi.SONAME == f"libdde.so.{_abi.ABI_VERSION_MAJOR}"
+    assert _library.LIBRARY_NAMES[0] == soname  # the loader looks for the soname first
     major, minor = dde.abi_version()
     assert major == _abi.ABI_VERSION_MAJOR and minor >= _abi.ABI_VERSION_MINOR

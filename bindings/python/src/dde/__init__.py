@@ -26,7 +26,7 @@ Module layout:
 - ``dde.result``     Result (a compute_result, parsed and immutable)
 - ``dde.client``     Client (delegating over MQTT), DelegationReport, Answer, Assurance
 - ``dde.evidence``   check_evidence, EvidenceVerdict (portable fraud evidence)
-- ``dde._library``   finding libdde.so and the ctypes prototypes; ``dde._guard`` handle lifetimes
+- ``dde._library``   finding libdde.so.0 and the ctypes prototypes; ``dde._guard`` handle lifetimes
 - ``dde._abi``       versions, sizes and limits (generated from abi/dde.abi, checked against the library)
 """
 

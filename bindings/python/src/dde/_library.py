@@ -4,10 +4,12 @@ Search order (the first that loads wins):
 
 1. the environment variable ``DDE_LIBRARY``: a path to the library. When it is set, nothing else
    is tried: a path that does not load is an error rather than a silent fallback;
-2. ``libdde.so`` next to this file (a wheel that bundles the library puts it there);
+2. ``libdde.so.0`` (the soname, ``_abi.SONAME``), then ``libdde.so``, next to this file (a wheel
+   that bundles the library puts it there);
 3. ``ctypes.util.find_library("dde")`` (ldconfig's cache, the compiler's search path);
-4. ``libdde.so`` through the dynamic loader's own search (``LD_LIBRARY_PATH``, ``/etc/ld.so.cache``,
-   ``/lib``, ``/usr/lib``).
+4. ``libdde.so.0``, then ``libdde.so``, through the dynamic loader's own search
+   (``LD_LIBRARY_PATH``, ``/etc/ld.so.cache``, ``/lib``, ``/usr/lib``). A run-time install has only
+   the soname; ``libdde.so`` is the development link.
 
 The library is loaded on first use, once per process, so importing ``dde`` never fails and its
 exceptions can be caught before any library exists. What it must be: ABI major
@@ -32,6 +34,9 @@ from .errors import DDEError, IncompatibleLibraryError, LibraryNotFoundError, er
 
 ENV_VAR = "DDE_LIBRARY"
 LIBRARY_NAME = "libdde.dylib" if sys.platform == "darwin" else "libdde.so"
+# What to look for, in order: the soname (what a run-time install has), then the linker's name.
+LIBRARY_NAMES = (["libdde.%d.dylib" % _abi.ABI_VERSION_MAJOR, LIBRARY_NAME] if sys.platform == "darwin"
+                 else [_abi.SONAME, LIBRARY_NAME])
 
 # The release this package was written with (include/dde.h DDE_VERSION_NUMBER, from abi/dde.abi).
 # The loader checks the ABI version, not this: any release of the same ABI major works.
@@ -143,20 +148,23 @@ _path: Optional[str] = None
 _abi_found: Optional[Tuple[int, int]] = None
 
 _HOW_TO = (
-    "Build it with scripts/build-lib.sh in the dde repository (it writes build/host/lib/libdde.so) "
-    "and set DDE_LIBRARY to that path, or install libdde.so where the dynamic loader finds it "
-    "(e.g. /usr/local/lib, then run ldconfig)."
+    "Build it with scripts/build-lib.sh in the dde repository (it writes build/host/lib/libdde.so, "
+    "a link to libdde.so.0) and set DDE_LIBRARY to that path, or install it where the dynamic "
+    "loader finds it (scripts/install.sh /usr/local, then run ldconfig)."
 )
 
 
 def _candidates() -> List[Tuple[str, Optional[str]]]:
     """(where, what to dlopen or None when that place has nothing) in search order, after DDE_LIBRARY."""
-    bundled = Path(__file__).resolve().with_name(LIBRARY_NAME)
-    return [
-        ("bundled with the package", str(bundled) if bundled.is_file() else None),
-        ("ctypes.util.find_library('dde')", ctypes.util.find_library("dde")),
-        ("the dynamic loader's search path", LIBRARY_NAME),
-    ]
+    here = Path(__file__).resolve()
+    out: List[Tuple[str, Optional[str]]] = []
+    for name in LIBRARY_NAMES:
+        bundled = here.with_name(name)
+        out.append((f"{name} bundled with the package", str(bundled) if bundled.is_file() else None))
+    out.append(("ctypes.util.find_library('dde')", ctypes.util.find_library("dde")))
+    for name in LIBRARY_NAMES:
+        out.append(("the dynamic loader's search path", name))
+    return out
 
 
 def _load() -> Tuple[ctypes.CDLL, str]:
@@ -179,7 +187,7 @@ def _load() -> Tuple[ctypes.CDLL, str]:
         except OSError as e:
             tried.append(f"{how}: {what}: {e}")
     raise LibraryNotFoundError._raised_here(
-        "libdde.so was not found. Tried, in order: " + "; ".join(tried) + ". " + _HOW_TO)
+        f"libdde ({' or '.join(LIBRARY_NAMES)}) was not found. Tried, in order: " + "; ".join(tried) + ". " + _HOW_TO)
 
 
 def _library_abi(lib: ctypes.CDLL, path: str) -> Tuple[int, int]:
@@ -261,7 +269,7 @@ def abi_version() -> Tuple[int, int]:
 def library_path() -> str:
     """What the library was loaded from (a path, or the name the dynamic loader resolved).
 
-    >>> library_path().endswith("libdde.so")
+    >>> os.path.basename(library_path()).startswith("libdde.so")
     True
     """
     library()
