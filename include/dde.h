@@ -16,9 +16,15 @@
  *  - Memory the library returns (char ** outputs) is NUL-terminated and released with dde_free().
  *    Fixed-size outputs go into caller buffers of the sizes named below (DDE_*BYTES); every size
  *    and limit is also readable at run time (dde_publickeybytes(), dde_max_executors(), ...).
- *  - Handles (dde_task *, dde_policy *) are opaque; each has a function that creates it and one
- *    that frees it. All functions are thread-safe; a handle may be used from several threads as
- *    long as it is not freed meanwhile (dde_policy_deny mutates and needs exclusive use).
+ *  - Handles (dde_task, dde_policy, dde_store, dde_client) are opaque; each has a function that
+ *    creates it and one that frees or closes it. The library checks every handle it is given
+ *    against a table of live handles and never reads memory through a handle pointer: NULL or
+ *    a pointer that is no handle of that type gives DDE_ERR_ARGUMENT; a handle already freed
+ *    or closed gives DDE_ERR_CLOSED, so a double free/close or a use after close is a reported
+ *    error, not a crash (the handle table keeps a freed handle's number out of use).
+ *    All functions are thread-safe; a handle may be used from several threads (a call in flight
+ *    when another thread frees a task, policy or store completes: it holds its own reference),
+ *    except that dde_policy_deny needs exclusive use and a client one thread at a time.
  *  - Secrets are wiped from library memory after use; key files are written with mode 0600.
  */
 #ifndef DDE_H
@@ -61,11 +67,11 @@ int dde_init(void);
 
 /* @generated begin status: scripts/gen-abi.py from abi/dde.abi; edit the table, not these lines */
 #define DDE_OK                                0
-#define DDE_ERR_ARGUMENT                      1  /* a NULL pointer, a bad length, an out-of-range value */
+#define DDE_ERR_ARGUMENT                      1  /* a NULL pointer, a bad length, an out-of-range value, not a handle */
 #define DDE_ERR_NOMEM                         2
 #define DDE_ERR_INTERNAL                      3
 #define DDE_ERR_IO                            4  /* reading or writing a file failed */
-#define DDE_ERR_CLOSED                        5  /* the handle was already closed */
+#define DDE_ERR_CLOSED                        5  /* the handle was already closed or freed */
 #define DDE_ERR_JSON                         20  /* not RFC 8259 JSON */
 #define DDE_ERR_LIMIT                        21  /* a parser limit: size, depth, string length, key count */
 #define DDE_ERR_DUPLICATE_KEY                22  /* an object names the same key twice */
@@ -272,7 +278,7 @@ int dde_task_create(const char *spec_json, size_t length, const uint8_t secret_k
  * (DDE_ERR_TASK_SIGNATURE). On success *task is a new handle; on failure *task is NULL. */
 int dde_task_parse(const char *task_json, size_t length, dde_task **task);
 
-/* Releases a task handle. NULL is a no-op. */
+/* Releases a task handle. NULL, a task already freed or a pointer that is no task: nothing. */
 void dde_task_free(dde_task *task);
 
 /* The task's canonical JSON (what to send to executors). *json: release with dde_free. */
@@ -290,6 +296,7 @@ typedef struct dde_policy dde_policy;
 int dde_policy_new(dde_policy **policy);
 /* reason: DDE_ERR_EXECUTOR_BANNED or DDE_ERR_EXECUTOR_BLACKLISTED (the code verify returns). */
 int dde_policy_deny(dde_policy *policy, const uint8_t public_key[DDE_PUBLICKEYBYTES], int reason);
+/* Releases a policy. NULL, a policy already freed or a pointer that is no policy: nothing. */
 void dde_policy_free(dde_policy *policy);
 
 /* Verifies a compute_result document against the task it answers, without re-execution
@@ -300,7 +307,8 @@ void dde_policy_free(dde_policy *policy);
  *   7 DDE_ERR_RESULT_HASH, _WRITES_HASH   8 DDE_ERR_PREVIOUS_STATE_ROOT, _CAPABILITIES (stateWrites
  *     not empty but proof.capabilitiesUsed lacks "state.write"), _NEXT_STATE_ROOT
  *   9 DDE_ERR_PROOF_SIGNATURE   10 DDE_ERR_EXECUTOR_BLACKLISTED, _EXECUTOR_BANNED
- * policy may be NULL (accept every executor). Pure: changes nothing; thread-safe. */
+ * policy may be NULL (accept every executor; a freed policy is DDE_ERR_CLOSED, never taken for
+ * NULL). Pure: changes nothing; thread-safe. */
 int dde_verify(const dde_task *task, const char *result_json, size_t length, const dde_policy *policy);
 
 /* ---- The store: receipt chain, dApp state, reputation (one SQLite file) --------------------- */
@@ -317,8 +325,13 @@ typedef struct dde_store dde_store;
  * dde; the file is left untouched), DDE_ERR_ARGUMENT/SCHEMA for bad options. */
 int dde_store_open(const char *path, const char *options_json, size_t options_length, dde_store **store);
 
-/* Closes the file and releases the handle. NULL is a no-op. */
-void dde_store_close(dde_store *store);
+/* Closes the file and releases the handle, in every case. Every commit that returned DDE_OK was
+ * already durable; what close can still report is SQLite's last word on the file.
+ * Returns DDE_OK (also for NULL); DDE_ERR_STORE when SQLite reports a failure while closing
+ * (dde_errmsg() says which; e.g. statements of a call on another thread still running: the
+ * file is closed when they end); DDE_ERR_CLOSED for a store already closed (nothing happens);
+ * DDE_ERR_ARGUMENT for a pointer that is no store. */
+int dde_store_close(dde_store *store);
 
 /* Verifies result_json against task again (with the store's reputation as policy) and commits
  * it: refuses a task already committed (DDE_ERR_DUPLICATE) or made on a state the dApp has left
@@ -437,9 +450,14 @@ int dde_client_new(const char *store_path, const uint8_t secret_key[DDE_SECRETKE
                    dde_publish_fn publish, dde_subscribe_fn subscribe, dde_receive_fn receive,
                    dde_subscribe_fn unsubscribe, dde_client **client);
 
-/* Closes the store and frees the client. Over MQTT it first waits (at most 5 s) for the broker to
- * acknowledge what was published, then disconnects. NULL is ignored. */
-void dde_client_free(dde_client *client);
+/* Closes the store and frees the client, in every case. Over MQTT it first waits (at most 5 s)
+ * for the broker to acknowledge what was published, then disconnects.
+ * Returns DDE_OK (also for NULL) when everything published was acknowledged and the store closed
+ * cleanly; DDE_ERR_TRANSPORT when the broker did not acknowledge every publish in time (those
+ * messages may be lost: a last offer, evidence); DDE_ERR_STORE when closing the store failed
+ * (the first failure is returned, dde_errmsg() says which); DDE_ERR_CLOSED for a client already
+ * freed (nothing happens); DDE_ERR_ARGUMENT for a pointer that is no client. */
+int dde_client_free(dde_client *client);
 
 /* Publishes a WebAssembly module (retained, on dde/v1/code/<sha256>) so executors can fetch it;
  * code_hash (may be NULL) receives its SHA-256. Over MQTT it returns once the broker has

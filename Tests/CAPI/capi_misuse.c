@@ -7,6 +7,9 @@
  * The store and evidence functions run on a temporary store (/tmp/dde-capi-misuse-PID.db, removed
  * at the end) with evidence documents signed here (dde_sign); the client functions only up to
  * their argument checks (no broker).
+ * Handles: double frees and closes, use after free or close, a handle of another type and
+ * pointers that are no handle are each refused with their code (DDE_ERR_CLOSED,
+ * DDE_ERR_ARGUMENT), never a crash or a read of freed memory.
  */
 #include <dde.h>
 #include <stdint.h>
@@ -355,7 +358,41 @@ int main(void) {
     check("evidence_export: two documents, one line each", out != NULL && len == strlen(out) && lines == 2 &&
           out[len - 1] == '\n');
     dde_free(out);
-    dde_store_close(store);
+
+    /* Handles of the wrong type and pointers that are no handle at all. */
+    int local = 0;
+    expect("store_head with a task handle", dde_store_head((dde_store *)task, &count, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("store_head with a stack address", dde_store_head((dde_store *)&local, &count, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("store_head with 0x1", dde_store_head((dde_store *)0x1, &count, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("task_id with a store handle", dde_task_id((dde_task *)store, idhex), DDE_ERR_ARGUMENT);
+    expect("task_id with a stack address", dde_task_id((dde_task *)&local, idhex), DDE_ERR_ARGUMENT);
+    expect("verify with a store as policy", dde_verify(task, "{}", 2, (dde_policy *)store), DDE_ERR_ARGUMENT);
+    expect("store_close with a task handle", dde_store_close((dde_store *)task), DDE_ERR_ARGUMENT);
+    expect("store_close with a stack address", dde_store_close((dde_store *)&local), DDE_ERR_ARGUMENT);
+    dde_task_free((dde_task *)store);  /* another type: ignored, the store stays open */
+    dde_policy_free((dde_policy *)&local);
+    expect("the store survives frees of the wrong type", dde_store_head(store, &count, NULL, NULL), DDE_OK);
+
+    /* Close, then every use of the closed store: DDE_ERR_CLOSED, nothing read through it. */
+    expect("store_close", dde_store_close(store), DDE_OK);
+    expect("store_close twice", dde_store_close(store), DDE_ERR_CLOSED);
+    expect("store_close NULL", dde_store_close(NULL), DDE_OK);
+    expect("store_head after close", dde_store_head(store, &count, NULL, NULL), DDE_ERR_CLOSED);
+    expect("store_verify_chain after close", dde_store_verify_chain(store, NULL), DDE_ERR_CLOSED);
+    expect("store_export after close", dde_store_export(store, &out, &len), DDE_ERR_CLOSED);
+    expect("store_commit after close", dde_store_commit(store, task, "{}", 2, sk, 0, NULL, NULL), DDE_ERR_CLOSED);
+    expect("store_policy after close", dde_store_policy(store, 0, &store_policy), DDE_ERR_CLOSED);
+    expect("reputation_status after close", dde_reputation_status(store, pk, 0, &banned, &blacklisted), DDE_ERR_CLOSED);
+    expect("reputation_record_failure after close", dde_reputation_record_failure(store, pk, 0), DDE_ERR_CLOSED);
+    expect("evidence_import after close", dde_store_evidence_import(store, equivocation, eq_len, 0), DDE_ERR_CLOSED);
+    expect("evidence_export after close", dde_store_evidence_export(store, &out, &len), DDE_ERR_CLOSED);
+    /* A new store gets a new handle: the old one stays closed. */
+    dde_store *again = NULL;
+    expect("store_open again", dde_store_open(db, NULL, 0, &again), DDE_OK);
+    check("a new store is a new handle", again != NULL && again != store);
+    expect("the old handle stays closed", dde_store_head(store, &count, NULL, NULL), DDE_ERR_CLOSED);
+    expect("the new handle works", dde_store_head(again, &count, NULL, NULL), DDE_OK);
+    expect("store_close the new one", dde_store_close(again), DDE_OK);
     const char *suffixes[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
         char file[128];
@@ -375,7 +412,9 @@ int main(void) {
     expect("client_new_mqtt NULL out", dde_client_new_mqtt("mqtt://127.0.0.1", db, sk, NULL), DDE_ERR_ARGUMENT);
     expect("client_new NULL callbacks", dde_client_new(db, sk, NULL, NULL, NULL, NULL, NULL, &client), DDE_ERR_ARGUMENT);
     expect("client_new NULL out", dde_client_new(db, sk, NULL, NULL, NULL, NULL, NULL, NULL), DDE_ERR_ARGUMENT);
-    dde_client_free(NULL);
+    expect("client_free NULL", dde_client_free(NULL), DDE_OK);
+    expect("client_free 0x1", dde_client_free((dde_client *)0x1), DDE_ERR_ARGUMENT);
+    expect("client_free a store handle", dde_client_free((dde_client *)again), DDE_ERR_ARGUMENT);
     size_t executors = 99;
     expect("client_discover NULL client", dde_client_discover(NULL, 0, &executors), DDE_ERR_ARGUMENT);
     expect("client_publish_code NULL client", dde_client_publish_code(NULL, "\0asm", 4, hash), DDE_ERR_ARGUMENT);
@@ -391,7 +430,20 @@ int main(void) {
         snprintf(file, sizeof file, "%s%s", db, suffixes[i]);
         unlink(file);
     }
+
+    /* Tasks and policies: use after free is DDE_ERR_CLOSED, a second free is harmless. A freed
+     * policy is never taken for NULL (which would accept every executor). */
+    dde_policy *freed_policy = NULL;
+    expect("policy_new to free", dde_policy_new(&freed_policy), DDE_OK);
+    dde_policy_free(freed_policy);
+    dde_policy_free(freed_policy);
+    expect("verify with a freed policy", dde_verify(task, "{}", 2, freed_policy), DDE_ERR_CLOSED);
+    expect("policy_deny on a freed policy", dde_policy_deny(freed_policy, pk, DDE_ERR_EXECUTOR_BANNED), DDE_ERR_CLOSED);
     dde_task_free(task);
+    dde_task_free(task);
+    expect("task_id after free", dde_task_id(task, idhex), DDE_ERR_CLOSED);
+    expect("task_json after free", dde_task_json(task, &out, &len), DDE_ERR_CLOSED);
+    expect("verify after free", dde_verify(task, "{}", 2, NULL), DDE_ERR_CLOSED);
 
     printf("capi_misuse: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

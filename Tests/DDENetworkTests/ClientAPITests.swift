@@ -66,7 +66,7 @@ final class ClientAPITests: XCTestCase {
         var client: OpaquePointer?
         let storePath = dir.appendingPathComponent("c.sqlite").path
         XCTAssertEqual(dde_client_new(storePath, secret, context, publish, subscribe, receive, nil, &client), 0)
-        defer { dde_client_free(client) }
+        defer { _ = dde_client_free(client) }  // after a failed assertion; DDE_ERR_CLOSED after the free below
 
         let module = try exampleModule("wallet")
         var hash = [UInt8](repeating: 0, count: 32)
@@ -96,8 +96,9 @@ final class ClientAPITests: XCTestCase {
         let big = #"{"mode":"quorum","quorum":3}"#
         XCTAssertEqual(dde_client_delegate(client, spec, spec.utf8.count, big, big.utf8.count, nil, nil), Status.noExecutor.rawValue)
 
-        dde_client_free(client)
-        client = nil
+        XCTAssertEqual(dde_client_free(client), 0)
+        XCTAssertEqual(dde_client_free(client), Status.closed.rawValue, "a second free is reported, not a crash")
+        XCTAssertEqual(dde_client_discover(client, 0, &count), Status.closed.rawValue, "use after free")
         let store = try Store(path: storePath)
         defer { store.close() }
         XCTAssertEqual(try store.verifyChain().count, 1)

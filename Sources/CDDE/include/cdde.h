@@ -30,6 +30,25 @@ int cdde_write_private_file(const char *path, const uint8_t *bytes, size_t lengt
 // or EFBIG when the file holds more than `capacity` bytes.
 int cdde_read_file(const char *path, uint8_t *buffer, size_t capacity, size_t *length);
 
+// ---- Handles (cdde_handles.c): the table of live dde_task/dde_policy/dde_store/dde_client
+// handles. A handle is a number naming a slot and its generation, never an address, so a freed,
+// closed or foreign handle is recognised without reading memory through it.
+// Kinds 1...15. The object pointer is the caller's (a retained Swift object); the table only
+// keeps it.
+
+// Registers object under kind; returns its handle, or 0 when out of memory (or kind is bad).
+uintptr_t cdde_handle_add(void *object, int kind);
+// The table's lock: held around cdde_handle_find_locked and the caller's retain of what it
+// returns, so that no cdde_handle_remove can release the object in between.
+void cdde_handles_lock(void);
+void cdde_handles_unlock(void);
+// The object of a live handle of `kind`; NULL with *status 1 (freed or closed) or 2 (not a
+// handle of that kind). *status 0 on success.
+void *cdde_handle_find_locked(uintptr_t handle, int kind, int *status);
+// Takes a live handle out of the table and returns its object (the caller now owns the table's
+// reference); NULL with *status 1 or 2 as above. A removed handle is never valid again.
+void *cdde_handle_remove(uintptr_t handle, int kind, int *status);
+
 // ---- MQTT client on libmosquitto loaded at run time (cdde_mqtt.c; used by MQTTTransport).
 // Every function that can fail writes a one-line reason into `err` (capacity `err_cap`).
 

@@ -149,9 +149,8 @@ final class ClientHandle {
 /// How long dde_client_publish_code and dde_client_free wait for the broker's acknowledgements.
 let clientFlushMs = 5000
 
-func client(_ handle: OpaquePointer?) throws(DDEError) -> ClientHandle {
-    guard let handle else { throw DDEError(.argument, "client is NULL") }
-    return Unmanaged<ClientHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+func client(_ pointer: OpaquePointer?) throws(DDEError) -> ClientHandle {
+    try handle(pointer, .client, as: ClientHandle.self)
 }
 
 @_cdecl("dde_client_new")
@@ -209,20 +208,29 @@ func newClient(store: Store, transport: ClientTransport, identity: KeyPair) thro
         store.close()
         throw error
     }
-    let handle = ClientHandle(store: store, transport: transport, delegator: delegator)
-    return OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
+    do throws(DDEError) {
+        return try newHandle(ClientHandle(store: store, transport: transport, delegator: delegator), .client)
+    } catch {
+        transport.close()
+        store.close()
+        throw error
+    }
 }
 
 @_cdecl("dde_client_free")
-public func dde_client_free(_ handle: OpaquePointer?) {
-    guard let handle else { return }
-    let h = Unmanaged<ClientHandle>.fromOpaque(UnsafeRawPointer(handle))
-    let c = h.takeUnretainedValue()
-    // Publishes still in flight (the last offer) go out before the disconnect, bounded in time.
-    try? c.transport.flush(timeoutMs: clientFlushMs)
-    c.transport.close()
-    c.store.close()
-    h.release()
+public func dde_client_free(_ pointer: OpaquePointer?) -> Int32 {
+    guarded { () throws(DDEError) in
+        guard pointer != nil else { return }
+        // Out of the table first: from here on every call with this handle gets DDE_ERR_CLOSED.
+        let c = try takeHandle(pointer, .client, as: ClientHandle.self)
+        // Publishes still in flight (the last offer) go out before the disconnect, bounded in
+        // time; everything is closed whatever fails, and the first failure is reported.
+        var failure: DDEError? = nil
+        do throws(DDEError) { try c.transport.flush(timeoutMs: clientFlushMs) } catch { failure = error }
+        c.transport.close()
+        do throws(DDEError) { try c.store.closeChecked() } catch { if failure == nil { failure = error } }
+        if let failure { throw failure }
+    }
 }
 
 @_cdecl("dde_client_publish_code")

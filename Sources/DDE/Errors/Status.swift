@@ -6,11 +6,11 @@
 public enum Status: Int32, Sendable {
     // 0-19: general
     case ok = 0
-    case argument = 1               // a NULL pointer, a bad length, an out-of-range value
+    case argument = 1               // a NULL pointer, a bad length, an out-of-range value, not a handle
     case noMemory = 2
     case internalError = 3
     case io = 4                     // reading or writing a file failed
-    case closed = 5                 // the handle was already closed
+    case closed = 5                 // the handle was already closed or freed
 
     // 20-39: decoding and encoding (verification check 1: well-formed)
     case json = 20                  // not RFC 8259 JSON

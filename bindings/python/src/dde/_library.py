@@ -111,7 +111,7 @@ _PROTOTYPES = {
     # The store. Times and latencies are uint64_t: c_uint64 (the wrappers check the range first,
     # because ctypes would silently wrap -1 to 2^64-1).
     "dde_store_open": (c_int, [c_char_p, c_char_p, c_size_t, POINTER(StorePointer)]),
-    "dde_store_close": (None, [StorePointer]),
+    "dde_store_close": (c_int, [StorePointer]),
     "dde_store_commit": (c_int, [StorePointer, TaskPointer, c_char_p, c_size_t, c_char_p, c_uint64,
                                  POINTER(c_void_p), POINTER(c_size_t)]),
     "dde_store_head": (c_int, [StorePointer, POINTER(c_uint64), c_char_p, c_char_p]),
@@ -129,7 +129,7 @@ _PROTOTYPES = {
     # The delegating client over MQTT (dde_client_new with C callbacks is not wrapped: a Python
     # transport would run Python on the library's calls; MQTT covers the network case).
     "dde_client_new_mqtt": (c_int, [c_char_p, c_char_p, c_char_p, POINTER(ClientPointer)]),
-    "dde_client_free": (None, [ClientPointer]),
+    "dde_client_free": (c_int, [ClientPointer]),
     "dde_client_publish_code": (c_int, [ClientPointer, c_char_p, c_size_t, c_char_p]),
     "dde_client_discover": (c_int, [ClientPointer, c_uint32, POINTER(c_size_t)]),
     "dde_client_delegate": (c_int, [ClientPointer, c_char_p, c_size_t, c_char_p, c_size_t,

@@ -347,8 +347,14 @@ class Client(Guarded):
 
     def close(self) -> None:
         """Waits for a call in flight, then flushes (at most 5 s), disconnects and closes the
-        store. Idempotent; later use raises ClosedError."""
-        super().close()
+        store. Idempotent; later use raises ClosedError.
+
+        Raises TransportError when the broker did not acknowledge everything published in time
+        (those messages may be lost), SQLiteError when closing the store failed; the client is
+        closed all the same. Closing by garbage collection cannot report it."""
+        code = self._guard.close()
+        if code:
+            raise L.error_from_library(L.library(), code)
 
     def __repr__(self) -> str:
         return "Client(closed)" if self.closed else "Client()"

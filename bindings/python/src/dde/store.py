@@ -213,8 +213,14 @@ class Store(Guarded):
     # ---- Lifetime -------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Closes the file (waits for calls in flight). Idempotent; later use raises ClosedError."""
-        super().close()
+        """Closes the file (waits for calls in flight). Idempotent; later use raises ClosedError.
+
+        Raises SQLiteError when SQLite reports a failure while closing (the store is closed all
+        the same; every commit that returned was already durable). Closing by garbage collection
+        cannot report it."""
+        code = self._guard.close()
+        if code:
+            raise L.error_from_library(L.library(), code)
 
     def __repr__(self) -> str:
         if self.closed:
