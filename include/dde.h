@@ -77,7 +77,7 @@ int dde_init(void);
 #define DDE_ERR_DUPLICATE_KEY                22  /* an object names the same key twice */
 #define DDE_ERR_SCHEMA                       23  /* a field is missing, unknown, or of the wrong type */
 #define DDE_ERR_ENCODING                     24  /* hex, base64 or UTF-8 of a field is invalid */
-#define DDE_ERR_VERSION                      25  /* an unknown taskVersion / proofVersion / receiptVersion */
+#define DDE_ERR_VERSION                      25  /* an unknown taskVersion / proofVersion / receiptVersion; a methods version */
 #define DDE_ERR_NUMBER                       26  /* a number that is not an integer in [0, 2^53-1] where one is needed */
 #define DDE_ERR_TASK_ID                      40  /* taskId is not H(task without taskId and signature) */
 #define DDE_ERR_TASK_SIGNATURE               41  /* the requester's signature over the task does not verify */
@@ -154,26 +154,27 @@ void dde_free(void *pointer);
  * Thread safety: any thread. */
 
 /* @generated begin constants: scripts/gen-abi.py from abi/dde.abi; edit the table, not these lines */
-#define DDE_PUBLICKEYBYTES          32U        /* an Ed25519 public key */
-#define DDE_SECRETKEYBYTES          64U        /* libsodium form: seed || public key */
-#define DDE_SEEDBYTES               32U        /* the seed a key pair is derived from */
-#define DDE_SIGNATUREBYTES          64U        /* an Ed25519 signature */
-#define DDE_HASHBYTES               32U        /* a SHA-256 digest */
-#define DDE_HASHHEXBYTES            65U        /* 64 lowercase hex characters and a NUL */
-#define DDE_ERRMSGBYTES             512U       /* dde_errmsg() is at most this long, its NUL included */
-#define DDE_MAX_INPUT_BYTES         67108864U  /* 64 MiB: any (pointer, length) argument */
-#define DDE_MAX_PATH_BYTES          4096U      /* a file path (store_path, key file), NUL excluded */
-#define DDE_MAX_URL_BYTES           300U       /* broker_url of dde_client_new_mqtt, NUL excluded */
-#define DDE_JSON_MAX_BYTES          1048576U   /* 1 MiB: a JSON document (spec, task, result, options; evidence: 64 KiB more) */
-#define DDE_JSON_MAX_DEPTH          64U        /* nesting of arrays and objects in a document */
-#define DDE_JSON_MAX_STRING_BYTES   1048576U   /* 1 MiB: one string of a document, UTF-8 after unescaping */
-#define DDE_JSON_MAX_OBJECT_KEYS    4096U      /* members of one object */
-#define DDE_JSON_MAX_ARRAY_ELEMENTS 65536U     /* elements of one array */
-#define DDE_MAX_EXECUTORS           64U        /* executors one task is offered to: the options' fanout, quorum and pinned */
-#define DDE_MAX_MODULE_BYTES        16777216U  /* 16 MiB: a WebAssembly module (dde_client_publish_code) */
-#define DDE_MAX_STATE_KEY_BYTES     1024U      /* a key of a dApp's state (a spec's "state") */
-#define DDE_MAX_STATE_VALUE_BYTES   262144U    /* 256 KiB: a value of a dApp's state */
-#define DDE_MAX_TOPIC_BYTES         65535U     /* a topic a transport's receive hands over (longer ones are dropped) */
+#define DDE_PUBLICKEYBYTES            32U        /* an Ed25519 public key */
+#define DDE_SECRETKEYBYTES            64U        /* libsodium form: seed || public key */
+#define DDE_SEEDBYTES                 32U        /* the seed a key pair is derived from */
+#define DDE_SIGNATUREBYTES            64U        /* an Ed25519 signature */
+#define DDE_HASHBYTES                 32U        /* a SHA-256 digest */
+#define DDE_HASHHEXBYTES              65U        /* 64 lowercase hex characters and a NUL */
+#define DDE_ERRMSGBYTES               512U       /* dde_errmsg() is at most this long, its NUL included */
+#define DDE_MAX_INPUT_BYTES           67108864U  /* 64 MiB: any (pointer, length) argument */
+#define DDE_MAX_PATH_BYTES            4096U      /* a file path (store_path, key file), NUL excluded */
+#define DDE_MAX_URL_BYTES             300U       /* broker_url of dde_client_new_mqtt, NUL excluded */
+#define DDE_JSON_MAX_BYTES            1048576U   /* 1 MiB: a JSON document (spec, task, result, options; evidence: 64 KiB more) */
+#define DDE_JSON_MAX_DEPTH            64U        /* nesting of arrays and objects in a document */
+#define DDE_JSON_MAX_STRING_BYTES     1048576U   /* 1 MiB: one string of a document, UTF-8 after unescaping */
+#define DDE_JSON_MAX_OBJECT_KEYS      4096U      /* members of one object */
+#define DDE_JSON_MAX_ARRAY_ELEMENTS   65536U     /* elements of one array */
+#define DDE_MAX_EXECUTORS             64U        /* executors one task is offered to: the options' fanout, quorum and pinned */
+#define DDE_MAX_MODULE_BYTES          16777216U  /* 16 MiB: a WebAssembly module (dde_client_publish_code) */
+#define DDE_MAX_STATE_KEY_BYTES       1024U      /* a key of a dApp's state (a spec's "state") */
+#define DDE_MAX_STATE_VALUE_BYTES     262144U    /* 256 KiB: a value of a dApp's state */
+#define DDE_MAX_TOPIC_BYTES           65535U     /* a topic a transport's receive hands over (longer ones are dropped) */
+#define DDE_TRANSPORT_METHODS_VERSION 1          /* the newest dde_transport_methods.version this library reads */
 
 size_t dde_publickeybytes(void);
 size_t dde_secretkeybytes(void);
@@ -195,6 +196,7 @@ size_t dde_max_module_bytes(void);
 size_t dde_max_state_key_bytes(void);
 size_t dde_max_state_value_bytes(void);
 size_t dde_max_topic_bytes(void);
+int dde_transport_methods_version(void);
 /* @generated end constants */
 
 /* ---- Hashes, keys and signatures ----------------------------------------------------------- */
@@ -426,29 +428,41 @@ typedef struct dde_client dde_client;
 int dde_client_new_mqtt(const char *broker_url, const char *store_path,
                         const uint8_t secret_key[DDE_SECRETKEYBYTES], dde_client **client);
 
-/* A transport supplied by the caller as callbacks, for links other than MQTT (a serial line, a
- * radio). Each returns DDE_OK, or a DDE_ERR_* code (DDE_ERR_TRANSPORT when nothing more precise
- * applies), which the client call that needed it returns.
+/* A transport supplied by the caller, for links other than MQTT (a serial line, a radio): a
+ * table of callbacks, as sqlite3_io_methods is. `version` says which members exist: set it to
+ * DDE_TRANSPORT_METHODS_VERSION of the header you compile against (1). A later version only adds
+ * members at the end, and a library reads no member the version does not have; a library older
+ * than the version refuses it (DDE_ERR_VERSION: dde_transport_methods_version() is the newest it
+ * reads). Each callback returns DDE_OK, or a DDE_ERR_* code (DDE_ERR_TRANSPORT when nothing more
+ * precise applies), which the client call that needed it returns.
  *  publish:   send length bytes on topic (NUL-terminated); retain != 0 keeps it for later
  *             subscribers (MQTT retained).
  *  subscribe / unsubscribe: MQTT topic filters ("+" one level, "#" the rest). unsubscribe may be NULL.
- *  receive:   wait at most timeout_ms for one message of a subscribed topic; return 1 with *topic
- *             (NUL-terminated) and *payload and *length set, valid until the next receive call; 0 when
- *             none came in time; or an error code. Delivery may repeat messages (QoS 1).
+ *  receive:   wait at most timeout_ms for one message of a subscribed topic. A message: return
+ *             DDE_OK with *received = 1 and *topic (NUL-terminated, at most DDE_MAX_TOPIC_BYTES;
+ *             a longer one is dropped), *payload and *length set, valid until the next receive
+ *             call. None in time: DDE_OK with *received = 0. Or an error code. Delivery may repeat
+ *             messages (QoS 1).
  * The callbacks are called only from inside dde_client_* calls, on the calling thread. */
-typedef int (*dde_publish_fn)(void *context, const char *topic, const uint8_t *payload, size_t length, int retain);
-typedef int (*dde_subscribe_fn)(void *context, const char *filter);
-typedef int (*dde_receive_fn)(void *context, int timeout_ms, const char **topic, const uint8_t **payload,
-                              size_t *length);
+typedef struct dde_transport_methods {
+    int version; /* 1 */
+    /* version 1 */
+    int (*publish)(void *context, const char *topic, const uint8_t *payload, size_t length, int retain);
+    int (*subscribe)(void *context, const char *filter);
+    int (*unsubscribe)(void *context, const char *filter);
+    int (*receive)(void *context, int timeout_ms, const char **topic, const uint8_t **payload, size_t *length,
+                   int *received);
+} dde_transport_methods;
 
-/* Like dde_client_new_mqtt, over the caller's callbacks: opens (or creates) the store at
- * store_path and subscribes (through subscribe) to this requester's results and to executors'
- * presence. context is passed to every callback and must stay valid until dde_client_free.
- * Errors: DDE_ERR_ARGUMENT (a NULL pointer or required callback), DDE_ERR_KEY, the store's codes,
- * or what subscribe returned. */
-int dde_client_new(const char *store_path, const uint8_t secret_key[DDE_SECRETKEYBYTES], void *context,
-                   dde_publish_fn publish, dde_subscribe_fn subscribe, dde_receive_fn receive,
-                   dde_subscribe_fn unsubscribe, dde_client **client);
+/* Like dde_client_new_mqtt, over the caller's transport: opens (or creates) the store at
+ * store_path and subscribes (through methods->subscribe) to this requester's results and to
+ * executors' presence. *methods is copied during the call; context is passed to every callback and
+ * must stay valid until dde_client_free.
+ * Errors: DDE_ERR_ARGUMENT (a NULL pointer, a version below 1, a required callback NULL),
+ * DDE_ERR_VERSION (methods->version newer than this library reads), DDE_ERR_KEY, the store's
+ * codes, or what subscribe returned. */
+int dde_client_new(const char *store_path, const uint8_t secret_key[DDE_SECRETKEYBYTES],
+                   const dde_transport_methods *methods, void *context, dde_client **client);
 
 /* Closes the store and frees the client, in every case. Over MQTT it first waits (at most 5 s)
  * for the broker to acknowledge what was published, then disconnects.

@@ -5,8 +5,8 @@
  * outputs alone where documented, and never crashes. Run by scripts/test-capi-misuse.sh on
  * x86-64 and under qemu-aarch64. Prints "N passed, M failed"; exits non-zero on any failure.
  * The store and evidence functions run on a temporary store (/tmp/dde-capi-misuse-PID.db, removed
- * at the end) with evidence documents signed here (dde_sign); the client functions only up to
- * their argument checks (no broker).
+ * at the end) with evidence documents signed here (dde_sign); the client functions up to their
+ * argument checks (no broker) and over a transport of callbacks that never delivers a message.
  * Handles: double frees and closes, use after free or close, a handle of another type and
  * pointers that are no handle are each refused with their code (DDE_ERR_CLOSED,
  * DDE_ERR_ARGUMENT), never a crash or a read of freed memory.
@@ -35,6 +35,27 @@ static void expect(const char *what, int rc, int want) {
 static void check(const char *what, int cond) {
     if (cond) passed++;
     else { failed++; printf("FAIL %s\n", what); }
+}
+
+/* A transport of callbacks (dde_transport_methods) that accepts every publish and subscription
+ * and never delivers a message, or, with receive_old_style, answers receive as the unversioned
+ * ABI did ("1: a message"), which is DDE_ERR_ARGUMENT now. */
+static int subscribe_result = DDE_OK, receive_old_style = 0, subscriptions = 0;
+static int t_publish(void *context, const char *topic, const uint8_t *payload, size_t length, int retain) {
+    (void)context; (void)topic; (void)payload; (void)length; (void)retain;
+    return DDE_OK;
+}
+static int t_subscribe(void *context, const char *filter) {
+    (void)context; (void)filter;
+    subscriptions++;
+    return subscribe_result;
+}
+static int t_receive(void *context, int timeout_ms, const char **topic, const uint8_t **payload, size_t *length,
+                     int *received) {
+    (void)context; (void)timeout_ms; (void)topic; (void)payload; (void)length;
+    if (receive_old_style) return 1;
+    *received = 0;
+    return DDE_OK;
 }
 
 static void to_hex(const uint8_t *bytes, size_t n, char *out) {
@@ -108,7 +129,8 @@ int main(void) {
           dde_json_max_object_keys() == DDE_JSON_MAX_OBJECT_KEYS &&
           dde_json_max_array_elements() == DDE_JSON_MAX_ARRAY_ELEMENTS && dde_max_executors() == DDE_MAX_EXECUTORS &&
           dde_max_module_bytes() == DDE_MAX_MODULE_BYTES && dde_max_state_key_bytes() == DDE_MAX_STATE_KEY_BYTES &&
-          dde_max_state_value_bytes() == DDE_MAX_STATE_VALUE_BYTES && dde_max_topic_bytes() == DDE_MAX_TOPIC_BYTES);
+          dde_max_state_value_bytes() == DDE_MAX_STATE_VALUE_BYTES && dde_max_topic_bytes() == DDE_MAX_TOPIC_BYTES &&
+          dde_transport_methods_version() == DDE_TRANSPORT_METHODS_VERSION);
 
     /* Hashes */
     expect("sha256 NULL out", dde_sha256("a", 1, NULL), DDE_ERR_ARGUMENT);
@@ -410,12 +432,53 @@ int main(void) {
     expect("client_new_mqtt NULL path", dde_client_new_mqtt("mqtt://127.0.0.1", NULL, sk, &client), DDE_ERR_ARGUMENT);
     expect("client_new_mqtt NULL key", dde_client_new_mqtt("mqtt://127.0.0.1", db, NULL, &client), DDE_ERR_ARGUMENT);
     expect("client_new_mqtt NULL out", dde_client_new_mqtt("mqtt://127.0.0.1", db, sk, NULL), DDE_ERR_ARGUMENT);
-    expect("client_new NULL callbacks", dde_client_new(db, sk, NULL, NULL, NULL, NULL, NULL, &client), DDE_ERR_ARGUMENT);
-    expect("client_new NULL out", dde_client_new(db, sk, NULL, NULL, NULL, NULL, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("client_new NULL callbacks", dde_client_new(db, sk, NULL, NULL, &client), DDE_ERR_ARGUMENT);
+    expect("client_new NULL out", dde_client_new(db, sk, NULL, NULL, NULL), DDE_ERR_ARGUMENT);
+    dde_transport_methods methods = {DDE_TRANSPORT_METHODS_VERSION, t_publish, t_subscribe, NULL, t_receive};
+    dde_transport_methods no_receive = methods, version0 = methods, future = methods;
+    no_receive.receive = NULL;
+    version0.version = 0;
+    future.version = DDE_TRANSPORT_METHODS_VERSION + 1;
+    expect("client_new NULL receive", dde_client_new(db, sk, &no_receive, NULL, &client), DDE_ERR_ARGUMENT);
+    expect("client_new methods version 0", dde_client_new(db, sk, &version0, NULL, &client), DDE_ERR_ARGUMENT);
+    expect("client_new methods version newer than the library", dde_client_new(db, sk, &future, NULL, &client), DDE_ERR_VERSION);
+    expect("client_new NULL path", dde_client_new(NULL, sk, &methods, NULL, &client), DDE_ERR_ARGUMENT);
+    expect("client_new NULL key", dde_client_new(db, NULL, &methods, NULL, &client), DDE_ERR_ARGUMENT);
+    check("client_new failures set *client = NULL", client == NULL);
+    subscribe_result = DDE_ERR_TRANSPORT;
+    expect("client_new: what subscribe returned", dde_client_new(db, sk, &methods, NULL, &client), DDE_ERR_TRANSPORT);
+    subscribe_result = DDE_OK;
     expect("client_free NULL", dde_client_free(NULL), DDE_OK);
     expect("client_free 0x1", dde_client_free((dde_client *)0x1), DDE_ERR_ARGUMENT);
-    expect("client_free a store handle", dde_client_free((dde_client *)again), DDE_ERR_ARGUMENT);
+
+    /* A client over the callbacks: it subscribes, never hears anything; then freed twice and used. */
+    {
+        dde_transport_methods copy = methods; /* the library copies the table: this one goes away */
+        subscriptions = 0;
+        expect("client_new over callbacks", dde_client_new(db, sk, &copy, NULL, &client), DDE_OK);
+        memset(&copy, 0, sizeof copy);
+    }
+    check("client_new subscribed through the callbacks", client != NULL && subscriptions >= 2);
     size_t executors = 99;
+    expect("client_discover over callbacks", dde_client_discover(client, 10, &executors), DDE_OK);
+    check("client_discover: nobody there", executors == 0);
+    expect("client_delegate: nobody to ask", dde_client_delegate(client, spec, strlen(spec), NULL, 0, NULL, NULL),
+           DDE_ERR_NO_EXECUTOR);
+    receive_old_style = 1;
+    expect("a receive returning 1 (the unversioned ABI's 'a message') is DDE_ERR_ARGUMENT",
+           dde_client_discover(client, 10, &executors), DDE_ERR_ARGUMENT);
+    receive_old_style = 0;
+    expect("client_discover with a store handle", dde_client_discover((dde_client *)again, 10, &executors), DDE_ERR_ARGUMENT);
+    expect("client_free", dde_client_free(client), DDE_OK);
+    expect("client_free twice", dde_client_free(client), DDE_ERR_CLOSED);
+    expect("client_discover after free", dde_client_discover(client, 10, &executors), DDE_ERR_CLOSED);
+    expect("client_publish_code after free", dde_client_publish_code(client, "\0asm", 4, hash), DDE_ERR_CLOSED);
+    out = (char *)0x1;
+    expect("client_delegate after free", dde_client_delegate(client, spec, strlen(spec), NULL, 0, &out, &len), DDE_ERR_CLOSED);
+    check("client_delegate after free sets *report = NULL", out == NULL);
+    expect("client_check_evidence after free", dde_client_check_evidence(client, equivocation, eq_len, NULL, 0, NULL, NULL),
+           DDE_ERR_CLOSED);
+    executors = 99;
     expect("client_discover NULL client", dde_client_discover(NULL, 0, &executors), DDE_ERR_ARGUMENT);
     expect("client_publish_code NULL client", dde_client_publish_code(NULL, "\0asm", 4, hash), DDE_ERR_ARGUMENT);
     out = (char *)0x1;

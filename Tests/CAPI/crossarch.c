@@ -66,10 +66,11 @@ static void section_library(void) {
     OUT("abi: %d.%d header %d.%d", dde_abi_version_major(), dde_abi_version_minor(), DDE_ABI_VERSION_MAJOR,
         DDE_ABI_VERSION_MINOR);
     OUT("limits: hashhex=%zu errmsg=%zu input=%zu path=%zu url=%zu json=%zu/%zu/%zu/%zu/%zu executors=%zu "
-        "module=%zu state=%zu/%zu topic=%zu", dde_hashhexbytes(), dde_errmsgbytes(), dde_max_input_bytes(),
+        "module=%zu state=%zu/%zu topic=%zu methods=%d", dde_hashhexbytes(), dde_errmsgbytes(), dde_max_input_bytes(),
         dde_max_path_bytes(), dde_max_url_bytes(), dde_json_max_bytes(), dde_json_max_depth(),
         dde_json_max_string_bytes(), dde_json_max_object_keys(), dde_json_max_array_elements(), dde_max_executors(),
-        dde_max_module_bytes(), dde_max_state_key_bytes(), dde_max_state_value_bytes(), dde_max_topic_bytes());
+        dde_max_module_bytes(), dde_max_state_key_bytes(), dde_max_state_value_bytes(), dde_max_topic_bytes(),
+        dde_transport_methods_version());
     for (int code = -2; code <= 130; code++)
         OUT("status %d: %s | %s", code, dde_status_name(code), dde_status_message(code));
     OUT("status INT32_MIN: %s", dde_status_name(INT32_MIN));

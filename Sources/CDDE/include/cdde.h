@@ -49,6 +49,25 @@ void *cdde_handle_find_locked(uintptr_t handle, int kind, int *status);
 // reference); NULL with *status 1 or 2 as above. A removed handle is never valid again.
 void *cdde_handle_remove(uintptr_t handle, int kind, int *status);
 
+// ---- The caller's transport callbacks: dde_transport_methods of include/dde.h, whose layout
+// this struct repeats for Swift (the core does not see dde.h; cdde.c checks at compile time that
+// the two agree member by member). Only cdde_transport_read reads the caller's struct, so only
+// it knows which members each version has.
+typedef struct cdde_transport_methods {
+    int version;
+    int (*publish)(void *context, const char *topic, const uint8_t *payload, size_t length, int retain);
+    int (*subscribe)(void *context, const char *filter);
+    int (*unsubscribe)(void *context, const char *filter); // may be NULL
+    int (*receive)(void *context, int timeout_ms, const char **topic, const uint8_t **payload, size_t *length,
+                   int *received);
+} cdde_transport_methods;
+
+// Copies the members of *methods (a const dde_transport_methods *) that its version has into
+// *out (the others NULL); out->version = methods->version. Returns 0, or -1 methods is NULL,
+// -2 version < 1, -3 version newer than this library reads (DDE_TRANSPORT_METHODS_VERSION),
+// -4 publish, subscribe or receive is NULL.
+int cdde_transport_read(const void *methods, cdde_transport_methods *out);
+
 // ---- MQTT client on libmosquitto loaded at run time (cdde_mqtt.c; used by MQTTTransport).
 // Every function that can fail writes a one-line reason into `err` (capacity `err_cap`).
 

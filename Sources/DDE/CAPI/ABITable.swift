@@ -61,6 +61,8 @@ public enum ABILimits {
     public static let maxStateValueBytes = 262144
     /// a topic a transport's receive hands over (longer ones are dropped) (DDE_MAX_TOPIC_BYTES).
     public static let maxTopicBytes = 65535
+    /// the newest dde_transport_methods.version this library reads (DDE_TRANSPORT_METHODS_VERSION).
+    public static let transportMethodsVersion: Int32 = 1
 }
 
 @_cdecl("dde_publickeybytes") public func dde_publickeybytes() -> Int { ABILimits.publicKeyBytes }
@@ -83,3 +85,4 @@ public enum ABILimits {
 @_cdecl("dde_max_state_key_bytes") public func dde_max_state_key_bytes() -> Int { ABILimits.maxStateKeyBytes }
 @_cdecl("dde_max_state_value_bytes") public func dde_max_state_value_bytes() -> Int { ABILimits.maxStateValueBytes }
 @_cdecl("dde_max_topic_bytes") public func dde_max_topic_bytes() -> Int { ABILimits.maxTopicBytes }
+@_cdecl("dde_transport_methods_version") public func dde_transport_methods_version() -> Int32 { ABILimits.transportMethodsVersion }

@@ -18,7 +18,7 @@ public enum Status: Int32, Sendable {
     case duplicateKey = 22          // an object names the same key twice
     case schema = 23                // a field is missing, unknown, or of the wrong type
     case encoding = 24              // hex, base64 or UTF-8 of a field is invalid
-    case version = 25               // an unknown taskVersion / proofVersion / receiptVersion
+    case version = 25               // an unknown taskVersion / proofVersion / receiptVersion; a methods version
     case number = 26                // a number that is not an integer in [0, 2^53-1] where one is needed
 
     // 40-59: task checks and the ten ordered verification checks (docs/PROTOCOL.md section 7)

@@ -52,6 +52,8 @@ MAX_STATE_KEY_BYTES = 1024
 MAX_STATE_VALUE_BYTES = 262144
 #: a topic a transport's receive hands over (longer ones are dropped)
 MAX_TOPIC_BYTES = 65535
+#: the newest dde_transport_methods.version this library reads
+TRANSPORT_METHODS_VERSION = 1
 
 #: Every constant above with its run-time function in the library:
 #: name -> (function, value, the function's C return type).
@@ -76,4 +78,5 @@ CONSTANTS = {
     "MAX_STATE_KEY_BYTES": ("dde_max_state_key_bytes", MAX_STATE_KEY_BYTES, "size_t"),
     "MAX_STATE_VALUE_BYTES": ("dde_max_state_value_bytes", MAX_STATE_VALUE_BYTES, "size_t"),
     "MAX_TOPIC_BYTES": ("dde_max_topic_bytes", MAX_TOPIC_BYTES, "size_t"),
+    "TRANSPORT_METHODS_VERSION": ("dde_transport_methods_version", TRANSPORT_METHODS_VERSION, "int"),
 }

@@ -88,7 +88,7 @@ _PROTOTYPES = {
     "dde_errcode": (c_int, []),
     "dde_errmsg": (c_char_p, []),
     "dde_free": (None, [c_void_p]),
-    # Every size and limit: dde_publickeybytes() ... dde_max_topic_bytes() (_abi.CONSTANTS).
+    # Every size and limit: dde_publickeybytes() ... dde_transport_methods_version() (_abi.CONSTANTS).
     **{function: (c_size_t if ctype == "size_t" else c_int, []) for function, _, ctype in _abi.CONSTANTS.values()},
     "dde_sha256": (c_int, [c_char_p, c_size_t, c_char_p]),
     "dde_keypair": (c_int, [c_char_p, c_char_p]),
@@ -126,8 +126,8 @@ _PROTOTYPES = {
     "dde_reputation_all": (c_int, [StorePointer, c_uint64, POINTER(c_void_p), POINTER(c_size_t)]),
     "dde_reputation_clear": (c_int, [StorePointer, c_char_p]),
     "dde_reputation_clear_all": (c_int, [StorePointer]),
-    # The delegating client over MQTT (dde_client_new with C callbacks is not wrapped: a Python
-    # transport would run Python on the library's calls; MQTT covers the network case).
+    # The delegating client over MQTT (dde_client_new with a dde_transport_methods table is not
+    # wrapped: a Python transport would run Python on the library's calls; MQTT covers the network case).
     "dde_client_new_mqtt": (c_int, [c_char_p, c_char_p, c_char_p, POINTER(ClientPointer)]),
     "dde_client_free": (c_int, [ClientPointer]),
     "dde_client_publish_code": (c_int, [ClientPointer, c_char_p, c_size_t, c_char_p]),
