@@ -6,11 +6,14 @@
  * never re-execution) before anything touches local state. The protocol is in docs/PROTOCOL.md.
  *
  * Conventions (in the manner of sqlite3.h and sodium.h):
- *  - Every name starts with dde_ / DDE_. Link with -ldde (pkg-config: dde).
+ *  - Every name starts with dde_ / DDE_. Link with -ldde (pkg-config: dde; CMake: dde::dde).
  *  - Every fallible function returns an int status: DDE_OK (0) or one DDE_ERR_* code. The code
  *    alone says what went wrong; dde_errmsg() adds a human message for the calling thread's last
  *    failure (which field, which byte, what to do). dde_status_name()/dde_status_message() name
  *    any code.
+ *  - Argument order, the same in every function: the handle first, then the inputs, then the
+ *    outputs. Outputs are always the last parameters, each length output right after its buffer
+ *    (char **json, size_t *length). Outputs marked "may be NULL" are optional.
  *  - Arguments are checked: a NULL pointer, an oversized length (over DDE_MAX_INPUT_BYTES) or
  *    malformed text gives DDE_ERR_ARGUMENT (or a more precise code), never a crash.
  *  - Memory the library returns (char ** outputs) is NUL-terminated and released with dde_free().
@@ -22,10 +25,44 @@
  *    a pointer that is no handle of that type gives DDE_ERR_ARGUMENT; a handle already freed
  *    or closed gives DDE_ERR_CLOSED, so a double free/close or a use after close is a reported
  *    error, not a crash (the handle table keeps a freed handle's number out of use).
- *    All functions are thread-safe; a handle may be used from several threads (a call in flight
- *    when another thread frees a task, policy or store completes: it holds its own reference),
- *    except that dde_policy_deny needs exclusive use and a client one thread at a time.
+ *  - Thread safety: every function may be called from any thread. What may share a handle is
+ *    stated per handle type: a dde_task, a dde_policy (except dde_policy_deny) and a dde_store
+ *    may be used by many threads at once; a dde_client by one thread at a time. A call in flight
+ *    on another thread when a task, policy or store is freed completes (it holds its own
+ *    reference); dde_client_free must not overlap another call on the same client.
+ *    dde_errcode()/dde_errmsg() are per thread.
+ *  - DDE_NODISCARD (warn_unused_result) marks every function whose ignored result is a bug:
+ *    each verification (a dropped verdict accepts what was refused), each change of trust or
+ *    state (commit, evidence import, reputation records, dde_policy_deny, dde_client_delegate),
+ *    and those whose outputs are unusable after a failure a caller could mistake for success
+ *    (key pairs, key files, signatures, policies: a NULL policy accepts every executor). Define
+ *    DDE_NODISCARD before including dde.h to override it. dde_store_close and dde_client_free
+ *    are not marked, so cleanup paths may ignore them (GCC cannot silence warn_unused_result with
+ *    a cast to void); check them where it matters that the last writes and publishes went out.
  *  - Secrets are wiped from library memory after use; key files are written with mode 0600.
+ *
+ * Linking and versions: the library's soname is DDE_SONAME ("libdde.so.0", with libdde.so linked
+ * to it for the linker), the number being DDE_ABI_VERSION_MAJOR. It changes when a published
+ * function changes meaning or goes away; DDE_ABI_VERSION_MINOR counts compatible additions and
+ * behaviour changes within one major, so a binding can tell them apart at run time
+ * (dde_abi_version_major()/dde_abi_version_minor()). DDE_VERSION_* is the release.
+ *
+ * ABI history:
+ *  - unversioned (soname "libdde.so", release 0.1.0): no ABI version functions. Its builds
+ *    differ in dde_store_export: early ones end every line with two '\n', later ones with one.
+ *  - 0.0 (soname "libdde.so.0", release 0.2.0):
+ *     - dde_client_new takes a const dde_transport_methods * (a struct with a version field, so
+ *       the callbacks can grow) instead of four function pointers, and receive returns DDE_OK
+ *       with *received = 1 for a message, 0 for none (it returned 1, which is DDE_ERR_ARGUMENT);
+ *     - dde_store_close and dde_client_free return an int: a failed close or flush is reported;
+ *     - handles are checked: freed or closed gives DDE_ERR_CLOSED, not a handle DDE_ERR_ARGUMENT;
+ *     - dde_keypair_from_seed(pk, sk, seed) is now dde_seed_keypair(seed, pk, sk): outputs last,
+ *       and a new name so that old calls fail to compile instead of swapping buffers;
+ *     - DDE_NODISCARD on verifications and trust changes (above);
+ *     - new: dde_abi_version_major/minor, DDE_SONAME, DDE_HASHHEXBYTES/dde_hashhexbytes,
+ *       DDE_ERRMSGBYTES and the DDE_MAX_*, DDE_JSON_MAX_* limits with their run-time functions,
+ *       dde_transport_methods_version;
+ *     - dde_store_export ends every line with exactly one '\n'.
  */
 #ifndef DDE_H
 #define DDE_H
@@ -35,6 +72,19 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* Warns when a caller ignores the result (see the conventions above). */
+#ifndef DDE_NODISCARD
+#if defined(__cplusplus) && __cplusplus >= 201703L
+#define DDE_NODISCARD [[nodiscard]]
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 202311L
+#define DDE_NODISCARD [[nodiscard]]
+#elif defined(__GNUC__) || defined(__clang__)
+#define DDE_NODISCARD __attribute__((warn_unused_result))
+#else
+#define DDE_NODISCARD
+#endif
 #endif
 
 /* ---- Versions ------------------------------------------------------------------------------ */
@@ -200,6 +250,7 @@ int dde_transport_methods_version(void);
 /* @generated end constants */
 
 /* ---- Hashes, keys and signatures ----------------------------------------------------------- */
+/* Thread safety: any thread; these functions share no state. */
 
 /* Signature kinds. Signing is domain-separated: the signed message is
  * "dde/v1/" KIND "\0" followed by the 32 hash bytes, so a task signature can never pass as a
@@ -213,40 +264,43 @@ int dde_sha256(const void *input, size_t length, uint8_t out[DDE_HASHBYTES]);
 
 /* A fresh Ed25519 key pair from the system CSPRNG. Wipe secret_key when done (or keep it in a
  * key file, see dde_key_save). */
-int dde_keypair(uint8_t public_key[DDE_PUBLICKEYBYTES], uint8_t secret_key[DDE_SECRETKEYBYTES]);
+DDE_NODISCARD int dde_keypair(uint8_t public_key[DDE_PUBLICKEYBYTES], uint8_t secret_key[DDE_SECRETKEYBYTES]);
 
-/* The key pair determined by a 32-byte seed (deterministic). */
-int dde_keypair_from_seed(uint8_t public_key[DDE_PUBLICKEYBYTES],
-                          uint8_t secret_key[DDE_SECRETKEYBYTES], const uint8_t seed[DDE_SEEDBYTES]);
+/* The key pair determined by a 32-byte seed (deterministic; PyNaCl's SigningKey(seed)).
+ * (ABI 0.0 renamed dde_keypair_from_seed(public_key, secret_key, seed) to this: outputs last.) */
+DDE_NODISCARD int dde_seed_keypair(const uint8_t seed[DDE_SEEDBYTES], uint8_t public_key[DDE_PUBLICKEYBYTES],
+                                   uint8_t secret_key[DDE_SECRETKEYBYTES]);
 
 /* A domain-separated signature of `kind` over a 32-byte hash. DDE_ERR_KEY when secret_key's
  * public half does not match its seed. */
-int dde_sign(int kind, const uint8_t hash[DDE_HASHBYTES], const uint8_t secret_key[DDE_SECRETKEYBYTES],
-             uint8_t signature[DDE_SIGNATUREBYTES]);
+DDE_NODISCARD int dde_sign(int kind, const uint8_t hash[DDE_HASHBYTES], const uint8_t secret_key[DDE_SECRETKEYBYTES],
+                           uint8_t signature[DDE_SIGNATUREBYTES]);
 
 /* DDE_OK when `signature` is a valid domain-separated signature of `kind` over `hash` by
  * `public_key`; DDE_ERR_SIGNATURE when it is not. */
-int dde_verify_signature(int kind, const uint8_t hash[DDE_HASHBYTES],
-                         const uint8_t public_key[DDE_PUBLICKEYBYTES],
-                         const uint8_t signature[DDE_SIGNATUREBYTES]);
+DDE_NODISCARD int dde_verify_signature(int kind, const uint8_t hash[DDE_HASHBYTES],
+                                       const uint8_t public_key[DDE_PUBLICKEYBYTES],
+                                       const uint8_t signature[DDE_SIGNATUREBYTES]);
 
 /* Plain Ed25519 (RFC 8032) verification of `message`, without domain separation; for checking
  * other protocols' signatures. DDE_OK or DDE_ERR_SIGNATURE. */
-int dde_ed25519_verify(const uint8_t signature[DDE_SIGNATUREBYTES], const void *message, size_t length,
-                       const uint8_t public_key[DDE_PUBLICKEYBYTES]);
+DDE_NODISCARD int dde_ed25519_verify(const uint8_t signature[DDE_SIGNATUREBYTES], const void *message, size_t length,
+                                     const uint8_t public_key[DDE_PUBLICKEYBYTES]);
 
 /* ---- Key files ----------------------------------------------------------------------------- */
+/* Thread safety: any thread (two saves to one path: the last rename wins, the file is whole). */
 
 /* Writes the key pair of `secret_key` to `path` (a small JSON document holding the seed and the
  * public key), mode 0600, atomically (temporary file, fsync, rename). DDE_ERR_IO on failure. */
-int dde_key_save(const char *path, const uint8_t secret_key[DDE_SECRETKEYBYTES]);
+DDE_NODISCARD int dde_key_save(const char *path, const uint8_t secret_key[DDE_SECRETKEYBYTES]);
 
 /* Reads a key file written by dde_key_save or `dde keygen`. DDE_ERR_IO when it cannot be read,
  * DDE_ERR_KEY when it is damaged (the stored public key must match the seed). */
-int dde_key_load(const char *path, uint8_t public_key[DDE_PUBLICKEYBYTES],
-                 uint8_t secret_key[DDE_SECRETKEYBYTES]);
+DDE_NODISCARD int dde_key_load(const char *path, uint8_t public_key[DDE_PUBLICKEYBYTES],
+                               uint8_t secret_key[DDE_SECRETKEYBYTES]);
 
 /* ---- Canonical JSON ------------------------------------------------------------------------ */
+/* Thread safety: any thread. */
 
 /* The RFC 8785 canonical form of the JSON document json[0..length). On success *out holds a
  * NUL-terminated copy (release with dde_free) and *out_length (if not NULL) its length.
@@ -256,7 +310,9 @@ int dde_canonicalize(const char *json, size_t length, char **out, size_t *out_le
 
 /* ---- Tasks --------------------------------------------------------------------------------- */
 
-/* A parsed and fully checked compute task (immutable; share it between threads freely). */
+/* A parsed and fully checked compute task.
+ * Thread safety: immutable; any number of threads may use one task at once. A call in flight
+ * when another thread frees the task completes; later calls get DDE_ERR_CLOSED. */
 typedef struct dde_task dde_task;
 
 /* Builds and signs a task from a spec document:
@@ -278,7 +334,7 @@ int dde_task_create(const char *spec_json, size_t length, const uint8_t secret_k
 /* Parses a task document and checks everything an executor checks: schema, encodings,
  * inputHash, previousStateRoot, taskId (DDE_ERR_TASK_ID) and the requester's signature
  * (DDE_ERR_TASK_SIGNATURE). On success *task is a new handle; on failure *task is NULL. */
-int dde_task_parse(const char *task_json, size_t length, dde_task **task);
+DDE_NODISCARD int dde_task_parse(const char *task_json, size_t length, dde_task **task);
 
 /* Releases a task handle. NULL, a task already freed or a pointer that is no task: nothing. */
 void dde_task_free(dde_task *task);
@@ -291,13 +347,16 @@ int dde_task_id(const dde_task *task, char id_hex[DDE_HASHHEXBYTES]);
 
 /* ---- Verification -------------------------------------------------------------------------- */
 
-/* Executors whose proofs are refused whatever they prove (check 10). Not thread-safe while
- * dde_policy_deny runs; read-only use from many threads is fine. */
+/* Executors whose proofs are refused whatever they prove (check 10).
+ * Thread safety: dde_verify may use one policy from many threads at once; dde_policy_deny needs
+ * the policy to itself (no other call on it meanwhile). */
 typedef struct dde_policy dde_policy;
 
-int dde_policy_new(dde_policy **policy);
-/* reason: DDE_ERR_EXECUTOR_BANNED or DDE_ERR_EXECUTOR_BLACKLISTED (the code verify returns). */
-int dde_policy_deny(dde_policy *policy, const uint8_t public_key[DDE_PUBLICKEYBYTES], int reason);
+/* An empty policy (it refuses nobody). *policy: release with dde_policy_free. */
+DDE_NODISCARD int dde_policy_new(dde_policy **policy);
+/* Refuses public_key from now on. reason: DDE_ERR_EXECUTOR_BANNED or
+ * DDE_ERR_EXECUTOR_BLACKLISTED (the code verify returns). */
+DDE_NODISCARD int dde_policy_deny(dde_policy *policy, const uint8_t public_key[DDE_PUBLICKEYBYTES], int reason);
 /* Releases a policy. NULL, a policy already freed or a pointer that is no policy: nothing. */
 void dde_policy_free(dde_policy *policy);
 
@@ -311,12 +370,14 @@ void dde_policy_free(dde_policy *policy);
  *   9 DDE_ERR_PROOF_SIGNATURE   10 DDE_ERR_EXECUTOR_BLACKLISTED, _EXECUTOR_BANNED
  * policy may be NULL (accept every executor; a freed policy is DDE_ERR_CLOSED, never taken for
  * NULL). Pure: changes nothing; thread-safe. */
-int dde_verify(const dde_task *task, const char *result_json, size_t length, const dde_policy *policy);
+DDE_NODISCARD int dde_verify(const dde_task *task, const char *result_json, size_t length, const dde_policy *policy);
 
 /* ---- The store: receipt chain, dApp state, reputation (one SQLite file) --------------------- */
 
-/* An open store. Thread-safe: one handle may be shared by threads; every operation is atomic.
- * Several processes may open the same file (writes serialise on SQLite's lock). */
+/* An open store.
+ * Thread safety: one store may be shared by threads; every operation is atomic. A call in flight
+ * when another thread closes the store completes or fails with DDE_ERR_CLOSED. Several
+ * processes may open the same file (writes serialise on SQLite's lock). */
 typedef struct dde_store dde_store;
 
 /* Opens or creates the store at `path` (WAL, synchronous=FULL: a commit that returned survives a
@@ -342,9 +403,9 @@ int dde_store_close(dde_store *store);
  * all of it or none. Any failure changes nothing. now_ms = 0 means the wall clock. On success,
  * if receipt_json is not NULL, *receipt_json is the receipt (release with dde_free):
  * receiptVersion 2, its "assurance" {"confirmedBy":[],"how":"direct","validated":false}. */
-int dde_store_commit(dde_store *store, const dde_task *task, const char *result_json, size_t length,
-                     const uint8_t identity_secret_key[DDE_SECRETKEYBYTES], uint64_t now_ms,
-                     char **receipt_json, size_t *receipt_length);
+DDE_NODISCARD int dde_store_commit(dde_store *store, const dde_task *task, const char *result_json, size_t length,
+                                   const uint8_t identity_secret_key[DDE_SECRETKEYBYTES], uint64_t now_ms,
+                                   char **receipt_json, size_t *receipt_length);
 
 /* The chain head: *count receipts (count must not be NULL); the last receipt's hash and the node
  * state root as hex (either buffer may be NULL). An empty chain gives count 0, an empty hash and
@@ -355,15 +416,15 @@ int dde_store_head(dde_store *store, uint64_t *count, char receipt_hash_hex[DDE_
 /* Re-checks every link, hash and both signatures of every receipt, and replays all stored writes
  * from the empty state to reproduce every root. DDE_ERR_CHAIN_BROKEN names the first bad receipt
  * in dde_errmsg(). *checked (may be NULL) is the number of receipts checked. */
-int dde_store_verify_chain(dde_store *store, uint64_t *checked);
+DDE_NODISCARD int dde_store_verify_chain(dde_store *store, uint64_t *checked);
 
 /* The whole chain as JSON lines, one {"computeResult", "receipt", "task"} object per receipt in
- * index order. *out: release with dde_free. */
+ * index order, each line ending in one '\n'. *out: release with dde_free. */
 int dde_store_export(dde_store *store, char **out, size_t *out_length);
 
 /* A policy that refuses the executors the store's reputation bans or blacklists at now_ms
  * (0: now), for dde_verify. *policy: release with dde_policy_free. */
-int dde_store_policy(dde_store *store, uint64_t now_ms, dde_policy **policy);
+DDE_NODISCARD int dde_store_policy(dde_store *store, uint64_t now_ms, dde_policy **policy);
 
 /* Reputation (docs/STORE.md): counts decay with a half-life; 3 invalid proofs in a row ban an
  * executor for a while; more than 50% failures over at least 5 attempts blacklist it; a liar
@@ -374,24 +435,26 @@ int dde_store_policy(dde_store *store, uint64_t now_ms, dde_policy **policy);
  * "blacklisted", "validated", "convictedAt", "convicted"}: "validated" (whole) counts results
  * other executors' proofs confirmed since its last signed failure; "convictedAt" is 0 when never
  * convicted. dde_reputation_clear forgets a conviction too. */
-int dde_reputation_record_success(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES],
-                                  uint64_t latency_ms, uint64_t now_ms);
+DDE_NODISCARD int dde_reputation_record_success(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES],
+                                                uint64_t latency_ms, uint64_t now_ms);
 /* An invalid proof. */
-int dde_reputation_record_failure(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES], uint64_t now_ms);
+DDE_NODISCARD int dde_reputation_record_failure(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES],
+                                                uint64_t now_ms);
 /* No answer in time: a failed attempt, never a ban. */
-int dde_reputation_record_timeout(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES], uint64_t now_ms);
+DDE_NODISCARD int dde_reputation_record_timeout(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES],
+                                                uint64_t now_ms);
 /* One record as JSON (*out: dde_free); DDE_ERR_NOT_FOUND for an executor never seen. */
 int dde_reputation_get(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES], uint64_t now_ms,
                        char **out, size_t *out_length);
 /* *banned and *blacklisted (either may be NULL) set to 1 or 0. */
-int dde_reputation_status(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES], uint64_t now_ms,
-                          int *banned, int *blacklisted);
+DDE_NODISCARD int dde_reputation_status(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES], uint64_t now_ms,
+                                        int *banned, int *blacklisted);
 /* Every record, as a JSON array in routing order (usable executors first, then by the lower
  * confidence bound of their success rate, then by lower average latency). */
 int dde_reputation_all(dde_store *store, uint64_t now_ms, char **out, size_t *out_length);
 /* Forgets one executor (DDE_ERR_NOT_FOUND if unknown) or all of them. */
-int dde_reputation_clear(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES]);
-int dde_reputation_clear_all(dde_store *store);
+DDE_NODISCARD int dde_reputation_clear(dde_store *store, const uint8_t public_key[DDE_PUBLICKEYBYTES]);
+DDE_NODISCARD int dde_reputation_clear_all(dde_store *store);
 
 /* ---- Delegating client (docs/PROTOCOL.md sections 10 and 11) -------------------------------- */
 
@@ -404,8 +467,9 @@ int dde_reputation_clear_all(dde_store *store);
  *   dde_client_delegate(c, spec, strlen(spec), NULL, 0, &report, NULL);   // commit or a code
  *   dde_client_free(c);
  *
- * A client is used by one thread at a time (different clients on different threads are fine);
- * each call blocks the caller until it returns. See examples/c/delegate.c. */
+ * Thread safety: a client is used by one thread at a time (different clients on different
+ * threads are fine); each call blocks the caller until it returns, and dde_client_free must not
+ * overlap another call on the same client. See examples/c/delegate.c. */
 typedef struct dde_client dde_client;
 
 /* Opens (or creates) the store at store_path and connects to the MQTT broker at broker_url
@@ -517,8 +581,8 @@ int dde_client_discover(dde_client *client, uint32_t timeout_ms, size_t *count);
  * (nothing was sent); DDE_ERR_TRANSPORT; a store or commit code otherwise. Evidence other
  * requesters share (docs/PROTOCOL.md section 12) is read during the call: self-evident evidence
  * blacklists its liar; evidence that needs a re-execution is kept unjudged. */
-int dde_client_delegate(dde_client *client, const char *spec, size_t spec_length, const char *options,
-                        size_t options_length, char **report, size_t *report_length);
+DDE_NODISCARD int dde_client_delegate(dde_client *client, const char *spec, size_t spec_length, const char *options,
+                                      size_t options_length, char **report, size_t *report_length);
 
 /* ---- Fraud evidence (docs/PROTOCOL.md section 12) ------------------------------------------- */
 
@@ -541,7 +605,7 @@ int dde_client_delegate(dde_client *client, const char *spec, size_t spec_length
  * DDE_ERR_TASK_MISMATCH (a proof of another task), DDE_ERR_EVIDENCE_AGREES (the proofs agree),
  * DDE_ERR_SCHEMA, DDE_ERR_VERSION (evidenceVersion), the JSON and task codes (DDE_ERR_TASK_ID,
  * _TASK_SIGNATURE), DDE_ERR_ARGUMENT for a NULL document or a length over DDE_MAX_INPUT_BYTES (64 MiB). */
-int dde_evidence_check(const char *document, size_t length, char **verdict, size_t *verdict_length);
+DDE_NODISCARD int dde_evidence_check(const char *document, size_t length, char **verdict, size_t *verdict_length);
 
 /* Checks a document (as dde_evidence_check) and records it in the store; a liar it names by
  * itself is blacklisted there for good, in the same transaction. now_ms: Unix ms, 0 for now.
@@ -549,7 +613,7 @@ int dde_evidence_check(const char *document, size_t length, char **verdict, size
  * changes), DDE_ERR_EVIDENCE_UNJUDGED when the document is kept without a verdict (nobody
  * blacklisted; also when it was known unjudged), or dde_evidence_check's codes (nothing
  * recorded), DDE_ERR_STORE. */
-int dde_store_evidence_import(dde_store *store, const char *document, size_t length, uint64_t now_ms);
+DDE_NODISCARD int dde_store_evidence_import(dde_store *store, const char *document, size_t length, uint64_t now_ms);
 
 /* Every portable evidence document kept in the store (made in its delegations or imported), each
  * once, oldest first: one canonical JSON document per line, each line ending in '\n'. *lines
@@ -568,8 +632,9 @@ int dde_store_evidence_export(dde_store *store, char **lines, size_t *length);
  * deadline. Returns DDE_OK when the liar is blacklisted, DDE_ERR_EVIDENCE_UNJUDGED when no trusted
  * executor confirmed an outcome (kept, nobody blacklisted), dde_evidence_check's codes,
  * DDE_ERR_NO_EXECUTOR, DDE_ERR_TRANSPORT. */
-int dde_client_check_evidence(dde_client *client, const char *document, size_t length, const char *options,
-                              size_t options_length, char **verdict, size_t *verdict_length);
+DDE_NODISCARD int dde_client_check_evidence(dde_client *client, const char *document, size_t length,
+                                            const char *options, size_t options_length, char **verdict,
+                                            size_t *verdict_length);
 
 #ifdef __cplusplus
 }

@@ -89,7 +89,7 @@ static void make_proof(const char *task_id, const uint8_t epk[32], const uint8_t
     dde_canonicalize(proof, (size_t)n, &canonical, &length);
     dde_sha256(canonical, length, h);
     dde_free(canonical);
-    dde_sign(DDE_KIND_PROOF, h, esk, sig);
+    if (dde_sign(DDE_KIND_PROOF, h, esk, sig) != DDE_OK) check("make_proof: dde_sign", 0);
     to_hex(sig, 64, sig_hex);
     snprintf(proof + n - 1, (size_t)(2048 - n + 1), ",\"signature\":\"%s\"}", sig_hex);
     dde_canonicalize(proof, strlen(proof), &canonical, &length);
@@ -142,10 +142,10 @@ int main(void) {
     /* Keys and signatures */
     expect("keypair NULL pk", dde_keypair(NULL, sk), DDE_ERR_ARGUMENT);
     expect("keypair NULL sk", dde_keypair(pk, NULL), DDE_ERR_ARGUMENT);
-    expect("keypair from seed NULL seed", dde_keypair_from_seed(pk, sk, NULL), DDE_ERR_ARGUMENT);
-    expect("keypair from seed NULL pk", dde_keypair_from_seed(NULL, sk, seed), DDE_ERR_ARGUMENT);
-    expect("keypair from seed NULL sk", dde_keypair_from_seed(pk, NULL, seed), DDE_ERR_ARGUMENT);
-    expect("keypair from seed", dde_keypair_from_seed(pk, sk, seed), DDE_OK);
+    expect("keypair from seed NULL seed", dde_seed_keypair(NULL, pk, sk), DDE_ERR_ARGUMENT);
+    expect("keypair from seed NULL pk", dde_seed_keypair(seed, NULL, sk), DDE_ERR_ARGUMENT);
+    expect("keypair from seed NULL sk", dde_seed_keypair(seed, pk, NULL), DDE_ERR_ARGUMENT);
+    expect("keypair from seed", dde_seed_keypair(seed, pk, sk), DDE_OK);
     for (int kind = -1; kind <= 5; kind += 1) {
         if (kind >= 1 && kind <= 3) continue;
         expect("sign bad kind", dde_sign(kind, hash, sk, sig), DDE_ERR_ARGUMENT);
@@ -244,7 +244,7 @@ int main(void) {
     static char p1[2048], p2[2048], p3[2048], p4[2048], equivocation[8192], unjudged[8192], agrees[8192],
         forged[8192];
     char *task_json = NULL;
-    expect("keypair from seed 2", dde_keypair_from_seed(pk2, sk2, seed2), DDE_OK);
+    expect("keypair from seed 2", dde_seed_keypair(seed2, pk2, sk2), DDE_OK);
     expect("task_json", dde_task_json(task, &task_json, NULL), DDE_OK);
     make_proof(idhex, pk, sk, 1, p1, h1);
     make_proof(idhex, pk, sk, 2, p2, h2);   /* the same key, another answer: equivocation */

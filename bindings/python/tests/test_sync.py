@@ -90,6 +90,7 @@ def _header_functions():
     found = {}
     for m in re.finditer(r"([\w\s\*]+?)\b(dde_\w+)\s*\(([^)]*)\)\s*;", flat):
         ret, name, params = m.group(1).strip(), m.group(2), m.group(3).strip()
+        ret = re.sub(r"^DDE_NODISCARD\s+", "", ret)  # an attribute, not part of the type
         count = 0 if params in ("", "void") else params.count(",") + 1
         found[name] = (ret, count)
     return found

@@ -92,7 +92,7 @@ _PROTOTYPES = {
     **{function: (c_size_t if ctype == "size_t" else c_int, []) for function, _, ctype in _abi.CONSTANTS.values()},
     "dde_sha256": (c_int, [c_char_p, c_size_t, c_char_p]),
     "dde_keypair": (c_int, [c_char_p, c_char_p]),
-    "dde_keypair_from_seed": (c_int, [c_char_p, c_char_p, c_char_p]),
+    "dde_seed_keypair": (c_int, [c_char_p, c_char_p, c_char_p]),
     "dde_sign": (c_int, [c_int, c_char_p, c_char_p, c_char_p]),
     "dde_verify_signature": (c_int, [c_int, c_char_p, c_char_p, c_char_p]),
     "dde_ed25519_verify": (c_int, [c_char_p, c_char_p, c_size_t, c_char_p]),
