@@ -5,8 +5,10 @@
 #   - the generated copies (include/dde.h's generated blocks, Sources/DDE/Errors/Status.swift,
 #     Sources/DDE/CAPI/ABITable.swift, bindings/python/src/dde/_abi.py): scripts/gen-abi.py --check;
 #   - the hand-written ones: bindings/python/src/dde/errors.py has exactly one exception class per
-#     status code with its number and name; examples/c/CMakeLists.txt and README.md ask CMake for
-#     this MAJOR.MINOR (find_package(dde MAJOR.MINOR): before 1.0 another minor is another ABI).
+#     status code with its number and name; examples/c/CMakeLists.txt and the documentation
+#     (README.md, docs/*.md, bindings/python/README.md) ask CMake for this MAJOR.MINOR
+#     (find_package(dde MAJOR.MINOR): before 1.0 another minor is another ABI) and name the
+#     library's files as this release has them (libdde.so.X.Y.Z, the soname libdde.so.N).
 # Standard library Python only, no build, no library: well under a second. scripts/test.sh runs
 # it before every group; the library builds run the first part (scripts/abi.sh).
 set -euo pipefail
@@ -47,16 +49,26 @@ for c in classes:
         problems.append(f"bindings/python/src/dde/errors.py: {seen[c.CODE].__name__} and {c.__name__} both claim code {c.CODE}")
     seen[c.CODE] = c
 
-# The minimum CMake version the example and the README ask for.
+# The CMake version requests and the library's file names in the example and the documentation.
+import glob
 want = "%d.%d" % table.version[:2]
-for path in ("examples/c/CMakeLists.txt", "README.md"):
-    found = re.findall(r"find_package\(dde ([0-9.]+)", open(path, encoding="utf-8").read())
-    if not found:
+paths = ["examples/c/CMakeLists.txt", "README.md", "bindings/python/README.md"] + sorted(glob.glob("docs/*.md"))
+for path in paths:
+    text = open(path, encoding="utf-8").read()
+    found = re.findall(r"find_package\(dde ([0-9.]+)", text)
+    if not found and path in ("examples/c/CMakeLists.txt", "README.md"):
         problems.append(f"{path}: no find_package(dde X.Y ...) line")
     for v in found:
         if v != want:
             problems.append(f"{path}: find_package(dde {v} ...) but abi/dde.abi is release "
                             f"{table.version_string}: write find_package(dde {want} ...)")
+    for v in sorted(set(re.findall(r"libdde\.so\.(\d+\.\d+\.\d+)", text))):
+        if v != table.version_string:
+            problems.append(f"{path}: names libdde.so.{v}, but the release is {table.version_string}: "
+                            f"write libdde.so.{table.version_string}")
+    for v in sorted(set(re.findall(r"libdde\.so\.(\d+)(?![.\d])", text))):
+        if "libdde.so." + v != table.soname:
+            problems.append(f"{path}: names libdde.so.{v}, but the soname is {table.soname}: write {table.soname}")
 
 for p in problems:
     print("check-sources-of-truth: FAIL: " + p, file=sys.stderr)
@@ -66,4 +78,4 @@ if [ "$fail" -ne 0 ]; then
     echo "check-sources-of-truth: FAIL: a copy disagrees with abi/dde.abi (above). The table is the one source: edit it and run scripts/gen-abi.py, then fix the hand-written copies named above." >&2
     exit 1
 fi
-echo "check-sources-of-truth: OK: the generated copies are current; errors.py, the CMake example and the README agree with abi/dde.abi"
+echo "check-sources-of-truth: OK: the generated copies are current; errors.py, the CMake example and the docs agree with abi/dde.abi"
