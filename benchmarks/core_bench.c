@@ -271,9 +271,9 @@ int main(int argc, char **argv) {
     /* Keys from fixed seeds: the requester and the executor. */
     uint8_t seed[32], pk[32], sk[64], epk[32], esk[64];
     memset(seed, 1, sizeof seed);
-    dde_keypair_from_seed(pk, sk, seed);
+    if (dde_seed_keypair(seed, pk, sk) != DDE_OK) die("dde_seed_keypair", 1);
     memset(seed, 2, sizeof seed);
-    dde_keypair_from_seed(epk, esk, seed);
+    if (dde_seed_keypair(seed, epk, esk) != DDE_OK) die("dde_seed_keypair", 1);
     uint8_t code[32];
     char code_hex[65];
     dde_sha256("(module wallet)", 15, code);

@@ -4,7 +4,8 @@
 # aarch64-none-none-elf: the whole core (Sources/DDE, C API included) is compiled as one module
 # against it, and GNU's cross gcc compiles the C shim and links everything against Debian's arm64
 # libc, libsodium and libsqlite3. Output:
-#   build/aarch64/lib/libdde.so   stripped, only dde_* exported
+#   build/aarch64/lib/libdde.so.X.Y.Z  stripped, only dde_* exported, soname libdde.so.N (DDE_SONAME)
+#   build/aarch64/lib/libdde.so.N      -> libdde.so.X.Y.Z;  libdde.so -> libdde.so.N
 #   build/aarch64/include/dde.h
 # See docs/BUILDING.md.
 set -euo pipefail
@@ -15,6 +16,7 @@ OBJ=$OUT/obj
 CC=${AARCH64_CC:-aarch64-linux-gnu-gcc}
 STRIP=${AARCH64_STRIP:-aarch64-linux-gnu-strip}
 ARM64_LIBDIR=${ARM64_LIBDIR:-/usr/lib/aarch64-linux-gnu}
+source "$ROOT/scripts/abi.sh"   # VERSION, SONAME, after checking the generated copies of abi/dde.abi
 
 SWIFTC=${SWIFTC:-$(command -v swiftc || true)}
 [ -x "$SWIFTC" ] || { echo "build-aarch64: FAIL: swiftc not found (Swift 6.3 toolchain on PATH)" >&2; exit 1; }
@@ -55,16 +57,16 @@ done
 
 echo "build-aarch64: $CC -shared libdde.so"
 "$CC" -shared -o "$OBJ/libdde.so" \
-    -Wl,-soname,libdde.so \
+    -Wl,-soname,"$SONAME" \
     "$OBJ/DDE.o" "$OBJ"/*.c.o "$UNICODE_TABLES" \
     -L"$ARM64_LIBDIR" -lsodium -lsqlite3 \
     -Wl,--version-script="$ROOT/cmake/libdde.map" \
     -Wl,--no-undefined -Wl,--gc-sections -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
 
-"$STRIP" --strip-all -o "$OUT/lib/libdde.so" "$OBJ/libdde.so"
+install_lib_chain "$OUT/lib" "$STRIP" "$OBJ/libdde.so"
 cp include/dde.h "$OUT/include/dde.h"
 
-"$ROOT/scripts/check-lib.sh" "$OUT/lib/libdde.so" aarch64-linux-gnu-nm aarch64-linux-gnu-readelf
+"$ROOT/scripts/check-lib.sh" "$OUT/lib/libdde.so.$VERSION" aarch64-linux-gnu-nm aarch64-linux-gnu-readelf "$SONAME"
 # Newest glibc symbol version the library asks for: the Pi's glibc must be at least this.
-glibc=$(aarch64-linux-gnu-objdump -T "$OUT/lib/libdde.so" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n1)
-echo "build-aarch64: OK: $OUT/lib/libdde.so $(stat -c %s "$OUT/lib/libdde.so") bytes stripped (needs $glibc or newer)"
+glibc=$(aarch64-linux-gnu-objdump -T "$OUT/lib/libdde.so.$VERSION" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n1)
+echo "build-aarch64: OK: $OUT/lib/libdde.so.$VERSION $(stat -c %s "$OUT/lib/libdde.so.$VERSION") bytes stripped (needs $glibc or newer), soname $SONAME"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds libdde.so for the host (x86-64 Linux) with the Swift runtime linked in statically, so a C
 # program needs nothing from the Swift toolchain at run time. Output:
-#   build/host/lib/libdde.so      stripped, only dde_* exported
+#   build/host/lib/libdde.so.X.Y.Z  stripped, only dde_* exported, soname libdde.so.N (DDE_SONAME)
+#   build/host/lib/libdde.so.N      -> libdde.so.X.Y.Z (what programs load)
+#   build/host/lib/libdde.so        -> libdde.so.N (what -ldde links against)
 #   build/host/include/dde.h
 # Then checks the result and fails loudly if it exports anything but dde_* or needs a library
 # beyond libc, libm, libsodium, libsqlite3 and the dynamic loader. See docs/BUILDING.md.
@@ -10,6 +12,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=$ROOT/build/host
 SCRATCH=${DDE_SCRATCH:-$ROOT/.build-lib}
+source "$ROOT/scripts/abi.sh"   # VERSION, SONAME, after checking the generated copies of abi/dde.abi
 
 # libstdc++ and libgcc_s come in through the static Swift runtime (it is C++). A folder that holds
 # only a libstdc++.a symlink, first on the linker path, makes `-lstdc++` resolve to the archive;
@@ -31,12 +34,12 @@ swift build -c release --product DDECore --scratch-path "$SCRATCH" \
     -Xlinker --version-script="$ROOT/cmake/libdde.map" \
     -Xswiftc -use-ld=lld \
     -Xlinker --exclude-libs=ALL \
-    -Xlinker -soname=libdde.so
+    -Xlinker -soname="$SONAME"
 
 BIN=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)
 mkdir -p "$OUT/lib" "$OUT/include"
-strip --strip-all -o "$OUT/lib/libdde.so" "$BIN/libDDECore.so"
+install_lib_chain "$OUT/lib" strip "$BIN/libDDECore.so"
 cp include/dde.h "$OUT/include/dde.h"
 
-"$ROOT/scripts/check-lib.sh" "$OUT/lib/libdde.so" nm readelf
-echo "build-lib: OK: $OUT/lib/libdde.so $(stat -c %s "$OUT/lib/libdde.so") bytes stripped (unstripped $(stat -c %s "$BIN/libDDECore.so"))"
+"$ROOT/scripts/check-lib.sh" "$OUT/lib/libdde.so.$VERSION" nm readelf "$SONAME"
+echo "build-lib: OK: $OUT/lib/libdde.so.$VERSION $(stat -c %s "$OUT/lib/libdde.so.$VERSION") bytes stripped (unstripped $(stat -c %s "$BIN/libDDECore.so")), soname $SONAME"

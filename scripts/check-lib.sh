@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# check-lib.sh LIB NM READELF: fails unless LIB's dynamic symbol table defines only dde_* symbols
-# and its NEEDED entries are a subset of libc, libm, libsodium, libsqlite3 and the dynamic loader.
+# check-lib.sh LIB NM READELF [SONAME]: fails unless LIB's dynamic symbol table defines only dde_*
+# symbols, its NEEDED entries are a subset of libc, libm, libsodium, libsqlite3 and the dynamic
+# loader, and (when given) its SONAME is SONAME.
 # Used by build-lib.sh (host tools) and build-aarch64.sh (aarch64-linux-gnu-* tools).
 set -euo pipefail
-LIB=$1 NM=${2:-nm} READELF=${3:-readelf}
+LIB=$1 NM=${2:-nm} READELF=${3:-readelf} WANT_SONAME=${4:-}
 fail=0
+
+soname=$("$READELF" -d "$LIB" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
+if [ -n "$WANT_SONAME" ] && [ "$soname" != "$WANT_SONAME" ]; then
+    echo "check-lib: FAIL: $LIB has SONAME '${soname:-none}', expected $WANT_SONAME (DDE_SONAME)" >&2
+    fail=1
+fi
 
 # Every defined symbol in .dynsym, local or global: a stray local data symbol there means the
 # version script or the linker leaked something, which we want to see.
@@ -28,4 +35,4 @@ for lib in $needed; do
     esac
 done
 [ "$fail" -eq 0 ] || exit 1
-echo "check-lib: OK: $count dde_* symbols, nothing else defined in .dynsym; NEEDED:" $needed
+echo "check-lib: OK: SONAME $soname, $count dde_* symbols, nothing else defined in .dynsym; NEEDED:" $needed

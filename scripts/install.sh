@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs the C SDK into a prefix: lib/libdde.so, include/dde.h, lib/pkgconfig/dde.pc and the
-# CMake package lib/cmake/dde (find_package(dde) gives the imported target dde::dde).
+# Installs the C SDK into a prefix: the library as lib/libdde.so.X.Y.Z with the soname link
+# lib/libdde.so.N (what programs load; N = DDE_ABI_VERSION_MAJOR) and the linker's lib/libdde.so ->
+# libdde.so.N, include/dde.h, lib/pkgconfig/dde.pc and the CMake package lib/cmake/dde
+# (find_package(dde) gives the imported target dde::dde). To deploy only the run-time part, copy
+# libdde.so.X.Y.Z and the libdde.so.N link.
 #
 #   scripts/install.sh PREFIX                 the host (x86-64) library, built if missing
 #   scripts/install.sh --arch aarch64 PREFIX  the Embedded Swift aarch64 library (Raspberry Pi)
@@ -18,9 +21,11 @@ case "$arch" in
     *) echo "install: --arch is host or aarch64" >&2; exit 2 ;;
 esac
 
-VERSION=$(sed -n 's/^#define DDE_VERSION_STRING "\(.*\)"/\1/p' "$ROOT/include/dde.h")
+source "$ROOT/scripts/abi.sh"   # VERSION, SONAME, link_chain
 mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/lib/cmake/dde" "$PREFIX/include"
-install -m 0755 "$ROOT/build/$arch/lib/libdde.so" "$PREFIX/lib/libdde.so"
+rm -f "$PREFIX"/lib/libdde.so "$PREFIX"/lib/libdde.so.*
+install -m 0755 "$ROOT/build/$arch/lib/libdde.so.$VERSION" "$PREFIX/lib/libdde.so.$VERSION"
+link_chain "$PREFIX/lib"
 install -m 0644 "$ROOT/include/dde.h" "$PREFIX/include/dde.h"
 
 cat > "$PREFIX/lib/pkgconfig/dde.pc" <<PC
@@ -35,29 +40,33 @@ Libs: -L\${libdir} -Wl,-rpath,\${libdir} -ldde
 Cflags: -I\${includedir}
 PC
 
-cat > "$PREFIX/lib/cmake/dde/ddeConfig.cmake" <<'CMAKE'
-# find_package(dde) for libdde: defines the imported target dde::dde.
-get_filename_component(_dde_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
+cat > "$PREFIX/lib/cmake/dde/ddeConfig.cmake" <<CMAKE
+# find_package(dde) for libdde $VERSION: defines the imported target dde::dde. The file is
+# lib/libdde.so.$VERSION; programs record its soname, $SONAME (a link beside it).
+get_filename_component(_dde_prefix "\${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
 if(NOT TARGET dde::dde)
     add_library(dde::dde SHARED IMPORTED)
     set_target_properties(dde::dde PROPERTIES
-        IMPORTED_LOCATION "${_dde_prefix}/lib/libdde.so"
-        IMPORTED_SONAME "libdde.so"
-        INTERFACE_INCLUDE_DIRECTORIES "${_dde_prefix}/include")
+        IMPORTED_LOCATION "\${_dde_prefix}/lib/libdde.so.$VERSION"
+        IMPORTED_SONAME "$SONAME"
+        INTERFACE_INCLUDE_DIRECTORIES "\${_dde_prefix}/include")
 endif()
 set(dde_FOUND TRUE)
 unset(_dde_prefix)
 CMAKE
 
+# Compatible: not older than asked, the same major version and, before 1.0 (where a minor release
+# may change the ABI, and the soname with it), the same minor.
+IFS=. read -r MAJOR MINOR _ <<< "$VERSION"
 cat > "$PREFIX/lib/cmake/dde/ddeConfigVersion.cmake" <<CMAKE
 set(PACKAGE_VERSION "$VERSION")
-if(PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION)
-    set(PACKAGE_VERSION_COMPATIBLE FALSE)
-else()
+set(PACKAGE_VERSION_COMPATIBLE FALSE)
+if(NOT PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION AND PACKAGE_FIND_VERSION_MAJOR EQUAL $MAJOR
+   AND ($MAJOR GREATER 0 OR PACKAGE_FIND_VERSION_MINOR EQUAL $MINOR))
     set(PACKAGE_VERSION_COMPATIBLE TRUE)
     if(PACKAGE_FIND_VERSION STREQUAL PACKAGE_VERSION)
         set(PACKAGE_VERSION_EXACT TRUE)
     endif()
 endif()
 CMAKE
-echo "install: $arch libdde $VERSION -> $PREFIX"
+echo "install: $arch libdde $VERSION ($SONAME) -> $PREFIX"

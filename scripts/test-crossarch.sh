@@ -117,5 +117,5 @@ fi
 
 same=$(grep -c '' "$WORK/x86_64.out")
 [ "$failed" -eq 0 ] || { echo "test-crossarch: $((same > failed ? same - failed : 0)) passed, $failed failed"; exit 1; }
-echo "test-crossarch: x86_64 and aarch64 agree on all $same lines ($(stat -c %s build/host/lib/libdde.so) / $(stat -c %s build/aarch64/lib/libdde.so) bytes)"
+echo "test-crossarch: x86_64 and aarch64 agree on all $same lines ($(stat -L -c %s build/host/lib/libdde.so) / $(stat -L -c %s build/aarch64/lib/libdde.so) bytes)"
 echo "test-crossarch: $same passed, 0 failed"

@@ -6,7 +6,8 @@
 #
 #   scripts/test.sh            everything
 #   DDE_TEST_ONLY="swift c"    only the named groups (swift cli c crash python adversary aarch64); the MQTT
-#                              end-to-end tests are part of swift (alone: scripts/test-e2e.sh)
+#                              end-to-end tests are part of swift (alone: scripts/test-e2e.sh). The
+#                              sources-of-truth check (scripts/check-sources-of-truth.sh) runs always.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -39,6 +40,11 @@ suite() {
 }
 
 scripts/install-deps.sh
+
+# Every group, whatever DDE_TEST_ONLY says (well under a second): the copies of abi/dde.abi (status
+# codes, versions, sizes and limits in dde.h, Status.swift, ABITable.swift, _abi.py, errors.py,
+# the CMake example and the README) agree with it.
+suite sources-of-truth scripts/check-sources-of-truth.sh
 
 if want swift; then
     # The Swift unit and component tests: the core (JSON conformance, protocol, verifier, store,

@@ -1,4 +1,7 @@
 #include "cdde.h"
+// The public header: its constants (DDE_ERRMSGBYTES) and dde_transport_methods, and a check that
+// the definitions below match its prototypes.
+#include "../../include/dde.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -7,15 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DDE_ERRMSG_MAX 512
-
 static _Thread_local int last_code;
-static _Thread_local char last_message[DDE_ERRMSG_MAX];
+static _Thread_local char last_message[DDE_ERRMSGBYTES];
 
 void cdde_set_error(int code, const char *message, size_t length) {
     last_code = code;
     if (message == NULL) length = 0;
-    if (length > DDE_ERRMSG_MAX - 1) length = DDE_ERRMSG_MAX - 1;
+    if (length > DDE_ERRMSGBYTES - 1) length = DDE_ERRMSGBYTES - 1;
     if (length > 0) memcpy(last_message, message, length);
     last_message[length] = '\0';
 }
@@ -37,6 +38,36 @@ int cdde_init(void) {
 }
 
 int dde_errcode(void) { return last_code; }
+
+// cdde_transport_methods repeats dde_transport_methods version 1 for Swift: the same members at
+// the same places.
+#define SAME_MEMBER(member)                                                                        \
+    _Static_assert(offsetof(dde_transport_methods, member) == offsetof(cdde_transport_methods, member), \
+                   "cdde_transport_methods." #member " is not where dde.h has it")
+SAME_MEMBER(version);
+SAME_MEMBER(publish);
+SAME_MEMBER(subscribe);
+SAME_MEMBER(unsubscribe);
+SAME_MEMBER(receive);
+_Static_assert(sizeof(dde_transport_methods) == sizeof(cdde_transport_methods),
+               "cdde_transport_methods and dde_transport_methods differ in size");
+
+int cdde_transport_read(const void *methods, cdde_transport_methods *out) {
+    memset(out, 0, sizeof *out);
+    if (methods == NULL) return -1;
+    const dde_transport_methods *m = methods;
+    out->version = m->version; // the first member in every version
+    if (m->version < 1) return -2;
+    if (m->version > DDE_TRANSPORT_METHODS_VERSION) return -3;
+    // Version 1 members (a later version adds members after these and reads them only when
+    // m->version says they are there).
+    out->publish = m->publish;
+    out->subscribe = m->subscribe;
+    out->unsubscribe = m->unsubscribe;
+    out->receive = m->receive;
+    if (out->publish == NULL || out->subscribe == NULL || out->receive == NULL) return -4;
+    return 0;
+}
 
 const char *dde_errmsg(void) { return last_message; }
 

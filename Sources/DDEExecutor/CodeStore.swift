@@ -10,7 +10,7 @@ import WasmParser
 public struct CodeStore: Sendable {
     /// Largest module the store accepts or loads (16 MiB): a bound on what a peer can make us
     /// hash, write and parse.
-    public static let maxModuleBytes = 16 << 20
+    public static let maxModuleBytes = ABILimits.maxModuleBytes
 
     public let directory: URL
 

@@ -5,8 +5,11 @@
  * outputs alone where documented, and never crashes. Run by scripts/test-capi-misuse.sh on
  * x86-64 and under qemu-aarch64. Prints "N passed, M failed"; exits non-zero on any failure.
  * The store and evidence functions run on a temporary store (/tmp/dde-capi-misuse-PID.db, removed
- * at the end) with evidence documents signed here (dde_sign); the client functions only up to
- * their argument checks (no broker).
+ * at the end) with evidence documents signed here (dde_sign); the client functions up to their
+ * argument checks (no broker) and over a transport of callbacks that never delivers a message.
+ * Handles: double frees and closes, use after free or close, a handle of another type and
+ * pointers that are no handle are each refused with their code (DDE_ERR_CLOSED,
+ * DDE_ERR_ARGUMENT), never a crash or a read of freed memory.
  */
 #include <dde.h>
 #include <stdint.h>
@@ -32,6 +35,27 @@ static void expect(const char *what, int rc, int want) {
 static void check(const char *what, int cond) {
     if (cond) passed++;
     else { failed++; printf("FAIL %s\n", what); }
+}
+
+/* A transport of callbacks (dde_transport_methods) that accepts every publish and subscription
+ * and never delivers a message, or, with receive_old_style, answers receive as the unversioned
+ * ABI did ("1: a message"), which is DDE_ERR_ARGUMENT now. */
+static int subscribe_result = DDE_OK, receive_old_style = 0, subscriptions = 0;
+static int t_publish(void *context, const char *topic, const uint8_t *payload, size_t length, int retain) {
+    (void)context; (void)topic; (void)payload; (void)length; (void)retain;
+    return DDE_OK;
+}
+static int t_subscribe(void *context, const char *filter) {
+    (void)context; (void)filter;
+    subscriptions++;
+    return subscribe_result;
+}
+static int t_receive(void *context, int timeout_ms, const char **topic, const uint8_t **payload, size_t *length,
+                     int *received) {
+    (void)context; (void)timeout_ms; (void)topic; (void)payload; (void)length;
+    if (receive_old_style) return 1;
+    *received = 0;
+    return DDE_OK;
 }
 
 static void to_hex(const uint8_t *bytes, size_t n, char *out) {
@@ -65,7 +89,7 @@ static void make_proof(const char *task_id, const uint8_t epk[32], const uint8_t
     dde_canonicalize(proof, (size_t)n, &canonical, &length);
     dde_sha256(canonical, length, h);
     dde_free(canonical);
-    dde_sign(DDE_KIND_PROOF, h, esk, sig);
+    if (dde_sign(DDE_KIND_PROOF, h, esk, sig) != DDE_OK) check("make_proof: dde_sign", 0);
     to_hex(sig, 64, sig_hex);
     snprintf(proof + n - 1, (size_t)(2048 - n + 1), ",\"signature\":\"%s\"}", sig_hex);
     dde_canonicalize(proof, strlen(proof), &canonical, &length);
@@ -97,6 +121,16 @@ int main(void) {
     dde_free(NULL);
     check("sizes", dde_publickeybytes() == 32 && dde_secretkeybytes() == 64 && dde_seedbytes() == 32 &&
                    dde_signaturebytes() == 64 && dde_hashbytes() == 32);
+    check("abi version", dde_abi_version_major() == DDE_ABI_VERSION_MAJOR && dde_abi_version_minor() >= DDE_ABI_VERSION_MINOR);
+    check("sizes and limits at run time", dde_hashhexbytes() == DDE_HASHHEXBYTES && dde_errmsgbytes() == DDE_ERRMSGBYTES &&
+          dde_max_input_bytes() == DDE_MAX_INPUT_BYTES && dde_max_path_bytes() == DDE_MAX_PATH_BYTES &&
+          dde_max_url_bytes() == DDE_MAX_URL_BYTES && dde_json_max_bytes() == DDE_JSON_MAX_BYTES &&
+          dde_json_max_depth() == DDE_JSON_MAX_DEPTH && dde_json_max_string_bytes() == DDE_JSON_MAX_STRING_BYTES &&
+          dde_json_max_object_keys() == DDE_JSON_MAX_OBJECT_KEYS &&
+          dde_json_max_array_elements() == DDE_JSON_MAX_ARRAY_ELEMENTS && dde_max_executors() == DDE_MAX_EXECUTORS &&
+          dde_max_module_bytes() == DDE_MAX_MODULE_BYTES && dde_max_state_key_bytes() == DDE_MAX_STATE_KEY_BYTES &&
+          dde_max_state_value_bytes() == DDE_MAX_STATE_VALUE_BYTES && dde_max_topic_bytes() == DDE_MAX_TOPIC_BYTES &&
+          dde_transport_methods_version() == DDE_TRANSPORT_METHODS_VERSION);
 
     /* Hashes */
     expect("sha256 NULL out", dde_sha256("a", 1, NULL), DDE_ERR_ARGUMENT);
@@ -108,10 +142,10 @@ int main(void) {
     /* Keys and signatures */
     expect("keypair NULL pk", dde_keypair(NULL, sk), DDE_ERR_ARGUMENT);
     expect("keypair NULL sk", dde_keypair(pk, NULL), DDE_ERR_ARGUMENT);
-    expect("keypair from seed NULL seed", dde_keypair_from_seed(pk, sk, NULL), DDE_ERR_ARGUMENT);
-    expect("keypair from seed NULL pk", dde_keypair_from_seed(NULL, sk, seed), DDE_ERR_ARGUMENT);
-    expect("keypair from seed NULL sk", dde_keypair_from_seed(pk, NULL, seed), DDE_ERR_ARGUMENT);
-    expect("keypair from seed", dde_keypair_from_seed(pk, sk, seed), DDE_OK);
+    expect("keypair from seed NULL seed", dde_seed_keypair(NULL, pk, sk), DDE_ERR_ARGUMENT);
+    expect("keypair from seed NULL pk", dde_seed_keypair(seed, NULL, sk), DDE_ERR_ARGUMENT);
+    expect("keypair from seed NULL sk", dde_seed_keypair(seed, pk, NULL), DDE_ERR_ARGUMENT);
+    expect("keypair from seed", dde_seed_keypair(seed, pk, sk), DDE_OK);
     for (int kind = -1; kind <= 5; kind += 1) {
         if (kind >= 1 && kind <= 3) continue;
         expect("sign bad kind", dde_sign(kind, hash, sk, sig), DDE_ERR_ARGUMENT);
@@ -210,7 +244,7 @@ int main(void) {
     static char p1[2048], p2[2048], p3[2048], p4[2048], equivocation[8192], unjudged[8192], agrees[8192],
         forged[8192];
     char *task_json = NULL;
-    expect("keypair from seed 2", dde_keypair_from_seed(pk2, sk2, seed2), DDE_OK);
+    expect("keypair from seed 2", dde_seed_keypair(seed2, pk2, sk2), DDE_OK);
     expect("task_json", dde_task_json(task, &task_json, NULL), DDE_OK);
     make_proof(idhex, pk, sk, 1, p1, h1);
     make_proof(idhex, pk, sk, 2, p2, h2);   /* the same key, another answer: equivocation */
@@ -346,7 +380,41 @@ int main(void) {
     check("evidence_export: two documents, one line each", out != NULL && len == strlen(out) && lines == 2 &&
           out[len - 1] == '\n');
     dde_free(out);
-    dde_store_close(store);
+
+    /* Handles of the wrong type and pointers that are no handle at all. */
+    int local = 0;
+    expect("store_head with a task handle", dde_store_head((dde_store *)task, &count, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("store_head with a stack address", dde_store_head((dde_store *)&local, &count, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("store_head with 0x1", dde_store_head((dde_store *)0x1, &count, NULL, NULL), DDE_ERR_ARGUMENT);
+    expect("task_id with a store handle", dde_task_id((dde_task *)store, idhex), DDE_ERR_ARGUMENT);
+    expect("task_id with a stack address", dde_task_id((dde_task *)&local, idhex), DDE_ERR_ARGUMENT);
+    expect("verify with a store as policy", dde_verify(task, "{}", 2, (dde_policy *)store), DDE_ERR_ARGUMENT);
+    expect("store_close with a task handle", dde_store_close((dde_store *)task), DDE_ERR_ARGUMENT);
+    expect("store_close with a stack address", dde_store_close((dde_store *)&local), DDE_ERR_ARGUMENT);
+    dde_task_free((dde_task *)store);  /* another type: ignored, the store stays open */
+    dde_policy_free((dde_policy *)&local);
+    expect("the store survives frees of the wrong type", dde_store_head(store, &count, NULL, NULL), DDE_OK);
+
+    /* Close, then every use of the closed store: DDE_ERR_CLOSED, nothing read through it. */
+    expect("store_close", dde_store_close(store), DDE_OK);
+    expect("store_close twice", dde_store_close(store), DDE_ERR_CLOSED);
+    expect("store_close NULL", dde_store_close(NULL), DDE_OK);
+    expect("store_head after close", dde_store_head(store, &count, NULL, NULL), DDE_ERR_CLOSED);
+    expect("store_verify_chain after close", dde_store_verify_chain(store, NULL), DDE_ERR_CLOSED);
+    expect("store_export after close", dde_store_export(store, &out, &len), DDE_ERR_CLOSED);
+    expect("store_commit after close", dde_store_commit(store, task, "{}", 2, sk, 0, NULL, NULL), DDE_ERR_CLOSED);
+    expect("store_policy after close", dde_store_policy(store, 0, &store_policy), DDE_ERR_CLOSED);
+    expect("reputation_status after close", dde_reputation_status(store, pk, 0, &banned, &blacklisted), DDE_ERR_CLOSED);
+    expect("reputation_record_failure after close", dde_reputation_record_failure(store, pk, 0), DDE_ERR_CLOSED);
+    expect("evidence_import after close", dde_store_evidence_import(store, equivocation, eq_len, 0), DDE_ERR_CLOSED);
+    expect("evidence_export after close", dde_store_evidence_export(store, &out, &len), DDE_ERR_CLOSED);
+    /* A new store gets a new handle: the old one stays closed. */
+    dde_store *again = NULL;
+    expect("store_open again", dde_store_open(db, NULL, 0, &again), DDE_OK);
+    check("a new store is a new handle", again != NULL && again != store);
+    expect("the old handle stays closed", dde_store_head(store, &count, NULL, NULL), DDE_ERR_CLOSED);
+    expect("the new handle works", dde_store_head(again, &count, NULL, NULL), DDE_OK);
+    expect("store_close the new one", dde_store_close(again), DDE_OK);
     const char *suffixes[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
         char file[128];
@@ -364,10 +432,53 @@ int main(void) {
     expect("client_new_mqtt NULL path", dde_client_new_mqtt("mqtt://127.0.0.1", NULL, sk, &client), DDE_ERR_ARGUMENT);
     expect("client_new_mqtt NULL key", dde_client_new_mqtt("mqtt://127.0.0.1", db, NULL, &client), DDE_ERR_ARGUMENT);
     expect("client_new_mqtt NULL out", dde_client_new_mqtt("mqtt://127.0.0.1", db, sk, NULL), DDE_ERR_ARGUMENT);
-    expect("client_new NULL callbacks", dde_client_new(db, sk, NULL, NULL, NULL, NULL, NULL, &client), DDE_ERR_ARGUMENT);
-    expect("client_new NULL out", dde_client_new(db, sk, NULL, NULL, NULL, NULL, NULL, NULL), DDE_ERR_ARGUMENT);
-    dde_client_free(NULL);
+    expect("client_new NULL callbacks", dde_client_new(db, sk, NULL, NULL, &client), DDE_ERR_ARGUMENT);
+    expect("client_new NULL out", dde_client_new(db, sk, NULL, NULL, NULL), DDE_ERR_ARGUMENT);
+    dde_transport_methods methods = {DDE_TRANSPORT_METHODS_VERSION, t_publish, t_subscribe, NULL, t_receive};
+    dde_transport_methods no_receive = methods, version0 = methods, future = methods;
+    no_receive.receive = NULL;
+    version0.version = 0;
+    future.version = DDE_TRANSPORT_METHODS_VERSION + 1;
+    expect("client_new NULL receive", dde_client_new(db, sk, &no_receive, NULL, &client), DDE_ERR_ARGUMENT);
+    expect("client_new methods version 0", dde_client_new(db, sk, &version0, NULL, &client), DDE_ERR_ARGUMENT);
+    expect("client_new methods version newer than the library", dde_client_new(db, sk, &future, NULL, &client), DDE_ERR_VERSION);
+    expect("client_new NULL path", dde_client_new(NULL, sk, &methods, NULL, &client), DDE_ERR_ARGUMENT);
+    expect("client_new NULL key", dde_client_new(db, NULL, &methods, NULL, &client), DDE_ERR_ARGUMENT);
+    check("client_new failures set *client = NULL", client == NULL);
+    subscribe_result = DDE_ERR_TRANSPORT;
+    expect("client_new: what subscribe returned", dde_client_new(db, sk, &methods, NULL, &client), DDE_ERR_TRANSPORT);
+    subscribe_result = DDE_OK;
+    expect("client_free NULL", dde_client_free(NULL), DDE_OK);
+    expect("client_free 0x1", dde_client_free((dde_client *)0x1), DDE_ERR_ARGUMENT);
+
+    /* A client over the callbacks: it subscribes, never hears anything; then freed twice and used. */
+    {
+        dde_transport_methods copy = methods; /* the library copies the table: this one goes away */
+        subscriptions = 0;
+        expect("client_new over callbacks", dde_client_new(db, sk, &copy, NULL, &client), DDE_OK);
+        memset(&copy, 0, sizeof copy);
+    }
+    check("client_new subscribed through the callbacks", client != NULL && subscriptions >= 2);
     size_t executors = 99;
+    expect("client_discover over callbacks", dde_client_discover(client, 10, &executors), DDE_OK);
+    check("client_discover: nobody there", executors == 0);
+    expect("client_delegate: nobody to ask", dde_client_delegate(client, spec, strlen(spec), NULL, 0, NULL, NULL),
+           DDE_ERR_NO_EXECUTOR);
+    receive_old_style = 1;
+    expect("a receive returning 1 (the unversioned ABI's 'a message') is DDE_ERR_ARGUMENT",
+           dde_client_discover(client, 10, &executors), DDE_ERR_ARGUMENT);
+    receive_old_style = 0;
+    expect("client_discover with a store handle", dde_client_discover((dde_client *)again, 10, &executors), DDE_ERR_ARGUMENT);
+    expect("client_free", dde_client_free(client), DDE_OK);
+    expect("client_free twice", dde_client_free(client), DDE_ERR_CLOSED);
+    expect("client_discover after free", dde_client_discover(client, 10, &executors), DDE_ERR_CLOSED);
+    expect("client_publish_code after free", dde_client_publish_code(client, "\0asm", 4, hash), DDE_ERR_CLOSED);
+    out = (char *)0x1;
+    expect("client_delegate after free", dde_client_delegate(client, spec, strlen(spec), NULL, 0, &out, &len), DDE_ERR_CLOSED);
+    check("client_delegate after free sets *report = NULL", out == NULL);
+    expect("client_check_evidence after free", dde_client_check_evidence(client, equivocation, eq_len, NULL, 0, NULL, NULL),
+           DDE_ERR_CLOSED);
+    executors = 99;
     expect("client_discover NULL client", dde_client_discover(NULL, 0, &executors), DDE_ERR_ARGUMENT);
     expect("client_publish_code NULL client", dde_client_publish_code(NULL, "\0asm", 4, hash), DDE_ERR_ARGUMENT);
     out = (char *)0x1;
@@ -382,7 +493,20 @@ int main(void) {
         snprintf(file, sizeof file, "%s%s", db, suffixes[i]);
         unlink(file);
     }
+
+    /* Tasks and policies: use after free is DDE_ERR_CLOSED, a second free is harmless. A freed
+     * policy is never taken for NULL (which would accept every executor). */
+    dde_policy *freed_policy = NULL;
+    expect("policy_new to free", dde_policy_new(&freed_policy), DDE_OK);
+    dde_policy_free(freed_policy);
+    dde_policy_free(freed_policy);
+    expect("verify with a freed policy", dde_verify(task, "{}", 2, freed_policy), DDE_ERR_CLOSED);
+    expect("policy_deny on a freed policy", dde_policy_deny(freed_policy, pk, DDE_ERR_EXECUTOR_BANNED), DDE_ERR_CLOSED);
     dde_task_free(task);
+    dde_task_free(task);
+    expect("task_id after free", dde_task_id(task, idhex), DDE_ERR_CLOSED);
+    expect("task_json after free", dde_task_json(task, &out, &len), DDE_ERR_CLOSED);
+    expect("verify after free", dde_verify(task, "{}", 2, NULL), DDE_ERR_CLOSED);
 
     printf("capi_misuse: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

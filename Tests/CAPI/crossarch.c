@@ -63,6 +63,14 @@ static void section_library(void) {
     OUT("init: %s", verdict(dde_init()));
     OUT("sizes: pk=%zu sk=%zu seed=%zu sig=%zu hash=%zu", dde_publickeybytes(), dde_secretkeybytes(),
         dde_seedbytes(), dde_signaturebytes(), dde_hashbytes());
+    OUT("abi: %d.%d header %d.%d", dde_abi_version_major(), dde_abi_version_minor(), DDE_ABI_VERSION_MAJOR,
+        DDE_ABI_VERSION_MINOR);
+    OUT("limits: hashhex=%zu errmsg=%zu input=%zu path=%zu url=%zu json=%zu/%zu/%zu/%zu/%zu executors=%zu "
+        "module=%zu state=%zu/%zu topic=%zu methods=%d", dde_hashhexbytes(), dde_errmsgbytes(), dde_max_input_bytes(),
+        dde_max_path_bytes(), dde_max_url_bytes(), dde_json_max_bytes(), dde_json_max_depth(),
+        dde_json_max_string_bytes(), dde_json_max_object_keys(), dde_json_max_array_elements(), dde_max_executors(),
+        dde_max_module_bytes(), dde_max_state_key_bytes(), dde_max_state_value_bytes(), dde_max_topic_bytes(),
+        dde_transport_methods_version());
     for (int code = -2; code <= 130; code++)
         OUT("status %d: %s | %s", code, dde_status_name(code), dde_status_message(code));
     OUT("status INT32_MIN: %s", dde_status_name(INT32_MIN));
@@ -113,7 +121,7 @@ static void section_keys(void) {
 
     for (int k = 0; k < 8; k++) {
         uint8_t pk[DDE_PUBLICKEYBYTES], sk[DDE_SECRETKEYBYTES];
-        int rc = dde_keypair_from_seed(pk, sk, seeds[k]);
+        int rc = dde_seed_keypair(seeds[k], pk, sk);
         OUT("keypair seed %d: %s pk=%s sk=%s", k, verdict(rc), hx(pk, 32), hx(sk, 64));
         for (int kind = 1; kind <= 3; kind++) {
             for (int h = 0; h < 3; h++) {
@@ -316,11 +324,11 @@ static char *replace(const char *doc, const char *from, const char *to) {
 static void section_tasks(void) {
     uint8_t seed[32], pk[32], sk[64], esk[64], epk[32], other_sk[64], other_pk[32];
     pattern(seed, 32, 1001);
-    dde_keypair_from_seed(pk, sk, seed);
+    OUT("tasks: requester key: %s", verdict(dde_seed_keypair(seed, pk, sk)));
     pattern(seed, 32, 2002);
-    dde_keypair_from_seed(epk, esk, seed);
+    OUT("tasks: executor key: %s", verdict(dde_seed_keypair(seed, epk, esk)));
     pattern(seed, 32, 3003);
-    dde_keypair_from_seed(other_pk, other_sk, seed);
+    OUT("tasks: other executor key: %s", verdict(dde_seed_keypair(seed, other_pk, other_sk)));
 
     uint8_t code[32];
     char code_hex[65];
@@ -454,8 +462,8 @@ static void section_tasks(void) {
     CASE("valid other executor", 0, DDE_OK, q->executor_sk = other_sk);
 #undef CASE
     dde_policy *banned = NULL, *blacklisted = NULL;
-    dde_policy_new(&banned);
-    dde_policy_new(&blacklisted);
+    OUT("policy new: %s", verdict(dde_policy_new(&banned)));
+    OUT("policy new: %s", verdict(dde_policy_new(&blacklisted)));
     OUT("policy deny banned: %s", verdict(dde_policy_deny(banned, epk, DDE_ERR_EXECUTOR_BANNED)));
     OUT("policy deny blacklisted: %s", verdict(dde_policy_deny(blacklisted, epk, DDE_ERR_EXECUTOR_BLACKLISTED)));
     OUT("policy deny bad reason: %s", verdict(dde_policy_deny(banned, epk, DDE_ERR_JSON)));

@@ -105,7 +105,7 @@ static inline char *make_result(const struct proof_params *p) {
     uint8_t h[32], sig[64];
     size_t n;
     unhex(signed_hash_hex, h, 32, &n);
-    dde_sign(DDE_KIND_PROOF, h, p->executor_sk, sig);
+    if (dde_sign(DDE_KIND_PROOF, h, p->executor_sk, sig) != DDE_OK) memset(sig, 0, sizeof sig); /* never verifies */
     if (p->corrupt_signature) sig[10] ^= 0x04;
     hex(sig_hex, sig, 64);
     size_t cap = strlen(unsigned_proof) + strlen(p->result) + strlen(p->writes) + 1024;

@@ -1,11 +1,12 @@
+import CDDE
 import DDE
 import DDEExecutor
 import DDENetwork
 import Foundation
 import XCTest
 
-/// The C client (dde_client_*) end to end: its transport callbacks bridge to the in-process hub,
-/// real executor nodes answer, and the store file gets the receipt.
+/// The C client (dde_client_*) end to end: its transport callbacks (a dde_transport_methods table)
+/// bridge to the in-process hub, real executor nodes answer, and the store file gets the receipt.
 final class ClientAPITests: XCTestCase {
     /// What the C callbacks' context points to: an endpoint and the last message (kept alive until
     /// the next receive, as the contract says).
@@ -47,15 +48,17 @@ final class ClientAPITests: XCTestCase {
             do { try b.endpoint.subscribe(String(cString: filter!)) } catch { return 100 }
             return 0
         }
-        let receive: ReceiveFn = { ctx, timeout, topic, payload, length in
+        let receive: ReceiveFn = { ctx, timeout, topic, payload, length, received in
             let b = Unmanaged<Bridge>.fromOpaque(ctx!).takeUnretainedValue()
+            received!.pointee = 0
             guard let m = try? b.endpoint.receive(timeoutMs: Int(timeout)) else { return 0 }
             b.topic = Array(m.topic.utf8CString)
             b.payload = m.payload
             b.topic.withUnsafeBufferPointer { topic!.pointee = $0.baseAddress }
             b.payload.withUnsafeBufferPointer { payload!.pointee = $0.baseAddress }
             length!.pointee = m.payload.count
-            return 1
+            received!.pointee = 1
+            return 0
         }
 
         let identity = KeyPair.generate()
@@ -65,8 +68,11 @@ final class ClientAPITests: XCTestCase {
         _ = identity
         var client: OpaquePointer?
         let storePath = dir.appendingPathComponent("c.sqlite").path
-        XCTAssertEqual(dde_client_new(storePath, secret, context, publish, subscribe, receive, nil, &client), 0)
-        defer { dde_client_free(client) }
+        // dde_transport_methods version 1 (cdde_transport_methods has its layout).
+        var methods = cdde_transport_methods(version: 1, publish: publish, subscribe: subscribe, unsubscribe: nil,
+                                             receive: receive)
+        XCTAssertEqual(dde_client_new(storePath, secret, &methods, context, &client), 0)
+        defer { _ = dde_client_free(client) }  // after a failed assertion; DDE_ERR_CLOSED after the free below
 
         let module = try exampleModule("wallet")
         var hash = [UInt8](repeating: 0, count: 32)
@@ -96,8 +102,9 @@ final class ClientAPITests: XCTestCase {
         let big = #"{"mode":"quorum","quorum":3}"#
         XCTAssertEqual(dde_client_delegate(client, spec, spec.utf8.count, big, big.utf8.count, nil, nil), Status.noExecutor.rawValue)
 
-        dde_client_free(client)
-        client = nil
+        XCTAssertEqual(dde_client_free(client), 0)
+        XCTAssertEqual(dde_client_free(client), Status.closed.rawValue, "a second free is reported, not a crash")
+        XCTAssertEqual(dde_client_discover(client, 0, &count), Status.closed.rawValue, "use after free")
         let store = try Store(path: storePath)
         defer { store.close() }
         XCTAssertEqual(try store.verifyChain().count, 1)

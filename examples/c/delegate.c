@@ -136,8 +136,10 @@ int main(int argc, char **argv) {
         }
         if (rc != DDE_OK) fail("delegating", rc);
     }
-    dde_client_free(client);
+    /* Freeing waits for the broker to acknowledge the last publishes and says whether it did. */
+    int frc = dde_client_free(client);
     if (rc != DDE_OK) return rc;
+    if (frc != DDE_OK) return fail("closing the client", frc);
 
     /* 5. The chain head, and the whole chain re-verified. */
     dde_store *store = NULL;
@@ -149,6 +151,7 @@ int main(int argc, char **argv) {
     if (src == DDE_OK) printf("chain head: %llu receipts, last %s, state root %s\n", (unsigned long long)receipts, head, root);
     if (src == DDE_OK) src = dde_store_verify_chain(store, &checked);
     if (src == DDE_OK) printf("chain verified: %llu receipts\n", (unsigned long long)checked);
-    dde_store_close(store);
-    return src == DDE_OK ? 0 : fail("chain", src);
+    int crc = dde_store_close(store);
+    if (src != DDE_OK) return fail("chain", src);
+    return crc == DDE_OK ? 0 : fail("closing the store", crc);
 }

@@ -12,7 +12,7 @@
 #include <sqlite3.h>
 
 // Records the status and message of the last failure on the calling thread (copied, truncated
-// to DDE_ERRMSG_MAX-1 bytes). Read back through dde_errcode()/dde_errmsg().
+// to DDE_ERRMSGBYTES-1 bytes). Read back through dde_errcode()/dde_errmsg().
 void cdde_set_error(int code, const char *message, size_t length);
 void cdde_clear_error(void);
 
@@ -29,6 +29,44 @@ int cdde_write_private_file(const char *path, const uint8_t *bytes, size_t lengt
 // Reads at most `capacity` bytes of `path` into `buffer`; sets *length. Returns 0, an errno value,
 // or EFBIG when the file holds more than `capacity` bytes.
 int cdde_read_file(const char *path, uint8_t *buffer, size_t capacity, size_t *length);
+
+// ---- Handles (cdde_handles.c): the table of live dde_task/dde_policy/dde_store/dde_client
+// handles. A handle is a number naming a slot and its generation, never an address, so a freed,
+// closed or foreign handle is recognised without reading memory through it.
+// Kinds 1...15. The object pointer is the caller's (a retained Swift object); the table only
+// keeps it.
+
+// Registers object under kind; returns its handle, or 0 when out of memory (or kind is bad).
+uintptr_t cdde_handle_add(void *object, int kind);
+// The table's lock: held around cdde_handle_find_locked and the caller's retain of what it
+// returns, so that no cdde_handle_remove can release the object in between.
+void cdde_handles_lock(void);
+void cdde_handles_unlock(void);
+// The object of a live handle of `kind`; NULL with *status 1 (freed or closed) or 2 (not a
+// handle of that kind). *status 0 on success.
+void *cdde_handle_find_locked(uintptr_t handle, int kind, int *status);
+// Takes a live handle out of the table and returns its object (the caller now owns the table's
+// reference); NULL with *status 1 or 2 as above. A removed handle is never valid again.
+void *cdde_handle_remove(uintptr_t handle, int kind, int *status);
+
+// ---- The caller's transport callbacks: dde_transport_methods of include/dde.h, whose layout
+// this struct repeats for Swift (the core does not see dde.h; cdde.c checks at compile time that
+// the two agree member by member). Only cdde_transport_read reads the caller's struct, so only
+// it knows which members each version has.
+typedef struct cdde_transport_methods {
+    int version;
+    int (*publish)(void *context, const char *topic, const uint8_t *payload, size_t length, int retain);
+    int (*subscribe)(void *context, const char *filter);
+    int (*unsubscribe)(void *context, const char *filter); // may be NULL
+    int (*receive)(void *context, int timeout_ms, const char **topic, const uint8_t **payload, size_t *length,
+                   int *received);
+} cdde_transport_methods;
+
+// Copies the members of *methods (a const dde_transport_methods *) that its version has into
+// *out (the others NULL); out->version = methods->version. Returns 0, or -1 methods is NULL,
+// -2 version < 1, -3 version newer than this library reads (DDE_TRANSPORT_METHODS_VERSION),
+// -4 publish, subscribe or receive is NULL.
+int cdde_transport_read(const void *methods, cdde_transport_methods *out);
 
 // ---- MQTT client on libmosquitto loaded at run time (cdde_mqtt.c; used by MQTTTransport).
 // Every function that can fail writes a one-line reason into `err` (capacity `err_cap`).

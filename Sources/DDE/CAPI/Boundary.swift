@@ -6,7 +6,7 @@ import CDDE
 
 /// Largest single input buffer accepted from C (a document, a module, a file). The JSON parser
 /// has its own, smaller limits; this one only stops absurd lengths before any allocation.
-let maxInputBytes = 64 << 20
+let maxInputBytes = ABILimits.maxInputBytes
 
 /// Records the error for dde_errcode/dde_errmsg and returns its code.
 @inline(never)
@@ -49,7 +49,7 @@ func fixedInput(_ pointer: UnsafeRawPointer?, _ count: Int, _ name: String) thro
 }
 
 /// A NUL-terminated C string, bounded: refuses NULL and anything longer than `maxLength` bytes.
-func inputString(_ pointer: UnsafePointer<CChar>?, _ name: String, maxLength: Int = 4096) throws(DDEError) -> String {
+func inputString(_ pointer: UnsafePointer<CChar>?, _ name: String, maxLength: Int = ABILimits.maxPathBytes) throws(DDEError) -> String {
     guard let pointer else { throw DDEError(.argument, "\(name) is NULL") }
     let length = strnlen(pointer, maxLength + 1)
     guard length <= maxLength else {

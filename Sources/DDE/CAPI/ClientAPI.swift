@@ -1,15 +1,19 @@
 // The delegating client for C (docs/PROTOCOL.md section 11): a store, a key and a transport,
 // either MQTT (dde_client_new_mqtt: the shipped MQTTTransport, the few-calls path for firmware)
-// or one the caller provides as callbacks (dde_client_new: any other link). See include/dde.h.
+// or one the caller provides as a dde_transport_methods table (dde_client_new: any other link).
+// See include/dde.h.
 import CDDE
 
 public typealias PublishFn = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafePointer<UInt8>?, Int, Int32) -> Int32
 public typealias SubscribeFn = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Int32
+/// receive(context, timeout_ms, &topic, &payload, &length, &received): DDE_OK with received 1
+/// (a message) or 0 (none in time), or an error code.
 public typealias ReceiveFn = @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>?,
-                                      UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<Int>?) -> Int32
+                                             UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<Int>?,
+                                             UnsafeMutablePointer<Int32>?) -> Int32
 
-/// A Transport over C callbacks. A callback returns DDE_OK (receive: 1 for a message, 0 for
-/// none) or a DDE_ERR_* code, reported as `.transport` unless it is a known code.
+/// A Transport over the caller's dde_transport_methods. A callback returns DDE_OK or a DDE_ERR_*
+/// code, reported as `.transport` unless it is a known code.
 final class CallbackTransport: Transport {
     let context: UnsafeMutableRawPointer?
     let publishFn: PublishFn
@@ -17,13 +21,29 @@ final class CallbackTransport: Transport {
     let receiveFn: ReceiveFn
     let unsubscribeFn: SubscribeFn?
 
-    init(context: UnsafeMutableRawPointer?, publish: PublishFn, subscribe: SubscribeFn, receive: ReceiveFn,
-         unsubscribe: SubscribeFn?) {
+    /// Reads a `const dde_transport_methods *` (through the C shim, which alone knows the struct's
+    /// versions): `.argument` for NULL, a version below 1 or a required callback missing,
+    /// `.version` for a version newer than this library reads.
+    init(methods: UnsafeRawPointer?, context: UnsafeMutableRawPointer?) throws(DDEError) {
+        var table = cdde_transport_methods()
+        let rc = cdde_transport_read(methods, &table)
+        let version = table.version
+        switch rc {
+        case 0: break
+        case -1: throw DDEError(.argument, "methods is NULL")
+        case -2: throw DDEError(.argument, "methods->version is \(version): set it to DDE_TRANSPORT_METHODS_VERSION (1)")
+        case -3:
+            throw DDEError(.version, "methods->version is \(version), this libdde reads versions 1 to \(ABILimits.transportMethodsVersion) (dde_transport_methods_version()): set version to the newest it reads if you use no newer member")
+        default: throw DDEError(.argument, "methods->publish, ->subscribe and ->receive are required")
+        }
+        guard let publish = table.publish, let subscribe = table.subscribe, let receive = table.receive else {
+            throw DDEError(.argument, "methods->publish, ->subscribe and ->receive are required")
+        }
         self.context = context
         publishFn = publish
         subscribeFn = subscribe
         receiveFn = receive
-        unsubscribeFn = unsubscribe
+        unsubscribeFn = table.unsubscribe
     }
 
     func failure(_ code: Int32, _ what: String) -> DDEError {
@@ -67,15 +87,16 @@ final class CallbackTransport: Transport {
         var topic: UnsafePointer<CChar>? = nil
         var payload: UnsafePointer<UInt8>? = nil
         var length = 0
-        let rc = receiveFn(context, Int32(clamping: timeoutMs), &topic, &payload, &length)
-        if rc == 0 { return nil }
-        guard rc == 1 else { throw failure(rc, "receive") }
+        var received: Int32 = 0
+        let rc = receiveFn(context, Int32(clamping: timeoutMs), &topic, &payload, &length, &received)
+        guard rc == 0 else { throw failure(rc, "receive") }
+        if received == 0 { return nil }
         guard let topic, length >= 0, payload != nil || length == 0 else {
             throw DDEError(.transport, "transport callback receive returned a NULL topic or a bad payload length \(length)")
         }
         // What a peer sent (a topic that is not UTF-8, a payload over the input limit) is dropped
         // like any other junk from the network; it must not end the caller's delegation.
-        guard length <= maxInputBytes, let name = try? inputString(topic, "received topic", maxLength: 65535) else {
+        guard length <= maxInputBytes, let name = try? inputString(topic, "received topic", maxLength: ABILimits.maxTopicBytes) else {
             return nil
         }
         let bytes = length == 0 ? [] : Array(UnsafeBufferPointer(start: payload, count: length))
@@ -149,29 +170,24 @@ final class ClientHandle {
 /// How long dde_client_publish_code and dde_client_free wait for the broker's acknowledgements.
 let clientFlushMs = 5000
 
-func client(_ handle: OpaquePointer?) throws(DDEError) -> ClientHandle {
-    guard let handle else { throw DDEError(.argument, "client is NULL") }
-    return Unmanaged<ClientHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+func client(_ pointer: OpaquePointer?) throws(DDEError) -> ClientHandle {
+    try handle(pointer, .client, as: ClientHandle.self)
 }
 
 @_cdecl("dde_client_new")
 public func dde_client_new(_ storePath: UnsafePointer<CChar>?, _ secretKey: UnsafePointer<UInt8>?,
-                           _ context: UnsafeMutableRawPointer?, _ publish: PublishFn?, _ subscribe: SubscribeFn?,
-                           _ receive: ReceiveFn?, _ unsubscribe: SubscribeFn?,
+                           _ methods: UnsafeRawPointer?, _ context: UnsafeMutableRawPointer?,
                            _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guarded { () throws(DDEError) in
         let o = try outputPointer(out, "client")
         o.pointee = nil
         let path = try inputString(storePath, "store_path")
         let sk = try fixedInput(secretKey, KeyPair.secretKeyByteCount, "secret_key")
-        guard let publish, let subscribe, let receive else {
-            throw DDEError(.argument, "publish, subscribe and receive callbacks are required")
-        }
+        // Copied now: the caller's table may be gone after this call (context may not).
+        let callbacks = try CallbackTransport(methods: methods, context: context)
         let identity = try KeyPair.fromSecretKey(sk)
         let store = try Store(path: path)
-        let transport = ClientTransport(.callbacks(CallbackTransport(context: context, publish: publish, subscribe: subscribe,
-                                                                     receive: receive, unsubscribe: unsubscribe)))
-        try o.pointee = newClient(store: store, transport: transport, identity: identity)
+        try o.pointee = newClient(store: store, transport: ClientTransport(.callbacks(callbacks)), identity: identity)
     }
 }
 
@@ -181,7 +197,7 @@ public func dde_client_new_mqtt(_ brokerURL: UnsafePointer<CChar>?, _ storePath:
     guarded { () throws(DDEError) in
         let o = try outputPointer(out, "client")
         o.pointee = nil
-        let url = try inputString(brokerURL, "broker_url", maxLength: 300)
+        let url = try inputString(brokerURL, "broker_url", maxLength: ABILimits.maxURLBytes)
         let path = try inputString(storePath, "store_path")
         let sk = try fixedInput(secretKey, KeyPair.secretKeyByteCount, "secret_key")
         let identity = try KeyPair.fromSecretKey(sk)
@@ -209,20 +225,29 @@ func newClient(store: Store, transport: ClientTransport, identity: KeyPair) thro
         store.close()
         throw error
     }
-    let handle = ClientHandle(store: store, transport: transport, delegator: delegator)
-    return OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
+    do throws(DDEError) {
+        return try newHandle(ClientHandle(store: store, transport: transport, delegator: delegator), .client)
+    } catch {
+        transport.close()
+        store.close()
+        throw error
+    }
 }
 
 @_cdecl("dde_client_free")
-public func dde_client_free(_ handle: OpaquePointer?) {
-    guard let handle else { return }
-    let h = Unmanaged<ClientHandle>.fromOpaque(UnsafeRawPointer(handle))
-    let c = h.takeUnretainedValue()
-    // Publishes still in flight (the last offer) go out before the disconnect, bounded in time.
-    try? c.transport.flush(timeoutMs: clientFlushMs)
-    c.transport.close()
-    c.store.close()
-    h.release()
+public func dde_client_free(_ pointer: OpaquePointer?) -> Int32 {
+    guarded { () throws(DDEError) in
+        guard pointer != nil else { return }
+        // Out of the table first: from here on every call with this handle gets DDE_ERR_CLOSED.
+        let c = try takeHandle(pointer, .client, as: ClientHandle.self)
+        // Publishes still in flight (the last offer) go out before the disconnect, bounded in
+        // time; everything is closed whatever fails, and the first failure is reported.
+        var failure: DDEError? = nil
+        do throws(DDEError) { try c.transport.flush(timeoutMs: clientFlushMs) } catch { failure = error }
+        c.transport.close()
+        do throws(DDEError) { try c.store.closeChecked() } catch { if failure == nil { failure = error } }
+        if let failure { throw failure }
+    }
 }
 
 @_cdecl("dde_client_publish_code")

@@ -20,13 +20,14 @@ public func dde_keypair(_ publicKey: UnsafeMutablePointer<UInt8>?, _ secretKey: 
     }
 }
 
-@_cdecl("dde_keypair_from_seed")
-public func dde_keypair_from_seed(_ publicKey: UnsafeMutablePointer<UInt8>?, _ secretKey: UnsafeMutablePointer<UInt8>?,
-                                  _ seed: UnsafePointer<UInt8>?) -> Int32 {
+/// Outputs last, as everywhere in the C API (ABI 0.0 renamed dde_keypair_from_seed(pk, sk, seed)).
+@_cdecl("dde_seed_keypair")
+public func dde_seed_keypair(_ seed: UnsafePointer<UInt8>?, _ publicKey: UnsafeMutablePointer<UInt8>?,
+                             _ secretKey: UnsafeMutablePointer<UInt8>?) -> Int32 {
     guarded { () throws(DDEError) in
+        let s = try fixedInput(seed, KeyPair.seedByteCount, "seed")
         let pk = try outputPointer(publicKey, "public_key")
         let sk = try outputPointer(secretKey, "secret_key")
-        let s = try fixedInput(seed, KeyPair.seedByteCount, "seed")
         try copyOut(KeyPair.fromSeed(s), pk, sk)
     }
 }

@@ -1,21 +1,21 @@
-// Library-wide entry points: versions, status names, memory. See include/dde.h.
+// Library-wide entry points: versions, status names, memory. See include/dde.h. The version
+// numbers, sizes and limits themselves, and the dde_* functions that return sizes and limits, are
+// generated from abi/dde.abi into ABITable.swift.
 import CDDE
-
-public enum Version {
-    public static let major: Int32 = 0
-    public static let minor: Int32 = 1
-    public static let patch: Int32 = 0
-    public static let number: Int32 = major * 1_000_000 + minor * 1_000 + patch
-    public static let string: StaticString = "0.1.0"
-}
 
 @_cdecl("dde_version")
 public func dde_version() -> UnsafePointer<CChar> {
-    UnsafeRawPointer(Version.string.utf8Start).assumingMemoryBound(to: CChar.self)
+    staticCString(Version.string)
 }
 
 @_cdecl("dde_version_number")
 public func dde_version_number() -> Int32 { Version.number }
+
+@_cdecl("dde_abi_version_major")
+public func dde_abi_version_major() -> Int32 { Version.abiMajor }
+
+@_cdecl("dde_abi_version_minor")
+public func dde_abi_version_minor() -> Int32 { Version.abiMinor }
 
 @_cdecl("dde_init")
 public func dde_init() -> Int32 {
@@ -42,9 +42,3 @@ public func dde_status_message(_ code: Int32) -> UnsafePointer<CChar> {
 public func dde_free(_ pointer: UnsafeMutableRawPointer?) {
     free(pointer)
 }
-
-@_cdecl("dde_publickeybytes") public func dde_publickeybytes() -> Int { PublicKey.byteCount }
-@_cdecl("dde_secretkeybytes") public func dde_secretkeybytes() -> Int { KeyPair.secretKeyByteCount }
-@_cdecl("dde_seedbytes") public func dde_seedbytes() -> Int { KeyPair.seedByteCount }
-@_cdecl("dde_signaturebytes") public func dde_signaturebytes() -> Int { Signature.byteCount }
-@_cdecl("dde_hashbytes") public func dde_hashbytes() -> Int { Digest.byteCount }

@@ -7,9 +7,8 @@ final class StoreHandle {
     init(_ store: Store) { self.store = store }
 }
 
-func store(_ handle: OpaquePointer?) throws(DDEError) -> Store {
-    guard let handle else { throw DDEError(.argument, "store is NULL") }
-    let s = Unmanaged<StoreHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue().store
+func store(_ pointer: OpaquePointer?) throws(DDEError) -> Store {
+    let s = try handle(pointer, .store, as: StoreHandle.self).store
     guard s.isOpen else { throw DDEError(.closed, "the store is closed") }
     return s
 }
@@ -35,16 +34,22 @@ public func dde_store_open(_ path: UnsafePointer<CChar>?, _ options: UnsafePoint
             config = try ReputationConfig(json: try JSONParser.parse(bytes))
         }
         let s = try Store(path: p, reputationConfig: config)
-        o.pointee = OpaquePointer(Unmanaged.passRetained(StoreHandle(s)).toOpaque())
+        do throws(DDEError) {
+            o.pointee = try newHandle(StoreHandle(s), .store)
+        } catch {
+            s.close()
+            throw error
+        }
     }
 }
 
 @_cdecl("dde_store_close")
-public func dde_store_close(_ handle: OpaquePointer?) {
-    guard let handle else { return }
-    let h = Unmanaged<StoreHandle>.fromOpaque(UnsafeRawPointer(handle))
-    h.takeUnretainedValue().store.close()
-    h.release()
+public func dde_store_close(_ pointer: OpaquePointer?) -> Int32 {
+    guarded { () throws(DDEError) in
+        guard pointer != nil else { return }
+        // Out of the table first: from here on every call with this handle gets DDE_ERR_CLOSED.
+        try takeHandle(pointer, .store, as: StoreHandle.self).store.closeChecked()
+    }
 }
 
 @_cdecl("dde_store_commit")
@@ -110,7 +115,7 @@ public func dde_store_policy(_ handle: OpaquePointer?, _ nowMs: UInt64, _ out: U
         o.pointee = nil
         let p = PolicyHandle()
         p.policy = try s.reputation.policy(now: clock64(nowMs))
-        o.pointee = OpaquePointer(Unmanaged.passRetained(p).toOpaque())
+        o.pointee = try newHandle(p, .policy)
     }
 }
 

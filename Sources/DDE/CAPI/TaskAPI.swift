@@ -12,13 +12,12 @@ final class PolicyHandle {
     var policy = VerifyPolicy()
 }
 
-func task(_ handle: OpaquePointer?) throws(DDEError) -> ComputeTask {
-    guard let handle else { throw DDEError(.argument, "task is NULL") }
-    return Unmanaged<TaskHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue().task
+func task(_ pointer: OpaquePointer?) throws(DDEError) -> ComputeTask {
+    try handle(pointer, .task, as: TaskHandle.self).task
 }
 
-func handOut(_ t: ComputeTask, _ out: UnsafeMutablePointer<OpaquePointer?>) {
-    out.pointee = OpaquePointer(Unmanaged.passRetained(TaskHandle(t)).toOpaque())
+func handOut(_ t: ComputeTask, _ out: UnsafeMutablePointer<OpaquePointer?>) throws(DDEError) {
+    out.pointee = try newHandle(TaskHandle(t), .task)
 }
 
 @_cdecl("dde_canonicalize")
@@ -42,7 +41,7 @@ public func dde_task_create(_ spec: UnsafePointer<CChar>?, _ length: Int, _ secr
         o.pointee = nil
         let requester = try KeyPair.fromSecretKey(sk)
         let taskSpec = try TaskSpec(json: try JSONParser.parse(input), now: cdde_now_ms())
-        handOut(try ComputeTask.create(taskSpec, requester: requester), o)
+        try handOut(try ComputeTask.create(taskSpec, requester: requester), o)
     }
 }
 
@@ -53,14 +52,14 @@ public func dde_task_parse(_ json: UnsafePointer<CChar>?, _ length: Int,
         let input = try inputBytes(json, length, "json")
         let o = try outputPointer(out, "task")
         o.pointee = nil
-        handOut(try ComputeTask(bytes: input), o)
+        try handOut(try ComputeTask(bytes: input), o)
     }
 }
 
 @_cdecl("dde_task_free")
-public func dde_task_free(_ handle: OpaquePointer?) {
-    guard let handle else { return }
-    Unmanaged<TaskHandle>.fromOpaque(UnsafeRawPointer(handle)).release()
+public func dde_task_free(_ pointer: OpaquePointer?) {
+    // A freed, closed or foreign handle is ignored: there is no status to report it with.
+    _ = try? takeHandle(pointer, .task, as: TaskHandle.self)
 }
 
 @_cdecl("dde_task_json")
@@ -91,16 +90,16 @@ public func dde_task_id(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<CC
 public func dde_policy_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guarded { () throws(DDEError) in
         let o = try outputPointer(out, "policy")
-        o.pointee = OpaquePointer(Unmanaged.passRetained(PolicyHandle()).toOpaque())
+        o.pointee = nil
+        o.pointee = try newHandle(PolicyHandle(), .policy)
     }
 }
 
 @_cdecl("dde_policy_deny")
-public func dde_policy_deny(_ handle: OpaquePointer?, _ publicKey: UnsafePointer<UInt8>?, _ reason: Int32) -> Int32 {
+public func dde_policy_deny(_ pointer: OpaquePointer?, _ publicKey: UnsafePointer<UInt8>?, _ reason: Int32) -> Int32 {
     guarded { () throws(DDEError) in
-        guard let handle else { throw DDEError(.argument, "policy is NULL") }
+        let p = try handle(pointer, .policy, as: PolicyHandle.self)
         let pk = try PublicKey(bytes: Array(try fixedInput(publicKey, PublicKey.byteCount, "public_key")))
-        let p = Unmanaged<PolicyHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
         switch Status(rawValue: reason) {
         case .executorBanned: p.policy.banned.insert(pk)
         case .executorBlacklisted: p.policy.blacklisted.insert(pk)
@@ -111,14 +110,15 @@ public func dde_policy_deny(_ handle: OpaquePointer?, _ publicKey: UnsafePointer
 }
 
 @_cdecl("dde_policy_free")
-public func dde_policy_free(_ handle: OpaquePointer?) {
-    guard let handle else { return }
-    Unmanaged<PolicyHandle>.fromOpaque(UnsafeRawPointer(handle)).release()
+public func dde_policy_free(_ pointer: OpaquePointer?) {
+    _ = try? takeHandle(pointer, .policy, as: PolicyHandle.self)
 }
 
-func policy(_ handle: OpaquePointer?) -> VerifyPolicy {
-    guard let handle else { return .acceptAll }
-    return Unmanaged<PolicyHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue().policy
+/// NULL accepts every executor; a policy handle that is freed or foreign is an error, never
+/// taken for NULL (that would accept executors the caller meant to refuse).
+func policy(_ pointer: OpaquePointer?) throws(DDEError) -> VerifyPolicy {
+    guard pointer != nil else { return .acceptAll }
+    return try handle(pointer, .policy, as: PolicyHandle.self).policy
 }
 
 @_cdecl("dde_verify")
@@ -127,7 +127,7 @@ public func dde_verify(_ handle: OpaquePointer?, _ result: UnsafePointer<CChar>?
     guarded { () throws(DDEError) in
         let t = try task(handle)
         let input = try inputBytes(result, length, "result_json")
-        _ = try Verifier.verify(task: t, resultBytes: input, policy: policy(policyHandle))
+        _ = try Verifier.verify(task: t, resultBytes: input, policy: try policy(policyHandle))
     }
 }
 

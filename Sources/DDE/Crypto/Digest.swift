@@ -3,7 +3,7 @@ import CDDE
 /// A SHA-256 digest: 32 bytes, written as 64 lowercase hex characters in protocol objects.
 /// The bytes are held inline (see InlineBytes.swift); `bytes` makes an array when asked.
 public struct Digest: Hashable, Sendable {
-    public static let byteCount = 32
+    public static let byteCount = ABILimits.hashBytes  // abi/dde.abi; Bytes32 holds it
     var storage: Bytes32
 
     public var bytes: [UInt8] { storage.array }

@@ -56,7 +56,7 @@ public enum SignatureKind: Sendable {
 /// An Ed25519 public key (32 bytes; 64 lowercase hex characters in protocol objects).
 /// The bytes are held inline (see InlineBytes.swift); `bytes` makes an array when asked.
 public struct PublicKey: Hashable, Sendable {
-    public static let byteCount = 32
+    public static let byteCount = ABILimits.publicKeyBytes  // abi/dde.abi; Bytes32 holds it
     var storage: Bytes32
 
     public var bytes: [UInt8] { storage.array }
@@ -108,7 +108,7 @@ public struct PublicKey: Hashable, Sendable {
 /// An Ed25519 signature (64 bytes; 128 lowercase hex characters).
 /// The bytes are held inline (see InlineBytes.swift); `bytes` makes an array when asked.
 public struct Signature: Hashable, Sendable {
-    public static let byteCount = 64
+    public static let byteCount = ABILimits.signatureBytes  // abi/dde.abi; Bytes64 holds it
     var storage: Bytes64
 
     public var bytes: [UInt8] { storage.array }
@@ -145,8 +145,8 @@ public struct Signature: Hashable, Sendable {
 /// An Ed25519 key pair. The secret key (libsodium's 64-byte seed||public form) lives in a buffer
 /// this object owns and wipes when it is released; it is never copied into a Swift array.
 public final class KeyPair {
-    public static let secretKeyByteCount = 64
-    public static let seedByteCount = 32
+    public static let secretKeyByteCount = ABILimits.secretKeyBytes
+    public static let seedByteCount = ABILimits.seedBytes
 
     public let publicKey: PublicKey
     private let secret: UnsafeMutablePointer<UInt8>

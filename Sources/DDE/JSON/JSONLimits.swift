@@ -12,8 +12,10 @@ public struct JSONLimits: Sendable {
     /// Most elements in one array.
     public var maxArrayElements: Int
 
-    public init(maxBytes: Int = 1 << 20, maxDepth: Int = 64, maxStringBytes: Int = 1 << 20,
-                maxObjectKeys: Int = 4096, maxArrayElements: Int = 65536) {
+    /// The defaults are the C API's DDE_JSON_MAX_* (abi/dde.abi).
+    public init(maxBytes: Int = ABILimits.jsonMaxBytes, maxDepth: Int = ABILimits.jsonMaxDepth,
+                maxStringBytes: Int = ABILimits.jsonMaxStringBytes, maxObjectKeys: Int = ABILimits.jsonMaxObjectKeys,
+                maxArrayElements: Int = ABILimits.jsonMaxArrayElements) {
         self.maxBytes = maxBytes
         self.maxDepth = maxDepth
         self.maxStringBytes = maxStringBytes

@@ -96,7 +96,7 @@ public struct Envelope: Sendable {
 /// listed ignore the offer; an empty list means anyone may answer.
 public struct TaskOffer: Sendable {
     /// At most this many executors may be named in one offer.
-    public static let maxExecutors = 64
+    public static let maxExecutors = ABILimits.maxExecutors
 
     public var task: ComputeTask
     public var executors: [PublicKey]
@@ -228,7 +228,7 @@ public struct CodeRequest: Sendable {
 /// receiver never keeps bytes under a name they do not hash to.
 public struct CodeMessage: Sendable {
     /// Largest module (as the executor's code store).
-    public static let maxModuleBytes = 16 << 20
+    public static let maxModuleBytes = ABILimits.maxModuleBytes
 
     public var codeHash: Digest
     public var module: [UInt8]

@@ -3,9 +3,9 @@
 // canonical-equivalence String equality.
 
 /// Largest key in bytes; larger keys are refused (state writes, task state, host calls).
-public let maxStateKeyBytes = 1024
+public let maxStateKeyBytes = ABILimits.maxStateKeyBytes
 /// Largest value in bytes.
-public let maxStateValueBytes = 256 << 10
+public let maxStateValueBytes = ABILimits.maxStateValueBytes
 
 public struct StateMap: Sendable, Equatable {
     /// Key bytes (UTF-8) to value bytes.

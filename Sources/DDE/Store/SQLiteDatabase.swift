@@ -91,17 +91,27 @@ final class SQLiteDatabase: @unchecked Sendable {
 
     var isOpen: Bool { withLock { handle != nil } }
 
-    /// Closes the connection. Statements still alive keep it as a zombie until they finalise
-    /// (sqlite3_close_v2); every later operation fails with `.closed`.
-    func close() {
-        withLock {
+    /// Closes the connection; every later operation fails with `.closed`. Returns what SQLite
+    /// reported, nil when the close was clean (or the connection already closed). Statements
+    /// still alive (a call on another thread) make sqlite3_close refuse: the connection is then
+    /// left to sqlite3_close_v2, which frees it when they finalise, and that is reported.
+    @discardableResult
+    func close() -> DDEError? {
+        withLock { () -> DDEError? in
             for c in cache { if let raw = c.raw { sqlite3_finalize(raw) } }
             cache = []
             cacheIndex = [:]
-            if let h = handle {
+            guard let h = handle else { return nil }
+            handle = nil
+            let rc = sqlite3_close(h)
+            if rc == SQLITE_OK { return nil }
+            let why = String(cString: sqlite3_errstr(rc))
+            if rc == SQLITE_BUSY {
                 sqlite3_close_v2(h)
-                handle = nil
+                return DDEError(.store, "close \(path): statements of another call were still running (\(why)); SQLite closes the file when they end")
             }
+            sqlite3_close_v2(h)
+            return DDEError(.store, "close \(path): \(why)")
         }
     }
 

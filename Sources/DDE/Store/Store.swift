@@ -27,7 +27,14 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Closes the file. Later calls fail with `.closed`. Also happens when the store is released.
+    /// What SQLite reports while closing is dropped: `closeChecked` reports it.
     public func close() { database.close() }
+
+    /// Closes the file as `close` does, throwing `.store` when SQLite reported a failure while
+    /// closing (the file is closed in every case; commits that returned were already durable).
+    public func closeChecked() throws(DDEError) {
+        if let error = database.close() { throw error }
+    }
 
     public var isOpen: Bool { database.isOpen }
 

@@ -423,13 +423,20 @@ def test_library_search_order(tmp_path):
     # 2. A copy of the package with libdde.so beside it: found without DDE_LIBRARY.
     import shutil
     copy = tmp_path / "site" / "dde"
-    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "libdde.so"))
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "libdde.so*"))
     shutil.copy(library, copy / "libdde.so")
     done = run_python("import dde; print(dde.library_path()); print(dde.sha256(b'').hex())",
                       {"DDE_LIBRARY": None, "PYTHONPATH": str(tmp_path / "site")}, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(copy / "libdde.so"),
                                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]
+    # ... and the soname (libdde.so.0, what a run-time install has) before it.
+    shutil.copy(library, copy / dde._abi.SONAME)
+    done = run_python("import dde; print(dde.library_path())",
+                      {"DDE_LIBRARY": None, "PYTHONPATH": str(tmp_path / "site")}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(copy / dde._abi.SONAME)]
+    (copy / dde._abi.SONAME).unlink()
     # 3./4. Nothing found anywhere (the system search replaced by a path that does not exist):
     # the message lists what was tried and says what to do.
     (copy / "libdde.so").unlink()
@@ -448,8 +455,10 @@ def test_library_search_order(tmp_path):
     # The search order after DDE_LIBRARY.
     from dde import _library
     hows = [how for how, _ in _library._candidates()]
-    assert hows == ["bundled with the package", "ctypes.util.find_library('dde')",
-                    "the dynamic loader's search path"]
+    assert hows == [f"{dde._abi.SONAME} bundled with the package", "libdde.so bundled with the package",
+                    "ctypes.util.find_library('dde')",
+                    "the dynamic loader's search path", "the dynamic loader's search path"]
+    assert [what for _, what in _library._candidates()][-2:] == [dde._abi.SONAME, "libdde.so"]
 
 
 def test_another_library_is_incompatible(tmp_path):

@@ -1,5 +1,7 @@
-"""The header, the library and this package must agree: status codes, names, sizes, kinds,
-versions and function signatures. include/dde.h is the source of truth."""
+"""The header, the library and this package must agree: status codes, names, sizes, limits, kinds,
+versions and function signatures. abi/dde.abi is the source of truth for the numbers (include/dde.h
+and dde/_abi.py are generated from it; scripts/check-sources-of-truth.sh checks them in every test
+group); these tests check the built library too."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import re
 import pytest
 
 import dde
-from dde import _library
+from dde import _abi, _library
 from dde.errors import ERRORS, DDEError
 
 from conftest import HEADER
@@ -83,10 +85,12 @@ def test_sizes_kinds_and_versions():
 
 def _header_functions():
     flat = re.sub(r"/\*.*?\*/", " ", TEXT, flags=re.S)
+    flat = re.sub(r"^\s*#.*$", " ", flat, flags=re.M)  # preprocessor lines are no declarations
     flat = re.sub(r"\s+", " ", flat)
     found = {}
     for m in re.finditer(r"([\w\s\*]+?)\b(dde_\w+)\s*\(([^)]*)\)\s*;", flat):
         ret, name, params = m.group(1).strip(), m.group(2), m.group(3).strip()
+        ret = re.sub(r"^DDE_NODISCARD\s+", "", ret)  # an attribute, not part of the type
         count = 0 if params in ("", "void") else params.count(",") + 1
         found[name] = (ret, count)
     return found
@@ -106,3 +110,26 @@ def test_every_prototype_matches_the_header():
             assert restype is _library.c_size_t
         if ret.startswith("const char"):
             assert restype is _library.c_char_p
+
+
+def test_every_size_and_limit_agrees_with_the_header_and_the_library():
+    lib = _library.library()
+    assert len(_abi.CONSTANTS) >= 20
+    functions = _header_functions()
+    for name, (function, value, ctype) in _abi.CONSTANTS.items():
+        assert header_int(f"DDE_{name}") == value, f"DDE_{name}"
+        assert functions[function] == (ctype, 0), f"{function} in dde.h"
+        assert getattr(lib, function)() == value, f"{function}() of the library"
+        assert getattr(dde, name) == value, f"dde.{name} is not exported"
+    # The limits the package enforces itself before calling the library.
+    assert dde.client.MAX_EXECUTORS == header_int("DDE_MAX_EXECUTORS")
+
+
+def test_abi_version_and_soname():
+    assert header_int("DDE_ABI_VERSION_MAJOR") == _abi.ABI_VERSION_MAJOR == dde.ABI_VERSION_MAJOR
+    assert header_int("DDE_ABI_VERSION_MINOR") == _abi.ABI_VERSION_MINOR == dde.ABI_VERSION_MINOR
+    soname = re.search(r'#define DDE_SONAME "([^"]+)"', TEXT).group(1)
+    assert soname == _abi.SONAME == f"libdde.so.{_abi.ABI_VERSION_MAJOR}"
+    assert _library.LIBRARY_NAMES[0] == soname  # the loader looks for the soname first
+    major, minor = dde.abi_version()
+    assert major == _abi.ABI_VERSION_MAJOR and minor >= _abi.ABI_VERSION_MINOR

@@ -26,20 +26,40 @@ Module layout:
 - ``dde.result``     Result (a compute_result, parsed and immutable)
 - ``dde.client``     Client (delegating over MQTT), DelegationReport, Answer, Assurance
 - ``dde.evidence``   check_evidence, EvidenceVerdict (portable fraud evidence)
-- ``dde._library``   finding libdde.so and the ctypes prototypes; ``dde._guard`` handle lifetimes
+- ``dde._library``   finding libdde.so.0 and the ctypes prototypes; ``dde._guard`` handle lifetimes
+- ``dde._abi``       versions, sizes and limits (generated from abi/dde.abi, checked against the library)
 """
 
 from __future__ import annotations
 
-from ._library import (
-    ENV_VAR as LIBRARY_ENV_VAR,
+from ._abi import (
+    ABI_VERSION_MAJOR,
+    ABI_VERSION_MINOR,
+    ERRMSGBYTES,
     HASHBYTES,
+    HASHHEXBYTES,
+    JSON_MAX_ARRAY_ELEMENTS,
+    JSON_MAX_BYTES,
+    JSON_MAX_DEPTH,
+    JSON_MAX_OBJECT_KEYS,
+    JSON_MAX_STRING_BYTES,
+    MAX_EXECUTORS,
+    MAX_INPUT_BYTES,
+    MAX_MODULE_BYTES,
+    MAX_PATH_BYTES,
+    MAX_STATE_KEY_BYTES,
+    MAX_STATE_VALUE_BYTES,
+    MAX_TOPIC_BYTES,
+    MAX_URL_BYTES,
     PUBLICKEYBYTES,
     SECRETKEYBYTES,
     SEEDBYTES,
     SIGNATUREBYTES,
-    library_path,
+    TRANSPORT_METHODS_VERSION,
 )
+from ._abi import VERSION as __version__
+from ._library import ENV_VAR as LIBRARY_ENV_VAR
+from ._library import abi_version, library_path
 from ._library import library as _load_library
 from .canonical import canonicalize
 from .client import Answer, Assurance, Client, DelegationReport
@@ -52,14 +72,12 @@ from .store import ChainHead, Reputation, Store
 from .task import Task
 from .verification import DenyReason, Policy, verify
 
-__version__ = "0.1.0"
-
-
 def library_version() -> str:
-    """The loaded libdde's version string.
+    """The loaded libdde's version string (the package's own is ``dde.__version__``; any
+    library of the same ABI major works, see ``abi_version()``).
 
-    >>> library_version()
-    '0.1.0'
+    >>> library_version() == __version__
+    True
     """
     return _load_library().dde_version().decode("ascii")
 
@@ -86,7 +104,13 @@ __all__ = [
     "KeyPair", "SignatureKind", "sha256", "verify_signature", "ed25519_verify",
     "canonicalize", "Task", "Policy", "DenyReason", "verify", "Store", "ChainHead", "Reputation",
     "Result", "Client", "DelegationReport", "Answer", "Assurance", "EvidenceVerdict", "check_evidence",
-    "library_path", "library_version", "status_name", "status_message", "LIBRARY_ENV_VAR",
-    "PUBLICKEYBYTES", "SECRETKEYBYTES", "SEEDBYTES", "SIGNATUREBYTES", "HASHBYTES",
+    "library_path", "library_version", "abi_version", "status_name", "status_message", "LIBRARY_ENV_VAR",
+    "ABI_VERSION_MAJOR", "ABI_VERSION_MINOR",
+    # sizes and limits (include/dde.h DDE_*, checked against the library's dde_*() at load)
+    "PUBLICKEYBYTES", "SECRETKEYBYTES", "SEEDBYTES", "SIGNATUREBYTES", "HASHBYTES", "HASHHEXBYTES",
+    "ERRMSGBYTES", "MAX_INPUT_BYTES", "MAX_PATH_BYTES", "MAX_URL_BYTES", "JSON_MAX_BYTES", "JSON_MAX_DEPTH",
+    "JSON_MAX_STRING_BYTES", "JSON_MAX_OBJECT_KEYS", "JSON_MAX_ARRAY_ELEMENTS", "MAX_EXECUTORS",
+    "MAX_MODULE_BYTES", "MAX_STATE_KEY_BYTES", "MAX_STATE_VALUE_BYTES", "MAX_TOPIC_BYTES",
+    "TRANSPORT_METHODS_VERSION",
     *_error_names,
 ]

@@ -73,13 +73,14 @@ class Guard:
                 self._writer = False
                 self._cond.notify_all()
 
-    def close(self) -> None:
+    def close(self) -> Any:
         """Holds back new calls (they then raise ClosedError), waits for those in flight, then
-        releases the resource.
+        releases the resource. Returns what release returned (a status for dde_store_close and
+        dde_client_free), or None when it was already released.
         Idempotent."""
         with self._cond:
             if self._resource is None:
-                return
+                return None
             self._writers_waiting += 1
             try:
                 while self._writer or self._readers:
@@ -87,10 +88,10 @@ class Guard:
             finally:
                 self._writers_waiting -= 1
             if self._resource is None:  # another close() won the race
-                return
+                return None
             self._resource = None
             self._cond.notify_all()  # waiters see the closed state and raise ClosedError
-        self._finalizer()
+        return self._finalizer()
 
 
 _G = TypeVar("_G", bound="Guarded")

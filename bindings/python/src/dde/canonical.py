@@ -14,7 +14,8 @@ def canonicalize(document: JSONInput) -> bytes:
     """The RFC 8785 canonical bytes of a JSON document.
 
     bytes and str are JSON text; dict, list and scalars are written with json.dumps first.
-    Raises JSONError, LimitError (1 MiB, depth 64) or DuplicateKeyError.
+    Raises JSONError, LimitError (``dde.JSON_MAX_BYTES``, 1 MiB; ``dde.JSON_MAX_DEPTH``, 64; ...)
+    or DuplicateKeyError.
 
     >>> canonicalize(b'{"b": 1e3, "a": [true, "\\\\u00e9"]}')
     b'{"a":[true,"\\xc3\\xa9"],"b":1000}'

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
+from . import _abi
 from . import _library as L
 from ._convert import BytesLike, JSONInput, PathLike, as_bytes, json_text, path_bytes, type_name
 from ._guard import Guard, Guarded
@@ -20,8 +21,9 @@ from .evidence import EvidenceVerdict, _verdict
 __all__ = ["Answer", "Assurance", "Client", "DelegationReport"]
 
 _MODES = ("first_valid", "quorum", "audited")
-# TaskOffer.maxExecutors in the library: the most executors one task may be offered to.
-MAX_EXECUTORS = 64
+# DDE_MAX_EXECUTORS (abi/dde.abi; checked against dde_max_executors() at load): the most
+# executors one task may be offered to (fanout, quorum, pinned).
+MAX_EXECUTORS = _abi.MAX_EXECUTORS
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,7 @@ class Client(Guarded):
     def publish_code(self, module: bytes) -> str:
         """Publishes a WebAssembly module (retained, under its SHA-256) so executors can fetch it
         by hash; returns the hash in hex (the spec's ``dappCodeHash``). Returns once the broker
-        acknowledged it. LimitError for a module over 16 MiB.
+        acknowledged it. LimitError for a module over ``dde.MAX_MODULE_BYTES`` (16 MiB).
         """
         data = as_bytes(module, "module")
         out = ctypes.create_string_buffer(L.HASHBYTES)
@@ -345,8 +347,14 @@ class Client(Guarded):
 
     def close(self) -> None:
         """Waits for a call in flight, then flushes (at most 5 s), disconnects and closes the
-        store. Idempotent; later use raises ClosedError."""
-        super().close()
+        store. Idempotent; later use raises ClosedError.
+
+        Raises TransportError when the broker did not acknowledge everything published in time
+        (those messages may be lost), SQLiteError when closing the store failed; the client is
+        closed all the same. Closing by garbage collection cannot report it."""
+        code = self._guard.close()
+        if code:
+            raise L.error_from_library(L.library(), code)
 
     def __repr__(self) -> str:
         return "Client(closed)" if self.closed else "Client()"

@@ -104,7 +104,7 @@ class KeyPair(Guarded):
         raw = fixed_bytes(seed, L.SEEDBYTES, "seed")
         public, secret = cls._buffers()
         try:
-            L.call("dde_keypair_from_seed", public, secret, raw)
+            L.call("dde_seed_keypair", raw, public, secret)
         except BaseException:
             _wipe(secret)
             raise

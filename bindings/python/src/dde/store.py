@@ -136,10 +136,9 @@ class Store(Guarded):
         out, length = ctypes.c_void_p(), ctypes.c_size_t()
         with self._guard.shared() as handle:
             L.call("dde_store_export", handle, ctypes.byref(out), ctypes.byref(length))
-        # libdde 0.1.0 ends every line with two newlines (an empty line between records, which
-        # JSON Lines readers refuse); keep exactly one per record, whatever the library writes.
-        lines = [line for line in L.take_string(out, length).split(b"\n") if line]
-        return b"".join(line + b"\n" for line in lines)
+        # One '\n' per record from ABI 0.0 on (dde.h, "ABI history"); the unversioned 0.1.0
+        # library, some of whose builds wrote two, is refused at load (it has no ABI version).
+        return L.take_string(out, length)
 
     def export(self) -> List[Dict[str, Any]]:
         """The whole chain as a list of ``{"computeResult", "receipt", "task"}`` dicts, in index
@@ -214,8 +213,14 @@ class Store(Guarded):
     # ---- Lifetime -------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Closes the file (waits for calls in flight). Idempotent; later use raises ClosedError."""
-        super().close()
+        """Closes the file (waits for calls in flight). Idempotent; later use raises ClosedError.
+
+        Raises SQLiteError when SQLite reports a failure while closing (the store is closed all
+        the same; every commit that returned was already durable). Closing by garbage collection
+        cannot report it."""
+        code = self._guard.close()
+        if code:
+            raise L.error_from_library(L.library(), code)
 
     def __repr__(self) -> str:
         if self.closed:
