@@ -62,7 +62,9 @@
  *     - new: dde_abi_version_major/minor, DDE_SONAME, DDE_HASHHEXBYTES/dde_hashhexbytes,
  *       DDE_ERRMSGBYTES and the DDE_MAX_*, DDE_JSON_MAX_* limits with their run-time functions,
  *       dde_transport_methods_version;
- *     - dde_store_export ends every line with exactly one '\n'.
+ *     - dde_store_export ends every line with exactly one '\n';
+ *     - DDE_KIND_PRESENCE and DDE_KIND_ERROR: executors sign presence and compute_error, and a
+ *       client ignores unsigned ones (a wire change: 0.1.0 executors are not heard).
  */
 #ifndef DDE_H
 #define DDE_H
@@ -253,11 +255,14 @@ int dde_transport_methods_version(void);
 /* Thread safety: any thread; these functions share no state. */
 
 /* Signature kinds. Signing is domain-separated: the signed message is
- * "dde/v1/" KIND "\0" followed by the 32 hash bytes, so a task signature can never pass as a
- * proof or receipt signature. */
+ * "dde/v1/" KIND "\0" followed by the 32 hash bytes, so a signature of one kind can never pass
+ * as another. PRESENCE and ERROR sign an executor's presence and compute_error
+ * messages (docs/PROTOCOL.md section 10). */
 #define DDE_KIND_TASK 1
 #define DDE_KIND_PROOF 2
 #define DDE_KIND_RECEIPT 3
+#define DDE_KIND_PRESENCE 4
+#define DDE_KIND_ERROR 5
 
 /* out = SHA-256(input[0..length)). input may be NULL when length is 0. */
 int dde_sha256(const void *input, size_t length, uint8_t out[DDE_HASHBYTES]);

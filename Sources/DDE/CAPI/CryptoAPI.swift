@@ -45,7 +45,9 @@ func signatureKind(_ code: Int32) throws(DDEError) -> SignatureKind {
     case 1: return .task
     case 2: return .proof
     case 3: return .receipt
-    default: throw DDEError(.argument, "kind \(code) is not DDE_KIND_TASK (1), DDE_KIND_PROOF (2) or DDE_KIND_RECEIPT (3)")
+    case 4: return .presence
+    case 5: return .error
+    default: throw DDEError(.argument, "kind \(code) is not DDE_KIND_TASK (1), DDE_KIND_PROOF (2), DDE_KIND_RECEIPT (3), DDE_KIND_PRESENCE (4) or DDE_KIND_ERROR (5)")
     }
 }
 

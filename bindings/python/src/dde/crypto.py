@@ -28,11 +28,14 @@ def sha256(data: BytesLike) -> bytes:
 
 class SignatureKind(IntEnum):
     """What a signature is for. The signed message is ``b"dde/v1/" + kind + b"\\0" + digest``,
-    so a task signature can never pass as a proof or receipt signature."""
+    so a signature of one kind can never pass as another. PRESENCE and ERROR sign an
+    executor's presence and compute_error messages (docs/PROTOCOL.md section 10)."""
 
     TASK = 1
     PROOF = 2
     RECEIPT = 3
+    PRESENCE = 4
+    ERROR = 5
 
 
 KindLike = Union[SignatureKind, str, int]
@@ -44,13 +47,13 @@ def _kind(kind: object) -> int:
             return SignatureKind[kind.upper()].value
         except KeyError:
             raise ArgumentError._raised_here(
-                f"kind must be 'task', 'proof' or 'receipt', not {kind!r}") from None
+                f"kind must be 'task', 'proof', 'receipt', 'presence' or 'error', not {kind!r}") from None
     if isinstance(kind, bool) or not isinstance(kind, int):
-        raise TypeError(f"kind must be a SignatureKind or 'task'/'proof'/'receipt', not {type_name(kind)}")
+        raise TypeError(f"kind must be a SignatureKind or its name, not {type_name(kind)}")
     try:
         return SignatureKind(kind).value
     except ValueError:
-        raise ArgumentError._raised_here(f"kind {kind} is not a SignatureKind (1, 2 or 3)") from None
+        raise ArgumentError._raised_here(f"kind {kind} is not a SignatureKind (1 to 5)") from None
 
 
 def _wipe(buffer: ctypes.Array) -> None:
