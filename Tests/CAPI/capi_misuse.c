@@ -146,8 +146,8 @@ int main(void) {
     expect("keypair from seed NULL pk", dde_seed_keypair(seed, NULL, sk), DDE_ERR_ARGUMENT);
     expect("keypair from seed NULL sk", dde_seed_keypair(seed, pk, NULL), DDE_ERR_ARGUMENT);
     expect("keypair from seed", dde_seed_keypair(seed, pk, sk), DDE_OK);
-    for (int kind = -1; kind <= 5; kind += 1) {
-        if (kind >= 1 && kind <= 3) continue;
+    for (int kind = -1; kind <= 7; kind += 1) {
+        if (kind >= DDE_KIND_TASK && kind <= DDE_KIND_ERROR) continue;
         expect("sign bad kind", dde_sign(kind, hash, sk, sig), DDE_ERR_ARGUMENT);
         expect("verify_signature bad kind", dde_verify_signature(kind, hash, pk, sig), DDE_ERR_ARGUMENT);
     }

@@ -73,9 +73,9 @@ def test_fixed_sizes_are_checked_before_c(size, key):
 
 def test_signature_kinds(key):
     digest = dde.sha256(b"x")
-    for kind in (dde.SignatureKind.TASK, 1, "task", "TASK", "Proof", 3):
+    for kind in (dde.SignatureKind.TASK, 1, "task", "TASK", "Proof", 3, "presence", 5):
         assert len(key.sign(kind, digest)) == 64
-    for kind in (0, 4, -1, "tasks", ""):
+    for kind in (0, 6, -1, "tasks", ""):
         with pytest.raises(dde.ArgumentError):
             key.sign(kind, digest)
     for kind in (None, True, 1.0, b"task"):
