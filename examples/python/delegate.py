@@ -62,7 +62,7 @@ def main(argv: "list[str]") -> int:
             client = dde.Client.connect(args.broker, args.store, key)
         with client:
             # 2. The code, by hash: executors fetch it from the broker.
-            code_hash = client.publish_code(module)
+            code_hash = client.publish_code(module, encoder=dde.encoding.HexEncoder)  # hex, for the spec
             # 3. Who is there.
             print(f"{client.discover(1000)} executor(s) on {args.broker}")
             # 4. Delegate: the result is verified and committed before delegate() returns.
@@ -84,7 +84,8 @@ def main(argv: "list[str]") -> int:
         # 5. The chain head, and the whole chain re-verified.
         with dde.Store(args.store) as store:
             head = store.head()
-            print(f"chain head: {head.count} receipts, last {head.receipt_hash}, state root {head.state_root}")
+            print(f"chain head: {head.count} receipts, last {head.receipt_hash.hex()}, "
+                  f"state root {head.state_root.hex()}")
             print(f"chain verified: {store.verify_chain()} receipts")
     except dde.DDEError as e:
         print(f"delegate: {e.name}: {e.message}", file=sys.stderr)

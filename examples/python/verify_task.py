@@ -41,9 +41,9 @@ def verify(task_path: str, result_path: str) -> int:
         try:
             dde.verify(task, Path(result_path).read_bytes())
         except dde.DDEError as e:
-            print(f"INVALID task {task.id}: {e.name} ({e.message})")
+            print(f"INVALID task {task.id.hex()}: {e.name} ({e.message})")
             return e.code
-        print(f"VALID task {task.id}")
+        print(f"VALID task {task.id.hex()}")
     return 0
 
 
@@ -52,8 +52,8 @@ def commit(store_path: str, key_path: str, task_path: str, result_path: str) -> 
             dde.Task.parse(Path(task_path).read_bytes()) as task:
         receipt = store.commit(task, Path(result_path).read_bytes(), key)  # raises on any refusal
         head = store.head()
-        print(f"COMMITTED task {task.id} as receipt {receipt['index']} {receipt['receiptHash']}")
-        print(f"chain: {head.count} receipts, state root {head.state_root}, "
+        print(f"COMMITTED task {task.id.hex()} as receipt {receipt['index']} {receipt['receiptHash']}")
+        print(f"chain: {head.count} receipts, state root {head.state_root.hex()}, "
               f"{store.verify_chain()} verified")
     return 0
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import dde
+from dde.encoding import HexEncoder
 
 from conftest import REPO
 
@@ -150,7 +151,8 @@ def spec(network, **extra):
 # ---- Delegation -------------------------------------------------------------------------------
 
 def test_publish_code_returns_the_modules_hash(client, network):
-    assert client.publish_code(network.module) == network.code_hash == dde.sha256(network.module).hex()
+    assert client.publish_code(network.module) == dde.sha256(network.module) == bytes.fromhex(network.code_hash)
+    assert client.publish_code(network.module, encoder=HexEncoder) == network.code_hash  # a spec's dappCodeHash
 
 
 def test_discover_finds_both_nodes(network, key, tmp_path):
@@ -177,7 +179,7 @@ def test_delegate_commits_and_the_chain_head_advances(client, network, tmp_path)
     # The store behind the client (SQLite: another connection may read it meanwhile).
     with dde.Store(tmp_path / "requester.db") as store:
         head = store.head()
-        assert head.count == 3 and head.receipt_hash == receipts[-1]["receiptHash"]
+        assert head.count == 3 and head.receipt_hash == bytes.fromhex(receipts[-1]["receiptHash"])
         assert store.verify_chain() == 3
         exported = store.export()
     assert [line["receipt"] for line in exported] == receipts
@@ -187,7 +189,7 @@ def test_delegate_commits_and_the_chain_head_advances(client, network, tmp_path)
         with dde.Task.parse(line["task"]) as task:
             assert result.verify(task) is None
             assert dde.verify(task, result) is None
-        assert result.task_id == line["receipt"]["taskId"]
+        assert result.task_id == bytes.fromhex(line["receipt"]["taskId"])
         assert result.result == {"count": n}
         assert result.state_writes == {"count": str(n).encode()}
         assert result.executor.hex() in network.nodes.values()
@@ -235,7 +237,9 @@ def test_audited_delegations_commit_with_their_assurance(client, network, tmp_pa
     assert report.receipt["assurance"]["validated"] is True
 
     # The options' edges (auditFloor 1: audit every answer; no liars assumed) are accepted.
-    report = client.delegate(spec(network), mode="audited", audit_floor=1, liar_share=0, pinned=[alpha])
+    # (the pinned key in hex, as a config file may hold it)
+    report = client.delegate(spec(network), mode="audited", audit_floor=1, liar_share=0, pinned=[alpha],
+                             encoder=HexEncoder)
     assert report.committed and report.result == {"count": 3}
     assert report.assurance.how in ("replicated", "audited") and report.assurance.confirmed_by
 
@@ -269,7 +273,7 @@ def test_evidence_is_checked_by_executors_the_client_trusts(client, network, tmp
     doc = {"evidenceVersion": 1, "proofs": sorted([honest["proof"], lie["proof"]], key=H), "task": task}
     with pytest.raises(dde.EvidenceUnjudgedError):
         dde.check_evidence(doc)  # on its own the document cannot say who lied
-    verdict = client.check_evidence(doc, pinned=[network.nodes["alpha"]], deadline_ms=10000)
+    verdict = client.check_evidence(doc, pinned=[bytes.fromhex(network.nodes["alpha"])], deadline_ms=10000)
     liar_key = liar.verify_key.encode().hex()
     assert verdict.liars == (liar_key,) and verdict.how == "reexecution"
     with dde.Store(tmp_path / "requester.db") as store:
@@ -291,7 +295,8 @@ def test_audited_options_are_checked_before_the_library(network, key, tmp_path):
                     {"mode": "audited", "audit_floor": -1},
                     {"error_target": 0.01}, {"mode": "quorum", "liar_share": 0.1}, {"audit_floor": 0.5},
                     {"mode": "audited", "quorum": 2},
-                    {"mode": "audited", "pinned": ["zz" * 32]}, {"mode": "audited", "pinned": ["ab" * 31]},
+                    {"mode": "audited", "pinned": ["zz" * 32], "encoder": HexEncoder},
+                    {"mode": "audited", "pinned": ["ab" * 31], "encoder": HexEncoder},
                     {"mode": "audited", "pinned": [bytes(31)]}, {"mode": "audited", "pinned": [bytes(33)]},
                     {"mode": "audited", "pinned": [bytes([i]) * 32 for i in range(65)]}]:
         with pytest.raises(dde.ArgumentError) as caught:
@@ -301,13 +306,17 @@ def test_audited_options_are_checked_before_the_library(network, key, tmp_path):
                     {"mode": "audited", "liar_share": [0.1]}, {"mode": "audited", "pinned": nodes[0]},
                     {"mode": "audited", "pinned": bytes(32)}, {"mode": "audited", "pinned": [1]},
                     {"mode": "audited", "pinned": 7}, {"mode": "audited", "share_evidence": 1},
+                    {"mode": "audited", "pinned": nodes},                       # hex only with HexEncoder
+                    {"mode": "audited", "pinned": [bytes(32)], "encoder": None},
                     {"mode": "audited", "share_evidence": "yes"}]:
         with pytest.raises(TypeError):
             c.delegate(spec(network), **options)
     # Valid options reach the library, which finds the client closed.
     for options in [{"mode": "audited"}, {"mode": "audited", "error_target": 1e-6, "liar_share": 0, "audit_floor": 1,
-                                          "pinned": nodes + [bytes.fromhex(nodes[0])], "share_evidence": False},
-                    {"mode": "quorum", "pinned": nodes}, {"share_evidence": True}]:
+                                          "pinned": [bytes.fromhex(n) for n in nodes] + [bytearray.fromhex(nodes[0])],
+                                          "share_evidence": False},
+                    {"mode": "audited", "pinned": nodes, "encoder": HexEncoder},
+                    {"mode": "quorum", "pinned": nodes, "encoder": HexEncoder}, {"share_evidence": True}]:
         with pytest.raises(dde.ClosedError):
             c.delegate(spec(network), **options)
 
@@ -445,7 +454,7 @@ def test_example_delegates_and_verifies_the_chain(network, tmp_path):
         receipts = [line["receipt"] for line in store.export()]
     assert [line for line in lines if line.startswith("  receipt ")] == \
         [f"  receipt {json.dumps(r, sort_keys=True, separators=(',', ':'))}" for r in receipts]
-    assert f"chain head: 3 receipts, last {head.receipt_hash}, state root {head.state_root}" in lines
+    assert f"chain head: 3 receipts, last {head.receipt_hash.hex()}, state root {head.state_root.hex()}" in lines
     assert lines[-1] == "chain verified: 3 receipts"
     # The next run reuses the key and continues the chain; quorum mode works from the command line.
     done = run_example(tmp_path, "--broker", network.url, module, "--mode", "quorum", "--quorum", "2")

@@ -73,8 +73,8 @@ def test_three_steps(tmp_path, executor):
         head = s.head()
         assert head.count == 1 and s.verify_chain() == 1
     assert done.stdout.splitlines() == [
-        f"COMMITTED task {document['taskId']} as receipt 0 {head.receipt_hash}",
-        f"chain: 1 receipts, state root {head.state_root}, 1 verified"]
+        f"COMMITTED task {document['taskId']} as receipt 0 {head.receipt_hash.hex()}",
+        f"chain: 1 receipts, state root {head.state_root.hex()}, 1 verified"]
     done = run("commit", store, key, task_file, result_file)
     assert done.returncode == dde.DuplicateTaskError.CODE and "DDE_ERR_DUPLICATE" in done.stderr
 

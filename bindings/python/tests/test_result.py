@@ -34,11 +34,12 @@ def test_parse_reads_every_field(setup):
     _, document, result, _, e_pub = setup
     for form in (rfc8785.dumps(result), json.dumps(result, indent=2), result, bytearray(rfc8785.dumps(result))):
         r = dde.Result.parse(form)
-        assert r.task_id == document["taskId"] == result["proof"]["taskId"]
+        assert r.task_id == bytes.fromhex(document["taskId"]) == bytes.fromhex(result["proof"]["taskId"])
         assert r.executor == e_pub
         assert r.result == {"count": 42}
         assert r.state_writes == WRITES
-        assert r.result_hash == H({"count": 42})
+        assert r.result_hash == bytes.fromhex(H({"count": 42}))
+        assert all(type(v) is bytes for v in (r.task_id, r.result_hash, r.executor))
         assert r.proof == result["proof"]
         assert r.execution_latency == result["executionLatency"]
         assert r.json == rfc8785.dumps(result)
@@ -48,7 +49,7 @@ def test_parse_reads_every_field(setup):
     r = dde.Result.parse(result)
     assert dde.Result.parse(r) is r
     assert pickle.loads(pickle.dumps(r)) == r
-    assert r.task_id[:16] in repr(r)
+    assert r.task_id.hex()[:16] in repr(r)
 
 
 def test_verify_valid(setup):
@@ -101,7 +102,7 @@ def test_commit_takes_a_result(requester, executor, tmp_path):
     with dde.Store(tmp_path / "node.db") as store, dde.Task.parse(document) as task, \
             dde.KeyPair.from_seed(bytes([1]) * 32) as identity:
         receipt = store.commit(task, r, identity, now_ms=1764000000000)
-        assert receipt["taskId"] == r.task_id and store.verify_chain() == 1
+        assert bytes.fromhex(receipt["taskId"]) == r.task_id and store.verify_chain() == 1
 
 
 def test_the_object_cannot_be_changed(setup):
@@ -143,6 +144,9 @@ def test_malformed_documents_raise_at_parse(setup):
         ({**result, "executorPublicKey": "zz" * 32}, dde.EncodingError),
         ({**result, "executorPublicKey": "AB" * 32}, dde.EncodingError),
         ({**result, "executorPublicKey": "ab" * 31}, dde.EncodingError),
+        ({**result, "taskId": "zz" * 32}, dde.EncodingError),              # ids and hashes are read as bytes
+        ({**result, "taskId": "ab" * 33}, dde.EncodingError),
+        ({**result, "resultHash": result["resultHash"].upper()}, dde.EncodingError),
         (b"[" * 100 + b"]" * 100, dde.LimitError),
     ]
     for document, cls in cases:

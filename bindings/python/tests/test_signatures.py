@@ -97,11 +97,11 @@ def test_dde_task_verifies_under_pynacl_and_rfc8785():
         document = task.to_dict()
         assert task.json == rfc8785.dumps(document)  # the task is sent in canonical form
         body = {k: v for k, v in document.items() if k not in ("taskId", "signature")}
-        assert task.id == document["taskId"] == hashlib.sha256(rfc8785.dumps(body)).hexdigest()
-        VerifyKey(key.public_key).verify(b"dde/v1/task\x00" + bytes.fromhex(task.id),
+        assert task.id == bytes.fromhex(document["taskId"]) == hashlib.sha256(rfc8785.dumps(body)).digest()
+        VerifyKey(key.public_key).verify(b"dde/v1/task\x00" + task.id,
                                          bytes.fromhex(document["signature"]))
         with pytest.raises(NaClBadSignature):  # and only under the task domain
-            VerifyKey(key.public_key).verify(b"dde/v1/proof\x00" + bytes.fromhex(task.id),
+            VerifyKey(key.public_key).verify(b"dde/v1/proof\x00" + task.id,
                                              bytes.fromhex(document["signature"]))
         # The fields dde derived, recomputed from the spec by the protocol's rules.
         assert document["inputHash"] == H(SPEC["payload"])
@@ -123,7 +123,7 @@ def test_pure_python_task_is_accepted(requester):
                          state={"count": b"41"}, max_time=100, max_memory=65536)
     for form in (rfc8785.dumps(document), document, rfc8785.dumps(document).decode()):
         with dde.Task.parse(form) as task:
-            assert task.id == document["taskId"]
+            assert task.id == bytes.fromhex(document["taskId"])
             assert task.to_dict() == document
 
 
@@ -141,7 +141,7 @@ def test_pure_python_tasks_with_any_payload_and_state(payload, state):
     signing = SigningKey(bytes([7]) * 32)
     document = make_task(signing, payload=payload, state=state, raw="r\u00e9")
     with dde.Task.parse(rfc8785.dumps(document)) as task:
-        assert task.id == document["taskId"]
+        assert task.id == bytes.fromhex(document["taskId"])
 
 
 def test_tampered_pure_python_tasks_are_refused(requester):

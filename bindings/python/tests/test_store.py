@@ -22,6 +22,7 @@ from protocol import H, make_result, make_task, mutate_proof, sign_message, stat
 
 T0 = 1764000000000          # a fixed "now" for everything that takes one
 EMPTY_ROOT = hashlib.sha256(b"").hexdigest()
+EMPTY_ROOT_RAW = hashlib.sha256(b"").digest()
 BAN_MS = 600000             # the default banDurationMs
 
 
@@ -98,7 +99,7 @@ def check_receipt(receipt, identity, task, result, index, previous):
 # ---- Commit and head -----------------------------------------------------------------------------
 
 def test_commits_build_a_chain_of_checked_receipts(path, store, identity, requester, executor):
-    assert store.head() == dde.ChainHead(0, None, EMPTY_ROOT)
+    assert store.head() == dde.ChainHead(0, None, EMPTY_ROOT_RAW)
     assert store.verify_chain() == 0 and store.export() == []
     previous = None
     steps = counter_steps(requester, executor, 3)
@@ -108,7 +109,7 @@ def test_commits_build_a_chain_of_checked_receipts(path, store, identity, reques
         receipt = commit(store, identity, task, form(result), now_ms=T0 + 1000 + i)
         check_receipt(receipt, identity, task, result, i, previous)
         assert receipt["timestamp"] == T0 + 1000 + i
-        assert store.head() == (i + 1, receipt["receiptHash"], receipt["nextStateRoot"])
+        assert store.head() == (i + 1, bytes.fromhex(receipt["receiptHash"]), bytes.fromhex(receipt["nextStateRoot"]))
         previous = receipt
     assert store.verify_chain() == 3
     # The count, hash and root survive closing and reopening.
@@ -159,7 +160,7 @@ def test_refusals_change_nothing(store, identity, requester, executor):
         refused(dde.BadKeyError, t2, r2, key=other)
     # Nothing was half-done: the next valid commit links to the first receipt.
     receipt = commit(store, identity, t2, r2)
-    assert receipt["index"] == 1 and receipt["previousReceiptHash"] == head.receipt_hash
+    assert receipt["index"] == 1 and receipt["previousReceiptHash"] == head.receipt_hash.hex()
     assert store.verify_chain() == 2
 
 
@@ -178,7 +179,7 @@ def test_export_round_trip(tmp_path, store, identity, requester, executor):
         assert rfc8785.dumps(line) == raw              # canonical, as STORE.md says
         assert line["task"] == task and line["computeResult"] == result
         with dde.Task.parse(line["task"]) as t:        # anyone can re-check without the database
-            assert t.id == line["receipt"]["taskId"]
+            assert t.id == bytes.fromhex(line["receipt"]["taskId"])
             dde.verify(t, line["computeResult"])
     # Replaying the export into a new store with the same identity and times gives the same chain,
     # byte for byte (Ed25519 signatures are deterministic).

@@ -15,9 +15,18 @@ touches its state::
 libdde.so is loaded on first use: from $DDE_LIBRARY, next to this package, then the system's
 library path (see dde._library and README.md).
 
+One convention, as PyNaCl's: every hash, task id, key and signature is raw ``bytes``, in and out.
+A function that takes or returns one also takes ``encoder=dde.encoding.HexEncoder`` for hex;
+without it a hex str is a TypeError. JSON documents (specs, tasks, compute_results, evidence,
+every ``.json`` and ``to_dict()``) keep the hex text docs/PROTOCOL.md gives them::
+
+    code_hash = dde.sha256(module)                                  # 32 bytes
+    code_hex = dde.sha256(module, encoder=dde.encoding.HexEncoder)  # 64 hex characters
+
 Module layout:
 
 - ``dde.errors``     DDEError and one class per DDE_ERR_* code, grouped by domain
+- ``dde.encoding``   RawEncoder (the default), HexEncoder: how hashes, ids, keys and signatures are written
 - ``dde.crypto``     sha256, KeyPair (key files), SignatureKind, verify_signature, ed25519_verify
 - ``dde.canonical``  canonicalize (RFC 8785)
 - ``dde.task``       Task
@@ -61,6 +70,7 @@ from ._abi import VERSION as __version__
 from ._library import ENV_VAR as LIBRARY_ENV_VAR
 from ._library import abi_version, library_path
 from ._library import library as _load_library
+from . import encoding
 from .canonical import canonicalize
 from .client import Answer, Assurance, Client, DelegationReport
 from .crypto import KeyPair, SignatureKind, ed25519_verify, sha256, verify_signature
@@ -101,7 +111,7 @@ def status_message(code: int) -> str:
 
 
 __all__ = [
-    "KeyPair", "SignatureKind", "sha256", "verify_signature", "ed25519_verify",
+    "encoding", "KeyPair", "SignatureKind", "sha256", "verify_signature", "ed25519_verify",
     "canonicalize", "Task", "Policy", "DenyReason", "verify", "Store", "ChainHead", "Reputation",
     "Result", "Client", "DelegationReport", "Answer", "Assurance", "EvidenceVerdict", "check_evidence",
     "library_path", "library_version", "abi_version", "status_name", "status_message", "LIBRARY_ENV_VAR",

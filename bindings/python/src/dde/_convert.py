@@ -32,13 +32,6 @@ def as_bytes(value: object, what: str) -> bytes:
     raise TypeError(f"{what} must be bytes, not {type_name(value)}{hint}")
 
 
-def fixed_bytes(value: object, size: int, what: str) -> bytes:
-    data = as_bytes(value, what)
-    if len(data) != size:
-        raise ArgumentError._raised_here(f"{what} must be {size} bytes, not {len(data)}")
-    return data
-
-
 def _check_keys(document: Any) -> None:
     """Refuses non-str dict keys, which json.dumps would silently turn into strings."""
     seen = set()

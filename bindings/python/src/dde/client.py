@@ -8,13 +8,14 @@ import ctypes
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type, Union, overload
 
 from . import _abi
 from . import _library as L
 from ._convert import BytesLike, JSONInput, PathLike, as_bytes, json_text, path_bytes, type_name
 from ._guard import Guard, Guarded
 from .crypto import KeyPair
+from .encoding import Encoder, HexEncoder, RawEncoder, check_encoder, decode_fixed, encode
 from .errors import ArgumentError, InternalError
 from .evidence import EvidenceVerdict, _verdict
 
@@ -147,26 +148,14 @@ def _fraction(value: object, what: str, *, zero: bool, one: bool) -> float:
     return x
 
 
-def _pinned(keys: object) -> List[str]:
-    """Executor public keys (32 bytes or 64 hex characters each) as the hex the library takes."""
+def _pinned(keys: object, encoder: Encoder) -> List[str]:
+    """Executor public keys (32 bytes each, or as ``encoder`` writes them) as the hex the
+    library's options take."""
     if isinstance(keys, (str, bytes, bytearray, memoryview)) or not isinstance(keys, collections.abc.Iterable):
-        raise TypeError(f"pinned must be a list of public keys (32 bytes or hex str), not {type_name(keys)}")
+        raise TypeError(f"pinned must be a list of 32-byte public keys, not {type_name(keys)}")
     out: List[str] = []
     for i, key in enumerate(keys):
-        what = f"pinned[{i}]"
-        if isinstance(key, str):
-            try:
-                raw = bytes.fromhex(key)
-            except ValueError:
-                raise ArgumentError._raised_here(f"{what} is not hex: {key!r}") from None
-            if len(raw) != L.PUBLICKEYBYTES:
-                raise ArgumentError._raised_here(f"{what} must be {2 * L.PUBLICKEYBYTES} hex characters, not {len(key)}")
-        elif isinstance(key, (bytes, bytearray, memoryview)):
-            raw = bytes(key)
-            if len(raw) != L.PUBLICKEYBYTES:
-                raise ArgumentError._raised_here(f"{what} must be {L.PUBLICKEYBYTES} bytes, not {len(raw)}")
-        else:
-            raise TypeError(f"{what} must be bytes or a hex str, not {type_name(key)}")
+        raw = decode_fixed(key, L.PUBLICKEYBYTES, f"pinned[{i}]", encoder)
         if raw.hex() not in out:
             out.append(raw.hex())
     if len(out) > MAX_EXECUTORS:
@@ -209,16 +198,29 @@ class Client(Guarded):
         self._guard = Guard(self, handle, L.library().dde_client_free, "client")
         return self
 
-    def publish_code(self, module: bytes) -> str:
+    @overload
+    def publish_code(self, module: BytesLike) -> bytes: ...
+    @overload
+    def publish_code(self, module: BytesLike, *, encoder: Type[RawEncoder]) -> bytes: ...
+    @overload
+    def publish_code(self, module: BytesLike, *, encoder: Type[HexEncoder]) -> str: ...
+    @overload
+    def publish_code(self, module: BytesLike, *, encoder: Encoder) -> Any: ...
+
+    def publish_code(self, module: BytesLike, *, encoder: Encoder = RawEncoder) -> Any:
         """Publishes a WebAssembly module (retained, under its SHA-256) so executors can fetch it
-        by hash; returns the hash in hex (the spec's ``dappCodeHash``). Returns once the broker
-        acknowledged it. LimitError for a module over ``dde.MAX_MODULE_BYTES`` (16 MiB).
+        by hash; returns the hash (32 bytes; with ``encoder=dde.encoding.HexEncoder`` the hex a
+        spec's ``dappCodeHash`` takes). Returns once the broker acknowledged it. LimitError for a
+        module over ``dde.MAX_MODULE_BYTES`` (16 MiB).
+
+        ``spec["dappCodeHash"] = client.publish_code(wasm, encoder=dde.encoding.HexEncoder)``
         """
         data = as_bytes(module, "module")
+        check_encoder(encoder)
         out = ctypes.create_string_buffer(L.HASHBYTES)
         with self._guard.exclusive() as handle:
             L.call("dde_client_publish_code", handle, data, len(data), out)
-        return out.raw.hex()
+        return encode(out.raw, encoder)
 
     def discover(self, timeout_ms: int = 1000) -> int:
         """Listens ``timeout_ms`` for executors' presence; returns how many are known. Once after
@@ -231,18 +233,20 @@ class Client(Guarded):
 
     def check_evidence(self, document: JSONInput, *, pinned: Optional[Iterable[Union[BytesLike, str]]] = None,
                        error_target: Optional[float] = None, liar_share: Optional[float] = None,
-                       deadline_ms: int = 10000) -> "EvidenceVerdict":
+                       deadline_ms: int = 10000, encoder: Encoder = RawEncoder) -> "EvidenceVerdict":
         """Checks an evidence document and, when it does not name its liar by itself, has
         executors this client trusts re-run its task in the audited mode (neither signer asked,
         nothing committed); the liar is blacklisted in this client's store only when a pinned
         executor stood behind the outcome. Returns the verdict (``how`` "reexecution"
         when executors named the liar). Raises EvidenceUnjudgedError when no trusted executor
         confirmed an outcome (nobody blacklisted), or what ``dde.check_evidence`` raises.
+        ``pinned``: 32-byte keys (hex with ``encoder=dde.encoding.HexEncoder``), as in delegate.
         """
         text = json_text(document, "document")
+        check_encoder(encoder)
         options: Dict[str, Any] = {"mode": "audited", "deadlineMs": _count(deadline_ms, "deadline_ms", 0, 2**53 - 1)}
         if pinned is not None:
-            options["pinned"] = _pinned(pinned)
+            options["pinned"] = _pinned(pinned, encoder)
         if error_target is not None:
             options["errorTarget"] = _fraction(error_target, "error_target", zero=False, one=False)
         if liar_share is not None:
@@ -262,7 +266,7 @@ class Client(Guarded):
                  proven_after_successes: Optional[int] = None, error_target: Optional[float] = None,
                  liar_share: Optional[float] = None, audit_floor: Optional[float] = None,
                  pinned: Optional[Iterable[Union[BytesLike, str]]] = None,
-                 share_evidence: Optional[bool] = None) -> DelegationReport:
+                 share_evidence: Optional[bool] = None, encoder: Encoder = RawEncoder) -> DelegationReport:
         """Delegates one task and commits the accepted result; returns the report.
 
         ``spec`` is what ``Task.create`` takes (its ``state`` is replaced by the store's current
@@ -282,8 +286,9 @@ class Client(Guarded):
 
         ``fanout`` executors are asked in the first two modes (at least the quorum); ``critical``
         asks only executors with ``proven_after_successes`` (default 3) successes, or fills up
-        with unproven ones when ``allow_fallback``. ``pinned``: executors you run (32-byte keys
-        or hex): they audit and break ties first and their word decides a disagreement.
+        with unproven ones when ``allow_fallback``. ``pinned``: executors you run (32-byte keys;
+        hex with ``encoder=dde.encoding.HexEncoder``): they audit and break ties first and their
+        word decides a disagreement.
         ``share_evidence`` (default True): publish the evidence of a disagreement for other
         requesters. Blocks until a decision or ``deadline_ms``.
 
@@ -297,6 +302,7 @@ class Client(Guarded):
         another mode.
         """
         text = json_text(spec, "spec")
+        check_encoder(encoder)
         if not isinstance(mode, str):
             raise TypeError(f"mode must be str, not {type_name(mode)}")
         if mode not in _MODES:
@@ -314,7 +320,7 @@ class Client(Guarded):
                     raise ArgumentError._raised_here(f"{name} is only for mode='audited'")
                 options[field] = _fraction(value, name, zero=zero, one=one)
         if pinned is not None:
-            options["pinned"] = _pinned(pinned)
+            options["pinned"] = _pinned(pinned, encoder)
         if share_evidence is not None:
             options["shareEvidence"] = _flag(share_evidence, "share_evidence")
         options["fanout"] = _count(fanout, "fanout", 1, MAX_EXECUTORS)

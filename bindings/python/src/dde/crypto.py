@@ -1,29 +1,49 @@
-"""Hashes, Ed25519 key pairs, key files and domain-separated signatures."""
+"""Hashes, Ed25519 key pairs, key files and domain-separated signatures.
+
+Digests, seeds, keys and signatures are raw bytes; each function also takes
+``encoder=dde.encoding.HexEncoder`` to take and give them as hex (``dde.encoding``). Messages are
+always raw bytes.
+"""
 
 from __future__ import annotations
 
 import ctypes
 from enum import IntEnum
-from typing import Union
+from typing import Any, Type, Union, overload
 
 from . import _library as L
-from ._convert import BytesLike, PathLike, as_bytes, fixed_bytes, path_bytes, type_name
+from ._convert import BytesLike, PathLike, as_bytes, path_bytes, type_name
 from ._guard import Guard, Guarded
+from .encoding import Encoder, HexEncoder, RawEncoder, check_encoder, decode_fixed, encode
 from .errors import ArgumentError
 
 __all__ = ["sha256", "SignatureKind", "KeyPair", "verify_signature", "ed25519_verify"]
 
 
-def sha256(data: BytesLike) -> bytes:
-    """SHA-256 of ``data`` (32 bytes).
+@overload
+def sha256(data: BytesLike) -> bytes: ...
+@overload
+def sha256(data: BytesLike, *, encoder: Type[RawEncoder]) -> bytes: ...
+@overload
+def sha256(data: BytesLike, *, encoder: Type[HexEncoder]) -> str: ...
+@overload
+def sha256(data: BytesLike, *, encoder: Encoder) -> Any: ...
+
+
+def sha256(data: BytesLike, *, encoder: Encoder = RawEncoder) -> Any:
+    """SHA-256 of ``data``: 32 bytes (64 hex characters with ``encoder=HexEncoder``).
 
     >>> sha256(b"").hex()[:16]
     'e3b0c44298fc1c14'
+    >>> from dde.encoding import HexEncoder
+    >>> sha256(b"", encoder=HexEncoder)[:16]
+    'e3b0c44298fc1c14'
     """
     raw = as_bytes(data, "data")
+    check_encoder(encoder)
     out = ctypes.create_string_buffer(L.HASHBYTES)
     L.call("dde_sha256", raw, len(raw), out)
-    return out.raw
+    return encode(out.raw, encoder)
 
 
 class SignatureKind(IntEnum):
@@ -98,13 +118,14 @@ class KeyPair(Guarded):
         return cls._own(public, secret)
 
     @classmethod
-    def from_seed(cls, seed: BytesLike) -> "KeyPair":
-        """The key pair determined by a 32-byte seed (the same as PyNaCl's ``SigningKey(seed)``).
+    def from_seed(cls, seed: Union[BytesLike, str], *, encoder: Encoder = RawEncoder) -> "KeyPair":
+        """The key pair determined by a 32-byte seed (the same as PyNaCl's
+        ``SigningKey(seed, encoder=...)``).
 
         >>> KeyPair.from_seed(bytes([1]) * 32).public_key.hex()[:16]
         '8a88e3dd7409f195'
         """
-        raw = fixed_bytes(seed, L.SEEDBYTES, "seed")
+        raw = decode_fixed(seed, L.SEEDBYTES, "seed", encoder)
         public, secret = cls._buffers()
         try:
             L.call("dde_seed_keypair", raw, public, secret)
@@ -150,18 +171,28 @@ class KeyPair(Guarded):
         with self._guard.shared() as secret:
             return secret.raw
 
-    def sign(self, kind: KindLike, digest: BytesLike) -> bytes:
-        """The 64-byte domain-separated signature of ``kind`` over a 32-byte digest.
+    @overload
+    def sign(self, kind: KindLike, digest: BytesLike) -> bytes: ...
+    @overload
+    def sign(self, kind: KindLike, digest: BytesLike, *, encoder: Type[RawEncoder]) -> bytes: ...
+    @overload
+    def sign(self, kind: KindLike, digest: Union[BytesLike, str], *, encoder: Type[HexEncoder]) -> str: ...
+    @overload
+    def sign(self, kind: KindLike, digest: Any, *, encoder: Encoder) -> Any: ...
+
+    def sign(self, kind: KindLike, digest: Any, *, encoder: Encoder = RawEncoder) -> Any:
+        """The 64-byte domain-separated signature of ``kind`` over a 32-byte digest (with
+        ``encoder=HexEncoder``: the digest and the signature in hex).
 
         >>> KeyPair.generate().sign(SignatureKind.PROOF, sha256(b"proof")).__len__()
         64
         """
         k = _kind(kind)
-        hashed = fixed_bytes(digest, L.HASHBYTES, "digest")
+        hashed = decode_fixed(digest, L.HASHBYTES, "digest", encoder)
         out = ctypes.create_string_buffer(L.SIGNATUREBYTES)
         with self._guard.shared() as secret:
             L.call("dde_sign", k, hashed, secret, out)
-        return out.raw
+        return encode(out.raw, encoder)
 
     def close(self) -> None:
         """Wipes the secret key. Idempotent."""
@@ -172,26 +203,30 @@ class KeyPair(Guarded):
         return f"KeyPair(public_key={self._public_key.hex()}{state})"
 
 
-def verify_signature(kind: KindLike, digest: BytesLike, public_key: BytesLike, signature: BytesLike) -> None:
+def verify_signature(kind: KindLike, digest: Union[BytesLike, str], public_key: Union[BytesLike, str],
+                     signature: Union[BytesLike, str], *, encoder: Encoder = RawEncoder) -> None:
     """Checks a domain-separated signature; raises BadSignatureError when it does not verify.
+    With ``encoder=HexEncoder`` the digest, key and signature are hex (as a document has them).
 
     >>> key = KeyPair.generate(); d = sha256(b"x")
     >>> verify_signature("task", d, key.public_key, key.sign("task", d))
     """
     k = _kind(kind)
-    hashed = fixed_bytes(digest, L.HASHBYTES, "digest")
-    pk = fixed_bytes(public_key, L.PUBLICKEYBYTES, "public_key")
-    sig = fixed_bytes(signature, L.SIGNATUREBYTES, "signature")
+    hashed = decode_fixed(digest, L.HASHBYTES, "digest", encoder)
+    pk = decode_fixed(public_key, L.PUBLICKEYBYTES, "public_key", encoder)
+    sig = decode_fixed(signature, L.SIGNATUREBYTES, "signature", encoder)
     L.call("dde_verify_signature", k, hashed, pk, sig)
 
 
-def ed25519_verify(signature: BytesLike, message: BytesLike, public_key: BytesLike) -> None:
+def ed25519_verify(signature: Union[BytesLike, str], message: BytesLike, public_key: Union[BytesLike, str], *,
+                   encoder: Encoder = RawEncoder) -> None:
     """Plain Ed25519 (RFC 8032) verification, without domain separation; raises BadSignatureError.
+    ``encoder`` reads the signature and the key (the message is always raw bytes).
 
     ``ed25519_verify(sig, b"message", public_key)``
     """
-    sig = fixed_bytes(signature, L.SIGNATUREBYTES, "signature")
+    sig = decode_fixed(signature, L.SIGNATUREBYTES, "signature", encoder)
     msg = as_bytes(message, "message")
-    pk = fixed_bytes(public_key, L.PUBLICKEYBYTES, "public_key")
+    pk = decode_fixed(public_key, L.PUBLICKEYBYTES, "public_key", encoder)
     L.call("dde_ed25519_verify", sig, msg, len(msg), pk)
 

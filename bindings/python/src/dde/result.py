@@ -1,4 +1,7 @@
-"""An executor's compute_result (docs/PROTOCOL.md section 5), read into an immutable object."""
+"""An executor's compute_result (docs/PROTOCOL.md section 5), read into an immutable object.
+
+Its ids, hashes and key are raw bytes (``dde.encoding``); ``proof``, ``to_dict()`` and ``json``
+are the document as the executor wrote it (hex)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,15 @@ from .errors import EncodingError, SchemaError
 
 __all__ = ["Result"]
 
+
+def hex_bytes(value: str, size: int, field: str) -> bytes:
+    if len(value) != 2 * size or value != value.lower():
+        raise EncodingError._raised_here(f"{field} must be {2 * size} lowercase hex characters")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise EncodingError._raised_here(f"{field} is not hex: {value[:80]!r}") from None
+
 # name: the JSON types it may have (docs/PROTOCOL.md section 5). "result" is whatever one JSON
 # document the dApp wrote; verification checks it against resultHash.
 _FIELDS = {
@@ -26,15 +38,6 @@ _FIELDS = {
     "executorPublicKey": (str,),
     "executionLatency": (int,),
 }
-
-
-def _hex(value: str, size: int, field: str) -> bytes:
-    if len(value) != 2 * size or value != value.lower():
-        raise EncodingError._raised_here(f"{field} must be {2 * size} lowercase hex characters")
-    try:
-        return bytes.fromhex(value)
-    except ValueError:
-        raise EncodingError._raised_here(f"{field} is not hex: {value[:80]!r}") from None
 
 
 class Result(JSONDocument):
@@ -54,7 +57,8 @@ class Result(JSONDocument):
     def parse(cls, document: JSONInput) -> "Result":
         """Reads a compute_result (bytes or str of JSON text, or a dict). Raises a DocumentError:
         JSONError, DuplicateKeyError, LimitError (as the library's parser), SchemaError for a
-        missing, unknown or mistyped field, EncodingError for a bad executor key or state write.
+        missing, unknown or mistyped field, EncodingError for a bad task id, result hash,
+        executor key or state write.
         """
         if isinstance(document, Result):
             return document
@@ -74,7 +78,9 @@ class Result(JSONDocument):
                 raise SchemaError._raised_here(
                     f"compute_result.{name} must be {' or '.join(t.__name__ for t in types)}, "
                     f"not {type_name(value)}")
-        _hex(doc["executorPublicKey"], L.PUBLICKEYBYTES, "compute_result.executorPublicKey")
+        hex_bytes(doc["taskId"], L.HASHBYTES, "compute_result.taskId")
+        hex_bytes(doc["resultHash"], L.HASHBYTES, "compute_result.resultHash")
+        hex_bytes(doc["executorPublicKey"], L.PUBLICKEYBYTES, "compute_result.executorPublicKey")
         for key, value in doc["stateWrites"].items():
             if value is not None and not isinstance(value, str):
                 raise SchemaError._raised_here(
@@ -92,9 +98,9 @@ class Result(JSONDocument):
     # ---- Fields ---------------------------------------------------------------------------------
 
     @property
-    def task_id(self) -> str:
-        """The task it answers (64 hex characters; equal to the proof's once verified)."""
-        return self._doc["taskId"]
+    def task_id(self) -> bytes:
+        """The task it answers (32 bytes; equal to the proof's once verified)."""
+        return bytes.fromhex(self._doc["taskId"])
 
     @property
     def executor(self) -> bytes:
@@ -123,9 +129,9 @@ class Result(JSONDocument):
         return writes
 
     @property
-    def result_hash(self) -> str:
-        """H(result) as the executor states it (64 hex characters)."""
-        return self._doc["resultHash"]
+    def result_hash(self) -> bytes:
+        """H(result) as the executor states it (32 bytes)."""
+        return bytes.fromhex(self._doc["resultHash"])
 
     @property
     def proof(self) -> Dict[str, Any]:
@@ -172,4 +178,4 @@ class Result(JSONDocument):
         return (Result.parse, (self._text,))
 
     def __repr__(self) -> str:
-        return f"Result(task_id={self.task_id}, executor={self._doc['executorPublicKey'][:16]}...)"
+        return f"Result(task_id={self._doc['taskId']}, executor={self._doc['executorPublicKey'][:16]}...)"

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import ctypes
 import json
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
 
 from . import _library as L
-from ._convert import BytesLike, JSONInput, PathLike, fixed_bytes, json_text, path_bytes, type_name, uint64
+from ._convert import BytesLike, JSONInput, PathLike, json_text, path_bytes, type_name, uint64
 from ._guard import Guard, Guarded
 from .crypto import KeyPair
+from .encoding import Encoder, RawEncoder, decode_fixed
 from .errors import EvidenceUnjudgedError, NotFoundError
 from .evidence import EvidenceVerdict, _check
 from .task import Task
@@ -28,14 +29,14 @@ __all__ = ["ChainHead", "Reputation", "Store"]
 class ChainHead(NamedTuple):
     """The head of the receipt chain.
 
-    ``count``: receipts in the chain; ``receipt_hash``: the last receipt's hash (64 hex
-    characters; None for an empty chain); ``state_root``: the node state root after it (the empty
-    root, SHA-256 of nothing, for an empty chain).
+    ``count``: receipts in the chain; ``receipt_hash``: the last receipt's hash (32 bytes; None
+    for an empty chain); ``state_root``: the node state root after it (32 bytes; the empty root,
+    SHA-256 of nothing, for an empty chain).
     """
 
     count: int
-    receipt_hash: Optional[str]
-    state_root: str
+    receipt_hash: Optional[bytes]
+    state_root: bytes
 
 
 def _records(text: bytes) -> Any:
@@ -111,8 +112,8 @@ class Store(Guarded):
         state_root = ctypes.create_string_buffer(L.HASHHEXBYTES)
         with self._guard.shared() as handle:
             L.call("dde_store_head", handle, ctypes.byref(count), receipt_hash, state_root)
-        return ChainHead(count.value, receipt_hash.value.decode("ascii") or None,
-                         state_root.value.decode("ascii"))
+        return ChainHead(count.value, bytes.fromhex(receipt_hash.value.decode("ascii")) or None,
+                         bytes.fromhex(state_root.value.decode("ascii")))
 
     def verify_chain(self) -> int:
         """Re-checks every link, hash and both signatures of every receipt and replays all stored
@@ -233,8 +234,8 @@ class Reputation:
     with a half-life; 3 invalid proofs in a row ban an executor for a while; more than 50% failed
     attempts over at least 5 blacklist it; an executor convicted of lying (by evidence, or by a
     pinned executor in the audited mode) is blacklisted for good. Executors are named by their
-    32-byte public key; every time is Unix ms, 0 meaning now (pass explicit times for
-    reproducible results).
+    32-byte public key (``encoder=dde.encoding.HexEncoder`` for one in hex); every time is Unix
+    ms, 0 meaning now (pass explicit times for reproducible results).
 
     Records are dicts: ``{"executorPublicKey", "successfulProofs", "failedProofs", "timeouts",
     "attempts", "failureRate", "successLowerBound", "latencyAvg", "latencyCount", "lastSeen",
@@ -255,43 +256,45 @@ class Reputation:
             raise TypeError(f"store must be a dde.Store, not {type_name(store)} (use store.reputation)")
         self._store = store
 
-    def _key(self, key: BytesLike) -> bytes:
-        return fixed_bytes(key, L.PUBLICKEYBYTES, "key")
+    def _key(self, key: Union[BytesLike, str], encoder: Encoder) -> bytes:
+        return decode_fixed(key, L.PUBLICKEYBYTES, "key", encoder)
 
-    def record_success(self, key: BytesLike, latency_ms: int, now_ms: int = 0) -> None:
+    def record_success(self, key: Union[BytesLike, str], latency_ms: int, now_ms: int = 0, *,
+                       encoder: Encoder = RawEncoder) -> None:
         """A valid proof that took ``latency_ms``: successes + 1, the run of invalid proofs reset.
 
         ``store.reputation.record_success(executor_key, latency_ms=35)``
         """
-        pk, latency, now = self._key(key), uint64(latency_ms, "latency_ms"), uint64(now_ms, "now_ms")
+        pk, latency, now = self._key(key, encoder), uint64(latency_ms, "latency_ms"), uint64(now_ms, "now_ms")
         with self._store._guard.shared() as handle:
             L.call("dde_reputation_record_success", handle, pk, latency, now)
 
-    def record_failure(self, key: BytesLike, now_ms: int = 0) -> None:
+    def record_failure(self, key: Union[BytesLike, str], now_ms: int = 0, *, encoder: Encoder = RawEncoder) -> None:
         """An invalid proof: failures + 1; the 3rd in a row (banAfterConsecutiveInvalid) bans the
         executor for banDurationMs.
 
         ``store.reputation.record_failure(executor_key)``
         """
-        pk, now = self._key(key), uint64(now_ms, "now_ms")
+        pk, now = self._key(key, encoder), uint64(now_ms, "now_ms")
         with self._store._guard.shared() as handle:
             L.call("dde_reputation_record_failure", handle, pk, now)
 
-    def record_timeout(self, key: BytesLike, now_ms: int = 0) -> None:
+    def record_timeout(self, key: Union[BytesLike, str], now_ms: int = 0, *, encoder: Encoder = RawEncoder) -> None:
         """No answer in time: a failed attempt (failure rate, blacklist, routing), never a ban.
 
         ``store.reputation.record_timeout(executor_key)``
         """
-        pk, now = self._key(key), uint64(now_ms, "now_ms")
+        pk, now = self._key(key, encoder), uint64(now_ms, "now_ms")
         with self._store._guard.shared() as handle:
             L.call("dde_reputation_record_timeout", handle, pk, now)
 
-    def get(self, key: BytesLike, now_ms: int = 0) -> Optional[Dict[str, Any]]:
+    def get(self, key: Union[BytesLike, str], now_ms: int = 0, *,
+            encoder: Encoder = RawEncoder) -> Optional[Dict[str, Any]]:
         """The executor's record at ``now_ms``, or None for an executor never seen.
 
         ``record = store.reputation.get(executor_key)``
         """
-        pk, now = self._key(key), uint64(now_ms, "now_ms")
+        pk, now = self._key(key, encoder), uint64(now_ms, "now_ms")
         out, length = ctypes.c_void_p(), ctypes.c_size_t()
         try:
             with self._store._guard.shared() as handle:
@@ -300,26 +303,26 @@ class Reputation:
             return None
         return _records(L.take_string(out, length))
 
-    def _status(self, key: BytesLike, now_ms: int) -> "tuple[bool, bool]":
-        pk, now = self._key(key), uint64(now_ms, "now_ms")
+    def _status(self, key: Union[BytesLike, str], now_ms: int, encoder: Encoder) -> "tuple[bool, bool]":
+        pk, now = self._key(key, encoder), uint64(now_ms, "now_ms")
         banned, blacklisted = ctypes.c_int(), ctypes.c_int()
         with self._store._guard.shared() as handle:
             L.call("dde_reputation_status", handle, pk, now, ctypes.byref(banned), ctypes.byref(blacklisted))
         return bool(banned.value), bool(blacklisted.value)
 
-    def is_banned(self, key: BytesLike, now_ms: int = 0) -> bool:
+    def is_banned(self, key: Union[BytesLike, str], now_ms: int = 0, *, encoder: Encoder = RawEncoder) -> bool:
         """Whether the executor is temporarily banned at ``now_ms`` (False for one never seen).
 
         ``if store.reputation.is_banned(executor_key): ...``
         """
-        return self._status(key, now_ms)[0]
+        return self._status(key, now_ms, encoder)[0]
 
-    def is_blacklisted(self, key: BytesLike, now_ms: int = 0) -> bool:
+    def is_blacklisted(self, key: Union[BytesLike, str], now_ms: int = 0, *, encoder: Encoder = RawEncoder) -> bool:
         """Whether the executor's failure rate blacklists it at ``now_ms`` (False for one never seen).
 
         ``if store.reputation.is_blacklisted(executor_key): ...``
         """
-        return self._status(key, now_ms)[1]
+        return self._status(key, now_ms, encoder)[1]
 
     def all(self, now_ms: int = 0) -> List[Dict[str, Any]]:
         """Every record, in routing order: usable executors first, then by the lower confidence
@@ -333,12 +336,12 @@ class Reputation:
             L.call("dde_reputation_all", handle, now, ctypes.byref(out), ctypes.byref(length))
         return _records(L.take_string(out, length))
 
-    def clear(self, key: BytesLike) -> bool:
+    def clear(self, key: Union[BytesLike, str], *, encoder: Encoder = RawEncoder) -> bool:
         """Forgets one executor (a conviction too); False when there was nothing to forget.
 
         ``store.reputation.clear(executor_key)``
         """
-        pk = self._key(key)
+        pk = self._key(key, encoder)
         try:
             with self._store._guard.shared() as handle:
                 L.call("dde_reputation_clear", handle, pk)

@@ -22,7 +22,7 @@ class Task(Guarded):
     >>> spec = {"dappId": "counter", "dappCodeHash": "00" * 32, "action": "increment",
     ...         "timestamp": 1764000000000}
     >>> with Task.create(spec, KeyPair.from_seed(bytes(32))) as task: len(task.id)
-    64
+    32
     """
 
     def __init__(self) -> None:
@@ -67,12 +67,13 @@ class Task(Guarded):
         return cls._own(handle)
 
     @property
-    def id(self) -> str:
-        """The task id: 64 lowercase hex characters."""
+    def id(self) -> bytes:
+        """The task id, H(task without taskId and signature): 32 bytes (``task.id.hex()`` is the
+        document's ``taskId``)."""
         out = ctypes.create_string_buffer(L.HASHHEXBYTES)
         with self._guard.shared() as handle:
             L.call("dde_task_id", handle, out)
-        return out.value.decode("ascii")
+        return bytes.fromhex(out.value.decode("ascii"))
 
     @property
     def json(self) -> bytes:
@@ -88,4 +89,4 @@ class Task(Guarded):
         return json.loads(self.json)
 
     def __repr__(self) -> str:
-        return "Task(closed)" if self.closed else f"Task(id={self.id})"
+        return "Task(closed)" if self.closed else f"Task(id={self.id.hex()})"

@@ -8,7 +8,8 @@ from enum import IntEnum
 from typing import Optional, Union
 
 from . import _library as L
-from ._convert import BytesLike, JSONInput, fixed_bytes, json_text, type_name
+from ._convert import BytesLike, JSONInput, json_text, type_name
+from .encoding import Encoder, RawEncoder, decode_fixed
 from ._guard import Guard, Guarded
 from .errors import ArgumentError, ExecutorBannedError, ExecutorBlacklistedError
 from .task import Task
@@ -52,10 +53,11 @@ class Policy(Guarded):
         self._guard = Guard(self, handle, L.library().dde_policy_free, "policy")
         return self
 
-    def deny(self, public_key: BytesLike, reason: Union[DenyReason, str]) -> None:
-        """Refuses an executor: verify() then raises ExecutorBannedError or
-        ExecutorBlacklistedError for its proofs."""
-        pk = fixed_bytes(public_key, L.PUBLICKEYBYTES, "public_key")
+    def deny(self, public_key: Union[BytesLike, str], reason: Union[DenyReason, str], *,
+             encoder: Encoder = RawEncoder) -> None:
+        """Refuses an executor (its 32-byte key; hex with ``encoder=dde.encoding.HexEncoder``):
+        verify() then raises ExecutorBannedError or ExecutorBlacklistedError for its proofs."""
+        pk = decode_fixed(public_key, L.PUBLICKEYBYTES, "public_key", encoder)
         code = _reason(reason)
         with self._guard.exclusive() as handle:  # the header: deny needs exclusive use
             L.call("dde_policy_deny", handle, pk, code)
