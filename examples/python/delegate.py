@@ -36,7 +36,7 @@ def load_or_create_key(path: str) -> dde.KeyPair:
 
 def print_report(report: dde.DelegationReport) -> None:
     for answer in report.answers:
-        executor = (answer.executor or "unknown")[:8]
+        executor = answer.executor.hex()[:8] if answer.executor is not None else "unknown"
         print(f"  executor {executor:8}  {answer.verdict:<12} {answer.latency_ms:5d} ms  {answer.status}")
 
 
@@ -79,7 +79,7 @@ def main(argv: "list[str]") -> int:
                     raise
                 print(f"task {i + 1}: DDE_OK")
                 print_report(report)
-                print(f"  receipt {json.dumps(report.receipt, sort_keys=True, separators=(',', ':'))}")
+                print(f"  receipt {report.receipt.json.decode()}")  # canonical JSON: sorted, compact
                 print(f"  result {json.dumps(report.result, sort_keys=True, separators=(',', ':'))}")
         # 5. The chain head, and the whole chain re-verified.
         with dde.Store(args.store) as store:

@@ -52,7 +52,7 @@ def commit(store_path: str, key_path: str, task_path: str, result_path: str) -> 
             dde.Task.parse(Path(task_path).read_bytes()) as task:
         receipt = store.commit(task, Path(result_path).read_bytes(), key)  # raises on any refusal
         head = store.head()
-        print(f"COMMITTED task {task.id.hex()} as receipt {receipt['index']} {receipt['receiptHash']}")
+        print(f"COMMITTED task {task.id.hex()} as receipt {receipt.index} {receipt.receipt_hash.hex()}")
         print(f"chain: {head.count} receipts, state root {head.state_root.hex()}, "
               f"{store.verify_chain()} verified")
     return 0

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import rfc8785
 
 import dde
 from dde.encoding import HexEncoder
@@ -96,7 +97,7 @@ class Network:
         for name in ("alpha", "bravo"):
             key = self.root / f"{name}.key"
             dde.KeyPair.generate().save(key)
-            self.nodes[name] = dde.KeyPair.load(key).public_key.hex()
+            self.nodes[name] = dde.KeyPair.load(key).public_key  # 32 bytes, as the reports name them
             self.spawn([DDE_BIN, "node", "--broker", self.url, "--key", str(key),
                         "--code", str(self.root / f"code-{name}"), "--name", name], f"{name}.log")
         for name in self.nodes:
@@ -148,7 +149,78 @@ def spec(network, **extra):
     return {**SPEC, "dappCodeHash": network.code_hash, **extra}
 
 
+def check_report(report):
+    """A DelegationReport's typed fields against the library's JSON (report.json): ids and keys
+    as bytes, the receipt a dde.Receipt, the failure a dde.Failure."""
+    doc = json.loads(report.json)
+    assert report.to_dict() == doc
+    assert type(report.task_id) is bytes and report.task_id == bytes.fromhex(doc["taskId"])
+    assert report.mode == doc["mode"]
+    assert report.asked == tuple(bytes.fromhex(k) for k in doc["asked"])
+    assert [(a.executor, a.verdict, a.status, a.latency_ms, a.detail) for a in report.answers] == [
+        (None if a["executor"] is None else bytes.fromhex(a["executor"]), a["verdict"], a["status"], a["latencyMs"],
+         a["detail"]) for a in doc["answers"]]
+    if doc["receipt"] is None:
+        assert report.receipt is None and not report.committed
+    else:
+        assert isinstance(report.receipt, dde.Receipt) and report.committed
+        assert report.receipt.to_dict() == doc["receipt"] and report.receipt.json == rfc8785.dumps(doc["receipt"])
+        assert report.receipt.task_id == report.task_id
+    if doc["failure"] is None:
+        assert report.failure is None
+    else:
+        assert isinstance(report.failure, dde.Failure)
+        assert (report.failure.name, report.failure.message) == (doc["failure"]["code"], doc["failure"]["message"])
+        assert dde.error_class(report.failure.code).NAME == report.failure.name
+    if doc["assurance"] is None:
+        assert report.assurance is None
+    else:
+        assert report.assurance.to_dict() == doc["assurance"]
+        assert report.receipt.assurance == report.assurance
+    assert report.result == doc["result"] and report.caveats == tuple(doc["caveats"])
+    assert report.evidence_ids == tuple(doc["evidenceIds"])
+
+
 # ---- Delegation -------------------------------------------------------------------------------
+
+def test_reports_are_read_into_typed_objects(tmp_path):
+    # Offline: reports as dde_client_delegate writes them (dde.h), one committed (a real receipt
+    # from a store) and one failed, read by DelegationReport.from_json.
+    from protocol import make_result, make_task, key_pair
+    (r_key, _), (e_key, e_pub) = key_pair(1), key_pair(2)
+    task = make_task(r_key, capabilities=["state.write"])
+    result = make_result(task, e_key, writes={"count": b"1"}, result={"count": 1})
+    with dde.Store(tmp_path / "r.db") as store, dde.Task.parse(task) as t, dde.KeyPair.from_seed(bytes([1]) * 32) as k:
+        receipt = store.commit(t, result, k, now_ms=1764000000000)
+    other = bytes([9]) * 32
+    assurance = receipt.to_dict()["assurance"]  # the report's is the receipt's
+    committed = {"answers": [{"detail": "", "executor": e_pub.hex(), "latencyMs": 12, "status": "DDE_OK",
+                              "verdict": "accepted"},
+                             {"detail": "late", "executor": None, "latencyMs": 0, "status": "DDE_ERR_PROOF_SIGNATURE",
+                              "verdict": "unattributed"}],
+                 "asked": [e_pub.hex(), other.hex()], "assurance": assurance, "caveats": ["no pinned executor"],
+                 "evidenceIds": [3], "failure": None, "mode": "quorum", "receipt": receipt.to_dict(),
+                 "result": {"count": 1}, "taskId": task["taskId"]}
+    report = dde.DelegationReport.from_json(rfc8785.dumps(committed))
+    check_report(report)
+    assert report.receipt == receipt and report.committed and report.evidence_ids == (3,)
+    assert report.answers[0] == dde.Answer(executor=e_pub, verdict="accepted", status="DDE_OK", latency_ms=12, detail="")
+    assert report.answers[1].executor is None
+    assert report.assurance == dde.Assurance(how="direct", confirmed_by=(), validated=False)
+    assert dde.Assurance.from_dict({"confirmedBy": [other.hex()], "how": "quorum", "validated": True}) == \
+        dde.Assurance(how="quorum", confirmed_by=(other,), validated=True)
+    failed = {**committed, "receipt": None, "result": None, "assurance": None, "caveats": [], "evidenceIds": [],
+              "failure": {"code": "DDE_ERR_QUORUM_NOT_REACHED", "message": "1 of 2 agreed"}}
+    report = dde.DelegationReport.from_json(rfc8785.dumps(failed))
+    check_report(report)
+    assert report.failure == dde.Failure(code=dde.QuorumNotReachedError.CODE, name="DDE_ERR_QUORUM_NOT_REACHED",
+                                         message="1 of 2 agreed")
+    unknown = {**failed, "failure": {"code": "DDE_ERR_FROM_THE_FUTURE", "message": "?"}}
+    assert dde.DelegationReport.from_json(rfc8785.dumps(unknown)).failure.code == -1
+    with pytest.raises(AttributeError):
+        report.task_id = b""
+
+
 
 def test_publish_code_returns_the_modules_hash(client, network):
     assert client.publish_code(network.module) == dde.sha256(network.module) == bytes.fromhex(network.code_hash)
@@ -166,7 +238,8 @@ def test_delegate_commits_and_the_chain_head_advances(client, network, tmp_path)
     for n in (1, 2, 3):
         report = client.delegate(spec(network), fanout=2)
         assert isinstance(report, dde.DelegationReport) and report.committed and report.failure is None
-        assert report.mode == "first_valid" and len(report.task_id) == 64
+        check_report(report)
+        assert report.mode == "first_valid" and len(report.task_id) == 32
         assert sorted(report.asked) == sorted(network.nodes.values())
         assert report.result == {"count": n}
         verdicts = [a.verdict for a in report.answers]
@@ -174,30 +247,32 @@ def test_delegate_commits_and_the_chain_head_advances(client, network, tmp_path)
         accepted = next(a for a in report.answers if a.verdict == "accepted")
         assert accepted.executor in network.nodes.values() and accepted.status == "DDE_OK"
         assert accepted.latency_ms >= 0
-        assert report.receipt["taskId"] == report.task_id and report.receipt["index"] == n - 1
+        assert report.receipt.task_id == report.task_id and report.receipt.index == n - 1
+        assert report.receipt.executor == accepted.executor
         receipts.append(report.receipt)
     # The store behind the client (SQLite: another connection may read it meanwhile).
     with dde.Store(tmp_path / "requester.db") as store:
         head = store.head()
-        assert head.count == 3 and head.receipt_hash == bytes.fromhex(receipts[-1]["receiptHash"])
+        assert head.count == 3 and head.receipt_hash == receipts[-1].receipt_hash
         assert store.verify_chain() == 3
         exported = store.export()
-    assert [line["receipt"] for line in exported] == receipts
+    assert [entry.receipt for entry in exported] == receipts
     # Each committed compute_result, as a dde.Result, verifies against its task.
-    for line, n in zip(exported, (1, 2, 3)):
-        result = dde.Result.parse(line["computeResult"])
-        with dde.Task.parse(line["task"]) as task:
+    for entry, n in zip(exported, (1, 2, 3)):
+        result = entry.result
+        with dde.Task.parse(entry.task) as task:
             assert result.verify(task) is None
             assert dde.verify(task, result) is None
-        assert result.task_id == bytes.fromhex(line["receipt"]["taskId"])
+        assert result.task_id == entry.receipt.task_id
         assert result.result == {"count": n}
         assert result.state_writes == {"count": str(n).encode()}
-        assert result.executor.hex() in network.nodes.values()
+        assert result.executor in network.nodes.values()
 
 
 def test_quorum_of_two_commits(client, network, tmp_path):
     report = client.delegate(spec(network), mode="quorum", quorum=2, fanout=2)
     assert report.committed and report.mode.startswith("quorum") and report.result == {"count": 1}
+    check_report(report)
     verdicts = sorted(a.verdict for a in report.answers)
     assert verdicts == ["accepted", "agreed"]
     assert {a.executor for a in report.answers} == set(network.nodes.values())
@@ -215,30 +290,32 @@ def test_audited_delegations_commit_with_their_assurance(client, network, tmp_pa
     assert isinstance(assurance, dde.Assurance)
     assert assurance.how == "replicated" and assurance.validated is False
     assert len(assurance.confirmed_by) == 1 and assurance.confirmed_by[0] in network.nodes.values()
-    assert assurance.confirmed_by[0] != report.receipt["remote"]["executorPublicKey"]
+    assert assurance.confirmed_by[0] != report.receipt.executor
+    check_report(report)
     assert sorted(a.verdict for a in report.answers) == ["accepted", "agreed"]
     assert report.caveats and all(isinstance(c, str) and c for c in report.caveats)
     assert any("Sybil" in c for c in report.caveats)
     # The receipt (receiptVersion 2) records the same assurance.
-    assert report.receipt["receiptVersion"] == 2
-    assert report.receipt["assurance"] == {"how": assurance.how, "confirmedBy": list(assurance.confirmed_by),
-                                           "validated": assurance.validated}
-    assert json.loads(report.json)["assurance"] == report.receipt["assurance"]
+    assert report.receipt.version == 2 and report.receipt.assurance == assurance
+    assert report.receipt.to_dict()["assurance"] == {"how": assurance.how,
+                                                     "confirmedBy": [k.hex() for k in assurance.confirmed_by],
+                                                     "validated": assurance.validated}
+    assert json.loads(report.json)["assurance"] == report.receipt.to_dict()["assurance"]
 
     # Pinning an executor we run: it confirms, so the result is validated and nothing is missing.
     alpha = network.nodes["alpha"]
-    report = client.delegate(spec(network), mode="audited", pinned=[bytes.fromhex(alpha)], share_evidence=False)
+    report = client.delegate(spec(network), mode="audited", pinned=[alpha], share_evidence=False)
     assert report.committed and report.result == {"count": 2}
     assert report.assurance.validated is True and len(report.assurance.confirmed_by) == 1
     # Whichever answered first is committed; the other confirms it: the pinned one is among them.
-    signer = report.receipt["remote"]["executorPublicKey"]
+    signer = report.receipt.executor
     assert {signer, *report.assurance.confirmed_by} == set(network.nodes.values())
     assert report.caveats == ()
-    assert report.receipt["assurance"]["validated"] is True
+    assert report.receipt.assurance.validated is True
 
     # The options' edges (auditFloor 1: audit every answer; no liars assumed) are accepted.
     # (the pinned key in hex, as a config file may hold it)
-    report = client.delegate(spec(network), mode="audited", audit_floor=1, liar_share=0, pinned=[alpha],
+    report = client.delegate(spec(network), mode="audited", audit_floor=1, liar_share=0, pinned=[alpha.hex()],
                              encoder=HexEncoder)
     assert report.committed and report.result == {"count": 3}
     assert report.assurance.how in ("replicated", "audited") and report.assurance.confirmed_by
@@ -249,7 +326,7 @@ def test_audited_delegations_commit_with_their_assurance(client, network, tmp_pa
     assert report.caveats == ()
     with dde.Store(tmp_path / "requester.db") as store:
         assert store.verify_chain() == 4
-        assert [line["receipt"]["assurance"]["how"] for line in store.export()][-1] == "first_valid"
+        assert [r.assurance.how for r in store.receipts()][-1] == "first_valid"
 
 
 def test_evidence_is_checked_by_executors_the_client_trusts(client, network, tmp_path):
@@ -273,11 +350,11 @@ def test_evidence_is_checked_by_executors_the_client_trusts(client, network, tmp
     doc = {"evidenceVersion": 1, "proofs": sorted([honest["proof"], lie["proof"]], key=H), "task": task}
     with pytest.raises(dde.EvidenceUnjudgedError):
         dde.check_evidence(doc)  # on its own the document cannot say who lied
-    verdict = client.check_evidence(doc, pinned=[bytes.fromhex(network.nodes["alpha"])], deadline_ms=10000)
-    liar_key = liar.verify_key.encode().hex()
+    verdict = client.check_evidence(doc, pinned=[network.nodes["alpha"]], deadline_ms=10000)
+    liar_key = liar.verify_key.encode()
     assert verdict.liars == (liar_key,) and verdict.how == "reexecution"
     with dde.Store(tmp_path / "requester.db") as store:
-        assert store.reputation.is_blacklisted(bytes.fromhex(liar_key))
+        assert store.reputation.is_blacklisted(liar_key)
         assert not store.reputation.is_blacklisted(bytes.fromhex(honest["proof"]["executorPublicKey"]))
         assert store.head().count == 0, "checking evidence commits nothing"
 
@@ -306,17 +383,16 @@ def test_audited_options_are_checked_before_the_library(network, key, tmp_path):
                     {"mode": "audited", "liar_share": [0.1]}, {"mode": "audited", "pinned": nodes[0]},
                     {"mode": "audited", "pinned": bytes(32)}, {"mode": "audited", "pinned": [1]},
                     {"mode": "audited", "pinned": 7}, {"mode": "audited", "share_evidence": 1},
-                    {"mode": "audited", "pinned": nodes},                       # hex only with HexEncoder
-                    {"mode": "audited", "pinned": [bytes(32)], "encoder": None},
+                    {"mode": "audited", "pinned": [nodes[0].hex()]},            # hex only with HexEncoder
+                    {"mode": "audited", "pinned": [nodes[0]], "encoder": None},
                     {"mode": "audited", "share_evidence": "yes"}]:
         with pytest.raises(TypeError):
             c.delegate(spec(network), **options)
     # Valid options reach the library, which finds the client closed.
     for options in [{"mode": "audited"}, {"mode": "audited", "error_target": 1e-6, "liar_share": 0, "audit_floor": 1,
-                                          "pinned": [bytes.fromhex(n) for n in nodes] + [bytearray.fromhex(nodes[0])],
-                                          "share_evidence": False},
-                    {"mode": "audited", "pinned": nodes, "encoder": HexEncoder},
-                    {"mode": "quorum", "pinned": nodes, "encoder": HexEncoder}, {"share_evidence": True}]:
+                                          "pinned": nodes + [bytearray(nodes[0])], "share_evidence": False},
+                    {"mode": "audited", "pinned": [k.hex() for k in nodes], "encoder": HexEncoder},
+                    {"mode": "quorum", "pinned": nodes}, {"share_evidence": True}]:
         with pytest.raises(dde.ClosedError):
             c.delegate(spec(network), **options)
 
@@ -337,7 +413,9 @@ def test_no_result_carries_the_report(client, network, tmp_path):
         client.delegate({**SPEC, "dappCodeHash": missing}, fanout=2, deadline_ms=2000)
     report = caught.value.report
     assert isinstance(report, dde.DelegationReport) and not report.committed
-    assert report.failure["code"] == "DDE_ERR_NO_RESULT" and report.receipt is None and report.result is None
+    assert report.failure.name == "DDE_ERR_NO_RESULT" and report.receipt is None and report.result is None
+    assert report.failure.code == dde.NoResultError.CODE and report.failure.message
+    check_report(report)
     assert sorted(report.asked) == sorted(network.nodes.values())
     assert all(a.verdict in ("error", "timeout") for a in report.answers)
     with dde.Store(tmp_path / "requester.db") as store:
@@ -451,7 +529,7 @@ def test_example_delegates_and_verifies_the_chain(network, tmp_path):
     assert [line for line in lines if line.startswith("  result ")] == [f'  result {{"count":{n}}}' for n in (1, 2, 3)]
     with dde.Store(tmp_path / "requester.db") as store:
         head = store.head()
-        receipts = [line["receipt"] for line in store.export()]
+        receipts = [r.to_dict() for r in store.receipts()]
     assert [line for line in lines if line.startswith("  receipt ")] == \
         [f"  receipt {json.dumps(r, sort_keys=True, separators=(',', ':'))}" for r in receipts]
     assert f"chain head: 3 receipts, last {head.receipt_hash.hex()}, state root {head.state_root.hex()}" in lines

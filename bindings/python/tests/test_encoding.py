@@ -132,7 +132,8 @@ def test_policy_and_reputation_take_hex_keys_with_the_encoder(tmp_path, requeste
         rep.record_timeout(hexed.encode(), now_ms=T0, encoder=HexEncoder)
         record = rep.get(hexed, now_ms=T0, encoder=HexEncoder)
         assert record == rep.get(e_pub, now_ms=T0)           # one executor, however it is named
-        assert (record["successfulProofs"], record["failedProofs"], record["timeouts"]) == (1, 1, 1)
+        assert record.executor == e_pub                       # records hold bytes whatever the encoder
+        assert (record.successful_proofs, record.failed_proofs, record.timeouts) == (1, 1, 1)
         assert not rep.is_banned(hexed, now_ms=T0, encoder=HexEncoder)
         assert not rep.is_blacklisted(hexed, now_ms=T0, encoder=HexEncoder)
         for call in (rep.record_failure, rep.record_timeout, rep.get, rep.is_banned, rep.is_blacklisted, rep.clear):

@@ -26,8 +26,14 @@ def document(task, *proofs, version=1, sort=True):
     return {"evidenceVersion": version, "proofs": proofs, "task": task}
 
 
-def evidence_id(doc) -> str:
-    return hashlib.sha256(rfc8785.dumps(doc)).hexdigest()
+def evidence_id(doc) -> bytes:
+    return hashlib.sha256(rfc8785.dumps(doc)).digest()
+
+
+def verdict_json(evidence_id, task_id, signers, liars, how) -> bytes:
+    """The library's verdict as docs/PROTOCOL.md section 12 and dde.h write it (hex)."""
+    return rfc8785.dumps({"evidenceId": evidence_id.hex(), "how": how, "liars": [k.hex() for k in liars],
+                          "signers": [k.hex() for k in signers], "taskId": task_id.hex()})
 
 
 @pytest.fixture
@@ -35,7 +41,7 @@ def keys(requester, executor):
     r_key, _ = requester
     e_key, e_pub = executor
     other = SigningKey(bytes([3]) * 32)
-    return r_key, e_key, e_pub.hex(), other, other.verify_key.encode().hex()
+    return r_key, e_key, e_pub, other, other.verify_key.encode()
 
 
 @pytest.fixture
@@ -68,9 +74,12 @@ def test_one_key_signing_two_answers_is_named_by_the_document(equivocation, task
     for form in (rfc8785.dumps(equivocation), json.dumps(equivocation, indent=1), equivocation):
         verdict = dde.check_evidence(form)
         assert isinstance(verdict, dde.EvidenceVerdict)
-        assert verdict == dde.EvidenceVerdict(evidence_id=evidence_id(equivocation), task_id=task["taskId"],
-                                              signers=(e_pub, e_pub), liars=(e_pub,), how="equivocation")
+        expected = dict(evidence_id=evidence_id(equivocation), task_id=bytes.fromhex(task["taskId"]),
+                        signers=(e_pub, e_pub), liars=(e_pub,), how="equivocation")
+        assert verdict == dde.EvidenceVerdict(**expected, json=verdict_json(**expected))
         assert verdict.judged
+        assert all(type(v) is bytes for v in (verdict.evidence_id, verdict.task_id, *verdict.signers, *verdict.liars))
+        assert verdict.to_dict() == json.loads(verdict.json)
     with pytest.raises(AttributeError):
         verdict.liars = ()  # frozen
 
@@ -84,10 +93,11 @@ def test_two_keys_disagreeing_need_a_reexecution(disagreement, task, keys):
     assert "re-execution" in error.message
     verdict = error.verdict  # the sound document's verdict rides on the error
     assert isinstance(verdict, dde.EvidenceVerdict) and not verdict.judged
-    assert verdict.evidence_id == evidence_id(disagreement) and verdict.task_id == task["taskId"]
+    assert verdict.evidence_id == evidence_id(disagreement) and verdict.task_id == bytes.fromhex(task["taskId"])
     assert sorted(verdict.signers) == sorted([e_pub, o_pub])
-    assert list(verdict.signers) == [p["executorPublicKey"] for p in disagreement["proofs"]]
+    assert list(verdict.signers) == [bytes.fromhex(p["executorPublicKey"]) for p in disagreement["proofs"]]
     assert verdict.liars == () and verdict.how is None
+    assert verdict.json == verdict_json(verdict.evidence_id, verdict.task_id, verdict.signers, (), None)
 
 
 def test_a_proof_failing_its_own_signed_fields_names_its_signer(task, keys):
@@ -167,19 +177,19 @@ def store(tmp_path):
 
 def test_import_blacklists_an_equivocating_key_for_good(store, equivocation, task, keys):
     _, e_key, e_pub, _, o_pub = keys
-    pk = bytes.fromhex(e_pub)
+    pk = e_pub
     assert not store.reputation.is_blacklisted(pk, now_ms=T0)
     verdict = store.import_evidence(equivocation, now_ms=T0)
     assert verdict == dde.check_evidence(equivocation) and verdict.liars == (e_pub,)
     record = store.reputation.get(pk, now_ms=T0)
-    assert record["convicted"] is True and record["convictedAt"] == T0 and record["blacklisted"] is True
+    assert record.convicted is True and record.convicted_at == T0 and record.blacklisted is True
     # For good: years later, after any number of valid proofs, whatever the failure rate.
     for i in range(20):
         store.reputation.record_success(pk, latency_ms=5, now_ms=T0 + i)
     for later in (T0, T0 + 1, T0 + 10 * YEAR_MS):
         assert store.reputation.is_blacklisted(pk, now_ms=later)
         assert not store.reputation.is_banned(pk, now_ms=later)  # blacklisted, not banned
-    assert store.reputation.get(bytes.fromhex(o_pub), now_ms=T0) is None  # only the liar
+    assert store.reputation.get(o_pub, now_ms=T0) is None  # only the liar
     # The store's policy refuses its next proof, valid as it is.
     with dde.Task.parse(task) as t:
         dde.verify(t, answer(task, e_key, 42))
@@ -188,7 +198,7 @@ def test_import_blacklists_an_equivocating_key_for_good(store, equivocation, tas
                 dde.verify(t, answer(task, e_key, 42), policy)
     # A second import of the same document is fine and changes nothing.
     assert store.import_evidence(rfc8785.dumps(equivocation), now_ms=T0 + 5) == verdict
-    assert store.reputation.get(pk, now_ms=T0)["convictedAt"] == T0
+    assert store.reputation.get(pk, now_ms=T0).convicted_at == T0
     assert store.export_evidence() == [rfc8785.dumps(equivocation)]
 
 
@@ -200,7 +210,7 @@ def test_import_of_an_unjudged_document_blacklists_nobody(store, disagreement, k
         assert caught.value.verdict.liars == () and caught.value.verdict.how is None
         assert caught.value.verdict.evidence_id == evidence_id(disagreement)
         for pub in (e_pub, o_pub):
-            assert not store.reputation.is_blacklisted(bytes.fromhex(pub), now_ms=T0)
+            assert not store.reputation.is_blacklisted(pub, now_ms=T0)
     assert store.export_evidence() == [rfc8785.dumps(disagreement)]  # kept, once
 
 
@@ -232,15 +242,15 @@ def test_export_round_trips_into_another_store(tmp_path, store, equivocation, di
         assert other.import_evidence(exported[0], now_ms=T0).liars == (e_pub,)
         with pytest.raises(dde.EvidenceUnjudgedError):
             other.import_evidence(exported[1], now_ms=T0)
-        assert other.reputation.is_blacklisted(bytes.fromhex(e_pub), now_ms=T0 + YEAR_MS)
-        assert not other.reputation.is_blacklisted(bytes.fromhex(o_pub), now_ms=T0)
+        assert other.reputation.is_blacklisted(e_pub, now_ms=T0 + YEAR_MS)
+        assert not other.reputation.is_blacklisted(o_pub, now_ms=T0)
         assert other.export_evidence() == exported  # byte for byte
     # Survives closing and reopening.
     path = tmp_path / "a.db"
     store.close()
     with dde.Store(path) as again:
         assert again.export_evidence() == exported
-        assert again.reputation.is_blacklisted(bytes.fromhex(e_pub), now_ms=T0)
+        assert again.reputation.is_blacklisted(e_pub, now_ms=T0)
 
 
 def test_evidence_misuse(tmp_path, equivocation):

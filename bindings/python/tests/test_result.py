@@ -102,7 +102,7 @@ def test_commit_takes_a_result(requester, executor, tmp_path):
     with dde.Store(tmp_path / "node.db") as store, dde.Task.parse(document) as task, \
             dde.KeyPair.from_seed(bytes([1]) * 32) as identity:
         receipt = store.commit(task, r, identity, now_ms=1764000000000)
-        assert bytes.fromhex(receipt["taskId"]) == r.task_id and store.verify_chain() == 1
+        assert receipt.task_id == r.task_id and store.verify_chain() == 1
 
 
 def test_the_object_cannot_be_changed(setup):

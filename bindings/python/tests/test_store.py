@@ -72,8 +72,36 @@ def node_root(dapp_roots):
     return state_root({dapp: bytes.fromhex(root) for dapp, root in dapp_roots.items() if root != EMPTY_ROOT})
 
 
-def check_receipt(receipt, identity, task, result, index, previous):
+def check_typed_receipt(typed, receipt):
+    """A dde.Receipt against the receipt's JSON (a dict): every field, hex as bytes."""
+    assert isinstance(typed, dde.Receipt)
+    assert typed.to_dict() == receipt and typed.json == rfc8785.dumps(receipt)
+    raw = bytes.fromhex
+    assert (typed.version, typed.index, typed.timestamp) == (receipt["receiptVersion"], receipt["index"],
+                                                             receipt["timestamp"])
+    assert (typed.dapp_id, typed.action) == (receipt["dappId"], receipt["action"])
+    for name, field in (("identity", "identity"), ("task_id", "taskId"), ("input_hash", "inputHash"),
+                        ("result_hash", "resultHash"), ("execution_trace_hash", "executionTraceHash"),
+                        ("previous_state_root", "previousStateRoot"), ("next_state_root", "nextStateRoot"),
+                        ("receipt_hash", "receiptHash"), ("signature", "signature")):
+        value = getattr(typed, name)
+        assert type(value) is bytes and value == raw(receipt[field]), name
+    assert typed.previous_receipt_hash == (None if receipt["previousReceiptHash"] is None
+                                           else raw(receipt["previousReceiptHash"]))
+    assert typed.capabilities_declared == tuple(receipt["capabilitiesDeclared"])
+    assert typed.capabilities_used == tuple(receipt["capabilitiesUsed"])
+    remote = receipt["remote"]
+    assert (typed.executor, typed.proof_hash, typed.proof_signature) == (
+        raw(remote["executorPublicKey"]), raw(remote["proofHash"]), raw(remote["proofSignature"]))
+    assert isinstance(typed.assurance, dde.Assurance)
+    assert typed.assurance.to_dict() == receipt["assurance"]
+    assert typed.assurance.confirmed_by == tuple(raw(k) for k in receipt["assurance"]["confirmedBy"])
+
+
+def check_receipt(typed, identity, task, result, index, previous):
     """The receipt against section 8, recomputed without dde."""
+    receipt = typed.to_dict()
+    check_typed_receipt(typed, receipt)
     body = {k: v for k, v in receipt.items() if k not in ("receiptHash", "signature")}
     assert receipt["receiptHash"] == H(body)
     VerifyKey(identity.public_key).verify(sign_message("receipt", receipt["receiptHash"]),
@@ -91,8 +119,9 @@ def check_receipt(receipt, identity, task, result, index, previous):
     if previous is None:
         assert receipt["previousReceiptHash"] is None and receipt["previousStateRoot"] == EMPTY_ROOT
     else:
-        assert receipt["previousReceiptHash"] == previous["receiptHash"]
-        assert receipt["previousStateRoot"] == previous["nextStateRoot"]
+        assert receipt["previousReceiptHash"] == previous.receipt_hash.hex()
+        assert receipt["previousStateRoot"] == previous.next_state_root.hex()
+        assert typed.previous_receipt_hash == previous.receipt_hash
     assert receipt["nextStateRoot"] == node_root({task["dappId"]: proof["nextStateRoot"]})
 
 
@@ -100,7 +129,7 @@ def check_receipt(receipt, identity, task, result, index, previous):
 
 def test_commits_build_a_chain_of_checked_receipts(path, store, identity, requester, executor):
     assert store.head() == dde.ChainHead(0, None, EMPTY_ROOT_RAW)
-    assert store.verify_chain() == 0 and store.export() == []
+    assert store.verify_chain() == 0 and store.export() == [] and store.receipts() == []
     previous = None
     steps = counter_steps(requester, executor, 3)
     # bytes, str and dict results are all accepted
@@ -108,10 +137,12 @@ def test_commits_build_a_chain_of_checked_receipts(path, store, identity, reques
     for i, ((task, result), form) in enumerate(zip(steps, forms)):
         receipt = commit(store, identity, task, form(result), now_ms=T0 + 1000 + i)
         check_receipt(receipt, identity, task, result, i, previous)
-        assert receipt["timestamp"] == T0 + 1000 + i
-        assert store.head() == (i + 1, bytes.fromhex(receipt["receiptHash"]), bytes.fromhex(receipt["nextStateRoot"]))
+        assert receipt.timestamp == T0 + 1000 + i
+        assert store.head() == (i + 1, receipt.receipt_hash, receipt.next_state_root)
         previous = receipt
     assert store.verify_chain() == 3
+    # The chain's receipts, as typed objects, are the ones the commits returned.
+    assert store.receipts()[-1] == previous
     # The count, hash and root survive closing and reopening.
     head = store.head()
     store.close()
@@ -124,8 +155,8 @@ def test_two_dapps_share_one_node_root(store, identity, requester, executor):
     b = counter_steps(requester, executor, 1, dapp_id="b")[0]
     commit(store, identity, *a)
     receipt = commit(store, identity, *b)
-    assert receipt["nextStateRoot"] == node_root({"a": a[1]["proof"]["nextStateRoot"],
-                                                  "b": b[1]["proof"]["nextStateRoot"]})
+    assert receipt.next_state_root.hex() == node_root({"a": a[1]["proof"]["nextStateRoot"],
+                                                       "b": b[1]["proof"]["nextStateRoot"]})
     assert store.verify_chain() == 2
 
 
@@ -160,7 +191,7 @@ def test_refusals_change_nothing(store, identity, requester, executor):
         refused(dde.BadKeyError, t2, r2, key=other)
     # Nothing was half-done: the next valid commit links to the first receipt.
     receipt = commit(store, identity, t2, r2)
-    assert receipt["index"] == 1 and receipt["previousReceiptHash"] == head.receipt_hash.hex()
+    assert receipt.index == 1 and receipt.previous_receipt_hash == head.receipt_hash
     assert store.verify_chain() == 2
 
 
@@ -173,19 +204,24 @@ def test_export_round_trip(tmp_path, store, identity, requester, executor):
     lines = text.split(b"\n")
     assert lines[-1] == b"" and len(lines) == 4  # one line per receipt, each ending in \n
     exported = store.export()
-    assert [line["receipt"] for line in exported] == receipts
-    for line, raw, (task, result) in zip(exported, lines, steps):
+    assert [entry.receipt for entry in exported] == receipts == store.receipts()
+    for entry, raw, (task, result) in zip(exported, lines, steps):
+        assert isinstance(entry, dde.ChainEntry) and entry.json == raw
+        line = entry.to_dict()
         assert set(line) == {"computeResult", "receipt", "task"}
         assert rfc8785.dumps(line) == raw              # canonical, as STORE.md says
         assert line["task"] == task and line["computeResult"] == result
-        with dde.Task.parse(line["task"]) as t:        # anyone can re-check without the database
-            assert t.id == bytes.fromhex(line["receipt"]["taskId"])
-            dde.verify(t, line["computeResult"])
+        check_typed_receipt(entry.receipt, line["receipt"])
+        assert entry.task == rfc8785.dumps(task)
+        assert isinstance(entry.result, dde.Result) and entry.result.to_dict() == result
+        with dde.Task.parse(entry.task) as t:          # anyone can re-check without the database
+            assert t.id == entry.receipt.task_id == bytes.fromhex(line["receipt"]["taskId"])
+            dde.verify(t, entry.result)
     # Replaying the export into a new store with the same identity and times gives the same chain,
     # byte for byte (Ed25519 signatures are deterministic).
     with dde.Store(tmp_path / "replica.db") as replica:
-        for line in exported:
-            commit(replica, identity, line["task"], line["computeResult"], now_ms=line["receipt"]["timestamp"])
+        for entry in exported:
+            commit(replica, identity, json.loads(entry.task), entry.result, now_ms=entry.receipt.timestamp)
         assert replica.export_jsonl() == text and replica.head() == store.head()
 
 
@@ -293,11 +329,12 @@ def test_success_records_latency_and_resets_the_run(exact):
     exact.record_success(KEY_A, latency_ms=30, now_ms=T0 + 2)
     exact.record_success(KEY_A, latency_ms=50, now_ms=T0 + 3)
     record = exact.get(KEY_A, now_ms=T0 + 3)
-    assert record["executorPublicKey"] == KEY_A.hex()
-    assert (record["successfulProofs"], record["failedProofs"], record["timeouts"], record["attempts"]) == (2, 2, 0, 4)
-    assert record["latencyAvg"] == 40 and record["latencyCount"] == 2
-    assert record["consecutiveInvalid"] == 0 and record["lastSeen"] == T0 + 3
-    assert record["failureRate"] == 0.5 and not record["banned"] and not record["blacklisted"]
+    assert isinstance(record, dde.ReputationRecord)
+    assert record.executor == KEY_A
+    assert (record.successful_proofs, record.failed_proofs, record.timeouts, record.attempts) == (2, 2, 0, 4)
+    assert record.latency_avg == 40 and record.latency_count == 2
+    assert record.consecutive_invalid == 0 and record.last_seen == T0 + 3
+    assert record.failure_rate == 0.5 and not record.banned and not record.blacklisted
     # Two more failures: the run restarted at the success, so still no ban.
     exact.record_failure(KEY_A, now_ms=T0 + 4)
     exact.record_failure(KEY_A, now_ms=T0 + 5)
@@ -310,13 +347,13 @@ def test_three_invalid_proofs_ban_until_the_ban_expires(exact):
     assert not exact.is_banned(KEY_A, now_ms=T0 + 2)
     exact.record_failure(KEY_A, now_ms=T0 + 2)
     record = exact.get(KEY_A, now_ms=T0 + 2)
-    assert record["banned"] and record["consecutiveInvalid"] == 3
-    assert record["bannedUntil"] == T0 + 2 + BAN_MS
+    assert record.banned and record.consecutive_invalid == 3
+    assert record.banned_until == T0 + 2 + BAN_MS
     assert exact.is_banned(KEY_A, now_ms=T0 + 2 + BAN_MS - 1)
     assert not exact.is_banned(KEY_A, now_ms=T0 + 2 + BAN_MS)           # banned means now < bannedUntil
     # The run is not reset by the ban: one more failure bans again, from then.
     exact.record_failure(KEY_A, now_ms=T0 + 2 * BAN_MS)
-    assert exact.get(KEY_A, now_ms=T0 + 2 * BAN_MS)["bannedUntil"] == T0 + 3 * BAN_MS
+    assert exact.get(KEY_A, now_ms=T0 + 2 * BAN_MS).banned_until == T0 + 3 * BAN_MS
     # Only a success ends the run.
     exact.record_success(KEY_A, latency_ms=1, now_ms=T0 + 3 * BAN_MS)
     exact.record_failure(KEY_A, now_ms=T0 + 3 * BAN_MS + 1)
@@ -334,8 +371,8 @@ def test_timeouts_blacklist_but_never_ban(exact):
     for i in range(4):
         exact.record_timeout(KEY_A, now_ms=T0 + i)
     record = exact.get(KEY_A, now_ms=T0 + 4)
-    assert record["timeouts"] == 4 and record["consecutiveInvalid"] == 0 and not record["banned"]
-    assert not record["blacklisted"]                                   # 4 attempts < 5
+    assert record.timeouts == 4 and record.consecutive_invalid == 0 and not record.banned
+    assert not record.blacklisted                                      # 4 attempts < 5
     exact.record_timeout(KEY_A, now_ms=T0 + 4)
     assert exact.is_blacklisted(KEY_A, now_ms=T0 + 4) and not exact.is_banned(KEY_A, now_ms=T0 + 4)
 
@@ -348,7 +385,7 @@ def test_blacklist_needs_a_failure_rate_above_half(exact):
     assert not exact.is_blacklisted(KEY_A, now_ms=T0 + 6)
     exact.record_timeout(KEY_A, now_ms=T0 + 7)                         # 4 of 7
     assert exact.is_blacklisted(KEY_A, now_ms=T0 + 7) and not exact.is_banned(KEY_A, now_ms=T0 + 7)
-    assert exact.get(KEY_A, now_ms=T0 + 7)["failureRate"] == pytest.approx(4 / 7)
+    assert exact.get(KEY_A, now_ms=T0 + 7).failure_rate == pytest.approx(4 / 7)
 
 
 def test_counts_decay_with_the_half_life(tmp_path):
@@ -357,10 +394,10 @@ def test_counts_decay_with_the_half_life(tmp_path):
             s.reputation.record_timeout(KEY_A, now_ms=T0)
         assert s.reputation.is_blacklisted(KEY_A, now_ms=T0)
         record = s.reputation.get(KEY_A, now_ms=T0 + 1000)
-        assert record["timeouts"] == pytest.approx(2.5) and record["attempts"] == pytest.approx(2.5)
-        assert not record["blacklisted"]                                # decay ends a blacklist
+        assert record.timeouts == pytest.approx(2.5) and record.attempts == pytest.approx(2.5)
+        assert not record.blacklisted                                   # decay ends a blacklist
         # Reading decays in memory only; the stored record at T0 is unchanged.
-        assert s.reputation.get(KEY_A, now_ms=T0)["timeouts"] == pytest.approx(5)
+        assert s.reputation.get(KEY_A, now_ms=T0).timeouts == pytest.approx(5)
 
 
 def test_all_is_in_routing_order_and_clear(exact):
@@ -373,9 +410,9 @@ def test_all_is_in_routing_order_and_clear(exact):
     exact.record_success(KEY_B, latency_ms=1, now_ms=t)                # B: one lucky success
     for i in range(3):                                                 # C: banned
         exact.record_failure(KEY_C, now_ms=t)
-    order = [r["executorPublicKey"] for r in exact.all(now_ms=t)]
-    assert order == [k.hex() for k in (KEY_A, KEY_E, KEY_D, KEY_B, KEY_C)]
-    bounds = [r["successLowerBound"] for r in exact.all(now_ms=t)]
+    order = [r.executor for r in exact.all(now_ms=t)]
+    assert order == [KEY_A, KEY_E, KEY_D, KEY_B, KEY_C]
+    bounds = [r.success_lower_bound for r in exact.all(now_ms=t)]
     assert bounds[0] > bounds[1] == bounds[2] > bounds[3] > bounds[4] == 0
     assert exact.clear(KEY_E) is True and exact.get(KEY_E, now_ms=t) is None
     assert exact.clear(KEY_E) is False
@@ -388,7 +425,107 @@ def test_reputation_persists(path):
     with dde.Store(path) as s:
         s.reputation.record_success(KEY_A, latency_ms=5, now_ms=T0)
     with dde.Store(path) as s:
-        assert s.reputation.get(KEY_A, now_ms=T0)["successfulProofs"] == 1
+        assert s.reputation.get(KEY_A, now_ms=T0).successful_proofs == 1
+
+
+def library_record(store, key, now_ms):
+    """The library's own JSON for one record, read through the C API directly (not dde.Reputation)."""
+    import ctypes
+    from dde import _library as L
+    out, length = ctypes.c_void_p(), ctypes.c_size_t()
+    with store._guard.shared() as handle:
+        L.call("dde_reputation_get", handle, key, now_ms, ctypes.byref(out), ctypes.byref(length))
+    return L.take_string(out, length)
+
+
+RECORD_FIELDS = {  # attribute: (the library's field, its Python type)
+    "executor": ("executorPublicKey", bytes), "successful_proofs": ("successfulProofs", float),
+    "failed_proofs": ("failedProofs", float), "timeouts": ("timeouts", float), "attempts": ("attempts", float),
+    "failure_rate": ("failureRate", float), "success_lower_bound": ("successLowerBound", float),
+    "latency_avg": ("latencyAvg", float), "latency_count": ("latencyCount", float), "last_seen": ("lastSeen", int),
+    "consecutive_invalid": ("consecutiveInvalid", int), "banned_until": ("bannedUntil", int),
+    "banned": ("banned", bool), "blacklisted": ("blacklisted", bool), "validated": ("validated", int),
+    "convicted_at": ("convictedAt", int), "convicted": ("convicted", bool),
+}
+
+
+def test_reputation_records_are_typed_and_equal_the_librarys_json(tmp_path):
+    with dde.Store(tmp_path / "d.db", reputation={"halfLifeMs": 1000}) as store:
+        rep = store.reputation
+        rep.record_success(KEY_A, latency_ms=30, now_ms=T0)
+        rep.record_success(KEY_A, latency_ms=55, now_ms=T0 + 300)
+        rep.record_failure(KEY_A, now_ms=T0 + 400)
+        for i in range(3):
+            rep.record_failure(KEY_B, now_ms=T0 + i)                   # banned
+        rep.record_timeout(KEY_C, now_ms=T0)
+        for key in (KEY_A, KEY_B, KEY_C):
+            for now in (T0 + 400, T0 + 1234):                          # decayed: fractional counts
+                record = rep.get(key, now_ms=now)
+                text = library_record(store, key, now)
+                doc = json.loads(text)
+                assert isinstance(record, dde.ReputationRecord)
+                assert set(RECORD_FIELDS) == {f for f in record.__dataclass_fields__ if f != "json"}
+                assert {v[0] for v in RECORD_FIELDS.values()} == set(doc)  # every field of the library's
+                for name, (field, kind) in RECORD_FIELDS.items():
+                    value = getattr(record, name)
+                    assert type(value) is kind, name
+                    assert value == (bytes.fromhex(doc[field]) if kind is bytes else doc[field]), name
+                assert record.to_dict() == doc and record.json == rfc8785.dumps(doc)
+                assert record in rep.all(now_ms=now)                   # all() gives the same records
+        assert rep.get(KEY_A, now_ms=T0 + 1234).successful_proofs not in (0, 1, 2)  # really decayed
+        assert rep.get(KEY_B, now_ms=T0 + 2).banned is True
+        record = rep.get(KEY_A, now_ms=T0)
+        with pytest.raises(AttributeError):
+            record.banned = True                                       # frozen
+        assert hash(record) == hash(rep.get(KEY_A, now_ms=T0))         # a value: hashable, comparable
+
+
+def test_receipts_parse_back_and_are_values(store, identity, requester, executor):
+    receipts = [commit(store, identity, t, r) for t, r in counter_steps(requester, executor, 2)]
+    first, second = receipts
+    head = store.head()
+    assert type(head.receipt_hash) is bytes and type(head.state_root) is bytes
+    assert head.receipt_hash == second.receipt_hash and head.state_root == second.next_state_root
+    assert first.previous_receipt_hash is None and second.previous_receipt_hash == first.receipt_hash
+    for r in receipts:
+        assert dde.Receipt.parse(r.json) == r == dde.Receipt.parse(r.to_dict()) == dde.Receipt.parse(r.json.decode())
+        assert dde.Receipt.parse(json.dumps(r.to_dict(), indent=2)).json == r.json  # canonical whatever came in
+        assert dde.Receipt.parse(r) is r
+    assert len({first, second, dde.Receipt.parse(first.json)}) == 2
+    with pytest.raises(AttributeError):
+        first.index = 7
+    assert first.index == 0 and "index=0" in repr(first) and first.task_id.hex()[:16] in repr(first)
+    # A receiptVersion 1 receipt (older chains): no assurance.
+    v1 = {k: v for k, v in first.to_dict().items() if k != "assurance"}
+    v1["receiptVersion"] = 1
+    old = dde.Receipt.parse(v1)
+    assert old.version == 1 and old.assurance is None and old.receipt_hash == first.receipt_hash
+    # Malformed receipts are refused with the library's classes, naming the field.
+    doc = first.to_dict()
+    cases = [
+        ({k: v for k, v in doc.items() if k != "taskId"}, dde.SchemaError, "taskId"),
+        ({**doc, "extra": 1}, dde.SchemaError, "extra"),
+        ({**doc, "index": "0"}, dde.SchemaError, "index"),
+        ({**doc, "index": 1.5}, dde.SchemaError, "index"),
+        ({**doc, "taskId": "zz" * 32}, dde.EncodingError, "taskId"),
+        ({**doc, "taskId": doc["taskId"].upper()}, dde.EncodingError, "taskId"),
+        ({**doc, "signature": "ab" * 32}, dde.EncodingError, "signature"),
+        ({**doc, "remote": {**doc["remote"], "proofHash": 7}}, dde.SchemaError, "proofHash"),
+        ({**doc, "remote": {**doc["remote"], "more": 1}}, dde.SchemaError, "more"),
+        ({**doc, "assurance": {**doc["assurance"], "confirmedBy": ["00"]}}, dde.EncodingError, "confirmedBy"),
+        ({**doc, "receiptVersion": 3}, dde.VersionError, "receiptVersion"),
+        ({**v1, "assurance": doc["assurance"]}, dde.SchemaError, "assurance"),
+        ([doc], dde.SchemaError, "object"),
+        (b'{"index":0,"index":1}', dde.DuplicateKeyError, ""),
+        (b"{", dde.JSONError, ""),
+    ]
+    for bad, cls, words in cases:
+        with pytest.raises(cls) as e:
+            dde.Receipt.parse(bad)
+        assert words in e.value.message, (e.value.message, words)
+    for bad in (None, object()):
+        with pytest.raises(TypeError):
+            dde.Receipt.parse(bad)
 
 
 # ---- The store's policy --------------------------------------------------------------------------
@@ -408,7 +545,7 @@ def test_policy_from_the_store(store, identity, requester, executor):
         with pytest.raises(dde.ExecutorBannedError):
             store.commit(t, result, identity, now_ms=T0 + 2)
         assert store.head().count == 0
-        assert store.commit(t, result, identity, now_ms=T0 + 2 + BAN_MS)["index"] == 0
+        assert store.commit(t, result, identity, now_ms=T0 + 2 + BAN_MS).index == 0
 
 
 def test_policy_refuses_blacklisted_executors(store, requester, executor):
@@ -436,7 +573,7 @@ def test_closed_store_raises_everywhere(path, identity, requester, executor):
     assert store.closed and repr(store) == "Store(closed)"
     with dde.Task.parse(task) as t:
         calls = [lambda: store.commit(t, result, identity), store.head, store.verify_chain, store.export,
-                 store.export_jsonl, store.policy, lambda: reputation.record_success(KEY_A, 1),
+                 store.export_jsonl, store.receipts, store.policy, lambda: reputation.record_success(KEY_A, 1),
                  lambda: reputation.record_failure(KEY_A), lambda: reputation.record_timeout(KEY_A),
                  lambda: reputation.get(KEY_A), lambda: reputation.is_banned(KEY_A),
                  lambda: reputation.is_blacklisted(KEY_A), reputation.all, lambda: reputation.clear(KEY_A),

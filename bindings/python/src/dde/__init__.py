@@ -15,10 +15,11 @@ touches its state::
 libdde.so is loaded on first use: from $DDE_LIBRARY, next to this package, then the system's
 library path (see dde._library and README.md).
 
-One convention, as PyNaCl's: every hash, task id, key and signature is raw ``bytes``, in and out.
-A function that takes or returns one also takes ``encoder=dde.encoding.HexEncoder`` for hex;
-without it a hex str is a TypeError. JSON documents (specs, tasks, compute_results, evidence,
-every ``.json`` and ``to_dict()``) keep the hex text docs/PROTOCOL.md gives them::
+One convention, as PyNaCl's: every hash, task id, key and signature is raw ``bytes``, in and out,
+and the typed results (Receipt, ReputationRecord, EvidenceVerdict, DelegationReport ...) hold
+bytes. A function that takes or returns one also takes ``encoder=dde.encoding.HexEncoder`` for
+hex; without it a hex str is a TypeError. JSON documents (specs, tasks, compute_results,
+evidence, every ``.json`` and ``to_dict()``) keep the hex text docs/PROTOCOL.md gives them::
 
     code_hash = dde.sha256(module)                                  # 32 bytes
     code_hex = dde.sha256(module, encoder=dde.encoding.HexEncoder)  # 64 hex characters
@@ -31,9 +32,10 @@ Module layout:
 - ``dde.canonical``  canonicalize (RFC 8785)
 - ``dde.task``       Task
 - ``dde.verification`` Policy, DenyReason, verify
-- ``dde.store``      Store (receipt chain, dApp state), ChainHead, Reputation
+- ``dde.receipt``    Receipt, Assurance (typed receipts)
+- ``dde.store``      Store (receipt chain, dApp state), ChainHead, ChainEntry, Reputation, ReputationRecord
 - ``dde.result``     Result (a compute_result, parsed and immutable)
-- ``dde.client``     Client (delegating over MQTT), DelegationReport, Answer, Assurance
+- ``dde.client``     Client (delegating over MQTT), DelegationReport, Answer, Failure
 - ``dde.evidence``   check_evidence, EvidenceVerdict (portable fraud evidence)
 - ``dde._library``   finding libdde.so.0 and the ctypes prototypes; ``dde._guard`` handle lifetimes
 - ``dde._abi``       versions, sizes and limits (generated from abi/dde.abi, checked against the library)
@@ -72,13 +74,14 @@ from ._library import abi_version, library_path
 from ._library import library as _load_library
 from . import encoding
 from .canonical import canonicalize
-from .client import Answer, Assurance, Client, DelegationReport
+from .client import Answer, Client, DelegationReport, Failure
 from .crypto import KeyPair, SignatureKind, ed25519_verify, sha256, verify_signature
 from .errors import *  # noqa: F401,F403  (one class per status code; see errors.__all__)
 from .errors import __all__ as _error_names
 from .evidence import EvidenceVerdict, check_evidence
+from .receipt import Assurance, Receipt
 from .result import Result
-from .store import ChainHead, Reputation, Store
+from .store import ChainEntry, ChainHead, Reputation, ReputationRecord, Store
 from .task import Task
 from .verification import DenyReason, Policy, verify
 
@@ -112,8 +115,9 @@ def status_message(code: int) -> str:
 
 __all__ = [
     "encoding", "KeyPair", "SignatureKind", "sha256", "verify_signature", "ed25519_verify",
-    "canonicalize", "Task", "Policy", "DenyReason", "verify", "Store", "ChainHead", "Reputation",
-    "Result", "Client", "DelegationReport", "Answer", "Assurance", "EvidenceVerdict", "check_evidence",
+    "canonicalize", "Task", "Policy", "DenyReason", "verify", "Receipt", "Assurance", "Store", "ChainHead",
+    "ChainEntry", "Reputation", "ReputationRecord", "Result", "Client", "DelegationReport", "Answer", "Failure",
+    "EvidenceVerdict", "check_evidence",
     "library_path", "library_version", "abi_version", "status_name", "status_message", "LIBRARY_ENV_VAR",
     "ABI_VERSION_MAJOR", "ABI_VERSION_MINOR",
     # sizes and limits (include/dde.h DDE_*, checked against the library's dde_*() at load)

@@ -1,5 +1,9 @@
 """The delegating client: send tasks to executors over MQTT, verify their proofs and commit the
-accepted result to the store's receipt chain (docs/PROTOCOL.md sections 10 and 11)."""
+accepted result to the store's receipt chain (docs/PROTOCOL.md sections 10 and 11).
+
+Reports are typed (DelegationReport, Answer, Assurance, Failure, the committed Receipt) and hold
+every id and key as raw bytes; keys given to the client (``pinned``) are raw bytes too, or hex
+with ``encoder=dde.encoding.HexEncoder`` (``dde.encoding``)."""
 
 from __future__ import annotations
 
@@ -8,18 +12,20 @@ import ctypes
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type, Union, overload
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, Union, overload
 
 from . import _abi
 from . import _library as L
 from ._convert import BytesLike, JSONInput, PathLike, as_bytes, json_text, path_bytes, type_name
 from ._guard import Guard, Guarded
+from ._records import Reader
 from .crypto import KeyPair
 from .encoding import Encoder, HexEncoder, RawEncoder, check_encoder, decode_fixed, encode
-from .errors import ArgumentError, InternalError
+from .errors import ERRORS, ArgumentError, InternalError
 from .evidence import EvidenceVerdict, _verdict
+from .receipt import Assurance, Receipt
 
-__all__ = ["Answer", "Assurance", "Client", "DelegationReport"]
+__all__ = ["Answer", "Assurance", "Client", "DelegationReport", "Failure"]
 
 _MODES = ("first_valid", "quorum", "audited")
 # DDE_MAX_EXECUTORS (abi/dde.abi; checked against dde_max_executors() at load): the most
@@ -33,56 +39,55 @@ class Answer:
 
     ``verdict``: accepted, agreed, unresolved, disagreed, invalid, refused, unattributed,
     duplicate, unsolicited, error or timeout (docs/PROTOCOL.md section 11); ``status`` the
-    DDE_ERR_* name of its check ("DDE_OK" when valid); ``executor`` its public key in hex (None
+    DDE_ERR_* name of its check ("DDE_OK" when valid); ``executor`` its 32-byte public key (None
     when it could not be attributed); ``latency_ms`` measured by the requester.
     """
 
-    executor: Optional[str]
+    executor: Optional[bytes]
     verdict: str
     status: str
     latency_ms: int
     detail: str
 
 
+_CODES_BY_NAME = {cls.NAME: code for code, cls in ERRORS.items()}
+
+
 @dataclass(frozen=True)
-class Assurance:
-    """How a committed result was assured (the receipt's ``assurance``, docs/PROTOCOL.md
-    section 8).
+class Failure:
+    """Why a delegation committed nothing (``DelegationReport.failure``), as the exception raised
+    for it says: ``code`` (the DDE_ERR_* number; -1 for a name this package does not know),
+    ``name`` ("DDE_ERR_NO_RESULT") and ``message``."""
 
-    ``how``: "first_valid" (nobody confirmed it), "quorum", or in the audited mode "unaudited"
-    (a trusted executor, not drawn for audit), "replicated" (an executor on probation, re-run
-    before the commit), "audited" (drawn for audit and re-run) or "escalated" (proofs disagreed;
-    more executors decided); "direct" in receipts of ``Store.commit``. ``confirmed_by``: the
-    executors (hex keys, sorted) whose signed proofs agreed with the committed one.
-    ``validated``: a validated or pinned executor stood behind the result; False when only
-    executors this requester has not validated agreed (a Sybil majority is not excluded).
-    """
-
-    how: str
-    confirmed_by: Tuple[str, ...]
-    validated: bool
+    code: int
+    name: str
+    message: str
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> "Assurance":
-        return cls(how=doc["how"], confirmed_by=tuple(doc["confirmedBy"]), validated=bool(doc["validated"]))
+    def from_dict(cls, doc: Any) -> "Failure":
+        """From the report's ``{"code": "DDE_ERR_…", "message": …}``."""
+        r = Reader(doc, "failure")
+        name = r.string("code")
+        return cls(code=_CODES_BY_NAME.get(name, -1), name=name, message=r.string("message"))
 
 
 @dataclass(frozen=True)
 class DelegationReport:
-    """What one ``Client.delegate`` did: the task, who was asked, every answer, and the receipt
-    and the dApp's result when one was committed, or the failure (``{"code": "DDE_ERR_…",
-    "message": …}``) when not. ``assurance``: how the committed result was assured (None when
-    nothing was committed); ``caveats``: guarantees the mode could not give for this task, in
-    words (e.g. no pinned or validated executor was known). ``json`` is the library's canonical
-    report."""
+    """What one ``Client.delegate`` did: the task (``task_id``, 32 bytes), who was asked
+    (``asked``, 32-byte keys), every answer, and the Receipt and the dApp's result when one was
+    committed, or the Failure when not. ``assurance``: how the committed result was assured (None
+    when nothing was committed); ``caveats``: guarantees the mode could not give for this task,
+    in words (e.g. no pinned or validated executor was known); ``evidence_ids``: the store's ids
+    of the evidence recorded. ``json`` is the library's canonical report (hex), ``to_dict()``
+    the same as a dict."""
 
-    task_id: str
+    task_id: bytes
     mode: str
-    asked: Tuple[str, ...]
+    asked: Tuple[bytes, ...]
     answers: Tuple[Answer, ...]
-    receipt: Optional[Dict[str, Any]]
+    receipt: Optional[Receipt]
     result: Any
-    failure: Optional[Dict[str, str]]
+    failure: Optional[Failure]
     evidence_ids: Tuple[int, ...]
     assurance: Optional[Assurance]
     caveats: Tuple[str, ...]
@@ -95,22 +100,35 @@ class DelegationReport:
 
     @classmethod
     def from_json(cls, text: bytes) -> "DelegationReport":
-        doc = json.loads(text)
+        """From the library's report (what ``dde_client_delegate`` and ``dde delegate --json``
+        write)."""
+        r = Reader(json.loads(text), "report")
+        answers = []
+        for i, doc in enumerate(r.value("answers")):
+            a = Reader(doc, f"report.answers[{i}]")
+            answers.append(Answer(executor=a.optional_raw("executor", L.PUBLICKEYBYTES), verdict=a.string("verdict"),
+                                  status=a.string("status"), latency_ms=a.integer("latencyMs"),
+                                  detail=a.string("detail")))
+        receipt = r.value("receipt")
+        failure = r.value("failure")
+        assurance = r.value("assurance") if r.has("assurance") else None
         return cls(
-            task_id=doc["taskId"],
-            mode=doc["mode"],
-            asked=tuple(doc["asked"]),
-            answers=tuple(Answer(executor=a["executor"], verdict=a["verdict"], status=a["status"],
-                                 latency_ms=int(a["latencyMs"]), detail=a["detail"])
-                          for a in doc["answers"]),
-            receipt=doc["receipt"],
-            result=doc["result"],
-            failure=doc["failure"],
-            evidence_ids=tuple(int(i) for i in doc["evidenceIds"]),
-            assurance=Assurance.from_dict(doc["assurance"]) if doc.get("assurance") is not None else None,
-            caveats=tuple(doc.get("caveats", ())),
+            task_id=r.raw("taskId", L.HASHBYTES),
+            mode=r.string("mode"),
+            asked=r.raws("asked", L.PUBLICKEYBYTES),
+            answers=tuple(answers),
+            receipt=Receipt._from_dict(receipt) if receipt is not None else None,
+            result=r.value("result"),
+            failure=Failure.from_dict(failure) if failure is not None else None,
+            evidence_ids=tuple(int(i) for i in r.value("evidenceIds")),
+            assurance=Assurance.from_dict(assurance) if assurance is not None else None,
+            caveats=r.strings("caveats") if r.has("caveats") else (),
             json=bytes(text),
         )
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The library's report as a dict (hex ids and keys; a new one each call)."""
+        return json.loads(self.json)
 
 
 def _text_arg(value: object, what: str) -> bytes:

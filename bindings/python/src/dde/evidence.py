@@ -10,6 +10,7 @@ A document is ``{"evidenceVersion": 1, "proofs": [proof, proof], "task": task}``
 sorted by proofHash (H(proof) including its signature). ``check_evidence`` checks one;
 ``Store.import_evidence`` records one (blacklisting the liar it names for good) and
 ``Store.export_evidence`` gives every document a store keeps, to share with other requesters.
+The verdict's ids and keys are raw bytes (``dde.encoding``); its ``json`` is the library's.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from __future__ import annotations
 import ctypes
 import json
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from . import _library as L
 from ._convert import JSONInput, json_text
+from ._records import Reader
 from .errors import EvidenceUnjudgedError, InternalError
 
 __all__ = ["EvidenceVerdict", "check_evidence"]
@@ -30,18 +32,21 @@ __all__ = ["EvidenceVerdict", "check_evidence"]
 class EvidenceVerdict:
     """What an evidence document shows.
 
-    ``evidence_id``: H(document) in hex, its id wherever it travels; ``task_id``: the task both
-    proofs answer; ``signers``: the two proofs' executors (hex keys, in the document's order; one
-    key twice when it equivocated); ``liars``: the executors the document proves lied (hex keys;
-    empty when only a re-execution can tell); ``how``: "equivocation", "signed_fields", or None
-    when nobody is named.
+    ``evidence_id``: H(document) (32 bytes), its id wherever it travels; ``task_id``: the task
+    both proofs answer (32 bytes); ``signers``: the two proofs' executors (32-byte keys, in the
+    document's order; one key twice when it equivocated); ``liars``: the executors the document
+    proves lied (32-byte keys; empty when only a re-execution can tell); ``how``:
+    "equivocation", "signed_fields" ("reexecution" from ``Client.check_evidence``), or None when
+    nobody is named. ``json``: the library's verdict (canonical JSON, hex), ``to_dict()`` the same
+    as a dict.
     """
 
-    evidence_id: str
-    task_id: str
-    signers: Tuple[str, ...]
-    liars: Tuple[str, ...]
+    evidence_id: bytes
+    task_id: bytes
+    signers: Tuple[bytes, ...]
+    liars: Tuple[bytes, ...]
     how: Optional[str]
+    json: bytes
 
     @property
     def judged(self) -> bool:
@@ -50,9 +55,18 @@ class EvidenceVerdict:
 
     @classmethod
     def from_json(cls, text: bytes) -> "EvidenceVerdict":
-        doc = json.loads(text)
-        return cls(evidence_id=doc["evidenceId"], task_id=doc["taskId"], signers=tuple(doc["signers"]),
-                   liars=tuple(doc["liars"]), how=doc["how"])
+        """From the library's verdict ``{"evidenceId", "taskId", "signers", "liars", "how"}``."""
+        r = Reader(json.loads(text), "verdict")
+        how = r.value("how")
+        if how is not None:
+            how = r.string("how")
+        return cls(evidence_id=r.raw("evidenceId", L.HASHBYTES), task_id=r.raw("taskId", L.HASHBYTES),
+                   signers=r.raws("signers", L.PUBLICKEYBYTES), liars=r.raws("liars", L.PUBLICKEYBYTES),
+                   how=how, json=bytes(text))
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The library's verdict as a dict (hex ids and keys; a new one each call)."""
+        return json.loads(self.json)
 
 
 def _verdict(function: str, code: int, error, out: ctypes.c_void_p, length: ctypes.c_size_t) -> EvidenceVerdict:
@@ -90,6 +104,6 @@ def check_evidence(document: JSONInput) -> EvidenceVerdict:
     task), EvidenceAgreesError (the proofs agree: nobody is shown to have lied), SchemaError,
     VersionError, the task's errors (TaskIdError, TaskSignatureError), a DocumentError.
 
-    ``verdict = dde.check_evidence(document); liars = [bytes.fromhex(k) for k in verdict.liars]``
+    ``verdict = dde.check_evidence(document); store.reputation.is_blacklisted(verdict.liars[0])``
     """
     return _check(json_text(document, "document"))

@@ -13,19 +13,11 @@ from typing import Any, Dict, Optional
 
 from . import _library as L
 from ._convert import JSONDocument, JSONInput, json_text, type_name
+from ._records import hex_bytes
 from .canonical import canonicalize
 from .errors import EncodingError, SchemaError
 
 __all__ = ["Result"]
-
-
-def hex_bytes(value: str, size: int, field: str) -> bytes:
-    if len(value) != 2 * size or value != value.lower():
-        raise EncodingError._raised_here(f"{field} must be {2 * size} lowercase hex characters")
-    try:
-        return bytes.fromhex(value)
-    except ValueError:
-        raise EncodingError._raised_here(f"{field} is not hex: {value[:80]!r}") from None
 
 # name: the JSON types it may have (docs/PROTOCOL.md section 5). "result" is whatever one JSON
 # document the dApp wrote; verification checks it against resultHash.

@@ -5,25 +5,34 @@ A verified compute_result is committed with ``Store.commit``: verified again, ch
 chain (not committed before, made on the dApp's current state), and appended as a receipt signed
 by the node's identity, together with the proof, the result and the state writes, in one durable
 transaction. Any failure changes nothing.
+
+Everything comes back typed, with every hash, id and key as raw bytes (``dde.encoding``): a
+``Receipt`` per commit, ``ChainHead``, ``ChainEntry`` per exported receipt, a
+``ReputationRecord`` per executor. Executors are named by their 32-byte public keys; each method
+that takes one also takes ``encoder=dde.encoding.HexEncoder`` for a key written in hex.
 """
 
 from __future__ import annotations
 
 import ctypes
 import json
+from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
 
 from . import _library as L
 from ._convert import BytesLike, JSONInput, PathLike, json_text, path_bytes, type_name, uint64
 from ._guard import Guard, Guarded
+from ._records import Reader, canonical_json
 from .crypto import KeyPair
 from .encoding import Encoder, RawEncoder, decode_fixed
 from .errors import EvidenceUnjudgedError, NotFoundError
 from .evidence import EvidenceVerdict, _check
+from .receipt import Receipt
+from .result import Result
 from .task import Task
 from .verification import Policy
 
-__all__ = ["ChainHead", "Reputation", "Store"]
+__all__ = ["ChainEntry", "ChainHead", "Reputation", "ReputationRecord", "Store"]
 
 
 class ChainHead(NamedTuple):
@@ -39,8 +48,100 @@ class ChainHead(NamedTuple):
     state_root: bytes
 
 
-def _records(text: bytes) -> Any:
-    return json.loads(text)
+@dataclass(frozen=True, repr=False)
+class ChainEntry:
+    """One receipt of an exported chain with what it committed: ``receipt`` (a Receipt),
+    ``result`` (the executor's compute_result, a dde.Result) and ``task`` (the task's canonical
+    JSON bytes, for ``dde.Task.parse``). ``json`` is the entry's line of ``export_jsonl()``
+    (``{"computeResult", "receipt", "task"}``, canonical, without the newline).
+
+    ``for entry in store.export(): print(entry.receipt.index, entry.result.result)``
+    """
+
+    receipt: Receipt
+    result: Result
+    task: bytes
+    json: bytes
+
+    @classmethod
+    def _from_line(cls, line: bytes) -> "ChainEntry":
+        r = Reader(json.loads(line), "export line")
+        r.only(("computeResult", "receipt", "task"))
+        return cls(receipt=Receipt._from_dict(r.value("receipt")),
+                   result=Result.parse(canonical_json(r.value("computeResult"))),
+                   task=canonical_json(r.value("task")), json=bytes(line))
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The line as a dict ``{"computeResult", "receipt", "task"}`` (a new one each call)."""
+        return json.loads(self.json)
+
+    def __repr__(self) -> str:
+        return f"ChainEntry({self.receipt!r})"
+
+
+@dataclass(frozen=True)
+class ReputationRecord:
+    """One executor's reputation (docs/STORE.md, docs/PROTOCOL.md section 9), decayed to the
+    ``now_ms`` it was read at, so the counts may be fractional (float).
+
+    ``executor`` (its 32-byte key); the decayed counts ``successful_proofs``, ``failed_proofs``,
+    ``timeouts``, ``attempts`` (all three together), ``failure_rate`` ((failures + timeouts) /
+    attempts), ``success_lower_bound`` (the Wilson lower bound that orders routing),
+    ``latency_avg`` (ms) and ``latency_count``; the whole numbers ``last_seen`` (Unix ms),
+    ``consecutive_invalid`` (the run of invalid proofs), ``banned_until`` (Unix ms),
+    ``validated`` (results other executors' proofs confirmed since its last signed failure) and
+    ``convicted_at`` (Unix ms; 0 when never); and ``banned``, ``blacklisted`` and ``convicted``
+    (proven a liar: blacklisted for good) at that time.
+
+    ``json`` is the library's record as canonical JSON, ``to_dict()`` as a dict (hex key).
+    """
+
+    executor: bytes
+    successful_proofs: float
+    failed_proofs: float
+    timeouts: float
+    attempts: float
+    failure_rate: float
+    success_lower_bound: float
+    latency_avg: float
+    latency_count: float
+    last_seen: int
+    consecutive_invalid: int
+    banned_until: int
+    banned: bool
+    blacklisted: bool
+    validated: int
+    convicted_at: int
+    convicted: bool
+    json: bytes
+
+    @classmethod
+    def _from_dict(cls, doc: Any) -> "ReputationRecord":
+        r = Reader(doc, "reputation record")
+        return cls(
+            executor=r.raw("executorPublicKey", L.PUBLICKEYBYTES),
+            successful_proofs=r.number("successfulProofs"),
+            failed_proofs=r.number("failedProofs"),
+            timeouts=r.number("timeouts"),
+            attempts=r.number("attempts"),
+            failure_rate=r.number("failureRate"),
+            success_lower_bound=r.number("successLowerBound"),
+            latency_avg=r.number("latencyAvg"),
+            latency_count=r.number("latencyCount"),
+            last_seen=r.integer("lastSeen"),
+            consecutive_invalid=r.integer("consecutiveInvalid"),
+            banned_until=r.integer("bannedUntil"),
+            banned=r.boolean("banned"),
+            blacklisted=r.boolean("blacklisted"),
+            validated=r.integer("validated"),
+            convicted_at=r.integer("convictedAt"),
+            convicted=r.boolean("convicted"),
+            json=canonical_json(doc),
+        )
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The library's record as a dict (``executorPublicKey`` in hex; a new one each call)."""
+        return json.loads(self.json)
 
 
 class Store(Guarded):
@@ -77,9 +178,10 @@ class Store(Guarded):
 
     # ---- The receipt chain ----------------------------------------------------------------------
 
-    def commit(self, task: Task, result: JSONInput, identity: KeyPair, now_ms: int = 0) -> Dict[str, Any]:
-        """Verifies ``result`` (a compute_result: bytes, str or dict) against ``task`` again, with
-        this store's reputation as the policy at ``now_ms``, and commits it; returns the receipt.
+    def commit(self, task: Task, result: JSONInput, identity: KeyPair, now_ms: int = 0) -> Receipt:
+        """Verifies ``result`` (a compute_result: bytes, str, dict or dde.Result) against ``task``
+        again, with this store's reputation as the policy at ``now_ms``, and commits it; returns
+        the receipt (a Receipt: receiptVersion 2, assurance how "direct").
 
         Refused, changing nothing: any verification failure (its own class, e.g.
         ExecutorBannedError for an executor the reputation bans), DuplicateTaskError for a task
@@ -100,7 +202,8 @@ class Store(Guarded):
                 identity._guard.shared() as secret:
             L.call("dde_store_commit", handle, task_handle, text, len(text), secret, now,
                    ctypes.byref(out), ctypes.byref(length))
-        return _records(L.take_string(out, length))
+        raw = L.take_string(out, length)
+        return Receipt._from_dict(json.loads(raw), raw)
 
     def head(self) -> ChainHead:
         """The chain head: receipt count, the last receipt's hash and the node state root.
@@ -141,13 +244,20 @@ class Store(Guarded):
         # library, some of whose builds wrote two, is refused at load (it has no ABI version).
         return L.take_string(out, length)
 
-    def export(self) -> List[Dict[str, Any]]:
-        """The whole chain as a list of ``{"computeResult", "receipt", "task"}`` dicts, in index
-        order (export_jsonl() gives the canonical bytes).
+    def export(self) -> List[ChainEntry]:
+        """The whole chain, in index order: a ChainEntry (``receipt``, ``result``, ``task``,
+        ``json``) per receipt. export_jsonl() gives the same as canonical JSON lines.
 
-        ``receipts = [line["receipt"] for line in store.export()]``
+        ``results = [entry.result for entry in store.export()]``
         """
-        return [json.loads(line) for line in self.export_jsonl().splitlines()]
+        return [ChainEntry._from_line(line) for line in self.export_jsonl().splitlines()]
+
+    def receipts(self) -> List[Receipt]:
+        """Every receipt of the chain, in index order (``[e.receipt for e in store.export()]``).
+
+        ``last = store.receipts()[-1]``
+        """
+        return [Receipt._from_dict(json.loads(line)["receipt"]) for line in self.export_jsonl().splitlines()]
 
     def policy(self, now_ms: int = 0) -> Policy:
         """A Policy refusing the executors this store's reputation bans or blacklists at
@@ -237,18 +347,13 @@ class Reputation:
     32-byte public key (``encoder=dde.encoding.HexEncoder`` for one in hex); every time is Unix
     ms, 0 meaning now (pass explicit times for reproducible results).
 
-    Records are dicts: ``{"executorPublicKey", "successfulProofs", "failedProofs", "timeouts",
-    "attempts", "failureRate", "successLowerBound", "latencyAvg", "latencyCount", "lastSeen",
-    "consecutiveInvalid", "bannedUntil", "banned", "blacklisted", "validated", "convictedAt",
-    "convicted"}``, counts decayed to ``now_ms`` (so possibly fractional); ``validated`` (results
-    another executor's proof confirmed since its last signed failure) is whole, ``convictedAt``
-    is 0 for an executor never convicted.
+    Records are ReputationRecord objects, their counts decayed to ``now_ms``.
 
     >>> import os, tempfile
     >>> with Store(os.path.join(tempfile.mkdtemp(), "node.db")) as store:
     ...     store.reputation.record_success(bytes(32), latency_ms=40, now_ms=1000)
-    ...     store.reputation.get(bytes(32), now_ms=1000)["successfulProofs"]
-    1
+    ...     store.reputation.get(bytes(32), now_ms=1000).successful_proofs
+    1.0
     """
 
     def __init__(self, store: Store) -> None:
@@ -289,10 +394,10 @@ class Reputation:
             L.call("dde_reputation_record_timeout", handle, pk, now)
 
     def get(self, key: Union[BytesLike, str], now_ms: int = 0, *,
-            encoder: Encoder = RawEncoder) -> Optional[Dict[str, Any]]:
+            encoder: Encoder = RawEncoder) -> Optional[ReputationRecord]:
         """The executor's record at ``now_ms``, or None for an executor never seen.
 
-        ``record = store.reputation.get(executor_key)``
+        ``record = store.reputation.get(executor_key); print(record.failure_rate, record.banned)``
         """
         pk, now = self._key(key, encoder), uint64(now_ms, "now_ms")
         out, length = ctypes.c_void_p(), ctypes.c_size_t()
@@ -301,7 +406,7 @@ class Reputation:
                 L.call("dde_reputation_get", handle, pk, now, ctypes.byref(out), ctypes.byref(length))
         except NotFoundError:
             return None
-        return _records(L.take_string(out, length))
+        return ReputationRecord._from_dict(json.loads(L.take_string(out, length)))
 
     def _status(self, key: Union[BytesLike, str], now_ms: int, encoder: Encoder) -> "tuple[bool, bool]":
         pk, now = self._key(key, encoder), uint64(now_ms, "now_ms")
@@ -318,23 +423,24 @@ class Reputation:
         return self._status(key, now_ms, encoder)[0]
 
     def is_blacklisted(self, key: Union[BytesLike, str], now_ms: int = 0, *, encoder: Encoder = RawEncoder) -> bool:
-        """Whether the executor's failure rate blacklists it at ``now_ms`` (False for one never seen).
+        """Whether the executor is blacklisted at ``now_ms``: its failure rate, or convicted of
+        lying (False for one never seen).
 
         ``if store.reputation.is_blacklisted(executor_key): ...``
         """
         return self._status(key, now_ms, encoder)[1]
 
-    def all(self, now_ms: int = 0) -> List[Dict[str, Any]]:
+    def all(self, now_ms: int = 0) -> List[ReputationRecord]:
         """Every record, in routing order: usable executors first, then by the lower confidence
         bound of their success rate, then by lower average latency.
 
-        ``best = store.reputation.all()[0]["executorPublicKey"]``
+        ``best = store.reputation.all()[0].executor``
         """
         now = uint64(now_ms, "now_ms")
         out, length = ctypes.c_void_p(), ctypes.c_size_t()
         with self._store._guard.shared() as handle:
             L.call("dde_reputation_all", handle, now, ctypes.byref(out), ctypes.byref(length))
-        return _records(L.take_string(out, length))
+        return [ReputationRecord._from_dict(doc) for doc in json.loads(L.take_string(out, length))]
 
     def clear(self, key: Union[BytesLike, str], *, encoder: Encoder = RawEncoder) -> bool:
         """Forgets one executor (a conviction too); False when there was nothing to forget.
