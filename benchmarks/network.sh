@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+source scripts/lib.sh
 WORK=$ROOT/build/bench/network
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -28,19 +29,17 @@ DDE="$(swift build -c release --show-bin-path)/dde"
 gcc -O2 -Wall -Wextra -Werror -std=gnu11 benchmarks/mqtt_echo.c -lmosquitto -lpthread -o "$WORK/mqtt_echo"
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    stop_broker
+}
 trap cleanup EXIT
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > "$WORK/mosquitto.conf" <<CONF
-listener $PORT 127.0.0.1
-allow_anonymous true
-set_tcp_nodelay true
-CONF
-/usr/sbin/mosquitto -c "$WORK/mosquitto.conf" > "$WORK/broker.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.05; done
-BROKER=mqtt://127.0.0.1:$PORT
+# The broker every suite uses (scripts/broker.sh through start_broker): a free port, TCP_NODELAY.
+BROKER_LIFETIME=3600 start_broker "$WORK"
+PORT=$BROKER_PORT
+BROKER=$BROKER_URL
 
 floor=$("$WORK/mqtt_echo" "$PORT" 2000 1024 1536)
 

@@ -7,7 +7,11 @@
 #   build/aarch64/lib/libdde.so.X.Y.Z  stripped, only dde_* exported, soname libdde.so.N (DDE_SONAME)
 #   build/aarch64/lib/libdde.so.N      -> libdde.so.X.Y.Z;  libdde.so -> libdde.so.N
 #   build/aarch64/include/dde.h
-# See docs/BUILDING.md.
+# A library built from the same inputs is not built again: build/aarch64/inputs.sha256 records
+# the hash of every input (the sources, the C shim, the version script, this script, the
+# compilers' versions, the arm64 libraries it links) and of the library made from them; when
+# both still match, this says "up to date" and stops. So a test run builds it once, however many
+# suites ask (rm -rf build/aarch64 forces a build). See docs/BUILDING.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -29,7 +33,34 @@ for lib in libsodium.so libsqlite3.so; do
     [ -e "$ARM64_LIBDIR/$lib" ] || { echo "build-aarch64: FAIL: $ARM64_LIBDIR/$lib missing: apt install libsodium-dev:arm64 libsqlite3-dev:arm64 (scripts/install-deps.sh)" >&2; exit 1; }
 done
 
+# Everything the library is made from, hashed: file contents (with their names), the tools'
+# versions, the packages of the headers and libraries. Any change means a build.
+STAMP=$OUT/inputs.sha256
+inputs_hash() {
+    {
+        find Sources/DDE -name '*.swift' | LC_ALL=C sort | xargs -d '\n' sha256sum
+        sha256sum Sources/CDDE/*.c Sources/CDDE/include/* scripts/aarch64/* cmake/libdde.map include/dde.h \
+            scripts/build-aarch64.sh scripts/check-lib.sh
+        "$SWIFTC" --version 2>&1
+        "$CC" --version | head -n 1
+        "$STRIP" --version | head -n 1
+        stat -L -c '%n %s %Y' "$UNICODE_TABLES"
+        # The headers and libraries it compiles and links against (dpkg knows their versions).
+        dpkg-query -W -f '${binary:Package} ${Version}\n' libc6-dev-arm64-cross libsodium-dev libsodium-dev:arm64 \
+            libsqlite3-dev libsqlite3-dev:arm64 2>/dev/null || true
+        stat -L -c '%n %s %Y' "$ARM64_LIBDIR/libsodium.so" "$ARM64_LIBDIR/libsqlite3.so"
+    } | sha256sum | cut -d' ' -f1
+}
+want_inputs=$(inputs_hash)
+if [ -f "$STAMP" ] && [ -f "$OUT/lib/libdde.so" ] && [ -f "$OUT/include/dde.h" ] &&
+   [ "$(cat "$STAMP")" = "$want_inputs $(sha256sum < "$OUT/lib/libdde.so" | cut -d' ' -f1)" ] &&
+   cmp -s include/dde.h "$OUT/include/dde.h"; then
+    echo "build-aarch64: up to date: $OUT/lib/libdde.so (built from these inputs; $STAMP)"
+    exit 0
+fi
+
 rm -rf "$OBJ"
+rm -f "$STAMP"
 mkdir -p "$OBJ" "$OUT/lib" "$OUT/include"
 
 echo "build-aarch64: swiftc (Embedded, aarch64-none-none-elf, -Osize) Sources/DDE"
@@ -69,4 +100,5 @@ cp include/dde.h "$OUT/include/dde.h"
 "$ROOT/scripts/check-lib.sh" "$OUT/lib/libdde.so.$VERSION" aarch64-linux-gnu-nm aarch64-linux-gnu-readelf "$SONAME"
 # Newest glibc symbol version the library asks for: the Pi's glibc must be at least this.
 glibc=$(aarch64-linux-gnu-objdump -T "$OUT/lib/libdde.so.$VERSION" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n1)
+echo "$want_inputs $(sha256sum < "$OUT/lib/libdde.so" | cut -d' ' -f1)" > "$STAMP"
 echo "build-aarch64: OK: $OUT/lib/libdde.so.$VERSION $(stat -c %s "$OUT/lib/libdde.so.$VERSION") bytes stripped (needs $glibc or newer), soname $SONAME"

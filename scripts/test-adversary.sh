@@ -16,7 +16,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/scripts/lib.sh"
 ROUNDS=${ADVERSARY_ROUNDS:-20}
-[ -x /usr/sbin/mosquitto ] || { echo "test-adversary: FAIL: /usr/sbin/mosquitto missing: scripts/install-deps.sh" >&2; exit 1; }
 DDE=$(dde_bin)
 VENV=${DDE_VENV:-$ROOT/build/venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
@@ -26,25 +25,17 @@ PY=$VENV/bin/python
 W=$(mktemp -d)
 PIDS=()
 cleanup() {
+    # The broker last: on SIGTERM a node clears its presence through it.
     for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stop_broker
     rm -rf "$W"
 }
 trap cleanup EXIT
 cd "$W"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-printf 'listener %s 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n' "$port" > mosquitto.conf
-[ "$(id -u)" -eq 0 ] && printf 'user root\n' >> mosquitto.conf
-timeout 600 /usr/sbin/mosquitto -c mosquitto.conf > broker.log 2>&1 &
-PIDS+=($!)
-up=0
-for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
-    sleep 0.05
-done
-[ "$up" = 1 ] || { echo "test-adversary: FAIL: the broker did not listen on $port within 5 s" >&2; cat broker.log >&2; exit 1; }
-URL=mqtt://127.0.0.1:$port
+start_broker "$W"
+URL=$BROKER_URL
 pk() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["publicKey"])' "$1"; }
 
 for name in alpha bravo; do
@@ -52,12 +43,8 @@ for name in alpha bravo; do
     timeout 600 "$DDE" node --broker "$URL" --key "$name.key" --code "code-$name" --name "$name" 2> "$name.log" &
     PIDS+=($!)
 done
-wait_for() {  # FILE PATTERN: up to 30 s
-    for _ in $(seq 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-    echo "test-adversary: gave up waiting 30 s for '$2' in $1:" >&2; cat "$1" >&2; return 1
-}
-wait_for alpha.log ready
-wait_for bravo.log ready
+wait_for_log alpha.log ready 30
+wait_for_log bravo.log ready 30
 ALPHA=$(pk alpha.key)
 BRAVO=$(pk bravo.key)
 "$DDE" keygen -o r.key >/dev/null
@@ -67,7 +54,7 @@ start_liar() {  # LOG ARGS...: the liar in the background; waits until it announ
     timeout 600 "$PY" "$ROOT/Tests/Adversary/liar_executor.py" --broker "$URL" "$@" 2> "$log" &
     LIAR_PID=$!
     PIDS+=($LIAR_PID)
-    wait_for "$log" "ready on"
+    wait_for_log "$log" "ready on" 30
     LIARS=$(sed -n 's/.*identities: //p' "$log" | head -1)
 }
 stop_liar() { kill -TERM "$LIAR_PID" 2>/dev/null || true; wait "$LIAR_PID" 2>/dev/null || true; }

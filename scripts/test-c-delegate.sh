@@ -35,15 +35,14 @@ else
     CC=cc
     RUN=
 fi
-for tool in /usr/sbin/mosquitto; do
-    [ -x "$tool" ] || { echo "test-c-delegate: FAIL: $tool missing: apt install mosquitto libmosquitto1" >&2; exit 1; }
-done
 DDE=$(dde_bin)
 W=$(mktemp -d)
 PIDS=()
 cleanup() {
+    # The broker last: on SIGTERM a node clears its presence through it.
     for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stop_broker
     rm -rf "$W"
 }
 trap cleanup EXIT
@@ -55,17 +54,10 @@ check "builds with -Wall -Werror ($ARCH)" $CC -std=c99 -Wall -Wextra -Werror -I"
 hash=$(DDE_CODE_DIR=$W/code "$DDE" code add "$ROOT/examples/dapps/counter.wat")
 cp "code/$hash.wasm" counter.wasm
 
-# The broker: a free port, no persistence, TCP_NODELAY.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-printf 'listener %s 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n' "$port" > mosquitto.conf
-[ "$(id -u)" -eq 0 ] && printf 'user root\n' >> mosquitto.conf
-timeout 300 /usr/sbin/mosquitto -c mosquitto.conf > broker.log 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.05
-done
-URL=mqtt://127.0.0.1:$port
+# The broker (scripts/broker.sh): a free port, no persistence, TCP_NODELAY.
+start_broker "$W"
+URL=$BROKER_URL
+port=$BROKER_PORT
 
 # Two executor nodes (no code preloaded: they fetch it by hash from the broker).
 NODES=()
@@ -75,10 +67,8 @@ for name in alpha bravo; do
     PIDS+=($!)
     NODES+=($!)
 done
-for _ in $(seq 100); do
-    grep -q "ready" alpha.log 2>/dev/null && grep -q "ready" bravo.log 2>/dev/null && break
-    sleep 0.1
-done
+wait_for_log alpha.log ready 30
+wait_for_log bravo.log ready 30
 
 check "three tasks committed (first_valid), exit 0" bash -c "timeout 60 $RUN ./delegate '$URL' r.db r.key counter.wasm 3 > run1.txt 2>&1"
 cat run1.txt | sed 's/^/     | /' | head -40

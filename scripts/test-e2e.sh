@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# End-to-end tests of the peer network: a Mosquitto broker on 127.0.0.1 (a free port, its own
-# config and persistence folder), `dde node` executor processes, and a requester (the core
-# Delegator over MQTTTransport) in the test process. Builds `dde` and the tests, runs the
-# DDEMQTTTests target (Tests/DDEMQTTTests), prints "N passed, N failed" and exits non-zero on
-# any failure. Every process the tests start is stopped by the tests; anything left in this
+# End-to-end tests of the peer network: a Mosquitto broker on 127.0.0.1 (scripts/broker.sh: a
+# free port, its own config and persistence folder), `dde node` executor processes, and a
+# requester (the core Delegator over MQTTTransport) in the test process. Builds `dde` and the
+# tests, runs the DDEMQTTTests target (Tests/DDEMQTTTests), prints "N passed, N failed" and exits
+# non-zero on any failure. Every process the tests start is stopped by the tests; anything left in this
 # script's process group (a crashed test's children) is killed on exit.
 #
 #   scripts/test-e2e.sh                 all of DDEMQTTTests
@@ -43,7 +43,11 @@ grep -E "^Test Case .*(passed|failed)|error:|^---- |^node-|^[a-z]+: " "$log" | g
 passed=$(grep -cE "^Test Case '.*' passed" "$log" || true)
 failed=$(grep -cE "^Test Case '.*' failed" "$log" || true)
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-    echo "test-e2e: swift test exited $rc without a failed test case (crash or timeout); last lines:" >&2
+    if [ "$rc" -eq 124 ]; then
+        echo "test-e2e: gave up after 900 s waiting for swift test to finish; last lines:" >&2
+    else
+        echo "test-e2e: swift test exited $rc without a failed test case (a crash?); last lines:" >&2
+    fi
     tail -n 30 "$log" >&2
     failed=$((failed + 1))
 fi

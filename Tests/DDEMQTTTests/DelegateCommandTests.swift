@@ -12,9 +12,13 @@ final class DelegateCommandTests: XCTestCase {
     /// signed by the requester and chained to the previous one, and the chain verifies.
     func testDelegateCommitsPrintsTheReceiptAndTheChainVerifies() throws {
         let broker = try TestBroker()
+        // Teardown blocks run last first: the broker stops after the nodes, which clear their
+        // presence through it on SIGTERM (with the broker gone each would wait out its flush).
+        addTeardownBlock { broker.stop() }
         let dir = broker.dir
         let nodes = try ["alpha", "bravo"].map { try NodeProcess(broker: broker.url, dir: dir, name: $0, args: ["--name", $0]) }
         addTeardownBlock { for n in nodes { XCTAssertEqual(n.terminate(), 0, "\(n.name)\n\(n.log)") } }
+        for n in nodes { n.waitUntilReady() }
         let keyPath = dir.appendingPathComponent("requester.key").path
         let requester = KeyPair.generate()
         try KeyFile.save(requester, to: keyPath)
@@ -73,10 +77,12 @@ final class DelegateCommandTests: XCTestCase {
     /// (TRANSPORT).
     func testFailuresExitWithTheirStatusAndCommitNothing() throws {
         let broker = try TestBroker()
+        addTeardownBlock { broker.stop() }  // after the nodes' block below (see above)
         let dir = broker.dir
         let honest = try NodeProcess(broker: broker.url, dir: dir, name: "alpha", args: ["--name", "alpha"])
         let silent = try NodeProcess(broker: broker.url, dir: dir, name: "mute", args: ["--name", "mute", "--test-behaviour", "silent"])
         addTeardownBlock { for n in [honest, silent] { XCTAssertEqual(n.terminate(), 0, "\(n.name)\n\(n.log)") } }
+        for n in [honest, silent] { n.waitUntilReady() }
         let keyPath = dir.appendingPathComponent("requester.key").path
         try KeyFile.save(KeyPair.generate(), to: keyPath)
         let storePath = dir.appendingPathComponent("requester.db").path
@@ -165,6 +171,8 @@ struct CLIRun {
     let status: Int32
     let stdout: String
     let stderr: String
+    /// It was still running after 60 s and was killed.
+    let timedOut: Bool
 
     init(_ arguments: [String]) throws {
         self.arguments = arguments
@@ -184,7 +192,8 @@ struct CLIRun {
         DispatchQueue.global().async(group: group) { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
         let deadline = Date().addingTimeInterval(60)
         while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
+        timedOut = process.isRunning
+        if timedOut {
             kill(process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()
@@ -194,7 +203,7 @@ struct CLIRun {
         stderr = String(decoding: errData.get(), as: UTF8.self)
     }
 
-    var describe: String { "dde \(arguments.joined(separator: " ")) -> \(status)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
+    var describe: String { "dde \(arguments.joined(separator: " ")) -> \(status)\(timedOut ? " (gave up after 60 s: killed)" : "")\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
 }
 
 final class DataBox: @unchecked Sendable {

@@ -50,7 +50,7 @@ final class MQTTTransportTests: XCTestCase {
         let a = try MQTTTransport(url: broker.url, clientId: uniqueId("a"))
         let b = try MQTTTransport(url: broker.url, clientId: uniqueId("b"))
         try b.subscribe("dde/test/+")
-        usleep(100_000) // SUBACK
+        try fence(b)
         let payload: [UInt8] = Array(0...255) + [0, 0, 1] // binary, with NULs
         try a.publish(topic: "dde/test/one", payload: payload, retain: false)
         try a.publish(topic: "dde/other", payload: [1], retain: false) // not subscribed
@@ -66,7 +66,7 @@ final class MQTTTransportTests: XCTestCase {
         XCTAssertEqual(a.stats.unacknowledged, 0)
 
         try b.unsubscribe("dde/test/+")
-        usleep(100_000)
+        try fence(b)
         try a.publish(topic: "dde/test/three", payload: [3], retain: false)
         XCTAssertNil(try b.receive(timeoutMs: 300))
     }
@@ -89,7 +89,7 @@ final class MQTTTransportTests: XCTestCase {
         var notices: [String] = []
         b.onNotice = { notices.append($0) }
         try b.subscribe("dde/t")
-        usleep(100_000)
+        try fence(b)
         try a.publish(topic: "dde/t", payload: [UInt8](repeating: 7, count: 1001), retain: false)
         try a.publish(topic: "dde/t", payload: [UInt8](repeating: 8, count: 1000), retain: false)
         let m = try XCTUnwrap(next(b))
@@ -106,10 +106,11 @@ final class MQTTTransportTests: XCTestCase {
         var notices: [String] = []
         b.onNotice = { notices.append($0) }
         try b.subscribe("dde/t")
-        usleep(100_000)
+        try fence(b)
         for i in 0..<5 { try a.publish(topic: "dde/t", payload: [UInt8(i)], retain: false) }
         try a.flush(timeoutMs: 2000)
-        usleep(200_000) // all five reach b's queue before it reads
+        // All five reach b (queued or dropped) before it reads.
+        waitUntil("all five messages to reach b", seconds: 5) { b.stats.queuedMessages + b.stats.dropped >= 5 }
         var got: [UInt8] = []
         while let m = try b.receive(timeoutMs: 200) { got += m.payload }
         XCTAssertEqual(got, [0, 1, 2])
@@ -126,7 +127,7 @@ final class MQTTTransportTests: XCTestCase {
         var notices: [String] = []
         b.onNotice = { notices.append($0) }
         try b.subscribe("dde/r")
-        usleep(200_000)
+        try fence(b)
         try a.publish(topic: "dde/r", payload: [1], retain: false)
         XCTAssertEqual(try next(b)?.payload, [1])
 
@@ -156,12 +157,11 @@ final class MQTTTransportTests: XCTestCase {
         broker.stop()
         try broker.start()
         // Wait until both reconnected (bounded).
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline && !(a.stats.connects >= 2 && b.stats.connects >= 2 && a.stats.connected && b.stats.connected) {
-            usleep(50_000)
+        waitUntil("both clients to reconnect", seconds: 15) {
+            a.stats.connects >= 2 && b.stats.connects >= 2 && a.stats.connected && b.stats.connected
         }
         XCTAssertTrue(b.stats.connected)
-        usleep(200_000) // SUBACK of the new subscription
+        try fence(b) // the subscription the client made again on reconnecting is in place
         try a.publish(topic: "dde/s", payload: [9], retain: false)
         XCTAssertEqual(try next(b, timeoutMs: 5000)?.payload, [9])
     }

@@ -203,15 +203,16 @@ final class NodeEndToEndTests: XCTestCase {
         let expected = ["DDE_ERR_JSON", "DDE_ERR_SCHEMA", "DDE_ERR_VERSION", "DDE_ERR_MESSAGE_TYPE",
                         "100000 bytes, over the 65536-byte limit", "DDE_ERR_TASK_SIGNATURE", "DDE_ERR_TASK_ID",
                         "dropped a message on dde/v1/code-requests"]
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline && !expected.allSatisfy({ node.log.contains($0) }) { usleep(50_000) }
+        waitUntil("the node to log every refusal", seconds: 10) { expected.allSatisfy { node.log.contains($0) } }
         for reason in expected { XCTAssertTrue(node.log.contains(reason), "node log lacks \(reason):\n\(e.logs)") }
         XCTAssertFalse(node.log.contains("ok, result"), "nothing was executed")
         XCTAssertTrue(node.isRunning)
 
         // The junk on the results topic is waiting in the requester's queue: the delegation
-        // meets it, refuses it (unattributed), and still commits the node's valid result.
-        usleep(300_000)
+        // meets it, refuses it (unattributed), and still commits the node's valid result. The
+        // broker delivers in the order it received, so once the oversized message (published
+        // last) has been dropped on arrival, the two before it are queued.
+        waitUntil("the oversized message to reach the requester", seconds: 10) { e.transport.stats.dropped >= 1 }
         let report = try e.delegateCounter(mode: .firstValid, fanout: 1)
         try e.assertCommitted(report, count: 1)
         XCTAssertGreaterThanOrEqual(report.events.filter { $0.kind == .unattributed }.count, 2,
@@ -278,7 +279,7 @@ final class E2E {
         while Date() < deadline {
             if try delegator.discover(timeoutMs: 100) >= n { return }
         }
-        XCTFail("only \(delegator.executors.count) of \(n) executors announced themselves\n\(logs)")
+        XCTFail("gave up after 20 s waiting for \(n) executors: only \(delegator.executors.count) announced themselves\n\(logs)")
         throw DDEError(.noExecutor, "executors did not start")
     }
 
@@ -327,7 +328,7 @@ final class E2E {
     func shutdown(test: XCTestCase) {
         for node in nodes {
             let status = node.terminate()
-            XCTAssertEqual(status, 0, "\(node.name) did not shut down cleanly on SIGTERM\n\(node.log)")
+            XCTAssertEqual(status, 0, "\(node.name) did not exit 0 within 10 s of SIGTERM\n\(node.log)")
             XCTAssertTrue(node.log.contains("stopped;"), "\(node.name) log:\n\(node.log)")
         }
         nodes = []
@@ -366,6 +367,14 @@ final class NodeProcess {
 
     var isRunning: Bool { process.isRunning }
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    /// Waits (at most `seconds`) for the node's "ready" line: it is subscribed and has published
+    /// its presence. Fails the test, saying so, if the line does not come.
+    func waitUntilReady(seconds: Double = 20, file: StaticString = #filePath, line: UInt = #line) {
+        if !waitUntil("\(name) to log ready", seconds: seconds, { log.contains(": ready, executor ") }) {
+            XCTFail("gave up after \(seconds) s waiting for \(name) to log ready:\n\(log)", file: file, line: line)
+        }
+    }
 
     /// SIGTERM, then waits at most 10 s (SIGKILL after that); the exit status, nil if killed.
     @discardableResult

@@ -343,10 +343,11 @@ final class DelegationEndToEndTests: XCTestCase {
     func testBusyExecutorAnswersWithComputeError() throws {
         let net = try network([("tiny", .slow(ms: 300))]) { $0.maxComputeTasksPerPeer = 1 }
         let key = net.key("tiny")
-        // Fill the node's one slot with a task sent by hand, then delegate.
+        // Fill the node's one slot with a task sent by hand, then delegate. No pause needed: the
+        // hub queues messages in the order they are published, and the node handles one offer at
+        // a time, counting the first in flight before it reads the second.
         let first = try ComputeTask.create(try walletSpec(net, "mint", #"{"amount":1,"to":"x"}"#), requester: net.delegator.identity)
         try net.delegator.transport.publish(topic: Topic.tasks, payload: TaskOffer(task: first, executors: [key]).envelope.canonicalBytes, retain: false)
-        Thread.sleep(forTimeInterval: 0.05)
         let r = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":2,"to":"y"}"#), options: options(.firstValid, fanout: 1))
         XCTAssertEqual(r.failure?.status, .noResult)
         let error = try XCTUnwrap(r.events.first { $0.kind == .error })

@@ -1,12 +1,12 @@
-"""dde.Client against a real network: a Mosquitto broker on a free 127.0.0.1 port and two
-`dde node` executor processes, all started here (bounded waits) and killed in the fixtures'
-teardown. The `dde` command comes from $DDE_BIN (scripts/test-python.sh builds it)."""
+"""dde.Client against a real network: a Mosquitto broker on a free 127.0.0.1 port (started by
+scripts/broker.sh, the helper every suite uses) and two `dde node` executor processes, all
+started here (bounded waits) and stopped in the fixtures' teardown. The `dde` command comes from
+$DDE_BIN (scripts/test-python.sh builds it)."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -21,12 +21,13 @@ from dde.encoding import HexEncoder
 
 from conftest import REPO
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+BROKER = REPO / "scripts" / "broker.sh"
 DDE_BIN = os.environ.get("DDE_BIN", "")
 SPEC = {"dappId": "counter", "action": "increment", "requiredCapabilities": ["state.read", "state.write"]}
 
 
 def free_port() -> int:
+    """A port nothing listens on now (for the "no broker there" tests)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -39,14 +40,6 @@ def wait_for(what: str, condition, timeout: float = 20.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def bounded(function, timeout: float):
@@ -71,20 +64,22 @@ class Network:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.processes = []
-        self.port = free_port()
-        self.url = f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         assert DDE_BIN and os.access(DDE_BIN, os.X_OK), \
             "set DDE_BIN to the dde command (scripts/test-python.sh builds it with swift build --product dde)"
-        assert os.access(MOSQUITTO, os.X_OK), f"{MOSQUITTO} missing: apt install mosquitto"
-        conf = self.root / "mosquitto.conf"
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "set_tcp_nodelay true"]
-        if os.getuid() == 0:
-            lines.append("user root")
-        conf.write_text("\n".join(lines) + "\n")
-        self.spawn([MOSQUITTO, "-c", str(conf)], "broker.log")
-        wait_for("the broker", lambda: port_open(self.port))
+        # The broker: scripts/broker.sh prints "port N pid P" once Mosquitto listens (it answers
+        # or gives up, saying why on stderr, within 50 s).
+        broker = subprocess.Popen(["bash", str(BROKER), str(self.root)], stdout=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL, text=True)
+        self.processes.append(broker)
+        line, _ = bounded(broker.stdout.readline, 60)
+        fields = (line or "").split()
+        assert len(fields) == 4 and fields[0] == "port", \
+            f"no broker: scripts/broker.sh did not report a port within 60 s ({line!r}); " \
+            f"log: {(self.root / 'broker.log').read_text() if (self.root / 'broker.log').exists() else ''}"
+        self.port = int(fields[1])
+        self.url = f"mqtt://127.0.0.1:{self.port}"
 
         # The counter module, by hash (the nodes have no code: they fetch it from the broker).
         code = self.root / "code"
@@ -110,15 +105,20 @@ class Network:
                                                    stdin=subprocess.DEVNULL))
 
     def stop(self) -> None:
-        for p in reversed(self.processes):
-            if p.poll() is None:
-                p.terminate()
-        for p in self.processes:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=10)
+        # The nodes first, then the broker (the first process): on SIGTERM a node clears its
+        # presence through the broker, and with the broker gone it would wait out its flush.
+        for group in (self.processes[1:], self.processes[:1]):
+            for p in group:
+                if p.poll() is None:
+                    p.terminate()
+            for p in group:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(timeout=10)
+                if p.stdout is not None:
+                    p.stdout.close()
 
 
 @pytest.fixture(scope="module")
