@@ -11,7 +11,9 @@
 #               same run (RawFloor)
 #   trace       the 1-executor row runs with DDE_TRACE set: benchmarks/trace.py merges the
 #               latency probes of the requester and the executor into a p50 per step
-# DDE_NO_BUILD=1 skips the release build of dde.
+# Every row runs the profiling build (release, -Xcc -DDDE_TRACE, scratch .build-profile): the
+# probes are compiled only into it (Sources/CDDE/include/cdde.h), and without DDE_TRACE in the
+# environment each costs one branch. DDE_NO_BUILD=1 skips that build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -20,11 +22,12 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 COUNT=${DDE_BENCH_COUNT:-300}
 
+PROFILE=(-c release --scratch-path "$ROOT/.build-profile" -Xcc -DDDE_TRACE)
 if [ "${DDE_NO_BUILD:-0}" != 1 ]; then
-    swift build -c release --product dde > "$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log" >&2; exit 1; }
+    swift build "${PROFILE[@]}" --product dde > "$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log" >&2; exit 1; }
 fi
-DDE="$(swift build -c release --show-bin-path)/dde"
-[ -x "$DDE" ] || { echo "bench network: FAIL: $DDE missing (swift build -c release --product dde)" >&2; exit 1; }
+DDE="$(swift build "${PROFILE[@]}" --show-bin-path)/dde"
+[ -x "$DDE" ] || { echo "bench network: FAIL: $DDE missing (swift build ${PROFILE[*]} --product dde)" >&2; exit 1; }
 gcc -O2 -Wall -Wextra -Werror -std=gnu11 benchmarks/mqtt_echo.c -lmosquitto -lpthread -o "$WORK/mqtt_echo"
 
 pids=()
@@ -127,4 +130,10 @@ PY
 echo
 echo "where the time goes: the 1-executor row, probes of the requester (R) and the executor (E) merged"
 echo
-python3 benchmarks/trace.py Sources/CDDE/include/cdde.h "$WORK/trace/run"
+python3 benchmarks/trace.py Sources/CDDE/include/cdde.h "$WORK/trace/run" > "$WORK/trace.md"
+cat "$WORK/trace.md"
+# The profiling build must have recorded both sides: the requester's delegation and the
+# executor's run (a build without -DDDE_TRACE records nothing and trace.py fails above).
+for step in '| R delegate start | R task signed |' '| E node executed |' '| R commit durable |' '(whole delegation)'; do
+    grep -qF "$step" "$WORK/trace.md" || { echo "bench network: FAIL: no '$step' step in the trace" >&2; exit 1; }
+done
