@@ -8,8 +8,14 @@
 //   DDEExecutor  deterministic WebAssembly execution on WasmKit; host-only.
 //   DDENetwork   host transports (the in-process hub) and the executor node loop; host-only.
 //   DDECLI       the `dde` command line.
-//   DDETorture   test tool, not shipped: the child of scripts/test-crash.sh (commits in a loop
-//                while it is killed) and the store/executor benchmarks (benchmarks/store.sh, executor.sh).
+//
+// Benchmarks and test tools (benchmarks/Sources; executable targets but no products, so nothing
+// test-only ships: build one with `swift build [-c release] --product NAME`):
+//   DDEBench           the raw floors (RawFloor: Ed25519, SQLite) and the fuel-metering benchmark.
+//   dde-torture        the child of scripts/test-crash.sh (commits in a loop while it is killed)
+//                      and the store/executor benchmarks (benchmarks/store.sh, executor.sh).
+//   dde-bench-network  delegations timed over MQTT (benchmarks/network.sh).
+//   dde-sim            the Byzantine simulation (issue 11; scripts/test-sim.sh, BENCHMARKS.md).
 import PackageDescription
 
 let package = Package(
@@ -19,8 +25,6 @@ let package = Package(
         // Swift runtime and installs it as libdde.so (the product name `dde` is the command's).
         .library(name: "DDECore", type: .dynamic, targets: ["DDE"]),
         .executable(name: "dde", targets: ["DDECLI"]),
-        .executable(name: "dde-torture", targets: ["DDETorture"]),
-        .executable(name: "dde-sim", targets: ["DDESim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
@@ -49,21 +53,38 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "DDETorture", dependencies: ["CDDE", "DDE", "DDEExecutor"]),
+
+        // Benchmarks and test tools: not products (see the top of this file).
+        .target(name: "DDEBench", dependencies: ["CDDE", "DDE", "DDEExecutor"], path: "benchmarks/Sources/DDEBench"),
+        .executableTarget(
+            name: "dde-torture", dependencies: ["CDDE", "DDE", "DDEExecutor", "DDEBench"],
+            path: "benchmarks/Sources/dde-torture"
+        ),
+        .executableTarget(
+            name: "dde-bench-network",
+            dependencies: [
+                "DDE", "DDEExecutor", "DDEBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "benchmarks/Sources/dde-bench-network"
+        ),
         // The Byzantine simulation (issue 11): requesters on the shipped Delegator, simulated
         // network, clock and liars (`dde-sim --help` says what is real and what is simulated).
         .executableTarget(
-            name: "DDESim",
+            name: "dde-sim",
             dependencies: [
-                "DDE", "DDEExecutor", "DDENetwork",
+                "DDE", "DDEExecutor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            path: "benchmarks/Sources/dde-sim"
         ),
+
         .testTarget(name: "DDETests", dependencies: ["DDE"]),
         .testTarget(name: "DDEExecutorTests", dependencies: ["DDE", "DDEExecutor"]),
         .testTarget(name: "DDENetworkTests", dependencies: ["DDE", "DDEExecutor", "DDENetwork"]),
         // MQTTTransport and `dde node` processes against a real Mosquitto broker the tests start
         // (scripts/test-e2e.sh builds `dde` first and runs only these).
         .testTarget(name: "DDEMQTTTests", dependencies: ["DDE", "DDEExecutor"]),
+        .testTarget(name: "DDEBenchTests", dependencies: ["DDEBench"], path: "benchmarks/Tests/DDEBenchTests"),
     ]
 )

@@ -3,8 +3,8 @@
 # raw MQTT floor on the same broker.
 #   floor       benchmarks/mqtt_echo.c: a QoS-1 request and reply between two libmosquitto
 #               clients, TCP_NODELAY on both and on the broker, nothing else
-#   delegation  `dde bench-network` (release build): sequential delegations of the counter dApp
-#               (create + sign, publish, execute on a `dde node` process, reply, verify, SQLite
+#   delegation  `dde-bench-network` (benchmarks/Sources): sequential delegations of the counter
+#               dApp (create + sign, publish, execute on a `dde node` process, reply, verify, SQLite
 #               commit), with 1 and with 3 executor processes, each beside its protocol floor:
 #               the MQTT floor + the executors' own execution time (their log lines) + raw
 #               Ed25519 signs and verifies + one raw durable SQLite transaction, measured in the
@@ -13,7 +13,7 @@
 #               latency probes of the requester and the executor into a p50 per step
 # Every row runs the profiling build (release, -Xcc -DDDE_TRACE, scratch .build-profile): the
 # probes are compiled only into it (Sources/CDDE/include/cdde.h), and without DDE_TRACE in the
-# environment each costs one branch. DDE_NO_BUILD=1 skips that build.
+# environment each costs one branch. DDE_NO_BUILD=1 skips that build (of dde and dde-bench-network).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,10 +24,15 @@ COUNT=${DDE_BENCH_COUNT:-300}
 
 PROFILE=(-c release --scratch-path "$ROOT/.build-profile" -Xcc -DDDE_TRACE)
 if [ "${DDE_NO_BUILD:-0}" != 1 ]; then
-    swift build "${PROFILE[@]}" --product dde > "$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log" >&2; exit 1; }
+    for product in dde dde-bench-network; do
+        swift build "${PROFILE[@]}" --product "$product" >> "$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log" >&2; exit 1; }
+    done
 fi
-DDE="$(swift build "${PROFILE[@]}" --show-bin-path)/dde"
-[ -x "$DDE" ] || { echo "bench network: FAIL: $DDE missing (swift build ${PROFILE[*]} --product dde)" >&2; exit 1; }
+BIN=$(swift build "${PROFILE[@]}" --show-bin-path)
+DDE=$BIN/dde
+for tool in "$DDE" "$BIN/dde-bench-network"; do
+    [ -x "$tool" ] || { echo "bench network: FAIL: $tool missing (swift build ${PROFILE[*]} --product $(basename "$tool"))" >&2; exit 1; }
+done
 gcc -O2 -Wall -Wextra -Werror -std=gnu11 benchmarks/mqtt_echo.c -lmosquitto -lpthread -o "$WORK/mqtt_echo"
 
 pids=()
@@ -66,7 +71,7 @@ stop_nodes() {
 # DDE_BENCH_STORE_DIR puts the requester's store elsewhere (e.g. /dev/shm: no fsync cost).
 STORE_DIR=${DDE_BENCH_STORE_DIR:-$WORK}
 mkdir -p "$STORE_DIR"
-run() { "$DDE" bench-network --broker "$BROKER" --code examples/dapps/counter.wat --workdir "$STORE_DIR" --count "$COUNT" "$@"; }
+run() { "$BIN/dde-bench-network" --broker "$BROKER" --code examples/dapps/counter.wat --workdir "$STORE_DIR" --count "$COUNT" "$@"; }
 # The executors' own time per task ("executed in N us" in their log lines) during one run: the
 # median over every node's lines written since `mark`.
 mark() { cat "$WORK"/node*.log 2>/dev/null | wc -l; }

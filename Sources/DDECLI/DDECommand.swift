@@ -13,8 +13,7 @@ struct DDECommand: ParsableCommand {
         discussion: "Protocol: docs/PROTOCOL.md. Exit status: 0 on success, otherwise the DDE_ERR_* code.",
         version: "dde \(DDE.Version.string) (protocol v1)",
         subcommands: [Demo.self, Keygen.self, Canon.self, TaskCommand.self, Verify.self, CodeCommand.self, Exec.self,
-                      AuditCommand.self, Commit.self, Chain.self, Peers.self, EvidenceCommand.self, Delegate.self, Node.self,
-                      NetworkBench.self])
+                      AuditCommand.self, Commit.self, Chain.self, Peers.self, EvidenceCommand.self, Delegate.self, Node.self])
 }
 
 /// Runs a command body, turning a DDEError into the one-line message and the status exit code.
