@@ -7,6 +7,8 @@
 //                under Embedded Swift for aarch64 (scripts/build-aarch64.sh).
 //   DDEExecutor  deterministic WebAssembly execution on WasmKit; host-only.
 //   DDENetwork   host transports (the in-process hub) and the executor node loop; host-only.
+//   DDEAdversary misbehaving executors (forge, lie, slow, silent) as ExecutorNode answer hooks:
+//                test support, not a product.
 //   DDECLI       the `dde` command line.
 //
 // Benchmarks and test tools (benchmarks/Sources; executable targets but no products, so nothing
@@ -46,10 +48,14 @@ let package = Package(
             ]
         ),
         .target(name: "DDENetwork", dependencies: ["CDDE", "DDE", "DDEExecutor"]),
+        .target(name: "DDEAdversary", dependencies: ["DDE", "DDENetwork"]),
         .executableTarget(
             name: "DDECLI",
             dependencies: [
-                "DDE", "DDEExecutor", "DDENetwork",
+                // DDEAdversary: `dde demo` shows a liar being caught, and the hidden
+                // `--test-behaviour` of `dde node` and `dde exec` runs misbehaving executors as
+                // separate processes for the MQTT and CLI tests.
+                "DDE", "DDEExecutor", "DDENetwork", "DDEAdversary",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "dde-sim",
             dependencies: [
-                "DDE", "DDEExecutor",
+                "DDE", "DDEExecutor", "DDEAdversary",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "benchmarks/Sources/dde-sim"
@@ -81,7 +87,7 @@ let package = Package(
 
         .testTarget(name: "DDETests", dependencies: ["DDE"]),
         .testTarget(name: "DDEExecutorTests", dependencies: ["DDE", "DDEExecutor"]),
-        .testTarget(name: "DDENetworkTests", dependencies: ["DDE", "DDEExecutor", "DDENetwork"]),
+        .testTarget(name: "DDENetworkTests", dependencies: ["DDE", "DDEExecutor", "DDENetwork", "DDEAdversary"]),
         // MQTTTransport and `dde node` processes against a real Mosquitto broker the tests start
         // (scripts/test-e2e.sh builds `dde` first and runs only these).
         .testTarget(name: "DDEMQTTTests", dependencies: ["DDE", "DDEExecutor"]),

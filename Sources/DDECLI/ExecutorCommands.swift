@@ -1,5 +1,6 @@
 import ArgumentParser
 import DDE
+import DDEAdversary
 import DDEExecutor
 import Foundation
 

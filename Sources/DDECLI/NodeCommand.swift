@@ -2,6 +2,7 @@
 // and `dde code publish`: put a module on the network by hash (retained).
 import ArgumentParser
 import DDE
+import DDEAdversary
 import DDEExecutor
 import DDENetwork
 import Foundation
@@ -54,6 +55,7 @@ struct Node: ParsableCommand {
     @Option(help: "MQTT client id (default dde-node-<12 hex of the key>; the broker keeps the session under it).")
     var clientId: String?
 
+    /// Tests only (DDEAdversary): honest, forge, lie, silent or slow:MS.
     @Option(help: .hidden) var testBehaviour: String?
 
     func run() throws {
@@ -71,7 +73,13 @@ struct Node: ParsableCommand {
             config.workers = max(1, workers)
             config.codeFetchTimeoutMs = codeFetchTimeout
             config.name = label
-            config.behaviour = try NodeBehaviourOption.parse(testBehaviour)
+            if let testBehaviour {
+                do throws(DDEError) {
+                    config.answer = try Behaviour(parsing: testBehaviour).hook
+                } catch {
+                    throw DDEError(.argument, "--test-behaviour: \(error.detail)")
+                }
+            }
             if !cap.isEmpty { config.capabilities = try Capability.normalise(cap) }
 
             var options = MQTTOptions()
@@ -97,24 +105,6 @@ struct Node: ParsableCommand {
             }
             mqtt.close()
             logLine("\(label): stopped; \(node.answered) answered, \(node.refused) refused")
-        }
-    }
-}
-
-/// `--test-behaviour honest|forge|lie|silent|slow:MS` (tests and demos only).
-enum NodeBehaviourOption {
-    static func parse(_ text: String?) throws(DDEError) -> ExecutorNode<ServingTransport<MQTTTransport>>.Behaviour {
-        guard let text else { return .honest }
-        switch text {
-        case "honest": return .honest
-        case "forge": return .forge
-        case "lie": return .lie
-        case "silent": return .silent
-        default:
-            if text.hasPrefix("slow:"), let ms = Int(text.dropFirst(5)), ms >= 0, ms <= 600_000 {
-                return .slow(ms: ms)
-            }
-            throw DDEError(.argument, "--test-behaviour must be honest, forge, lie, silent or slow:MS, not \(text)")
         }
     }
 }

@@ -17,21 +17,24 @@ import DDEExecutor
 import CDDE
 import Foundation
 
-public final class ExecutorNode<T: Transport>: @unchecked Sendable {
-    /// How the node answers. Everything but `.honest` is for tests and the demo.
-    public enum Behaviour: Sendable, Equatable {
-        case honest
-        /// Alters the result after signing: the proof fails check 7 (resultHash).
-        case forge
-        /// Runs nothing and signs a consistent but wrong result at once: it verifies; only
-        /// quorum or audit catch it.
-        case lie
-        /// Answers honestly after waiting this many milliseconds.
-        case slow(ms: Int)
-        /// Runs nothing and answers nothing.
-        case silent
-    }
+/// What a node sends for an accepted task, as `ExecutorNode.Config.answer` decides it.
+public enum NodeAnswer: Sendable {
+    /// Publish this compute_result; `note` ends the task's log line.
+    case result(ComputeResult, note: String)
+    /// Publish nothing (the requester times the executor out); `note` ends the log line.
+    case nothing(note: String)
+}
 
+/// Decides what the node sends for a task it accepted (checked, within its limits, code at
+/// hand): given the task, the node's key and `execute`, which runs the task honestly (sandbox,
+/// proof, signature) when called. It may replace the answer, delay it (by sleeping: it runs on
+/// the thread that would publish), drop it, or never execute at all. A thrown error is sent as
+/// the task's compute_error. Misbehaving executors for tests, the demo and the simulation are
+/// such hooks (DDEAdversary); a real node has none and answers `.result(try execute(), note: "")`.
+public typealias NodeAnswerHook = @Sendable (_ task: ComputeTask, _ keyPair: KeyPair,
+                                             _ execute: () throws(DDEError) -> ComputeResult) throws(DDEError) -> NodeAnswer
+
+public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     public struct Config: Sendable {
         /// Tasks of one requester in flight at once (queued or running); more are refused.
         public var maxComputeTasksPerPeer: UInt64 = 4
@@ -43,7 +46,8 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         public var workers: Int = 1
         /// How long a task waits for its code to arrive before DDE_ERR_CODE_NOT_FOUND.
         public var codeFetchTimeoutMs: Int = 2000
-        public var behaviour: Behaviour = .honest
+        /// What is sent for each accepted task; nil: the honest result (see `NodeAnswerHook`).
+        public var answer: NodeAnswerHook? = nil
         /// Label in log lines.
         public var name: String = "node"
 
@@ -246,10 +250,6 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         }
         lock.unlock()
         if seen { return [] }
-        if config.behaviour == .silent {
-            log("\(config.name): task \(short(task.taskId)) from \(short(task.requesterPublicKey)): silent (test mode)")
-            return []
-        }
         for need in task.requiredCapabilities where !granted.contains(where: { sameScalars($0, need) }) {
             refuse(task, DDEError(.capabilityDenied, "this executor does not grant \(need)"))
             return []
@@ -274,36 +274,33 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     private func execute(_ task: ComputeTask) {
         defer { release(task) }
         let label = "\(config.name): task \(short(task.taskId)) from \(short(task.requesterPublicKey)) \(task.dappId).\(task.intent.action)"
-        var result: ComputeResult
+        // The executor's own time for the task (sandbox run, proof, signature), in the log line
+        // at microsecond resolution: the result's executionLatency is whole milliseconds. When
+        // the answer hook runs nothing, the time the hook took.
+        var executionUs: UInt64? = nil
+        let run = { [self] () throws(DDEError) -> ComputeResult in
+            let started = DispatchTime.now().uptimeNanoseconds
+            let result = try Executor.execute(task: task, keyPair: keyPair, codeStore: codeStore, sandbox: sandbox)
+            executionUs = (DispatchTime.now().uptimeNanoseconds &- started) / 1000
+            return result
+        }
+        let answer: NodeAnswer
         let started = DispatchTime.now().uptimeNanoseconds
         do throws(DDEError) {
-            if config.behaviour == .lie {
-                // A rational liar runs nothing: it signs a consistent lie at once (and so
-                // answers first).
-                result = Misbehaviour.fabricate(task: task, keyPair: keyPair)
+            if let hook = config.answer {
+                answer = try hook(task, keyPair, run)
             } else {
-                result = try Executor.execute(task: task, keyPair: keyPair, codeStore: codeStore, sandbox: sandbox)
+                answer = .result(try run(), note: "")
             }
         } catch {
             refuse(task, error, label: label)
             return
         }
-        // The executor's own time for the task (sandbox run, proof, signature), in the log line
-        // at microsecond resolution: the result's executionLatency is whole milliseconds.
-        let executionUs = (DispatchTime.now().uptimeNanoseconds &- started) / 1000
+        let us = executionUs ?? (DispatchTime.now().uptimeNanoseconds &- started) / 1000
         cdde_trace(CDDE_TRACE_NODE_EXECUTED)
-        var note = ""
-        switch config.behaviour {
-        case .forge:
-            result = Misbehaviour.forge(result)
-            note = " (FORGED after signing)"
-        case .lie:
-            note = " (LIE: consistent, signed, nothing run)"
-        case .slow(let ms):
-            Thread.sleep(forTimeInterval: Double(ms) / 1000)
-            note = " (slowed \(ms) ms)"
-        case .honest, .silent:
-            break
+        guard case .result(let result, let note) = answer else {
+            if case .nothing(let note) = answer { log("\(label): \(note)") }
+            return
         }
         let envelope = Envelope(type: .computeResult, payload: result.json)
         do throws(DDEError) {
@@ -311,7 +308,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             try transport.publish(topic: Topic.results(requester: task.requesterPublicKey),
                                   payload: envelope.canonicalBytes, retain: false)
             lock.lock(); answered += 1; lock.unlock()
-            log("\(label): ok, result \(short(result.resultHash)), fuel \(result.proof.fuelUsed), executed in \(executionUs) us\(note)")
+            log("\(label): ok, result \(short(result.resultHash)), fuel \(result.proof.fuelUsed), executed in \(us) us\(note)")
         } catch {
             log("\(label): could not publish the result: \(error.message)")
         }
