@@ -1,5 +1,6 @@
-// `dde node`: an executor node over MQTT (the DDENetwork ExecutorNode loop on MQTTTransport),
-// and `dde code publish`: put a module on the network by hash (retained).
+// `dde node`: an executor node over MQTT (the DDENetwork ExecutorNode loop on MQTTTransport: it
+// runs tasks and serves the code it holds to peers), and `dde code publish`: put a module on the
+// network by hash (retained).
 import ArgumentParser
 import DDE
 import DDEAdversary
@@ -68,7 +69,7 @@ struct Node: ParsableCommand {
                 _ = try store.add(module)
             }
             let label = name ?? "node-\(String(pair.publicKey.hex.prefix(8)))"
-            var config = ExecutorNode<ServingTransport<MQTTTransport>>.Config()
+            var config = ExecutorNode<MQTTTransport>.Config()
             config.maxComputeTasksPerPeer = maxTasksPerPeer
             config.workers = max(1, workers)
             config.codeFetchTimeoutMs = codeFetchTimeout
@@ -87,12 +88,10 @@ struct Node: ParsableCommand {
             let mqtt = try MQTTTransport(url: broker, clientId: clientId ?? MQTTTransport.clientId(role: "node", key: pair.publicKey),
                                          options: options)
             mqtt.onNotice = { logLine("\(label): \($0)") }
-            let transport = ServingTransport(inner: mqtt, codeStore: store, log: { logLine("\(label): \($0)") })
-            let node = ExecutorNode(transport: transport, keyPair: pair, codeStore: store, config: config,
+            let node = ExecutorNode(transport: mqtt, keyPair: pair, codeStore: store, config: config,
                                     log: { logLine($0) })
             let stop = NodeStopSignal()
             stop.install()
-            try transport.start()
             try node.start()
             logLine("\(label): ready, executor \(pair.publicKey.hex), broker \(mqtt.host):\(mqtt.port), max \(maxTasksPerPeer) tasks per requester")
             node.run(pollMs: 100, until: { stop.isSet })
@@ -105,68 +104,6 @@ struct Node: ParsableCommand {
             }
             mqtt.close()
             logLine("\(label): stopped; \(node.answered) answered, \(node.refused) refused")
-        }
-    }
-}
-
-/// A Transport in front of the node's: answers `code_request`s for modules in the node's code
-/// store (publishing them retained on `Topic.code(hash)`), so executors fetch code from each
-/// other, and hands every other message through unchanged.
-final class ServingTransport<Inner: Transport>: Transport, @unchecked Sendable {
-    let inner: Inner
-    let codeStore: CodeStore
-    let log: (String) -> Void
-    private var served = Set<Digest>()
-
-    init(inner: Inner, codeStore: CodeStore, log: @escaping (String) -> Void) {
-        self.inner = inner
-        self.codeStore = codeStore
-        self.log = log
-    }
-
-    func start() throws(DDEError) { try inner.subscribe(Topic.codeRequests) }
-
-    func publish(topic: String, payload: [UInt8], retain: Bool) throws(DDEError) {
-        try inner.publish(topic: topic, payload: payload, retain: retain)
-    }
-    func subscribe(_ filter: String) throws(DDEError) { try inner.subscribe(filter) }
-    func unsubscribe(_ filter: String) throws(DDEError) { try inner.unsubscribe(filter) }
-
-    func receive(timeoutMs: Int) throws(DDEError) -> Message? {
-        // Code requests are answered here and not passed on; bounded so a flood of them cannot
-        // keep the caller from its own deadline checks.
-        var handled = 0
-        while true {
-            guard let m = try inner.receive(timeoutMs: handled == 0 ? timeoutMs : 0) else { return nil }
-            guard sameScalars(m.topic, Topic.codeRequests) else { return m }
-            answer(m.payload)
-            handled += 1
-            if handled >= 64 { return nil }
-        }
-    }
-
-    private func answer(_ payload: [UInt8]) {
-        let request: CodeRequest
-        do throws(DDEError) {
-            let envelope = try Envelope.decode(payload)
-            guard envelope.type == .codeRequest else {
-                throw DDEError(.messageType, "expected a code_request on \(Topic.codeRequests), got \(envelope.type.name)")
-            }
-            request = try CodeRequest(json: envelope.payload)
-        } catch {
-            log("dropped a message on \(Topic.codeRequests): \(error.message)")
-            return
-        }
-        // Retained: once published it stays there for every later asker.
-        guard codeStore.contains(request.codeHash), !served.contains(request.codeHash) else { return }
-        do throws(DDEError) {
-            let module = try codeStore.module(for: request.codeHash)
-            try inner.publish(topic: Topic.code(request.codeHash), payload: CodeMessage(module: module).envelope.canonicalBytes,
-                              retain: true)
-            served.insert(request.codeHash)
-            log("code \(short(request.codeHash)) published for a peer (\(module.count) bytes)")
-        } catch {
-            log("code \(short(request.codeHash)): cannot publish it: \(error.message)")
         }
     }
 }

@@ -4,7 +4,9 @@
 // capabilities it grants), fetches missing code by hash, limits the tasks it runs at once per
 // requester (`maxComputeTasksPerPeer`, the rest get a compute_error DDE_ERR_BUSY), runs
 // `Executor.execute` and publishes the result envelope on the requester's results topic. One log
-// line per task.
+// line per task. It also serves code to peers: a `code_request` on `Topic.codeRequests` for a
+// module in its code store is answered by publishing the module (retained) on `Topic.code(hash)`,
+// so executors, embedded and demo nodes included, fetch code from each other.
 //
 // Threads (`run` with workers > 0): leader/follower. `workers` + 1 threads take turns receiving;
 // the one that receives an offer runs it itself when another thread is idle to take over
@@ -67,6 +69,8 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     private var recentTasks: [Digest] = []
     private var recentSet = Set<Digest>()
     private var waitingForCode: [Digest: [(offer: TaskOffer, since: Date)]] = [:]
+    /// Modules published for peers (retained: once is enough).
+    private var servedCode = Set<Digest>()
     // The thread pool of `run` (guarded by `pool`): tasks accepted but not started, whether a
     // thread is receiving, threads waiting for a turn, pool threads alive, stop requested.
     private let pool = NSCondition()
@@ -97,9 +101,10 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
                  maxComputeTasksPerPeer: config.maxComputeTasksPerPeer)
     }
 
-    /// Subscribes to tasks and publishes the retained presence message.
+    /// Subscribes to tasks and code requests and publishes the retained presence message.
     public func start() throws(DDEError) {
         try transport.subscribe(Topic.tasks)
+        try transport.subscribe(Topic.codeRequests)
         try transport.publish(topic: Topic.executors(keyPair.publicKey), payload: presence.envelope.canonicalBytes,
                               retain: true)
     }
@@ -224,6 +229,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         switch envelope.type {
         case .computeTask: return handleOffer(envelope.payload)
         case .code: return handleCode(envelope.payload)
+        case .codeRequest: serveCode(envelope.payload); return []
         default: return []  // results, presence and requests of others are not the executor's business
         }
     }
@@ -366,6 +372,31 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             return []
         }
         return waiting.map { $0.offer.task }
+    }
+
+    /// Answers a peer's code_request for a module this node holds: published retained on
+    /// `Topic.code(hash)`, where every later asker finds it too (so once per module).
+    private func serveCode(_ payload: JSON) {
+        let request: CodeRequest
+        do throws(DDEError) {
+            request = try CodeRequest(json: payload)
+        } catch {
+            log("\(config.name): dropped a message on \(Topic.codeRequests): \(error.message)")
+            return
+        }
+        let hash = request.codeHash
+        lock.lock()
+        let served = servedCode.contains(hash)
+        lock.unlock()
+        guard !served, codeStore.contains(hash) else { return }
+        do throws(DDEError) {
+            let module = try codeStore.module(for: hash)
+            try transport.publish(topic: Topic.code(hash), payload: CodeMessage(module: module).envelope.canonicalBytes, retain: true)
+            lock.lock(); servedCode.insert(hash); lock.unlock()
+            log("\(config.name): code \(short(hash)) published for a peer (\(module.count) bytes)")
+        } catch {
+            log("\(config.name): code \(short(hash)): cannot publish it: \(error.message)")
+        }
     }
 
     private func expireCodeWaits() {
