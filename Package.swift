@@ -6,10 +6,13 @@
 //   DDE          the delegator core and its C API (libdde.so). No Foundation: it also builds
 //                under Embedded Swift for aarch64 (scripts/build-aarch64.sh).
 //   DDEExecutor  deterministic WebAssembly execution on WasmKit; host-only.
-//   DDENetwork   host transports (the in-process hub) and the executor node loop; host-only.
+//   DDENetwork   host transports (the in-process hub) and the executor node loop (runs tasks,
+//                serves code to peers); host-only.
 //   DDEAdversary misbehaving executors (forge, lie, slow, silent) as ExecutorNode answer hooks:
 //                test support, not a product.
-//   DDECLI       the `dde` command line.
+//   DDECommands  the `dde` subcommands (ArgumentParser) and their shared option groups: a
+//                library, so tests run commands in process (as WasmKit's CLICommands).
+//   DDECLI       the `dde` executable: a main over DDECommands.
 //
 // Benchmarks and test tools (benchmarks/Sources; executable targets but no products, so nothing
 // test-only ships: build one with `swift build [-c release] --product NAME`):
@@ -49,16 +52,18 @@ let package = Package(
         ),
         .target(name: "DDENetwork", dependencies: ["CDDE", "DDE", "DDEExecutor"]),
         .target(name: "DDEAdversary", dependencies: ["DDE", "DDENetwork"]),
-        .executableTarget(
-            name: "DDECLI",
+        .target(
+            name: "DDECommands",
             dependencies: [
                 // DDEAdversary: `dde demo` shows a liar being caught, and the hidden
                 // `--test-behaviour` of `dde node` and `dde exec` runs misbehaving executors as
                 // separate processes for the MQTT and CLI tests.
                 "DDE", "DDEExecutor", "DDENetwork", "DDEAdversary",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "WAT", package: "WasmKit"),
             ]
         ),
+        .executableTarget(name: "DDECLI", dependencies: ["DDECommands"]),
 
         // Benchmarks and test tools: not products (see the top of this file).
         .target(name: "DDEBench", dependencies: ["CDDE", "DDE", "DDEExecutor"], path: "benchmarks/Sources/DDEBench"),
@@ -88,6 +93,8 @@ let package = Package(
         .testTarget(name: "DDETests", dependencies: ["DDE"]),
         .testTarget(name: "DDEExecutorTests", dependencies: ["DDE", "DDEExecutor"]),
         .testTarget(name: "DDENetworkTests", dependencies: ["DDE", "DDEExecutor", "DDENetwork", "DDEAdversary"]),
+        // `dde` commands run in process (DDECommand.run(_:console:)); scripts/test-cli.sh runs the binary.
+        .testTarget(name: "DDECommandsTests", dependencies: ["DDE", "DDECommands"]),
         // MQTTTransport and `dde node` processes against a real Mosquitto broker the tests start
         // (scripts/test-e2e.sh builds `dde` first and runs only these).
         .testTarget(name: "DDEMQTTTests", dependencies: ["DDE", "DDEExecutor"]),

@@ -27,10 +27,10 @@ struct CodeCommand: ParsableCommand {
         @OptionGroup var store: CodeDirectory
 
         func run() throws {
-            try DDECLI.run { () throws(DDEError) in
+            try DDECommands.run { () throws(DDEError) in
                 let bytes = try readInput(file, what: "module")
                 let module = file.hasSuffix(".wat") ? try compileWAT(bytes, path: file) : bytes
-                print(try store.open().add(module).hex)
+                writeLine(try store.open().add(module).hex)
             }
         }
     }
@@ -49,7 +49,7 @@ struct Exec: ParsableCommand {
     @Option(help: .hidden) var testBehaviour: String?
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let t = try ComputeTask(json: try parseJSON(try readInput(task, what: "task"), what: task))
             let pair = try KeyFile.load(from: key)
             var result = try Executor.execute(task: t, keyPair: pair, codeStore: try store.open())
@@ -79,7 +79,7 @@ struct AuditCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let t = try ComputeTask(json: try parseJSON(try readInput(task, what: "task"), what: task))
             let r = try ComputeResult(json: try parseJSON(try readInput(result, what: "result"), what: result))
             let report = try Audit.check(task: t, result: r, codeStore: try store.open())
@@ -92,7 +92,7 @@ struct AuditCommand: ParsableCommand {
                 if let c = report.claimed { o["claimed"] = .string(c) }
                 writeOutput(JSON.object(o).canonicalBytes())
             } else if report.holds {
-                print("holds: re-execution agrees with every field of the proof")
+                writeLine("holds: re-execution agrees with every field of the proof")
             }
             if let field = report.field {
                 throw DDEError(.auditFailed, "\(field) differs: re-execution gives \(report.expected ?? "?"), the proof claims \(report.claimed ?? "?")")

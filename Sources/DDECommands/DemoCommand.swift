@@ -41,7 +41,7 @@ struct Demo: ParsableCommand {
     var json = false
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let demo = DemoRun(storePath: store, hashchainN: hashchainN, json: json)
             if let broker {
                 _ = try MQTTTransport.parseURL(broker)
@@ -90,7 +90,7 @@ struct DemoRun {
     let hashchainN: Int
     let json: Bool
 
-    func say(_ line: String = "") { if !json { print(line) } }
+    func say(_ line: String = "") { if !json { writeLine(line) } }
 
     /// Runs the demo with a transport per participant from `connect` ("requester", "alpha", ...).
     func run<T: DemoTransport>(network: String, discoveryMs: UInt64,
@@ -311,9 +311,8 @@ struct DemoRun {
         let now = Int64(nowMs())
         say()
         say("== reputation (requester A's view, routing order)")
-        print(json ? "" : peerTable(try store.reputation.allInRoutingOrder(now: now), config: store.reputation.config, now: now)
-            .split(separator: "\n").map { "   " + $0 }.joined(separator: "\n")
-            .replacingOccurrences(of: "…", with: "…"), terminator: json ? "" : "\n")
+        say(peerTable(try store.reputation.allInRoutingOrder(now: now), config: store.reputation.config, now: now)
+            .split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
         var repDocs: [JSON] = []
         for r in try store.reputation.allInRoutingOrder(now: now) {
             repDocs.append(.object(JSONObject(uniqueMembers: [

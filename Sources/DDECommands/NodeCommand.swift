@@ -60,7 +60,7 @@ struct Node: ParsableCommand {
     @Option(help: .hidden) var testBehaviour: String?
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let pair = try KeyFile.load(from: key)
             let store = try CodeStore(directory: URL(fileURLWithPath: code))
             for path in preload {
@@ -122,7 +122,7 @@ struct CodePublish: ParsableCommand {
     var file: String
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let bytes = try readInput(file, what: "module")
             let module = file.hasSuffix(".wat") ? try compileWAT(bytes, path: file) : bytes
             guard module.count <= CodeMessage.maxModuleBytes else {
@@ -134,7 +134,7 @@ struct CodePublish: ParsableCommand {
             try mqtt.publish(topic: Topic.code(message.codeHash), payload: message.envelope.canonicalBytes, retain: true)
             try mqtt.flush(timeoutMs: 10_000)
             mqtt.close()
-            print(message.codeHash.hex)
+            writeLine(message.codeHash.hex)
         }
     }
 }
@@ -164,13 +164,4 @@ final class NodeStopSignal: @unchecked Sendable {
             sources.append(source)
         }
     }
-}
-
-private let logLock = NSLock()
-
-/// One line on stderr, whole even when several threads log at once.
-func logLine(_ line: String) {
-    logLock.lock()
-    FileHandle.standardError.write(Data((line + "\n").utf8))
-    logLock.unlock()
 }

@@ -22,7 +22,7 @@ struct TaskCommand: ParsableCommand {
         @OptionGroup var fields: TaskFields
 
         func run() throws {
-            try DDECLI.run { () throws(DDEError) in
+            try DDECommands.run { () throws(DDEError) in
                 let spec = try fields.specObject(allowState: true)
                 let pair = try KeyFile.load(from: key)
                 let task = try ComputeTask.create(try TaskSpec(json: .object(spec), now: nowMs()), requester: pair)
@@ -123,7 +123,7 @@ struct Verify: ParsableCommand {
     @Flag(help: "Print the verdict as JSON on stdout.") var json = false
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let t = try ComputeTask(json: try parseJSON(try readInput(task, what: "task"), what: task))
             let bytes = try readInput(result, what: "result")
             let verdict = try Verifier.verify(task: t, resultBytes: bytes)
@@ -135,7 +135,7 @@ struct Verify: ParsableCommand {
                     .init("nextStateRoot", .string(verdict.nextStateRoot.hex)),
                 ])).canonicalBytes())
             } else {
-                print("valid: task \(verdict.taskId.hex) by executor \(verdict.executor.hex)")
+                writeLine("valid: task \(verdict.taskId.hex) by executor \(verdict.executor.hex)")
             }
         }
     }

@@ -67,7 +67,7 @@ struct Delegate: ParsableCommand {
     var json = false
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let options = try delegationOptions()
             // Read before connecting: a missing file fails without touching the network.
             let module = try fields.module()
