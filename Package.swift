@@ -10,8 +10,9 @@
 //                serves code to peers); host-only.
 //   DDEAdversary misbehaving executors (forge, lie, slow, silent) as ExecutorNode answer hooks:
 //                test support, not a product.
-//   DDECommands  the `dde` subcommands (ArgumentParser) and their shared option groups: a
-//                library, so tests run commands in process (as WasmKit's CLICommands).
+//   DDECommands  the `dde` subcommands (ArgumentParser) and their shared option groups
+//                (Options.swift): a library, so tests run commands in process (as WasmKit's
+//                CLICommands).
 //   DDECLI       the `dde` executable: a main over DDECommands.
 //
 // Benchmarks and test tools (benchmarks/Sources; executable targets but no products, so nothing

@@ -4,17 +4,6 @@ import DDEAdversary
 import DDEExecutor
 import Foundation
 
-/// Where modules are kept by hash: --code, else $DDE_CODE_DIR, else ./dde-code.
-struct CodeDirectory: ParsableArguments {
-    @Option(name: .customLong("code"), help: "The code store folder (default: $DDE_CODE_DIR or ./dde-code).")
-    var path: String?
-
-    func open() throws(DDEError) -> CodeStore {
-        let dir = path ?? ProcessInfo.processInfo.environment["DDE_CODE_DIR"] ?? "dde-code"
-        return try CodeStore(directory: URL(fileURLWithPath: dir))
-    }
-}
-
 struct CodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "code", abstract: "Manage the content-addressed code store.", subcommands: [Add.self, CodePublish.self])
@@ -41,7 +30,7 @@ struct Exec: ParsableCommand {
         abstract: "Execute a task as an executor and print the signed compute_result.",
         discussion: "Checks the task (id, signature), runs its module from the code store deterministically, and signs the proof.")
 
-    @Option(help: "Executor key file (from `dde keygen`).") var key: String
+    @OptionGroup var key: ExecutorKeyOption
     @OptionGroup var store: CodeDirectory
     @Argument(help: "The task (JSON file, '-' for stdin).") var task: String
     /// Tests only: `lie` signs a consistent but wrong result (verify accepts it, audit does not);
@@ -51,7 +40,7 @@ struct Exec: ParsableCommand {
     func run() throws {
         try DDECommands.run { () throws(DDEError) in
             let t = try ComputeTask(json: try parseJSON(try readInput(task, what: "task"), what: task))
-            let pair = try KeyFile.load(from: key)
+            let pair = try key.load()
             var result = try Executor.execute(task: t, keyPair: pair, codeStore: try store.open())
             switch testBehaviour {
             case nil: break

@@ -23,14 +23,9 @@ struct Node: ParsableCommand {
                   --preload examples/dapps/counter.wat
             """)
 
-    @Option(help: "MQTT broker URL (mqtt://host:port).")
-    var broker: String
-
-    @Option(help: "Executor key file (from `dde keygen`): signs the proofs.")
-    var key: String
-
-    @Option(help: "Code store folder (modules named by SHA-256; created if absent).")
-    var code: String
+    @OptionGroup var broker: BrokerOption
+    @OptionGroup var key: ExecutorKeyOption
+    @OptionGroup var code: CodeDirectory
 
     @Option(help: "Tasks of one requester in flight at once; more get a compute_error DDE_ERR_BUSY.")
     var maxTasksPerPeer: UInt64 = 4
@@ -53,16 +48,15 @@ struct Node: ParsableCommand {
     @Option(help: "Name in log lines (default node-<first 8 hex of the key>).")
     var name: String?
 
-    @Option(help: "MQTT client id (default dde-node-<12 hex of the key>; the broker keeps the session under it).")
-    var clientId: String?
+    @OptionGroup var clientId: ClientIdOption
 
     /// Tests only (DDEAdversary): honest, forge, lie, silent or slow:MS.
     @Option(help: .hidden) var testBehaviour: String?
 
     func run() throws {
         try DDECommands.run { () throws(DDEError) in
-            let pair = try KeyFile.load(from: key)
-            let store = try CodeStore(directory: URL(fileURLWithPath: code))
+            let pair = try key.load()
+            let store = try code.open()
             for path in preload {
                 let bytes = try readInput(path, what: "module")
                 let module = path.hasSuffix(".wat") ? try compileWAT(bytes, path: path) : bytes
@@ -85,7 +79,7 @@ struct Node: ParsableCommand {
 
             var options = MQTTOptions()
             options.maxMessageBytes = maxMessageBytes ?? CodeMessage.limits.maxBytes
-            let mqtt = try MQTTTransport(url: broker, clientId: clientId ?? MQTTTransport.clientId(role: "node", key: pair.publicKey),
+            let mqtt = try MQTTTransport(url: broker.url, clientId: clientId.id(role: "node", key: pair.publicKey),
                                          options: options)
             mqtt.onNotice = { logLine("\(label): \($0)") }
             let node = ExecutorNode(transport: mqtt, keyPair: pair, codeStore: store, config: config,
@@ -115,8 +109,7 @@ struct CodePublish: ParsableCommand {
         abstract: "Publish a module (retained) on dde/v1/code/<sha256>, where executors fetch code by hash.",
         discussion: "Prints the code hash. Waits until the broker has acknowledged the message.")
 
-    @Option(help: "MQTT broker URL (mqtt://host:port).")
-    var broker: String
+    @OptionGroup var broker: BrokerOption
 
     @Argument(help: "The module: .wasm, or .wat (compiled first).")
     var file: String
@@ -129,7 +122,7 @@ struct CodePublish: ParsableCommand {
                 throw DDEError(.limit, "\(file): \(module.count) bytes, over the \(CodeMessage.maxModuleBytes)-byte module limit")
             }
             let message = CodeMessage(module: module)
-            let mqtt = try MQTTTransport(url: broker, clientId: "dde-pub-\(String(message.codeHash.hex.prefix(8)))-\(getpid())",
+            let mqtt = try MQTTTransport(url: broker.url, clientId: "dde-pub-\(String(message.codeHash.hex.prefix(8)))-\(getpid())",
                                          options: MQTTOptions(cleanSession: true))
             try mqtt.publish(topic: Topic.code(message.codeHash), payload: message.envelope.canonicalBytes, retain: true)
             try mqtt.flush(timeoutMs: 10_000)

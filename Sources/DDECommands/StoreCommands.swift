@@ -2,13 +2,6 @@ import ArgumentParser
 import DDE
 import Foundation
 
-struct StoreOption: ParsableArguments {
-    @Option(name: .customLong("store"), help: "The requester's store (SQLite file; created if absent).")
-    var path: String
-
-    func open() throws(DDEError) -> Store { try Store(path: path) }
-}
-
 struct Commit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify a compute_result again and commit it to the receipt chain.",
@@ -19,7 +12,7 @@ struct Commit: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOption
-    @Option(help: "The requester's identity key file (signs receipts).") var key: String
+    @OptionGroup var key: RequesterKeyOption
     @Argument(help: "The task (JSON file).") var task: String
     @Argument(help: "The compute_result (JSON file).") var result: String
 
@@ -27,7 +20,7 @@ struct Commit: ParsableCommand {
         try DDECommands.run { () throws(DDEError) in
             let t = try ComputeTask(json: try parseJSON(try readInput(task, what: "task"), what: task))
             let r = try ComputeResult(json: try parseJSON(try readInput(result, what: "result"), what: result))
-            let receipt = try store.open().commit(task: t, result: r, identity: try KeyFile.load(from: key), now: nowMs())
+            let receipt = try store.open().commit(task: t, result: r, identity: try key.load(), now: nowMs())
             writeOutput(receipt.canonicalBytes)
         }
     }
