@@ -33,8 +33,9 @@ public enum NodeAnswer: Sendable {
 /// the thread that would publish), drop it, or never execute at all. A thrown error is sent as
 /// the task's compute_error. Misbehaving executors for tests, the demo and the simulation are
 /// such hooks (DDEAdversary); a real node has none and answers `.result(try execute(), note: "")`.
-public typealias NodeAnswerHook = @Sendable (_ task: ComputeTask, _ keyPair: KeyPair,
-                                             _ execute: () throws(DDEError) -> ComputeResult) throws(DDEError) -> NodeAnswer
+public typealias NodeAnswerHook = @Sendable (
+    _ task: ComputeTask, _ keyPair: KeyPair, _ execute: () throws(DDEError) -> ComputeResult
+) throws(DDEError) -> NodeAnswer
 
 public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     public struct Config: Sendable {
