@@ -6,10 +6,22 @@
 //   DDE          the delegator core and its C API (libdde.so). No Foundation: it also builds
 //                under Embedded Swift for aarch64 (scripts/build-aarch64.sh).
 //   DDEExecutor  deterministic WebAssembly execution on WasmKit; host-only.
-//   DDENetwork   host transports (the in-process hub) and the executor node loop; host-only.
-//   DDECLI       the `dde` command line.
-//   DDETorture   test tool, not shipped: the child of scripts/test-crash.sh (commits in a loop
-//                while it is killed) and the store/executor benchmarks (benchmarks/store.sh, executor.sh).
+//   DDENetwork   host transports (the in-process hub) and the executor node loop (runs tasks,
+//                serves code to peers); host-only.
+//   DDEAdversary misbehaving executors (forge, lie, slow, silent) as ExecutorNode answer hooks:
+//                test support, not a product.
+//   DDECommands  the `dde` subcommands (ArgumentParser) and their shared option groups
+//                (Options.swift): a library, so tests run commands in process (as WasmKit's
+//                CLICommands).
+//   DDECLI       the `dde` executable: a main over DDECommands.
+//
+// Benchmarks and test tools (benchmarks/Sources; executable targets but no products, so nothing
+// test-only ships: build one with `swift build [-c release] --product NAME`):
+//   DDEBench           the raw floors (RawFloor: Ed25519, SQLite) and the fuel-metering benchmark.
+//   dde-torture        the child of scripts/test-crash.sh (commits in a loop while it is killed)
+//                      and the store/executor benchmarks (benchmarks/store.sh, executor.sh).
+//   dde-bench-network  delegations timed over MQTT (benchmarks/network.sh).
+//   dde-sim            the Byzantine simulation (issue 11; scripts/test-sim.sh, BENCHMARKS.md).
 import PackageDescription
 
 let package = Package(
@@ -19,8 +31,6 @@ let package = Package(
         // Swift runtime and installs it as libdde.so (the product name `dde` is the command's).
         .library(name: "DDECore", type: .dynamic, targets: ["DDE"]),
         .executable(name: "dde", targets: ["DDECLI"]),
-        .executable(name: "dde-torture", targets: ["DDETorture"]),
-        .executable(name: "dde-sim", targets: ["DDESim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
@@ -42,28 +52,53 @@ let package = Package(
             ]
         ),
         .target(name: "DDENetwork", dependencies: ["CDDE", "DDE", "DDEExecutor"]),
-        .executableTarget(
-            name: "DDECLI",
+        .target(name: "DDEAdversary", dependencies: ["DDE", "DDENetwork"]),
+        .target(
+            name: "DDECommands",
             dependencies: [
-                "DDE", "DDEExecutor", "DDENetwork",
+                // DDEAdversary: `dde demo` shows a liar being caught, and the hidden
+                // `--test-behaviour` of `dde node` and `dde exec` runs misbehaving executors as
+                // separate processes for the MQTT and CLI tests.
+                "DDE", "DDEExecutor", "DDENetwork", "DDEAdversary",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "WAT", package: "WasmKit"),
             ]
         ),
-        .executableTarget(name: "DDETorture", dependencies: ["CDDE", "DDE", "DDEExecutor"]),
+        .executableTarget(name: "DDECLI", dependencies: ["DDECommands"]),
+
+        // Benchmarks and test tools: not products (see the top of this file).
+        .target(name: "DDEBench", dependencies: ["CDDE", "DDE", "DDEExecutor"], path: "benchmarks/Sources/DDEBench"),
+        .executableTarget(
+            name: "dde-torture", dependencies: ["CDDE", "DDE", "DDEExecutor", "DDEBench"],
+            path: "benchmarks/Sources/dde-torture"
+        ),
+        .executableTarget(
+            name: "dde-bench-network",
+            dependencies: [
+                "DDE", "DDEExecutor", "DDEBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "benchmarks/Sources/dde-bench-network"
+        ),
         // The Byzantine simulation (issue 11): requesters on the shipped Delegator, simulated
         // network, clock and liars (`dde-sim --help` says what is real and what is simulated).
         .executableTarget(
-            name: "DDESim",
+            name: "dde-sim",
             dependencies: [
-                "DDE", "DDEExecutor", "DDENetwork",
+                "DDE", "DDEExecutor", "DDEAdversary",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            path: "benchmarks/Sources/dde-sim"
         ),
+
         .testTarget(name: "DDETests", dependencies: ["DDE"]),
         .testTarget(name: "DDEExecutorTests", dependencies: ["DDE", "DDEExecutor"]),
-        .testTarget(name: "DDENetworkTests", dependencies: ["DDE", "DDEExecutor", "DDENetwork"]),
+        .testTarget(name: "DDENetworkTests", dependencies: ["DDE", "DDEExecutor", "DDENetwork", "DDEAdversary"]),
+        // `dde` commands run in process (DDECommand.run(_:console:)); scripts/test-cli.sh runs the binary.
+        .testTarget(name: "DDECommandsTests", dependencies: ["DDE", "DDECommands"]),
         // MQTTTransport and `dde node` processes against a real Mosquitto broker the tests start
         // (scripts/test-e2e.sh builds `dde` first and runs only these).
         .testTarget(name: "DDEMQTTTests", dependencies: ["DDE", "DDEExecutor"]),
+        .testTarget(name: "DDEBenchTests", dependencies: ["DDEBench"], path: "benchmarks/Tests/DDEBenchTests"),
     ]
 )

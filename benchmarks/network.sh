@@ -3,15 +3,17 @@
 # raw MQTT floor on the same broker.
 #   floor       benchmarks/mqtt_echo.c: a QoS-1 request and reply between two libmosquitto
 #               clients, TCP_NODELAY on both and on the broker, nothing else
-#   delegation  `dde bench-network` (release build): sequential delegations of the counter dApp
-#               (create + sign, publish, execute on a `dde node` process, reply, verify, SQLite
+#   delegation  `dde-bench-network` (benchmarks/Sources): sequential delegations of the counter
+#               dApp (create + sign, publish, execute on a `dde node` process, reply, verify, SQLite
 #               commit), with 1 and with 3 executor processes, each beside its protocol floor:
 #               the MQTT floor + the executors' own execution time (their log lines) + raw
 #               Ed25519 signs and verifies + one raw durable SQLite transaction, measured in the
 #               same run (RawFloor)
 #   trace       the 1-executor row runs with DDE_TRACE set: benchmarks/trace.py merges the
 #               latency probes of the requester and the executor into a p50 per step
-# DDE_NO_BUILD=1 skips the release build of dde.
+# Every row runs the profiling build (release, -Xcc -DDDE_TRACE, scratch .build-profile): the
+# probes are compiled only into it (Sources/CDDE/include/cdde.h), and without DDE_TRACE in the
+# environment each costs one branch. DDE_NO_BUILD=1 skips that build (of dde and dde-bench-network).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,11 +23,17 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 COUNT=${DDE_BENCH_COUNT:-300}
 
+PROFILE=(-c release --scratch-path "$ROOT/.build-profile" -Xcc -DDDE_TRACE)
 if [ "${DDE_NO_BUILD:-0}" != 1 ]; then
-    swift build -c release --product dde > "$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log" >&2; exit 1; }
+    for product in dde dde-bench-network; do
+        swift build "${PROFILE[@]}" --product "$product" >> "$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log" >&2; exit 1; }
+    done
 fi
-DDE="$(swift build -c release --show-bin-path)/dde"
-[ -x "$DDE" ] || { echo "bench network: FAIL: $DDE missing (swift build -c release --product dde)" >&2; exit 1; }
+BIN=$(swift build "${PROFILE[@]}" --show-bin-path)
+DDE=$BIN/dde
+for tool in "$DDE" "$BIN/dde-bench-network"; do
+    [ -x "$tool" ] || { echo "bench network: FAIL: $tool missing (swift build ${PROFILE[*]} --product $(basename "$tool"))" >&2; exit 1; }
+done
 gcc -O2 -Wall -Wextra -Werror -std=gnu11 benchmarks/mqtt_echo.c -lmosquitto -lpthread -o "$WORK/mqtt_echo"
 
 pids=()
@@ -62,7 +70,7 @@ stop_nodes() {
 # DDE_BENCH_STORE_DIR puts the requester's store elsewhere (e.g. /dev/shm: no fsync cost).
 STORE_DIR=${DDE_BENCH_STORE_DIR:-$WORK}
 mkdir -p "$STORE_DIR"
-run() { "$DDE" bench-network --broker "$BROKER" --code examples/dapps/counter.wat --workdir "$STORE_DIR" --count "$COUNT" "$@"; }
+run() { "$BIN/dde-bench-network" --broker "$BROKER" --code examples/dapps/counter.wat --workdir "$STORE_DIR" --count "$COUNT" "$@"; }
 # The executors' own time per task ("executed in N us" in their log lines) during one run: the
 # median over every node's lines written since `mark`.
 mark() { cat "$WORK"/node*.log 2>/dev/null | wc -l; }
@@ -126,4 +134,10 @@ PY
 echo
 echo "where the time goes: the 1-executor row, probes of the requester (R) and the executor (E) merged"
 echo
-python3 benchmarks/trace.py Sources/CDDE/include/cdde.h "$WORK/trace/run"
+python3 benchmarks/trace.py Sources/CDDE/include/cdde.h "$WORK/trace/run" > "$WORK/trace.md"
+cat "$WORK/trace.md"
+# The profiling build must have recorded both sides: the requester's delegation and the
+# executor's run (a build without -DDDE_TRACE records nothing and trace.py fails above).
+for step in '| R delegate start | R task signed |' '| E node executed |' '| R commit durable |' '(whole delegation)'; do
+    grep -qF "$step" "$WORK/trace.md" || { echo "bench network: FAIL: no '$step' step in the trace" >&2; exit 1; }
+done

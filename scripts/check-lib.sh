@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-lib.sh LIB NM READELF [SONAME]: fails unless LIB's dynamic symbol table defines only dde_*
-# symbols, its NEEDED entries are a subset of libc, libm, libsodium, libsqlite3 and the dynamic
-# loader, and (when given) its SONAME is SONAME.
+# symbols and names no trace or benchmark symbol, LIB holds no latency probe recorder, its NEEDED
+# entries are a subset of libc, libm, libsodium, libsqlite3 and the dynamic loader, and (when
+# given) its SONAME is SONAME.
 # Used by build-lib.sh (host tools) and build-aarch64.sh (aarch64-linux-gnu-* tools).
 set -euo pipefail
 LIB=$1 NM=${2:-nm} READELF=${3:-readelf} WANT_SONAME=${4:-}
@@ -21,6 +22,20 @@ if [ -n "$bad" ]; then
     echo "$bad" | head -n 20 >&2
     fail=1
 fi
+# Latency probes and benchmark code belong to profiling and benchmark builds only (issue 14):
+# no name in .dynsym, defined or not, may mention them.
+probes=$("$NM" -D "$LIB" | awk '{ print $NF }' | grep -iE 'trace|bench' || true)
+if [ -n "$probes" ]; then
+    echo "check-lib: FAIL: $LIB names trace or benchmark symbols (a profiling build shipped?):" >&2
+    echo "$probes" | head -n 20 >&2
+    fail=1
+fi
+# The recorder (cdde_trace.c) reads the DDE_TRACE variable: its name in the file means the probes
+# were compiled in (a -DDDE_TRACE build), even with every symbol stripped.
+if grep -aq 'DDE_TRACE' "$LIB"; then
+    echo "check-lib: FAIL: $LIB holds the latency probe recorder (built with -DDDE_TRACE): profiling builds are not shipped" >&2
+    fail=1
+fi
 count=$("$NM" -D --defined-only "$LIB" | awk '{ print $NF }' | grep -c '^dde_' || true)
 if [ "$count" -lt 10 ]; then
     echo "check-lib: FAIL: only $count dde_* symbols exported (expected the whole C API)" >&2
@@ -35,4 +50,4 @@ for lib in $needed; do
     esac
 done
 [ "$fail" -eq 0 ] || exit 1
-echo "check-lib: OK: SONAME $soname, $count dde_* symbols, nothing else defined in .dynsym; NEEDED:" $needed
+echo "check-lib: OK: SONAME $soname, $count dde_* symbols, nothing else defined in .dynsym, no trace or bench symbol; NEEDED:" $needed

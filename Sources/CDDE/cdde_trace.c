@@ -1,8 +1,12 @@
-// Latency probes (see cdde.h and benchmarks/trace.py). Off unless DDE_TRACE is set when the
-// first probe runs; then each probe appends (CLOCK_MONOTONIC ns, point) to a buffer written to
-// "$DDE_TRACE.<pid>" at exit, one "ns point" line each. CLOCK_MONOTONIC is one clock for every
-// process on the machine, so the files of a requester and its executors merge into one timeline.
+// Latency probes (see cdde.h and benchmarks/trace.py), compiled only into a profiling build
+// (-DDDE_TRACE); elsewhere this file is empty and cdde.h makes every probe a no-op. Off unless
+// the environment variable DDE_TRACE is set when the first probe runs; then each probe appends
+// (CLOCK_MONOTONIC ns, point) to a buffer written to "$DDE_TRACE.<pid>" at exit, one "ns point"
+// line each. CLOCK_MONOTONIC is one clock for every process on the machine, so the files of a
+// requester and its executors merge into one timeline.
 #include "cdde.h"
+
+#ifdef DDE_TRACE
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -63,3 +67,8 @@ void cdde_trace(int32_t point) {
     events[i].point = point;
     atomic_store_explicit(&events[i].ns, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, memory_order_release);
 }
+
+#else
+// ISO C wants at least one declaration in a translation unit.
+typedef int cdde_trace_compiled_out;
+#endif

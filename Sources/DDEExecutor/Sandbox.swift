@@ -82,8 +82,9 @@ public final class Sandbox: @unchecked Sendable {
     /// A sandbox is cheap to keep and safe to share: every run gets its own WasmKit store.
     public convenience init() { self.init(fuelMetering: true) }
 
-    /// Without fuel metering a run has no fuel bound and no deadline: for benchmarks only.
-    init(fuelMetering: Bool) {
+    /// Without fuel metering a run has no fuel bound and no deadline: for benchmarks only
+    /// (`ExecutorBenchmark` in benchmarks/Sources/DDEBench), hence an SPI, not the public API.
+    @_spi(Benchmarks) public init(fuelMetering: Bool) {
         self.fuelMetering = fuelMetering
         // Software bounds checks, not WasmKit's Linux default (mprotect): that one maps a 4 GiB
         // reservation per instance and unmaps it when the run ends, and with a new instance per

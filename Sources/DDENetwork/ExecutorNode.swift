@@ -4,7 +4,9 @@
 // capabilities it grants), fetches missing code by hash, limits the tasks it runs at once per
 // requester (`maxComputeTasksPerPeer`, the rest get a compute_error DDE_ERR_BUSY), runs
 // `Executor.execute` and publishes the result envelope on the requester's results topic. One log
-// line per task.
+// line per task. It also serves code to peers: a `code_request` on `Topic.codeRequests` for a
+// module in its code store is answered by publishing the module (retained) on `Topic.code(hash)`,
+// so executors, embedded and demo nodes included, fetch code from each other.
 //
 // Threads (`run` with workers > 0): leader/follower. `workers` + 1 threads take turns receiving;
 // the one that receives an offer runs it itself when another thread is idle to take over
@@ -17,21 +19,25 @@ import DDEExecutor
 import CDDE
 import Foundation
 
-public final class ExecutorNode<T: Transport>: @unchecked Sendable {
-    /// How the node answers. Everything but `.honest` is for tests and the demo.
-    public enum Behaviour: Sendable, Equatable {
-        case honest
-        /// Alters the result after signing: the proof fails check 7 (resultHash).
-        case forge
-        /// Runs nothing and signs a consistent but wrong result at once: it verifies; only
-        /// quorum or audit catch it.
-        case lie
-        /// Answers honestly after waiting this many milliseconds.
-        case slow(ms: Int)
-        /// Runs nothing and answers nothing.
-        case silent
-    }
+/// What a node sends for an accepted task, as `ExecutorNode.Config.answer` decides it.
+public enum NodeAnswer: Sendable {
+    /// Publish this compute_result; `note` ends the task's log line.
+    case result(ComputeResult, note: String)
+    /// Publish nothing (the requester times the executor out); `note` ends the log line.
+    case nothing(note: String)
+}
 
+/// Decides what the node sends for a task it accepted (checked, within its limits, code at
+/// hand): given the task, the node's key and `execute`, which runs the task honestly (sandbox,
+/// proof, signature) when called. It may replace the answer, delay it (by sleeping: it runs on
+/// the thread that would publish), drop it, or never execute at all. A thrown error is sent as
+/// the task's compute_error. Misbehaving executors for tests, the demo and the simulation are
+/// such hooks (DDEAdversary); a real node has none and answers `.result(try execute(), note: "")`.
+public typealias NodeAnswerHook = @Sendable (
+    _ task: ComputeTask, _ keyPair: KeyPair, _ execute: () throws(DDEError) -> ComputeResult
+) throws(DDEError) -> NodeAnswer
+
+public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     public struct Config: Sendable {
         /// Tasks of one requester in flight at once (queued or running); more are refused.
         public var maxComputeTasksPerPeer: UInt64 = 4
@@ -43,7 +49,8 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         public var workers: Int = 1
         /// How long a task waits for its code to arrive before DDE_ERR_CODE_NOT_FOUND.
         public var codeFetchTimeoutMs: Int = 2000
-        public var behaviour: Behaviour = .honest
+        /// What is sent for each accepted task; nil: the honest result (see `NodeAnswerHook`).
+        public var answer: NodeAnswerHook? = nil
         /// Label in log lines.
         public var name: String = "node"
         /// How often the signed presence is published again (ms): requesters ignore presence
@@ -67,6 +74,8 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     private var recentTasks: [Digest] = []
     private var recentSet = Set<Digest>()
     private var waitingForCode: [Digest: [(offer: TaskOffer, since: Date)]] = [:]
+    /// Modules published for peers (retained: once is enough).
+    private var servedCode = Set<Digest>()
     // The thread pool of `run` (guarded by `pool`): tasks accepted but not started, whether a
     // thread is receiving, threads waiting for a turn, pool threads alive, stop requested.
     private let pool = NSCondition()
@@ -98,10 +107,11 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
                  timestamp: cdde_now_ms())
     }
 
-    /// Subscribes to tasks and publishes the retained, signed presence message (again every
-    /// `presenceIntervalMs` while `run` runs).
+    /// Subscribes to tasks and code requests and publishes the retained, signed presence
+    /// message (again every `presenceIntervalMs` while `run` runs).
     public func start() throws(DDEError) {
         try transport.subscribe(Topic.tasks)
+        try transport.subscribe(Topic.codeRequests)
         try announce(presence)
     }
 
@@ -245,6 +255,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         switch envelope.type {
         case .computeTask: return handleOffer(envelope.payload)
         case .code: return handleCode(envelope.payload)
+        case .codeRequest: serveCode(envelope.payload); return []
         default: return []  // results, presence and requests of others are not the executor's business
         }
     }
@@ -271,10 +282,6 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         }
         lock.unlock()
         if seen { return [] }
-        if config.behaviour == .silent {
-            log("\(config.name): task \(short(task.taskId)) from \(short(task.requesterPublicKey)): silent (test mode)")
-            return []
-        }
         for need in task.requiredCapabilities where !granted.contains(where: { sameScalars($0, need) }) {
             refuse(task, DDEError(.capabilityDenied, "this executor does not grant \(need)"))
             return []
@@ -299,36 +306,33 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     private func execute(_ task: ComputeTask) {
         defer { release(task) }
         let label = "\(config.name): task \(short(task.taskId)) from \(short(task.requesterPublicKey)) \(task.dappId).\(task.intent.action)"
-        var result: ComputeResult
+        // The executor's own time for the task (sandbox run, proof, signature), in the log line
+        // at microsecond resolution: the result's executionLatency is whole milliseconds. When
+        // the answer hook runs nothing, the time the hook took.
+        var executionUs: UInt64? = nil
+        let run = { [self] () throws(DDEError) -> ComputeResult in
+            let started = DispatchTime.now().uptimeNanoseconds
+            let result = try Executor.execute(task: task, keyPair: keyPair, codeStore: codeStore, sandbox: sandbox)
+            executionUs = (DispatchTime.now().uptimeNanoseconds &- started) / 1000
+            return result
+        }
+        let answer: NodeAnswer
         let started = DispatchTime.now().uptimeNanoseconds
         do throws(DDEError) {
-            if config.behaviour == .lie {
-                // A rational liar runs nothing: it signs a consistent lie at once (and so
-                // answers first).
-                result = Misbehaviour.fabricate(task: task, keyPair: keyPair)
+            if let hook = config.answer {
+                answer = try hook(task, keyPair, run)
             } else {
-                result = try Executor.execute(task: task, keyPair: keyPair, codeStore: codeStore, sandbox: sandbox)
+                answer = .result(try run(), note: "")
             }
         } catch {
             refuse(task, error, label: label)
             return
         }
-        // The executor's own time for the task (sandbox run, proof, signature), in the log line
-        // at microsecond resolution: the result's executionLatency is whole milliseconds.
-        let executionUs = (DispatchTime.now().uptimeNanoseconds &- started) / 1000
+        let us = executionUs ?? (DispatchTime.now().uptimeNanoseconds &- started) / 1000
         cdde_trace(CDDE_TRACE_NODE_EXECUTED)
-        var note = ""
-        switch config.behaviour {
-        case .forge:
-            result = Misbehaviour.forge(result)
-            note = " (FORGED after signing)"
-        case .lie:
-            note = " (LIE: consistent, signed, nothing run)"
-        case .slow(let ms):
-            Thread.sleep(forTimeInterval: Double(ms) / 1000)
-            note = " (slowed \(ms) ms)"
-        case .honest, .silent:
-            break
+        guard case .result(let result, let note) = answer else {
+            if case .nothing(let note) = answer { log("\(label): \(note)") }
+            return
         }
         let envelope = Envelope(type: .computeResult, payload: result.json)
         do throws(DDEError) {
@@ -336,7 +340,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             try transport.publish(topic: Topic.results(requester: task.requesterPublicKey),
                                   payload: envelope.canonicalBytes, retain: false)
             lock.lock(); answered += 1; lock.unlock()
-            log("\(label): ok, result \(short(result.resultHash)), fuel \(result.proof.fuelUsed), executed in \(executionUs) us\(note)")
+            log("\(label): ok, result \(short(result.resultHash)), fuel \(result.proof.fuelUsed), executed in \(us) us\(note)")
         } catch {
             log("\(label): could not publish the result: \(error.message)")
         }
@@ -393,6 +397,31 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             return []
         }
         return waiting.map { $0.offer.task }
+    }
+
+    /// Answers a peer's code_request for a module this node holds: published retained on
+    /// `Topic.code(hash)`, where every later asker finds it too (so once per module).
+    private func serveCode(_ payload: JSON) {
+        let request: CodeRequest
+        do throws(DDEError) {
+            request = try CodeRequest(json: payload)
+        } catch {
+            log("\(config.name): dropped a message on \(Topic.codeRequests): \(error.message)")
+            return
+        }
+        let hash = request.codeHash
+        lock.lock()
+        let served = servedCode.contains(hash)
+        lock.unlock()
+        guard !served, codeStore.contains(hash) else { return }
+        do throws(DDEError) {
+            let module = try codeStore.module(for: hash)
+            try transport.publish(topic: Topic.code(hash), payload: CodeMessage(module: module).envelope.canonicalBytes, retain: true)
+            lock.lock(); servedCode.insert(hash); lock.unlock()
+            log("\(config.name): code \(short(hash)) published for a peer (\(module.count) bytes)")
+        } catch {
+            log("\(config.name): code \(short(hash)): cannot publish it: \(error.message)")
+        }
     }
 
     private func expireCodeWaits() {

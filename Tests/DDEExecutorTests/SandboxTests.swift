@@ -210,13 +210,3 @@ final class SandboxTests: XCTestCase {
         XCTAssertNotEqual(bad.executionTraceHash, good.executionTraceHash)
     }
 }
-
-final class BenchmarkTests: XCTestCase {
-    func testBenchmarkRunsBothModesToTheSameResult() throws {
-        let source = try String(contentsOf: repoRoot.appendingPathComponent("examples/dapps/hashchain.wat"), encoding: .utf8)
-        let report = try ExecutorBenchmark.run(hashchainWAT: source, n: 20, repeats: 1)
-        XCTAssertGreaterThan(report.meteredNanoseconds, 0)
-        XCTAssertGreaterThan(report.fuelUsed, 20 * 1000)
-        print(report)
-    }
-}

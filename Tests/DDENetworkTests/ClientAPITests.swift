@@ -1,5 +1,6 @@
 import CDDE
 import DDE
+import DDEAdversary
 import DDEExecutor
 import DDENetwork
 import Foundation
@@ -22,10 +23,10 @@ final class ClientAPITests: XCTestCase {
         let hub = InProcessHub()
         var nodes: [ExecutorNode<InProcessTransport>] = []
         let stop = DelegationEndToEndTests.Flag()
-        for (name, behaviour) in [("a", ExecutorNode<InProcessTransport>.Behaviour.honest), ("forger", .forge)] {
+        for (name, behaviour) in [("a", Behaviour.honest), ("forger", .forge)] {
             var config = ExecutorNode<InProcessTransport>.Config()
             config.name = name
-            config.behaviour = behaviour
+            config.answer = behaviour.hook
             let node = ExecutorNode(transport: hub.endpoint(name: name), keyPair: KeyPair.generate(),
                                     codeStore: try CodeStore(directory: dir.appendingPathComponent(name)), config: config,
                                     log: { _ in })

@@ -1,4 +1,5 @@
 import DDE
+import DDEAdversary
 import DDEExecutor
 import DDENetwork
 import Foundation
@@ -35,7 +36,7 @@ final class DelegationEndToEndTests: XCTestCase {
 
     /// A requester and one node per (name, behaviour); nodes start with empty code stores and
     /// fetch the modules by hash.
-    func network(_ behaviours: [(String, Node.Behaviour)], duplicates: Bool = false,
+    func network(_ behaviours: [(String, Behaviour)], duplicates: Bool = false,
                  configure: (inout Node.Config) -> Void = { _ in }) throws -> Network {
         let dir = temporaryDirectory(self)
         let hub = InProcessHub()
@@ -45,7 +46,7 @@ final class DelegationEndToEndTests: XCTestCase {
         for (name, behaviour) in behaviours {
             var config = Node.Config()
             config.name = name
-            config.behaviour = behaviour
+            config.answer = behaviour.hook
             configure(&config)
             let node = Node(transport: hub.endpoint(name: name), keyPair: KeyPair.generate(),
                             codeStore: try CodeStore(directory: dir.appendingPathComponent("code-\(name)")),

@@ -124,10 +124,13 @@ void cdde_mqtt_stats(cdde_mqtt *m, cdde_mqtt_counters *out);
 // Disconnects cleanly (the broker keeps the session), stops the thread, frees everything.
 void cdde_mqtt_close(cdde_mqtt *m);
 
-// ---- Latency probes (cdde_trace.c), for benchmarks/trace.py. With DDE_TRACE=PREFIX in the
-// environment each probe records the time it ran; the process writes PREFIX.<pid> at exit.
-// Without it a probe is one load and one branch. Numbers, not names, so that recording stays
-// cheap; benchmarks/trace.py reads the names from these lines.
+// ---- Latency probes (cdde_trace.c), for benchmarks/trace.py. Compiled in only by a profiling
+// build (`-Xcc -DDDE_TRACE`, as benchmarks/network.sh builds it); in every other build, the
+// shipped libdde.so and `dde` included, cdde_trace is an empty inline function and each probe
+// compiles to nothing. In a profiling build, with DDE_TRACE=PREFIX in the environment each
+// probe records the time it ran and the process writes PREFIX.<pid> at exit; without it a probe
+// is one load and one branch. Numbers, not names, so that recording stays cheap;
+// benchmarks/trace.py reads the names from these lines.
 #define CDDE_TRACE_DELEGATE_START 10     // Delegator.delegate entered
 #define CDDE_TRACE_TASK_SIGNED 11        // task built from the stored state and signed
 #define CDDE_TRACE_OFFER_PUBLISH 12      // offer handed to the transport
@@ -146,7 +149,11 @@ void cdde_mqtt_close(cdde_mqtt *m);
 #define CDDE_TRACE_NODE_RESULT_PUBLISH 33 // executor node: result handed to the transport
 #define CDDE_TRACE_MQTT_ARRIVED 40       // MQTT network thread: a message arrived
 #define CDDE_TRACE_MQTT_RECEIVED 41      // MQTT: the receiving thread took it from the queue
+#ifdef DDE_TRACE
 void cdde_trace(int32_t point);
+#else
+static inline void cdde_trace(int32_t point) { (void)point; }
+#endif
 
 // Public in include/dde.h, defined in cdde.c.
 int dde_errcode(void);

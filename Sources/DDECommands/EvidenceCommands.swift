@@ -32,7 +32,7 @@ struct EvidenceCommand: ParsableCommand {
         @Argument(help: "Another compute_result for the same task (JSON file).") var second: String
 
         func run() throws {
-            try DDECLI.run { () throws(DDEError) in
+            try DDECommands.run { () throws(DDEError) in
                 let t = try ComputeTask(json: try parseJSON(try readInput(task, what: "task"), what: task))
                 let a = try ComputeResult(json: try parseJSON(try readInput(first, what: "result"), what: first))
                 let b = try ComputeResult(json: try parseJSON(try readInput(second, what: "result"), what: second))
@@ -47,7 +47,7 @@ struct EvidenceCommand: ParsableCommand {
         @Flag(help: "Print a JSON array.") var json = false
 
         func run() throws {
-            try DDECLI.run { () throws(DDEError) in
+            try DDECommands.run { () throws(DDEError) in
                 let s = try store.open()
                 defer { s.close() }
                 let rows = try s.evidence()
@@ -64,9 +64,9 @@ struct EvidenceCommand: ParsableCommand {
                     ])) }).canonicalBytes())
                     return
                 }
-                if rows.isEmpty { print("(no evidence)") }
+                if rows.isEmpty { writeLine("(no evidence)") }
                 for e in rows {
-                    print("#\(e.id) \(short(e.executorKey)) task \(short(e.taskId)) \(e.status.nameString)\(e.convicted ? " CONVICTED" : "")\(e.document != nil ? " portable" : ""): \(e.detail)")
+                    writeLine("#\(e.id) \(short(e.executorKey)) task \(short(e.taskId)) \(e.status.nameString)\(e.convicted ? " CONVICTED" : "")\(e.document != nil ? " portable" : ""): \(e.detail)")
                 }
             }
         }
@@ -78,7 +78,7 @@ struct EvidenceCommand: ParsableCommand {
         @OptionGroup var store: StoreOption
 
         func run() throws {
-            try DDECLI.run { () throws(DDEError) in
+            try DDECommands.run { () throws(DDEError) in
                 let s = try store.open()
                 defer { s.close() }
                 for doc in try s.evidenceDocuments() { writeOutput(doc.canonicalBytes) }
@@ -95,7 +95,7 @@ struct EvidenceCommand: ParsableCommand {
         @Flag(help: "Print one JSON verdict per document.") var json = false
 
         func run() throws {
-            try DDECLI.run { () throws(DDEError) in
+            try DDECommands.run { () throws(DDEError) in
                 let codeStore = try code.open()
                 for doc in try readDocuments(file) {
                     let v = try Audit.judge(doc, codeStore: codeStore)
@@ -115,7 +115,7 @@ struct EvidenceCommand: ParsableCommand {
         @Flag(help: "Print one JSON verdict per document.") var json = false
 
         func run() throws {
-            try DDECLI.run { () throws(DDEError) in
+            try DDECommands.run { () throws(DDEError) in
                 let s = try store.open()
                 defer { s.close() }
                 let codeStore = try code.open()
@@ -133,10 +133,10 @@ struct EvidenceCommand: ParsableCommand {
                     case .convicted(let liars, let how):
                         report(doc, EvidenceDocument.Verdict(liars: liars, how: how), json: json)
                     case .known:
-                        if !json { print("\(short(doc.id)): already known") }
+                        if !json { writeLine("\(short(doc.id)): already known") }
                     case .unjudged:
                         unjudged += 1
-                        if !json { print("\(short(doc.id)): kept unjudged (no module \(short(doc.task.dappCodeHash)) in the code store to re-execute): nobody blacklisted") }
+                        if !json { writeLine("\(short(doc.id)): kept unjudged (no module \(short(doc.task.dappCodeHash)) in the code store to re-execute): nobody blacklisted") }
                     }
                 }
                 if unjudged > 0 {
@@ -171,6 +171,6 @@ private func report(_ doc: EvidenceDocument, _ v: EvidenceDocument.Verdict, json
             .init("how", .string(v.how.rawValue)),
         ])).canonicalBytes())
     } else {
-        print("\(short(doc.id)): task \(short(doc.task.taskId)): liar \(v.liars.map { $0.hex }.joined(separator: ", ")) (\(v.how.rawValue))")
+        writeLine("\(short(doc.id)): task \(short(doc.task.taskId)): liar \(v.liars.map { $0.hex }.joined(separator: ", ")) (\(v.how.rawValue))")
     }
 }

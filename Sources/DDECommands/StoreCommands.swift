@@ -2,13 +2,6 @@ import ArgumentParser
 import DDE
 import Foundation
 
-struct StoreOption: ParsableArguments {
-    @Option(name: .customLong("store"), help: "The requester's store (SQLite file; created if absent).")
-    var path: String
-
-    func open() throws(DDEError) -> Store { try Store(path: path) }
-}
-
 struct Commit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify a compute_result again and commit it to the receipt chain.",
@@ -19,15 +12,15 @@ struct Commit: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOption
-    @Option(help: "The requester's identity key file (signs receipts).") var key: String
+    @OptionGroup var key: RequesterKeyOption
     @Argument(help: "The task (JSON file).") var task: String
     @Argument(help: "The compute_result (JSON file).") var result: String
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let t = try ComputeTask(json: try parseJSON(try readInput(task, what: "task"), what: task))
             let r = try ComputeResult(json: try parseJSON(try readInput(result, what: "result"), what: result))
-            let receipt = try store.open().commit(task: t, result: r, identity: try KeyFile.load(from: key), now: nowMs())
+            let receipt = try store.open().commit(task: t, result: r, identity: try key.load(), now: nowMs())
             writeOutput(receipt.canonicalBytes)
         }
     }
@@ -47,7 +40,7 @@ struct Chain: ParsableCommand {
         @Flag(help: "No progress on stderr.") var quiet = false
 
         func run() throws {
-            try DDECLI.run { () throws(DDEError) in
+            try DDECommands.run { () throws(DDEError) in
                 let s = try store.open()
                 var lastShown = 0.0
                 let report = try s.verifyChain { done, total in
@@ -55,14 +48,14 @@ struct Chain: ParsableCommand {
                     let now = Date().timeIntervalSince1970
                     if now - lastShown > 0.2 || done == total {
                         lastShown = now
-                        FileHandle.standardError.write(Data("\rverifying receipt \(done)/\(total)".utf8))
-                        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+                        Console.current.write(Array("\rverifying receipt \(done)/\(total)".utf8), toStandardError: true)
+                        if done == total { Console.current.write([0x0a], toStandardError: true) }
                     }
                 }
                 if let head = report.head {
-                    print("chain ok: \(report.count) receipts, head \(head.receiptHash.hex), state root \(head.nextStateRoot.hex)")
+                    writeLine("chain ok: \(report.count) receipts, head \(head.receiptHash.hex), state root \(head.nextStateRoot.hex)")
                 } else {
-                    print("chain ok: empty")
+                    writeLine("chain ok: empty")
                 }
             }
         }
@@ -75,7 +68,7 @@ struct Chain: ParsableCommand {
         @Option(help: "Print the receipt at this index instead of the head.") var index: UInt64?
 
         func run() throws {
-            try DDECLI.run { () throws(DDEError) in
+            try DDECommands.run { () throws(DDEError) in
                 let s = try store.open()
                 if let index {
                     writeOutput(try s.receipt(at: index).canonicalBytes)
@@ -104,9 +97,9 @@ struct Chain: ParsableCommand {
         @Flag(help: "Receipts only.") var receiptsOnly = false
 
         func run() throws {
-            try DDECLI.run { () throws(DDEError) in
+            try DDECommands.run { () throws(DDEError) in
                 try store.open().exportJSONLines(withProofs: !receiptsOnly) { line in
-                    FileHandle.standardOutput.write(Data(line)) // each line ends with its newline
+                    Console.current.write(line) // each line ends with its newline
                 }
             }
         }
@@ -122,7 +115,7 @@ struct Peers: ParsableCommand {
     @Flag(help: "Print a JSON array of records.") var json = false
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let s = try store.open()
             let now = Int64(nowMs())
             let sorted = try s.reputation.allInRoutingOrder(now: now)
@@ -130,7 +123,7 @@ struct Peers: ParsableCommand {
                 writeOutput(JSON.array(sorted.map { $0.json(config: s.reputation.config, now: now) }).canonicalBytes())
                 return
             }
-            print(peerTable(sorted, config: s.reputation.config, now: now))
+            writeLine(peerTable(sorted, config: s.reputation.config, now: now))
         }
     }
 }

@@ -1,6 +1,8 @@
 // The cost of fuel metering on the compute-heavy example dApp: the same hashchain run with
-// metering on (as every task runs) and off (no fuel bound: never used for tasks).
+// metering on (as every task runs) and off (no fuel bound: never used for tasks). Run by
+// `dde-torture bench-executor` (benchmarks/executor.sh).
 import DDE
+@_spi(Benchmarks) import DDEExecutor
 import Dispatch
 
 public struct ExecutorBenchmarkReport: Sendable, CustomStringConvertible {

@@ -1,7 +1,7 @@
 // The physical limits under a delegation, measured raw on the same machine in the same run
 // (benchmarks only): Ed25519 sign and verify straight through libsodium, and one durable SQLite
 // transaction writing the rows a commit writes straight through sqlite3_*. Used by
-// `dde bench-network` (the floor of a whole delegation) and `dde-torture bench-store`.
+// `dde-bench-network` (the floor of a whole delegation) and `dde-torture bench-store`.
 import CDDE
 import DDE
 import Dispatch

@@ -32,8 +32,8 @@ struct DDESimCommand: ParsableCommand {
             honest 20-200 ms, liars 2-10 ms, +-10% per answer), the clock (simulated milliseconds \
             injected into the Delegator), the randomness (a seeded xoshiro256** injected through \
             Delegator(random:), seeded keys and payloads: the same --seed gives the same table), and \
-            the liars (Sources/DDESim/Adversary.swift: consistent lies in the manner of \
-            Misbehaviour.lie, with the strategies below). The only shortcut: an honest execution is \
+            the liars (benchmarks/Sources/dde-sim/Adversary.swift: the strategies below, each lie \
+            made by Misbehaviour.lie of Sources/DDEAdversary). The only shortcut: an honest execution is \
             run once per distinct task id and each honest executor re-signs its fields under its own \
             key (determinism: the same task gives the same result).
 

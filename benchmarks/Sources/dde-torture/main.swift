@@ -1,4 +1,5 @@
-// dde-torture: a test tool, not part of the product.
+// dde-torture: a test and benchmark tool, not part of the product (an executable target in
+// benchmarks/Sources, no product: `swift build -c release --product dde-torture`).
 //
 //   dde-torture crash --store DB --code DIR --wat counter.wat [--seed N]
 //       The child of scripts/test-crash.sh: commits real results in a loop until it is killed.
@@ -18,6 +19,7 @@
 //       compiled module for a peer interpreter.
 import CDDE
 import DDE
+import DDEBench
 import DDEExecutor
 import Foundation
 

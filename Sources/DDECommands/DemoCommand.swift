@@ -9,6 +9,7 @@
 //      task, disagreement, re-execution of the code by hash) and blacklists charlie too.
 import ArgumentParser
 import DDE
+import DDEAdversary
 import DDEExecutor
 import DDENetwork
 import Foundation
@@ -40,7 +41,7 @@ struct Demo: ParsableCommand {
     var json = false
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let demo = DemoRun(storePath: store, hashchainN: hashchainN, json: json)
             if let broker {
                 _ = try MQTTTransport.parseURL(broker)
@@ -89,7 +90,7 @@ struct DemoRun {
     let hashchainN: Int
     let json: Bool
 
-    func say(_ line: String = "") { if !json { print(line) } }
+    func say(_ line: String = "") { if !json { writeLine(line) } }
 
     /// Runs the demo with a transport per participant from `connect` ("requester", "alpha", ...).
     func run<T: DemoTransport>(network: String, discoveryMs: UInt64,
@@ -120,7 +121,7 @@ struct DemoRun {
         let logs = LogBuffer()
         let stop = StopFlag()
         var names: [PublicKey: String] = [identity.publicKey: "requester A"]
-        let behaviours: [(String, ExecutorNode<T>.Behaviour)] = [("alpha", .honest), ("bravo", .honest), ("charlie", .lie)]
+        let behaviours: [(String, Behaviour)] = [("alpha", .honest), ("bravo", .honest), ("charlie", .lie)]
         var nodes: [ExecutorNode<T>] = []
         var threads: [Thread] = []
         // Stops the node threads, clears their presence, then closes their transports (never
@@ -142,7 +143,7 @@ struct DemoRun {
         for (name, behaviour) in behaviours {
             var config = ExecutorNode<T>.Config()
             config.name = name
-            config.behaviour = behaviour
+            config.answer = behaviour.hook
             let codeStore = try CodeStore(directory: temp.appendingPathComponent("code-\(name)"))
             let node = ExecutorNode(transport: try connect(name), keyPair: KeyPair.generate(), codeStore: codeStore,
                                     config: config, log: { logs.add($0) })
@@ -176,8 +177,8 @@ struct DemoRun {
 
         say("dde demo: verifiable delegated compute on \(network)")
         say("requester A \(short(identity.publicKey)), store \(path); requester B \(short(bIdentity.publicKey))")
-        for n in nodes {
-            say("executor  \(label(n.publicKey))  \(n.config.behaviour == .honest ? "honest" : "LIES: runs nothing, signs consistent wrong results (they pass every check)")")
+        for (n, (_, behaviour)) in zip(nodes, behaviours) {
+            say("executor  \(label(n.publicKey))  \(behaviour == .honest ? "honest" : "LIES: runs nothing, signs consistent wrong results (they pass every check)")")
         }
 
         // Code by hash: compile the examples and publish them (retained) for the executors.
@@ -310,9 +311,8 @@ struct DemoRun {
         let now = Int64(nowMs())
         say()
         say("== reputation (requester A's view, routing order)")
-        print(json ? "" : peerTable(try store.reputation.allInRoutingOrder(now: now), config: store.reputation.config, now: now)
-            .split(separator: "\n").map { "   " + $0 }.joined(separator: "\n")
-            .replacingOccurrences(of: "…", with: "…"), terminator: json ? "" : "\n")
+        say(peerTable(try store.reputation.allInRoutingOrder(now: now), config: store.reputation.config, now: now)
+            .split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
         var repDocs: [JSON] = []
         for r in try store.reputation.allInRoutingOrder(now: now) {
             repDocs.append(.object(JSONObject(uniqueMembers: [

@@ -3,6 +3,7 @@
 // task topic (which task, which executors it names, whether this task id was offered before)
 // and, for rejoining, whether it has been blacklisted (see `World.noticeCaught`).
 import DDE
+import DDEAdversary
 
 enum Strategy: String, CaseIterable {
     /// Lies on every task it is asked, each liar its own wrong result.
@@ -62,24 +63,13 @@ struct SimError: Error, CustomStringConvertible {
 }
 
 enum Lie {
-    /// A consistent lie in the manner of `Misbehaviour.lie`: the result document changed (tagged
+    /// A consistent lie (`Misbehaviour.lie`, DDEAdversary): the result document changed (tagged
     /// `forged: tag`, so distinct liars disagree among themselves and colluders agree), its
-    /// hash in the proof, the proof re-signed by the liar. Writes and roots are the honest ones,
-    /// so the lie passes every check of the verification.
+    /// hash in the proof, the proof re-signed by the liar at its own time. Writes and roots are
+    /// the honest ones, so the lie passes every check of the verification.
     static func sign(_ honest: ComputeResult, tag: String, key: KeyPair, timestamp: UInt64,
                      latency: UInt64) -> ComputeResult {
-        var wrong: JSON
-        if case .object(var o) = honest.result {
-            o["forged"] = .string(tag)
-            wrong = .object(o)
-        } else {
-            wrong = .object(JSONObject(uniqueMembers: [.init("forged", .string(tag)), .init("value", honest.result)]))
-        }
-        var proof = honest.proof
-        proof.resultHash = wrong.hash
-        proof.timestamp = timestamp
-        proof.sign(with: key)
-        return ComputeResult(proof: proof, result: wrong, stateWrites: honest.stateWrites, executionLatency: latency)
+        Misbehaviour.lie(honest, keyPair: key, tag: .string(tag), timestamp: timestamp, executionLatency: latency)
     }
 
     /// The honest answer of another executor: the cached execution's proof fields, its own

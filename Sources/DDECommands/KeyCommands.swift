@@ -17,7 +17,7 @@ struct Keygen: ParsableCommand {
     var json = false
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             if !force && FileManager.default.fileExists(atPath: out) {
                 throw DDEError(.io, "\(out) exists; pass --force to replace it (the old key is lost)")
             }
@@ -28,7 +28,7 @@ struct Keygen: ParsableCommand {
                     .init("path", .string(out)), .init("publicKey", .string(pair.publicKey.hex)),
                 ])).canonicalBytes())
             } else {
-                print(pair.publicKey.hex)
+                writeLine(pair.publicKey.hex)
             }
         }
     }
@@ -43,7 +43,7 @@ struct Canon: ParsableCommand {
     var file: String?
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             writeOutput(try parseJSON(try readInput(file, what: "document"), what: file ?? "stdin").canonicalBytes())
         }
     }

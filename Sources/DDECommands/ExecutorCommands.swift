@@ -1,18 +1,8 @@
 import ArgumentParser
 import DDE
+import DDEAdversary
 import DDEExecutor
 import Foundation
-
-/// Where modules are kept by hash: --code, else $DDE_CODE_DIR, else ./dde-code.
-struct CodeDirectory: ParsableArguments {
-    @Option(name: .customLong("code"), help: "The code store folder (default: $DDE_CODE_DIR or ./dde-code).")
-    var path: String?
-
-    func open() throws(DDEError) -> CodeStore {
-        let dir = path ?? ProcessInfo.processInfo.environment["DDE_CODE_DIR"] ?? "dde-code"
-        return try CodeStore(directory: URL(fileURLWithPath: dir))
-    }
-}
 
 struct CodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,10 +16,10 @@ struct CodeCommand: ParsableCommand {
         @OptionGroup var store: CodeDirectory
 
         func run() throws {
-            try DDECLI.run { () throws(DDEError) in
+            try DDECommands.run { () throws(DDEError) in
                 let bytes = try readInput(file, what: "module")
                 let module = file.hasSuffix(".wat") ? try compileWAT(bytes, path: file) : bytes
-                print(try store.open().add(module).hex)
+                writeLine(try store.open().add(module).hex)
             }
         }
     }
@@ -40,7 +30,7 @@ struct Exec: ParsableCommand {
         abstract: "Execute a task as an executor and print the signed compute_result.",
         discussion: "Checks the task (id, signature), runs its module from the code store deterministically, and signs the proof.")
 
-    @Option(help: "Executor key file (from `dde keygen`).") var key: String
+    @OptionGroup var key: ExecutorKeyOption
     @OptionGroup var store: CodeDirectory
     @Argument(help: "The task (JSON file, '-' for stdin).") var task: String
     /// Tests only: `lie` signs a consistent but wrong result (verify accepts it, audit does not);
@@ -48,9 +38,9 @@ struct Exec: ParsableCommand {
     @Option(help: .hidden) var testBehaviour: String?
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let t = try ComputeTask(json: try parseJSON(try readInput(task, what: "task"), what: task))
-            let pair = try KeyFile.load(from: key)
+            let pair = try key.load()
             var result = try Executor.execute(task: t, keyPair: pair, codeStore: try store.open())
             switch testBehaviour {
             case nil: break
@@ -78,7 +68,7 @@ struct AuditCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let t = try ComputeTask(json: try parseJSON(try readInput(task, what: "task"), what: task))
             let r = try ComputeResult(json: try parseJSON(try readInput(result, what: "result"), what: result))
             let report = try Audit.check(task: t, result: r, codeStore: try store.open())
@@ -91,7 +81,7 @@ struct AuditCommand: ParsableCommand {
                 if let c = report.claimed { o["claimed"] = .string(c) }
                 writeOutput(JSON.object(o).canonicalBytes())
             } else if report.holds {
-                print("holds: re-execution agrees with every field of the proof")
+                writeLine("holds: re-execution agrees with every field of the proof")
             }
             if let field = report.field {
                 throw DDEError(.auditFailed, "\(field) differs: re-execution gives \(report.expected ?? "?"), the proof claims \(report.claimed ?? "?")")

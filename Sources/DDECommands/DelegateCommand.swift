@@ -32,15 +32,9 @@ struct Delegate: ParsableCommand {
                   --cap state.read --cap state.write
             """)
 
-    @Option(help: "MQTT broker URL (mqtt://host:port).")
-    var broker: String
-
-    @Option(help: "Requester store (SQLite; created if absent): the dApp state, the receipt chain, reputation.")
-    var store: String
-
-    @Option(help: "Requester key file (from `dde keygen`): signs the task and the receipt.")
-    var key: String
-
+    @OptionGroup var broker: BrokerOption
+    @OptionGroup var store: StoreOption
+    @OptionGroup var key: RequesterKeyOption
     @OptionGroup var fields: TaskFields
 
     @OptionGroup var assurance: AssuranceOptions
@@ -60,22 +54,21 @@ struct Delegate: ParsableCommand {
     @Option(help: "Milliseconds to collect executors' presence before choosing.")
     var discover: UInt64 = 1000
 
-    @Option(help: "MQTT client id (default dde-req-<12 hex of the key>; the broker keeps the session under it).")
-    var clientId: String?
+    @OptionGroup var clientId: ClientIdOption
 
     @Flag(help: "Print the whole delegation report as JSON on stdout instead of the receipt.")
     var json = false
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let options = try delegationOptions()
             // Read before connecting: a missing file fails without touching the network.
             let module = try fields.module()
             let spec = try TaskSpec(json: .object(try fields.specObject(allowState: false, module: module)), now: nowMs())
-            let identity = try KeyFile.load(from: key)
-            let db = try Store(path: store)
+            let identity = try key.load()
+            let db = try store.open()
             defer { db.close() }
-            let mqtt = try MQTTTransport(url: broker, clientId: clientId ?? MQTTTransport.clientId(role: "req", key: identity.publicKey))
+            let mqtt = try MQTTTransport(url: broker.url, clientId: clientId.id(role: "req", key: identity.publicKey))
             defer { mqtt.close() }
             mqtt.onNotice = { progress("mqtt: \($0)") }
             let delegator = try Delegator(transport: mqtt, store: db, identity: identity)
@@ -136,48 +129,4 @@ struct Delegate: ParsableCommand {
 /// A progress line on stderr.
 private func progress(_ line: String) {
     logLine("dde delegate: \(line)")
-}
-
-/// How a delegation makes sure of its result: one definition for `dde delegate` and `dde demo`.
-struct AssuranceOptions: ParsableArguments {
-    @Option(help: "first_valid (accept the first valid proof), quorum (k executors must agree) or audited (replicate executors on probation, audit trusted ones at random).")
-    var mode: String = "first_valid"
-
-    @Option(help: "Quorum size (with --mode quorum).")
-    var k: Int = 2
-
-    @Option(help: "With --mode audited: the share of committed results you accept to be wrong.")
-    var errorTarget: Double = 1e-3
-
-    @Option(help: "With --mode audited: the share of executors assumed to lie.")
-    var liarShare: Double = 0.2
-
-    @Option(help: "With --mode audited: the lowest audit probability, however long an executor's record.")
-    var auditFloor: Double = 0.01
-
-    @Option(name: .customLong("pin"), help: "An executor you trust (public key hex, repeatable): audits and tie-breaks go to it first, and its word decides a disagreement.")
-    var pinned: [String] = []
-
-    @Option(name: .customLong("evidence-code"), help: "A code store folder: evidence received from other requesters is judged by re-executing from it (default: only self-evident evidence is acted on).")
-    var evidenceCode: String?
-
-    func apply(to o: inout DelegationOptions) throws(DDEError) {
-        let audit = AuditPolicy(errorTarget: errorTarget, liarShare: liarShare, auditFloor: auditFloor)
-        guard let named = try AssuranceMode.named(mode, quorum: k, audit: audit) else {
-            throw DDEError(.argument, "--mode must be first_valid, quorum or audited, not \(mode)")
-        }
-        if case .audited = named {
-            guard errorTarget > 0, errorTarget < 1 else { throw DDEError(.argument, "--error-target must be in (0, 1), not \(errorTarget)") }
-            try audit.validate()
-        }
-        o.mode = named
-        o.pinned = []
-        for hex in pinned { o.pinned.append(try PublicKey(hex: hex, field: "--pin")) }
-    }
-
-    /// Re-execution for received evidence, when --evidence-code names a code store.
-    func judge() -> ((EvidenceDocument) -> EvidenceDocument.Outcome?)? {
-        guard let evidenceCode, let store = try? CodeStore(directory: URL(fileURLWithPath: evidenceCode)) else { return nil }
-        return { doc in (try? Audit.outcome(of: doc.task, codeStore: store)) ?? nil }
-    }
 }

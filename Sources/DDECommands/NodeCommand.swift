@@ -1,7 +1,9 @@
-// `dde node`: an executor node over MQTT (the DDENetwork ExecutorNode loop on MQTTTransport),
-// and `dde code publish`: put a module on the network by hash (retained).
+// `dde node`: an executor node over MQTT (the DDENetwork ExecutorNode loop on MQTTTransport: it
+// runs tasks and serves the code it holds to peers), and `dde code publish`: put a module on the
+// network by hash (retained).
 import ArgumentParser
 import DDE
+import DDEAdversary
 import DDEExecutor
 import DDENetwork
 import Foundation
@@ -21,14 +23,9 @@ struct Node: ParsableCommand {
                   --preload examples/dapps/counter.wat
             """)
 
-    @Option(help: "MQTT broker URL (mqtt://host:port).")
-    var broker: String
-
-    @Option(help: "Executor key file (from `dde keygen`): signs the proofs.")
-    var key: String
-
-    @Option(help: "Code store folder (modules named by SHA-256; created if absent).")
-    var code: String
+    @OptionGroup var broker: BrokerOption
+    @OptionGroup var key: ExecutorKeyOption
+    @OptionGroup var code: CodeDirectory
 
     @Option(help: "Tasks of one requester in flight at once; more get a compute_error DDE_ERR_BUSY.")
     var maxTasksPerPeer: UInt64 = 4
@@ -51,40 +48,44 @@ struct Node: ParsableCommand {
     @Option(help: "Name in log lines (default node-<first 8 hex of the key>).")
     var name: String?
 
-    @Option(help: "MQTT client id (default dde-node-<12 hex of the key>; the broker keeps the session under it).")
-    var clientId: String?
+    @OptionGroup var clientId: ClientIdOption
 
+    /// Tests only (DDEAdversary): honest, forge, lie, silent or slow:MS.
     @Option(help: .hidden) var testBehaviour: String?
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
-            let pair = try KeyFile.load(from: key)
-            let store = try CodeStore(directory: URL(fileURLWithPath: code))
+        try DDECommands.run { () throws(DDEError) in
+            let pair = try key.load()
+            let store = try code.open()
             for path in preload {
                 let bytes = try readInput(path, what: "module")
                 let module = path.hasSuffix(".wat") ? try compileWAT(bytes, path: path) : bytes
                 _ = try store.add(module)
             }
             let label = name ?? "node-\(String(pair.publicKey.hex.prefix(8)))"
-            var config = ExecutorNode<ServingTransport<MQTTTransport>>.Config()
+            var config = ExecutorNode<MQTTTransport>.Config()
             config.maxComputeTasksPerPeer = maxTasksPerPeer
             config.workers = max(1, workers)
             config.codeFetchTimeoutMs = codeFetchTimeout
             config.name = label
-            config.behaviour = try NodeBehaviourOption.parse(testBehaviour)
+            if let testBehaviour {
+                do throws(DDEError) {
+                    config.answer = try Behaviour(parsing: testBehaviour).hook
+                } catch {
+                    throw DDEError(.argument, "--test-behaviour: \(error.detail)")
+                }
+            }
             if !cap.isEmpty { config.capabilities = try Capability.normalise(cap) }
 
             var options = MQTTOptions()
             options.maxMessageBytes = maxMessageBytes ?? CodeMessage.limits.maxBytes
-            let mqtt = try MQTTTransport(url: broker, clientId: clientId ?? MQTTTransport.clientId(role: "node", key: pair.publicKey),
+            let mqtt = try MQTTTransport(url: broker.url, clientId: clientId.id(role: "node", key: pair.publicKey),
                                          options: options)
             mqtt.onNotice = { logLine("\(label): \($0)") }
-            let transport = ServingTransport(inner: mqtt, codeStore: store, log: { logLine("\(label): \($0)") })
-            let node = ExecutorNode(transport: transport, keyPair: pair, codeStore: store, config: config,
+            let node = ExecutorNode(transport: mqtt, keyPair: pair, codeStore: store, config: config,
                                     log: { logLine($0) })
             let stop = NodeStopSignal()
             stop.install()
-            try transport.start()
             try node.start()
             logLine("\(label): ready, executor \(pair.publicKey.hex), broker \(mqtt.host):\(mqtt.port), max \(maxTasksPerPeer) tasks per requester")
             node.run(pollMs: 100, until: { stop.isSet })
@@ -101,86 +102,6 @@ struct Node: ParsableCommand {
     }
 }
 
-/// `--test-behaviour honest|forge|lie|silent|slow:MS` (tests and demos only).
-enum NodeBehaviourOption {
-    static func parse(_ text: String?) throws(DDEError) -> ExecutorNode<ServingTransport<MQTTTransport>>.Behaviour {
-        guard let text else { return .honest }
-        switch text {
-        case "honest": return .honest
-        case "forge": return .forge
-        case "lie": return .lie
-        case "silent": return .silent
-        default:
-            if text.hasPrefix("slow:"), let ms = Int(text.dropFirst(5)), ms >= 0, ms <= 600_000 {
-                return .slow(ms: ms)
-            }
-            throw DDEError(.argument, "--test-behaviour must be honest, forge, lie, silent or slow:MS, not \(text)")
-        }
-    }
-}
-
-/// A Transport in front of the node's: answers `code_request`s for modules in the node's code
-/// store (publishing them retained on `Topic.code(hash)`), so executors fetch code from each
-/// other, and hands every other message through unchanged.
-final class ServingTransport<Inner: Transport>: Transport, @unchecked Sendable {
-    let inner: Inner
-    let codeStore: CodeStore
-    let log: (String) -> Void
-    private var served = Set<Digest>()
-
-    init(inner: Inner, codeStore: CodeStore, log: @escaping (String) -> Void) {
-        self.inner = inner
-        self.codeStore = codeStore
-        self.log = log
-    }
-
-    func start() throws(DDEError) { try inner.subscribe(Topic.codeRequests) }
-
-    func publish(topic: String, payload: [UInt8], retain: Bool) throws(DDEError) {
-        try inner.publish(topic: topic, payload: payload, retain: retain)
-    }
-    func subscribe(_ filter: String) throws(DDEError) { try inner.subscribe(filter) }
-    func unsubscribe(_ filter: String) throws(DDEError) { try inner.unsubscribe(filter) }
-
-    func receive(timeoutMs: Int) throws(DDEError) -> Message? {
-        // Code requests are answered here and not passed on; bounded so a flood of them cannot
-        // keep the caller from its own deadline checks.
-        var handled = 0
-        while true {
-            guard let m = try inner.receive(timeoutMs: handled == 0 ? timeoutMs : 0) else { return nil }
-            guard sameScalars(m.topic, Topic.codeRequests) else { return m }
-            answer(m.payload)
-            handled += 1
-            if handled >= 64 { return nil }
-        }
-    }
-
-    private func answer(_ payload: [UInt8]) {
-        let request: CodeRequest
-        do throws(DDEError) {
-            let envelope = try Envelope.decode(payload)
-            guard envelope.type == .codeRequest else {
-                throw DDEError(.messageType, "expected a code_request on \(Topic.codeRequests), got \(envelope.type.name)")
-            }
-            request = try CodeRequest(json: envelope.payload)
-        } catch {
-            log("dropped a message on \(Topic.codeRequests): \(error.message)")
-            return
-        }
-        // Retained: once published it stays there for every later asker.
-        guard codeStore.contains(request.codeHash), !served.contains(request.codeHash) else { return }
-        do throws(DDEError) {
-            let module = try codeStore.module(for: request.codeHash)
-            try inner.publish(topic: Topic.code(request.codeHash), payload: CodeMessage(module: module).envelope.canonicalBytes,
-                              retain: true)
-            served.insert(request.codeHash)
-            log("code \(short(request.codeHash)) published for a peer (\(module.count) bytes)")
-        } catch {
-            log("code \(short(request.codeHash)): cannot publish it: \(error.message)")
-        }
-    }
-}
-
 /// `dde code publish` (a subcommand of the code command in ExecutorCommands.swift).
 struct CodePublish: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -188,26 +109,25 @@ struct CodePublish: ParsableCommand {
         abstract: "Publish a module (retained) on dde/v1/code/<sha256>, where executors fetch code by hash.",
         discussion: "Prints the code hash. Waits until the broker has acknowledged the message.")
 
-    @Option(help: "MQTT broker URL (mqtt://host:port).")
-    var broker: String
+    @OptionGroup var broker: BrokerOption
 
     @Argument(help: "The module: .wasm, or .wat (compiled first).")
     var file: String
 
     func run() throws {
-        try DDECLI.run { () throws(DDEError) in
+        try DDECommands.run { () throws(DDEError) in
             let bytes = try readInput(file, what: "module")
             let module = file.hasSuffix(".wat") ? try compileWAT(bytes, path: file) : bytes
             guard module.count <= CodeMessage.maxModuleBytes else {
                 throw DDEError(.limit, "\(file): \(module.count) bytes, over the \(CodeMessage.maxModuleBytes)-byte module limit")
             }
             let message = CodeMessage(module: module)
-            let mqtt = try MQTTTransport(url: broker, clientId: "dde-pub-\(String(message.codeHash.hex.prefix(8)))-\(getpid())",
+            let mqtt = try MQTTTransport(url: broker.url, clientId: "dde-pub-\(String(message.codeHash.hex.prefix(8)))-\(getpid())",
                                          options: MQTTOptions(cleanSession: true))
             try mqtt.publish(topic: Topic.code(message.codeHash), payload: message.envelope.canonicalBytes, retain: true)
             try mqtt.flush(timeoutMs: 10_000)
             mqtt.close()
-            print(message.codeHash.hex)
+            writeLine(message.codeHash.hex)
         }
     }
 }
@@ -237,13 +157,4 @@ final class NodeStopSignal: @unchecked Sendable {
             sources.append(source)
         }
     }
-}
-
-private let logLock = NSLock()
-
-/// One line on stderr, whole even when several threads log at once.
-func logLine(_ line: String) {
-    logLock.lock()
-    FileHandle.standardError.write(Data((line + "\n").utf8))
-    logLock.unlock()
 }
