@@ -106,6 +106,13 @@ static inline void *dde_at(uint32_t addr) {
     return (void *)p;
 }
 
+/* Bytes by address, for languages whose pointers cannot name address 0 (Swift's cannot). */
+static inline uint8_t dde_load8(uint32_t addr) { return *(const uint8_t *)dde_at(addr); }
+static inline void dde_store8(uint32_t addr, uint8_t value) { *(uint8_t *)dde_at(addr) = value; }
+static inline void dde_copy(uint32_t dst, uint32_t src, uint32_t n) { __builtin_memmove(dde_at(dst), dde_at(src), n); }
+static inline void dde_copy_in(uint32_t dst, const void *src, uint32_t n) { __builtin_memcpy(dde_at(dst), src, n); }
+static inline int dde_compare(uint32_t a, uint32_t b, uint32_t n);
+
 static inline void *dde_memcpy(void *dst, const void *src, uint32_t n) { return __builtin_memcpy(dst, src, n); }
 static inline void *dde_memset(void *dst, int c, uint32_t n) { return __builtin_memset(dst, c, n); }
 static inline int dde_memcmp(const void *a, const void *b, uint32_t n) {
@@ -115,6 +122,7 @@ static inline int dde_memcmp(const void *a, const void *b, uint32_t n) {
     }
     return 0;
 }
+static inline int dde_compare(uint32_t a, uint32_t b, uint32_t n) { return dde_memcmp(dde_at(a), dde_at(b), n); }
 static inline uint32_t dde_strlen(const char *s) {
     uint32_t n = 0;
     while (s[n]) n++;
