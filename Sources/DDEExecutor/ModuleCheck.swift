@@ -105,7 +105,7 @@ public enum ModuleCheck {
         var badTypes: Set<Int> = []
         for (index, type) in types.enumerated() {
             guard case .function(let signature) = type.body else {
-                add(.codeInvalid, "type \(index) is a GC struct or array type, which dde does not run")
+                add(.codeInvalid, "type \(index) is a GC struct or array type, which dde does not run: build without GC (no -mgc; Kotlin, Dart and Java wasm targets use GC)")
                 badTypes.insert(index)
                 continue
             }
@@ -119,7 +119,7 @@ public enum ModuleCheck {
         }
         func noSignature(_ typeIndex: TypeIndex) {
             if !badTypes.contains(Int(typeIndex)) {
-                add(.codeInvalid, "type index \(typeIndex) does not name a function type")
+                add(.codeInvalid, "type index \(typeIndex) does not name a function type: the module is malformed, rebuild it")
             }
         }
 
@@ -177,9 +177,12 @@ public enum ModuleCheck {
             }
         }
 
-        // Code: locals and every instruction.
+        // Code: locals and every instruction. The reference-types call_indirect findings go last
+        // (after the action's): WasmKit's parser refused those modules after every check here
+        // before this rule named them, so a run still reports the status it reported then.
+        var late: [ModuleFinding] = []
         if codes.count != functionTypes.count {
-            add(.codeInvalid, "the module declares \(functionTypes.count) functions but has \(codes.count) bodies")
+            add(.codeInvalid, "the module declares \(functionTypes.count) functions but has \(codes.count) bodies: the module is malformed or truncated, rebuild it")
         } else {
             for (index, code) in codes.enumerated() {
                 let functionIndex = imports.count + index
@@ -195,13 +198,14 @@ public enum ModuleCheck {
                     do {
                         visit = try expression.parse()
                     } catch {
-                        visitor.findings.append(ModuleFinding(.codeInvalid, "\(place) does not parse: \(error)", function: functionIndex, offset: expression.offset))
+                        visitor.findings.append(ModuleFinding(.codeInvalid, "\(place) does not parse: \(error): the module is malformed or truncated, rebuild it", function: functionIndex, offset: expression.offset))
                         break
                     }
                     guard let visit else { break }
                     visit(visitor: &visitor)
                 }
                 findings.append(contentsOf: visitor.findings)
+                late.append(contentsOf: visitor.lateFindings)
             }
         }
 
@@ -228,6 +232,7 @@ public enum ModuleCheck {
             }
             add(.noSuchAction, message)
         }
+        findings.append(contentsOf: late)
 
         var used: [String] = []
         for host in hostImports where host.capability != HostFunction.io && !used.contains(host.capability) {
@@ -278,7 +283,7 @@ public enum ModuleCheck {
         do {
             while let payload = try parser.parseNext() { payloads.append(payload) }
         } catch {
-            throw DDEError(.codeInvalid, "the module does not parse as WebAssembly: \(error)")
+            throw DDEError(.codeInvalid, "the module does not parse as WebAssembly: \(error): give the .wasm the compiler wrote (or a .wat), not truncated")
         }
         return payloads
     }
@@ -328,6 +333,8 @@ struct InstructionCheck: AnyInstructionVisitor {
     /// The whole module (offsets are into it).
     let module: [UInt8]
     var findings: [ModuleFinding] = []
+    /// The reference-types call_indirect findings, reported after all others.
+    var lateFindings: [ModuleFinding] = []
 
     init(function: Int, place: String, module: [UInt8]) {
         self.function = function
@@ -375,7 +382,7 @@ struct InstructionCheck: AnyInstructionVisitor {
         while at < module.count, module[at] & 0x80 != 0 { at += 1 }  // the type index LEB
         at += 1
         guard at < module.count, module[at] != 0 else { return }
-        findings.append(ModuleFinding(.codeInvalid, "call_indirect in \(here) encodes its table index the reference-types way (clang's default wasm32 CPU), which dde refuses: build with -mcpu=mvp -mbulk-memory -msign-ext (DDE_GUEST_CFLAGS in guest/c/dde_guest.mk; Swift: -target-cpu mvp)", function: function, offset: binaryOffset))
+        lateFindings.append(ModuleFinding(.codeInvalid, "call_indirect in \(here) encodes its table index the reference-types way (clang's default wasm32 CPU), which dde refuses: build with -mcpu=mvp -mbulk-memory -msign-ext (DDE_GUEST_CFLAGS in guest/c/dde_guest.mk; Swift: -target-cpu mvp)", function: function, offset: binaryOffset))
     }
 
     mutating func visit(_ instruction: Instruction) {

@@ -89,6 +89,11 @@ final class ModuleFindingTests: XCTestCase {
         assertRefused(sandbox, ExecutionRequest(module: overlong, action: "main", input: bytes("{}"), capabilities: []), .codeInvalid)
         XCTAssertEqual(sandbox.inspect(module: overlong, declared: nil, action: "main").findings.first?.offset, findings.first?.offset)
 
+        // It comes after every other finding, as WasmKit's refusal did: a run reports what it
+        // reported before the rule (here the missing action).
+        XCTAssertEqual(ModuleCheck.inspect(overlong, declared: [], action: "other").findings.map(\.status), [.noSuchAction, .codeInvalid])
+        assertRefused(sandbox, ExecutionRequest(module: overlong, action: "other", input: bytes("{}"), capabilities: []), .noSuchAction)
+
         let mvp = callIndirectModule(table: [0x00])
         XCTAssertEqual(ModuleCheck.inspect(mvp, declared: [], action: "main").findings, [])
         XCTAssertEqual(sandbox.inspect(module: mvp, declared: [], action: "main").findings, [])
@@ -119,5 +124,22 @@ final class ModuleFindingTests: XCTestCase {
         XCTAssertEqual(messages.map { $0.components(separatedBy: " in function")[0] },
                        ["float instruction f64.const", "float instruction f32.demote_f64",
                         "float instruction f64.promote_f32", "float instruction i32.trunc_sat_f64_s"])
+    }
+
+    /// Multivalue (in clang's default CPU too) is deterministic and runs: only reference types
+    /// are refused of what that CPU turns on (docs/DAPPS.md says so).
+    func testMultivalueLoadsAndRuns() throws {
+        let module = try wat(#"""
+            (module (import "dde" "output_write" (func $out (param i32 i32) (result i32)))
+              (memory (export "memory") 1) (data (i32.const 0) "7")
+              (func $two (result i32 i32) (i32.const 0) (i32.const 1))
+              (func (export "main") (result i32)
+                (drop (call $out (call $two)))
+                (block (result i32 i32) (i32.const 1) (i32.const 2)) (drop) (drop)
+                (i32.const 0)))
+            """#)
+        XCTAssertEqual(Sandbox().inspect(module: module, declared: [], action: "main").findings, [])
+        let outcome = try Sandbox().run(ExecutionRequest(module: module, action: "main", input: bytes("{}"), capabilities: []))
+        XCTAssertEqual(text(outcome.result), "7")
     }
 }
