@@ -98,8 +98,7 @@ public enum DDE {
         for i in 0..<count {
             let c = load(address &+ i)
             guard c >= 48, c <= 57 else { return nil }
-            v = v &* 10 &+ UInt64(c &- 48)  // 18 digits cannot overflow (and a checked
-            // 64-bit multiply would need compiler-rt's __multi3 on wasm32)
+            v = v * 10 + UInt64(c - 48)  // checked (18 digits cannot overflow): __multi3 on wasm32
         }
         return v
     }
