@@ -6,8 +6,8 @@
 #     twins (examples/dapps/*.wat), error paths included, and requires the same result, state
 #     writes, trace hash and length, capabilities, result hash and next state root (fuel may
 #     differ: it is printed); every proof passes `dde verify` and `dde audit`;
-#   - examples/dapps-c/sdk_tour.c calls every helper of the C header (state with the retry rule,
-#     sha256, ed25519_verify, log, delete, set): exact result, writes and trace length;
+#   - sdk_tour (C and Swift) calls every helper of the SDKs (state with the retry rule, sha256,
+#     ed25519_verify, log, delete, set): exact result, writes and trace length;
 #   - `dde code check`: a C float, a C call_indirect built for clang's default wasm32 CPU and a Swift
 #     Dictionary are refused with their place (checked against llvm-objdump) and the fix, with the
 #     status `dde exec` gives; the integer, SDK-built version of the same C source loads and runs;
@@ -121,10 +121,10 @@ NO_AUDIT=1 twins default hashchain '"hash": "e41edf43e0f4f7cc8103f71ca384cbf1db6
 check "hashchain n=1 is SHA-256 of 32 zero bytes" bash -c \
     "[ \"\$(head -c 32 /dev/zero | sha256sum | cut -d' ' -f1)\" = 66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925 ]"
 
-echo "---- Every helper of the C header (examples/dapps-c/sdk_tour.c) (${SECONDS} s)"
+echo "---- Every helper of the SDKs (sdk_tour.c, sdk_tour.swift) (${SECONDS} s)"
 # RFC 8032 test 1: an Ed25519 signature of the empty message.
 tour() {
-    local name=$1 big_len=$2
+    local name=$1 big_len=$2 module=$3
     python3 - "$big_len" > "$name.state.json" <<'PY'
 import base64, json, sys
 b = lambda x: base64.b64encode(x).decode()
@@ -133,7 +133,7 @@ pk = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707
 sig = bytes.fromhex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
 print(json.dumps({"big": b(big), "old": b(b"x"), "pk": b(pk), "sig": b(sig)}))
 PY
-    "$DDE" task create --key r.key --dapp tour --code "$W/c/sdk_tour.wasm" --action tour --payload '{"b":[1,2],"a":"é"}' \
+    "$DDE" task create --key r.key --dapp tour --code "$module" --action tour --payload '{"b":[1,2],"a":"é"}' \
         --state "$name.state.json" --cap crypto.hash --cap crypto.verify --cap log --cap state.read --cap state.write > "$name.task" &&
     "$DDE" exec --key e.key "$name.task" > "$name.result" && "$DDE" verify "$name.task" "$name.result" > /dev/null &&
     "$DDE" audit "$name.task" "$name.result" > /dev/null &&
@@ -150,9 +150,11 @@ steps = 13 if n > 256 else 12   # the retry rule: a second state_get when the va
 assert p["traceLength"] == steps, (p["traceLength"], steps)
 PY
 }
-"$DDE" code add "$W/c/sdk_tour.wasm" > /dev/null
-check "sdk_tour: state (retry rule on a 300-byte value), sha256, ed25519, log, delete, set: exact result, writes, 13 steps" tour tour300 300
-check "sdk_tour: a 200-byte value takes one state_get (12 steps)" tour tour200 200
+for lang in c swift; do
+    "$DDE" code add "$W/$lang/sdk_tour.wasm" > /dev/null
+    check "sdk_tour ($lang): state (retry rule on a 300-byte value), sha256, ed25519, log, delete, set: exact result, writes, 13 steps" tour tour300-$lang 300 "$W/$lang/sdk_tour.wasm"
+    check "sdk_tour ($lang): a 200-byte value takes one state_get (12 steps)" tour tour200-$lang 200 "$W/$lang/sdk_tour.wasm"
+done
 
 echo "---- dde code check: refusals with their place (${SECONDS} s)"
 SDK_FLAGS=(--target=wasm32 -mcpu=mvp -mbulk-memory -msign-ext -Os -nostdlib -ffreestanding -I"$ROOT/guest/c"

@@ -103,6 +103,19 @@ public enum DDE {
         return v
     }
 
+    /// The UTF-8 bytes of a literal (keys, JSON pieces).
+    public static func bytes(_ text: StaticString) -> [UInt8] {
+        Array(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// The decimal text of v.
+    public static func decimal(_ v: UInt64) -> [UInt8] {
+        var digits: [UInt8] = []
+        var rest = v
+        repeat { digits.append(UInt8(truncatingIfNeeded: 48 + rest % 10)); rest /= 10 } while rest != 0
+        return digits.reversed()
+    }
+
     // MARK: State (capabilities state.read, state.write)
 
     /// The value of a key, following the ABI's rule: ask with a 256-byte buffer and, when the
