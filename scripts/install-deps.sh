@@ -7,7 +7,7 @@
 set -euo pipefail
 
 PACKAGES=(
-    libsodium-dev libsqlite3-dev sqlite3 pkg-config cmake
+    libsodium-dev libsqlite3-dev sqlite3 pkg-config cmake make
     mosquitto mosquitto-clients libmosquitto-dev
     gcc g++ binutils python3 python3-venv file
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user

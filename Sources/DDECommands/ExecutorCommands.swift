@@ -6,7 +6,7 @@ import Foundation
 
 struct CodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "code", abstract: "Manage the content-addressed code store.", subcommands: [Add.self, CodePublish.self])
+        commandName: "code", abstract: "Manage the content-addressed code store.", subcommands: [Add.self, CodePublish.self, CodeCheck.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
