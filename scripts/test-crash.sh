@@ -71,7 +71,8 @@ for r in range(rounds):
     if mode == "from_spawn":
         time.sleep(rng.uniform(0, 0.150))
     else:
-        start_line.wait(10)
+        if not start_line.wait(10):
+            print(f"round {r}: gave up after 10 s waiting for the child's start line; killing it now")
         time.sleep(rng.uniform(0, 0.005) if mode == "first_commit" else rng.uniform(0, 0.150))
     child.send_signal(signal.SIGKILL)
     child.wait()

@@ -47,7 +47,11 @@ if want swift; then
     # The Swift unit and component tests: the core (JSON conformance, protocol, verifier, store,
     # reputation, delegation), the executor (WasmKit), and the network end to end (a Mosquitto
     # broker the tests start on 127.0.0.1 and `dde node` processes, hence the dde build first).
-    suite swift bash -c "swift build --product dde && swift test"
+    # `swift test` builds with other settings than `swift build` (a build after it recompiles
+    # WasmKit and the rest, and so does `swift test` after a build): the tests are built with
+    # `swift build --build-tests`, which agrees with the `swift build --product dde` of the other
+    # suites, and run with --skip-build, so a run compiles each module once.
+    suite swift bash -c "swift build --build-tests && swift build --product dde && swift test --skip-build"
 fi
 
 if want cli; then

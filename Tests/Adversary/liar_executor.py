@@ -439,8 +439,11 @@ class LiarNode:
         for info in infos:
             try:
                 info.wait_for_publish(timeout=5)
-            except Exception:
-                pass
+            except Exception as e:  # exiting anyway: say why
+                log(f"clearing presence failed: {e}")
+            else:
+                if not info.is_published():
+                    log("gave up after 5 s waiting for the broker to acknowledge a cleared presence")
         self.client.disconnect()
         self.client.loop_stop()
         log("presence cleared, exiting")

@@ -313,9 +313,10 @@ final class E2E {
         try p.run()
         let deadline = Date().addingTimeInterval(10)
         while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { p.terminate() }
+        let timedOut = p.isRunning
+        if timedOut { p.terminate() }
         p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "mosquitto_pub to \(topic)")
+        XCTAssertEqual(p.terminationStatus, 0, "mosquitto_pub to \(topic)\(timedOut ? ": gave up after 10 s waiting for it to finish" : "")")
     }
 
     var logs: String {
