@@ -167,10 +167,13 @@ for h in "${selected[@]}"; do
     mapfile -t dirs < <(corpus_dirs "$h")
     mkdir -p "$OUT/corpus/$h" "$OUT/artifacts/$h"
     log="$OUT/logs/$h.log"
+    # The protocol's member names and JSON tokens, for every harness that reads JSON.
+    dict=()
+    case $h in number|mqtt) ;; *) dict=(-dict=fuzz/dde.dict) ;; esac
     start=$SECONDS
     set +e
     "$OUT/fuzz-$h" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2560 -max_len=16384 \
-        -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$h/" "${dirs[@]}" > "$log" 2>&1
+        -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$h/" "${dict[@]}" "${dirs[@]}" > "$log" 2>&1
     rc=$?
     set -e
     took=$((SECONDS - start))
