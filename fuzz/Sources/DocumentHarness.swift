@@ -88,7 +88,7 @@ func fuzzStoreOptions(_ data: UnsafeRawBufferPointer) {
     if events.isEmpty {
         let times: [Int64] = [0, 1, 1_764_000_000_000, 1_764_000_000_000 + config.banDurationMs, Int64.max / 2,
                               Int64.max - 1, Int64.max, 5]
-        for (n, t) in times.enumerated() { for k in 0..<5 { events.append((UInt8(n + k), t)) } }
+        for (n, t) in times.enumerated() { for k in 0..<2 { events.append((UInt8(2 * n + k) | (k == 1 ? 0x80 : 0), t)) } }
     }
     let a = Fixture.executor.publicKey, b = Fixture.other.publicKey
     do throws(DDEError) {

@@ -80,8 +80,9 @@ enum FuzzStore {
         let path = "\(dir)/dde-fuzz-\(getpid()).db"
         for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
         let s = try! Store(path: path)
-        // No fsync per transaction: the harness needs speed, not durability.
+        // No fsync and no WAL file per transaction: the harness needs speed, not durability.
         try! s.database.execute("PRAGMA synchronous=OFF")
+        _ = try! s.database.queryText("PRAGMA journal_mode=MEMORY")
         return s
     }()
 
