@@ -36,7 +36,9 @@ func fuzzEnvelope(_ data: UnsafeRawBufferPointer) {
         expect(result.canonicalBytes == result.json.canonicalBytes(), "ComputeResult.canonicalBytes differs from its JSON's")
     case .computeError:
         guard let e = try? ComputeErrorMessage(json: payload) else { return }
-        expect((try? ComputeErrorMessage(json: e.json)) != nil, "compute_error does not survive a round trip")
+        let back = try? ComputeErrorMessage(json: e.json)
+        expect(back?.signedHash == e.signedHash, "compute_error does not survive a round trip")
+        _ = e.hasValidSignature
         roundTrip(e.envelope)
     case .codeRequest:
         guard let r = try? CodeRequest(json: payload) else { return }
@@ -49,7 +51,8 @@ func fuzzEnvelope(_ data: UnsafeRawBufferPointer) {
         guard let p = try? Presence(json: payload) else { return }
         _ = p.grants(Fixture.task.requiredCapabilities)
         _ = Topic.executors(p.executorPublicKey)
-        expect((try? Presence(json: p.json))?.capabilities == p.capabilities, "presence does not survive a round trip")
+        _ = p.hasValidSignature
+        expect((try? Presence(json: p.json))?.signedHash == p.signedHash, "presence does not survive a round trip")
         roundTrip(p.envelope)
     case .evidence:
         guard let doc = try? EvidenceDocument(json: payload) else { return }
@@ -114,7 +117,7 @@ func fuzzPresence(_ data: UnsafeRawBufferPointer) {
     let delegator: Delegator<FuzzTransport>
     do throws(DDEError) {
         delegator = try Delegator(transport: transport, store: FuzzStore.store, identity: Fixture.requester,
-                                  clock: { 1_764_000_000_000 }, random: { 42 })
+                                  clock: { Fixture.now }, random: { 42 })
     } catch {
         fatalError("Delegator: \(error.message)")
     }
@@ -130,4 +133,8 @@ func fuzzPresence(_ data: UnsafeRawBufferPointer) {
         expect(!p.executorPublicKey.hex.isEmpty, "executor without a key")
     }
     expect(delegator.executors.count <= Delegator<FuzzTransport>.maxExecutors, "executor list over its bound")
+    if verbose {
+        print("presence: \(transport.inbox.count) messages, \(delegator.executors.count) executors, "
+              + "\(delegator.ignoredMessages) ignored, evidence \(delegator.evidenceReceived.map { "\($0.result)" })")
+    }
 }

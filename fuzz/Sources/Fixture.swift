@@ -11,6 +11,8 @@ enum Fixture {
     static let other = try! KeyPair.fromSeed(seed(3))
 
     static let codeHash = SHA256.hash(Array("(module)".utf8))
+    /// The clock of the harnesses that need one (the Delegator's).
+    static let now: UInt64 = 1_764_000_000_000
 
     static func spec(state: StateMap? = StateMap(values: [Array("count".utf8): Array("41".utf8)])) -> TaskSpec {
         TaskSpec(dappId: "counter", dappCodeHash: codeHash, action: "increment",

@@ -33,6 +33,8 @@ let harnesses: [Harness] = [
 ]
 
 nonisolated(unsafe) var selected: Harness?
+/// DDE_FUZZ_VERBOSE=1: harnesses that can say what an input did print it (to check seeds).
+nonisolated(unsafe) var verbose = false
 
 /// Traps with `message` when `condition` is false: a broken invariant is a finding.
 @inline(__always)
@@ -90,6 +92,7 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>,
         exit(2)
     }
     selected = h
+    verbose = getenv("DDE_FUZZ_VERBOSE") != nil
     Fixture.prepare()
     return 0
 }

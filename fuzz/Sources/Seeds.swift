@@ -110,17 +110,18 @@ enum Seeds {
         // envelope: one of each message type
         let offer = TaskOffer(task: task, executors: [Fixture.executor.publicKey, Fixture.other.publicKey])
         let module: [UInt8] = [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00]
-        let presence = Presence(executorPublicKey: Fixture.executor.publicKey)
+        // Presence is signed and dated: the presence harness's clock is Fixture.now.
+        let presence = Presence(executor: Fixture.executor, timestamp: Fixture.now - 1_000)
         let envelopeSeeds: [(String, [UInt8])] = [
             ("compute_task.json", offer.envelope.canonicalBytes),
             ("compute_result.json", Envelope(type: .computeResult, payload: result.json).canonicalBytes),
-            ("compute_error.json", ComputeErrorMessage(taskId: task.taskId, executorPublicKey: Fixture.executor.publicKey,
+            ("compute_error.json", ComputeErrorMessage(taskId: task.taskId, executor: Fixture.executor,
                                                        code: .busy, message: "busy: 4 tasks of this requester running").envelope.canonicalBytes),
             ("code_request.json", CodeRequest(codeHash: Fixture.codeHash).envelope.canonicalBytes),
             ("code.json", CodeMessage(module: module).envelope.canonicalBytes),
             ("presence.json", presence.envelope.canonicalBytes),
-            ("presence-few.json", Presence(executorPublicKey: Fixture.other.publicKey, capabilities: ["log", "state.read"],
-                                           maxComputeTasksPerPeer: 1).envelope.canonicalBytes),
+            ("presence-few.json", Presence(executor: Fixture.other, capabilities: ["log", "state.read"],
+                                           maxComputeTasksPerPeer: 1, timestamp: Fixture.now).envelope.canonicalBytes),
             ("evidence.json", disagree.envelope.canonicalBytes),
         ]
 
@@ -128,7 +129,9 @@ enum Seeds {
         func record(_ topic: String, _ payload: [UInt8]) -> [UInt8] { bytes(topic) + [0x0A] + payload }
         let p1 = record(Topic.executors(Fixture.executor.publicKey), presence.envelope.canonicalBytes)
         let p2 = record(Topic.executors(Fixture.other.publicKey),
-                        Presence(executorPublicKey: Fixture.other.publicKey).envelope.canonicalBytes)
+                        Presence(executor: Fixture.other, timestamp: Fixture.now - 2_000).envelope.canonicalBytes)
+        let withdraw = record(Topic.executors(Fixture.executor.publicKey),
+                              Presence(executor: Fixture.executor, capabilities: [], timestamp: Fixture.now).envelope.canonicalBytes)
         let ev = record(Topic.evidence, disagree.envelope.canonicalBytes)
         let eq = record(Topic.evidence, equivocation.envelope.canonicalBytes)
         let presenceSeeds: [(String, [UInt8])] = [
@@ -136,6 +139,7 @@ enum Seeds {
             ("two-and-evidence.bin", p1 + [0] + p2 + [0] + ev),
             ("equivocation.bin", p1 + [0] + eq),
             ("clear.bin", p1 + [0] + bytes(Topic.executors(Fixture.executor.publicKey))),
+            ("withdraw.bin", p1 + [0] + p2 + [0] + withdraw + [0] + p1),
             ("wrong-topic.bin", record(Topic.executors(Fixture.other.publicKey), presence.envelope.canonicalBytes)),
         ]
 
