@@ -19,7 +19,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 OUT=build/fuzz
-HARNESSES=(json number task result envelope presence evidence receipt keyfile storeoptions mqtt)
+HARNESSES=(json number task result envelope presence session evidence receipt keyfile storeoptions mqtt)
 
 usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 

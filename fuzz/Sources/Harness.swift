@@ -26,6 +26,7 @@ let harnesses: [Harness] = [
     Harness(name: "result", summary: "Verifier.verify on a fixed task; readPlain against the generic reader", run: fuzzResult),
     Harness(name: "envelope", summary: "Envelope.decode and every payload type", run: fuzzEnvelope),
     Harness(name: "presence", summary: "messages on presence and evidence topics into a Delegator", run: fuzzPresence),
+    Harness(name: "session", summary: "answers (results, errors, anything) to a real delegation in each mode", run: fuzzSession),
     Harness(name: "evidence", summary: "EvidenceDocument(bytes:) and its verdicts", run: fuzzEvidence),
     Harness(name: "receipt", summary: "Receipt(bytes:), its hash and canonical writer", run: fuzzReceipt),
     Harness(name: "keyfile", summary: "the key file parser (KeyFile.decode)", run: fuzzKeyFile),

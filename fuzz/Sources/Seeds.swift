@@ -143,6 +143,36 @@ enum Seeds {
             ("wrong-topic.bin", record(Topic.executors(Fixture.other.publicKey), presence.envelope.canonicalBytes)),
         ]
 
+        // session: a mode byte (0 first_valid, 1 quorum(2), 2 audited), then answers to the
+        // delegation of Fixture.sessionTask on the requester's results topic
+        let st = Fixture.sessionTask
+        let resultsTopic = Topic.results(requester: Fixture.requester.publicKey)
+        func answer(_ signer: KeyPair, lie: Bool = false) -> [UInt8] {
+            let r: JSON = lie ? liarResult : Fixture.result
+            let p = Fixture.proof(for: st, result: r, signer: signer)
+            return record(resultsTopic, Envelope(type: .computeResult, payload: Fixture.computeResult(proof: p, result: r).json).canonicalBytes)
+        }
+        func busy(_ signer: KeyPair) -> [UInt8] {
+            record(resultsTopic, ComputeErrorMessage(taskId: st.taskId, executor: signer, code: .busy, message: "busy").envelope.canonicalBytes)
+        }
+        func joined(_ mode: UInt8, _ records: [[UInt8]]) -> [UInt8] {
+            var out: [UInt8] = [mode]
+            for (i, r) in records.enumerated() { out += (i > 0 ? [0] : []) + r }
+            return out
+        }
+        let e1 = Fixture.executor, e2 = Fixture.other, e3 = Fixture.third
+        let sessionSeeds: [(String, [UInt8])] = [
+            ("first-valid.bin", joined(0, [answer(e2)])),
+            ("first-valid-liar-first.bin", joined(0, [answer(e3, lie: true), answer(e1)])),
+            ("quorum.bin", joined(1, [answer(e1), answer(e2)])),
+            ("quorum-disagree.bin", joined(1, [answer(e1), answer(e2, lie: true), answer(e3)])),
+            ("quorum-busy.bin", joined(1, [busy(e2), answer(e1), busy(e3)])),
+            ("audited.bin", joined(2, [answer(e3), answer(e1)])),
+            ("audited-liar.bin", joined(2, [answer(e3, lie: true), answer(e1), answer(e2)])),
+            ("noise.bin", joined(0, [record(resultsTopic, bytes("{}")), record(Topic.evidence, disagree.envelope.canonicalBytes),
+                                     record(Topic.executors(e1.publicKey), presence.envelope.canonicalBytes), answer(e1)])),
+        ]
+
         // receipt: committed into the fuzz store (v2 with an assurance), and the same as v1
         FuzzStore.reset()
         // (the store's dApp state is empty: commit the task that starts from the empty state)
@@ -185,7 +215,7 @@ enum Seeds {
         ]
 
         return [("json", json), ("number", number), ("task", taskSeeds), ("result", resultSeeds),
-                ("envelope", envelopeSeeds), ("presence", presenceSeeds), ("evidence", evidenceSeeds),
+                ("envelope", envelopeSeeds), ("presence", presenceSeeds), ("session", sessionSeeds), ("evidence", evidenceSeeds),
                 ("receipt", receiptSeeds), ("keyfile", keySeeds), ("storeoptions", optionSeeds)]
     }
 }
