@@ -297,7 +297,8 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     }
 
     private func execute(_ task: ComputeTask) {
-        defer { release(task) }
+        // The slot is given back before the answer leaves: a requester that sends its next task
+        // as soon as it has the answer must not find this one still counted (and be refused busy).
         let label = "\(config.name): task \(short(task.taskId)) from \(short(task.requesterPublicKey)) \(task.dappId).\(task.intent.action)"
         var result: ComputeResult
         let started = DispatchTime.now().uptimeNanoseconds
@@ -310,6 +311,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
                 result = try Executor.execute(task: task, keyPair: keyPair, codeStore: codeStore, sandbox: sandbox)
             }
         } catch {
+            release(task)
             refuse(task, error, label: label)
             return
         }
@@ -331,6 +333,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             break
         }
         let envelope = Envelope(type: .computeResult, payload: result.json)
+        release(task)
         do throws(DDEError) {
             cdde_trace(CDDE_TRACE_NODE_RESULT_PUBLISH)
             try transport.publish(topic: Topic.results(requester: task.requesterPublicKey),
