@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
-OUT=build/fuzz
+OUT=${DDE_FUZZ_OUT:-build/fuzz}   # relative to the repository root
 HARNESSES=(json number task result envelope presence session evidence receipt keyfile storeoptions mqtt)
 
 usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }

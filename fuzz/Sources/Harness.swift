@@ -17,16 +17,18 @@ struct Harness {
     let name: String
     let summary: String
     let run: (UnsafeRawBufferPointer) -> Void
+    /// The input is one JSON document: the custom mutator may respell it (Respell.swift).
+    var readsJSON = true
 }
 
 let harnesses: [Harness] = [
     Harness(name: "json", summary: "JSONParser, RFC 8785 canonical form, CanonicalFromInput", run: fuzzJSON),
-    Harness(name: "number", summary: "JSON number text to Double against strtod; ES6 formatting round trip", run: fuzzNumber),
+    Harness(name: "number", summary: "JSON number text to Double against strtod; ES6 formatting round trip", run: fuzzNumber, readsJSON: false),
     Harness(name: "task", summary: "ComputeTask from bytes; TaskSpec to a created task and back", run: fuzzTask),
     Harness(name: "result", summary: "Verifier.verify on a fixed task; readPlain against the generic reader", run: fuzzResult),
     Harness(name: "envelope", summary: "Envelope.decode and every payload type", run: fuzzEnvelope),
-    Harness(name: "presence", summary: "messages on presence and evidence topics into a Delegator", run: fuzzPresence),
-    Harness(name: "session", summary: "answers (results, errors, anything) to a real delegation in each mode", run: fuzzSession),
+    Harness(name: "presence", summary: "messages on presence and evidence topics into a Delegator", run: fuzzPresence, readsJSON: false),
+    Harness(name: "session", summary: "answers (results, errors, anything) to a real delegation in each mode", run: fuzzSession, readsJSON: false),
     Harness(name: "evidence", summary: "EvidenceDocument(bytes:) and its verdicts", run: fuzzEvidence),
     Harness(name: "receipt", summary: "Receipt(bytes:), its hash and canonical writer", run: fuzzReceipt),
     Harness(name: "keyfile", summary: "the key file parser (KeyFile.decode)", run: fuzzKeyFile),

@@ -41,6 +41,20 @@ func fuzzJSON(_ data: UnsafeRawBufferPointer) {
             expect(fast == canonical, "CanonicalFromInput wrote \(text(fast)), the tree \(text(canonical))")
         }
     }
+    // And from the same value spelled otherwise (Respell.swift).
+    var r = MutationRandom(UInt32(truncatingIfNeeded: data.count &* 2_654_435_761) ^ (data.count > 0 ? UInt32(data[0]) : 0))
+    let other = Respell.bytes(tree, &r)
+    guard other.count <= JSONLimits.default.maxBytes else { return }
+    do throws(DDEError) {
+        let back = try JSONParser.parse(other)
+        expect(back == tree, "a respelling reads as another tree: \(text(other))")
+    } catch {
+        fatalError("a respelling is refused: \(error.message): \(text(other))")
+    }
+    let fast = other.withUnsafeBufferPointer { CanonicalFromInput.bytes($0.baseAddress!, 0..<$0.count) }
+    if let fast {
+        expect(fast == canonical, "CanonicalFromInput wrote \(text(fast)) for \(text(other)), the tree \(text(canonical))")
+    }
 }
 
 private func isJSONSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }

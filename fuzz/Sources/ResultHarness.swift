@@ -17,6 +17,22 @@ private func status(_ body: () throws(DDEError) -> Void) -> Status {
 }
 
 func fuzzResult(_ data: UnsafeRawBufferPointer) {
+    let verdict = checkResult(data)
+    // The same document spelled otherwise (Respell.swift) gets the same verdict: the direct
+    // reader works on the spelling, the generic one on the value. Only a size limit may differ
+    // (a respelling can be longer).
+    guard let tree = try? JSONParser.parse(data) else { return }
+    var r = MutationRandom(UInt32(truncatingIfNeeded: data.count &* 2_654_435_761) ^ (data.count > 0 ? UInt32(data[data.count / 2]) : 0))
+    for _ in 0..<2 {
+        let other = Respell.bytes(tree, &r)
+        let again = other.withUnsafeBytes { checkResult($0) }
+        expect(again == verdict || again == .limit || verdict == .limit,
+               "a respelling verifies as \(again.name), the original as \(verdict.name): \(text(other))")
+    }
+}
+
+/// Every check on one spelling; the verifier's status.
+private func checkResult(_ data: UnsafeRawBufferPointer) -> Status {
     let task = Fixture.task
     let plain = ComputeResult.readPlain(data, limits: .default)
     var generic: ComputeResult?
@@ -62,4 +78,5 @@ func fuzzResult(_ data: UnsafeRawBufferPointer) {
         expect(again == .ok || again == .limit, "an accepted result's canonical bytes verify as \(again.name)")
         _ = status { () throws(DDEError) in _ = try Verifier.verified(task: task, result: g) }
     }
+    return viaBytes
 }
