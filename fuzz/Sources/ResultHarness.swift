@@ -20,16 +20,21 @@ func fuzzResult(_ data: UnsafeRawBufferPointer) {
     let verdict = checkResult(data)
     // The same document spelled otherwise (Respell.swift) gets the same verdict: the direct
     // reader works on the spelling, the generic one on the value. Only a size limit may differ
-    // (a respelling can be longer).
+    // (a respelling can be longer), and a document with several malformed members may be
+    // refused for another of them (state maps are read in member order, and a respelling
+    // reorders them), but as malformed all the same (check 1).
     guard let tree = try? JSONParser.parse(data) else { return }
     var r = MutationRandom(UInt32(truncatingIfNeeded: data.count &* 2_654_435_761) ^ (data.count > 0 ? UInt32(data[data.count / 2]) : 0))
     for _ in 0..<2 {
         let other = Respell.bytes(tree, &r)
         let again = other.withUnsafeBytes { checkResult($0) }
-        expect(again == verdict || again == .limit || verdict == .limit,
+        expect(again == verdict || again == .limit || verdict == .limit || (malformed(again) && malformed(verdict)),
                "a respelling verifies as \(again.name), the original as \(verdict.name): \(text(other))")
     }
 }
+
+/// Check 1 (well-formed) failed: the decoding statuses (20-39).
+private func malformed(_ s: Status) -> Bool { (20..<40).contains(s.rawValue) }
 
 /// Every check on one spelling; the verifier's status.
 private func checkResult(_ data: UnsafeRawBufferPointer) -> Status {
