@@ -75,13 +75,20 @@ final class FuzzTransport: Transport {
     }
 }
 
-/// One store per process (SQLite in a file: the store needs WAL), emptied before each input.
+nonisolated(unsafe) private var storePath = ""
+
+/// One store per process (SQLite in a file: the store needs WAL), emptied before each input,
+/// removed at exit.
 enum FuzzStore {
     static let store: Store = {
         var dir = "/tmp"
         if let t = getenv("DDE_FUZZ_TMP") { dir = String(cString: t) }
         let path = "\(dir)/dde-fuzz-\(getpid()).db"
         for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+        storePath = path
+        atexit {
+            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(storePath + suffix) }
+        }
         let s = try! Store(path: path)
         // No fsync and no WAL file per transaction: the harness needs speed, not durability.
         try! s.database.execute("PRAGMA synchronous=OFF")

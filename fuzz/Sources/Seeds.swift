@@ -143,7 +143,8 @@ enum Seeds {
             ("wrong-topic.bin", record(Topic.executors(Fixture.other.publicKey), presence.envelope.canonicalBytes)),
         ]
 
-        // session: a mode byte (0 first_valid, 1 quorum(2), 2 audited), then answers to the
+        // session: an options byte (0 first_valid, 1 quorum(2), 2 audited with a pin, 3 without;
+        // SessionHarness.swift has the other bits), then answers to the
         // delegation of Fixture.sessionTask on the requester's results topic
         let st = Fixture.sessionTask
         let resultsTopic = Topic.results(requester: Fixture.requester.publicKey)
@@ -169,6 +170,8 @@ enum Seeds {
             ("quorum-busy.bin", joined(1, [busy(e2), answer(e1), busy(e3)])),
             ("audited.bin", joined(2, [answer(e3), answer(e1)])),
             ("audited-liar.bin", joined(2, [answer(e3, lie: true), answer(e1), answer(e2)])),
+            ("quorum3-fanout2.bin", joined(1 | 1 << 2 | 2 << 4, [answer(e1), answer(e2), answer(e3)])),
+            ("critical-fallback.bin", joined(3 | 0xC0, [answer(e1), answer(e2), answer(e3)])),
             ("noise.bin", joined(0, [record(resultsTopic, bytes("{}")), record(Topic.evidence, disagree.envelope.canonicalBytes),
                                      record(Topic.executors(e1.publicKey), presence.envelope.canonicalBytes), answer(e1)])),
         ]

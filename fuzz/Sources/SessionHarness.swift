@@ -4,8 +4,10 @@
 // the delegation never throws because of an answer, a committed result verifies against the
 // task and its chain verifies, quorum(2) commits only what two executors signed.
 //
-// The input: one byte for the mode (first_valid, quorum(2), audited with the first executor
-// pinned), then NUL-separated `topic\npayload` records as in the presence harness.
+// The input: one byte of options (bits 0-1 the mode: first_valid, quorum(k), audited with the
+// first executor pinned, audited with none; bits 2-3 k - 2 for quorum(k); bits 4-5 the fanout
+// 3, 1, 2, 3; bit 6 critical; bit 7 allowFallback), then NUL-separated `topic\npayload` records
+// as in the presence harness.
 @testable import DDE
 
 /// A clock that advances one millisecond per reading, and jumps past any deadline once the
@@ -75,15 +77,22 @@ func fuzzSession(_ data: UnsafeRawBufferPointer) {
         fatalError("Delegator: \(error.message)")
     }
     for k in Fixture.executors { delegator.addExecutor(Presence(executorPublicKey: k.publicKey)) }
-    var options = DelegationOptions(fanout: 3, deadlineMs: 10_000)
+    let bits = data[0]
+    let fanouts = [3, 1, 2, 3]
+    var options = DelegationOptions(fanout: fanouts[Int(bits >> 4 & 3)], deadlineMs: 10_000)
     options.lingerMs = 100
-    let modeByte = data[0] % 3
+    options.critical = bits & 0x40 != 0
+    options.allowFallback = bits & 0x80 != 0
+    let modeByte = bits & 3
+    let k = 2 + Int(bits >> 2 & 3)
     switch modeByte {
     case 0: options.mode = .firstValid
-    case 1: options.mode = .quorum(2)
-    default:
+    case 1: options.mode = .quorum(k)
+    case 2:
         options.mode = .audited(AuditPolicy())
         options.pinned = [Fixture.executor.publicKey]
+    default:
+        options.mode = .audited(AuditPolicy())
     }
 
     let report: DelegationReport
@@ -104,8 +113,8 @@ func fuzzSession(_ data: UnsafeRawBufferPointer) {
         expect(receipt.resultHash == accepted.proof.resultHash, "the receipt names another result")
         if modeByte == 1 {
             let confirmed = report.assurance?.confirmedBy ?? []
-            expect(confirmed.contains { $0 != accepted.proof.executorPublicKey },
-                   "quorum(2) committed a result nobody else confirmed")
+            expect(confirmed.filter { $0 != accepted.proof.executorPublicKey }.count >= k - 1,
+                   "quorum(\(k)) committed a result only \(confirmed.count) others confirmed")
         }
         do throws(DDEError) {
             _ = try FuzzStore.store.verifyChain()
