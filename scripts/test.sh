@@ -5,15 +5,18 @@
 # modules, a Mosquitto broker on 127.0.0.1 that the tests start themselves).
 #
 #   scripts/test.sh            everything
-#   DDE_TEST_ONLY="swift c"    only the named groups (swift cliset -euo pipefail
+#   DDE_TEST_ONLY="swift c"    only the named groups (swift cli guest c crash python adversary aarch64 fuzz); the MQTT
+#                              end-to-end tests are part of swift (alone: scripts/test-e2e.sh). The
+#                              sources-of-truth check (scripts/check-sources-of-truth.sh) runs always.
+set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 only=${DDE_TEST_ONLY:-}
 for name in $only; do
     case $name in
-        swift|cli|guest|c|crash|python|adversary|aarch64) ;;
-        *) echo "test.sh: unknown group '$name' in DDE_TEST_ONLY (swift cli guest c crash python adversary aarch64)" >&2; exit 2 ;;
+        swift|cli|guest|c|crash|python|adversary|aarch64|fuzz) ;;
+        *) echo "test.sh: unknown group '$name' in DDE_TEST_ONLY (swift cli guest c crash python adversary aarch64 fuzz)" >&2; exit 2 ;;
     esac
 done
 want() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
@@ -52,6 +55,12 @@ if want swift; then
     # `swift build --build-tests`, which agrees with the `swift build --product dde` of the other
     # suites, and run with --skip-build, so a run compiles each module once.
     suite swift bash -c "swift build --build-tests && swift build --product dde && swift test --skip-build"
+fi
+
+if want fuzz; then
+    # Every libFuzzer harness with AddressSanitizer for 5 s (docs/FUZZING.md; the long run is
+    # scripts/fuzz.sh --long): about 70 s once built, the first build about 2 minutes.
+    suite fuzz scripts/fuzz.sh --quick
 fi
 
 if want cli; then

@@ -304,7 +304,8 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     }
 
     private func execute(_ task: ComputeTask) {
-        defer { release(task) }
+        // The slot is given back before the answer leaves: a requester that sends its next task
+        // as soon as it has the answer must not find this one still counted (and be refused busy).
         let label = "\(config.name): task \(short(task.taskId)) from \(short(task.requesterPublicKey)) \(task.dappId).\(task.intent.action)"
         // The executor's own time for the task (sandbox run, proof, signature), in the log line
         // at microsecond resolution: the result's executionLatency is whole milliseconds. When
@@ -325,6 +326,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
                 answer = .result(try run(), note: "")
             }
         } catch {
+            release(task)
             refuse(task, error, label: label)
             return
         }
@@ -335,6 +337,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             return
         }
         let envelope = Envelope(type: .computeResult, payload: result.json)
+        release(task)
         do throws(DDEError) {
             cdde_trace(CDDE_TRACE_NODE_RESULT_PUBLISH)
             try transport.publish(topic: Topic.results(requester: task.requesterPublicKey),

@@ -1,0 +1,147 @@
+// envelope: every message a peer can publish, through Envelope.decode and the payload reader of
+// its type; what is accepted must survive its own canonical bytes.
+// presence: topic and payload pairs on the presence and evidence topics, into a real Delegator
+// (what `discover` does with them), over a transport that only hands the messages out.
+@testable import DDE
+import Glibc
+
+private func roundTrip(_ envelope: Envelope) {
+    let bytes = envelope.canonicalBytes
+    do throws(DDEError) {
+        let back = try Envelope.decode(bytes)
+        expect(back.type == envelope.type && back.payload == envelope.payload, "envelope changed in a round trip")
+    } catch {
+        expect(error.status == .limit, "an envelope's canonical bytes are refused: \(error.message)")
+    }
+}
+
+func fuzzEnvelope(_ data: UnsafeRawBufferPointer) {
+    let envelope: Envelope
+    do throws(DDEError) {
+        envelope = try Envelope.decode(Array(data))
+    } catch {
+        return
+    }
+    roundTrip(envelope)
+    let payload = envelope.payload
+    switch envelope.type {
+    case .computeTask:
+        guard let offer = try? TaskOffer(json: payload) else { return }
+        _ = offer.isAddressed(to: Fixture.executor.publicKey)
+        checkTaskRoundTrip(offer.task)
+        roundTrip(offer.envelope)
+    case .computeResult:
+        guard let result = try? ComputeResult(json: payload) else { return }
+        _ = try? Verifier.verify(task: Fixture.task, result: result)
+        expect(result.canonicalBytes == result.json.canonicalBytes(), "ComputeResult.canonicalBytes differs from its JSON's")
+    case .computeError:
+        guard let e = try? ComputeErrorMessage(json: payload) else { return }
+        let back = try? ComputeErrorMessage(json: e.json)
+        expect(back?.signedHash == e.signedHash, "compute_error does not survive a round trip")
+        _ = e.hasValidSignature
+        roundTrip(e.envelope)
+    case .codeRequest:
+        guard let r = try? CodeRequest(json: payload) else { return }
+        roundTrip(r.envelope)
+    case .code:
+        guard let c = try? CodeMessage(json: payload) else { return }
+        expect(SHA256.hash(c.module) == c.codeHash, "code accepted under a hash it does not have")
+        expect((try? CodeMessage(json: c.json))?.module == c.module, "code does not survive a round trip")
+    case .presence:
+        guard let p = try? Presence(json: payload) else { return }
+        _ = p.grants(Fixture.task.requiredCapabilities)
+        _ = Topic.executors(p.executorPublicKey)
+        _ = p.hasValidSignature
+        expect((try? Presence(json: p.json))?.signedHash == p.signedHash, "presence does not survive a round trip")
+        roundTrip(p.envelope)
+    case .evidence:
+        guard let doc = try? EvidenceDocument(json: payload) else { return }
+        _ = doc.selfEvidentVerdict
+        roundTrip(doc.envelope)
+    }
+}
+
+/// Hands out the messages it was given, in order; publishes nowhere.
+final class FuzzTransport: Transport {
+    var inbox: [Message] = []
+    var next = 0
+    func publish(topic: String, payload: [UInt8], retain: Bool) throws(DDEError) {}
+    func subscribe(_ filter: String) throws(DDEError) {}
+    func unsubscribe(_ filter: String) throws(DDEError) {}
+    func receive(timeoutMs: Int) throws(DDEError) -> Message? {
+        guard next < inbox.count else { return nil }
+        next += 1
+        return inbox[next - 1]
+    }
+}
+
+nonisolated(unsafe) private var storePath = ""
+
+/// One store per process (SQLite in a file: the store needs WAL), emptied before each input,
+/// removed at exit.
+enum FuzzStore {
+    static let store: Store = {
+        var dir = "/tmp"
+        if let t = getenv("DDE_FUZZ_TMP") { dir = String(cString: t) }
+        let path = "\(dir)/dde-fuzz-\(getpid()).db"
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+        storePath = path
+        atexit {
+            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(storePath + suffix) }
+        }
+        let s = try! Store(path: path)
+        // No fsync and no WAL file per transaction: the harness needs speed, not durability.
+        try! s.database.execute("PRAGMA synchronous=OFF")
+        _ = try! s.database.queryText("PRAGMA journal_mode=MEMORY")
+        return s
+    }()
+
+    static func reset() {
+        try! store.database.execute("DELETE FROM evidence")
+        try! store.reputation.clearAll()
+    }
+}
+
+/// Messages from the input: records separated by NUL bytes, each `topic\npayload` (no newline:
+/// the whole record is the topic and the payload is empty, a retained presence being cleared).
+func messages(_ data: UnsafeRawBufferPointer, max: Int) -> [Message] {
+    var out: [Message] = []
+    for record in data.split(separator: 0, omittingEmptySubsequences: true).prefix(max) {
+        if let nl = record.firstIndex(of: UInt8(ascii: "\n")) {
+            out.append(Message(topic: String(decoding: record[record.startIndex..<nl], as: UTF8.self),
+                               payload: Array(record[(nl + 1)...])))
+        } else {
+            out.append(Message(topic: String(decoding: record, as: UTF8.self), payload: []))
+        }
+    }
+    return out
+}
+
+func fuzzPresence(_ data: UnsafeRawBufferPointer) {
+    FuzzStore.reset()
+    let transport = FuzzTransport()
+    transport.inbox = messages(data, max: 64)
+    let delegator: Delegator<FuzzTransport>
+    do throws(DDEError) {
+        delegator = try Delegator(transport: transport, store: FuzzStore.store, identity: Fixture.requester,
+                                  clock: { Fixture.now }, random: { 42 })
+    } catch {
+        fatalError("Delegator: \(error.message)")
+    }
+    // A judge that re-executes nothing but answers like the first proof (so both verdict paths run).
+    delegator.judge = { doc in EvidenceDocument.Outcome(doc.proofs[0]) }
+    do throws(DDEError) {
+        _ = try delegator.discover(timeoutMs: 0)
+    } catch {
+        fatalError("discover failed on messages from the network: \(error.message)")
+    }
+    expect(transport.next == transport.inbox.count, "discover stopped before the last message")
+    for p in delegator.executors {
+        expect(!p.executorPublicKey.hex.isEmpty, "executor without a key")
+    }
+    expect(delegator.executors.count <= Delegator<FuzzTransport>.maxExecutors, "executor list over its bound")
+    if verbose {
+        print("presence: \(transport.inbox.count) messages, \(delegator.executors.count) executors, "
+              + "\(delegator.ignoredMessages) ignored, evidence \(delegator.evidenceReceived.map { "\($0.result)" })")
+    }
+}
