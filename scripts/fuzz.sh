@@ -6,6 +6,7 @@
 #
 #   scripts/fuzz.sh --quick [HARNESS...]         5 s each (the test command's suite)
 #   scripts/fuzz.sh --long [SECONDS] [HARNESS...] SECONDS each (default 600)
+#   scripts/fuzz.sh --jobs N --long ...          N harnesses at a time (default 1; each is one process)
 #   scripts/fuzz.sh --build                      only build
 #   scripts/fuzz.sh --seeds                      rewrite the generated seeds in fuzz/corpus/
 #   scripts/fuzz.sh --list                       the harnesses
@@ -21,8 +22,13 @@ cd "$ROOT"
 OUT=${DDE_FUZZ_OUT:-build/fuzz}   # relative to the repository root
 HARNESSES=(json number task result envelope presence session evidence receipt keyfile storeoptions mqtt)
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
+jobs=1
+if [ "${1:-}" = --jobs ]; then
+    [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || usage
+    jobs=$2; shift 2
+fi
 mode=${1:-}
 [ -n "$mode" ] || usage
 shift
@@ -155,15 +161,20 @@ rm -rf "$OUT/tmp"
 mkdir -p "$OUT/tmp"
 results="$OUT/results-${mode#--}.md"
 {
-    echo "scripts/fuzz.sh $mode: $seconds s per harness, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "scripts/fuzz.sh $mode: $seconds s per harness, $jobs at a time, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     echo "| harness | seconds | executions | exec/s | cov | ft | corpus | crashes |"
     echo "|---|---:|---:|---:|---:|---:|---:|---|"
 } > "$results"
 printf '%-13s %7s %12s %8s %6s %7s %7s  %s\n' harness seconds executions exec/s cov ft corpus crashes
-crashed=0
 total_start=$SECONDS
-for h in "${selected[@]}"; do
+rm -rf "$OUT/rows"
+mkdir -p "$OUT/rows"
+
+# run_one NAME: runs one harness; its table row goes to $OUT/rows/NAME, its exit status to
+# $OUT/rows/NAME.rc (rows are printed in the harnesses' order once all have ended).
+run_one() {
+    local h=$1 dirs dict log start rc took execs rate last cov ft corp verdict artifact reason
     mapfile -t dirs < <(corpus_dirs "$h")
     mkdir -p "$OUT/corpus/$h" "$OUT/artifacts/$h"
     log="$OUT/logs/$h.log"
@@ -186,13 +197,25 @@ for h in "${selected[@]}"; do
     if [ "$rc" -eq 0 ]; then
         verdict=0
     else
-        crashed=1
         artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
         reason=$(grep -m1 -E 'ERROR: libFuzzer|ERROR: AddressSanitizer|runtime error|Fatal error|fuzz invariant|ERROR: LeakSanitizer' "$log" || echo "exit $rc")
         verdict="1: ${artifact:-see $log} (${reason})"
     fi
-    printf '%-13s %7s %12s %8s %6s %7s %7s  %s\n' "$h" "$took" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$verdict"
-    echo "| $h | $took | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${corp:-?} | $verdict |" >> "$results"
+    printf '%-13s %7s %12s %8s %6s %7s %7s  %s\n' "$h" "$took" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$verdict" > "$OUT/rows/$h"
+    echo "| $h | $took | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${corp:-?} | $verdict |" > "$OUT/rows/$h.md"
+    echo "$rc" > "$OUT/rows/$h.rc"
+}
+
+for h in "${selected[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+    run_one "$h" &
+done
+wait
+crashed=0
+for h in "${selected[@]}"; do
+    cat "$OUT/rows/$h"
+    cat "$OUT/rows/$h.md" >> "$results"
+    [ "$(cat "$OUT/rows/$h.rc")" = 0 ] || crashed=1
 done
 echo "fuzz.sh: $mode run took $((SECONDS - total_start)) s; table in $results, logs in $OUT/logs/"
 exit "$crashed"
