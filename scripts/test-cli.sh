@@ -20,6 +20,39 @@ check "code add" "$DDE" code add "$ROOT/examples/dapps/counter.wat"
 check "task create" bash -c "'$DDE' task create --key r.key --dapp counter --code '$ROOT/examples/dapps/counter.wat' --action increment --cap state.read --cap state.write > task.json"
 check "exec" bash -c "'$DDE' exec --key e.key task.json > result.json"
 check "verify accepts the executor's proof" "$DDE" verify task.json result.json
+
+# Bounded input (issue 12): the limit applies while reading, so endless or huge input ends with a
+# clear error at once and small memory; pipes and process substitution work.
+# bounded NAME COMMAND...: DDE_ERR_LIMIT (21) within a second, under 64 MB (the kernel's max RSS),
+# with a message that gives the limit and what to do.
+bounded() {
+    local name=$1; shift
+    check "$name: refused at the limit, within 1 s and 64 MB, saying the limit and what to do" bash -c '
+        /usr/bin/time -f "%e %M" -o time.txt "$@" > /dev/null 2> err.txt; rc=$?
+        read -r secs kb < <(tail -1 time.txt)
+        echo "exit $rc, $secs s, $kb KB: $(head -1 err.txt)"
+        [ $rc -eq 21 ] && awk -v s="$secs" -v k="$kb" "BEGIN { exit !(s <= 1.0 && k < 65536) }" &&
+            grep -q "larger than 1048576 bytes (1 MiB)" err.txt && grep -Eq "max-bytes|cannot be raised|make" err.txt' _ "$@"
+}
+truncate -s 1G big.json
+bounded "canon < /dev/zero" bash -c "'$DDE' canon < /dev/zero"
+bounded "verify TASK - < /dev/zero" bash -c "'$DDE' verify task.json - < /dev/zero"
+bounded "canon on a 1 GB file" "$DDE" canon big.json
+bounded "verify on a 1 GB result file" "$DDE" verify task.json big.json
+bounded "canon from an endless pipe" bash -c "yes '[1,' | '$DDE' canon"
+bounded "verify from an endless pipe" bash -c "cat /dev/zero | '$DDE' verify task.json -"
+rm -f big.json
+check "canon names the way to read larger documents" bash -c "'$DDE' canon < /dev/zero 2>&1 | grep -q 'dde canon --max-bytes N reads larger ones'"
+check "verify says a result cannot be raised past the protocol's limit" bash -c "'$DDE' verify task.json - < /dev/zero 2>&1 | grep -q 'no peer accepts a larger one'"
+check "verify reads the result from a pipe" bash -c "cat result.json | '$DDE' verify task.json -"
+check "verify reads a process substitution" bash -c "'$DDE' verify task.json <(cat result.json)"
+check "canon reads a process substitution" bash -c "'$DDE' canon <(echo '{\"b\":1,\"a\":2}') | grep -qx '{\"a\":2,\"b\":1}'"
+python3 -c "import json; json.dump({'k': 'x' * 1500000}, open('large.json', 'w'))"
+check_exit "canon refuses a 1.5 MB document by default" 21 "$DDE" canon large.json
+check "canon --max-bytes reads it" bash -c "'$DDE' canon --max-bytes 2000000 large.json | wc -c | grep -qx 1500009"
+check_exit "canon --max-bytes 0 is refused (DDE_ERR_ARGUMENT)" 1 "$DDE" canon --max-bytes 0 large.json
+check_exit "a missing file is an I/O error (DDE_ERR_IO)" 4 "$DDE" verify task.json nothere.json
+check "a missing file's error names it" bash -c "'$DDE' verify task.json nothere.json 2>&1 | grep -q 'result nothere.json: no such file'"
 check "audit: the proof holds" "$DDE" audit task.json result.json
 
 # Altered after signing: result, writes, trace.

@@ -102,27 +102,37 @@ int cdde_write_private_file(const char *path, const uint8_t *bytes, size_t lengt
     return err;
 }
 
+int cdde_read_fd(int fd, uint8_t *buffer, size_t capacity, size_t *length) {
+    if (fd < 0 || length == NULL || (buffer == NULL && capacity > 0)) return EINVAL;
+    *length = 0;
+    // A regular file larger than the buffer is refused before a byte is read; pipes, character
+    // devices (/dev/zero) and process substitution have no size and are read up to one byte past it.
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size > capacity) return EFBIG;
+    size_t done = 0;
+    for (;;) {
+        if (done == capacity) {
+            char extra;
+            ssize_t r;
+            do { r = read(fd, &extra, 1); } while (r < 0 && errno == EINTR);
+            *length = done;
+            return r > 0 ? EFBIG : r < 0 ? errno : 0;
+        }
+        ssize_t r = read(fd, buffer + done, capacity - done);
+        if (r < 0) { if (errno == EINTR) continue; *length = done; return errno; }
+        if (r == 0) break;
+        done += (size_t)r;
+    }
+    *length = done;
+    return 0;
+}
+
 int cdde_read_file(const char *path, uint8_t *buffer, size_t capacity, size_t *length) {
     if (path == NULL || length == NULL || (buffer == NULL && capacity > 0)) return EINVAL;
     *length = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return errno;
-    size_t done = 0;
-    int err = 0;
-    for (;;) {
-        if (done == capacity) {
-            char extra;
-            ssize_t r = read(fd, &extra, 1);
-            if (r > 0) err = EFBIG;
-            else if (r < 0) err = errno;
-            break;
-        }
-        ssize_t r = read(fd, buffer + done, capacity - done);
-        if (r < 0) { if (errno == EINTR) continue; err = errno; break; }
-        if (r == 0) break;
-        done += (size_t)r;
-    }
+    int err = cdde_read_fd(fd, buffer, capacity, length);
     close(fd);
-    *length = done;
     return err;
 }

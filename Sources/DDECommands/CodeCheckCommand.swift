@@ -29,7 +29,7 @@ struct CodeCheck: ParsableCommand {
             for capability in capabilities where !Capability.all.contains(capability) {
                 throw DDEError(.argument, "unknown capability \"\(capability)\" in --cap; known: \(Capability.all.joined(separator: ", "))")
             }
-            let bytes = try readInput(file, what: "module")
+            let bytes = try readInput(file, what: "module", limit: .module)
             let module = file.hasSuffix(".wat") ? try compileWAT(bytes, path: file) : bytes
             let report = Sandbox().inspect(module: module, declared: capabilities.isEmpty ? nil : capabilities, action: action)
             if json {

@@ -85,9 +85,8 @@ public final class Console: @unchecked Sendable {
         }
     }
 
-    func readStandardInput() -> [UInt8] {
-        buffered ? input : Array(FileHandle.standardInput.readDataToEndOfFile())
-    }
+    /// The standard input a test gave a buffered console; nil: the process's standard input.
+    var bufferedInput: [UInt8]? { buffered ? input : nil }
 }
 
 /// Runs a command body, turning a DDEError into the one-line message and the status exit code.
@@ -98,17 +97,6 @@ func run(_ body: () throws(DDEError) -> Void) throws {
         Console.current.write(Array("dde: \(error.message)\n".utf8), toStandardError: true)
         throw ExitCode(error.status.rawValue)
     }
-}
-
-/// Reads a file, or standard input for "-" or nil.
-func readInput(_ path: String?, what: String) throws(DDEError) -> [UInt8] {
-    if path == nil || path == "-" {
-        return Console.current.readStandardInput()
-    }
-    guard let data = FileManager.default.contents(atPath: path!) else {
-        throw DDEError(.io, "cannot read \(what) \(path!): no such file or not readable")
-    }
-    return Array(data)
 }
 
 /// A document (or any bytes) and a newline on standard output.

@@ -149,7 +149,7 @@ struct EvidenceCommand: ParsableCommand {
 
 /// Documents from a file of canonical JSON lines (blank lines skipped), each checked as parsed.
 private func readDocuments(_ file: String) throws(DDEError) -> [EvidenceDocument] {
-    let bytes = try readInput(file, what: "evidence")
+    let bytes = try readInput(file, what: "evidence", limit: .evidenceFile)
     var out: [EvidenceDocument] = []
     for (i, line) in bytes.split(separator: 0x0a, omittingEmptySubsequences: true).enumerated() {
         do throws(DDEError) {

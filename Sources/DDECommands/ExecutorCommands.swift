@@ -17,7 +17,7 @@ struct CodeCommand: ParsableCommand {
 
         func run() throws {
             try DDECommands.run { () throws(DDEError) in
-                let bytes = try readInput(file, what: "module")
+                let bytes = try readInput(file, what: "module", limit: .module)
                 let module = file.hasSuffix(".wat") ? try compileWAT(bytes, path: file) : bytes
                 writeLine(try store.open().add(module).hex)
             }

@@ -42,9 +42,32 @@ struct Canon: ParsableCommand {
     @Argument(help: "The JSON document.")
     var file: String?
 
+    @Option(help: ArgumentHelp("Largest document to read, in bytes (default: the protocol's 1 MiB).",
+                               discussion: "Only for documents that are not sent to peers: they refuse any over 1 MiB."))
+    var maxBytes: Int?
+
     func run() throws {
         try DDECommands.run { () throws(DDEError) in
-            writeOutput(try parseJSON(try readInput(file, what: "document"), what: file ?? "stdin").canonicalBytes())
+            var limits = JSONLimits.default
+            var input = InputLimit.document
+            if let maxBytes {
+                guard maxBytes > 0, maxBytes <= ABILimits.maxInputBytes else {
+                    throw DDEError(.argument, "--max-bytes must be from 1 to \(ABILimits.maxInputBytes) (64 MiB)")
+                }
+                limits.maxBytes = maxBytes
+                limits.maxStringBytes = max(limits.maxStringBytes, maxBytes)
+                input = InputLimit(bytes: maxBytes, origin: "the limit --max-bytes set", remedy: "raise --max-bytes")
+            } else {
+                input = InputLimit(bytes: input.bytes, origin: input.origin, remedy: "dde canon --max-bytes N reads larger ones (peers still refuse them)")
+            }
+            let bytes = try readInput(file, what: "document", limit: input)
+            let json: JSON
+            do throws(DDEError) {
+                json = try JSONParser.parse(bytes, limits: limits)
+            } catch {
+                throw DDEError(error.status, "\(file ?? "stdin"): \(error.detail)")
+            }
+            writeOutput(json.canonicalBytes())
         }
     }
 }

@@ -58,7 +58,7 @@ struct Node: ParsableCommand {
             let pair = try key.load()
             let store = try code.open()
             for path in preload {
-                let bytes = try readInput(path, what: "module")
+                let bytes = try readInput(path, what: "module", limit: .module)
                 let module = path.hasSuffix(".wat") ? try compileWAT(bytes, path: path) : bytes
                 _ = try store.add(module)
             }
@@ -116,7 +116,7 @@ struct CodePublish: ParsableCommand {
 
     func run() throws {
         try DDECommands.run { () throws(DDEError) in
-            let bytes = try readInput(file, what: "module")
+            let bytes = try readInput(file, what: "module", limit: .module)
             let module = file.hasSuffix(".wat") ? try compileWAT(bytes, path: file) : bytes
             guard module.count <= CodeMessage.maxModuleBytes else {
                 throw DDEError(.limit, "\(file): \(module.count) bytes, over the \(CodeMessage.maxModuleBytes)-byte module limit")

@@ -94,7 +94,7 @@ struct TaskFields: ParsableArguments {
     /// The module `--code` names (a .wat file compiled first), or nil without `--code`.
     func module() throws(DDEError) -> [UInt8]? {
         guard let code else { return nil }
-        let bytes = try readInput(code, what: "module")
+        let bytes = try readInput(code, what: "module", limit: .module)
         return code.hasSuffix(".wat") ? try compileWAT(bytes, path: code) : bytes
     }
 

@@ -84,6 +84,24 @@ final class CommandTests: XCTestCase {
     }
 
     /// Usage errors and help come back as ArgumentParser gives them to the binary.
+    /// Standard input and files are read with the document limit applied: one byte over 1 MiB is
+    /// refused (DDE_ERR_LIMIT, 21) with the limit and what to do; exactly 1 MiB is read.
+    func testInputOverTheDocumentLimitIsRefusedWithTheLimitAndTheRemedy() throws {
+        let limit = JSONLimits.default.maxBytes
+        let fits = "\"" + String(repeating: "x", count: limit - 2) + "\""
+        XCTAssertEqual(dde(["canon"], input: fits).status, 0)
+        let over = dde(["canon"], input: fits + " ")
+        XCTAssertEqual(over.status, 21, over.err)
+        XCTAssertTrue(over.err.contains("document (standard input) is larger than \(limit) bytes (1 MiB)"), over.err)
+        XCTAssertTrue(over.err.contains("dde canon --max-bytes N reads larger ones"), over.err)
+        XCTAssertEqual(dde(["canon", "--max-bytes", "\(limit + 1)"], input: fits + " ").status, 0)
+        try write(fits + "  ", to: "over.json")
+        let file = dde(["verify", path("over.json"), path("over.json")])
+        XCTAssertEqual(file.status, 21, file.err)
+        XCTAssertTrue(file.err.contains("task \(path("over.json")) is larger than"), file.err)
+        XCTAssertTrue(file.err.contains("no peer accepts a larger one"), file.err)
+    }
+
     func testUsageErrorsAndHelpInProcess() {
         let missing = dde(["task", "create", "--dapp", "counter"])
         XCTAssertEqual(missing.status, 64, "EX_USAGE")

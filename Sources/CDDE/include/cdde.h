@@ -29,6 +29,8 @@ int cdde_write_private_file(const char *path, const uint8_t *bytes, size_t lengt
 // Reads at most `capacity` bytes of `path` into `buffer`; sets *length. Returns 0, an errno value,
 // or EFBIG when the file holds more than `capacity` bytes.
 int cdde_read_file(const char *path, uint8_t *buffer, size_t capacity, size_t *length);
+// The same from an open descriptor (standard input, a pipe), which it leaves open.
+int cdde_read_fd(int fd, uint8_t *buffer, size_t capacity, size_t *length);
 
 // ---- Handles (cdde_handles.c): the table of live dde_task/dde_policy/dde_store/dde_client
 // handles. A handle is a number naming a slot and its generation, never an address, so a freed,
