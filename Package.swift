@@ -21,6 +21,7 @@
 //   dde-torture        the child of scripts/test-crash.sh (commits in a loop while it is killed)
 //                      and the store/executor benchmarks (benchmarks/store.sh, executor.sh).
 //   dde-bench-network  delegations timed over MQTT (benchmarks/network.sh).
+//   dde-bench-state    the state tree measurements (docs/PROTOCOL.md section 6).
 //   dde-sim            the Byzantine simulation (issue 11; scripts/test-sim.sh, BENCHMARKS.md).
 import PackageDescription
 
@@ -80,6 +81,9 @@ let package = Package(
             ],
             path: "benchmarks/Sources/dde-bench-network"
         ),
+        // The state tree measurements (issue 15; docs/PROTOCOL.md section 6): the compact sparse
+        // Merkle tree against the sorted RFC 6962 tree.
+        .executableTarget(name: "dde-bench-state", dependencies: ["DDE"], path: "benchmarks/Sources/dde-bench-state"),
         // The Byzantine simulation (issue 11): requesters on the shipped Delegator, simulated
         // network, clock and liars (`dde-sim --help` says what is real and what is simulated).
         .executableTarget(

@@ -181,6 +181,11 @@ int dde_init(void);
 #define DDE_ERR_UNRESOLVED                  106  /* audited: proofs disagreed and no validated majority decided */
 #define DDE_ERR_EVIDENCE_AGREES             110  /* the evidence's proofs agree: it proves nothing */
 #define DDE_ERR_EVIDENCE_UNJUDGED           111  /* naming the liar needs a re-execution not possible here */
+#define DDE_ERR_STATE_PROOF_MALFORMED       120  /* an unknown item, a node below depth 255, bytes after the tree, a non-canonical spelling */
+#define DDE_ERR_STATE_PROOF_INCOMPLETE      121  /* the bytes end before the tree is whole, or a key's path runs into a summarised subtree */
+#define DDE_ERR_STATE_PROOF_VALUE           122  /* another value, or present where claimed absent, or the reverse */
+#define DDE_ERR_STATE_PROOF_HASH            123  /* a sibling or leaf hash in the proof was altered */
+#define DDE_ERR_STATE_PROOF_ROOT            124  /* the root the proof names is not the one it is checked against */
 /* @generated end status */
 
 /* The constant's name for a code ("DDE_ERR_TASK_ID"), or "DDE_ERR_UNKNOWN". Static storage. */

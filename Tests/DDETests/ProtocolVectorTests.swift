@@ -37,6 +37,22 @@ final class ProtocolVectorTests: XCTestCase {
         ])
         XCTAssertEqual(three.root.hex, v["state_root_three"])
 
+        // The v2 state tree (section 6.2): roots, proofs, and the root after writes from a proof.
+        XCTAssertEqual(StateTree(StateMap()).root.hex, v["state_tree_empty"])
+        XCTAssertEqual(StateTree(StateMap(values: [Array("count".utf8): Array("41".utf8)])).root.hex, v["state_tree_one"])
+        let tree = StateTree(three)
+        XCTAssertEqual(tree.root.hex, v["state_tree_three"])
+        let alice = Array("balance/alice".utf8), carol = Array("balance/carol".utf8), count = Array("count".utf8)
+        XCTAssertEqual(Hex.encode(tree.proof(keys: [alice]).bytes), v["state_proof_alice"])
+        XCTAssertEqual(Hex.encode(tree.proof(keys: [carol]).bytes), v["state_proof_carol"])
+        let multi = try XCTUnwrap(v["state_proof_alice_carol_count"])
+        XCTAssertEqual(Hex.encode(tree.proof(keys: [count, carol, alice]).bytes), multi)
+        let proven = try ProvenState(proof: try Hex.decode(multi, count: multi.utf8.count / 2, field: "proof"),
+                                     entries: [(alice, [0, 0, 0, 0, 0, 0, 0, 5]), (carol, nil), (count, Array("41".utf8))],
+                                     root: tree.root)
+        let writes = StateWrites([alice: [0, 0, 0, 0, 0, 0, 0, 2], carol: [0, 0, 0, 0, 0, 0, 0, 3], count: nil])
+        XCTAssertEqual(try proven.root(applying: writes).hex, v["state_tree_after"])
+
         // Signed presence and compute_error (section 10): the published bytes parse, hash and
         // verify, and the same fields signed here give the same bytes.
         let presence = try Presence(json: try JSONParser.parse(Array(try XCTUnwrap(v["presence_seed01"]).utf8)))

@@ -79,6 +79,13 @@ public enum Status: Int32, Sendable {
     // 110-119: fraud evidence (docs/PROTOCOL.md section 12)
     case evidenceAgrees = 110       // the evidence's proofs agree: it proves nothing
     case evidenceUnjudged = 111     // naming the liar needs a re-execution not possible here
+
+    // 120-129: state proofs (docs/PROTOCOL.md section 6)
+    case stateProofMalformed = 120  // an unknown item, a node below depth 255, bytes after the tree, a non-canonical spelling
+    case stateProofIncomplete = 121 // the bytes end before the tree is whole, or a key's path runs into a summarised subtree
+    case stateProofValue = 122      // another value, or present where claimed absent, or the reverse
+    case stateProofHash = 123       // a sibling or leaf hash in the proof was altered
+    case stateProofRoot = 124       // the root the proof names is not the one it is checked against
 }
 
 extension Status {
@@ -147,6 +154,11 @@ extension Status {
         case .unresolved: return "DDE_ERR_UNRESOLVED"
         case .evidenceAgrees: return "DDE_ERR_EVIDENCE_AGREES"
         case .evidenceUnjudged: return "DDE_ERR_EVIDENCE_UNJUDGED"
+        case .stateProofMalformed: return "DDE_ERR_STATE_PROOF_MALFORMED"
+        case .stateProofIncomplete: return "DDE_ERR_STATE_PROOF_INCOMPLETE"
+        case .stateProofValue: return "DDE_ERR_STATE_PROOF_VALUE"
+        case .stateProofHash: return "DDE_ERR_STATE_PROOF_HASH"
+        case .stateProofRoot: return "DDE_ERR_STATE_PROOF_ROOT"
         }
     }
 
@@ -215,6 +227,11 @@ extension Status {
         case .unresolved: return "proofs disagreed and no validated majority decided (nothing committed)"
         case .evidenceAgrees: return "the evidence's two proofs agree: it proves nothing"
         case .evidenceUnjudged: return "the evidence needs re-execution to name the liar, and none was possible here"
+        case .stateProofMalformed: return "the state proof is not a well-formed proof of these keys"
+        case .stateProofIncomplete: return "the state proof misses a part: it ends early or does not reach a key"
+        case .stateProofValue: return "the state proof shows another value or presence for a key than claimed"
+        case .stateProofHash: return "the state proof's hashes do not lead to the root it names"
+        case .stateProofRoot: return "the state proof was made for another root"
         }
     }
 }

@@ -53,6 +53,9 @@ __all__ = [
     "MessageTypeError", "NoExecutorError", "UnresolvedError",
     # fraud evidence
     "EvidenceError", "EvidenceAgreesError", "EvidenceUnjudgedError",
+    # state proofs
+    "StateProofError", "StateProofMalformedError", "StateProofIncompleteError",
+    "StateProofValueError", "StateProofHashError", "StateProofRootError",
 ]
 
 
@@ -520,6 +523,40 @@ class EvidenceUnjudgedError(EvidenceError):
     #: dde.check_evidence and Store.import_evidence set it to the dde.EvidenceVerdict of the sound
     #: document (its signers; no liars, ``how`` None); None where no document was checked.
     verdict = None
+
+
+class StateProofError(DDEError):
+    """A state proof (a Merkle proof of keys against a state root) was refused."""
+
+
+class StateProofMalformedError(StateProofError):
+    """DDE_ERR_STATE_PROOF_MALFORMED: the state proof is not a well-formed proof of these keys."""
+
+    CODE, NAME = 120, "DDE_ERR_STATE_PROOF_MALFORMED"
+
+
+class StateProofIncompleteError(StateProofError):
+    """DDE_ERR_STATE_PROOF_INCOMPLETE: the state proof misses a part: it ends early or does not reach a key."""
+
+    CODE, NAME = 121, "DDE_ERR_STATE_PROOF_INCOMPLETE"
+
+
+class StateProofValueError(StateProofError):
+    """DDE_ERR_STATE_PROOF_VALUE: the state proof shows another value or presence for a key than claimed."""
+
+    CODE, NAME = 122, "DDE_ERR_STATE_PROOF_VALUE"
+
+
+class StateProofHashError(StateProofError):
+    """DDE_ERR_STATE_PROOF_HASH: the state proof's hashes do not lead to the root it names."""
+
+    CODE, NAME = 123, "DDE_ERR_STATE_PROOF_HASH"
+
+
+class StateProofRootError(StateProofError):
+    """DDE_ERR_STATE_PROOF_ROOT: the state proof was made for another root."""
+
+    CODE, NAME = 124, "DDE_ERR_STATE_PROOF_ROOT"
 
 
 def _collect() -> Dict[int, Type[DDEError]]:
