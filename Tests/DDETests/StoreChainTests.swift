@@ -51,7 +51,7 @@ struct ChainFixture {
 /// Every row of every table, to show that a refused operation changed nothing.
 func snapshot(_ store: Store) throws -> [String] {
     var out = [String]()
-    for table in ["meta", "receipts", "compute_results", "dapp_state", "dapp_roots", "reputation", "evidence"] {
+    for table in ["meta", "receipts", "compute_results", "dapp_state", "dapp_roots", "state_nodes", "reputation", "evidence"] {
         try store.database.withStatement("SELECT * FROM \(table) ORDER BY 1, 2") { s throws(DDEError) in
             while try s.step() {
                 var row = table

@@ -76,6 +76,17 @@ public struct StateProof: Sendable {
     }
 
     private static func encode(_ node: PartialNode, _ proven: ArraySlice<Digest>, depth: Int, into out: inout [UInt8]) {
+        if proven.isEmpty {
+            // Off every proven path: summarised, whatever the tree it came from holds there.
+            var hashes = 0
+            let s = node.fold(&hashes)
+            switch s.kind {
+            case .empty: out.append(tagEmpty)
+            case .leaf: out.append(tagOpaqueLeaf); out.append(contentsOf: s.hash.bytes)
+            case .node: out.append(tagOpaqueNode); out.append(contentsOf: s.hash.bytes)
+            }
+            return
+        }
         switch node {
         case .empty:
             out.append(tagEmpty)
@@ -239,6 +250,20 @@ extension PartialNode {
             if s.kind == .node { hashes += 1 }
             return s
         }
+    }
+
+    /// The same subtree spelled canonically: a node left with one leaf (or none) beside empty
+    /// subtrees after deletes becomes that leaf (or empty), so every leaf sits where the compact
+    /// tree has it. Hashes are unchanged (the compact rule folds the same way); the store writes
+    /// this form.
+    func normalized() -> PartialNode {
+        guard case .branch(let l, let r) = self else { return self }
+        let a = l.normalized(), b = r.normalized()
+        if a.holdsAtMostOneLeaf && b.holdsAtMostOneLeaf {
+            if a == .empty { return b }
+            if b == .empty { return a }
+        }
+        return .branch(a, b)
     }
 
     /// Where `path` ends: the value hash of its leaf, or nil when the key is absent.

@@ -109,6 +109,32 @@ extension Digest {
         return (UInt64(bigEndian: w) >> UInt64(63 - (i & 63))) & 1 == 1
     }
 
+    /// The first `depth` path bits of this digest, the others zero: a position's prefix.
+    func pathPrefix(_ depth: Int) -> Digest {
+        func mask(_ w: UInt64, _ word: Int) -> UInt64 {
+            let keep = depth - 64 * word
+            if keep >= 64 { return w }
+            if keep <= 0 { return 0 }
+            return (UInt64(bigEndian: w) & ~(UInt64.max >> UInt64(keep))).bigEndian
+        }
+        var out = self
+        out.storage.words = (mask(storage.words.0, 0), mask(storage.words.1, 1), mask(storage.words.2, 2), mask(storage.words.3, 3))
+        return out
+    }
+
+    /// This digest with path bit `i` set.
+    func settingPathBit(_ i: Int) -> Digest {
+        let bit = (UInt64(1) << UInt64(63 - (i & 63))).bigEndian
+        var out = self
+        switch i >> 6 {
+        case 0: out.storage.words.0 |= bit
+        case 1: out.storage.words.1 |= bit
+        case 2: out.storage.words.2 |= bit
+        default: out.storage.words.3 |= bit
+        }
+        return out
+    }
+
     /// How many leading path bits two digests share (256 when they are equal).
     static func commonPrefix(_ a: Digest, _ b: Digest) -> Int {
         let x = (a.storage.words.0 ^ b.storage.words.0, a.storage.words.1 ^ b.storage.words.1,
@@ -210,6 +236,20 @@ public struct StateTree: Sendable {
             if Digest.bytesLess(paths[mid], p) { lo = mid + 1 } else { hi = mid }
         }
         return lo < paths.count && paths[lo] == p ? valueHashes[lo] : nil
+    }
+
+    /// The whole tree as a partial tree that hides nothing (leaves and nodes where the compact
+    /// tree has them): what a store writes when it builds a tree from scratch.
+    func fullTree() -> PartialNode { full(0..<paths.count, depth: 0) }
+
+    private func full(_ range: Range<Int>, depth: Int) -> PartialNode {
+        switch range.count {
+        case 0: return .empty
+        case 1: return .leaf(path: paths[range.lowerBound], valueHash: valueHashes[range.lowerBound])
+        default:
+            let mid = StateTree.split(paths, range, depth: depth)
+            return .branch(full(range.lowerBound..<mid, depth: depth + 1), full(mid..<range.upperBound, depth: depth + 1))
+        }
     }
 
     /// The multiproof of `keys` (present or absent, any order, repeats ignored): the paths to

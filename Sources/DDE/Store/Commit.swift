@@ -73,10 +73,14 @@ extension Store {
             guard after == proof.nextStateRoot else {
                 throw DDEError(.chainBroken, "dApp \"\(task.dappId)\": stored state with the writes applied has root \(after.hex), the proof says \(proof.nextStateRoot.hex); the stored state was altered: run verifyChain")
             }
-            try database.withStatement("INSERT OR REPLACE INTO dapp_roots(dapp_id, root, last_receipt) VALUES (?1, ?2, ?3)") { s throws(DDEError) in
+            // The v2 tree: only the written paths' rows (StateTreeStore.swift).
+            let tree = try StoredTree(database: database, table: .live, dapp: dappKey)
+                .apply(root: try dappTreeRoot(dapp: dappKey), writes: verified.result.stateWrites)
+            try database.withStatement("INSERT OR REPLACE INTO dapp_roots(dapp_id, root, last_receipt, tree_root) VALUES (?1, ?2, ?3, ?4)") { s throws(DDEError) in
                 try s.bind(1, blob: dappKey)
                 try s.bind(2, blob: after.bytes)
                 try s.bind(3, int64: Int64(index))
+                try s.bind(4, blob: tree.bytes)
                 try s.step()
             }
 

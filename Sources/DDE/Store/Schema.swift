@@ -81,7 +81,36 @@ enum StoreSchema {
         ALTER TABLE evidence ADD COLUMN document BLOB;
         ALTER TABLE evidence ADD COLUMN convicted INTEGER NOT NULL DEFAULT 0;
         """,
+        // 3: each dApp's v2 state tree (PROTOCOL.md section 6.2, StateTreeStore.swift): one row per
+        // leaf and node at its position, and the root beside the v1 root, so a commit touches
+        // O(written keys x log n) rows. `populateTrees` builds the trees of the existing states in
+        // the same transaction (O(n) once).
+        """
+        CREATE TABLE state_nodes \(TreeTable.live.columns);
+        ALTER TABLE dapp_roots ADD COLUMN tree_root BLOB NOT NULL DEFAULT x'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+        """,
     ]
+
+    /// Migration 3's second half: the tree of every dApp's current state.
+    static func populateTrees(_ db: SQLiteDatabase) throws(DDEError) {
+        var dapps = [[UInt8]]()
+        try db.withStatement("SELECT DISTINCT dapp_id FROM dapp_state") { s throws(DDEError) in
+            while try s.step() { dapps.append(s.blob(0)) }
+        }
+        for dapp in dapps {
+            var state = [(key: [UInt8], value: [UInt8])]()
+            try db.withStatement("SELECT key, value FROM dapp_state WHERE dapp_id = ?1") { s throws(DDEError) in
+                try s.bind(1, blob: dapp)
+                while try s.step() { state.append((s.blob(0), s.blob(1))) }
+            }
+            let root = try StoredTree(database: db, table: .live, dapp: dapp).build(state: state)
+            try db.withStatement("UPDATE dapp_roots SET tree_root = ?2 WHERE dapp_id = ?1") { s throws(DDEError) in
+                try s.bind(1, blob: dapp)
+                try s.bind(2, blob: root.bytes)
+                try s.step()
+            }
+        }
+    }
 
     /// The schema version this build writes.
     static var current: Int64 { Int64(migrations.count) }
@@ -102,6 +131,7 @@ enum StoreSchema {
                 let now = try db.queryInt64("PRAGMA user_version") ?? 0
                 guard now == version else { return }
                 try db.execute(migrations[Int(version)])
+                if version + 1 == 3 { try populateTrees(db) }
                 try db.execute("PRAGMA user_version = \(version + 1)")
             }
             version = try db.queryInt64("PRAGMA user_version") ?? 0

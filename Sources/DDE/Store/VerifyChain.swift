@@ -30,6 +30,9 @@ extension Store {
         var replay = ChainReplay()
         var previous: Receipt?
         var position: UInt64 = 0
+        // The v2 trees are replayed into a TEMP table by the code the commits use.
+        try database.execute("CREATE TEMP TABLE IF NOT EXISTS replay_nodes \(TreeTable.live.columns); DELETE FROM temp.replay_nodes")
+        defer { try? database.execute("DROP TABLE IF EXISTS temp.replay_nodes") }
 
         let rows = try database.prepare("""
             SELECT r.idx, r.receipt_hash, r.task_id, r.dapp_id, r.timestamp, r.receipt_json, r.signature,
@@ -108,6 +111,12 @@ extension Store {
                 throw broken("its task starts from a dApp root the replayed chain never reached (stale)")
             }
             replay.apply(result.stateWrites, dapp: dappKey, receipt: position)
+            do throws(DDEError) {
+                replay.trees[dappKey] = try StoredTree(database: database, table: .replay, dapp: dappKey)
+                    .apply(root: replay.trees[dappKey] ?? StateTreeHash.empty, writes: result.stateWrites)
+            } catch {
+                throw broken("replaying its writes into the state tree failed: \(error.message)")
+            }
             guard replay.root(of: dappKey) == proof.nextStateRoot else {
                 throw broken("replaying its writes does not give the proof's nextStateRoot")
             }
@@ -156,18 +165,34 @@ extension Store {
             throw broken(replay.lastWriter[dapp], "dApp \"\(String(decoding: dapp, as: UTF8.self))\" is missing keys the chain wrote")
         }
         var roots = 0
-        try database.withStatement("SELECT dapp_id, root, last_receipt FROM dapp_roots") { s throws(DDEError) in
+        try database.withStatement("SELECT dapp_id, root, last_receipt, tree_root FROM dapp_roots") { s throws(DDEError) in
             while try s.step() {
                 let dapp = s.blob(0)
                 let writer = replay.lastWriter[dapp]
                 guard s.blob(1) == replay.root(of: dapp).bytes, let writer, s.int64(2) == Int64(writer) else {
                     throw broken(writer, "the stored root of dApp \"\(String(decoding: dapp, as: UTF8.self))\" is not the replayed one")
                 }
+                guard s.blob(3) == (replay.trees[dapp] ?? StateTreeHash.empty).bytes else {
+                    throw broken(writer, "the stored tree root of dApp \"\(String(decoding: dapp, as: UTF8.self))\" is not the replayed one")
+                }
                 roots += 1
             }
         }
         guard roots == replay.lastWriter.count else {
             throw broken(nil, "dapp_roots lacks a dApp the chain wrote")
+        }
+        // The stored trees, row for row, are the replayed ones.
+        for (first, second) in [("state_nodes", "temp.replay_nodes"), ("temp.replay_nodes", "state_nodes")] {
+            let differing = try database.withStatement("SELECT dapp_id FROM (SELECT * FROM \(first) EXCEPT SELECT * FROM \(second)) LIMIT 1") { s throws(DDEError) -> [UInt8]? in
+                try s.step() ? s.blob(0) : nil
+            }
+            if let dapp = differing {
+                throw broken(replay.lastWriter[dapp], "the stored state tree of dApp \"\(String(decoding: dapp, as: UTF8.self))\" is not the replayed one (state_nodes \(first == "state_nodes" ? "holds a row" : "lacks a row") the chain did not make)")
+            }
+        }
+        // And the incremental replay agrees with the tree rebuilt from the replayed state.
+        for (dapp, state) in replay.states where StateTree(state).root != (replay.trees[dapp] ?? StateTreeHash.empty) {
+            throw DDEError(.internalError, "verifyChain: the state tree of dApp \"\(String(decoding: dapp, as: UTF8.self))\" replayed write by write differs from the tree of the replayed state: a dde bug, please report it")
         }
     }
 
@@ -208,6 +233,8 @@ struct ChainReplay {
     var roots = [[UInt8]: Digest]()
     /// The last receipt that wrote each dApp.
     var lastWriter = [[UInt8]: UInt64]()
+    /// Each dApp's v2 tree root, replayed in the TEMP table `replay_nodes`.
+    var trees = [[UInt8]: Digest]()
 
     func root(of dapp: [UInt8]) -> Digest { roots[dapp] ?? StateRoot.empty }
 

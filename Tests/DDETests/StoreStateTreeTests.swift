@@ -1,0 +1,153 @@
+import XCTest
+import Foundation
+@testable import DDE
+
+/// Each dApp's v2 state tree in the store (StateTreeStore.swift, docs/STORE.md): kept by every
+/// commit touching only the written paths' rows, built by the migration from schema 2, replayed
+/// and compared by verifyChain, and the source of proofs that check against its root.
+final class StoreStateTreeTests: ChainStoreTestCase {
+    func treeMatchesState(_ dapp: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        var values = [[UInt8]: [UInt8]]()
+        for e in try store.dappState(dapp) { values[e.key] = e.value }
+        XCTAssertEqual(try store.dappTreeRoot(dapp), StateTree(StateMap(values: values)).root, dapp, file: file, line: line)
+    }
+
+    func rows(_ dapp: String? = nil) throws -> Int64 {
+        try store.database.queryInt64(dapp.map { "SELECT count(*) FROM state_nodes WHERE dapp_id = x'\(Hex.encode(Array($0.utf8)))'" }
+                                      ?? "SELECT count(*) FROM state_nodes") ?? -1
+    }
+
+    /// Seeded random commits on two dApps: sets, inserts, deletes, down to the empty state.
+    func testTheTreeFollowsEveryCommit() throws {
+        var rng = StateTreeTests.Rng(21)
+        for n in 0..<60 {
+            let dapp = n % 3 == 0 ? "beta" : "alpha"
+            var writes = [String: String?]()
+            let emptying = n == 40  // every key of alpha deleted at once
+            if emptying {
+                for e in try store.dappState("alpha") { writes[String(decoding: e.key, as: UTF8.self)] = .some(nil) }
+            } else {
+                for _ in 0..<(1 + rng.below(5)) {
+                    let k = "k\(rng.below(30))"
+                    writes[k] = rng.below(3) == 0 ? .some(nil) : .some("v\(rng.below(1000))")
+                }
+            }
+            try f.commit(store, dapp: emptying ? "alpha" : dapp, n: n, writes: writes)
+            try treeMatchesState("alpha")
+            try treeMatchesState("beta")
+            if emptying {
+                XCTAssertEqual(try store.dappTreeRoot("alpha"), StateTreeHash.empty)
+                XCTAssertEqual(try rows("alpha"), 0, "an empty tree has no row")
+            }
+        }
+        // One row per leaf and per node: n leaves and fewer than 2.5 n rows in all.
+        let keys = Int64(try store.dappState("alpha").count + store.dappState("beta").count)
+        XCTAssertGreaterThanOrEqual(try rows(), 2 * keys - 2)
+        XCTAssertEqual(try store.verifyChain().count, 60)
+    }
+
+    /// A proof made from the store checks against the dApp's tree root, and the root it gives after
+    /// writes is the root the store reaches by committing them.
+    func testProofsFromTheStoreCheckAndPredictTheNextRoot() throws {
+        var writes = [String: String?]()
+        for i in 0..<200 { writes["acct\(i)"] = .some("\(i)") }
+        try f.commit(store, dapp: "wallet", n: 0, writes: writes)
+        let keys = ["acct7", "acct150", "nobody"].map { Array($0.utf8) }
+        let (root, entries, proof) = try store.stateProof("wallet", keys: keys)
+        XCTAssertEqual(root, try store.dappTreeRoot("wallet"))
+        XCTAssertEqual(entries.map { $0.value }, [Array("7".utf8), Array("150".utf8), nil])
+        let proven = try ProvenState(proof: proof, entries: entries, root: root)
+        let next = ["acct7": "0", "acct150": nil, "nobody": "57"] as [String: String?]
+        var map = [[UInt8]: [UInt8]?]()
+        for (k, v) in next { map[Array(k.utf8)] = .some(v.map { Array($0.utf8) }) }
+        let predicted = try proven.root(applying: StateWrites(map))
+        try f.commit(store, dapp: "wallet", n: 1, writes: next)
+        XCTAssertEqual(try store.dappTreeRoot("wallet"), predicted)
+        // The proof's spelling is the canonical one (the in-memory tree gives the same bytes).
+        var values = [[UInt8]: [UInt8]]()
+        for e in try store.dappState("wallet") { values[e.key] = e.value }
+        let (_, entries2, proof2) = try store.stateProof("wallet", keys: keys)
+        XCTAssertEqual(proof2, StateTree(StateMap(values: values)).proof(keys: keys).bytes)
+        XCTAssertNoThrow(try ProvenState(proof: proof2, entries: entries2, root: predicted))
+    }
+
+    /// A commit writes the rows on the written paths only: as many at 2,000 keys as at 20, about
+    /// log2(n) + a few.
+    func testACommitTouchesOnlyTheWrittenPaths() throws {
+        func changes(keys: Int, dapp: String) throws -> Int64 {
+            var writes = [String: String?]()
+            for i in 0..<keys { writes["acct\(i)"] = .some("\(i)") }
+            try f.commit(store, dapp: dapp, n: keys, writes: writes)
+            let before = try store.database.queryInt64("SELECT total_changes()") ?? 0
+            try f.commit(store, dapp: dapp, n: keys + 1, writes: ["acct3": "x", "acct4": "y"])
+            return (try store.database.queryInt64("SELECT total_changes()") ?? 0) - before
+        }
+        let small = try changes(keys: 20, dapp: "small")
+        let large = try changes(keys: 2_000, dapp: "large")
+        // Rows: receipt, compute_result, 2 state values, the dApp's roots, and the tree rows on two
+        // paths (about 11 levels each at 2,000 keys, shared at the top).
+        XCTAssertLessThan(large, 40, "a commit at 2,000 keys changed \(large) rows")
+        XCTAssertLessThan(large - small, 16, "20 keys: \(small) rows, 2,000 keys: \(large)")
+        try treeMatchesState("large")
+    }
+
+    /// verifyChain replays the trees and compares them with the stored ones row for row; a
+    /// commit refuses a tree altered on its paths and changes nothing.
+    func testAnAlteredTreeIsFound() throws {
+        func wallet(_ name: String) throws -> Store {
+            let s = try Store(path: dir.path(name))
+            var writes = [String: String?]()
+            for i in 0..<50 { writes["acct\(i)"] = .some("\(i)") }
+            try f.commit(s, dapp: "wallet", n: 0, writes: writes)
+            XCTAssertNoThrow(try s.verifyChain())
+            return s
+        }
+        let cases = [
+            ("a node's hash", "UPDATE state_nodes SET hash = zeroblob(32) WHERE position = (SELECT max(position) FROM state_nodes WHERE kind = 2)"),
+            ("a leaf's value hash", "UPDATE state_nodes SET value_hash = zeroblob(32) WHERE position = (SELECT max(position) FROM state_nodes WHERE kind = 1)"),
+            ("a leaf removed", "DELETE FROM state_nodes WHERE position = (SELECT min(position) FROM state_nodes WHERE kind = 1)"),
+            ("a row added", "INSERT INTO state_nodes VALUES (CAST('wallet' AS BLOB), x'00ff00', 2, zeroblob(32), NULL, NULL)"),
+            ("the tree root", "UPDATE dapp_roots SET tree_root = zeroblob(32)"),
+        ]
+        for (n, (what, sql)) in cases.enumerated() {
+            let s = try wallet("w\(n).db")
+            try s.database.execute(sql)
+            let e = assertThrows(.chainBroken) { () throws(DDEError) in try s.verifyChain() }
+            XCTAssertTrue(e?.detail.contains("wallet") ?? false, "\(what): \(e?.detail ?? "")")
+        }
+
+        // A commit over an altered leaf is refused, and nothing changes.
+        let s = try wallet("commit.db")
+        let path = SHA256.hash(Array("acct3".utf8))
+        try s.database.execute("UPDATE state_nodes SET value_hash = zeroblob(32) WHERE path = x'\(path.hex)'")
+        let before = try snapshot(s)
+        let t = try f.task(s, dapp: "wallet", n: 1)
+        let e = assertThrows(.chainBroken) { () throws(DDEError) in
+            try s.commit(task: t, result: f.result(t, writes: ["acct3": "9"]), identity: f.requester, now: 1_700_000_000_200)
+        }
+        XCTAssertTrue(e?.detail.contains("stored tree") ?? false, e?.detail ?? "")
+        XCTAssertEqual(try snapshot(s), before)
+    }
+
+    /// A store of schema 2 (before the trees) is migrated when opened: its trees are built from
+    /// its states, its chain still verifies, and commits go on.
+    func testASchema2StoreIsMigrated() throws {
+        try f.commit(store, dapp: "alpha", n: 0, writes: ["x": "1", "y": "2", "z": "3"])
+        try f.commit(store, dapp: "beta", n: 1, writes: ["k": "v"])
+        try f.commit(store, dapp: "alpha", n: 2, writes: ["y": nil])
+        let expected = (try store.dappTreeRoot("alpha"), try store.dappTreeRoot("beta"))
+        // Back to schema 2: what dde 0.2.0 wrote.
+        try store.database.execute("""
+            DROP TABLE state_nodes; ALTER TABLE dapp_roots DROP COLUMN tree_root; PRAGMA user_version = 2;
+            """)
+        store.close()
+        store = try Store(path: dir.path("chain.db"))
+        XCTAssertEqual(try store.fileSchemaVersion(), 3)
+        XCTAssertEqual(try store.dappTreeRoot("alpha"), expected.0)
+        XCTAssertEqual(try store.dappTreeRoot("beta"), expected.1)
+        XCTAssertEqual(try store.verifyChain().count, 3)
+        try f.commit(store, dapp: "alpha", n: 3, writes: ["x": nil, "w": "4"])
+        try treeMatchesState("alpha")
+        XCTAssertEqual(try store.verifyChain().count, 4)
+    }
+}
