@@ -95,7 +95,7 @@ extern "C" {
 /* @generated begin versions: scripts/gen-abi.py from abi/dde.abi; edit the table, not these lines */
 #define DDE_VERSION_STRING "0.2.0"
 #define DDE_VERSION_NUMBER 2000 /* major * 1000000 + minor * 1000 + patch */
-#define DDE_PROTOCOL_VERSION 1
+#define DDE_PROTOCOL_VERSION 2
 #define DDE_ABI_VERSION_MAJOR 0 /* the soname's number: libdde.so.0 */
 #define DDE_ABI_VERSION_MINOR 0
 #define DDE_SONAME "libdde.so.0"
@@ -172,6 +172,7 @@ int dde_init(void);
 #define DDE_ERR_RESULT_NOT_JSON              93  /* output_write bytes are not one JSON document */
 #define DDE_ERR_ACTION_FAILED                94  /* the action returned a non-zero status */
 #define DDE_ERR_AUDIT_FAILED                 95  /* re-execution disagrees with a proof (the proof is evidence) */
+#define DDE_ERR_STATE_KEY_OUTSIDE            96  /* a v2 task's run read or wrote a key outside its state; the detail (a compute_error's message) is the key */
 #define DDE_ERR_TRANSPORT                   100
 #define DDE_ERR_NO_RESULT                   101  /* no valid result before the deadline */
 #define DDE_ERR_QUORUM_NOT_REACHED          102

@@ -98,3 +98,38 @@ print("# its multiproof of balance/alice, balance/carol and count")
 print("state_proof_alice_carol_count = " + proof(three, [b"balance/alice", b"balance/carol", b"count"]).hex())
 print("# the root after writes balance/alice = u64be(2), balance/carol = u64be(3), count deleted")
 print("state_tree_after = " + root(after).hex())
+
+# A taskVersion 2 task (section 3): the wallet's alice -> carol transfer on the three-entry state,
+# carrying balance/alice (present) and balance/carol (absent) with their proof; requester key from
+# the seed 0x01 repeated 32 times (rfc8785 for the canonical bytes, PyNaCl for Ed25519).
+import base64
+
+import nacl.signing
+import rfc8785
+
+b64 = lambda b: base64.b64encode(b).decode()
+task = {
+    "taskVersion": 2,
+    "intent": {"action": "send", "payload": {"amount": 3, "from": "alice", "to": "carol"}, "raw": "",
+               "timestamp": 1767225600000},
+    "dappId": "wallet",
+    "dappCodeHash": H(b"wallet module").hex(),
+    "requiredCapabilities": ["state.read", "state.write"],
+    "inputHash": H(rfc8785.dumps({"amount": 3, "from": "alice", "to": "carol"})).hex(),
+    "previousStateRoot": root(three).hex(),
+    "state": {"balance/alice": b64(u64(5)), "balance/carol": None},
+    "stateProof": b64(proof(three, [b"balance/alice", b"balance/carol"])),
+    "requesterPublicKey": None,
+    "timestamp": 1767225600000,
+    "maxExecutionSteps": 500,
+    "maxFuel": 1000000000,
+}
+key = nacl.signing.SigningKey(bytes([1]) * 32)
+task["requesterPublicKey"] = key.verify_key.encode().hex()
+task_id = H(rfc8785.dumps(task))
+task["taskId"] = task_id.hex()
+task["signature"] = key.sign(b"dde/v1/task\x00" + task_id).signature.hex()
+print("# a taskVersion 2 task: alice -> carol on the three-entry state, carrying balance/alice and")
+print("# balance/carol (absent); dappCodeHash = SHA-256(\"wallet module\"), requester seed01")
+print("task_v2_wallet_id = " + task_id.hex())
+print("task_v2_wallet = " + rfc8785.dumps(task).decode())

@@ -24,6 +24,7 @@ public enum Executor {
             state: task.stateOrEmpty.values,
             capabilities: task.requiredCapabilities,
             limits: task.limits)
+        request.partialState = task.partialState
         request.prepared = prepared
         return request
     }

@@ -8,6 +8,8 @@ import WasmKit
 final class HostCalls {
     let input: [UInt8]
     let state: [[UInt8]: [UInt8]]
+    /// A v2 task's partial state: the keys the run may touch.
+    let partial: PartialState?
     let maxSteps: Int
     let deadline: UInt64?
     var memory: Memory?
@@ -25,6 +27,7 @@ final class HostCalls {
     init(request: ExecutionRequest, deadline: UInt64?) {
         input = request.input
         state = request.state
+        partial = request.partialState
         maxSteps = Int(clamping: request.limits.maxExecutionSteps)
         self.deadline = deadline
     }
@@ -82,6 +85,7 @@ final class HostCalls {
                 result = 0
             case "state_get":
                 let key = try readKey(a[0], a[1], spec.name)
+                try checkCarried(key)
                 try checkRange(a[2], a[3], spec.name, "value buffer")
                 argsBytes += key
                 if let value = currentValue(key) {
@@ -95,6 +99,7 @@ final class HostCalls {
                 }
             case "state_set":
                 let key = try readKey(a[0], a[1], spec.name)
+                try checkCarried(key)
                 guard a[3] <= HostLimits.maxValueBytes else {
                     throw DDEError(.limit, "state_set: a value is at most \(HostLimits.maxValueBytes) bytes, got \(a[3])")
                 }
@@ -105,6 +110,7 @@ final class HostCalls {
                 result = 0
             case "state_delete":
                 let key = try readKey(a[0], a[1], spec.name)
+                try checkCarried(key)
                 argsBytes += key
                 result = currentValue(key) == nil ? 0 : 1
                 overlay[key] = .some(nil)
@@ -151,6 +157,14 @@ final class HostCalls {
         appendU32(&written, result)
         trace.append(capability: spec.capability, function: spec.name, args: argsBytes, returned: written)
         return result
+    }
+
+    /// A v2 task's run may touch only the keys the task carries: another key stops it, and the
+    /// error's detail is the key itself (what the requester adds to retry).
+    private func checkCarried(_ key: [UInt8]) throws(DDEError) {
+        if let partial, !partial.carries(key) {
+            throw DDEError(.stateKeyOutside, String(decoding: key, as: UTF8.self))
+        }
     }
 
     private func currentValue(_ key: [UInt8]) -> [UInt8]? {

@@ -14,8 +14,11 @@ public struct ExecutionRequest: Sendable {
     public var action: String
     /// The JCS bytes of intent.payload.
     public var input: [UInt8]
-    /// The dApp's state before the run.
+    /// The dApp's state before the run (a v2 task: the present entries it carries).
     public var state: [[UInt8]: [UInt8]]
+    /// A v2 task's partial state: the run may touch only its keys (another key stops it with
+    /// `DDE_ERR_STATE_KEY_OUTSIDE`), and the next root comes from its proof. nil: the whole state.
+    public var partialState: PartialState?
     /// The task's requiredCapabilities.
     public var capabilities: [String]
     public var limits: ExecutionLimits
@@ -164,7 +167,15 @@ public final class Sandbox: @unchecked Sendable {
 
         let fuelUsed = fuelMetering ? request.limits.maxFuel - (store.fuel?.remaining ?? request.limits.maxFuel) : 0
         let (writes, nextState) = host.finalWrites()
-        let nextRoot = StateRoot.root(sortedEntries: nextState.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }).map { ($0, nextState[$0] ?? []) })
+        let nextRoot: Digest
+        if let partial = request.partialState {
+            // v2: the whole state's root after the writes, from the task's proof alone.
+            var map = [[UInt8]: [UInt8]?]()
+            for w in writes { map[w.key] = .some(w.value) }
+            nextRoot = try partial.root(applying: StateWrites(map))
+        } else {
+            nextRoot = StateRoot.root(sortedEntries: nextState.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }).map { ($0, nextState[$0] ?? []) })
+        }
         return ExecutionOutcome(
             result: host.output,
             resultDocument: document,

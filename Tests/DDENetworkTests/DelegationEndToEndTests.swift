@@ -85,6 +85,47 @@ final class DelegationEndToEndTests: XCTestCase {
         try net.store.dappValue("wallet", key: Array("balance/\(name)".utf8)).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// A v2 task that does not carry a key its execution reads is refused by every executor with
+    /// DDE_ERR_STATE_KEY_OUTSIDE naming the key; the client stops listening, builds the task again
+    /// with that key and commits (issue 15).
+    func testAKeyOutsideTheTaskCostsOneRetryAndCommits() throws {
+        let net = try network([("a", .honest), ("b", .honest)])
+        // An empty dApp: nothing to carry, so the mint's read of balance/me is outside the task.
+        let mint = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":100,"to":"me"}"#), options: options(.firstValid, fanout: 2))
+        XCTAssertNil(mint.failure)
+        XCTAssertEqual(mint.retriedWithKey, Array("balance/me".utf8))
+        XCTAssertEqual(mint.task.taskVersion, 2)
+        XCTAssertEqual(mint.task.partialState?.keys, [Array("balance/me".utf8)])
+        XCTAssertEqual(mint.receipt?.index, 0)
+        XCTAssertEqual(try balance(net, "me"), "100")
+        // Nobody was scored for the refused first task: both succeeded once, no timeout.
+        for n in net.nodes {
+            let r = try net.store.reputation.get(n.publicKey, now: Int64(Date().timeIntervalSince1970 * 1000))
+            XCTAssertEqual(r?.timeouts ?? 0, 0)
+            XCTAssertEqual(r?.failedProofs ?? 0, 0)
+        }
+
+        // Past carryAllKeysUpTo, undeclared keys are not carried: a send reads two, one retry adds
+        // only the first, and the delegation fails naming the second.
+        var o = options(.firstValid, fanout: 2)
+        o.carryAllKeysUpTo = 0
+        let send = try net.delegator.delegate(try walletSpec(net, "send", #"{"amount":5,"from":"me","to":"alice"}"#), options: o)
+        XCTAssertNil(send.receipt)
+        XCTAssertEqual(send.retriedWithKey, Array("balance/me".utf8))
+        XCTAssertTrue(send.events.contains { $0.kind == .error && $0.status == .stateKeyOutside && $0.detail == "balance/alice" })
+        // Declared per action, the keys go in the first task: it commits without a retry.
+        net.delegator.declareKeys(dappId: "wallet", action: "send") { spec in
+            guard case .object(let p) = spec.payload, case .string(let from)? = p["from"], case .string(let to)? = p["to"] else { return [] }
+            return [Array("balance/\(from)".utf8), Array("balance/\(to)".utf8)]
+        }
+        let declared = try net.delegator.delegate(try walletSpec(net, "send", #"{"amount":5,"from":"me","to":"alice"}"#), options: o)
+        XCTAssertNil(declared.failure)
+        XCTAssertNil(declared.retriedWithKey)
+        XCTAssertEqual(declared.task.partialState?.keys.count, 2)
+        XCTAssertEqual(try balance(net, "alice"), "5")
+        XCTAssertEqual(try net.store.verifyChain().count, 2)
+    }
+
     func testFirstValidCommitsTheRightResult() throws {
         let net = try network([("a", .honest), ("b", .honest)])
         let mint = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":100,"to":"me"}"#), options: options(.firstValid, fanout: 2))

@@ -53,6 +53,17 @@ final class ProtocolVectorTests: XCTestCase {
         let writes = StateWrites([alice: [0, 0, 0, 0, 0, 0, 0, 2], carol: [0, 0, 0, 0, 0, 0, 0, 3], count: nil])
         XCTAssertEqual(try proven.root(applying: writes).hex, v["state_tree_after"])
 
+        // A taskVersion 2 task (section 3) built from the same state and keys gives the same bytes.
+        let spec = TaskSpec(dappId: "wallet", dappCodeHash: SHA256.hash(Array("wallet module".utf8)), action: "send",
+                            payload: try JSONParser.parse(#"{"amount":3,"from":"alice","to":"carol"}"#),
+                            requiredCapabilities: ["state.read", "state.write"], state: three, stateKeys: [alice, carol],
+                            timestamp: 1_767_225_600_000)
+        let v2 = try ComputeTask.create(spec, requester: pair)
+        XCTAssertEqual(v2.taskId.hex, v["task_v2_wallet_id"])
+        XCTAssertEqual(String(decoding: v2.canonicalBytes, as: UTF8.self), v["task_v2_wallet"])
+        let parsed = try ComputeTask(json: try JSONParser.parse(Array(try XCTUnwrap(v["task_v2_wallet"]).utf8)))
+        XCTAssertEqual(parsed.partialState?.entries.map { $0.value }, [[0, 0, 0, 0, 0, 0, 0, 5], nil])
+
         // Signed presence and compute_error (section 10): the published bytes parse, hash and
         // verify, and the same fields signed here give the same bytes.
         let presence = try Presence(json: try JSONParser.parse(Array(try XCTUnwrap(v["presence_seed01"]).utf8)))

@@ -119,10 +119,13 @@ final class StoreChainTests: ChainStoreTestCase {
         XCTAssertEqual(try store.dappValue("beta", key: Array("k".utf8)), Array("v".utf8))
         let alpha = StateMap(values: [Array("x".utf8): Array("3".utf8)])
         let beta = StateMap(values: [Array("k".utf8): Array("v".utf8)])
-        XCTAssertEqual(try store.dappRoot("alpha"), alpha.root)
+        // A dApp's root is its v2 state tree root (PROTOCOL.md 6.2); its v1 root is computed.
+        XCTAssertEqual(try store.dappRoot("alpha"), StateTree(alpha).root)
+        XCTAssertEqual(try store.dappRootV1("alpha"), alpha.root)
         XCTAssertEqual(try store.dappRoot("gamma"), StateRoot.empty)
-        // Node root: the state-root tree over (dappId, raw root), sorted by dappId.
-        let node = StateRoot.root(sortedEntries: [(Array("alpha".utf8), alpha.root.bytes), (Array("beta".utf8), beta.root.bytes)])
+        // Node root: the state-root tree over (dappId, raw tree root), sorted by dappId.
+        let node = StateRoot.root(sortedEntries: [(Array("alpha".utf8), StateTree(alpha).root.bytes),
+                                                  (Array("beta".utf8), StateTree(beta).root.bytes)])
         XCTAssertEqual(try store.nodeRoot(), node)
         XCTAssertEqual(r[2].nextStateRoot, node)
     }

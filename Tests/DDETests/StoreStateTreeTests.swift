@@ -9,7 +9,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     func treeMatchesState(_ dapp: String, file: StaticString = #filePath, line: UInt = #line) throws {
         var values = [[UInt8]: [UInt8]]()
         for e in try store.dappState(dapp) { values[e.key] = e.value }
-        XCTAssertEqual(try store.dappTreeRoot(dapp), StateTree(StateMap(values: values)).root, dapp, file: file, line: line)
+        XCTAssertEqual(try store.dappRoot(dapp), StateTree(StateMap(values: values)).root, dapp, file: file, line: line)
     }
 
     func rows(_ dapp: String? = nil) throws -> Int64 {
@@ -36,7 +36,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
             try treeMatchesState("alpha")
             try treeMatchesState("beta")
             if emptying {
-                XCTAssertEqual(try store.dappTreeRoot("alpha"), StateTreeHash.empty)
+                XCTAssertEqual(try store.dappRoot("alpha"), StateTreeHash.empty)
                 XCTAssertEqual(try rows("alpha"), 0, "an empty tree has no row")
             }
         }
@@ -54,7 +54,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         try f.commit(store, dapp: "wallet", n: 0, writes: writes)
         let keys = ["acct7", "acct150", "nobody"].map { Array($0.utf8) }
         let (root, entries, proof) = try store.stateProof("wallet", keys: keys)
-        XCTAssertEqual(root, try store.dappTreeRoot("wallet"))
+        XCTAssertEqual(root, try store.dappRoot("wallet"))
         XCTAssertEqual(entries.map { $0.value }, [Array("7".utf8), Array("150".utf8), nil])
         let proven = try ProvenState(proof: proof, entries: entries, root: root)
         let next = ["acct7": "0", "acct150": nil, "nobody": "57"] as [String: String?]
@@ -62,7 +62,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         for (k, v) in next { map[Array(k.utf8)] = .some(v.map { Array($0.utf8) }) }
         let predicted = try proven.root(applying: StateWrites(map))
         try f.commit(store, dapp: "wallet", n: 1, writes: next)
-        XCTAssertEqual(try store.dappTreeRoot("wallet"), predicted)
+        XCTAssertEqual(try store.dappRoot("wallet"), predicted)
         // The proof's spelling is the canonical one (the in-memory tree gives the same bytes).
         var values = [[UInt8]: [UInt8]]()
         for e in try store.dappState("wallet") { values[e.key] = e.value }
@@ -107,7 +107,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
             ("a leaf's value hash", "UPDATE state_nodes SET value_hash = zeroblob(32) WHERE position = (SELECT max(position) FROM state_nodes WHERE kind = 1)"),
             ("a leaf removed", "DELETE FROM state_nodes WHERE position = (SELECT min(position) FROM state_nodes WHERE kind = 1)"),
             ("a row added", "INSERT INTO state_nodes VALUES (CAST('wallet' AS BLOB), x'00ff00', 2, zeroblob(32), NULL, NULL)"),
-            ("the tree root", "UPDATE dapp_roots SET tree_root = zeroblob(32)"),
+            ("the tree root", "UPDATE dapp_roots SET root = zeroblob(32)"),
         ]
         for (n, (what, sql)) in cases.enumerated() {
             let s = try wallet("w\(n).db")
@@ -135,19 +135,62 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         try f.commit(store, dapp: "alpha", n: 0, writes: ["x": "1", "y": "2", "z": "3"])
         try f.commit(store, dapp: "beta", n: 1, writes: ["k": "v"])
         try f.commit(store, dapp: "alpha", n: 2, writes: ["y": nil])
-        let expected = (try store.dappTreeRoot("alpha"), try store.dappTreeRoot("beta"))
-        // Back to schema 2: what dde 0.2.0 wrote.
-        try store.database.execute("""
-            DROP TABLE state_nodes; ALTER TABLE dapp_roots DROP COLUMN tree_root; PRAGMA user_version = 2;
-            """)
+        let expected = (try store.dappRoot("alpha"), try store.dappRoot("beta"))
+        // Back to schema 2, as dde 0.2.0 wrote it: no trees, v1 roots, receipts of version 2
+        // (roots over v1 roots) whose hashes and signatures hold.
+        try downgradeToSchema2()
         store.close()
         store = try Store(path: dir.path("chain.db"))
         XCTAssertEqual(try store.fileSchemaVersion(), 3)
-        XCTAssertEqual(try store.dappTreeRoot("alpha"), expected.0)
-        XCTAssertEqual(try store.dappTreeRoot("beta"), expected.1)
+        XCTAssertEqual(try store.dappRoot("alpha"), expected.0)
+        XCTAssertEqual(try store.dappRoot("beta"), expected.1)
         XCTAssertEqual(try store.verifyChain().count, 3)
         try f.commit(store, dapp: "alpha", n: 3, writes: ["x": nil, "w": "4"])
         try treeMatchesState("alpha")
         XCTAssertEqual(try store.verifyChain().count, 4)
+        XCTAssertEqual(try store.receipt(at: 2).receiptVersion, 2)
+        XCTAssertEqual(try store.receipt(at: 3).receiptVersion, 3, "receipts over tree roots follow the old ones")
+    }
+
+    /// Rewrites this store as schema 2 had it: v1 roots in dapp_roots, no state_nodes, and every
+    /// receipt re-signed as version 2 with node roots over v1 roots (the chain dde 0.2.0 made).
+    func downgradeToSchema2() throws {
+        let db = store.database
+        var v1 = [[UInt8]: Digest]()
+        var receipts = [Receipt]()
+        for i in 0..<(try store.receiptCount()) { receipts.append(try store.receipt(at: i)) }
+        // Replay to get the v1 node roots after each receipt.
+        var states = [[UInt8]: StateMap]()
+        var previous: Receipt?
+        for var r in receipts {
+            let (_, _, resultBytes) = try store.storedReceipt(at: r.index)
+            let result = try ComputeResult(json: try JSONParser.parse(resultBytes))
+            let dapp = Array(r.dappId.utf8)
+            let before = StoreRoots.node(states.map { (dappId: $0.key, root: $0.value.root) }.sorted { bytesLess($0.dappId, $1.dappId) })
+            states[dapp] = (states[dapp] ?? StateMap()).applying(result.stateWrites)
+            v1[dapp] = states[dapp]!.root
+            r.receiptVersion = 2
+            r.previousStateRoot = before
+            r.nextStateRoot = StoreRoots.node(states.map { (dappId: $0.key, root: $0.value.root) }.sorted { bytesLess($0.dappId, $1.dappId) })
+            r.previousReceiptHash = previous?.receiptHash
+            r.receiptHash = r.computedHash
+            r.signature = f.requester.sign(.receipt, r.receiptHash)
+            try db.withStatement("UPDATE receipts SET receipt_hash = ?2, receipt_json = ?3, signature = ?4 WHERE idx = ?1") { s throws(DDEError) in
+                try s.bind(1, int64: Int64(r.index))
+                try s.bind(2, blob: r.receiptHash.bytes)
+                try s.bind(3, blob: r.canonicalBytes)
+                try s.bind(4, blob: r.signature.bytes)
+                try s.step()
+            }
+            previous = r
+        }
+        for (dapp, root) in v1 {
+            try db.withStatement("UPDATE dapp_roots SET root = ?2 WHERE dapp_id = ?1") { s throws(DDEError) in
+                try s.bind(1, blob: dapp)
+                try s.bind(2, blob: root.bytes)
+                try s.step()
+            }
+        }
+        try db.execute("DROP TABLE state_nodes; PRAGMA user_version = 2;")
     }
 }

@@ -113,7 +113,9 @@ final class StoreTamperTests: XCTestCase {
         // The attacker also fixes dapp_roots so the stale check passes: the replay still finds it,
         // and commit refuses because the node root no longer matches the head receipt.
         try raw.execute("UPDATE dapp_state SET value = x'39' WHERE dapp_id = CAST('alpha' AS BLOB) AND key = CAST('x' AS BLOB)")
-        let altered = StateRoot.root(sortedEntries: try store.dappState("alpha"))
+        var values = [[UInt8]: [UInt8]]()
+        for e in try store.dappState("alpha") { values[e.key] = e.value }
+        let altered = StateTree(StateMap(values: values)).root
         try raw.withStatement("UPDATE dapp_roots SET root = ?1 WHERE dapp_id = CAST('alpha' AS BLOB)") { s throws(DDEError) in
             try s.bind(1, blob: altered.bytes)
             try s.step()

@@ -41,7 +41,7 @@ final class TaskTests: XCTestCase {
             }.get()
         }
         XCTAssertStatus(.schema) { () throws(DDEError) in try self.reparse { $0["extra"] = .null }.get() }
-        XCTAssertStatus(.version) { () throws(DDEError) in try self.reparse { $0["taskVersion"] = .number(2) }.get() }
+        XCTAssertStatus(.version) { () throws(DDEError) in try self.reparse { $0["taskVersion"] = .number(3) }.get() }
         XCTAssertStatus(.encoding) { () throws(DDEError) in
             try self.reparse { $0["taskId"] = .string(Fixture.task.taskId.hex.uppercased()) }.get()
         }

@@ -16,7 +16,7 @@ public enum Version {
     /// Compatible additions and behaviour changes within abiMajor.
     public static let abiMinor: Int32 = 0
     public static let soname: StaticString = "libdde.so.0"
-    public static let protocolVersion: Int32 = 1
+    public static let protocolVersion: Int32 = 2
 }
 
 /// Sizes and limits a caller of the C API needs (include/dde.h: DDE_* and dde_*()).

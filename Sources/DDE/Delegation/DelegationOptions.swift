@@ -28,6 +28,11 @@ public struct DelegationOptions: Sendable {
     public var shareEvidence: Bool = true
     /// Executors never asked for this task (the signers of evidence being checked).
     public var exclude: [PublicKey] = []
+    /// When the caller names no state keys (neither the spec's `stateKeys` nor keys declared for
+    /// the action), a task on a dApp holding at most this many keys carries them all (a v2 task
+    /// with every entry: small states need no declaration); a larger dApp's task carries none
+    /// and relies on the one retry. 0: never.
+    public var carryAllKeysUpTo: Int = 64
 
     public init(mode: AssuranceMode = .firstValid, fanout: Int = 3, deadlineMs: UInt64 = 10_000) {
         self.mode = mode
@@ -54,6 +59,9 @@ public struct DelegationReport: Sendable {
     /// example: no pinned or validated executor was known, so agreement among fresh identities
     /// (possibly one attacker's) was all there was.
     public var caveats: [String] = []
+    /// The key added for a second try, when the first task's executions read a key it did not
+    /// carry (`Delegator.delegate`); nil when the first try was the only one.
+    public var retriedWithKey: [UInt8]? = nil
 
     /// The receipt, or the failure thrown.
     public func receiptOrThrow() throws(DDEError) -> Receipt {

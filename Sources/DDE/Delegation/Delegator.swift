@@ -100,25 +100,69 @@ public final class Delegator<T: Transport> {
         return code.codeHash
     }
 
-    /// Delegates one task: the spec's state is replaced by the store's current state of the
-    /// dApp (so the receipt chain can take the result). Returns the report; a delegation that got
-    /// no acceptable result has `failure` set (`.noResult`, `.quorumNotReached`) and a result that
-    /// could not be committed has the commit's error. Throws for what stops it from starting:
-    /// `.noExecutor`, task creation, the transport, the store.
+    /// Keys declared per action (`declareKeys`), by dApp id and action.
+    private var declaredKeys: [String: (TaskSpec) -> [[UInt8]]] = [:]
+
+    /// Declares the state keys a task of `action` on `dappId` may touch, computed from its spec
+    /// (a wallet's transfer: the two balances its payload names). Used when a spec names no
+    /// `stateKeys`; a key the execution reads beyond them costs one retry (`delegate`).
+    public func declareKeys(dappId: String, action: String, _ keys: @escaping (TaskSpec) -> [[UInt8]]) {
+        declaredKeys[dappId + "\u{0}" + action] = keys
+    }
+
+    /// Delegates one task as a taskVersion 2 task: it carries the store's entries for the
+    /// spec's `stateKeys` (or the keys declared for its action; or, with neither, every key of a
+    /// dApp holding at most `options.carryAllKeysUpTo`; else none) with their proof against
+    /// the dApp's current root, so the receipt chain can take the result. When every answer is a
+    /// signed `DDE_ERR_STATE_KEY_OUTSIDE` (the execution read a key the task does not carry; the
+    /// error's message is the key), the task is built and delegated once more with that key
+    /// added (`retriedWithKey`). Returns the report; a delegation that got no acceptable result
+    /// has `failure` set (`.noResult`, `.quorumNotReached`) and a result that could not be
+    /// committed has the commit's error. Throws for what stops it from starting: `.noExecutor`,
+    /// task creation, the transport, the store.
     public func delegate(_ spec: TaskSpec, options: DelegationOptions = DelegationOptions()) throws(DDEError) -> DelegationReport {
         cdde_trace(CDDE_TRACE_DELEGATE_START)
-        var spec = spec
-        var current = StateMap()
-        for entry in try store.dappState(spec.dappId) { current.set(entry.key, entry.value) }
-        spec.state = current
-        let report = try run(spec, options: options, commits: true)
+        var keys: [[UInt8]]
+        if let given = spec.stateKeys ?? declaredKeys[spec.dappId + "\u{0}" + spec.action].map({ $0(spec) }) {
+            keys = given
+        } else {
+            keys = try store.allKeys(spec.dappId, upTo: options.carryAllKeysUpTo) ?? []
+        }
+        var report = try run(try partial(spec, keys: keys), options: options, commits: true, stopOnKeyOutside: true)
+        if report.receipt == nil, let key = Delegator.keyOutside(report), !keys.contains(key) {
+            keys.append(key)
+            report = try run(try partial(spec, keys: keys), options: options, commits: true)
+            report.retriedWithKey = key
+        }
         try processEvidence()
         return report
     }
 
+    /// `spec` carrying the store's entries of `keys` and their proof (taskVersion 2).
+    private func partial(_ spec: TaskSpec, keys: [[UInt8]]) throws(DDEError) -> TaskSpec {
+        var spec = spec
+        let (root, entries, proof) = try store.stateProof(spec.dappId, keys: keys)
+        spec.partialState = try PartialState(entries: entries, proof: proof, root: root)
+        spec.state = nil
+        spec.stateKeys = nil
+        return spec
+    }
+
+    /// The key of the first signed `DDE_ERR_STATE_KEY_OUTSIDE` refusal in a report.
+    static func keyOutside(_ report: DelegationReport) -> [UInt8]? {
+        for e in report.events where e.kind == .error && e.status == .stateKeyOutside {
+            let key = Array(e.detail.utf8)
+            if !key.isEmpty && key.count <= maxStateKeyBytes { return key }
+        }
+        return nil
+    }
+
     /// One delegation of `spec` as given (its state included); the accepted result is committed
-    /// only when `commits` (a check of someone else's evidence commits nothing).
-    func run(_ spec: TaskSpec, options: DelegationOptions, commits: Bool) throws(DDEError) -> DelegationReport {
+    /// only when `commits` (a check of someone else's evidence commits nothing). With
+    /// `stopOnKeyOutside`, the first signed `DDE_ERR_STATE_KEY_OUTSIDE` while nothing is accepted ends the
+    /// session at once (execution is deterministic: every honest executor stops at that key), so
+    /// the retry costs one round trip and nobody still silent is scored a timeout.
+    func run(_ spec: TaskSpec, options: DelegationOptions, commits: Bool, stopOnKeyOutside: Bool = false) throws(DDEError) -> DelegationReport {
         let task = try ComputeTask.create(spec, requester: identity)
         cdde_trace(CDDE_TRACE_TASK_SIGNED)
         let start = clock()
@@ -168,6 +212,11 @@ public final class Delegator<T: Transport> {
             cdde_trace(CDDE_TRACE_ANSWER_TAKEN)
             route(m, into: &session, at: clock())
             cdde_trace(CDDE_TRACE_ANSWER_JUDGED)
+            if stopOnKeyOutside, session.accepted == nil,
+               session.events.contains(where: { $0.kind == .error && $0.status == .stateKeyOutside }) {
+                session.expire(at: clock(), deadlineReached: false)
+                break
+            }
             // Once decided, the scores go into the commit's transaction (one fsync, not two).
             if decidedAt != nil || !session.isDecided { try apply(session.takeActions(), &report, task: task, options: options) }
         }

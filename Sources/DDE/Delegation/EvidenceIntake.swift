@@ -54,7 +54,7 @@ extension Delegator {
         audit.auditFloor = 1
         o.mode = .audited(audit)
         let spec = TaskSpec(dappId: t.dappId, dappCodeHash: t.dappCodeHash, action: t.intent.action, payload: t.intent.payload,
-                            raw: t.intent.raw, requiredCapabilities: t.requiredCapabilities, state: t.state, limits: t.limits,
+                            raw: t.intent.raw, requiredCapabilities: t.requiredCapabilities, state: t.partialState == nil ? t.state : nil, partialState: t.partialState, limits: t.limits,
                             timestamp: clock())
         let report = try run(spec, options: o, commits: false)
         guard let accepted = report.accepted, let assurance = report.assurance else { return nil }

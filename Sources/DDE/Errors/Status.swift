@@ -66,6 +66,7 @@ public enum Status: Int32, Sendable {
     case resultNotJSON = 93         // output_write bytes are not one JSON document
     case actionFailed = 94          // the action returned a non-zero status
     case auditFailed = 95           // re-execution disagrees with a proof (the proof is evidence)
+    case stateKeyOutside = 96       // a v2 task's run read or wrote a key outside its state; the detail (a compute_error's message) is the key
 
     // 100-109: network and delegation
     case transport = 100
@@ -145,6 +146,7 @@ extension Status {
         case .resultNotJSON: return "DDE_ERR_RESULT_NOT_JSON"
         case .actionFailed: return "DDE_ERR_ACTION_FAILED"
         case .auditFailed: return "DDE_ERR_AUDIT_FAILED"
+        case .stateKeyOutside: return "DDE_ERR_STATE_KEY_OUTSIDE"
         case .transport: return "DDE_ERR_TRANSPORT"
         case .noResult: return "DDE_ERR_NO_RESULT"
         case .quorumNotReached: return "DDE_ERR_QUORUM_NOT_REACHED"
@@ -218,6 +220,7 @@ extension Status {
         case .resultNotJSON: return "the module's output is not one JSON document"
         case .actionFailed: return "the action returned a non-zero status"
         case .auditFailed: return "re-execution disagrees with the proof"
+        case .stateKeyOutside: return "the execution touched a state key the task does not carry"
         case .transport: return "the transport failed"
         case .noResult: return "no valid result arrived before the deadline"
         case .quorumNotReached: return "not enough executors agreed before the deadline"

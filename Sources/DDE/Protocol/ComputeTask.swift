@@ -1,4 +1,6 @@
-// ComputeTask, taskVersion 1 (PROTOCOL.md section 3): what a requester asks executors to run.
+// ComputeTask (PROTOCOL.md section 3): what a requester asks executors to run. taskVersion 2
+// carries only the state entries its execution may touch, proven against previousStateRoot (the
+// v2 state tree, section 6.2); taskVersion 1 carries the dApp's whole state (section 6.1).
 
 public struct Intent: Sendable, Equatable {
     /// The exported function to call: `() -> i32`.
@@ -59,7 +61,13 @@ public struct ExecutionLimits: Sendable, Equatable {
 }
 
 public struct ComputeTask: Sendable {
-    public static let version: UInt64 = 1
+    /// The version of partial-state tasks (the delegation path); 1 is the whole-state form.
+    public static let version: UInt64 = 2
+    /// The whole-state form, still read, verified and committed (section 3).
+    public static let wholeStateVersion: UInt64 = 1
+
+    /// 1 (whole state) or 2 (partial state).
+    public let taskVersion: UInt64
 
     public let taskId: Digest
     public let intent: Intent
@@ -68,24 +76,28 @@ public struct ComputeTask: Sendable {
     public let requiredCapabilities: [String]
     public let inputHash: Digest
     public let previousStateRoot: Digest
-    /// The dApp state the task runs on; nil when the task carries none (the empty state).
+    /// v1: the dApp state the task runs on; nil when the task carries none (the empty state).
+    /// v2: the present entries of the partial state (`partialState` has them all).
     public let state: StateMap?
+    /// v2: the keys the task carries, present or absent, and their checked proof.
+    public let partialState: PartialState?
     public let requesterPublicKey: PublicKey
     public let timestamp: UInt64
     public let limits: ExecutionLimits
     public let signature: Signature
 
-    /// The state's sorted keys and leaf hashes, for the root after a result's writes (check 8).
+    /// v1: the state's sorted keys and leaf hashes, for the root after a result's writes (check 8).
     let stateLeaves: StateLeaves
 
     /// The full signed object, as parsed or built; the canonical bytes of this are what travels.
     public let json: JSON
 
-    /// The dApp state (empty when the task carries none).
+    /// The dApp state the execution reads (empty when the task carries none; v2: the present
+    /// entries).
     public var stateOrEmpty: StateMap { state ?? StateMap() }
 
     static let fields = ["taskVersion", "taskId", "intent", "dappId", "dappCodeHash", "requiredCapabilities",
-                         "inputHash", "previousStateRoot", "state", "requesterPublicKey", "timestamp",
+                         "inputHash", "previousStateRoot", "state", "stateProof", "requesterPublicKey", "timestamp",
                          "maxExecutionSteps", "maxFuel", "maxExecutionTime", "maxMemoryUsage", "signature"]
 
     /// Parses and fully checks a task: schema, encodings, inputHash, previousStateRoot, taskId and
@@ -98,7 +110,10 @@ public struct ComputeTask: Sendable {
     init(json: JSON, checkIdAndSignature: Bool) throws(DDEError) {
         let r = try FieldReader(json, context: "task")
         try r.only(ComputeTask.fields)
-        try r.version("taskVersion", ComputeTask.version)
+        taskVersion = try r.integer("taskVersion")
+        guard taskVersion == ComputeTask.wholeStateVersion || taskVersion == ComputeTask.version else {
+            throw DDEError(.version, "task.taskVersion is \(taskVersion); this dde knows 1 and 2")
+        }
         taskId = try r.digest("taskId")
         intent = try Intent(json: try r.value("intent"))
         dappId = try r.string("dappId", maxBytes: 256)
@@ -107,7 +122,15 @@ public struct ComputeTask: Sendable {
         requiredCapabilities = try r.capabilities("requiredCapabilities")
         inputHash = try r.digest("inputHash")
         previousStateRoot = try r.digest("previousStateRoot")
-        state = r.has("state") ? try StateMap(json: try r.value("state"), field: "task.state") : nil
+        var wholeState: StateMap?
+        let partialRead: (entries: [(key: [UInt8], value: [UInt8]?)], proof: [UInt8])?
+        if taskVersion == ComputeTask.wholeStateVersion {
+            guard !r.has("stateProof") else { throw DDEError(.schema, "task: unknown field \"stateProof\" in a version 1 task") }
+            wholeState = r.has("state") ? try StateMap(json: try r.value("state"), field: "task.state") : nil
+            partialRead = nil
+        } else {
+            partialRead = try PartialState.read(state: try r.value("state"), proof: try r.value("stateProof"), field: "task")
+        }
         requesterPublicKey = try r.publicKey("requesterPublicKey")
         timestamp = try r.integer("timestamp")
         limits = ExecutionLimits(
@@ -120,9 +143,19 @@ public struct ComputeTask: Sendable {
         guard intent.payload.hash == inputHash else {
             throw DDEError(.inputHashMismatch, "task.inputHash is not H(intent.payload)")
         }
-        stateLeaves = StateLeaves(state ?? StateMap())
-        guard stateLeaves.root == previousStateRoot else {
-            throw DDEError(.previousStateRoot, "task.previousStateRoot is not the root of task.state")
+        if let partialRead {
+            // v2: the proof of the carried entries against previousStateRoot (section 6.2).
+            let partial = try PartialState(entries: partialRead.entries, proof: partialRead.proof, root: previousStateRoot)
+            partialState = partial
+            stateLeaves = StateLeaves(StateMap())
+            state = StateMap(values: partial.values)
+        } else {
+            partialState = nil
+            state = wholeState
+            stateLeaves = StateLeaves(wholeState ?? StateMap())
+            guard stateLeaves.root == previousStateRoot else {
+                throw DDEError(.previousStateRoot, "task.previousStateRoot is not the root of task.state")
+            }
         }
         guard checkIdAndSignature else { return }
         let id = ComputeTask.computeId(r.object)

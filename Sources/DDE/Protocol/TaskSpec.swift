@@ -7,14 +7,23 @@ public struct TaskSpec: Sendable {
     public var payload: JSON
     public var raw: String
     public var requiredCapabilities: [String]
+    /// The dApp's whole state. Without `stateKeys` the task carries it all (taskVersion 1); with
+    /// them, only their entries and a proof (taskVersion 2).
     public var state: StateMap?
+    /// The keys the execution may read or write (present or absent): a taskVersion 2 task
+    /// carries their entries, proven against the root of `state` (or of the empty state).
+    public var stateKeys: [[UInt8]]?
+    /// A partial state already proven (from a store: `Store.stateProof`): a taskVersion 2 task
+    /// carries it as it is; `state` and `stateKeys` are then ignored.
+    public var partialState: PartialState?
     public var limits: ExecutionLimits
     /// Unix milliseconds; also the intent's timestamp unless `intentTimestamp` is set.
     public var timestamp: UInt64
     public var intentTimestamp: UInt64?
 
     public init(dappId: String, dappCodeHash: Digest, action: String, payload: JSON, raw: String = "",
-                requiredCapabilities: [String] = [], state: StateMap? = nil,
+                requiredCapabilities: [String] = [], state: StateMap? = nil, stateKeys: [[UInt8]]? = nil,
+                partialState: PartialState? = nil,
                 limits: ExecutionLimits = ExecutionLimits(), timestamp: UInt64, intentTimestamp: UInt64? = nil) {
         self.dappId = dappId
         self.dappCodeHash = dappCodeHash
@@ -23,17 +32,19 @@ public struct TaskSpec: Sendable {
         self.raw = raw
         self.requiredCapabilities = requiredCapabilities
         self.state = state
+        self.stateKeys = stateKeys
+        self.partialState = partialState
         self.limits = limits
         self.timestamp = timestamp
         self.intentTimestamp = intentTimestamp
     }
 
-    static let fields = ["dappId", "dappCodeHash", "action", "payload", "raw", "requiredCapabilities", "state",
+    static let fields = ["dappId", "dappCodeHash", "action", "payload", "raw", "requiredCapabilities", "state", "stateKeys",
                          "maxExecutionSteps", "maxFuel", "maxExecutionTime", "maxMemoryUsage", "timestamp",
                          "intentTimestamp"]
 
     /// Reads a spec document (the form the C API, CLI and Python take):
-    /// `{"dappId", "dappCodeHash", "action", "payload"?, "raw"?, "requiredCapabilities"?, "state"?,
+    /// `{"dappId", "dappCodeHash", "action", "payload"?, "raw"?, "requiredCapabilities"?, "state"?, "stateKeys"?,
     ///   "maxExecutionSteps"?, "maxFuel"?, "maxExecutionTime"?, "maxMemoryUsage"?, "timestamp"?,
     ///   "intentTimestamp"?}`; `timestamp` defaults to `now`.
     public init(json: JSON, now: UInt64) throws(DDEError) {
@@ -60,6 +71,20 @@ public struct TaskSpec: Sendable {
             requiredCapabilities = []
         }
         state = r.has("state") ? try StateMap(json: try r.value("state"), field: "spec.state") : nil
+        if r.has("stateKeys") {
+            guard case .array(let items) = try r.value("stateKeys") else {
+                throw DDEError(.schema, "spec.stateKeys must be an array of strings")
+            }
+            var keys = [[UInt8]]()
+            for item in items {
+                guard case .string(let k) = item else { throw DDEError(.schema, "spec.stateKeys must be an array of strings") }
+                keys.append(try checkedKey(k, field: "spec.stateKeys"))
+            }
+            stateKeys = keys
+        } else {
+            stateKeys = nil
+        }
+        partialState = nil
         limits = ExecutionLimits(
             maxExecutionSteps: try r.optionalInteger("maxExecutionSteps") ?? ExecutionLimits.defaultMaxExecutionSteps,
             maxFuel: try r.optionalInteger("maxFuel") ?? ExecutionLimits.defaultMaxFuel,
@@ -75,7 +100,9 @@ public struct TaskSpec: Sendable {
 
 extension ComputeTask {
     /// Builds and signs a task: inputHash = H(payload), previousStateRoot = root(state),
-    /// taskId = H(task without taskId and signature), signature = sign(task, taskId).
+    /// taskId = H(task without taskId and signature), signature = sign(task, taskId). With
+    /// `partialState` or `stateKeys` a taskVersion 2 task (the partial state and its proof, the
+    /// v2 tree root), else taskVersion 1 (the whole state, the v1 root).
     public static func create(_ spec: TaskSpec, requester: KeyPair) throws(DDEError) -> ComputeTask {
         let caps = try Capability.normalise(spec.requiredCapabilities)
         guard !spec.dappId.isEmpty, !spec.action.isEmpty else {
@@ -87,20 +114,26 @@ extension ComputeTask {
         }
         let intent = Intent(action: spec.action, payload: spec.payload, raw: spec.raw,
                             timestamp: spec.intentTimestamp ?? spec.timestamp)
+        let partial = spec.partialState ?? spec.stateKeys.map { PartialState(map: spec.state ?? StateMap(), keys: $0) }
         var members: [JSONObject.Member] = [
-            .init("taskVersion", .int(version)),
+            .init("taskVersion", .int(partial == nil ? wholeStateVersion : version)),
             .init("intent", intent.json),
             .init("dappId", .string(spec.dappId)),
             .init("dappCodeHash", .string(spec.dappCodeHash.hex)),
             .init("requiredCapabilities", .strings(caps)),
             .init("inputHash", .string(spec.payload.hash.hex)),
-            .init("previousStateRoot", .string((spec.state ?? StateMap()).root.hex)),
+            .init("previousStateRoot", .string(partial?.root.hex ?? (spec.state ?? StateMap()).root.hex)),
             .init("requesterPublicKey", .string(requester.publicKey.hex)),
             .init("timestamp", .int(spec.timestamp)),
             .init("maxExecutionSteps", .int(spec.limits.maxExecutionSteps)),
             .init("maxFuel", .int(spec.limits.maxFuel)),
         ]
-        if let state = spec.state { members.append(.init("state", state.json)) }
+        if let partial {
+            members.append(.init("state", partial.json))
+            members.append(.init("stateProof", .string(Base64.encode(partial.proof))))
+        } else if let state = spec.state {
+            members.append(.init("state", state.json))
+        }
         if let t = spec.limits.maxExecutionTime { members.append(.init("maxExecutionTime", .int(t))) }
         if let m = spec.limits.maxMemoryUsage { members.append(.init("maxMemoryUsage", .int(m))) }
         var object = JSONObject(uniqueMembers: members)

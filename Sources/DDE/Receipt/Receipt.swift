@@ -41,9 +41,13 @@ public struct RemoteProof: Sendable, Equatable {
 }
 
 public struct Receipt: Sendable {
-    /// The version this dde writes: 2 adds `assurance`. Version 1 receipts (without it) still
-    /// parse and verify, so older chains stay valid.
-    public static let version: UInt64 = 2
+    /// The version this dde writes: 2 adds `assurance`; 3 has the same fields, its state roots
+    /// are node roots over the dApps' v2 state tree roots (PROTOCOL.md section 8). Versions 1
+    /// and 2 (node roots over v1 roots) still parse and verify, so older chains stay valid.
+    public static let version: UInt64 = 3
+
+    /// This receipt's version (1, 2 or 3).
+    public internal(set) var receiptVersion: UInt64
 
     /// Position in the chain, from 0.
     public var index: UInt64
@@ -83,6 +87,7 @@ public struct Receipt: Sendable {
          previousStateRoot: Digest, nextStateRoot: Digest, previousReceiptHash: Digest?, assurance: Assurance) {
         self.index = index
         self.assurance = assurance
+        receiptVersion = Receipt.version
         self.timestamp = timestamp
         self.identity = identity.publicKey
         dappId = proof.dappId
@@ -110,9 +115,10 @@ public struct Receipt: Sendable {
         let r = try FieldReader(json, context: "receipt")
         try r.only(Receipt.fields)
         let version = try r.integer("receiptVersion")
-        guard version == 1 || version == Receipt.version else {
-            throw DDEError(.version, "receipt.receiptVersion is \(version); this dde knows 1 and \(Receipt.version)")
+        guard version >= 1 && version <= Receipt.version else {
+            throw DDEError(.version, "receipt.receiptVersion is \(version); this dde knows 1 to \(Receipt.version)")
         }
+        receiptVersion = version
         if version == 1 {
             guard !r.has("assurance") else { throw DDEError(.schema, "receipt: unknown field \"assurance\" in a version 1 receipt") }
             assurance = nil
@@ -168,8 +174,11 @@ public struct Receipt: Sendable {
         ] + (assurance.map { [JSONObject.Member("assurance", $0.json)] } ?? [])))
     }
 
-    /// 2, or 1 for a version 1 receipt read back (it has no assurance).
-    var versionWritten: UInt64 { assurance == nil ? 1 : Receipt.version }
+    /// The version as written (1 has no assurance, 2 and 3 have one).
+    var versionWritten: UInt64 { receiptVersion }
+
+    /// True when the state roots are node roots over v2 tree roots (version 3 on).
+    public var rootsOverTrees: Bool { receiptVersion >= 3 }
 
     public var json: JSON {
         guard case .object(var o) = unsignedJSON else { return unsignedJSON }
@@ -224,4 +233,6 @@ public struct ChainHead: Sendable, Equatable {
     public var receiptHash: Digest
     /// The node root after the last commit.
     public var nextStateRoot: Digest
+    /// Whether that root is over the dApps' v2 tree roots (receiptVersion 3) or v1 roots.
+    public var rootsOverTrees: Bool = true
 }

@@ -56,31 +56,39 @@ extension Store {
             if let index = try receiptIndex(taskId: task.taskId) {
                 throw DDEError(.duplicate, "task \(task.taskId.hex) is already committed as receipt \(index)")
             }
+            // The task must start where the dApp is: at its v2 tree root. A v1 task names the v1
+            // root of the whole state it carries; that state's tree root must be the dApp's (O(n),
+            // as the v1 task itself).
+            let partial = task.partialState != nil
             let current = try dappRoot(task.dappId)
-            guard current == task.previousStateRoot else {
-                throw DDEError(.stale, "task \(task.taskId.hex) starts from root \(task.previousStateRoot.hex) but dApp \"\(task.dappId)\" is at \(current.hex): build a new task from the current state")
+            let start = partial ? task.previousStateRoot : StateTree(task.stateOrEmpty).root
+            guard current == start else {
+                throw DDEError(.stale, "task \(task.taskId.hex) starts from root \(task.previousStateRoot.hex) but dApp \"\(task.dappId)\" is at \(partial ? current.hex : "another state (its v2 root \(current.hex))"): build a new task from the current state")
             }
             let (head, dataVersion) = try linkHead()
             let nodeBefore = try nodeRoot()
-            if let head, head.nextStateRoot != nodeBefore {
-                throw DDEError(.chainBroken, "the stored dApp roots give node root \(nodeBefore.hex) but receipt \(head.count - 1) ends at \(head.nextStateRoot.hex): run verifyChain")
+            if let head {
+                // Until the first receipt of version 3, the head's root is over v1 roots.
+                let stored = head.rootsOverTrees ? nodeBefore : try nodeRootV1()
+                guard head.nextStateRoot == stored else {
+                    throw DDEError(.chainBroken, "the stored dApp roots give node root \(stored.hex) but receipt \(head.count - 1) ends at \(head.nextStateRoot.hex): run verifyChain")
+                }
             }
             let index = head?.count ?? 0
 
             cdde_trace(CDDE_TRACE_COMMIT_HEAD)
             try applyWrites(verified.result.stateWrites, dapp: dappKey)
-            let after = StateRoot.root(sortedEntries: try dappState(task.dappId))
+            // The v2 tree: only the written paths' rows (StateTreeStore.swift).
+            let tree = try StoredTree(database: database, table: .live, dapp: dappKey)
+                .apply(root: try dappRoot(task.dappId), writes: verified.result.stateWrites)
+            let after = partial ? tree : try dappRootV1(task.dappId)
             guard after == proof.nextStateRoot else {
                 throw DDEError(.chainBroken, "dApp \"\(task.dappId)\": stored state with the writes applied has root \(after.hex), the proof says \(proof.nextStateRoot.hex); the stored state was altered: run verifyChain")
             }
-            // The v2 tree: only the written paths' rows (StateTreeStore.swift).
-            let tree = try StoredTree(database: database, table: .live, dapp: dappKey)
-                .apply(root: try dappTreeRoot(dapp: dappKey), writes: verified.result.stateWrites)
-            try database.withStatement("INSERT OR REPLACE INTO dapp_roots(dapp_id, root, last_receipt, tree_root) VALUES (?1, ?2, ?3, ?4)") { s throws(DDEError) in
+            try database.withStatement("INSERT OR REPLACE INTO dapp_roots(dapp_id, root, last_receipt) VALUES (?1, ?2, ?3)") { s throws(DDEError) in
                 try s.bind(1, blob: dappKey)
-                try s.bind(2, blob: after.bytes)
+                try s.bind(2, blob: tree.bytes)
                 try s.bind(3, int64: Int64(index))
-                try s.bind(4, blob: tree.bytes)
                 try s.step()
             }
 
@@ -190,7 +198,8 @@ extension Store {
             guard idx >= 0, receipt.index == UInt64(idx) else {
                 throw DDEError(.chainBroken, "the row of receipt \(idx) holds receipt \(receipt.index): run verifyChain")
             }
-            return ChainHead(count: receipt.index + 1, receiptHash: receipt.receiptHash, nextStateRoot: receipt.nextStateRoot)
+            return ChainHead(count: receipt.index + 1, receiptHash: receipt.receiptHash, nextStateRoot: receipt.nextStateRoot,
+                             rootsOverTrees: receipt.rootsOverTrees)
         }
     }
 

@@ -82,12 +82,12 @@ enum StoreSchema {
         ALTER TABLE evidence ADD COLUMN convicted INTEGER NOT NULL DEFAULT 0;
         """,
         // 3: each dApp's v2 state tree (PROTOCOL.md section 6.2, StateTreeStore.swift): one row per
-        // leaf and node at its position, and the root beside the v1 root, so a commit touches
-        // O(written keys x log n) rows. `populateTrees` builds the trees of the existing states in
-        // the same transaction (O(n) once).
+        // leaf and node at its position, so a commit touches O(written keys x log n) rows; from
+        // now on dapp_roots.root is the v2 tree root (a v1 root is computed from the state when
+        // a v1 task needs one). `populateTrees` builds the trees of the existing states and sets
+        // their roots in the same transaction (O(n) once).
         """
         CREATE TABLE state_nodes \(TreeTable.live.columns);
-        ALTER TABLE dapp_roots ADD COLUMN tree_root BLOB NOT NULL DEFAULT x'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
         """,
     ]
 
@@ -97,6 +97,7 @@ enum StoreSchema {
         try db.withStatement("SELECT DISTINCT dapp_id FROM dapp_state") { s throws(DDEError) in
             while try s.step() { dapps.append(s.blob(0)) }
         }
+        // dApps whose state is empty keep the empty root, the same in v1 and v2.
         for dapp in dapps {
             var state = [(key: [UInt8], value: [UInt8])]()
             try db.withStatement("SELECT key, value FROM dapp_state WHERE dapp_id = ?1") { s throws(DDEError) in
@@ -104,7 +105,7 @@ enum StoreSchema {
                 while try s.step() { state.append((s.blob(0), s.blob(1))) }
             }
             let root = try StoredTree(database: db, table: .live, dapp: dapp).build(state: state)
-            try db.withStatement("UPDATE dapp_roots SET tree_root = ?2 WHERE dapp_id = ?1") { s throws(DDEError) in
+            try db.withStatement("UPDATE dapp_roots SET root = ?2 WHERE dapp_id = ?1") { s throws(DDEError) in
                 try s.bind(1, blob: dapp)
                 try s.bind(2, blob: root.bytes)
                 try s.step()

@@ -4,7 +4,7 @@
 // Table `state_nodes` (docs/STORE.md): one row per leaf and per node of the compact tree, at its
 // position: u16be(depth) || the first ceil(depth/8) bytes of the path prefix (bits after `depth`
 // zero). A node row holds its kind (2) and hash; a leaf row (kind 1) also the key's path and
-// value hash. An empty subtree has no row. `dapp_roots.tree_root` holds each dApp's root.
+// value hash. An empty subtree has no row. `dapp_roots.root` holds each dApp's root.
 //
 // The same functions run on a TEMP table for `verifyChain`, which replays the chain's writes into
 // a tree of its own and compares it with the stored one: the replay has the structure the
@@ -200,36 +200,30 @@ struct StoredTree {
 extension Store {
     // MARK: roots and proofs
 
-    /// The dApp's v2 state tree root (PROTOCOL.md section 6.2; the empty root for a dApp never
-    /// written).
-    public func dappTreeRoot(_ dappId: String) throws(DDEError) -> Digest {
-        try dappTreeRoot(dapp: Array(dappId.utf8))
-    }
-
-    func dappTreeRoot(dapp: [UInt8]) throws(DDEError) -> Digest {
-        try database.withStatement("SELECT tree_root FROM dapp_roots WHERE dapp_id = ?1") { s throws(DDEError) -> Digest in
-            try s.bind(1, blob: dapp)
-            guard try s.step() else { return StateTreeHash.empty }
-            let bytes = s.blob(0)
-            guard bytes.count == Digest.byteCount else {
-                throw DDEError(.chainBroken, "dapp_roots.tree_root of \"\(String(decoding: dapp, as: UTF8.self))\" holds \(bytes.count) bytes: run verifyChain")
-            }
-            return Digest(unchecked: bytes)
-        }
-    }
-
     /// The entries of `keys` in the dApp's state (each with its value, or nil when absent) and
     /// their proof against the dApp's tree root: what a v2 task carries. O(keys x log n) rows.
     public func stateProof(_ dappId: String, keys: [[UInt8]]) throws(DDEError) -> (root: Digest, entries: [(key: [UInt8], value: [UInt8]?)], proof: [UInt8]) {
         try database.withLock { () throws(DDEError) -> (root: Digest, entries: [(key: [UInt8], value: [UInt8]?)], proof: [UInt8]) in
             let dapp = Array(dappId.utf8)
-            let root = try dappTreeRoot(dapp: dapp)
+            let root = try dappRoot(dappId)
             let paths = StateProof.provenPaths(keys)
             let tree = try StoredTree(database: database, table: .live, dapp: dapp).load(paths: paths)
             var entries = [(key: [UInt8], value: [UInt8]?)]()
             var seen = Set<[UInt8]>()
             for k in keys where seen.insert(k).inserted { entries.append((k, try dappValue(dappId, key: k))) }
             return (root, entries, StateProof(root: root, tree: tree, proven: paths).bytes)
+        }
+    }
+
+    /// Every key of the dApp when it holds at most `limit` (reads at most limit + 1 rows), else nil.
+    public func allKeys(_ dappId: String, upTo limit: Int) throws(DDEError) -> [[UInt8]]? {
+        guard limit > 0 else { return nil }
+        return try database.withStatement("SELECT key FROM dapp_state WHERE dapp_id = ?1 LIMIT ?2") { s throws(DDEError) -> [[UInt8]]? in
+            try s.bind(1, blob: Array(dappId.utf8))
+            try s.bind(2, int64: Int64(limit) + 1)
+            var keys = [[UInt8]]()
+            while try s.step() { keys.append(s.blob(0)) }
+            return keys.count > limit ? nil : keys
         }
     }
 }

@@ -79,7 +79,8 @@ public final class Store: @unchecked Sendable {
 
     // MARK: dApp state and roots
 
-    /// The dApp's current state root (the empty-state root for a dApp never written).
+    /// The dApp's current state root: the root of its v2 state tree (PROTOCOL.md section 6.2;
+    /// the empty-state root for a dApp never written).
     public func dappRoot(_ dappId: String) throws(DDEError) -> Digest {
         try database.withStatement("SELECT root FROM dapp_roots WHERE dapp_id = ?1") { s throws(DDEError) -> Digest in
             try s.bind(1, blob: Array(dappId.utf8))
@@ -108,11 +109,26 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// The node root: the state-root tree over (dappId, raw 32 bytes of the dApp's root).
+    /// The node root: the state-root tree over (dappId, raw 32 bytes of the dApp's root), the
+    /// roots being v2 tree roots (receiptVersion 3).
     public func nodeRoot() throws(DDEError) -> Digest {
         try database.withLock { () throws(DDEError) -> Digest in
             StoreRoots.node(try dappRoots())
         }
+    }
+
+    /// The dApp's v1 state root (PROTOCOL.md section 6.1), from its whole stored state: O(n),
+    /// for a v1 task (which carries the whole state anyway).
+    public func dappRootV1(_ dappId: String) throws(DDEError) -> Digest {
+        StateRoot.root(sortedEntries: try dappState(dappId))
+    }
+
+    /// The node root over every dApp's v1 root (receipts before version 3): O(all state); only
+    /// the first commit after the migration to schema 3 needs it.
+    func nodeRootV1() throws(DDEError) -> Digest {
+        var roots = [(dappId: [UInt8], root: Digest)]()
+        for d in try dappRoots() { roots.append((d.dappId, try dappRootV1(String(decoding: d.dappId, as: UTF8.self)))) }
+        return StoreRoots.node(roots)
     }
 
     /// The dApp's key-value state, sorted by key bytes.

@@ -72,7 +72,13 @@ extension Store {
             guard receipt.previousReceiptHash == previous?.receiptHash else {
                 throw broken("previousReceiptHash does not name receipt \(position == 0 ? "(none: genesis)" : "\(position - 1)")")
             }
-            guard receipt.previousStateRoot == (previous?.nextStateRoot ?? StateRoot.empty) else {
+            // Version 3 roots are over v2 tree roots: the first one after older receipts links to
+            // the same replayed state in that form.
+            if let previous, !receipt.rootsOverTrees && previous.rootsOverTrees {
+                throw broken("a version \(receipt.receiptVersion) receipt after a version \(previous.receiptVersion) one")
+            }
+            let linked = previous.map { $0.rootsOverTrees == receipt.rootsOverTrees ? $0.nextStateRoot : replay.nodeRoot(trees: true) }
+            guard receipt.previousStateRoot == (linked ?? StateRoot.empty) else {
                 throw broken("previousStateRoot is not where the previous receipt ended")
             }
 
@@ -105,22 +111,23 @@ extension Store {
                 throw broken("its fields disagree with the stored proof")
             }
 
-            // Replay.
+            // Replay: a v2 task's roots are tree roots, a v1 task's v1 roots.
             let dappKey = Array(task.dappId.utf8)
-            guard replay.root(of: dappKey) == task.previousStateRoot else {
+            let partial = task.partialState != nil
+            guard (partial ? replay.tree(of: dappKey) : replay.v1Root(of: dappKey)) == task.previousStateRoot else {
                 throw broken("its task starts from a dApp root the replayed chain never reached (stale)")
             }
             replay.apply(result.stateWrites, dapp: dappKey, receipt: position)
             do throws(DDEError) {
                 replay.trees[dappKey] = try StoredTree(database: database, table: .replay, dapp: dappKey)
-                    .apply(root: replay.trees[dappKey] ?? StateTreeHash.empty, writes: result.stateWrites)
+                    .apply(root: replay.tree(of: dappKey), writes: result.stateWrites)
             } catch {
                 throw broken("replaying its writes into the state tree failed: \(error.message)")
             }
-            guard replay.root(of: dappKey) == proof.nextStateRoot else {
+            guard (partial ? replay.tree(of: dappKey) : replay.v1Root(of: dappKey)) == proof.nextStateRoot else {
                 throw broken("replaying its writes does not give the proof's nextStateRoot")
             }
-            guard replay.nodeRoot() == receipt.nextStateRoot else {
+            guard replay.nodeRoot(trees: receipt.rootsOverTrees) == receipt.nextStateRoot else {
                 throw broken("nextStateRoot is not the node root after replaying its writes")
             }
             previous = receipt
@@ -136,7 +143,8 @@ extension Store {
         }
         try compareWithReplay(replay, headIndex: position)
         return ChainReport(count: position, head: previous.map {
-            ChainHead(count: $0.index + 1, receiptHash: $0.receiptHash, nextStateRoot: $0.nextStateRoot)
+            ChainHead(count: $0.index + 1, receiptHash: $0.receiptHash, nextStateRoot: $0.nextStateRoot,
+                      rootsOverTrees: $0.rootsOverTrees)
         })
     }
 
@@ -165,15 +173,12 @@ extension Store {
             throw broken(replay.lastWriter[dapp], "dApp \"\(String(decoding: dapp, as: UTF8.self))\" is missing keys the chain wrote")
         }
         var roots = 0
-        try database.withStatement("SELECT dapp_id, root, last_receipt, tree_root FROM dapp_roots") { s throws(DDEError) in
+        try database.withStatement("SELECT dapp_id, root, last_receipt FROM dapp_roots") { s throws(DDEError) in
             while try s.step() {
                 let dapp = s.blob(0)
                 let writer = replay.lastWriter[dapp]
-                guard s.blob(1) == replay.root(of: dapp).bytes, let writer, s.int64(2) == Int64(writer) else {
+                guard s.blob(1) == replay.tree(of: dapp).bytes, let writer, s.int64(2) == Int64(writer) else {
                     throw broken(writer, "the stored root of dApp \"\(String(decoding: dapp, as: UTF8.self))\" is not the replayed one")
-                }
-                guard s.blob(3) == (replay.trees[dapp] ?? StateTreeHash.empty).bytes else {
-                    throw broken(writer, "the stored tree root of dApp \"\(String(decoding: dapp, as: UTF8.self))\" is not the replayed one")
                 }
                 roots += 1
             }
@@ -229,24 +234,33 @@ extension Store {
 /// The state rebuilt from the chain alone.
 struct ChainReplay {
     var states = [[UInt8]: StateMap]()
-    /// Each dApp's root, kept current so the node root costs one tree over the dApps.
-    var roots = [[UInt8]: Digest]()
+    /// Each dApp's v1 root, computed when a v1 task or a receipt before version 3 needs it (O(n)
+    /// each: the v1 form hashes the whole state) and kept until the dApp is written again.
+    var v1Roots = [[UInt8]: Digest]()
     /// The last receipt that wrote each dApp.
     var lastWriter = [[UInt8]: UInt64]()
     /// Each dApp's v2 tree root, replayed in the TEMP table `replay_nodes`.
     var trees = [[UInt8]: Digest]()
 
-    func root(of dapp: [UInt8]) -> Digest { roots[dapp] ?? StateRoot.empty }
+    func tree(of dapp: [UInt8]) -> Digest { trees[dapp] ?? StateTreeHash.empty }
+
+    mutating func v1Root(of dapp: [UInt8]) -> Digest {
+        if let r = v1Roots[dapp] { return r }
+        let r = states[dapp]?.root ?? StateRoot.empty
+        v1Roots[dapp] = r
+        return r
+    }
 
     mutating func apply(_ writes: StateWrites, dapp: [UInt8], receipt: UInt64) {
-        let next = (states[dapp] ?? StateMap()).applying(writes)
-        states[dapp] = next
-        roots[dapp] = next.root
+        states[dapp] = (states[dapp] ?? StateMap()).applying(writes)
+        v1Roots[dapp] = nil
         lastWriter[dapp] = receipt
     }
 
-    func nodeRoot() -> Digest {
-        var sorted = roots.map { (dappId: $0.key, root: $0.value) }
+    /// The node root over the dApps' tree roots (receiptVersion 3) or v1 roots (before).
+    mutating func nodeRoot(trees overTrees: Bool) -> Digest {
+        var sorted = [(dappId: [UInt8], root: Digest)]()
+        for dapp in lastWriter.keys { sorted.append((dapp, overTrees ? tree(of: dapp) : v1Root(of: dapp))) }
         sorted.sort { bytesLess($0.dappId, $1.dappId) }
         return StoreRoots.node(sorted)
     }

@@ -124,7 +124,18 @@ public enum Verifier {
         if !result.stateWrites.isEmpty && !proof.capabilitiesUsed.contains(where: { sameScalars($0, "state.write") }) {
             throw DDEError(.capabilities, "the result writes state but proof.capabilitiesUsed lacks \"state.write\"")
         }
-        let next = task.stateLeaves.root(applying: result.stateWrites)
+        let next: Digest
+        if let partial = task.partialState {
+            // v2: from the task's proof and the writes alone (section 6.2); every written key
+            // must be one the task carries.
+            do throws(DDEError) {
+                next = try partial.root(applying: result.stateWrites)
+            } catch {
+                throw DDEError(.nextStateRoot, "the result writes state key \"\(error.detail)\", which the task does not carry")
+            }
+        } else {
+            next = task.stateLeaves.root(applying: result.stateWrites)
+        }
         guard proof.nextStateRoot == next else {
             throw DDEError(.nextStateRoot, "proof.nextStateRoot is not the root of the task state with stateWrites applied (expected \(next.hex))")
         }

@@ -132,6 +132,7 @@ print("")
 print("compact sparse Merkle tree (dde v2), measured on the real code")
 print("\(pad("n", 9)) \(pad("nodes/n", 8)) \(pad("depth", 6)) \(pad("1 in B", 7)) \(pad("1 out B", 8)) \(pad("2 in B", 7)) \(pad("2 in max", 9)) \(pad("2 in b64", 9)) \(pad("h upd", 6)) \(pad("h ins", 6)) \(pad("h del", 6)) \(pad("h xfer", 7)) \(pad("xfer us", 8))")
 var rfcRows = [String]()
+var taskBytes = [String]()
 for n in sizes {
     var rng = Rng(UInt64(n))
     var leaves = [(path: Digest, valueHash: Digest)]()
@@ -174,6 +175,21 @@ for n in sizes {
         xferNs.append(nowNs() - t0)
         hXfer += after.hashes
     }
+    // The v2 task of one transfer (alice -> bob style): its canonical bytes, worst over the samples.
+    var taskMax = 0
+    let requester = try! KeyPair.fromSeed([UInt8](repeating: 1, count: 32))
+    for s in 0..<min(samples, 50) {
+        let a = (s * 7919) % n, b = (a + 1 + s) % n
+        let keys = [key(a), key(b)]
+        let partial = try! PartialState(entries: [(keys[0], valueOf(a)), (keys[1], valueOf(b))],
+                                        proof: tree.proof(keys: keys).bytes, root: root)
+        let spec = TaskSpec(dappId: "wallet", dappCodeHash: SHA256.hash(Array("wallet module".utf8)), action: "send",
+                            payload: try! JSONParser.parse(Array("{\"amount\":5,\"from\":\"user\(a)\",\"to\":\"user\(b)\"}".utf8)),
+                            requiredCapabilities: ["state.read", "state.write"], partialState: partial,
+                            timestamp: 1_767_225_600_000)
+        taskMax = max(taskMax, try! ComputeTask.create(spec, requester: requester).canonicalBytes.count)
+    }
+    taskBytes.append("\(n): \(taskMax)")
     let d = Double(samples)
     print("\(pad("\(n)", 9)) \(pad(fmt(Double(n + tree.nodeCount) / Double(n), 2), 8)) \(pad(fmt(Double(depthSum) / d), 6)) \(pad(fmt(Double(oneIn) / d, 0), 7)) \(pad(fmt(Double(oneOut) / d, 0), 8)) \(pad(fmt(Double(twoIn) / d, 0), 7)) \(pad("\(twoMax)", 9)) \(pad("\(base64Length(twoMax))", 9)) \(pad(fmt(Double(hUpd) / d), 6)) \(pad(fmt(Double(hIns) / d), 6)) \(pad(fmt(Double(hDel) / d), 6)) \(pad(fmt(Double(hXfer) / d), 7)) \(pad(fmt(Double(xferNs.sorted()[xferNs.count / 2]) / 1000), 8))")
 
@@ -208,6 +224,8 @@ print("")
 print("sorted RFC 6962 tree with adjacent-leaf absence proofs, from its structure (same keys)")
 print("\(pad("n", 9)) \(pad("1 in B", 7)) \(pad("1 out B", 8)) \(pad("2 in B", 7)) \(pad("2 in max", 9)) \(pad("h upd", 6)) \(pad("h ins", 9)) \(pad("h ins@0", 10)) \(pad("h ins@n", 8))")
 for r in rfcRows { print(r) }
+print("")
+print("v2 task of one transfer (canonical bytes, largest of 50): " + taskBytes.joined(separator: ", "))
 print("")
 print("columns: nodes/n = (leaves + nodes) / n stored; depth = nodes above a present key's leaf; 1 in / 1 out / 2 in = proof bytes")
 print("for one present key, one absent key, two present keys (mean; max and base64 chars of the max);")

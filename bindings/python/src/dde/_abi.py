@@ -5,7 +5,7 @@ load time, and pyproject.toml takes the package version from VERSION."""
 
 VERSION = "0.2.0"
 VERSION_NUMBER = 2000
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 #: The soname's number (libdde.so.0): a library of another ABI_VERSION_MAJOR is refused.
 ABI_VERSION_MAJOR = 0
 #: Compatible additions and behaviour changes within ABI_VERSION_MAJOR.

@@ -47,7 +47,7 @@ __all__ = [
     "NondeterministicCodeError", "CapabilityDeniedError", "UnknownImportError",
     "NoSuchActionError", "OutOfFuelError", "TooManyStepsError", "MemoryLimitError",
     "ExecutionTimeoutError", "GuestTrapError", "GuestBoundsError", "ResultNotJSONError",
-    "ActionFailedError", "AuditFailedError",
+    "ActionFailedError", "AuditFailedError", "StateKeyOutsideError",
     # network
     "NetworkError", "TransportError", "NoResultError", "QuorumNotReachedError", "BusyError",
     "MessageTypeError", "NoExecutorError", "UnresolvedError",
@@ -459,6 +459,14 @@ class AuditFailedError(ExecutionError):
 
 
 # ---- Network: 100..103 -------------------------------------------------------------------------
+
+
+class StateKeyOutsideError(ExecutionError):
+    """DDE_ERR_STATE_KEY_OUTSIDE: the execution touched a state key the task does not carry.
+
+    The message is the key: add it to the task's ``stateKeys`` and delegate again."""
+
+    CODE, NAME = 96, "DDE_ERR_STATE_KEY_OUTSIDE"
 
 class NetworkError(DDEError):
     """Delegation over the network."""

@@ -1,0 +1,94 @@
+// The state a v2 task carries (PROTOCOL.md section 3): only the entries its execution may touch,
+// each key with its value or marked absent, and one proof of all of them against the task's
+// previousStateRoot (StateProof.swift). In JSON: `state` maps each key to the base64 of its value
+// or to null (absent), and `stateProof` is the base64 of the proof's bytes.
+
+public struct PartialState: Sendable {
+    /// Every key carried, sorted by bytes, with its value or nil when the proof shows it absent.
+    public let entries: [(key: [UInt8], value: [UInt8]?)]
+    /// The proof's bytes.
+    public let proof: [UInt8]
+    /// The checked proof.
+    let proven: ProvenState
+
+    /// Checks `proof` for `entries` (keys unique, any order) against `root`: the state-proof
+    /// statuses of PROTOCOL.md section 6.2.
+    public init(entries: [(key: [UInt8], value: [UInt8]?)], proof: [UInt8], root: Digest) throws(DDEError) {
+        let sorted = entries.sorted { bytesLess($0.key, $1.key) }
+        for i in sorted.indices.dropFirst() where sorted[i - 1].key == sorted[i].key {
+            throw DDEError(.schema, "state key \"\(String(decoding: sorted[i].key, as: UTF8.self))\" appears twice")
+        }
+        self.entries = sorted
+        self.proof = proof
+        proven = try ProvenState(proof: proof, entries: sorted, root: root)
+    }
+
+    /// The state of `map` (the whole state, in memory) for `keys`: their entries and proof.
+    public init(map: StateMap, keys: [[UInt8]]) {
+        let tree = StateTree(map)
+        var seen = Set<[UInt8]>()
+        var entries = [(key: [UInt8], value: [UInt8]?)]()
+        for k in keys where seen.insert(k).inserted { entries.append((k, map[keyBytes: k])) }
+        // A proof made from the map checks against its root: nothing here can fail.
+        self = try! PartialState(entries: entries, proof: tree.proof(keys: keys).bytes, root: tree.root)
+    }
+
+    /// The root the entries are proven against (the whole state's).
+    public var root: Digest { proven.root }
+
+    /// True when the state carries `key` (present or absent).
+    public func carries(_ key: [UInt8]) -> Bool {
+        var lo = 0, hi = entries.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if bytesLess(entries[mid].key, key) { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < entries.count && entries[lo].key == key
+    }
+
+    /// The carried keys.
+    public var keys: [[UInt8]] { entries.map { $0.key } }
+
+    /// The present entries, as a map (what the execution reads).
+    public var values: [[UInt8]: [UInt8]] {
+        var out = [[UInt8]: [UInt8]]()
+        for e in entries { if let v = e.value { out[e.key] = v } }
+        return out
+    }
+
+    /// The root of the whole state after `writes`, from the proof alone. A write to a key the
+    /// state does not carry is refused (`.stateKeyOutside`, naming the key).
+    public func root(applying writes: StateWrites) throws(DDEError) -> Digest {
+        for w in writes.entries where !carries(w.key) {
+            throw DDEError(.stateKeyOutside, String(decoding: w.key, as: UTF8.self))
+        }
+        return try proven.root(applying: writes)
+    }
+
+    /// `{"key": "base64" | null, …}`.
+    public var json: JSON {
+        .object(JSONObject(uniqueMembers: entries.map { e in
+            JSONObject.Member(String(decoding: e.key, as: UTF8.self), e.value.map { .string(Base64.encode($0)) } ?? .null)
+        }))
+    }
+
+    /// Reads a v2 task's `state` and `stateProof` (schema and encodings; `init(entries:proof:root:)`
+    /// checks them).
+    static func read(state: JSON, proof: JSON, field: String) throws(DDEError) -> (entries: [(key: [UInt8], value: [UInt8]?)], proof: [UInt8]) {
+        guard case .object(let o) = state else {
+            throw DDEError(.schema, "\(field).state must be an object of base64 strings or null")
+        }
+        var entries = [(key: [UInt8], value: [UInt8]?)]()
+        for m in o.members {
+            let key = try checkedKey(m.key, field: "\(field).state")
+            switch m.value {
+            case .null: entries.append((key, nil))
+            case .string(let s):
+                entries.append((key, try checkedValue(Base64.decode(s, field: "\(field).state.\(m.key)"), field: "\(field).state.\(m.key)")))
+            default: throw DDEError(.schema, "\(field).state.\(m.key) must be a base64 string or null")
+            }
+        }
+        guard case .string(let p) = proof else { throw DDEError(.schema, "\(field).stateProof must be a base64 string") }
+        return (entries, try Base64.decode(p, field: "\(field).stateProof"))
+    }
+}
