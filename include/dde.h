@@ -330,14 +330,17 @@ typedef struct dde_task dde_task;
  *   {"dappId": "wallet", "dappCodeHash": "<64 hex>", "action": "transfer",
  *    "payload": {...}, "raw": "send 5 frame to Alice",
  *    "requiredCapabilities": ["state.read", "state.write"], "state": {"key": "<base64>"},
- *    "maxExecutionSteps": 500, "maxFuel": 1000000000, "maxExecutionTime": 2000,
- *    "maxMemoryUsage": 1048576, "timestamp": 1764000000000}
+ *    "stateKeys": ["key"], "maxExecutionSteps": 500, "maxFuel": 1000000000,
+ *    "maxExecutionTime": 2000, "maxMemoryUsage": 1048576, "timestamp": 1764000000000}
  * Only dappId, dappCodeHash and action are required; timestamp defaults to the wall clock (give
  * one for reproducible task ids). The library computes inputHash, previousStateRoot, taskId and
  * the requester's signature with secret_key. On success *task is a new handle (dde_task_free).
- * "state" must be the dApp's state as the requester's store holds it, or dde_store_commit refuses
- * the result as DDE_ERR_STALE (a fresh store starts every dApp empty); dde_client_delegate fills
- * it in from the store itself.
+ * "state" is the dApp's whole state. With "stateKeys" the task is a taskVersion 2 task: it
+ * carries only those keys' entries (absent ones as null) and their proof against the root of
+ * the whole state (docs/PROTOCOL.md sections 3 and 6.2); without, taskVersion 1, carrying it all.
+ * The state must be the dApp's state as the requester's store holds it, or dde_store_commit
+ * refuses the result as DDE_ERR_STALE (a fresh store starts every dApp empty);
+ * dde_client_delegate builds the task from the store itself.
  * Errors: DDE_ERR_JSON/LIMIT/SCHEMA/ENCODING/NUMBER for a bad spec, DDE_ERR_KEY. */
 int dde_task_create(const char *spec_json, size_t length, const uint8_t secret_key[DDE_SECRETKEYBYTES],
                     dde_task **task);
@@ -559,8 +562,11 @@ int dde_client_publish_code(dde_client *client, const void *module, size_t lengt
 int dde_client_discover(dde_client *client, uint32_t timeout_ms, size_t *count);
 
 /* Delegates one task and commits the accepted result to the store's receipt chain.
- *  spec:    the document dde_task_create takes (its "state" is replaced by the store's current
- *           state of the dApp, so the result can be committed).
+ *  spec:    the document dde_task_create takes, its "state" ignored: the task (taskVersion 2)
+ *           carries the store's entries of "stateKeys" with their proof against the dApp's
+ *           current root (every key of a dApp of at most 64 keys when it names none), so the
+ *           result can be committed; when executors answer DDE_ERR_STATE_KEY_OUTSIDE (the
+ *           execution read a key the task does not carry), it is sent once more with that key.
  *  options: NULL for defaults, or {"mode":"first_valid"|"quorum"|"audited","quorum":k,"fanout":n,
  *           "deadlineMs":ms,"lingerMs":ms,"critical":bool,"allowFallback":bool,
  *           "provenAfterSuccesses":n,"errorTarget":x,"liarShare":x,"auditFloor":x,

@@ -85,6 +85,9 @@ struct TaskFields: ParsableArguments {
     @Option(help: "A JSON file with the dApp state: {\"key\": \"<base64>\", …}.")
     var state: String?
 
+    @Option(name: .customLong("state-key"), help: "A state key the execution may read or write (repeat): the task carries only these keys' entries, proven against the state's root (taskVersion 2). Without any, `dde task create` makes a whole-state task (taskVersion 1); `dde delegate` carries every key of a small dApp, else none, and retries once with a key an executor names.")
+    var stateKeys: [String] = []
+
     @Option(help: "Most host calls (default 500).") var maxSteps: UInt64?
     @Option(help: "Most fuel (default 1000000000).") var maxFuel: UInt64?
     @Option(help: "Wall-clock bound in ms.") var maxTime: UInt64?
@@ -121,6 +124,7 @@ struct TaskFields: ParsableArguments {
         if let raw { object["raw"] = .string(raw) }
         if !capabilities.isEmpty { object["requiredCapabilities"] = .array(capabilities.map { .string($0) }) }
         if let state { object["state"] = try parseJSON(try readInput(state, what: "state"), what: state) }
+        if !stateKeys.isEmpty { object["stateKeys"] = .array(stateKeys.map { .string($0) }) }
         if let maxSteps { object["maxExecutionSteps"] = .number(Double(maxSteps)) }
         if let maxFuel { object["maxFuel"] = .number(Double(maxFuel)) }
         if let maxTime { object["maxExecutionTime"] = .number(Double(maxTime)) }

@@ -347,6 +347,12 @@ static void section_tasks(void) {
         /* 2: keys out of order, intent timestamp apart */
         "{\"timestamp\":1,\"action\":\"a\",\"dappCodeHash\":\"%s\",\"dappId\":\"d\",\"intentTimestamp\":9007199254740991,"
         "\"payload\":[null,true,{\"b\":1,\"a\":{}}],\"requiredCapabilities\":[\"log\",\"crypto.hash\"]}",
+        /* 3: taskVersion 2 (partial state): two keys of a three-key state, one absent, with the
+         * v2 state tree root and proof (docs/PROTOCOL.md sections 3 and 6.2) */
+        "{\"dappId\":\"wallet\",\"dappCodeHash\":\"%s\",\"action\":\"send\","
+        "\"payload\":{\"amount\":3,\"from\":\"alice\",\"to\":\"carol\"},\"requiredCapabilities\":[\"state.read\",\"state.write\"],"
+        "\"state\":{\"balance/alice\":\"AAAAAAAAAAU=\",\"balance/bob\":\"AAAAAAAAAF8=\",\"count\":\"NDE=\"},"
+        "\"stateKeys\":[\"balance/alice\",\"balance/carol\"],\"timestamp\":1767225600000}",
         /* refused */
         "{\"dappId\":\"x\",\"dappCodeHash\":\"%s\",\"action\":\"a\",\"timestamp\":9007199254740992}",
         "{\"dappId\":\"x\",\"dappCodeHash\":\"%s\",\"action\":\"a\",\"timestamp\":1,\"requiredCapabilities\":[\"net\"]}",
@@ -356,14 +362,14 @@ static void section_tasks(void) {
         "{\"dappId\":\"x\",\"dappCodeHash\":\"%s\",\"action\":\"a\",\"timestamp\":1,\"state\":{\"k\":\"not base64!\"}}",
         "{\"dappId\":\"x\",\"dappCodeHash\":\"%s\",\"action\":\"a\",\"timestamp\":1.5}",
     };
-    char *task_json[3] = {0};
-    dde_task *tasks[3] = {0};
+    char *task_json[4] = {0};
+    dde_task *tasks[4] = {0};
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
         char spec[2048];
         snprintf(spec, sizeof spec, specs[i], code_hex);
         dde_task *t = NULL;
         int rc = dde_task_create(spec, strlen(spec), sk, &t);
-        OUT("task %zu create: %s%s", i, verdict(rc), (rc == DDE_OK) != (i < 3) ? " UNEXPECTED" : "");
+        OUT("task %zu create: %s%s", i, verdict(rc), (rc == DDE_OK) != (i < 4) ? " UNEXPECTED" : "");
         if (rc != DDE_OK) continue;
         char id[DDE_HASHHEXBYTES] = "";
         rc = dde_task_id(t, id);
@@ -379,10 +385,34 @@ static void section_tasks(void) {
         if (rc == DDE_OK) dde_task_id(back, id2);
         OUT("task %zu reparse: %s %s", i, verdict(rc), strcmp(id, id2) == 0 ? "same id" : "UNEXPECTED other id");
         dde_task_free(back);
-        if (i < 3) { tasks[i] = t; task_json[i] = json; }
+        if (i < 4) { tasks[i] = t; task_json[i] = json; }
         else { dde_task_free(t); dde_free(json); }
     }
     if (tasks[0] == NULL || tasks[1] == NULL) { OUT("tasks: UNEXPECTED the valid specs were refused"); return; }
+
+    /* The v2 task with a wrong value for a carried key, a flipped proof byte, a key the proof
+     * does not reach: each refused with its state-proof status. */
+    if (task_json[3] != NULL) {
+        const char *v2tamper[][2] = {
+            {"\"balance/alice\":\"AAAAAAAAAAU=\"", "\"balance/alice\":\"AAAAAAAAAAY=\""},
+            {"\"balance/carol\":null", "\"balance/carol\":null,\"balance/dave\":null"},
+            {"\"stateProof\":\"", "\"stateProof\":\"AAAA"},
+        };
+        for (size_t i = 0; i < sizeof v2tamper / sizeof *v2tamper; i++) {
+            char *doc = malloc(strlen(task_json[3]) + 64);
+            const char *at = strstr(task_json[3], v2tamper[i][0]);
+            if (doc == NULL || at == NULL) { OUT("task 3 tamper %zu: UNEXPECTED pattern missing", i); free(doc); continue; }
+            size_t head = (size_t)(at - task_json[3]);
+            memcpy(doc, task_json[3], head);
+            strcpy(doc + head, v2tamper[i][1]);
+            strcat(doc, at + strlen(v2tamper[i][0]));
+            dde_task *bad = NULL;
+            int rc = dde_task_parse(doc, strlen(doc), &bad);
+            OUT("task 3 tamper %zu: %s%s", i, verdict(rc), rc == DDE_OK ? " UNEXPECTED" : "");
+            dde_task_free(bad);
+            free(doc);
+        }
+    }
 
     /* Tampered task documents an executor must refuse. */
     char sig0[129], id0[65], in0[65];
@@ -497,7 +527,7 @@ static void section_tasks(void) {
     }
     dde_policy_free(banned);
     dde_policy_free(blacklisted);
-    for (int i = 0; i < 3; i++) { dde_task_free(tasks[i]); dde_free(task_json[i]); }
+    for (int i = 0; i < 4; i++) { dde_task_free(tasks[i]); dde_free(task_json[i]); }
 }
 
 static int section_wycheproof(const char *path) {

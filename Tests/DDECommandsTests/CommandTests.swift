@@ -83,6 +83,45 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual(refused.err.filter { $0 == "\n" }.count, 1, refused.err)
     }
 
+    /// A whole-state (taskVersion 1) commit, then a partial-state (taskVersion 2) one made with
+    /// --state-key on the state the first left: both run, verify and commit, and `dde chain
+    /// verify` passes over the two kinds of task in one chain.
+    func testWholeStateAndPartialStateTasksInOneVerifiedChain() throws {
+        let counter = CommandTests.repoRoot.appendingPathComponent("examples/dapps/counter.wat").path
+        XCTAssertEqual(dde(["keygen", "-o", path("r.key")]).status, 0)
+        XCTAssertEqual(dde(["keygen", "-o", path("e.key")]).status, 0)
+        XCTAssertEqual(dde(["code", "add", counter, "--code", path("code")]).status, 0)
+        let common = ["--key", path("r.key"), "--dapp", "counter", "--code", counter, "--action", "increment",
+                      "--cap", "state.read", "--cap", "state.write"]
+        func run(_ name: String, _ extra: [String]) throws -> ComputeTask {
+            let create = dde(["task", "create"] + common + extra)
+            XCTAssertEqual(create.status, 0, create.err)
+            try write(create.out, to: "\(name).json")
+            let exec = dde(["exec", "--key", path("e.key"), "--code", path("code"), path("\(name).json")])
+            XCTAssertEqual(exec.status, 0, exec.err)
+            try write(exec.out, to: "\(name)-result.json")
+            let commit = dde(["commit", "--store", path("s.db"), "--key", path("r.key"), path("\(name).json"), path("\(name)-result.json")])
+            XCTAssertEqual(commit.status, 0, commit.err)
+            return try ComputeTask(json: try JSONParser.parse(Array(create.out.utf8.dropLast())))
+        }
+        let whole = try run("whole", ["--timestamp", "1700000000000"])
+        XCTAssertEqual(whole.taskVersion, 1)
+        try write(#"{"count":"MQ=="}"#, to: "state.json")
+        let partial = try run("partial", ["--state", path("state.json"), "--state-key", "count", "--timestamp", "1700000000001"])
+        XCTAssertEqual(partial.taskVersion, 2)
+        XCTAssertEqual(partial.partialState?.entries.first?.value, Array("1".utf8))
+        let verify = dde(["chain", "verify", "--store", path("s.db")])
+        XCTAssertEqual(verify.status, 0, verify.err + verify.out)
+        let store = try Store(path: path("s.db"))
+        XCTAssertEqual(try store.dappValue("counter", key: Array("count".utf8)), Array("2".utf8))
+        // A key the counter reads that the task does not carry: the run refuses and names it.
+        let other = dde(["task", "create"] + common + ["--state", path("state.json"), "--state-key", "other"])
+        try write(other.out, to: "other.json")
+        let refused = dde(["exec", "--key", path("e.key"), "--code", path("code"), path("other.json")])
+        XCTAssertEqual(refused.status, Status.stateKeyOutside.rawValue)
+        XCTAssertTrue(refused.err.contains("DDE_ERR_STATE_KEY_OUTSIDE: count"), refused.err)
+    }
+
     /// Usage errors and help come back as ArgumentParser gives them to the binary.
     /// Standard input and files are read with the document limit applied: one byte over 1 MiB is
     /// refused (DDE_ERR_LIMIT, 21) with the limit and what to do; exactly 1 MiB is read.

@@ -287,8 +287,11 @@ class Client(Guarded):
                  share_evidence: Optional[bool] = None, encoder: Encoder = RawEncoder) -> DelegationReport:
         """Delegates one task and commits the accepted result; returns the report.
 
-        ``spec`` is what ``Task.create`` takes (its ``state`` is replaced by the store's current
-        state of the dApp). ``mode`` (docs/PROTOCOL.md section 11):
+        ``spec`` is what ``Task.create`` takes, without ``state``: the task (taskVersion 2) carries
+        the store's entries of ``spec["stateKeys"]`` with their proof against the dApp's current
+        root (every key of a dApp of at most 64 keys when it names none), and is sent once more
+        with the key an executor names when the execution reads one it does not carry.
+        ``mode`` (docs/PROTOCOL.md section 11):
 
         - "first_valid": the first valid proof wins (a consistent liar that answers first is
           committed);
