@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """liar_executor.py: an independent, dishonest DDE executor, written from the docs alone.
 
-It speaks the dde v1 protocol over MQTT (docs/PROTOCOL.md sections 2, 3, 5, 6, 10; docs/NETWORK.md)
+It speaks the dde protocol over MQTT (docs/PROTOCOL.md sections 2, 3, 5, 6, 10; docs/NETWORK.md;
+tasks of taskVersion 1 and 2, the second with the v2 state tree of section 6.2)
 and answers every compute_task offer addressed to it with a *consistent lie*: a compute_result
 whose proof is validly signed and passes every check of PROTOCOL.md section 7 (no re-execution),
 but whose result and state writes were never computed. It runs no WebAssembly at all; only a
@@ -123,8 +124,112 @@ def state_root(entries: dict) -> str:
 
 
 def decode_state(state) -> dict:
-    """Task `state` (key -> standard base64 with padding, section 2 'Bytes') -> key -> bytes."""
-    return {k: base64.b64decode(v, validate=True) for k, v in (state or {}).items()}
+    """Task `state` (key -> standard base64 with padding, section 2 'Bytes'; in a taskVersion 2
+    task null for a key proven absent, section 3) -> key -> bytes, absent keys left out."""
+    return {k: base64.b64decode(v, validate=True) for k, v in (state or {}).items() if v is not None}
+
+
+# --------------------------------------------------------------------------------------------
+# The v2 state tree (PROTOCOL.md section 6.2): a taskVersion 2 task carries some keys and one
+# proof of them against previousStateRoot; the root after writes to those keys follows from the
+# proof alone. Items of the proof, in pre-order after the 32-byte root:
+#   0x00 empty | 0x01 node (left, right) | 0x02 valueHash: the one proven key's leaf |
+#   0x03 path valueHash: another leaf | 0x04 hash: one-leaf subtree | 0x05 hash: larger subtree
+# --------------------------------------------------------------------------------------------
+
+_EMPTY = (0, hashlib.sha256(b"").digest())
+
+
+def _bit(path: bytes, i: int) -> int:
+    return (path[i // 8] >> (7 - i % 8)) & 1
+
+
+def _v2_leaf(path: bytes, value_hash: bytes) -> tuple:
+    return (1, hashlib.sha256(b"\x02" + path + value_hash).digest())
+
+
+def _combine(l: tuple, r: tuple) -> tuple:
+    """The compact rule: nothing, one leaf (that leaf's hash), or a node hashing the kinds."""
+    if l[0] == 0 and r[0] == 0:
+        return _EMPTY
+    if l[0] == 0 and r[0] == 1:
+        return r
+    if l[0] == 1 and r[0] == 0:
+        return l
+    return (2, hashlib.sha256(bytes([3, l[0], r[0]]) + l[1] + r[1]).digest())
+
+
+def _parse_proof(data: bytes, proven: list):
+    """The proof's tree: ("E",), ("B", l, r), ("L", path, valueHash), ("S", (kind, hash))."""
+    pos = [32]
+
+    def item(paths, depth):
+        tag = data[pos[0]]
+        pos[0] += 1
+        if tag == 0:
+            return ("E",)
+        if tag == 1:
+            left = [p for p in paths if _bit(p, depth) == 0]
+            right = [p for p in paths if _bit(p, depth) == 1]
+            return ("B", item(left, depth + 1), item(right, depth + 1))
+        if tag == 2:
+            vh = data[pos[0]:pos[0] + 32]
+            pos[0] += 32
+            return ("L", paths[0], vh)
+        if tag == 3:
+            path, vh = data[pos[0]:pos[0] + 32], data[pos[0] + 32:pos[0] + 64]
+            pos[0] += 64
+            return ("L", path, vh)
+        h = data[pos[0]:pos[0] + 32]
+        pos[0] += 32
+        return ("S", (1 if tag == 4 else 2, h))
+
+    return item(sorted(proven), 0)
+
+
+def _fold(node) -> tuple:
+    if node[0] == "E":
+        return _EMPTY
+    if node[0] == "L":
+        return _v2_leaf(node[1], node[2])
+    if node[0] == "S":
+        return node[1]
+    return _combine(_fold(node[1]), _fold(node[2]))
+
+
+def _write(node, path: bytes, value_hash, depth: int):
+    """The subtree with `path`'s leaf set to value_hash (None: removed)."""
+    if node[0] == "E":
+        return ("E",) if value_hash is None else ("L", path, value_hash)
+    if node[0] == "L":
+        if node[1] == path:
+            return ("E",) if value_hash is None else ("L", path, value_hash)
+        if value_hash is None:
+            return node
+        mine, other = ("L", path, value_hash), node
+        d = depth
+        while _bit(path, d) == _bit(other[1], d):
+            d += 1
+        out = ("B", other, mine) if _bit(path, d) else ("B", mine, other)
+        while d > depth:
+            d -= 1
+            out = ("B", ("E",), out) if _bit(path, d) else ("B", out, ("E",))
+        return out
+    if node[0] == "B":
+        if _bit(path, depth):
+            return ("B", node[1], _write(node[2], path, value_hash, depth + 1))
+        return ("B", _write(node[1], path, value_hash, depth + 1), node[2])
+    return node
+
+
+def next_root_v2(task: dict, writes: dict) -> str:
+    """nextStateRoot of a taskVersion 2 task: its proof's tree with the writes applied, folded."""
+    proof = base64.b64decode(task["stateProof"], validate=True)
+    tree = _parse_proof(proof, [hashlib.sha256(k.encode()).digest() for k in task["state"]])
+    for k, v in sorted(writes.items()):
+        vh = None if v is None else hashlib.sha256(base64.b64decode(v)).digest()
+        tree = _write(tree, hashlib.sha256(k.encode()).digest(), vh, 0)
+    return _fold(tree)[1].hex()
 
 
 def apply_writes(state: dict, writes: dict) -> dict:
@@ -230,8 +335,16 @@ class Lie:
         # Check 7: resultHash = H(result), stateWritesHash = H(stateWrites).
         self.result_hash = H(result)
         self.writes_hash = H(writes)
-        # Check 8: nextStateRoot = root(task state + writes), section 6.
-        self.next_root = state_root(apply_writes(state, writes))
+        if task.get("taskVersion") == 2:
+            # A v2 task: only keys it carries can be written (check 8), and the next root comes
+            # from its proof and the writes (section 6.2).
+            writes = {k: v for k, v in writes.items() if k in task["state"]}
+            self.writes = writes
+            self.writes_hash = H(writes)
+            self.next_root = next_root_v2(task, writes)
+        else:
+            # Check 8: nextStateRoot = root(task state + writes), section 6.1.
+            self.next_root = state_root(apply_writes(state, writes))
         # Not checked without re-execution: any 32-byte hash (EXECUTION.md section 4 is skipped).
         self.trace_hash = hashlib.sha256(b"liar/trace/" + task["taskId"].encode()).hexdigest()
         # Check 6: traceLength <= maxExecutionSteps, fuelUsed <= maxFuel; plausible small values.

@@ -395,7 +395,7 @@ static void section_tasks(void) {
     if (task_json[3] != NULL) {
         const char *v2tamper[][2] = {
             {"\"balance/alice\":\"AAAAAAAAAAU=\"", "\"balance/alice\":\"AAAAAAAAAAY=\""},
-            {"\"balance/carol\":null", "\"balance/carol\":null,\"balance/dave\":null"},
+            {"\"balance/carol\":null", "\"balance/bob\":null,\"balance/carol\":null"},
             {"\"stateProof\":\"", "\"stateProof\":\"AAAA"},
         };
         for (size_t i = 0; i < sizeof v2tamper / sizeof *v2tamper; i++) {

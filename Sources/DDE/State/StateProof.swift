@@ -120,10 +120,13 @@ public struct StateProof: Sendable {
     /// `.stateProofMalformed` or `.stateProofIncomplete`. Values and hashes are checked by
     /// `ProvenState`.
     public init(bytes: [UInt8], keys: [[UInt8]]) throws(DDEError) {
-        try self.init(bytes: bytes, proven: StateProof.provenPaths(keys))
+        var names = [Digest: [UInt8]]()
+        for k in keys { names[StateTreeHash.path(k)] = k }
+        try self.init(bytes: bytes, proven: StateProof.provenPaths(keys), names: names)
     }
 
-    init(bytes: [UInt8], proven: [Digest]) throws(DDEError) {
+    /// `names`: the key of each proven path, for the messages.
+    init(bytes: [UInt8], proven: [Digest], names: [Digest: [UInt8]] = [:]) throws(DDEError) {
         guard bytes.count >= Digest.byteCount + 1 else {
             throw DDEError(.stateProofIncomplete, "a state proof has a 32-byte root and at least one item; got \(bytes.count) bytes")
         }
@@ -166,7 +169,7 @@ public struct StateProof: Sendable {
         }
         // 2. Each item against the paths that lead to it.
         root = Digest(unchecked: Array(bytes[0..<Digest.byteCount]))
-        var reader = Reader(bytes: bytes, offset: Digest.byteCount)
+        var reader = Reader(bytes: bytes, offset: Digest.byteCount, names: names)
         tree = try reader.node(proven[...], depth: 0)
         self.proven = proven
     }
@@ -174,6 +177,7 @@ public struct StateProof: Sendable {
     private struct Reader {
         let bytes: [UInt8]
         var offset: Int
+        let names: [Digest: [UInt8]]
 
         mutating func digest() -> Digest {
             let d = bytes.withUnsafeBytes { Digest(copying: $0.baseAddress! + offset) }
@@ -219,7 +223,8 @@ public struct StateProof: Sendable {
             default:  // opaque: the shape check admitted only 0x04 and 0x05 here
                 let hash = digest()
                 if let first = proven.first {
-                    throw DDEError(.stateProofIncomplete, "the state proof does not reach the key with path \(first.hex): its path runs into a summarised subtree at depth \(depth)")
+                    let key = names[first].map { "key \"\(String(decoding: $0, as: UTF8.self))\"" } ?? "the key with path \(first.hex)"
+                    throw DDEError(.stateProofIncomplete, "the state proof does not reach \(key): its path runs into a summarised subtree at depth \(depth)")
                 }
                 return .opaque(Subtree(kind: tag == StateProof.tagOpaqueLeaf ? .leaf : .node, hash: hash))
             }
