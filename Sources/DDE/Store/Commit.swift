@@ -63,7 +63,9 @@ extension Store {
             let current = try dappRoot(task.dappId)
             let start = partial ? task.previousStateRoot : StateTree(task.stateOrEmpty).root
             guard current == start else {
-                throw DDEError(.stale, "task \(task.taskId.hex) starts from root \(task.previousStateRoot.hex) but dApp \"\(task.dappId)\" is at \(partial ? current.hex : "another state (its v2 root \(current.hex))"): build a new task from the current state")
+                // A v1 task is told the v1 root of the state it missed (O(n), on this refusal only).
+                let at = partial ? current.hex : "\(try dappRootV1(task.dappId).hex) (v2 root \(current.hex))"
+                throw DDEError(.stale, "task \(task.taskId.hex) starts from root \(task.previousStateRoot.hex) but dApp \"\(task.dappId)\" is at \(at): build a new task from the current state")
             }
             let (head, dataVersion) = try linkHead()
             let nodeBefore = try nodeRoot()

@@ -66,6 +66,31 @@ def state_root(state: Dict[str, bytes]) -> str:
     return _root([_leaf(k, v) for k, v in entries]).hex()
 
 
+def _bit(path: bytes, i: int) -> int:
+    return (path[i // 8] >> (7 - i % 8)) & 1
+
+
+def _tree(leaves, depth):
+    """(kind, hash) of the v2 state tree over (path, valueHash) leaves at `depth` (section 6.2)."""
+    if not leaves:
+        return (0, hashlib.sha256(b"").digest())
+    if len(leaves) == 1:
+        return (1, hashlib.sha256(b"\x02" + leaves[0][0] + leaves[0][1]).digest())
+    l = _tree([x for x in leaves if _bit(x[0], depth) == 0], depth + 1)
+    r = _tree([x for x in leaves if _bit(x[0], depth) == 1], depth + 1)
+    if l[0] == 0 and r[0] == 0:
+        return l
+    if {l[0], r[0]} == {0, 1}:
+        return l if l[0] == 1 else r
+    return (2, hashlib.sha256(bytes([3, l[0], r[0]]) + l[1] + r[1]).digest())
+
+
+def tree_root(state: Dict[str, bytes]) -> str:
+    """The v2 state tree root (section 6.2): a compact sparse Merkle tree on SHA-256(key)."""
+    leaves = sorted((hashlib.sha256(k.encode("utf-8")).digest(), hashlib.sha256(v).digest()) for k, v in state.items())
+    return _tree(leaves, 0)[1].hex()
+
+
 def apply_writes(state: Dict[str, bytes], writes: Dict[str, Optional[bytes]]) -> Dict[str, bytes]:
     after = dict(state)
     for key, value in writes.items():

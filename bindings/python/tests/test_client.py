@@ -295,8 +295,8 @@ def test_audited_delegations_commit_with_their_assurance(client, network, tmp_pa
     assert sorted(a.verdict for a in report.answers) == ["accepted", "agreed"]
     assert report.caveats and all(isinstance(c, str) and c for c in report.caveats)
     assert any("Sybil" in c for c in report.caveats)
-    # The receipt (receiptVersion 2) records the same assurance.
-    assert report.receipt.version == 2 and report.receipt.assurance == assurance
+    # The receipt (receiptVersion 3) records the same assurance.
+    assert report.receipt.version == 3 and report.receipt.assurance == assurance
     assert report.receipt.to_dict()["assurance"] == {"how": assurance.how,
                                                      "confirmedBy": [k.hex() for k in assurance.confirmed_by],
                                                      "validated": assurance.validated}

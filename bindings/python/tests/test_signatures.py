@@ -170,7 +170,9 @@ def test_tampered_pure_python_tasks_are_refused(requester):
     # Schema and encodings.
     refused(seal_task({**good, "extra": 1}, signing), dde.SchemaError)
     refused(seal_task({k: v for k, v in good.items() if k != "dappId"}, signing), dde.SchemaError)
-    refused(seal_task({**good, "taskVersion": 2}, signing), dde.VersionError)
+    refused(seal_task({**good, "taskVersion": 3}, signing), dde.VersionError)
+    # A version 2 task needs its stateProof.
+    refused(seal_task({**good, "taskVersion": 2}, signing), dde.SchemaError)
     refused(seal_task({**good, "maxFuel": -1}, signing), dde.NumberError)
     refused(seal_task({**good, "dappCodeHash": good["dappCodeHash"].upper()}, signing), dde.EncodingError)
     refused(seal_task({**good, "state": {"count": "NDE"}}, signing), dde.EncodingError)

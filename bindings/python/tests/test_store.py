@@ -5,6 +5,7 @@ module, export, reputation rules with explicit times (section 9), the store's po
 
 from __future__ import annotations
 
+import base64
 import gc
 import hashlib
 import json
@@ -18,7 +19,7 @@ from nacl.signing import VerifyKey
 
 import dde
 
-from protocol import H, make_result, make_task, mutate_proof, sign_message, state_root
+from protocol import H, make_result, make_task, mutate_proof, sign_message, state_root, tree_root
 
 T0 = 1764000000000          # a fixed "now" for everything that takes one
 EMPTY_ROOT = hashlib.sha256(b"").hexdigest()
@@ -67,8 +68,20 @@ def commit(store, identity, task, result, now_ms=T0):
         return store.commit(t, result, identity, now_ms=now_ms)
 
 
+def after_state(task, result):
+    """The dApp state a committed task leaves: its whole (v1) state with the result's writes."""
+    state = {k: base64.b64decode(v) for k, v in task.get("state", {}).items()}
+    for k, v in result["stateWrites"].items():
+        if v is None:
+            state.pop(k, None)
+        else:
+            state[k] = base64.b64decode(v)
+    return state
+
+
 def node_root(dapp_roots):
-    """The node root of STORE.md: the state-root tree over (dappId, raw dApp root) leaves."""
+    """The node root of STORE.md: the state-root tree over (dappId, raw dApp root) leaves; in a
+    receiptVersion 3 receipt the dApp roots are v2 state tree roots (PROTOCOL.md 6.2)."""
     return state_root({dapp: bytes.fromhex(root) for dapp, root in dapp_roots.items() if root != EMPTY_ROOT})
 
 
@@ -107,8 +120,8 @@ def check_receipt(typed, identity, task, result, index, previous):
     VerifyKey(identity.public_key).verify(sign_message("receipt", receipt["receiptHash"]),
                                           bytes.fromhex(receipt["signature"]))
     proof = result["proof"]
-    # receiptVersion 2: a commit by hand is assured "direct" (the caller verified one proof).
-    assert receipt["receiptVersion"] == 2 and receipt["index"] == index
+    # receiptVersion 3: a commit by hand is assured "direct" (the caller verified one proof).
+    assert receipt["receiptVersion"] == 3 and receipt["index"] == index
     assert receipt["assurance"] == {"confirmedBy": [], "how": "direct", "validated": False}
     assert receipt["identity"] == identity.public_key.hex()
     for field in ("dappId", "action", "taskId", "inputHash", "capabilitiesDeclared", "capabilitiesUsed",
@@ -122,7 +135,7 @@ def check_receipt(typed, identity, task, result, index, previous):
         assert receipt["previousReceiptHash"] == previous.receipt_hash.hex()
         assert receipt["previousStateRoot"] == previous.next_state_root.hex()
         assert typed.previous_receipt_hash == previous.receipt_hash
-    assert receipt["nextStateRoot"] == node_root({task["dappId"]: proof["nextStateRoot"]})
+    assert receipt["nextStateRoot"] == node_root({task["dappId"]: tree_root(after_state(task, result))})
 
 
 # ---- Commit and head -----------------------------------------------------------------------------
@@ -155,8 +168,8 @@ def test_two_dapps_share_one_node_root(store, identity, requester, executor):
     b = counter_steps(requester, executor, 1, dapp_id="b")[0]
     commit(store, identity, *a)
     receipt = commit(store, identity, *b)
-    assert receipt.next_state_root.hex() == node_root({"a": a[1]["proof"]["nextStateRoot"],
-                                                       "b": b[1]["proof"]["nextStateRoot"]})
+    assert receipt.next_state_root.hex() == node_root({"a": tree_root(after_state(*a)),
+                                                       "b": tree_root(after_state(*b))})
     assert store.verify_chain() == 2
 
 
@@ -513,7 +526,7 @@ def test_receipts_parse_back_and_are_values(store, identity, requester, executor
         ({**doc, "remote": {**doc["remote"], "proofHash": 7}}, dde.SchemaError, "proofHash"),
         ({**doc, "remote": {**doc["remote"], "more": 1}}, dde.SchemaError, "more"),
         ({**doc, "assurance": {**doc["assurance"], "confirmedBy": ["00"]}}, dde.EncodingError, "confirmedBy"),
-        ({**doc, "receiptVersion": 3}, dde.VersionError, "receiptVersion"),
+        ({**doc, "receiptVersion": 4}, dde.VersionError, "receiptVersion"),
         ({**v1, "assurance": doc["assurance"]}, dde.SchemaError, "assurance"),
         ([doc], dde.SchemaError, "object"),
         (b'{"index":0,"index":1}', dde.DuplicateKeyError, ""),

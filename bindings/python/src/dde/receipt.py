@@ -67,7 +67,8 @@ class Receipt:
     """One receipt of the chain: what ``Store.commit`` returns, ``Store.receipts()`` and
     ``Store.export()`` list and ``DelegationReport.receipt`` holds.
 
-    ``version`` (receiptVersion: 2; 1 for older chains, without ``assurance``), ``index`` (from
+    ``version`` (receiptVersion: 3, whose state roots are over the dApps' v2 state tree roots; 2
+    and 1 for older chains, 1 without ``assurance``), ``index`` (from
     0), ``timestamp`` (Unix ms of the commit), ``identity`` (the requester key that signs the
     chain), ``dapp_id``, ``action``, ``task_id``, ``input_hash``, ``capabilities_declared``,
     ``capabilities_used``, ``result_hash``, ``execution_trace_hash``, ``previous_state_root`` and
@@ -109,7 +110,7 @@ class Receipt:
     def parse(cls, document: JSONInput) -> "Receipt":
         """Reads a receipt (its JSON text as bytes or str, or a dict), e.g. from an exported
         chain. Checks its shape (unknown, missing or mistyped fields: SchemaError; bad hex:
-        EncodingError; a receiptVersion other than 1 or 2: VersionError), not its hash or
+        EncodingError; a receiptVersion other than 1, 2 or 3: VersionError), not its hash or
         signature (``Store.verify_chain`` does, for a whole chain).
 
         ``receipt = Receipt.parse(line["receipt"])``
@@ -125,8 +126,8 @@ class Receipt:
         r = Reader(doc, "receipt")
         r.only(_RECEIPT_FIELDS)
         version = r.integer("receiptVersion")
-        if version not in (1, 2):
-            raise VersionError._raised_here(f"receipt.receiptVersion is {version}; this dde knows 1 and 2")
+        if version not in (1, 2, 3):
+            raise VersionError._raised_here(f"receipt.receiptVersion is {version}; this dde knows 1 to 3")
         if version == 1:
             if r.has("assurance"):
                 raise SchemaError._raised_here('receipt: unknown field "assurance" in a version 1 receipt')

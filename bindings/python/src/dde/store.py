@@ -181,7 +181,7 @@ class Store(Guarded):
     def commit(self, task: Task, result: JSONInput, identity: KeyPair, now_ms: int = 0) -> Receipt:
         """Verifies ``result`` (a compute_result: bytes, str, dict or dde.Result) against ``task``
         again, with this store's reputation as the policy at ``now_ms``, and commits it; returns
-        the receipt (a Receipt: receiptVersion 2, assurance how "direct").
+        the receipt (a Receipt: receiptVersion 3, assurance how "direct").
 
         Refused, changing nothing: any verification failure (its own class, e.g.
         ExecutorBannedError for an executor the reputation bans), DuplicateTaskError for a task
