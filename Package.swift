@@ -22,6 +22,7 @@
 //                      and the store/executor benchmarks (benchmarks/store.sh, executor.sh).
 //   dde-bench-network  delegations timed over MQTT (benchmarks/network.sh).
 //   dde-bench-state    the state tree measurements (docs/PROTOCOL.md section 6).
+//   dde-bench-scaling  one wallet transfer against the wallet's size (benchmarks/scaling.sh).
 //   dde-sim            the Byzantine simulation (issue 11; scripts/test-sim.sh, BENCHMARKS.md).
 import PackageDescription
 
@@ -84,6 +85,9 @@ let package = Package(
         // The state tree measurements (issue 15; docs/PROTOCOL.md section 6): the compact sparse
         // Merkle tree against the sorted RFC 6962 tree.
         .executableTarget(name: "dde-bench-state", dependencies: ["DDE"], path: "benchmarks/Sources/dde-bench-state"),
+        // One wallet transfer against the wallet's size (issue 15; benchmarks/scaling.sh).
+        .executableTarget(name: "dde-bench-scaling", dependencies: ["DDE", "DDEExecutor", "DDENetwork"],
+                          path: "benchmarks/Sources/dde-bench-scaling"),
         // The Byzantine simulation (issue 11): requesters on the shipped Delegator, simulated
         // network, clock and liars (`dde-sim --help` says what is real and what is simulated).
         .executableTarget(

@@ -82,7 +82,7 @@ final class ClientAPITests: XCTestCase {
         XCTAssertEqual(dde_client_discover(client, 100, &count), 0)
         XCTAssertEqual(count, 2)
 
-        let spec = #"{"dappId":"wallet","dappCodeHash":"\#(Hex.encode(hash))","action":"mint","payload":{"amount":12,"to":"me"},"requiredCapabilities":["state.read","state.write"]}"#
+        let spec = #"{"dappId":"wallet","dappCodeHash":"\#(Hex.encode(hash))","action":"mint","payload":{"amount":12,"to":"me"},"requiredCapabilities":["state.read","state.write"],"stateKeys":["balance/me"]}"#
         let options = #"{"mode":"first_valid","fanout":2,"lingerMs":3000}"#
         var report: UnsafeMutablePointer<CChar>?
         var reportLength = 0

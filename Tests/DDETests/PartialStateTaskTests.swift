@@ -42,7 +42,7 @@ final class PartialStateTaskTests: XCTestCase {
         XCTAssertEqual(partial.entries.map { $0.value }, [nil, Array("10".utf8), Array("20".utf8)])
         XCTAssertEqual(t.stateOrEmpty.count, 2, "the execution sees the present entries")
         // The wire form parses back to the same task, id and signature checked.
-        let again = try ComputeTask(bytes: t.canonicalBytes.withUnsafeBytes { UnsafeRawBufferPointer($0) })
+        let again = try ComputeTask(json: try JSONParser.parse(t.canonicalBytes))
         XCTAssertEqual(again.taskId, t.taskId)
         XCTAssertEqual(again.partialState?.proof, partial.proof)
         // 300 accounts in the state, two in the task.

@@ -60,7 +60,8 @@ public struct DelegationReport: Sendable {
     /// (possibly one attacker's) was all there was.
     public var caveats: [String] = []
     /// The key added for a second try, when the first task's executions read a key it did not
-    /// carry (`Delegator.delegate`); nil when the first try was the only one.
+    /// carry (`Delegator.delegate`; `events` then holds both tries' answers, `task` is the
+    /// second); nil when the first try was the only one.
     public var retriedWithKey: [UInt8]? = nil
 
     /// The receipt, or the failure thrown.

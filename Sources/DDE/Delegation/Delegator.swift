@@ -116,7 +116,8 @@ public final class Delegator<T: Transport> {
     /// the dApp's current root, so the receipt chain can take the result. When every answer is a
     /// signed `DDE_ERR_STATE_KEY_OUTSIDE` (the execution read a key the task does not carry; the
     /// error's message is the key), the task is built and delegated once more with that key
-    /// added (`retriedWithKey`). Returns the report; a delegation that got no acceptable result
+    /// added (`retriedWithKey`; the report's events then hold both tries' answers, the first
+    /// try's first). Returns the report; a delegation that got no acceptable result
     /// has `failure` set (`.noResult`, `.quorumNotReached`) and a result that could not be
     /// committed has the commit's error. Throws for what stops it from starting: `.noExecutor`,
     /// task creation, the transport, the store.
@@ -131,8 +132,12 @@ public final class Delegator<T: Transport> {
         var report = try run(try partial(spec, keys: keys), options: options, commits: true, stopOnKeyOutside: true)
         if report.receipt == nil, let key = Delegator.keyOutside(report), !keys.contains(key) {
             keys.append(key)
+            let first = report
             report = try run(try partial(spec, keys: keys), options: options, commits: true)
             report.retriedWithKey = key
+            // The report tells the whole delegation: the first try's answers come first.
+            report.events = first.events + report.events
+            report.evidenceIds = first.evidenceIds + report.evidenceIds
         }
         try processEvidence()
         return report

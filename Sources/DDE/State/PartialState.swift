@@ -29,8 +29,11 @@ public struct PartialState: Sendable {
         var seen = Set<[UInt8]>()
         var entries = [(key: [UInt8], value: [UInt8]?)]()
         for k in keys where seen.insert(k).inserted { entries.append((k, map[keyBytes: k])) }
-        // A proof made from the map checks against its root: nothing here can fail.
-        self = try! PartialState(entries: entries, proof: tree.proof(keys: keys).bytes, root: tree.root)
+        // Made from the map itself: it holds without being checked again.
+        let proof = tree.proof(keys: keys)
+        self.entries = entries.sorted { bytesLess($0.key, $1.key) }
+        self.proof = proof.bytes
+        proven = ProvenState(unchecked: proof)
     }
 
     /// The root the entries are proven against (the whole state's).

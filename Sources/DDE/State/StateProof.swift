@@ -363,6 +363,13 @@ public struct ProvenState: Sendable {
         self.proven = proof.proven
     }
 
+    /// A proof this process made from the whole tree (`StateTree.proof`), taken as it is.
+    init(unchecked proof: StateProof) {
+        root = proof.root
+        tree = proof.tree
+        proven = proof.proven
+    }
+
     /// True when the proof covers `key`.
     public func covers(_ key: [UInt8]) -> Bool { covers(path: StateTreeHash.path(key)) }
 
