@@ -177,6 +177,42 @@ final class PartialStateTaskTests: XCTestCase {
     }
 }
 
+extension PartialStateTaskTests {
+    /// Seeded v2 commits of sets and inserts (written from the task's own proof, no read) and of
+    /// deletes (read from the store): every stored row is what verifyChain replays, and the root
+    /// is the tree of the stored state.
+    func testV2CommitsKeepTheStoredTreeExact() throws {
+        let dir = TempDir()
+        let store = try Store(path: dir.path("s.db"))
+        let f = ChainFixture()
+        var rng = StateTreeTests.Rng(31)
+        for n in 0..<40 {
+            var writes = [String: String?]()
+            for _ in 0..<(1 + rng.below(4)) {
+                writes["k\(rng.below(60))"] = (n % 5 == 4 && rng.below(2) == 0) ? .some(nil) : .some("v\(rng.below(100))")
+            }
+            let (root, entries, proof) = try store.stateProof("d", keys: writes.keys.map { Self.key($0) })
+            let spec = TaskSpec(dappId: "d", dappCodeHash: f.codeHash, action: "step",
+                                payload: .object(JSONObject(uniqueMembers: [.init("n", .number(Double(n)))])),
+                                requiredCapabilities: ["state.read", "state.write"],
+                                partialState: try PartialState(entries: entries, proof: proof, root: root), timestamp: 1_700_000_000_000)
+            let t = try ComputeTask.create(spec, requester: f.requester)
+            var map = [[UInt8]: [UInt8]?]()
+            for (k, v) in writes { map[Self.key(k)] = .some(v.map { Self.key($0) }) }
+            let next = try t.partialState!.root(applying: StateWrites(map))
+            let r = f.result(t, writes: writes) { p in
+                p.nextStateRoot = next
+                p.sign(with: f.executor)
+            }
+            try store.commit(task: t, result: r, identity: f.requester, now: 1_700_000_000_100 + UInt64(n))
+            var values = [[UInt8]: [UInt8]]()
+            for e in try store.dappState("d") { values[e.key] = e.value }
+            XCTAssertEqual(try store.dappRoot("d"), StateTree(StateMap(values: values)).root, "commit \(n)")
+        }
+        XCTAssertEqual(try store.verifyChain().count, 40)
+    }
+}
+
 extension TaskSpec {
     /// The same spec without keys: a taskVersion 1 task carrying the whole state.
     var withoutKeys: TaskSpec {

@@ -388,10 +388,9 @@ public struct ProvenState: Sendable {
         try rootCountingHashes(applying: writes).root
     }
 
-    /// The same, with the number of SHA-256 computations of leaves and nodes it took (the
-    /// benchmarks' "hashes per update"; value hashes not included).
-    public func rootCountingHashes(applying writes: StateWrites) throws(DDEError) -> (root: Digest, hashes: Int) {
-        if writes.isEmpty { return (root, 0) }
+    /// The proof's tree with `writes` applied (keys checked to be proven): what a store writes
+    /// back (`StoredTree.store`).
+    func tree(applying writes: StateWrites) throws(DDEError) -> PartialNode {
         var tree = self.tree
         for w in writes.entries {
             let path = StateTreeHash.path(w.key)
@@ -400,6 +399,14 @@ public struct ProvenState: Sendable {
             }
             tree = tree.writing(path, w.value.map { SHA256.hash($0) }, depth: 0)
         }
+        return tree
+    }
+
+    /// The same, with the number of SHA-256 computations of leaves and nodes it took (the
+    /// benchmarks' "hashes per update"; value hashes not included).
+    public func rootCountingHashes(applying writes: StateWrites) throws(DDEError) -> (root: Digest, hashes: Int) {
+        if writes.isEmpty { return (root, 0) }
+        let tree = try self.tree(applying: writes)
         var hashes = 0
         let s = tree.fold(&hashes)
         return (s.hash, hashes)

@@ -122,6 +122,19 @@ extension Digest {
         return out
     }
 
+    /// This digest with path bit `i` flipped.
+    func flippingPathBit(_ i: Int) -> Digest {
+        let bit = (UInt64(1) << UInt64(63 - (i & 63))).bigEndian
+        var out = self
+        switch i >> 6 {
+        case 0: out.storage.words.0 ^= bit
+        case 1: out.storage.words.1 ^= bit
+        case 2: out.storage.words.2 ^= bit
+        default: out.storage.words.3 ^= bit
+        }
+        return out
+    }
+
     /// This digest with path bit `i` set.
     func settingPathBit(_ i: Int) -> Digest {
         let bit = (UInt64(1) << UInt64(63 - (i & 63))).bigEndian

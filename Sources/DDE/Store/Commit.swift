@@ -80,9 +80,19 @@ extension Store {
 
             cdde_trace(CDDE_TRACE_COMMIT_HEAD)
             try applyWrites(verified.result.stateWrites, dapp: dappKey)
-            // The v2 tree: only the written paths' rows (StateTreeStore.swift).
-            let tree = try StoredTree(database: database, table: .live, dapp: dappKey)
-                .apply(root: try dappRoot(task.dappId), writes: verified.result.stateWrites)
+            // The v2 tree: only the written paths' rows (StateTreeStore.swift). A v2 task whose
+            // writes only set keys brings the part of the tree they touch in its own proof, checked
+            // against this very root (previousStateRoot = the stored root, above): its rows are
+            // written without reading any. Deletes may lift a leaf the proof gives by hash only,
+            // so they read the stored paths.
+            let writes = verified.result.stateWrites
+            let stored = StoredTree(database: database, table: .live, dapp: dappKey)
+            let tree: Digest
+            if let proven = task.partialState?.proven, !writes.entries.contains(where: { $0.value == nil }) {
+                tree = try stored.store(old: proven.tree, new: try proven.tree(applying: writes))
+            } else {
+                tree = try stored.apply(root: current, writes: writes)
+            }
             let after = partial ? tree : try dappRootV1(task.dappId)
             guard after == proof.nextStateRoot else {
                 throw DDEError(.chainBroken, "dApp \"\(task.dappId)\": stored state with the writes applied has root \(after.hex), the proof says \(proof.nextStateRoot.hex); the stored state was altered: run verifyChain")

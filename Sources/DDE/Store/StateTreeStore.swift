@@ -17,7 +17,13 @@ struct TreeTable: Sendable {
     static let replay = TreeTable(name: "temp.replay_nodes")
 
     var columns: String { "(dapp_id BLOB NOT NULL, position BLOB NOT NULL, kind INTEGER NOT NULL, hash BLOB NOT NULL, path BLOB, value_hash BLOB, PRIMARY KEY (dapp_id, position)) WITHOUT ROWID" }
-    var select: String { "SELECT position, kind, hash, path, value_hash FROM \(name) WHERE dapp_id = ?1 AND position IN (?2, ?3)" }
+    /// Positions one `selectMany` asks for (unused ones repeat the last).
+    static let manyCount = 2 * StoredTree.levelsPerRead + 1
+    var selectMany: String {
+        var list = "?2"
+        for i in 3...(TreeTable.manyCount + 1) { list += ", ?\(i)" }
+        return "SELECT position, kind, hash, path, value_hash FROM \(name) WHERE dapp_id = ?1 AND position IN (\(list))"
+    }
     var upsert: String { "INSERT OR REPLACE INTO \(name)(dapp_id, position, kind, hash, path, value_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)" }
     var delete: String { "DELETE FROM \(name) WHERE dapp_id = ?1 AND position = ?2" }
 }
@@ -50,30 +56,37 @@ struct StoredTree {
     let table: TreeTable
     let dapp: [UInt8]
 
-    /// Reads the rows at two positions (the children of one node): (left, right), nil for none.
-    private func children(depth: Int, prefix: Digest) throws(DDEError) -> (TreeRow?, TreeRow?) {
-        let left = TreePosition.key(prefix, depth: depth), right = TreePosition.key(prefix.settingPathBit(depth - 1), depth: depth)
-        return try database.withStatement(table.select) { s throws(DDEError) -> (TreeRow?, TreeRow?) in
-            try s.bind(1, blob: dapp)
-            try s.bind(2, blob: left)
-            try s.bind(3, blob: right)
-            var l: TreeRow?, r: TreeRow?
-            while try s.step() {
-                let row = try treeRow(s)
-                if s.blob(0) == left { l = row } else { r = row }
-            }
-            return (l, r)
-        }
+    /// Rows read during one load, by position (nil inside: read, and no row there).
+    final class Rows {
+        var byPosition: [[UInt8]: TreeRow?] = [:]
     }
 
-    private func rootRow() throws(DDEError) -> TreeRow? {
-        let top = TreePosition.key(TreePosition.origin, depth: 0)
-        return try database.withStatement(table.select) { s throws(DDEError) -> TreeRow? in
-            try s.bind(1, blob: dapp)
-            try s.bind(2, blob: top)
-            try s.bind(3, blob: top)
-            return try s.step() ? try treeRow(s) : nil
+    /// Levels of one path read by one query: the rows on the path and beside it at each level.
+    static let levelsPerRead = 16
+
+    /// The row at `position` (depth `depth`), which lies on `path` or beside it. When it was not
+    /// read yet, one query reads the rows on `path` and beside it for `levelsPerRead` levels from
+    /// there: a path of a million-key tree costs two queries, not one per level.
+    private func row(_ position: [UInt8], path: Digest, depth: Int, _ rows: Rows) throws(DDEError) -> TreeRow? {
+        if let known = rows.byPosition[position] { return known }
+        var positions = [[UInt8]]()
+        positions.reserveCapacity(2 * StoredTree.levelsPerRead)
+        for d in depth..<min(depth + StoredTree.levelsPerRead, StateTreeHash.depth) {
+            positions.append(TreePosition.key(path, depth: d))
+            if d > 0 { positions.append(TreePosition.key(path.flippingPathBit(d - 1), depth: d)) }
         }
+        if !positions.contains(position) { positions.append(position) }
+        for p in positions where rows.byPosition[p] == nil { rows.byPosition[p] = .some(nil) }
+        try database.withStatement(table.selectMany) { s throws(DDEError) in
+            try s.bind(1, blob: dapp)
+            for i in 0..<TreeTable.manyCount {
+                try s.bind(Int32(i + 2), blob: positions[min(i, positions.count - 1)])
+            }
+            while try s.step() {
+                rows.byPosition[s.blob(0)] = .some(try treeRow(s))
+            }
+        }
+        return rows.byPosition[position] ?? nil
     }
 
     private func treeRow(_ s: SQLiteStatement) throws(DDEError) -> TreeRow {
@@ -102,23 +115,28 @@ struct StoredTree {
     /// the paths shown, leaves beside them in full (a delete may lift one), other nodes as their
     /// hash. O(paths x depth) rows read.
     func load(paths: [Digest]) throws(DDEError) -> PartialNode {
-        try expand(row: try rootRow(), depth: 0, prefix: TreePosition.origin, paths[...])
+        let rows = Rows()
+        let top = TreePosition.key(TreePosition.origin, depth: 0)
+        let root = try row(top, path: paths.first ?? TreePosition.origin, depth: 0, rows)
+        return try expand(row: root, depth: 0, prefix: TreePosition.origin, paths[...], rows)
     }
 
     private func expand(row: TreeRow?, depth: Int, prefix: Digest,
-                        _ paths: ArraySlice<Digest>) throws(DDEError) -> PartialNode {
+                        _ paths: ArraySlice<Digest>, _ rows: Rows) throws(DDEError) -> PartialNode {
         guard let row else { return .empty }
         if row.kind == .leaf { return .leaf(path: row.path!, valueHash: row.valueHash!) }
-        if paths.isEmpty { return .opaque(Subtree(kind: .node, hash: row.hash)) }
+        guard let first = paths.first else { return .opaque(Subtree(kind: .node, hash: row.hash)) }
         guard depth < StateTreeHash.depth - 1 else {
             throw DDEError(.chainBroken, "state_nodes of dApp \"\(String(decoding: dapp, as: UTF8.self))\": a node at depth \(depth): run verifyChain")
         }
-        let (l, r) = try children(depth: depth + 1, prefix: prefix)
         let k = StateProof.splitIndex(paths, depth: depth)
         let right = prefix.settingPathBit(depth)
+        // Both children lie on, or beside, any path below this node.
+        let l = try self.row(TreePosition.key(prefix, depth: depth + 1), path: first, depth: depth + 1, rows)
+        let r = try self.row(TreePosition.key(right, depth: depth + 1), path: first, depth: depth + 1, rows)
         // A sibling off the paths that holds one leaf is loaded whole (a delete beside it lifts it).
-        return .branch(try expand(row: l, depth: depth + 1, prefix: prefix, paths[..<k]),
-                       try expand(row: r, depth: depth + 1, prefix: right, paths[k...]))
+        return .branch(try expand(row: l, depth: depth + 1, prefix: prefix, paths[..<k], rows),
+                       try expand(row: r, depth: depth + 1, prefix: right, paths[k...], rows))
     }
 
     /// Writes `new` (the loaded `old` with writes applied) back: the rows of its canonical form

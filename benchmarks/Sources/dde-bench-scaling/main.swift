@@ -170,7 +170,9 @@ func run() throws(DDEError) {
             guard report.receipt != nil else { throw report.failure ?? DDEError(.noResult, "delegation \(r) committed nothing") }
             if r > 0 { tDelegate.append(t1 - t0) }
         }
-        let mib = Double((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) / 1_048_576
+        // The file and its write-ahead log.
+        let bytes = [path, path + "-wal"].map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
+        let mib = Double(bytes.reduce(0, +)) / 1_048_576
         let row = [Double(n), Double(taskBytes), p50(tBuild), p50(tExec), p50(tVerify), p50(tCommit), p50(tDelegate), mib]
         print("| \(n) | \(taskBytes) | \(fmt(row[2])) | \(fmt(row[3])) | \(fmt(row[4])) | \(fmt(row[5])) | \(fmt(row[6])) | \(fmt(row[7])) |")
         rows.append(row.map { fmt($0) }.joined(separator: ","))
