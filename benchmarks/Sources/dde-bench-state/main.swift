@@ -179,7 +179,7 @@ for n in sizes {
     var taskMax = 0
     let requester = try! KeyPair.fromSeed([UInt8](repeating: 1, count: 32))
     for s in 0..<min(samples, 50) {
-        let a = (s * 7919) % n, b = (a + 1 + s) % n
+        let a = (s * 7919) % n, b = (a + 1 + s % (n - 1)) % n
         let keys = [key(a), key(b)]
         let partial = try! PartialState(entries: [(keys[0], valueOf(a)), (keys[1], valueOf(b))],
                                         proof: tree.proof(keys: keys).bytes, root: root)
