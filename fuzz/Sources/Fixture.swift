@@ -35,11 +35,17 @@ enum Fixture {
             inputHash: task.inputHash, capabilitiesDeclared: task.requiredCapabilities,
             capabilitiesUsed: ["state.read", "state.write"], executionTraceHash: SHA256.hash(Array("trace".utf8)),
             traceLength: 3, fuelUsed: 500, resultHash: result.hash, previousStateRoot: task.previousStateRoot,
-            nextStateRoot: task.stateOrEmpty.applying(writes).root, stateWritesHash: writes.hash,
+            nextStateRoot: nextRoot(task, writes), stateWritesHash: writes.hash,
             executorPublicKey: signer.publicKey, timestamp: 1_764_000_000_100)
         adjust(&p)
         p.signature = signer.sign(.proof, p.signedHash)
         return p
+    }
+
+    /// The root after `writes`: from a v2 task's proof, or of a v1 task's whole state.
+    static func nextRoot(_ task: ComputeTask, _ writes: StateWrites) -> Digest {
+        if let partial = task.partialState { return try! partial.root(applying: writes) }
+        return task.stateOrEmpty.applying(writes).root
     }
 
     static func computeResult(proof: ExecutionProof = proof(), result: JSON = result,

@@ -35,7 +35,8 @@ func fuzzTask(_ data: UnsafeRawBufferPointer) {
     do throws(DDEError) {
         checkTaskRoundTrip(try ComputeTask(json: json))
     } catch {
-        if hashStatuses.contains(error.status), case .object(var o) = json {
+        // The fix-up recomputes a v1 root; a v2 task's root is its proof's (refused on its own).
+        if hashStatuses.contains(error.status), case .object(var o) = json, o["stateProof"] == nil {
             // Every field was read; only hashes and the signature were wrong. Fix them up.
             if case .object(let intent)? = o["intent"], let payload = intent["payload"] {
                 o["inputHash"] = .string(payload.hash.hex)
