@@ -146,8 +146,8 @@ public final class Delegator<T: Transport> {
     /// `spec` carrying the store's entries of `keys` and their proof (taskVersion 2).
     private func partial(_ spec: TaskSpec, keys: [[UInt8]]) throws(DDEError) -> TaskSpec {
         var spec = spec
-        let (root, entries, proof) = try store.stateProof(spec.dappId, keys: keys)
-        spec.partialState = try PartialState(entries: entries, proof: proof, root: root)
+        // Checked once, when the task built on it is parsed (ComputeTask.create).
+        spec.partialState = try store.partialState(spec.dappId, keys: keys)
         spec.state = nil
         spec.stateKeys = nil
         return spec

@@ -36,6 +36,13 @@ public struct PartialState: Sendable {
         proven = ProvenState(unchecked: proof)
     }
 
+    /// A proof read from a store, taken as it is (a task built on it checks it when parsed).
+    init(unchecked entries: [(key: [UInt8], value: [UInt8]?)], proof: StateProof) {
+        self.entries = entries.sorted { bytesLess($0.key, $1.key) }
+        self.proof = proof.bytes
+        proven = ProvenState(unchecked: proof)
+    }
+
     /// The root the entries are proven against (the whole state's).
     public var root: Digest { proven.root }
 

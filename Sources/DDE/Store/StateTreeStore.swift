@@ -221,7 +221,19 @@ extension Store {
     /// The entries of `keys` in the dApp's state (each with its value, or nil when absent) and
     /// their proof against the dApp's tree root: what a v2 task carries. O(keys x log n) rows.
     public func stateProof(_ dappId: String, keys: [[UInt8]]) throws(DDEError) -> (root: Digest, entries: [(key: [UInt8], value: [UInt8]?)], proof: [UInt8]) {
-        try database.withLock { () throws(DDEError) -> (root: Digest, entries: [(key: [UInt8], value: [UInt8]?)], proof: [UInt8]) in
+        let p = try read(dappId, keys: keys)
+        return (p.state.root, p.entries, p.state.proof)
+    }
+
+    /// The same as a PartialState, taken as read (a task built from it checks it when it is
+    /// parsed: `ComputeTask.create`).
+    public func partialState(_ dappId: String, keys: [[UInt8]]) throws(DDEError) -> PartialState {
+        try read(dappId, keys: keys).state
+    }
+
+    /// The entries in the order of `keys` (repeats dropped) and the partial state.
+    private func read(_ dappId: String, keys: [[UInt8]]) throws(DDEError) -> (entries: [(key: [UInt8], value: [UInt8]?)], state: PartialState) {
+        try database.withLock { () throws(DDEError) -> (entries: [(key: [UInt8], value: [UInt8]?)], state: PartialState) in
             let dapp = Array(dappId.utf8)
             let root = try dappRoot(dappId)
             let paths = StateProof.provenPaths(keys)
@@ -229,7 +241,7 @@ extension Store {
             var entries = [(key: [UInt8], value: [UInt8]?)]()
             var seen = Set<[UInt8]>()
             for k in keys where seen.insert(k).inserted { entries.append((k, try dappValue(dappId, key: k))) }
-            return (root, entries, StateProof(root: root, tree: tree, proven: paths).bytes)
+            return (entries, PartialState(unchecked: entries, proof: StateProof(root: root, tree: tree, proven: paths)))
         }
     }
 
