@@ -23,7 +23,9 @@ from conftest import REPO
 
 BROKER = REPO / "scripts" / "broker.sh"
 DDE_BIN = os.environ.get("DDE_BIN", "")
-SPEC = {"dappId": "counter", "action": "increment", "requiredCapabilities": ["state.read", "state.write"]}
+# "stateKeys": the counter touches one key; declared, the first task carries it (docs/PROTOCOL.md 11).
+SPEC = {"dappId": "counter", "action": "increment", "requiredCapabilities": ["state.read", "state.write"],
+        "stateKeys": ["count"]}
 
 
 def free_port() -> int:
