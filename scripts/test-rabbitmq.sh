@@ -14,7 +14,7 @@
 # session and commits count 3; the nodes exit 0 on SIGTERM. Prints 'N passed, N failed'; exits
 # non-zero on failure.
 #
-#   scripts/test-rabbitmq.sh       about 45 s on 2 cores once dde is built (the cluster: 15-25 s)
+#   scripts/test-rabbitmq.sh       35-40 s on 2 cores once dde is built (the cluster: 19-26 s)
 #
 # Set RABBITMQ_NODES=1 to run the dde checks against one node (the cross-node checks are skipped).
 set -euo pipefail

@@ -73,7 +73,7 @@ if want rabbitmq; then
     # The clustered broker: a two-node RabbitMQ cluster (MQTT plugin) started here, the requester
     # on node 1 and `dde node` executors on node 2; QoS 1 and kept sessions across the nodes,
     # retained messages per node and never through wildcards (docs/NETWORK.md, Brokers):
-    # first_valid, quorum(2), discovery without retained presence. About 45 s once dde is built.
+    # first_valid, quorum(2), discovery without retained presence. 35-40 s once dde is built.
     suite rabbitmq scripts/test-rabbitmq.sh
 fi
 
