@@ -150,7 +150,7 @@ sed 's/^/     | /' r3.log
 charlie=$(sed -n 's/.*ready, executor \([0-9a-f]\{8\}\).*/\1/p' charlie.log)
 check "only charlie known and asked (alpha and bravo withdrew)" \
     bash -c "grep -q '1 executor(s) announced' r3.log && grep -q 'asked $charlie, waiting' r3.log"
-check "count 3, receipt #2, charlie fetched the code from the requester" \
+check "count 3, receipt #2, charlie fetched the code" \
     bash -c "[ '$(count r3.json)' = 3 ] && grep -q 'committed receipt #2' r3.log && grep -q 'charlie: code .* fetched' charlie.log"
 check "dde chain verify: 3 receipts" bash -c "'$DDE' chain verify --store r.db 2>&1 | grep -q 'chain ok: 3 receipts'"
 
