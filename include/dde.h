@@ -544,7 +544,10 @@ int dde_client_free(dde_client *client);
 
 /* Publishes a WebAssembly module (retained, on dde/v1/code/<sha256>) so executors can fetch it;
  * code_hash (may be NULL) receives its SHA-256. Over MQTT it returns once the broker has
- * acknowledged it (DDE_ERR_TRANSPORT if not within 5 s). DDE_ERR_LIMIT for a module over DDE_MAX_MODULE_BYTES (16 MiB). */
+ * acknowledged it (DDE_ERR_TRANSPORT if not within 5 s). DDE_ERR_LIMIT for a module over DDE_MAX_MODULE_BYTES (16 MiB).
+ * Afterwards, while the client receives (dde_client_discover, dde_client_delegate), it also
+ * answers executors' code requests for the module, at most 32 times per call: on a broker whose
+ * retained copy does not reach every executor (a RabbitMQ cluster keeps it on one node). */
 int dde_client_publish_code(dde_client *client, const void *module, size_t length, uint8_t code_hash[DDE_HASHBYTES]);
 
 /* Listens timeout_ms for executors' presence messages (retained ones arrive at once; 1000 ms is

@@ -48,6 +48,9 @@ struct Node: ParsableCommand {
     @Option(help: "Name in log lines (default node-<first 8 hex of the key>).")
     var name: String?
 
+    @Option(help: "Milliseconds between presence announcements (1000...300000). Requesters drop presence older than 10 minutes. On a broker that gives new subscribers no retained presence (RabbitMQ: none to a wildcard subscription, and a cluster keeps them per node) a requester learns of this node only when it announces: keep this below the requesters' --discover.")
+    var presenceInterval: UInt64 = 60_000
+
     @OptionGroup var clientId: ClientIdOption
 
     /// Tests only (DDEAdversary): honest, forge, lie, silent or slow:MS.
@@ -55,6 +58,9 @@ struct Node: ParsableCommand {
 
     func run() throws {
         try DDECommands.run { () throws(DDEError) in
+            guard (1000...300_000).contains(presenceInterval) else {
+                throw DDEError(.argument, "--presence-interval must be 1000...300000 ms (requesters drop presence older than 600000 ms), not \(presenceInterval)")
+            }
             let pair = try key.load()
             let store = try code.open()
             for path in preload {
@@ -68,6 +74,7 @@ struct Node: ParsableCommand {
             config.workers = max(1, workers)
             config.codeFetchTimeoutMs = codeFetchTimeout
             config.name = label
+            config.presenceIntervalMs = presenceInterval
             if let testBehaviour {
                 do throws(DDEError) {
                     config.answer = try Behaviour(parsing: testBehaviour).hook
