@@ -52,11 +52,10 @@ if want swift; then
     # The Swift unit and component tests: the core (JSON conformance, protocol, verifier, store,
     # reputation, delegation), the executor (WasmKit), and the network end to end (a Mosquitto
     # broker the tests start on 127.0.0.1 and `dde node` processes, hence the dde build first).
-    # `swift test` builds with other settings than `swift build` (a build after it recompiles
-    # WasmKit and the rest, and so does `swift test` after a build): the tests are built with
-    # `swift build --build-tests`, which agrees with the `swift build --product dde` of the other
-    # suites, and run with --skip-build, so a run compiles each module once.
-    suite swift bash -c "swift build --build-tests && swift build --product dde && swift test --skip-build"
+    # `swift test` builds with other settings than `swift build --product` (switching recompiles
+    # WasmKit and the rest): every suite builds with `swift build --build-tests` (scripts/lib.sh
+    # dde_bin), which also makes `dde` and `dde-sim`, and the tests run with --skip-build.
+    suite swift bash -c "swift build --build-tests && swift test --skip-build"
 fi
 
 if want fuzz; then
