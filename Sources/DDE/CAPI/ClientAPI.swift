@@ -195,24 +195,69 @@ public func dde_client_new(_ storePath: UnsafePointer<CChar>?, _ secretKey: Unsa
 public func dde_client_new_mqtt(_ brokerURL: UnsafePointer<CChar>?, _ storePath: UnsafePointer<CChar>?,
                                 _ secretKey: UnsafePointer<UInt8>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guarded { () throws(DDEError) in
-        let o = try outputPointer(out, "client")
-        o.pointee = nil
-        let url = try inputString(brokerURL, "broker_url", maxLength: ABILimits.maxURLBytes)
-        let path = try inputString(storePath, "store_path")
-        let sk = try fixedInput(secretKey, KeyPair.secretKeyByteCount, "secret_key")
-        let identity = try KeyPair.fromSecretKey(sk)
-        // The URL is checked before the store is touched: a typo creates no file.
-        _ = try MQTTTransport.parseURL(url)
-        let store = try Store(path: path)
-        let mqtt: MQTTTransport
-        do throws(DDEError) {
-            mqtt = try MQTTTransport(url: url, clientId: MQTTTransport.clientId(role: "req", key: identity.publicKey))
-        } catch {
-            store.close()
-            throw error
-        }
-        try o.pointee = newClient(store: store, transport: ClientTransport(.mqtt(mqtt)), identity: identity)
+        try newMQTTClient(brokerURL, storePath, secretKey, options: nil, out)
     }
+}
+
+@_cdecl("dde_client_new_mqtt_v2")
+public func dde_client_new_mqtt_v2(_ brokerURL: UnsafePointer<CChar>?, _ storePath: UnsafePointer<CChar>?,
+                                   _ secretKey: UnsafePointer<UInt8>?, _ options: UnsafePointer<CChar>?,
+                                   _ optionsLength: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let json = options == nil ? nil : try JSONParser.parse(try inputBytes(options, optionsLength, "options_json"))
+        try newMQTTClient(brokerURL, storePath, secretKey, options: json, out)
+    }
+}
+
+/// dde_client_new_mqtt and _v2: everything is checked (arguments, URL, options, key) before the
+/// store is touched, so a typo creates no file.
+func newMQTTClient(_ brokerURL: UnsafePointer<CChar>?, _ storePath: UnsafePointer<CChar>?,
+                   _ secretKey: UnsafePointer<UInt8>?, options: JSON?,
+                   _ out: UnsafeMutablePointer<OpaquePointer?>?) throws(DDEError) {
+    let o = try outputPointer(out, "client")
+    o.pointee = nil
+    let url = try inputString(brokerURL, "broker_url", maxLength: ABILimits.maxURLBytes)
+    let path = try inputString(storePath, "store_path")
+    let sk = try fixedInput(secretKey, KeyPair.secretKeyByteCount, "secret_key")
+    let identity = try KeyPair.fromSecretKey(sk)
+    let tls = try MQTTTransport.parseURL(url).tls
+    let (mqttOptions, clientId) = options == nil ? (MQTTOptions(), nil) : try clientMQTTOptions(options!)
+    try mqttOptions.security.check(tls: tls)
+    let store = try Store(path: path)
+    let mqtt: MQTTTransport
+    do throws(DDEError) {
+        mqtt = try MQTTTransport(url: url, clientId: clientId ?? MQTTTransport.clientId(role: "req", key: identity.publicKey),
+                                 options: mqttOptions)
+    } catch {
+        store.close()
+        throw error
+    }
+    try o.pointee = newClient(store: store, transport: ClientTransport(.mqtt(mqtt)), identity: identity)
+}
+
+/// The options of dde_client_new_mqtt_v2: `{"caFile","caPath","certFile","keyFile","pskFile",
+/// "username","passwordFile","passwordEnv","clientId","connectTimeoutMs"}`, every member optional,
+/// unknown ones refused (so a misspelt "cafile" is an error, not a silently unverified default).
+func clientMQTTOptions(_ json: JSON) throws(DDEError) -> (MQTTOptions, String?) {
+    let r = try FieldReader(json, context: "options")
+    try r.only(["caFile", "caPath", "certFile", "keyFile", "pskFile", "username", "passwordFile", "passwordEnv",
+                "clientId", "connectTimeoutMs"])
+    func string(_ name: String) throws(DDEError) -> String? {
+        guard r.has(name) else { return nil }
+        guard case .string(let value) = try r.value(name) else { throw DDEError(.schema, "options.\(name) must be a string") }
+        return value
+    }
+    var o = MQTTOptions()
+    o.security = MQTTSecurity(caFile: try string("caFile"), caPath: try string("caPath"), certFile: try string("certFile"),
+                              keyFile: try string("keyFile"), pskFile: try string("pskFile"), username: try string("username"),
+                              passwordFile: try string("passwordFile"), passwordEnv: try string("passwordEnv"))
+    if let ms = try r.optionalInteger("connectTimeoutMs") {
+        guard ms >= 1, ms <= 600_000 else { throw DDEError(.argument, "options.connectTimeoutMs must be 1 to 600000, not \(ms)") }
+        o.connectTimeoutMs = Int(ms)
+    }
+    let clientId = try string("clientId")
+    if let clientId { try MQTTTransport.checkClientId(clientId) }
+    return (o, clientId)
 }
 
 /// The handle for a store and a transport; closes both if the delegator cannot subscribe.
