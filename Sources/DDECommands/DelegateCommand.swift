@@ -30,6 +30,9 @@ struct Delegate: ParsableCommand {
               dde delegate --broker mqtt://127.0.0.1:1883 --store requester.db --key requester.key \\
                   --dapp counter --code examples/dapps/counter.wat --action increment \\
                   --cap state.read --cap state.write
+            Over TLS, with a device certificate or a user name and a password file: \
+            --broker mqtts://host --ca-file ca.crt [--tls-cert C --tls-key K | --username U \
+            --password-file F] (docs/NETWORK.md, "TLS and credentials").
             """)
 
     @OptionGroup var broker: BrokerOption
@@ -68,7 +71,8 @@ struct Delegate: ParsableCommand {
             let identity = try key.load()
             let db = try store.open()
             defer { db.close() }
-            let mqtt = try MQTTTransport(url: broker.url, clientId: clientId.id(role: "req", key: identity.publicKey))
+            let mqtt = try MQTTTransport(url: broker.url, clientId: clientId.id(role: "req", key: identity.publicKey),
+                                         options: broker.options())
             defer { mqtt.close() }
             mqtt.onNotice = { progress("mqtt: \($0)") }
             let delegator = try Delegator(transport: mqtt, store: db, identity: identity)

@@ -21,6 +21,9 @@ struct Node: ParsableCommand {
             tasks, finishes the running ones, clears its presence and disconnects.
               dde node --broker mqtt://127.0.0.1:1883 --key node.key --code ./code \\
                   --preload examples/dapps/counter.wat
+            Over TLS with a device certificate (examples/broker/README.md):
+              dde node --broker mqtts://broker.lan --ca-file ca.crt --tls-cert node.crt \\
+                  --tls-key node.tls.key --key node.key
             """)
 
     @OptionGroup var broker: BrokerOption
@@ -84,7 +87,7 @@ struct Node: ParsableCommand {
             }
             if !cap.isEmpty { config.capabilities = try Capability.normalise(cap) }
 
-            var options = MQTTOptions()
+            var options = broker.options()
             options.maxMessageBytes = maxMessageBytes ?? CodeMessage.limits.maxBytes
             let mqtt = try MQTTTransport(url: broker.url, clientId: clientId.id(role: "node", key: pair.publicKey),
                                          options: options)
@@ -130,7 +133,7 @@ struct CodePublish: ParsableCommand {
             }
             let message = CodeMessage(module: module)
             let mqtt = try MQTTTransport(url: broker.url, clientId: "dde-pub-\(String(message.codeHash.hex.prefix(8)))-\(getpid())",
-                                         options: MQTTOptions(cleanSession: true))
+                                         options: broker.options(MQTTOptions(cleanSession: true)))
             try mqtt.publish(topic: Topic.code(message.codeHash), payload: message.envelope.canonicalBytes, retain: true)
             try mqtt.flush(timeoutMs: 10_000)
             mqtt.close()
