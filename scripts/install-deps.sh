@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages dde needs: host build (libsodium, SQLite), the brokers
-# (Mosquitto; RabbitMQ with its MQTT plugin for the clustered-broker test, scripts/rabbitmq.sh),
+# (Mosquitto, with openssl for the TLS tests' certificates and ca-certificates for the default
+# trust store; RabbitMQ with its MQTT plugin for the clustered-broker test, scripts/rabbitmq.sh),
 # the aarch64 cross build (cross gcc, arm64 libsodium/libsqlite3, libmosquitto for the aarch64
 # MQTT client test) and qemu for the cross tests.
 # The tests start their own brokers as the calling user: the system services that the packages
@@ -12,7 +13,7 @@ set -euo pipefail
 
 PACKAGES=(
     libsodium-dev libsqlite3-dev sqlite3 pkg-config cmake make
-    mosquitto mosquitto-clients libmosquitto-dev rabbitmq-server
+    mosquitto mosquitto-clients libmosquitto-dev openssl ca-certificates rabbitmq-server
     gcc g++ binutils python3 python3-venv file
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user
     libsodium-dev:arm64 libsqlite3-dev:arm64 libmosquitto1:arm64

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# examples/c/delegate.c (the C client over MQTT, dde_client_new_mqtt) against the built
+# examples/c/delegate.c (the C client over MQTT, dde_client_new_mqtt_v2 with no options) against the built
 # libdde.so, a Mosquitto broker on 127.0.0.1 (a free port) and two `dde node` processes, all
 # started here and stopped at the end (every process is bounded by `timeout`). Checks: it builds
 # with -Werror; a key is created when absent and reused after; three tasks are committed with the
