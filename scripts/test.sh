@@ -67,7 +67,8 @@ fi
 if want cli; then
     suite cli scripts/test-cli.sh
     # TLS and credentials on MQTT with the broker recipe (examples/broker): mutual TLS, passwords,
-    # PSK, the ACL, each failure's message, no secret in any log or process list (about 40 s).
+    # PSK, the ACL, each failure's message, no secret in any log or process list, the name lookup
+    # bounded (about 20 s).
     suite tls scripts/test-tls.sh
 fi
 
