@@ -72,7 +72,7 @@ struct Delegate: ParsableCommand {
             let db = try store.open()
             defer { db.close() }
             let mqtt = try MQTTTransport(url: broker.url, clientId: clientId.id(role: "req", key: identity.publicKey),
-                                         options: broker.options())
+                                         options: try broker.options())
             defer { mqtt.close() }
             mqtt.onNotice = { progress("mqtt: \($0)") }
             let delegator = try Delegator(transport: mqtt, store: db, identity: identity)

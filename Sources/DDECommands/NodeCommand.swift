@@ -87,7 +87,7 @@ struct Node: ParsableCommand {
             }
             if !cap.isEmpty { config.capabilities = try Capability.normalise(cap) }
 
-            var options = broker.options()
+            var options = try broker.options()
             options.maxMessageBytes = maxMessageBytes ?? CodeMessage.limits.maxBytes
             let mqtt = try MQTTTransport(url: broker.url, clientId: clientId.id(role: "node", key: pair.publicKey),
                                          options: options)
@@ -133,7 +133,7 @@ struct CodePublish: ParsableCommand {
             }
             let message = CodeMessage(module: module)
             let mqtt = try MQTTTransport(url: broker.url, clientId: "dde-pub-\(String(message.codeHash.hex.prefix(8)))-\(getpid())",
-                                         options: broker.options(MQTTOptions(cleanSession: true)))
+                                         options: try broker.options(MQTTOptions(cleanSession: true)))
             try mqtt.publish(topic: Topic.code(message.codeHash), payload: message.envelope.canonicalBytes, retain: true)
             try mqtt.flush(timeoutMs: 10_000)
             mqtt.close()

@@ -12,10 +12,17 @@ struct BrokerOption: ParsableArguments {
 
     @OptionGroup var security: MQTTSecurityOptions
 
-    /// `base` with the TLS and credential options.
-    func options(_ base: MQTTOptions = MQTTOptions()) -> MQTTOptions {
+    @Option(name: .customLong("connect-timeout"), help: "Milliseconds to wait for the broker to accept the connection, the name lookup and TLS included.")
+    var connectTimeout: Int = 5000
+
+    /// `base` with the TLS, credential and timeout options.
+    func options(_ base: MQTTOptions = MQTTOptions()) throws(DDEError) -> MQTTOptions {
+        guard connectTimeout >= 1, connectTimeout <= 600_000 else {
+            throw DDEError(.argument, "--connect-timeout must be 1 to 600000 ms, not \(connectTimeout)")
+        }
         var o = base
         o.security = security.security
+        o.connectTimeoutMs = connectTimeout
         return o
     }
 }
