@@ -1,22 +1,40 @@
 # Sourced by the Embedded Swift build and the scripts that cross-compile against its output or run
 # it under qemu: what differs between the architectures, in one place (docs/BUILDING.md says why
 # each flag).
-#   CROSS_ARCHES       every architecture scripts/build-embedded.sh builds
-#   cross_arch ARCH    sets, for aarch64 or armv7 (fails on anything else):
+#   CROSS_ARCHES       the Raspberry Pi architectures (cross-compiled, run under qemu here)
+#   EMBEDDED_ARCHES    every architecture scripts/build-embedded.sh builds: those and x86_64 (the
+#                      host's, an Embedded Swift alternative to build/host's regular runtime)
+#   cross_arch ARCH    sets, for x86_64, aarch64 or armv7 (fails on anything else):
 #     GNU              the GNU triple: tool prefix (GNU-gcc, GNU-strip) and Debian's library folder
 #     DEB_ARCH         Debian's name for the architecture (libsodium-dev:DEB_ARCH)
 #     CROSS_LIBDIR     Debian's multiarch library folder (/usr/lib/GNU)
 #     CROSS_SYSROOT    the cross libc (/usr/GNU): headers, and qemu's -L for programs without threads
 #     CROSS_LOADER     Debian's own dynamic loader of that architecture (from libc6:DEB_ARCH)
-#     QEMU             the qemu-user binary
+#     QEMU             the qemu-user binary (empty for x86_64: run natively)
+#     RUN_PREFIX       (array) what runs a program of that architecture here: QEMU -L CROSS_SYSROOT
+#     SWIFT_INCLUDE_FLAGS (array) the C headers swiftc imports: the target's libc first
 #     ELF_MACHINE      what `readelf -h` prints as Machine
 #     CMAKE_TOOLCHAIN  the CMake toolchain file for C programs of that architecture (cmake/)
 #     SWIFT_TARGET     the embedded stdlib's target triple
 #     SWIFT_ARCH_FLAGS, C_ARCH_FLAGS, LINK_ARCH_LIBS   (arrays) flags of the ABI
 CROSS_ARCHES="aarch64 armv7"
+EMBEDDED_ARCHES="x86_64 aarch64 armv7"
 
 cross_arch() {
     case $1 in
+        x86_64)
+            GNU=x86_64-linux-gnu
+            DEB_ARCH=amd64
+            CROSS_LOADER=/lib64/ld-linux-x86-64.so.2
+            QEMU=
+            ELF_MACHINE=X86-64
+            CMAKE_TOOLCHAIN=
+            SWIFT_TARGET=x86_64-unknown-linux-gnu
+            SWIFT_ARCH_FLAGS=()
+            C_ARCH_FLAGS=()
+            # Baseline x86-64 has no instruction for floor/round of a double (ROUNDSD is SSE4.1).
+            LINK_ARCH_LIBS=(-lm)
+            ;;
         aarch64)
             GNU=aarch64-linux-gnu
             DEB_ARCH=arm64
@@ -25,7 +43,8 @@ cross_arch() {
             ELF_MACHINE=AArch64
             CMAKE_TOOLCHAIN=cmake/aarch64-linux-gnu.cmake
             SWIFT_TARGET=aarch64-none-none-elf
-            SWIFT_ARCH_FLAGS=()
+            # Prologues and epilogues through shared helpers (AArch64 only): 8.7 KB less code.
+            SWIFT_ARCH_FLAGS=(-Xllvm -homogeneous-prolog-epilog)
             C_ARCH_FLAGS=()
             LINK_ARCH_LIBS=()
             ;;
@@ -52,10 +71,19 @@ cross_arch() {
             LINK_ARCH_LIBS=(-lm)
             ;;
         *)
-            echo "arch: unknown architecture '$1' (known: $CROSS_ARCHES)" >&2
+            echo "arch: unknown architecture '$1' (known: $EMBEDDED_ARCHES)" >&2
             return 2
             ;;
     esac
     CROSS_LIBDIR=/usr/lib/$GNU
     CROSS_SYSROOT=/usr/$GNU
+    if [ -n "$QEMU" ]; then
+        RUN_PREFIX=("$QEMU" -L "$CROSS_SYSROOT")
+        # The cross libc's headers first; /usr/include after them only for the
+        # architecture-independent sodium.h and sqlite3.h.
+        SWIFT_INCLUDE_FLAGS=(-Xcc -I"$CROSS_SYSROOT/include" -Xcc -I/usr/include)
+    else
+        RUN_PREFIX=()
+        SWIFT_INCLUDE_FLAGS=()   # the host's own /usr/include, as clang finds it
+    fi
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Cross-builds libdde.so for ARM Linux with Embedded Swift:
+# Builds libdde.so with Embedded Swift (no Swift runtime: the stdlib it uses is compiled in):
 #   scripts/build-embedded.sh --arch aarch64   Raspberry Pi 3/4/5, Zero 2 W on a 64-bit OS (arm64)
 #   scripts/build-embedded.sh --arch armv7     the same Pis and the Pi 2 on a 32-bit OS: Debian's
 #                                              armhf ABI (armv7-a, VFPv3-D16, Thumb-2, hard float)
+#   scripts/build-embedded.sh --arch x86_64    this machine: a 0.7 MB alternative to build/host's
+#                                              7 MB library with the Swift runtime inside
 # There is no Linux Swift SDK for these here, but the toolchain ships an embedded stdlib for
 # aarch64-none-none-elf and armv7-none-none-eabi: the whole core (Sources/DDE, C API included) is
 # compiled as one module against it, and GNU's cross gcc compiles the C shim and links everything
@@ -20,7 +22,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 source "$ROOT/scripts/arch.sh"   # cross_arch: the flags of each architecture's ABI
-usage() { echo "usage: scripts/build-embedded.sh --arch aarch64|armv7" >&2; exit 2; }
+usage() { echo "usage: scripts/build-embedded.sh --arch x86_64|aarch64|armv7" >&2; exit 2; }
 [ "${1:-}" = --arch ] && [ $# -eq 2 ] || usage
 ARCH=$2
 cross_arch "$ARCH" || usage
@@ -55,7 +57,7 @@ inputs_hash() {
         "$STRIP" --version | head -n 1
         stat -L -c '%n %s %Y' "$EMBEDDED_MODULE"
         # The headers and libraries it compiles and links against (dpkg knows their versions).
-        dpkg-query -W -f '${binary:Package} ${Version}\n' "libc6-dev-$DEB_ARCH-cross" libsodium-dev \
+        dpkg-query -W -f '${binary:Package} ${Version}\n' "libc6-dev-$DEB_ARCH-cross" libc6-dev libsodium-dev \
             "libsodium-dev:$DEB_ARCH" libsqlite3-dev "libsqlite3-dev:$DEB_ARCH" 2>/dev/null || true
         stat -L -c '%n %s %Y' "$CROSS_LIBDIR/libsodium.so" "$CROSS_LIBDIR/libsqlite3.so"
     } | sha256sum | cut -d' ' -f1
@@ -73,17 +75,22 @@ rm -f "$STAMP"
 mkdir -p "$OBJ" "$OUT/lib" "$OUT/include"
 
 echo "build-embedded: swiftc (Embedded, $SWIFT_TARGET, -Osize) Sources/DDE"
-# -I$CROSS_SYSROOT/include first: libc headers of the target; /usr/include after it only for the
-# architecture-independent sodium.h and sqlite3.h. The __INT64_C redefinition warnings this
-# produces are harmless and filtered out. -function-sections: one section per function, so that
+# SWIFT_INCLUDE_FLAGS (arch.sh): the cross libc's headers first, /usr/include after them only
+# for the architecture-independent sodium.h and sqlite3.h. The __INT64_C redefinition warnings
+# this produces are harmless and filtered out. -function-sections: one section per function, so that
 # --gc-sections below drops every public function the C API does not reach (the CLI's helpers).
+# The -Xllvm flags trade a little speed for size (docs/BUILDING.md has the bytes each saves):
+# no closure specialisation (a copy of a function per closure literal passed to it), and the
+# machine outliner also over the specialised generics (linkonce_odr, which it skips by default),
+# run twice.
+SIZE_FLAGS=(-Xllvm -sil-disable-pass=closure-specialize -Xllvm -enable-linkonceodr-outlining
+            -Xllvm -machine-outliner-reruns=2)
 find Sources/DDE -name '*.swift' | LC_ALL=C sort > "$OBJ/sources.txt"
 set +e
 "$SWIFTC" -target "$SWIFT_TARGET" -enable-experimental-feature Embedded \
     -wmo -parse-as-library -Osize -module-name DDE -Xfrontend -function-sections \
-    "${SWIFT_ARCH_FLAGS[@]}" \
-    -I Sources/CDDE/include \
-    -Xcc -I"$CROSS_SYSROOT/include" -Xcc -I/usr/include \
+    "${SIZE_FLAGS[@]}" "${SWIFT_ARCH_FLAGS[@]}" \
+    -I Sources/CDDE/include "${SWIFT_INCLUDE_FLAGS[@]}" \
     -c $(cat "$OBJ/sources.txt") -o "$OBJ/DDE.o" 2> "$OBJ/swiftc.log"
 rc=$?
 set -e
@@ -92,16 +99,23 @@ grep -v -E '__U?INT(8|16|32|64|MAX)_(C|MAX|FMT)|previous definition is here|^[0-
 [ $rc -eq 0 ] || { echo "build-embedded: FAIL: swiftc exited $rc (full log: $OBJ/swiftc.log)" >&2; exit 1; }
 
 echo "build-embedded: $CC the C shim"
-CFLAGS="-fPIC -O2 -Wall -Wextra -fstack-protector-strong -D_FORTIFY_SOURCE=2 -ffunction-sections -fdata-sections"
+# -Os: nothing in the shim is hot (the MQTT thread waits on the network), 1.8 KB less than -O2.
+CFLAGS="-fPIC -Os -Wall -Wextra -fstack-protector-strong -D_FORTIFY_SOURCE=2 -ffunction-sections -fdata-sections"
 for c in Sources/CDDE/*.c scripts/embedded/embedded-support.c; do
     "$CC" $CFLAGS "${C_ARCH_FLAGS[@]}" -I Sources/CDDE/include -c "$c" -o "$OBJ/$(basename "${c%.c}").c.o"
 done
 
-echo "build-embedded: $CC -shared libdde.so"
+echo "build-embedded: $CC -shared libdde.so (ld.lld)"
+# Linked by the toolchain's lld (through -B, a folder whose `ld` is ld.lld: gcc 12 has no
+# --ld-path): GNU ld 2.40 pads the file so that RELRO ends on a 64 KB boundary, which made the
+# size jump in 64 KB steps (595,368 bytes for what lld writes in 554,016); lld aligns segments
+# in memory as well (any page size up to 64 KB loads it) without padding the file.
+mkdir -p "$OBJ/lld"
+ln -sfn "$TOOLCHAIN_ROOT/usr/bin/ld.lld" "$OBJ/lld/ld"
 # No libswiftUnicodeDataTables.a: with function sections, nothing the C API reaches normalises
 # Unicode (docs/BUILDING.md); should a change need it, --no-undefined fails the link on the
 # missing _swift_stdlib_* symbol instead of a load failing on the Pi.
-"$CC" -shared -o "$OBJ/libdde.so" \
+"$CC" -B"$OBJ/lld/" -shared -o "$OBJ/libdde.so" \
     -Wl,-soname,"$SONAME" \
     "$OBJ/DDE.o" "$OBJ"/*.c.o \
     -L"$CROSS_LIBDIR" -lsodium -lsqlite3 "${LINK_ARCH_LIBS[@]}" \

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Cross-architecture agreement: runs Tests/CAPI/crossarch.c against the x86-64 libdde.so
-# (build/host) and against each Embedded Swift one (build/aarch64 under qemu-aarch64, build/armv7
-# under qemu-arm), and diffs each output with the x86-64 one line by line. FAILs on any
-# difference, on a crash, or on output that is suspiciously short.
-#   scripts/test-crossarch.sh [--arch aarch64|armv7]...   every architecture unless named
+# Cross-architecture agreement: runs Tests/CAPI/crossarch.c against the x86-64 libdde.so with the
+# Swift runtime (build/host) and against each Embedded Swift one (build/x86_64 natively,
+# build/aarch64 under qemu-aarch64, build/armv7 under qemu-arm), and diffs each output with the
+# build/host one line by line. FAILs on any difference, on a crash, or on output that is
+# suspiciously short.
+#   scripts/test-crossarch.sh [--arch x86_64|aarch64|armv7]...   every one unless named
 # Builds the libraries first unless DDE_NO_BUILD=1. See docs/BUILDING.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,11 +15,11 @@ CONFORMANCE=$ROOT/Tests/Conformance
 source scripts/arch.sh
 arches=()
 while [ $# -gt 0 ]; do
-    [ "$1" = --arch ] && [ $# -ge 2 ] || { echo "usage: scripts/test-crossarch.sh [--arch aarch64|armv7]..." >&2; exit 2; }
+    [ "$1" = --arch ] && [ $# -ge 2 ] || { echo "usage: scripts/test-crossarch.sh [--arch x86_64|aarch64|armv7]..." >&2; exit 2; }
     cross_arch "$2" >/dev/null || exit 2
     arches+=("$2"); shift 2
 done
-[ ${#arches[@]} -gt 0 ] || read -r -a arches <<< "$CROSS_ARCHES"
+[ ${#arches[@]} -gt 0 ] || read -r -a arches <<< "$EMBEDDED_ARCHES"
 mkdir -p "$WORK"
 
 if [ "${DDE_NO_BUILD:-0}" != 1 ]; then
@@ -31,7 +32,7 @@ done
 
 CFLAGS="-O2 -g -Wall -Wextra -Werror -std=c11 -D_DEFAULT_SOURCE"
 gcc $CFLAGS -I build/host/include Tests/CAPI/crossarch.c \
-    -L build/host/lib -ldde -Wl,-rpath,"$ROOT/build/host/lib" -lm -o "$WORK/crossarch-x86_64"
+    -L build/host/lib -ldde -Wl,-rpath,"$ROOT/build/host/lib" -lm -o "$WORK/crossarch-host"
 for arch in "${arches[@]}"; do
     cross_arch "$arch"
     # -rpath-link: libsodium.so's own dependencies resolve in Debian's library folder.
@@ -71,14 +72,14 @@ run() { # name command...: runs one side, fails loudly on a non-zero exit (a cra
         exit 1
     fi
 }
-run x86_64 "$WORK/crossarch-x86_64" "${args[@]}"
+run host "$WORK/crossarch-host" "${args[@]}"
 failed=0
-x=$(wc -l < "$WORK/x86_64.out")
-sides=(x86_64)
+x=$(wc -l < "$WORK/host.out")
+sides=(host)
 for arch in "${arches[@]}"; do
     cross_arch "$arch"
     run "$arch" env LD_LIBRARY_PATH="$ROOT/build/$arch/lib:$CROSS_LIBDIR" \
-        "$QEMU" -L "$CROSS_SYSROOT" "$WORK/crossarch-$arch" "${args[@]}"
+        "${RUN_PREFIX[@]}" "$WORK/crossarch-$arch" "${args[@]}"
     sides+=("$arch")
     # The binary really ran as that architecture's code against its library (not a host fallback).
     for f in "$WORK/crossarch-$arch" "build/$arch/lib/libdde.so"; do
@@ -95,12 +96,12 @@ for arch in "${arches[@]}"; do
 
     a=$(wc -l < "$WORK/$arch.out")
     if [ "$x" -lt "$MIN_LINES" ] || [ "$a" -lt "$MIN_LINES" ]; then
-        echo "test-crossarch: FAIL: output suspiciously short (x86_64 $x lines, $arch $a, want >= $MIN_LINES)" >&2
+        echo "test-crossarch: FAIL: output suspiciously short (host $x lines, $arch $a, want >= $MIN_LINES)" >&2
         failed=$((failed + 1))
     fi
-    if ! diff -u "$WORK/x86_64.out" "$WORK/$arch.out" > "$WORK/diff-$arch.txt"; then
+    if ! diff -u "$WORK/host.out" "$WORK/$arch.out" > "$WORK/diff-$arch.txt"; then
         differing=$(grep -c '^+[^+]' "$WORK/diff-$arch.txt" || true)
-        echo "test-crossarch: FAIL: $differing lines differ between x86_64 and $arch ($WORK/diff-$arch.txt):" >&2
+        echo "test-crossarch: FAIL: $differing lines differ between host and $arch ($WORK/diff-$arch.txt):" >&2
         head -n 40 "$WORK/diff-$arch.txt" >&2
         failed=$((failed + differing))
     fi
@@ -129,7 +130,7 @@ done
 if [ -f "$expected" ]; then
     wrong=0
     while read -r id want; do
-        got=$(grep -m1 "^wycheproof $id: " "$WORK/x86_64.out" | sed 's/^[^:]*: //')
+        got=$(grep -m1 "^wycheproof $id: " "$WORK/host.out" | sed 's/^[^:]*: //')
         case $want:$got in
             valid:DDE_OK|invalid:DDE_ERR_SIGNATURE*|invalid:bad\ length) ;;
             *) echo "test-crossarch: FAIL: Wycheproof tcId $id: expected $want, got '$got'" >&2; wrong=$((wrong + 1)) ;;
@@ -138,9 +139,9 @@ if [ -f "$expected" ]; then
     failed=$((failed + wrong))
 fi
 
-same=$(grep -c '' "$WORK/x86_64.out")
+same=$(grep -c '' "$WORK/host.out")
 [ "$failed" -eq 0 ] || { echo "test-crossarch: $((same > failed ? same - failed : 0)) passed, $failed failed"; exit 1; }
-sizes="x86_64 $(stat -L -c %s build/host/lib/libdde.so)"
+sizes="host $(stat -L -c %s build/host/lib/libdde.so)"
 for arch in "${arches[@]}"; do sizes+=", $arch $(stat -L -c %s "build/$arch/lib/libdde.so")"; done
 echo "test-crossarch: ${sides[*]} agree on all $same lines (libdde.so bytes: $sizes)"
 echo "test-crossarch: $same passed, 0 failed"

@@ -74,12 +74,12 @@ if want guest; then
 fi
 
 if want c || want cross; then
-    # The Embedded Swift libdde.so for aarch64 and armv7, built once for this run: c-sdk,
+    # The Embedded Swift libdde.so for x86_64, aarch64 and armv7, built once for this run: c-sdk,
     # crossarch, c-api-misuse and the cross delegate suites use them, and their own
     # scripts/build-embedded.sh only checks that each is up to date (the hash of its inputs)
     # instead of building it again.
-    source scripts/arch.sh   # CROSS_ARCHES
-    for arch in $CROSS_ARCHES; do
+    source scripts/arch.sh   # CROSS_ARCHES, EMBEDDED_ARCHES
+    for arch in $EMBEDDED_ARCHES; do
         suite "$arch-lib" scripts/build-embedded.sh --arch "$arch"
     done
 fi
@@ -115,8 +115,8 @@ if want adversary; then
 fi
 
 if want cross; then
-    # The same C program on the host and on the aarch64 and armv7 libdde.so (under qemu-aarch64
-    # and qemu-arm): byte-identical output required.
+    # The same C program on the host library and on the Embedded Swift ones (x86_64; aarch64 and
+    # armv7 under qemu-aarch64 and qemu-arm): byte-identical output required.
     suite crossarch scripts/test-crossarch.sh
     # Hostile arguments to every exported function, on every build.
     suite c-api-misuse scripts/test-capi-misuse.sh
