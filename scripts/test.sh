@@ -101,6 +101,9 @@ fi
 if want python; then
     # The Python package (ctypes over libdde.so), cross-checked against rfc8785 and PyNaCl.
     suite python scripts/test-python.sh
+    # The x86-64 wheel (libdde, libsodium and libsqlite3 inside, auditwheel's manylinux tag) in a
+    # fresh venv: the same tests with no DDE_LIBRARY, no Swift on PATH, no build tree.
+    suite python-wheel scripts/test-wheel.sh
 fi
 
 if want adversary; then
