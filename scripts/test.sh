@@ -128,6 +128,11 @@ if want cross; then
     for arch in $CROSS_ARCHES; do
         suite "$arch-delegate" scripts/test-c-delegate.sh --arch "$arch"
     done
+    # The aarch64 and armv7 wheels in Debian's Python of that architecture under qemu: a task
+    # created, an x86-64 executor's result verified, a forged one refused, a commit.
+    for arch in $CROSS_ARCHES; do
+        suite "$arch-wheel" scripts/test-wheel.sh --arch "$arch"
+    done
 fi
 
 echo
