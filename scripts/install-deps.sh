@@ -2,8 +2,8 @@
 # Installs the Debian 12 packages dde needs: host build (libsodium, SQLite), the brokers
 # (Mosquitto, with openssl for the TLS tests' certificates and ca-certificates for the default
 # trust store; RabbitMQ with its MQTT plugin for the clustered-broker test, scripts/rabbitmq.sh),
-# the aarch64 cross build (cross gcc, arm64 libsodium/libsqlite3, libmosquitto for the aarch64
-# MQTT client test) and qemu for the cross tests.
+# the aarch64 and armv7 cross builds (cross gcc, arm64 and armhf libsodium/libsqlite3,
+# libmosquitto for the MQTT client tests under qemu) and qemu for the cross tests.
 # The tests start their own brokers as the calling user: the system services that the packages
 # install are kept from starting (policy-rc.d during the install), and the RabbitMQ service is
 # disabled, so no system broker or epmd holds ports (1883, 4369, 5672).
@@ -17,6 +17,8 @@ PACKAGES=(
     gcc g++ binutils python3 python3-venv file
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user
     libsodium-dev:arm64 libsqlite3-dev:arm64 libmosquitto1:arm64
+    gcc-arm-linux-gnueabihf libc6-dev-armhf-cross binutils-arm-linux-gnueabihf
+    libsodium-dev:armhf libsqlite3-dev:armhf libmosquitto1:armhf
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
@@ -31,10 +33,12 @@ fi
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 echo "install-deps: installing ${missing[*]}"
-# arm64 packages (libsodium-dev:arm64 ...) need the architecture enabled first.
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    $SUDO dpkg --add-architecture arm64
-fi
+# arm64 and armhf packages (libsodium-dev:arm64 ...) need the architectures enabled first.
+for arch in arm64 armhf; do
+    if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+        $SUDO dpkg --add-architecture "$arch"
+    fi
+done
 $SUDO apt-get update -q
 # No service starts during the install (invoke-rc.d asks policy-rc.d; 101: not allowed), unless
 # the machine already has a policy of its own.

@@ -350,7 +350,7 @@ func delegationOptions(_ json: JSON) throws(DDEError) -> DelegationOptions {
     try r.only(["mode", "quorum", "fanout", "deadlineMs", "lingerMs", "critical", "allowFallback", "provenAfterSuccesses",
                 "errorTarget", "liarShare", "auditFloor", "pinned", "shareEvidence"])
     var o = DelegationOptions()
-    let k = Int(try r.optionalInteger("quorum") ?? 2)
+    let quorum = try r.optionalInteger("quorum") ?? 2
     var audit = AuditPolicy()
     func fraction(_ name: String, upToOne: Bool = false) throws(DDEError) -> Double? {
         guard r.has(name) else { return nil }
@@ -366,7 +366,14 @@ func delegationOptions(_ json: JSON) throws(DDEError) -> DelegationOptions {
                         auditFloor: try fraction("auditFloor", upToOne: true) ?? 0.01)
     try audit.validate()
     if r.has("mode") {
-        guard let mode = try AssuranceMode.named(try r.string("mode", maxBytes: 32), quorum: k, audit: audit) else {
+        let name = try r.string("mode", maxBytes: 32)
+        // JSON integers reach 2^53-1, past a 32-bit Int (armv7): a quorum out of range is refused
+        // here with the number given, as AssuranceMode.named refuses it on 64-bit, before the
+        // conversion (which clamps for the modes that ignore the quorum).
+        if sameScalars(name, "quorum"), quorum > UInt64(TaskOffer.maxExecutors) {
+            throw DDEError(.argument, "the quorum must be 1...\(TaskOffer.maxExecutors) executors, not \(quorum)")
+        }
+        guard let mode = try AssuranceMode.named(name, quorum: Int(clamping: quorum), audit: audit) else {
             throw DDEError(.schema, "options.mode must be \"first_valid\", \"quorum\" or \"audited\"")
         }
         o.mode = mode

@@ -220,7 +220,7 @@ struct ChainReplay {
 
     func nodeRoot() -> Digest {
         var sorted = roots.map { (dappId: $0.key, root: $0.value) }
-        sorted.sort { bytesLess($0.dappId, $1.dappId) }
+        sortByIndex(&sorted) { bytesLess($0.dappId, $1.dappId) }
         return StoreRoots.node(sorted)
     }
 }
