@@ -120,7 +120,14 @@ ln -sfn "$TOOLCHAIN_ROOT/usr/bin/ld.lld" "$OBJ/lld/ld"
     "$OBJ/DDE.o" "$OBJ"/*.c.o \
     -L"$CROSS_LIBDIR" -lsodium -lsqlite3 "${LINK_ARCH_LIBS[@]}" \
     -Wl,--version-script="$ROOT/cmake/libdde.map" \
-    -Wl,--no-undefined -Wl,--gc-sections -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
+    -Wl,--no-undefined -Wl,--gc-sections -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack \
+    2> "$OBJ/link.log" || {
+    cat "$OBJ/link.log" >&2
+    if grep -q '_swift_stdlib_get\(NormData\|Composition\|Decomposition\)' "$OBJ/link.log"; then
+        echo "build-embedded: FAIL: the core now normalises Unicode: a String comparison (==, !=, hasPrefix, a switch on a String) in Sources/DDE; compare bytes with sameScalars instead (docs/BUILDING.md)" >&2
+    fi
+    exit 1
+}
 
 install_lib_chain "$OUT/lib" "$STRIP" "$OBJ/libdde.so"
 cp include/dde.h "$OUT/include/dde.h"

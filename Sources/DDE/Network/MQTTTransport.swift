@@ -52,16 +52,16 @@ public struct MQTTSecurity: Sendable, Equatable {
     /// user name, a certificate without its key, certificates and a PSK together, names that are
     /// not C strings.
     public func check(tls: Bool) throws(DDEError) {
-        let paths: [(String, String?)] = [("CA file", caFile), ("CA folder", caPath), ("client certificate", certFile),
-                                          ("client key", keyFile), ("PSK file", pskFile), ("password file", passwordFile)]
-        for (what, value) in paths {
+        let tlsPaths: [(String, String?)] = [("CA file", caFile), ("CA folder", caPath), ("client certificate", certFile),
+                                             ("client key", keyFile), ("PSK file", pskFile)]
+        for (what, value) in tlsPaths + [("password file", passwordFile)] {
             guard let value else { continue }
             guard !value.isEmpty, value.utf8.count <= ABILimits.maxPathBytes, !value.utf8.contains(0) else {
                 throw DDEError(.argument, "the \(what) path must be 1 to \(ABILimits.maxPathBytes) bytes without NUL")
             }
         }
         if !tls {
-            if let (what, _) = paths.first(where: { $0.1 != nil && $0.0 != "password file" }) {
+            if let (what, _) = tlsPaths.first(where: { $0.1 != nil }) {
                 throw DDEError(.argument, "a \(what) is for TLS: use an mqtts:// broker URL")
             }
             if passwordFile != nil || passwordEnv != nil {
