@@ -221,7 +221,9 @@ func newMQTTClient(_ brokerURL: UnsafePointer<CChar>?, _ storePath: UnsafePointe
     let sk = try fixedInput(secretKey, KeyPair.secretKeyByteCount, "secret_key")
     let identity = try KeyPair.fromSecretKey(sk)
     let tls = try MQTTTransport.parseURL(url).tls
-    let (mqttOptions, clientId) = options == nil ? (MQTTOptions(), nil) : try clientMQTTOptions(options!)
+    var mqttOptions = MQTTOptions()
+    var clientId: String? = nil
+    if let options { (mqttOptions, clientId) = try clientMQTTOptions(options) }
     try mqttOptions.security.check(tls: tls)
     let store = try Store(path: path)
     let mqtt: MQTTTransport
