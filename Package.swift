@@ -4,7 +4,7 @@
 // Targets, in the order a task flows through them:
 //   CDDE         C shim: libsodium, SQLite, libc and the thread-local error slot (C, no Swift).
 //   DDE          the delegator core and its C API (libdde.so). No Foundation: it also builds
-//                under Embedded Swift for aarch64 (scripts/build-aarch64.sh).
+//                under Embedded Swift for aarch64 and armv7 (scripts/build-embedded.sh).
 //   DDEExecutor  deterministic WebAssembly execution on WasmKit; host-only.
 //   DDENetwork   host transports (the in-process hub) and the executor node loop (runs tasks,
 //                serves code to peers); host-only.

@@ -11,10 +11,10 @@ mkdir -p "$WORK"
 
 if [ "${DDE_NO_BUILD:-0}" != 1 ]; then
     scripts/build-lib.sh > "$WORK/build-lib.log" 2>&1 || { tail -n 20 "$WORK/build-lib.log" >&2; exit 1; }
-    scripts/build-aarch64.sh > "$WORK/build-aarch64.log" 2>&1 || { tail -n 20 "$WORK/build-aarch64.log" >&2; exit 1; }
+    scripts/build-embedded.sh --arch aarch64 > "$WORK/build-aarch64.log" 2>&1 || { tail -n 20 "$WORK/build-aarch64.log" >&2; exit 1; }
 fi
 for lib in build/host/lib/libdde.so build/aarch64/lib/libdde.so; do
-    [ -f "$lib" ] || { echo "bench core: FAIL: $lib missing (scripts/build-lib.sh, scripts/build-aarch64.sh)" >&2; exit 1; }
+    [ -f "$lib" ] || { echo "bench core: FAIL: $lib missing (scripts/build-lib.sh, scripts/build-embedded.sh --arch aarch64)" >&2; exit 1; }
 done
 
 CFLAGS="-O2 -Wall -Wextra -Werror -std=c11"

@@ -16,6 +16,8 @@
  * of DDE_BENCH_ROUNDS (default 5) rounds is printed. Every dde call's result is checked.
  *
  * Usage: core_bench [--host-lib PATH] [--aarch64-lib PATH] [--example PATH] [--workdir DIR]
+ *        core_bench --fixture DIR   writes DIR/task.json and DIR/result.json (the verified pair)
+ *                                   and exits: the size suite's input (benchmarks/size.sh)
  *        core_bench --profile verify|create N   only N calls of one dde operation, nothing
  *                                                 printed: for valgrind --tool=callgrind or perf
  *        core_bench --profile raw-verify N       N crypto_sign_verify_detached calls over 256
@@ -252,16 +254,19 @@ static long example_maxrss(const char *example, const char *task_path, const cha
 
 int main(int argc, char **argv) {
     const char *host_lib = NULL, *aarch64_lib = NULL, *example = NULL, *workdir = "/tmp", *profile = NULL;
+    const char *fixture = NULL;
     long profile_n = 0;
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--host-lib") == 0) host_lib = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--aarch64-lib") == 0) aarch64_lib = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--example") == 0) example = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--workdir") == 0) workdir = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--fixture") == 0) fixture = argv[++i];
         else if (i + 2 < argc && strcmp(argv[i], "--profile") == 0) { profile = argv[++i]; profile_n = atol(argv[++i]); }
         else {
             fprintf(stderr, "usage: core_bench [--host-lib PATH] [--aarch64-lib PATH] [--example PATH] [--workdir DIR]\n"
-                            "       core_bench --profile verify|create|raw-verify N\n");
+                            "       core_bench --profile verify|create|raw-verify N\n"
+                            "       core_bench --fixture DIR\n");
             return 2;
         }
     }
@@ -303,6 +308,17 @@ int main(int argc, char **argv) {
     char *bad = make_result(&p);
     if (dde_verify(task, bad, strlen(bad), NULL) != DDE_ERR_PROOF_SIGNATURE) die("dde_verify accepted a bad signature", 1);
     free(bad);
+
+    if (fixture) {
+        char task_path[4096], result_path[4096];
+        snprintf(task_path, sizeof task_path, "%s/task.json", fixture);
+        snprintf(result_path, sizeof result_path, "%s/result.json", fixture);
+        if (write_file(task_path, task_json) != 0 || write_file(result_path, result) != 0) {
+            fprintf(stderr, "core_bench: cannot write %s: %s\n", fixture, strerror(errno));
+            return 1;
+        }
+        return 0;
+    }
 
     struct verify_ctx vc = { task, result, result_len };
     struct create_ctx cc;

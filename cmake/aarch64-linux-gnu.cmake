@@ -1,7 +1,8 @@
 # CMake toolchain file for C programs that use libdde on aarch64 Linux (Raspberry Pi, 64-bit OS),
 # cross-compiled on Debian x86-64 with gcc-aarch64-linux-gnu and the arm64 libraries from apt.
 #   cmake -DCMAKE_TOOLCHAIN_FILE=<dde>/cmake/aarch64-linux-gnu.cmake -B build-pi ...
-# libdde itself comes from scripts/build-aarch64.sh (build/aarch64/{lib,include}).
+# libdde itself comes from scripts/build-embedded.sh --arch aarch64 (build/aarch64/{lib,include}),
+# or scripts/install.sh --arch aarch64 PREFIX with -DDDE_AARCH64_PREFIX=PREFIX.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)

@@ -65,6 +65,15 @@
  *     - dde_store_export ends every line with exactly one '\n';
  *     - DDE_KIND_PRESENCE and DDE_KIND_ERROR: executors sign presence and compute_error, and a
  *       client ignores unsigned ones (a wire change: 0.1.0 executors are not heard).
+ *  - 0.1 (release 0.2.0): dde_client_new_mqtt_v2 (TLS with mqtts://, client certificates,
+ *    TLS-PSK, user names and passwords, in a JSON options document that can grow);
+ *    DDE_MAX_CLIENT_ID_BYTES, DDE_MAX_USERNAME_BYTES, DDE_MAX_CREDENTIAL_FILE_BYTES. Both MQTT
+ *    constructors now bound the broker's name lookup by the connect timeout too.
+ *  - 0.2 (release 0.2.0): protocol version 2. dde_client_delegate sends taskVersion 2 tasks
+ *    (partial state with a proof against the dApp's root; spec member "stateKeys") and retries
+ *    once on DDE_ERR_STATE_KEY_OUTSIDE (96); dde_task_create/parse/verify/commit take both task
+ *    versions; receipts of version 3; new codes DDE_ERR_STATE_KEY_OUTSIDE and 120-124 (state
+ *    proofs); stores move to schema 3 when opened (the state tree, built once from the rows).
  */
 #ifndef DDE_H
 #define DDE_H
@@ -97,7 +106,7 @@ extern "C" {
 #define DDE_VERSION_NUMBER 2000 /* major * 1000000 + minor * 1000 + patch */
 #define DDE_PROTOCOL_VERSION 2
 #define DDE_ABI_VERSION_MAJOR 0 /* the soname's number: libdde.so.0 */
-#define DDE_ABI_VERSION_MINOR 0
+#define DDE_ABI_VERSION_MINOR 2
 #define DDE_SONAME "libdde.so.0"
 /* @generated end versions */
 
@@ -233,6 +242,9 @@ void dde_free(void *pointer);
 #define DDE_MAX_STATE_VALUE_BYTES     262144U    /* 256 KiB: a value of a dApp's state */
 #define DDE_MAX_TOPIC_BYTES           65535U     /* a topic a transport's receive hands over (longer ones are dropped) */
 #define DDE_TRANSPORT_METHODS_VERSION 1          /* the newest dde_transport_methods.version this library reads */
+#define DDE_MAX_CLIENT_ID_BYTES       64U        /* an MQTT client id (the options' clientId) */
+#define DDE_MAX_USERNAME_BYTES        1024U      /* an MQTT user name (the options' username) */
+#define DDE_MAX_CREDENTIAL_FILE_BYTES 4096U      /* a password or pre-shared key file, or the password's environment variable */
 
 size_t dde_publickeybytes(void);
 size_t dde_secretkeybytes(void);
@@ -255,6 +267,9 @@ size_t dde_max_state_key_bytes(void);
 size_t dde_max_state_value_bytes(void);
 size_t dde_max_topic_bytes(void);
 int dde_transport_methods_version(void);
+size_t dde_max_client_id_bytes(void);
+size_t dde_max_username_bytes(void);
+size_t dde_max_credential_file_bytes(void);
 /* @generated end constants */
 
 /* ---- Hashes, keys and signatures ----------------------------------------------------------- */
@@ -487,9 +502,11 @@ DDE_NODISCARD int dde_reputation_clear_all(dde_store *store);
 typedef struct dde_client dde_client;
 
 /* Opens (or creates) the store at store_path and connects to the MQTT broker at broker_url
- * ("mqtt://host[:port]", port 1883 by default; a name, IPv4 or [IPv6]; no TLS, user names or
- * paths) as the requester whose key pair is secret_key; subscribes to this requester's results
- * and to executors' presence. Returns once the broker has accepted the connection (at most 5 s).
+ * ("mqtt://host[:port]", port 1883 by default; a name, IPv4 or [IPv6]; "mqtts://host[:port]",
+ * port 8883, is TLS verified against the system store /etc/ssl/certs: for a CA file, a client
+ * certificate or a password use dde_client_new_mqtt_v2) as the requester whose key pair is
+ * secret_key; subscribes to this requester's results and to executors' presence. Returns once
+ * the broker has accepted the connection (at most 5 s, the name lookup included).
  *  - MQTT 3.1.1, QoS 1, client id "dde-req-" and the first 12 hex of the public key, with a
  *    persistent session: the broker keeps queued results while the client is away. Two clients of
  *    the same key on one broker take the session from each other: use one per key.
@@ -505,6 +522,44 @@ typedef struct dde_client dde_client;
  * connection refused, no CONNACK in time; dde_errmsg() says which and what to do). */
 int dde_client_new_mqtt(const char *broker_url, const char *store_path,
                         const uint8_t secret_key[DDE_SECRETKEYBYTES], dde_client **client);
+
+/* dde_client_new_mqtt with connection options (docs/NETWORK.md section 1, "TLS and
+ * credentials"): options_json (options_length bytes; NULL: none, as dde_client_new_mqtt) is a
+ * JSON object whose members are all optional; an unknown member is refused (DDE_ERR_SCHEMA), so
+ * a misspelt name never leaves a connection less checked than asked:
+ *   "caFile":      PEM file of the CAs that signed the broker's certificate (mqtts:// only; with
+ *                  neither caFile nor caPath, the system store /etc/ssl/certs)
+ *   "caPath":      a folder of hashed CA certificates (openssl rehash)
+ *   "certFile", "keyFile": this device's certificate and its unencrypted key (PEM), for brokers
+ *                  that require one (mutual TLS); both or neither
+ *   "pskFile":     instead of certificates, TLS with a pre-shared key: a file holding one line
+ *                  IDENTITY:HEXKEY (as Mosquitto's psk_file)
+ *   "username":    the MQTT user name (at most DDE_MAX_USERNAME_BYTES)
+ *   "passwordFile": a file holding the password on one line, or
+ *   "passwordEnv": the name of an environment variable holding it (mqtts:// only: a password is
+ *                  never sent in clear text)
+ *   "clientId":    the MQTT client id (default "dde-req-" and 12 hex of the key; at most
+ *                  DDE_MAX_CLIENT_ID_BYTES): two requesters of one key on one broker need two
+ *   "connectTimeoutMs": how long to wait for the broker, the name lookup and TLS included
+ *                  (default 5000, at most 600000)
+ * e.g. {"caFile":"/etc/dde/ca.crt","certFile":"/etc/dde/pi.crt","keyFile":"/etc/dde/pi.key"}.
+ * Secrets are passed as files or a variable's name, never as text in the document: the library
+ * reads the password and the pre-shared key (at most DDE_MAX_CREDENTIAL_FILE_BYTES) when it
+ * connects, hands them to libmosquitto (which keeps its copy to reconnect) and wipes its own;
+ * no message of the library ever contains them. The server certificate is always verified,
+ * its host name included; there is no option to turn that off.
+ * Errors: those of dde_client_new_mqtt, and DDE_ERR_JSON / DDE_ERR_SCHEMA / DDE_ERR_ARGUMENT for
+ * the options (TLS options with mqtt://, a password without a user name, a certificate without
+ * its key, certificates and a PSK together), DDE_ERR_IO for a TLS or credentials file that
+ * cannot be read or is malformed, DDE_ERR_TRANSPORT with dde_errmsg() naming the cause in one
+ * line: the broker's certificate not signed by a trusted CA, its host name mismatch, an expired
+ * certificate (the broker's or this client's), a client certificate required or refused, a
+ * key that does not belong to its certificate, the user name or password refused (the CONNACK
+ * reason), a name that does not resolve in time, the connection refused. A refused argument
+ * or option creates no store; a failed connection closes it again (empty if it was new). */
+int dde_client_new_mqtt_v2(const char *broker_url, const char *store_path,
+                           const uint8_t secret_key[DDE_SECRETKEYBYTES], const char *options_json,
+                           size_t options_length, dde_client **client);
 
 /* A transport supplied by the caller, for links other than MQTT (a serial line, a radio): a
  * table of callbacks, as sqlite3_io_methods is. `version` says which members exist: set it to
@@ -553,7 +608,10 @@ int dde_client_free(dde_client *client);
 
 /* Publishes a WebAssembly module (retained, on dde/v1/code/<sha256>) so executors can fetch it;
  * code_hash (may be NULL) receives its SHA-256. Over MQTT it returns once the broker has
- * acknowledged it (DDE_ERR_TRANSPORT if not within 5 s). DDE_ERR_LIMIT for a module over DDE_MAX_MODULE_BYTES (16 MiB). */
+ * acknowledged it (DDE_ERR_TRANSPORT if not within 5 s). DDE_ERR_LIMIT for a module over DDE_MAX_MODULE_BYTES (16 MiB).
+ * Afterwards, while the client receives (dde_client_discover, dde_client_delegate), it also
+ * answers executors' code requests for the module, at most 32 times per call: on a broker whose
+ * retained copy does not reach every executor (a RabbitMQ cluster keeps it on one node). */
 int dde_client_publish_code(dde_client *client, const void *module, size_t length, uint8_t code_hash[DDE_HASHBYTES]);
 
 /* Listens timeout_ms for executors' presence messages (retained ones arrive at once; 1000 ms is

@@ -3,7 +3,7 @@
 # (release builds) and prints its figures as Markdown tables; BENCHMARKS.md records the runs.
 #
 #   scripts/bench.sh            every suite there is
-#   scripts/bench.sh core       the named suite(s): core, executor, store, network
+#   scripts/bench.sh core       the named suite(s): core, executor, store, network, size
 #
 # Benchmarks want a quiet machine: other processes on the same cores show up in the figures.
 set -euo pipefail

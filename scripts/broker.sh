@@ -4,10 +4,14 @@
 # Swift tests through TestBroker (Tests/DDEMQTTTests/MQTTTestSupport.swift), the Python tests
 # through Network (bindings/python/tests/test_client.py), the network benchmark.
 #
-#   scripts/broker.sh DIR [--persistence] [--port N]
+#   scripts/broker.sh DIR [--persistence] [--port N] [--listeners FILE]
 #
 # DIR gets mosquitto.conf and broker.log (appended to, so a restart keeps the earlier lines), and
 # the persistence file with --persistence (saved every second and on SIGTERM).
+# --listeners FILE: more listeners after the plain one (TLS, passwords, ACLs: scripts/test-tls.sh),
+# as Mosquitto configuration in which `listener +K` means port N+K on 127.0.0.1 (N: the plain
+# listener's port). Settings are then per listener (per_listener_settings true); the plain
+# listener stays anonymous and unrestricted.
 # Port: a random one outside the range the kernel hands to outgoing connections; when a listener
 # already holds it, Mosquitto fails with "Address already in use" and this tries again on a fresh
 # port (at most 5 times), so two brokers never share a port and no test races another for one.
@@ -21,15 +25,17 @@
 # signal blocked: a child inherits the signal mask, and a Mosquitto with SIGTERM blocked never
 # stops on it (TestBroker.start says how the Swift tests make sure).
 set -uo pipefail
-usage() { echo "usage: scripts/broker.sh DIR [--persistence] [--port N]" >&2; exit 2; }
+usage() { echo "usage: scripts/broker.sh DIR [--persistence] [--port N] [--listeners FILE]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 DIR=$1; shift
 persistence=0
 fixed_port=
+listeners=
 while [ $# -gt 0 ]; do
     case $1 in
         --persistence) persistence=1; shift ;;
         --port) [ $# -ge 2 ] || usage; fixed_port=$2; shift 2 ;;
+        --listeners) [ $# -ge 2 ] && [ -r "$2" ] || usage; listeners=$2; shift 2 ;;
         *) usage ;;
     esac
 done
@@ -57,7 +63,7 @@ trap stop TERM INT HUP
 free_port() {
     local low=32768 high=60999 lo=10000 hi
     read -r low high < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
-    hi=$((low - 1))
+    hi=$((low - 17))  # room for --listeners' ports N+1 ... N+16 below the range too
     [ "$hi" -gt $((lo + 1000)) ] || { lo=1024; hi=65535; }  # an unusual range: anywhere, retried on collision
     echo $((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
 }
@@ -66,6 +72,8 @@ free_port() {
 # `user` it would become "mosquitto", which cannot write into DIR); as another user it is ignored.
 configure() {
     {
+        # Before any other security setting, as Mosquitto requires.
+        [ -z "$listeners" ] || echo "per_listener_settings true"
         echo "user $(id -un 2>/dev/null || echo root)"
         echo "listener $1 127.0.0.1"
         echo "allow_anonymous true"
@@ -79,6 +87,16 @@ configure() {
             echo "persistence true"
             echo "persistence_location $DIR/"
             echo "autosave_interval 1"
+        fi
+        if [ -n "$listeners" ]; then
+            local line k
+            while IFS= read -r line || [ -n "$line" ]; do
+                if [[ $line =~ ^listener\ \+([0-9]+)(.*)$ ]]; then
+                    k=${BASH_REMATCH[1]}
+                    line="listener $(($1 + k)) 127.0.0.1"
+                fi
+                echo "$line"
+            done < "$listeners"
         fi
     } > "$DIR/mosquitto.conf"
 }

@@ -3,7 +3,8 @@
 # symbols and names no trace or benchmark symbol, LIB holds no latency probe recorder, its NEEDED
 # entries are a subset of libc, libm, libsodium, libsqlite3 and the dynamic loader, and (when
 # given) its SONAME is SONAME.
-# Used by build-lib.sh (host tools) and build-aarch64.sh (aarch64-linux-gnu-* tools).
+# Used by build-lib.sh (host tools) and build-embedded.sh (the cross tools: aarch64-linux-gnu-*,
+# arm-linux-gnueabihf-*).
 set -euo pipefail
 LIB=$1 NM=${2:-nm} READELF=${3:-readelf} WANT_SONAME=${4:-}
 fail=0

@@ -114,13 +114,13 @@ build() {
         mark link "${harness_sources[@]}" "$OUT/core.stamp" "$OUT/cdde.stamp"
     fi
 
-    local mqtt_sources=(fuzz/c/mqtt_queue.c Sources/CDDE/cdde_mqtt.c Sources/CDDE/cdde_trace.c "${c_headers[@]}")
+    local mqtt_sources=(fuzz/c/mqtt_queue.c Sources/CDDE/cdde_mqtt.c Sources/CDDE/cdde.c Sources/CDDE/cdde_trace.c "${c_headers[@]}")
     if ! fresh mqtt "${mqtt_sources[@]}" || [ ! -x "$OUT/fuzz-mqtt" ]; then
         echo "fuzz.sh: building the C harness of the MQTT shim (clang -fsanitize=fuzzer,address,undefined)"
         local cl=()
         command -v ld.lld >/dev/null && cl=(-fuse-ld=lld)
         clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined "${cl[@]}" \
-            -I Sources/CDDE/include fuzz/c/mqtt_queue.c Sources/CDDE/cdde_trace.c -lpthread -ldl -o "$OUT/fuzz-mqtt"
+            -I Sources/CDDE/include fuzz/c/mqtt_queue.c Sources/CDDE/cdde.c Sources/CDDE/cdde_trace.c -lsodium -lpthread -ldl -o "$OUT/fuzz-mqtt"
         mark mqtt "${mqtt_sources[@]}"
     fi
 

@@ -6,19 +6,20 @@
 # libdde.so.X.Y.Z and the libdde.so.N link.
 #
 #   scripts/install.sh PREFIX                 the host (x86-64) library, built if missing
-#   scripts/install.sh --arch aarch64 PREFIX  the Embedded Swift aarch64 library (Raspberry Pi)
+#   scripts/install.sh --arch aarch64 PREFIX  the Embedded Swift aarch64 library (Raspberry Pi, 64-bit OS)
+#   scripts/install.sh --arch armv7 PREFIX    the Embedded Swift armv7 library (Raspberry Pi, 32-bit OS)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 arch=host
 if [ "${1:-}" = "--arch" ]; then arch=$2; shift 2; fi
-[ $# -eq 1 ] || { echo "usage: scripts/install.sh [--arch host|aarch64] PREFIX" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: scripts/install.sh [--arch host|aarch64|armv7] PREFIX" >&2; exit 2; }
 mkdir -p "$1"
 PREFIX=$(cd "$1" && pwd)
 
 case "$arch" in
     host) "$ROOT/scripts/build-lib.sh" >/dev/null ;;
-    aarch64) "$ROOT/scripts/build-aarch64.sh" >/dev/null ;;
-    *) echo "install: --arch is host or aarch64" >&2; exit 2 ;;
+    aarch64|armv7) "$ROOT/scripts/build-embedded.sh" --arch "$arch" >/dev/null ;;
+    *) echo "install: --arch is host, aarch64 or armv7" >&2; exit 2 ;;
 esac
 
 source "$ROOT/scripts/abi.sh"   # VERSION, SONAME, link_chain

@@ -31,14 +31,17 @@ finish() {
 }
 
 # The debug `dde` command, brought up to date (incremental) unless DDE_NO_BUILD=1, when it
-# must already exist.
+# must already exist. Built with --build-tests, as the swift suite builds: SwiftPM compiles the
+# modules with other settings for `swift build --product dde` than for the tests, so mixing the
+# two recompiles WasmKit and the rest at each switch (minutes); one mode everywhere builds each
+# module once per change.
 dde_bin() {
     local bin
     bin="$(cd "$ROOT" && swift build --show-bin-path)/dde"
     if [ "${DDE_NO_BUILD:-0}" = 1 ]; then
         [ -x "$bin" ] || { echo "no $bin and DDE_NO_BUILD=1" >&2; return 1; }
     else
-        (cd "$ROOT" && swift build --product dde >/dev/null 2>&1 || swift build --product dde >&2)
+        (cd "$ROOT" && swift build --build-tests >/dev/null 2>&1 || swift build --build-tests >&2)
     fi
     echo "$bin"
 }

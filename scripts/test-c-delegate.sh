@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# examples/c/delegate.c (the C client over MQTT, dde_client_new_mqtt) against the built
+# examples/c/delegate.c (the C client over MQTT, dde_client_new_mqtt_v2 with no options) against the built
 # libdde.so, a Mosquitto broker on 127.0.0.1 (a free port) and two `dde node` processes, all
 # started here and stopped at the end (every process is bounded by `timeout`). Checks: it builds
 # with -Werror; a key is created when absent and reused after; three tasks are committed with the
@@ -8,27 +8,34 @@
 # DDE_ERR_NO_EXECUTOR; a broker that is not there gives DDE_ERR_TRANSPORT; a malformed URL gives
 # DDE_ERR_ARGUMENT and creates no store. Prints 'N passed, N failed'; exits non-zero on failure.
 #
-#   scripts/test-c-delegate.sh            the x86-64 libdde.so (build/host)
-#   scripts/test-c-delegate.sh --aarch64  the same checks with the client cross-compiled against
-#                                         the Embedded Swift aarch64 libdde.so (build/aarch64) and
-#                                         run under qemu-aarch64 (arm64 libmosquitto1 from apt);
-#                                         the broker and the nodes stay x86-64, as a Raspberry Pi
-#                                         would meet them on the network
+#   scripts/test-c-delegate.sh                 the x86-64 libdde.so (build/host)
+#   scripts/test-c-delegate.sh --arch aarch64  the same checks with the client cross-compiled
+#   scripts/test-c-delegate.sh --arch armv7    against the Embedded Swift libdde.so of that
+#                                              architecture (build/ARCH) and run under qemu-aarch64
+#                                              or qemu-arm (libmosquitto1 of that architecture
+#                                              from apt); the broker and the nodes stay x86-64,
+#                                              as a Raspberry Pi would meet them on the network
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/scripts/lib.sh"
+source "$ROOT/scripts/arch.sh"
 ARCH=host
-[ "${1:-}" = --aarch64 ] && ARCH=aarch64
-if [ "$ARCH" = aarch64 ]; then
-    if [ "${DDE_NO_BUILD:-0}" != 1 ]; then "$ROOT/scripts/build-aarch64.sh" >/dev/null; fi
-    [ -f "$ROOT/build/aarch64/lib/libdde.so" ] || { echo "test-c-delegate: FAIL: build/aarch64/lib/libdde.so missing (scripts/build-aarch64.sh)" >&2; exit 1; }
-    [ -e /usr/lib/aarch64-linux-gnu/libmosquitto.so.1 ] || { echo "test-c-delegate: FAIL: no arm64 libmosquitto.so.1: apt install libmosquitto1:arm64 (scripts/install-deps.sh)" >&2; exit 1; }
-    LIBDIR=$ROOT/build/aarch64
-    CC="aarch64-linux-gnu-gcc -Wl,-rpath-link,/usr/lib/aarch64-linux-gnu"
-    # Debian's arm64 loader and libc (libc6:arm64, /lib/ld-linux-aarch64.so.1), not the cross
-    # sysroot's: its ld.so is another glibc build than /usr/lib/aarch64-linux-gnu's libc.so.6,
-    # and that mix spins forever in the first pthread_create (libmosquitto's network thread).
-    RUN="qemu-aarch64 -E LD_LIBRARY_PATH=$LIBDIR/lib"
+if [ $# -gt 0 ]; then
+    [ "$1" = --arch ] && [ $# -eq 2 ] || { echo "usage: scripts/test-c-delegate.sh [--arch aarch64|armv7]" >&2; exit 2; }
+    ARCH=$2
+fi
+if [ "$ARCH" != host ]; then
+    cross_arch "$ARCH" || exit 2
+    if [ "${DDE_NO_BUILD:-0}" != 1 ]; then "$ROOT/scripts/build-embedded.sh" --arch "$ARCH" >/dev/null; fi
+    [ -f "$ROOT/build/$ARCH/lib/libdde.so" ] || { echo "test-c-delegate: FAIL: build/$ARCH/lib/libdde.so missing (scripts/build-embedded.sh --arch $ARCH)" >&2; exit 1; }
+    [ -e "$CROSS_LOADER" ] || { echo "test-c-delegate: FAIL: no $CROSS_LOADER: apt install libc6:$DEB_ARCH (scripts/install-deps.sh)" >&2; exit 1; }
+    [ -e "$CROSS_LIBDIR/libmosquitto.so.1" ] || { echo "test-c-delegate: FAIL: no $DEB_ARCH libmosquitto.so.1: apt install libmosquitto1:$DEB_ARCH (scripts/install-deps.sh)" >&2; exit 1; }
+    LIBDIR=$ROOT/build/$ARCH
+    CC="$GNU-gcc ${C_ARCH_FLAGS[*]} -Wl,-rpath-link,$CROSS_LIBDIR"
+    # Debian's loader and libc of that architecture (libc6:DEB_ARCH, $CROSS_LOADER), not the
+    # cross sysroot's: its ld.so is another glibc build than $CROSS_LIBDIR's libc.so.6, and that
+    # mix spins forever in the first pthread_create (libmosquitto's network thread).
+    RUN="$QEMU -E LD_LIBRARY_PATH=$LIBDIR/lib"
 else
     ensure_lib
     LIBDIR=$ROOT/build/host

@@ -1,32 +1,44 @@
 #!/usr/bin/env bash
-# Cross-architecture agreement: runs Tests/CAPI/crossarch.c against the x86-64 libdde.so
-# (build/host) and the aarch64 one (build/aarch64, under qemu-aarch64), and diffs the outputs
-# line by line. FAILs on any difference, on a crash, or on output that is suspiciously short.
+# Cross-architecture agreement: runs Tests/CAPI/crossarch.c against the x86-64 libdde.so with the
+# Swift runtime (build/host) and against each Embedded Swift one (build/x86_64 natively,
+# build/aarch64 under qemu-aarch64, build/armv7 under qemu-arm), and diffs each output with the
+# build/host one line by line. FAILs on any difference, on a crash, or on output that is
+# suspiciously short.
+#   scripts/test-crossarch.sh [--arch x86_64|aarch64|armv7]...   every one unless named
 # Builds the libraries first unless DDE_NO_BUILD=1. See docs/BUILDING.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=$ROOT/build/crossarch
-SYSROOT=${AARCH64_SYSROOT:-/usr/aarch64-linux-gnu}
-ARM64_LIBDIR=${ARM64_LIBDIR:-/usr/lib/aarch64-linux-gnu}
 MIN_LINES=${MIN_LINES:-1000}
 CONFORMANCE=$ROOT/Tests/Conformance
+source scripts/arch.sh
+arches=()
+while [ $# -gt 0 ]; do
+    [ "$1" = --arch ] && [ $# -ge 2 ] || { echo "usage: scripts/test-crossarch.sh [--arch x86_64|aarch64|armv7]..." >&2; exit 2; }
+    cross_arch "$2" >/dev/null || exit 2
+    arches+=("$2"); shift 2
+done
+[ ${#arches[@]} -gt 0 ] || read -r -a arches <<< "$EMBEDDED_ARCHES"
 mkdir -p "$WORK"
 
 if [ "${DDE_NO_BUILD:-0}" != 1 ]; then
     scripts/build-lib.sh
-    scripts/build-aarch64.sh
+    for arch in "${arches[@]}"; do scripts/build-embedded.sh --arch "$arch"; done
 fi
-for lib in build/host/lib/libdde.so build/aarch64/lib/libdde.so; do
-    [ -f "$lib" ] || { echo "test-crossarch: FAIL: $lib missing (run scripts/build-lib.sh and scripts/build-aarch64.sh)" >&2; exit 1; }
+for lib in build/host/lib/libdde.so $(printf 'build/%s/lib/libdde.so ' "${arches[@]}"); do
+    [ -f "$lib" ] || { echo "test-crossarch: FAIL: $lib missing (run scripts/build-lib.sh and scripts/build-embedded.sh --arch ARCH)" >&2; exit 1; }
 done
 
 CFLAGS="-O2 -g -Wall -Wextra -Werror -std=c11 -D_DEFAULT_SOURCE"
 gcc $CFLAGS -I build/host/include Tests/CAPI/crossarch.c \
-    -L build/host/lib -ldde -Wl,-rpath,"$ROOT/build/host/lib" -lm -o "$WORK/crossarch-x86_64"
-# -rpath-link: libsodium.so's own dependencies resolve in Debian's arm64 library folder.
-aarch64-linux-gnu-gcc $CFLAGS -I build/aarch64/include Tests/CAPI/crossarch.c \
-    -L build/aarch64/lib -ldde -Wl,-rpath-link,"$ARM64_LIBDIR" -lm -o "$WORK/crossarch-aarch64"
+    -L build/host/lib -ldde -Wl,-rpath,"$ROOT/build/host/lib" -lm -o "$WORK/crossarch-host"
+for arch in "${arches[@]}"; do
+    cross_arch "$arch"
+    # -rpath-link: libsodium.so's own dependencies resolve in Debian's library folder.
+    "$GNU-gcc" $CFLAGS "${C_ARCH_FLAGS[@]}" -I "build/$arch/include" Tests/CAPI/crossarch.c \
+        -L "build/$arch/lib" -ldde -Wl,-rpath-link,"$CROSS_LIBDIR" -lm -o "$WORK/crossarch-$arch"
+done
 
 # Wycheproof Ed25519 vectors (Tests/Conformance/wycheproof), as "tcId pk msg sig result" lines.
 args=()
@@ -60,24 +72,43 @@ run() { # name command...: runs one side, fails loudly on a non-zero exit (a cra
         exit 1
     fi
 }
-run x86_64 "$WORK/crossarch-x86_64" "${args[@]}"
-run aarch64 env LD_LIBRARY_PATH="$ROOT/build/aarch64/lib:$ARM64_LIBDIR" \
-    qemu-aarch64 -L "$SYSROOT" "$WORK/crossarch-aarch64" "${args[@]}"
+run host "$WORK/crossarch-host" "${args[@]}"
+failed=0
+x=$(wc -l < "$WORK/host.out")
+sides=(host)
+for arch in "${arches[@]}"; do
+    cross_arch "$arch"
+    run "$arch" env LD_LIBRARY_PATH="$ROOT/build/$arch/lib:$CROSS_LIBDIR" \
+        "${RUN_PREFIX[@]}" "$WORK/crossarch-$arch" "${args[@]}"
+    sides+=("$arch")
+    # The binary really ran as that architecture's code against its library (not a host fallback).
+    for f in "$WORK/crossarch-$arch" "build/$arch/lib/libdde.so"; do
+        readelf -h "$f" | grep -q "Machine:.*$ELF_MACHINE" \
+            || { echo "test-crossarch: FAIL: $f is not an $arch ELF file" >&2; exit 1; }
+    done
+    if [ "$arch" = armv7 ]; then
+        # Debian armhf's ABI: floating-point arguments in VFP registers.
+        for f in "$WORK/crossarch-$arch" "build/$arch/lib/libdde.so"; do
+            readelf -h "$f" | grep -q 'hard-float ABI' \
+                || { echo "test-crossarch: FAIL: $f is not hard-float (armhf)" >&2; exit 1; }
+        done
+    fi
 
-# The aarch64 binary really ran as aarch64 code against the aarch64 library (not a host fallback).
-for f in "$WORK/crossarch-aarch64" build/aarch64/lib/libdde.so; do
-    readelf -h "$f" | grep -q 'Machine:.*AArch64' \
-        || { echo "test-crossarch: FAIL: $f is not an aarch64 ELF file" >&2; exit 1; }
+    a=$(wc -l < "$WORK/$arch.out")
+    if [ "$x" -lt "$MIN_LINES" ] || [ "$a" -lt "$MIN_LINES" ]; then
+        echo "test-crossarch: FAIL: output suspiciously short (host $x lines, $arch $a, want >= $MIN_LINES)" >&2
+        failed=$((failed + 1))
+    fi
+    if ! diff -u "$WORK/host.out" "$WORK/$arch.out" > "$WORK/diff-$arch.txt"; then
+        differing=$(grep -c '^+[^+]' "$WORK/diff-$arch.txt" || true)
+        echo "test-crossarch: FAIL: $differing lines differ between host and $arch ($WORK/diff-$arch.txt):" >&2
+        head -n 40 "$WORK/diff-$arch.txt" >&2
+        failed=$((failed + differing))
+    fi
 done
 
-x=$(wc -l < "$WORK/x86_64.out"); a=$(wc -l < "$WORK/aarch64.out")
-failed=0
-if [ "$x" -lt "$MIN_LINES" ] || [ "$a" -lt "$MIN_LINES" ]; then
-    echo "test-crossarch: FAIL: output suspiciously short (x86_64 $x lines, aarch64 $a, want >= $MIN_LINES)" >&2
-    failed=$((failed + 1))
-fi
 # Each side must end with its own line count: a truncated run cannot pass as a short diff.
-for side in x86_64 aarch64; do
+for side in "${sides[@]}"; do
     n=$(wc -l < "$WORK/$side.out")
     if [ "$(tail -n1 "$WORK/$side.out")" != "lines: $n" ]; then
         echo "test-crossarch: FAIL: $side output is truncated (last line: $(tail -n1 "$WORK/$side.out"))" >&2
@@ -85,15 +116,8 @@ for side in x86_64 aarch64; do
     fi
 done
 
-if ! diff -u "$WORK/x86_64.out" "$WORK/aarch64.out" > "$WORK/diff.txt"; then
-    differing=$(grep -c '^+[^+]' "$WORK/diff.txt" || true)
-    echo "test-crossarch: FAIL: $differing lines differ between x86_64 and aarch64 ($WORK/diff.txt):" >&2
-    head -n 40 "$WORK/diff.txt" >&2
-    failed=$((failed + differing))
-fi
-
 # Results the program knows to be wrong by itself (published vectors, mutated results).
-for side in x86_64 aarch64; do
+for side in "${sides[@]}"; do
     n=$(grep -c 'UNEXPECTED' "$WORK/$side.out" || true)
     if [ "$n" -gt 0 ]; then
         echo "test-crossarch: FAIL: $n unexpected results on $side:" >&2
@@ -106,7 +130,7 @@ done
 if [ -f "$expected" ]; then
     wrong=0
     while read -r id want; do
-        got=$(grep -m1 "^wycheproof $id: " "$WORK/x86_64.out" | sed 's/^[^:]*: //')
+        got=$(grep -m1 "^wycheproof $id: " "$WORK/host.out" | sed 's/^[^:]*: //')
         case $want:$got in
             valid:DDE_OK|invalid:DDE_ERR_SIGNATURE*|invalid:bad\ length) ;;
             *) echo "test-crossarch: FAIL: Wycheproof tcId $id: expected $want, got '$got'" >&2; wrong=$((wrong + 1)) ;;
@@ -115,7 +139,9 @@ if [ -f "$expected" ]; then
     failed=$((failed + wrong))
 fi
 
-same=$(grep -c '' "$WORK/x86_64.out")
+same=$(grep -c '' "$WORK/host.out")
 [ "$failed" -eq 0 ] || { echo "test-crossarch: $((same > failed ? same - failed : 0)) passed, $failed failed"; exit 1; }
-echo "test-crossarch: x86_64 and aarch64 agree on all $same lines ($(stat -L -c %s build/host/lib/libdde.so) / $(stat -L -c %s build/aarch64/lib/libdde.so) bytes)"
+sizes="host $(stat -L -c %s build/host/lib/libdde.so)"
+for arch in "${arches[@]}"; do sizes+=", $arch $(stat -L -c %s "build/$arch/lib/libdde.so")"; done
+echo "test-crossarch: ${sides[*]} agree on all $same lines (libdde.so bytes: $sizes)"
 echo "test-crossarch: $same passed, 0 failed"

@@ -17,8 +17,7 @@ for tool in /usr/sbin/mosquitto /usr/bin/mosquitto_pub; do
     [ -x "$tool" ] || { echo "test-e2e: FAIL: $tool missing: apt install mosquitto mosquitto-clients libmosquitto1" >&2; exit 1; }
 done
 
-echo "test-e2e: swift build --product dde, then the tests"
-swift build --product dde
+echo "test-e2e: swift build --build-tests (dde with the tests, one build mode), then the tests"
 swift build --build-tests
 
 log=$(mktemp)

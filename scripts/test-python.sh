@@ -4,7 +4,7 @@
 #     (DDE_NO_BUILD=1: never build, fail if it is missing);
 #   - creates a venv in build/venv (python3 -m venv; python3-venv comes from install-deps.sh),
 #     pip installs the package from bindings/python and the test dependencies from PyPI;
-#   - brings the `dde` command up to date (swift build --product dde) unless $DDE_BIN is set:
+#   - brings the `dde` command up to date (scripts/lib.sh dde_bin: swift build --build-tests) unless $DDE_BIN is set:
 #     tests/test_client.py runs `dde node` executors against a Mosquitto broker it starts;
 #   - runs pytest (the tests and the docstring examples) with DDE_LIBRARY pointing at the library
 #     and DDE_BIN at the dde command.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The C SDK as a user gets it: install into a prefix, build examples/c with CMake (find_package)
-# and with pkg-config, run both; then the same for aarch64 through the CMake toolchain file, run
-# under qemu-aarch64.
+# and with pkg-config, run both; then the same for aarch64 and armv7 through the CMake toolchain
+# files, run under qemu-aarch64 and qemu-arm.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/scripts/lib.sh"
@@ -25,11 +25,19 @@ for build in cmake pc; do
         "cd '$W' && '$DDE' exec --key e.key $build-task.json > $build-result.json && '$bin' verify $build-task.json $build-result.json | grep -q ^VALID"
 done
 
-check "install (aarch64)" "$ROOT/scripts/install.sh" --arch aarch64 "$W/prefix-pi"
-check "cmake cross build through cmake/aarch64-linux-gnu.cmake" bash -c \
-    "cmake -S '$ROOT/examples/c' -B '$W/pi' -DCMAKE_TOOLCHAIN_FILE='$ROOT/cmake/aarch64-linux-gnu.cmake' -DCMAKE_PREFIX_PATH='$W/prefix-pi' -DDDE_AARCH64_PREFIX='$W/prefix-pi' >/dev/null && cmake --build '$W/pi' >/dev/null && file '$W/pi/verify_task' | grep -q aarch64"
-QEMU="qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=$W/prefix-pi/lib:/usr/lib/aarch64-linux-gnu"
-check "aarch64 example under qemu: create" bash -c "cd '$W' && $QEMU '$W/pi/verify_task' keygen pi.key >/dev/null && $QEMU '$W/pi/verify_task' create pi.key spec.json > pi-task.json"
-check "aarch64 example under qemu: verify an x86-64 executor's result" bash -c \
-    "cd '$W' && '$DDE' exec --key e.key pi-task.json > pi-result.json && $QEMU '$W/pi/verify_task' verify pi-task.json pi-result.json | grep -q ^VALID"
+# The Raspberry Pi builds, 64-bit and 32-bit OS: install, cross-build through the CMake toolchain
+# file, run under qemu, verify a result an x86-64 executor signed.
+source "$ROOT/scripts/arch.sh"
+for arch in $CROSS_ARCHES; do
+    cross_arch "$arch"
+    toolchain=$ROOT/$CMAKE_TOOLCHAIN
+    prefix_var=DDE_$(echo "$arch" | tr a-z A-Z)_PREFIX
+    check "install ($arch)" "$ROOT/scripts/install.sh" --arch "$arch" "$W/prefix-$arch"
+    check "cmake cross build through $CMAKE_TOOLCHAIN" bash -c \
+        "cmake -S '$ROOT/examples/c' -B '$W/$arch' -DCMAKE_TOOLCHAIN_FILE='$toolchain' -DCMAKE_PREFIX_PATH='$W/prefix-$arch' -D$prefix_var='$W/prefix-$arch' >/dev/null && cmake --build '$W/$arch' >/dev/null && readelf -h '$W/$arch/verify_task' | grep -q 'Machine:.*$ELF_MACHINE'"
+    QEMU_RUN="$QEMU -L $CROSS_SYSROOT -E LD_LIBRARY_PATH=$W/prefix-$arch/lib:$CROSS_LIBDIR"
+    check "$arch example under qemu: create" bash -c "cd '$W' && $QEMU_RUN '$W/$arch/verify_task' keygen $arch.key >/dev/null && $QEMU_RUN '$W/$arch/verify_task' create $arch.key spec.json > $arch-task.json"
+    check "$arch example under qemu: verify an x86-64 executor's result" bash -c \
+        "cd '$W' && '$DDE' exec --key e.key $arch-task.json > $arch-result.json && $QEMU_RUN '$W/$arch/verify_task' verify $arch-task.json $arch-result.json | grep -q ^VALID"
+done
 finish

@@ -12,7 +12,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/scripts/lib.sh"
 cd "$ROOT"
-if [ "${DDE_NO_BUILD:-0}" != 1 ]; then swift build --product dde-sim >/dev/null 2>&1 || swift build --product dde-sim; fi
+if [ "${DDE_NO_BUILD:-0}" != 1 ]; then swift build --build-tests >/dev/null 2>&1 || swift build --build-tests; fi
 SIM="$(swift build --show-bin-path)/dde-sim"
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 

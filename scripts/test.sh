@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test of dde, from a clean clone on Debian 12 with the Swift toolchain on PATH:
 # installs what it needs, builds once, then runs each suite against the real components
-# (SQLite files, libdde.so loaded from C and Python, the aarch64 build under qemu, WebAssembly
-# modules, a Mosquitto broker on 127.0.0.1 that the tests start themselves).
+# (SQLite files, libdde.so loaded from C and Python, the aarch64 and armv7 builds under qemu,
+# WebAssembly modules, a Mosquitto broker and a two-node RabbitMQ cluster on 127.0.0.1 that the
+# tests start themselves).
 #
 #   scripts/test.sh            everything
-#   DDE_TEST_ONLY="swift c"    only the named groups (swift cli guest c crash python adversary aarch64 fuzz); the MQTT
-#                              end-to-end tests are part of swift (alone: scripts/test-e2e.sh). The
+#   DDE_TEST_ONLY="swift c"    only the named groups (swift cli guest c crash python adversary cross
+#                              fuzz rabbitmq); the MQTT end-to-end tests are part of swift (alone:
+#                              scripts/test-e2e.sh), the RabbitMQ cluster's are rabbitmq. The
 #                              sources-of-truth check (scripts/check-sources-of-truth.sh) runs always.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,8 +17,8 @@ cd "$ROOT"
 only=${DDE_TEST_ONLY:-}
 for name in $only; do
     case $name in
-        swift|cli|guest|c|crash|python|adversary|aarch64|fuzz) ;;
-        *) echo "test.sh: unknown group '$name' in DDE_TEST_ONLY (swift cli guest c crash python adversary aarch64 fuzz)" >&2; exit 2 ;;
+        swift|cli|guest|c|crash|python|adversary|cross|fuzz|rabbitmq) ;;
+        *) echo "test.sh: unknown group '$name' in DDE_TEST_ONLY (swift cli guest c crash python adversary cross fuzz rabbitmq)" >&2; exit 2 ;;
     esac
 done
 want() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
@@ -50,11 +52,10 @@ if want swift; then
     # The Swift unit and component tests: the core (JSON conformance, protocol, verifier, store,
     # reputation, delegation), the executor (WasmKit), and the network end to end (a Mosquitto
     # broker the tests start on 127.0.0.1 and `dde node` processes, hence the dde build first).
-    # `swift test` builds with other settings than `swift build` (a build after it recompiles
-    # WasmKit and the rest, and so does `swift test` after a build): the tests are built with
-    # `swift build --build-tests`, which agrees with the `swift build --product dde` of the other
-    # suites, and run with --skip-build, so a run compiles each module once.
-    suite swift bash -c "swift build --build-tests && swift build --product dde && swift test --skip-build"
+    # `swift test` builds with other settings than `swift build --product` (switching recompiles
+    # WasmKit and the rest): every suite builds with `swift build --build-tests` (scripts/lib.sh
+    # dde_bin), which also makes `dde` and `dde-sim`, and the tests run with --skip-build.
+    suite swift bash -c "swift build --build-tests && swift test --skip-build"
 fi
 
 if want fuzz; then
@@ -65,6 +66,18 @@ fi
 
 if want cli; then
     suite cli scripts/test-cli.sh
+    # TLS and credentials on MQTT with the broker recipe (examples/broker): mutual TLS, passwords,
+    # PSK, the ACL, each failure's message, no secret in any log or process list, the name lookup
+    # bounded (about 20 s).
+    suite tls scripts/test-tls.sh
+fi
+
+if want rabbitmq; then
+    # The clustered broker: a two-node RabbitMQ cluster (MQTT plugin) started here, the requester
+    # on node 1 and `dde node` executors on node 2; QoS 1 and kept sessions across the nodes,
+    # retained messages per node and never through wildcards (docs/NETWORK.md, Brokers):
+    # first_valid, quorum(2), discovery without retained presence. 35-40 s once dde is built.
+    suite rabbitmq scripts/test-rabbitmq.sh
 fi
 
 if want guest; then
@@ -73,11 +86,15 @@ if want guest; then
     suite guest scripts/test-guest.sh
 fi
 
-if want c || want aarch64; then
-    # The aarch64 libdde.so, built once for this run: c-sdk, crossarch, c-api-misuse and
-    # aarch64-delegate use it, and their own scripts/build-aarch64.sh only checks that it is up
-    # to date (the hash of its inputs) instead of building it again.
-    suite aarch64-lib scripts/build-aarch64.sh
+if want c || want cross; then
+    # The Embedded Swift libdde.so for x86_64, aarch64 and armv7, built once for this run: c-sdk,
+    # crossarch, c-api-misuse and the cross delegate suites use them, and their own
+    # scripts/build-embedded.sh only checks that each is up to date (the hash of its inputs)
+    # instead of building it again.
+    source scripts/arch.sh   # CROSS_ARCHES, EMBEDDED_ARCHES
+    for arch in $EMBEDDED_ARCHES; do
+        suite "$arch-lib" scripts/build-embedded.sh --arch "$arch"
+    done
 fi
 
 if want c; then
@@ -97,6 +114,9 @@ fi
 if want python; then
     # The Python package (ctypes over libdde.so), cross-checked against rfc8785 and PyNaCl.
     suite python scripts/test-python.sh
+    # The x86-64 wheel (libdde, libsodium and libsqlite3 inside, auditwheel's manylinux tag) in a
+    # fresh venv: the same tests with no DDE_LIBRARY, no Swift on PATH, no build tree.
+    suite python-wheel scripts/test-wheel.sh
 fi
 
 if want adversary; then
@@ -110,14 +130,22 @@ if want adversary; then
     suite sim scripts/test-sim.sh
 fi
 
-if want aarch64; then
-    # The same C program on the host and the aarch64 libdde.so (the aarch64 one under qemu):
-    # byte-identical output required.
+if want cross; then
+    # The same C program on the host library and on the Embedded Swift ones (x86_64; aarch64 and
+    # armv7 under qemu-aarch64 and qemu-arm): byte-identical output required.
     suite crossarch scripts/test-crossarch.sh
-    # Hostile arguments to every exported function, on both builds.
+    # Hostile arguments to every exported function, on every build.
     suite c-api-misuse scripts/test-capi-misuse.sh
-    # The C client over MQTT on the aarch64 libdde.so under qemu (a Pi against x86-64 nodes).
-    suite aarch64-delegate scripts/test-c-delegate.sh --aarch64
+    # The C client over MQTT on the aarch64 and armv7 libdde.so under qemu (a Pi, 64-bit or
+    # 32-bit OS, against x86-64 nodes).
+    for arch in $CROSS_ARCHES; do
+        suite "$arch-delegate" scripts/test-c-delegate.sh --arch "$arch"
+    done
+    # The aarch64 and armv7 wheels in Debian's Python of that architecture under qemu: a task
+    # created, an x86-64 executor's result verified, a forged one refused, a commit.
+    for arch in $CROSS_ARCHES; do
+        suite "$arch-wheel" scripts/test-wheel.sh --arch "$arch"
+    done
 fi
 
 echo

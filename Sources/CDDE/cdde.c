@@ -105,10 +105,9 @@ int cdde_write_private_file(const char *path, const uint8_t *bytes, size_t lengt
 int cdde_read_fd(int fd, uint8_t *buffer, size_t capacity, size_t *length) {
     if (fd < 0 || length == NULL || (buffer == NULL && capacity > 0)) return EINVAL;
     *length = 0;
-    // A regular file larger than the buffer is refused before a byte is read; pipes, character
-    // devices (/dev/zero) and process substitution have no size and are read up to one byte past it.
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size > capacity) return EFBIG;
+    // Read up to one byte past the buffer, whatever the input is (a file, a pipe, /dev/zero, a
+    // process substitution): no fstat, whose versioned symbol would raise the glibc the
+    // Embedded builds need (GLIBC_2.33 on aarch64).
     size_t done = 0;
     for (;;) {
         if (done == capacity) {

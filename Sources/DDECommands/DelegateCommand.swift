@@ -30,6 +30,9 @@ struct Delegate: ParsableCommand {
               dde delegate --broker mqtt://127.0.0.1:1883 --store requester.db --key requester.key \\
                   --dapp counter --code examples/dapps/counter.wat --action increment \\
                   --cap state.read --cap state.write
+            Over TLS, with a device certificate or a user name and a password file: \
+            --broker mqtts://host --ca-file ca.crt [--tls-cert C --tls-key K | --username U \
+            --password-file F] (docs/NETWORK.md, "TLS and credentials").
             """)
 
     @OptionGroup var broker: BrokerOption
@@ -68,7 +71,8 @@ struct Delegate: ParsableCommand {
             let identity = try key.load()
             let db = try store.open()
             defer { db.close() }
-            let mqtt = try MQTTTransport(url: broker.url, clientId: clientId.id(role: "req", key: identity.publicKey))
+            let mqtt = try MQTTTransport(url: broker.url, clientId: clientId.id(role: "req", key: identity.publicKey),
+                                         options: try broker.options())
             defer { mqtt.close() }
             mqtt.onNotice = { progress("mqtt: \($0)") }
             let delegator = try Delegator(transport: mqtt, store: db, identity: identity)
@@ -80,6 +84,7 @@ struct Delegate: ParsableCommand {
             }
             let known = try delegator.discover(timeoutMs: discover)
             progress("\(known) executor(s) announced on \(mqtt.host):\(mqtt.port)")
+            if known == 0 { progress(Delegate.noPresenceNotice(discoverMs: discover)) }
 
             delegator.onSent = { task, asked in
                 progress("task \(task.taskId.hex) \(task.dappId).\(task.intent.action) \(options.mode.label): asked \(asked.map { short($0) }.joined(separator: ", ")), waiting up to \(options.deadlineMs) ms")
@@ -95,6 +100,9 @@ struct Delegate: ParsableCommand {
                 progress("assured: \(a.how.rawValue)\(a.confirmedBy.isEmpty ? "" : ", confirmed by \(a.confirmedBy.map { short($0) }.joined(separator: ", "))")\(a.validated ? " (validated)" : "")")
             }
             for caveat in report.caveats { progress("caveat: \(caveat)") }
+            if delegator.codeRequestsAnswered > 0 {
+                progress("answered \(delegator.codeRequestsAnswered) code request(s) for the published module")
+            }
             if let receipt = report.receipt {
                 progress("committed receipt #\(receipt.index) \(receipt.receiptHash.hex) from \(short(receipt.remote.executorPublicKey)); state root \(short(receipt.nextStateRoot))")
             }
@@ -108,6 +116,14 @@ struct Delegate: ParsableCommand {
             }
             if let failure = report.failure { throw failure }
         }
+    }
+
+    /// Why no executor may have been seen although some are running: on Mosquitto the retained
+    /// presence of every executor arrives right after subscribing; RabbitMQ 3.x delivers no
+    /// retained message to a wildcard subscription (`dde/v1/executors/+`) and keeps retained
+    /// messages on the node they were published to (docs/NETWORK.md, Brokers).
+    static func noPresenceNotice(discoverMs: UInt64) -> String {
+        "no executor presence received within \(discoverMs) ms. A broker that delivers no retained message to a wildcard subscription, or keeps them on one node of a cluster (RabbitMQ 3.x does both), shows an executor only when it announces itself: every 60000 ms by default (dde node --presence-interval), or queued for this requester's kept session (same key or --client-id) since it last connected. Raise --discover above the executors' interval."
     }
 
     func delegationOptions() throws(DDEError) -> DelegationOptions {

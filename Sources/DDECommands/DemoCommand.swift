@@ -25,14 +25,18 @@ struct Demo: ParsableCommand {
             requester checks the evidence by re-execution and blacklists charlie without ever \
             having been cheated. Nothing here needs a network or a broker; with --broker \
             mqtt://host:port the same runs over MQTT, each participant on its own connection \
-            (executors already on that broker may be asked too).
+            (executors already on that broker may be asked too). Every participant connects \
+            with the same TLS and credential options; the demo's executors have fresh keys, so a \
+            broker whose ACL ties topics to certificates (examples/broker) refuses their presence.
             """)
 
     @Option(help: "Requester store file (default: a new one in a temporary folder). Its key is kept next to it as <store>.key.")
     var store: String?
 
-    @Option(help: "MQTT broker URL (mqtt://host:port) instead of the in-process transport.")
+    @Option(help: "MQTT broker URL (mqtt://host:port, or mqtts://host:port for TLS) instead of the in-process transport.")
     var broker: String?
+
+    @OptionGroup var security: MQTTSecurityOptions
 
     @Option(help: "Hashchain iterations per task.")
     var hashchainN: Int = 4000
@@ -47,12 +51,16 @@ struct Demo: ParsableCommand {
                 _ = try MQTTTransport.parseURL(broker)
                 // A fresh id per run and no kept session: demo keys are new every time.
                 let run = UUID().uuidString.prefix(8).lowercased()
-                var options = MQTTOptions(cleanSession: true)
+                var options = MQTTOptions(cleanSession: true, security: security.security)
                 options.maxMessageBytes = CodeMessage.limits.maxBytes
+                try options.security.check(tls: try MQTTTransport.parseURL(broker).tls)
                 try demo.run(network: "MQTT broker \(broker)", discoveryMs: 5000) { (name: String) throws(DDEError) -> MQTTTransport in
                     try MQTTTransport(url: broker, clientId: "dde-demo-\(run)-\(name)", options: options)
                 }
             } else {
+                guard security.security == MQTTSecurity() else {
+                    throw DDEError(.argument, "TLS and credential options need --broker")
+                }
                 let hub = InProcessHub()
                 try demo.run(network: "the in-process transport (no broker)", discoveryMs: 200) { (name: String) throws(DDEError) -> InProcessTransport in
                     hub.endpoint(name: name)

@@ -1,6 +1,6 @@
 // What the commands read from files and standard input, with a size limit applied while reading:
-// a regular file over the limit is refused before a byte is read, and a pipe, /dev/zero or a
-// process substitution (`<(cat result.json)`, a /dev/fd path) is read up to one byte past it, so
+// a file, a pipe, /dev/zero or a process substitution (`<(cat result.json)`, a /dev/fd path) is
+// read up to one byte past the limit and refused there, so
 // no input costs more memory than its limit or more time than reading that much.
 import CDDE
 import DDE

@@ -21,6 +21,9 @@ struct Node: ParsableCommand {
             tasks, finishes the running ones, clears its presence and disconnects.
               dde node --broker mqtt://127.0.0.1:1883 --key node.key --code ./code \\
                   --preload examples/dapps/counter.wat
+            Over TLS with a device certificate (examples/broker/README.md):
+              dde node --broker mqtts://broker.lan --ca-file ca.crt --tls-cert node.crt \\
+                  --tls-key node.tls.key --key node.key
             """)
 
     @OptionGroup var broker: BrokerOption
@@ -48,6 +51,9 @@ struct Node: ParsableCommand {
     @Option(help: "Name in log lines (default node-<first 8 hex of the key>).")
     var name: String?
 
+    @Option(help: "Milliseconds between presence announcements (1000...300000). Requesters drop presence older than 10 minutes. On a broker that gives new subscribers no retained presence (RabbitMQ: none to a wildcard subscription, and a cluster keeps them per node) a requester learns of this node only when it announces: keep this below the requesters' --discover.")
+    var presenceInterval: UInt64 = 60_000
+
     @OptionGroup var clientId: ClientIdOption
 
     /// Tests only (DDEAdversary): honest, forge, lie, silent or slow:MS.
@@ -55,6 +61,9 @@ struct Node: ParsableCommand {
 
     func run() throws {
         try DDECommands.run { () throws(DDEError) in
+            guard (1000...300_000).contains(presenceInterval) else {
+                throw DDEError(.argument, "--presence-interval must be 1000...300000 ms (requesters drop presence older than 600000 ms), not \(presenceInterval)")
+            }
             let pair = try key.load()
             let store = try code.open()
             for path in preload {
@@ -68,6 +77,7 @@ struct Node: ParsableCommand {
             config.workers = max(1, workers)
             config.codeFetchTimeoutMs = codeFetchTimeout
             config.name = label
+            config.presenceIntervalMs = presenceInterval
             if let testBehaviour {
                 do throws(DDEError) {
                     config.answer = try Behaviour(parsing: testBehaviour).hook
@@ -77,7 +87,7 @@ struct Node: ParsableCommand {
             }
             if !cap.isEmpty { config.capabilities = try Capability.normalise(cap) }
 
-            var options = MQTTOptions()
+            var options = try broker.options()
             options.maxMessageBytes = maxMessageBytes ?? CodeMessage.limits.maxBytes
             let mqtt = try MQTTTransport(url: broker.url, clientId: clientId.id(role: "node", key: pair.publicKey),
                                          options: options)
@@ -123,7 +133,7 @@ struct CodePublish: ParsableCommand {
             }
             let message = CodeMessage(module: module)
             let mqtt = try MQTTTransport(url: broker.url, clientId: "dde-pub-\(String(message.codeHash.hex.prefix(8)))-\(getpid())",
-                                         options: MQTTOptions(cleanSession: true))
+                                         options: try broker.options(MQTTOptions(cleanSession: true)))
             try mqtt.publish(topic: Topic.code(message.codeHash), payload: message.envelope.canonicalBytes, retain: true)
             try mqtt.flush(timeoutMs: 10_000)
             mqtt.close()

@@ -7,8 +7,58 @@ import Foundation
 
 /// The MQTT broker (`dde delegate`, `dde node`, `dde code publish`).
 struct BrokerOption: ParsableArguments {
-    @Option(name: .customLong("broker"), help: "MQTT broker URL (mqtt://host:port).")
+    @Option(name: .customLong("broker"), help: "MQTT broker URL: mqtt://host[:1883], or mqtts://host[:8883] for TLS (the broker's certificate and host name verified).")
     var url: String
+
+    @OptionGroup var security: MQTTSecurityOptions
+
+    @Option(name: .customLong("connect-timeout"), help: "Milliseconds to wait for the broker to accept the connection, the name lookup and TLS included.")
+    var connectTimeout: Int = 5000
+
+    /// `base` with the TLS, credential and timeout options.
+    func options(_ base: MQTTOptions = MQTTOptions()) throws(DDEError) -> MQTTOptions {
+        guard connectTimeout >= 1, connectTimeout <= 600_000 else {
+            throw DDEError(.argument, "--connect-timeout must be 1 to 600000 ms, not \(connectTimeout)")
+        }
+        var o = base
+        o.security = security.security
+        o.connectTimeoutMs = connectTimeout
+        return o
+    }
+}
+
+/// TLS and credentials for the MQTT connection (`--broker` of delegate, node, code publish, demo).
+/// Files and a variable's name only: a password never goes on the command line (where `ps` and
+/// the shell's history would show it), and the library reads and wipes it.
+struct MQTTSecurityOptions: ParsableArguments {
+    @Option(name: .customLong("ca-file"), help: "With mqtts://: PEM file of the CA(s) that signed the broker's certificate (default: the system store /etc/ssl/certs).")
+    var caFile: String?
+
+    @Option(name: .customLong("ca-path"), help: "With mqtts://: a folder of hashed CA certificates (openssl rehash), instead of --ca-file.")
+    var caPath: String?
+
+    @Option(name: .customLong("tls-cert"), help: "With mqtts://: this device's certificate (PEM), for brokers that require one (mutual TLS).")
+    var certFile: String?
+
+    @Option(name: .customLong("tls-key"), help: "The private key of --tls-cert (PEM, unencrypted; keep it mode 0600).")
+    var keyFile: String?
+
+    @Option(name: .customLong("psk-file"), help: "With mqtts://: TLS with a pre-shared key instead of certificates: a file holding one line IDENTITY:HEXKEY.")
+    var pskFile: String?
+
+    @Option(help: "MQTT user name.")
+    var username: String?
+
+    @Option(name: .customLong("password-file"), help: "With --username and mqtts://: a file holding the password on one line.")
+    var passwordFile: String?
+
+    @Option(name: .customLong("password-env"), help: "With --username and mqtts://: the name of an environment variable holding the password.")
+    var passwordEnv: String?
+
+    var security: MQTTSecurity {
+        MQTTSecurity(caFile: caFile, caPath: caPath, certFile: certFile, keyFile: keyFile, pskFile: pskFile,
+                     username: username, passwordFile: passwordFile, passwordEnv: passwordEnv)
+    }
 }
 
 /// The MQTT client id under which the broker keeps a session (`dde delegate`, `dde node`).

@@ -12,6 +12,10 @@ public final class InProcessHub: @unchecked Sendable {
     private var retained: [String: [UInt8]] = [:]
     /// Deliver every message twice (QoS 1 allows duplicates; tests use this).
     public var duplicateDeliveries = false
+    /// Give a new subscription the retained messages it matches (as MQTT requires). False: a
+    /// broker that does not, as RabbitMQ 3.x for a wildcard filter or for a subscriber on
+    /// another node of the cluster (docs/NETWORK.md, Brokers); tests use this.
+    public var retainedOnSubscribe = true
 
     public init() {}
 
@@ -44,6 +48,7 @@ public final class InProcessHub: @unchecked Sendable {
     func retainedMessages(matching filter: String) -> [Message] {
         lock.lock()
         defer { lock.unlock() }
+        guard retainedOnSubscribe else { return [] }
         return retained.filter { Topic.matches(filter, $0.key) }
             .sorted { $0.key < $1.key }
             .map { Message(topic: $0.key, payload: $0.value) }

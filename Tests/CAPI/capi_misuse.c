@@ -106,7 +106,13 @@ static void make_evidence(char *out, size_t size, const char *task_json, const c
 }
 
 int main(void) {
+    /* big: far beyond any limit; on 32-bit (armv7) just past INT32_MAX, where a size_t read as a
+       signed Int turns negative. */
+#if SIZE_MAX > 0xFFFFFFFFu
     const size_t huge = SIZE_MAX, big = (size_t)1 << 40;
+#else
+    const size_t huge = SIZE_MAX, big = (size_t)0x80000001u;
+#endif
     uint8_t hash[32] = {1}, pk[32], sk[64], seed[32] = {7}, sig[64];
     char idhex[DDE_HASHHEXBYTES];
     char *out = (char *)0x1; /* must be set or left alone, never freed by the library */
@@ -136,7 +142,7 @@ int main(void) {
     expect("sha256 NULL out", dde_sha256("a", 1, NULL), DDE_ERR_ARGUMENT);
     expect("sha256 NULL input, length 1", dde_sha256(NULL, 1, hash), DDE_ERR_ARGUMENT);
     expect("sha256 huge length", dde_sha256("a", huge, hash), DDE_ERR_ARGUMENT);
-    expect("sha256 2^40 length", dde_sha256("a", big, hash), DDE_ERR_ARGUMENT);
+    expect("sha256 big length", dde_sha256("a", big, hash), DDE_ERR_ARGUMENT);
     expect("sha256 NULL input, length 0", dde_sha256(NULL, 0, hash), DDE_OK);
 
     /* Keys and signatures */
@@ -186,7 +192,7 @@ int main(void) {
     expect("canonicalize NULL json", dde_canonicalize(NULL, 2, &out, &len), DDE_ERR_ARGUMENT);
     expect("canonicalize NULL out", dde_canonicalize("{}", 2, NULL, &len), DDE_ERR_ARGUMENT);
     expect("canonicalize huge length", dde_canonicalize("{}", huge, &out, &len), DDE_ERR_ARGUMENT);
-    expect("canonicalize 2^40 length", dde_canonicalize("{}", big, &out, &len), DDE_ERR_ARGUMENT);
+    expect("canonicalize big length", dde_canonicalize("{}", big, &out, &len), DDE_ERR_ARGUMENT);
     expect("canonicalize zero length", dde_canonicalize("{}", 0, &out, &len), DDE_ERR_JSON);
     expect("canonicalize non-UTF-8", dde_canonicalize("\"\xff\"", 3, &out, &len), DDE_ERR_JSON);
     expect("canonicalize overlong UTF-8", dde_canonicalize("\"\xc0\xaf\"", 4, &out, &len), DDE_ERR_JSON);
@@ -264,7 +270,7 @@ int main(void) {
     check("evidence_check failure sets *verdict = NULL, *length = 0", out == NULL && len == 0);
     expect("evidence_check NULL document, huge length", dde_evidence_check(NULL, huge, &out, &len), DDE_ERR_ARGUMENT);
     expect("evidence_check huge length", dde_evidence_check(equivocation, huge, &out, &len), DDE_ERR_ARGUMENT);
-    expect("evidence_check 2^40 length", dde_evidence_check(equivocation, big, &out, &len), DDE_ERR_ARGUMENT);
+    expect("evidence_check big length", dde_evidence_check(equivocation, big, &out, &len), DDE_ERR_ARGUMENT);
     expect("evidence_check NULL document, length 0", dde_evidence_check(NULL, 0, &out, &len), DDE_ERR_JSON);
     expect("evidence_check not JSON", dde_evidence_check("not json", 8, &out, &len), DDE_ERR_JSON);
     expect("evidence_check non-UTF-8", dde_evidence_check("{\"\xff\":1}", 6, &out, &len), DDE_ERR_JSON);
@@ -301,7 +307,7 @@ int main(void) {
     expect("evidence_import NULL document", dde_store_evidence_import(store, NULL, 5, 0), DDE_ERR_ARGUMENT);
     expect("evidence_import NULL document, huge length", dde_store_evidence_import(store, NULL, huge, 0), DDE_ERR_ARGUMENT);
     expect("evidence_import huge length", dde_store_evidence_import(store, equivocation, huge, 0), DDE_ERR_ARGUMENT);
-    expect("evidence_import 2^40 length", dde_store_evidence_import(store, equivocation, big, 0), DDE_ERR_ARGUMENT);
+    expect("evidence_import big length", dde_store_evidence_import(store, equivocation, big, 0), DDE_ERR_ARGUMENT);
     expect("evidence_import NULL document, length 0", dde_store_evidence_import(store, NULL, 0, 0), DDE_ERR_JSON);
     expect("evidence_import not JSON", dde_store_evidence_import(store, "not json", 8, 0), DDE_ERR_JSON);
     expect("evidence_import non-UTF-8", dde_store_evidence_import(store, "\"\xc0\xaf\"", 4, 0), DDE_ERR_JSON);
@@ -432,6 +438,30 @@ int main(void) {
     expect("client_new_mqtt NULL path", dde_client_new_mqtt("mqtt://127.0.0.1", NULL, sk, &client), DDE_ERR_ARGUMENT);
     expect("client_new_mqtt NULL key", dde_client_new_mqtt("mqtt://127.0.0.1", db, NULL, &client), DDE_ERR_ARGUMENT);
     expect("client_new_mqtt NULL out", dde_client_new_mqtt("mqtt://127.0.0.1", db, sk, NULL), DDE_ERR_ARGUMENT);
+    /* _v2: every option checked before a store or a connection is made. */
+    const char *unknown = "{\"cafile\":\"ca.crt\"}", *tls_plain = "{\"caFile\":\"ca.crt\"}";
+    const char *no_user = "{\"passwordFile\":\"pw\"}", *half_pair = "{\"certFile\":\"c.crt\"}";
+    const char *pw_plain = "{\"username\":\"u\",\"passwordEnv\":\"PW\"}", *both_pw = "{\"username\":\"u\",\"passwordEnv\":\"PW\",\"passwordFile\":\"pw\"}";
+    const char *psk_and_cert = "{\"pskFile\":\"k\",\"certFile\":\"c\",\"keyFile\":\"k\"}", *not_string = "{\"caFile\":1}";
+    const char *long_id = "{\"clientId\":\"0123456789012345678901234567890123456789012345678901234567890123456789\"}";
+    const char *timeout0 = "{\"connectTimeoutMs\":0}";
+    client = (dde_client *)0x1;
+    expect("client_new_mqtt_v2 NULL url", dde_client_new_mqtt_v2(NULL, db, sk, NULL, 0, &client), DDE_ERR_ARGUMENT);
+    check("client_new_mqtt_v2 failure sets *client = NULL", client == NULL);
+    expect("client_new_mqtt_v2 NULL out", dde_client_new_mqtt_v2("mqtts://127.0.0.1", db, sk, NULL, 0, NULL), DDE_ERR_ARGUMENT);
+    expect("client_new_mqtt_v2 options not JSON", dde_client_new_mqtt_v2("mqtts://127.0.0.1", db, sk, "{", 1, &client), DDE_ERR_JSON);
+    expect("client_new_mqtt_v2 options length over the input limit", dde_client_new_mqtt_v2("mqtts://127.0.0.1", db, sk, "{}", (size_t)-1, &client), DDE_ERR_ARGUMENT);
+    expect("client_new_mqtt_v2 unknown option (misspelt caFile)", dde_client_new_mqtt_v2("mqtts://127.0.0.1", db, sk, unknown, strlen(unknown), &client), DDE_ERR_SCHEMA);
+    expect("client_new_mqtt_v2 option of the wrong type", dde_client_new_mqtt_v2("mqtts://127.0.0.1", db, sk, not_string, strlen(not_string), &client), DDE_ERR_SCHEMA);
+    expect("client_new_mqtt_v2 caFile with mqtt://", dde_client_new_mqtt_v2("mqtt://127.0.0.1", db, sk, tls_plain, strlen(tls_plain), &client), DDE_ERR_ARGUMENT);
+    expect("client_new_mqtt_v2 password with mqtt://", dde_client_new_mqtt_v2("mqtt://127.0.0.1", db, sk, pw_plain, strlen(pw_plain), &client), DDE_ERR_ARGUMENT);
+    expect("client_new_mqtt_v2 password without user", dde_client_new_mqtt_v2("mqtts://127.0.0.1", db, sk, no_user, strlen(no_user), &client), DDE_ERR_ARGUMENT);
+    expect("client_new_mqtt_v2 password file and variable", dde_client_new_mqtt_v2("mqtts://127.0.0.1", db, sk, both_pw, strlen(both_pw), &client), DDE_ERR_ARGUMENT);
+    expect("client_new_mqtt_v2 certificate without key", dde_client_new_mqtt_v2("mqtts://127.0.0.1", db, sk, half_pair, strlen(half_pair), &client), DDE_ERR_ARGUMENT);
+    expect("client_new_mqtt_v2 PSK and certificate", dde_client_new_mqtt_v2("mqtts://127.0.0.1", db, sk, psk_and_cert, strlen(psk_and_cert), &client), DDE_ERR_ARGUMENT);
+    expect("client_new_mqtt_v2 client id too long", dde_client_new_mqtt_v2("mqtts://127.0.0.1", db, sk, long_id, strlen(long_id), &client), DDE_ERR_ARGUMENT);
+    expect("client_new_mqtt_v2 connect timeout 0", dde_client_new_mqtt_v2("mqtts://127.0.0.1", db, sk, timeout0, strlen(timeout0), &client), DDE_ERR_ARGUMENT);
+    check("client_new_mqtt_v2: refused options create no store", access(db, F_OK) != 0);
     expect("client_new NULL callbacks", dde_client_new(db, sk, NULL, NULL, &client), DDE_ERR_ARGUMENT);
     expect("client_new NULL out", dde_client_new(db, sk, NULL, NULL, NULL), DDE_ERR_ARGUMENT);
     dde_transport_methods methods = {DDE_TRANSPORT_METHODS_VERSION, t_publish, t_subscribe, NULL, t_receive};

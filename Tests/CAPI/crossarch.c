@@ -1,7 +1,7 @@
 /*
  * crossarch.c: prints what libdde.so computes for a fixed list of inputs, one result per line, so
- * that the x86-64 build (full Swift runtime) and the aarch64 build (Embedded Swift, run under
- * qemu) can be diffed line by line by scripts/test-crossarch.sh. Uses only dde.h.
+ * that the x86-64 build (full Swift runtime) and the aarch64 and armv7 builds (Embedded Swift, run
+ * under qemu) can be diffed line by line by scripts/test-crossarch.sh. Uses only dde.h.
  *
  * Every line is "label: value". Nothing printed may depend on the machine, the time or the
  * random number generator: the same library semantics must give the same bytes.
@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proof_builder.h" /* hex, unhex, jhash, field, make_result */
 
@@ -321,6 +322,9 @@ static char *replace(const char *doc, const char *from, const char *to) {
     return r;
 }
 
+static void section_store(dde_task *task, const char *result, const uint8_t executor_pk[32],
+                          const uint8_t other_pk[32]);
+
 static void section_tasks(void) {
     uint8_t seed[32], pk[32], sk[64], esk[64], epk[32], other_sk[64], other_pk[32];
     pattern(seed, 32, 1001);
@@ -527,7 +531,156 @@ static void section_tasks(void) {
     }
     dde_policy_free(banned);
     dde_policy_free(blacklisted);
+    /* Task 1 names the empty state, which a new store holds: its valid result commits. */
+    char *doc1 = make_result(&base1);
+    section_store(tasks[1], doc1, epk, other_pk);
+    free(doc1);
     for (int i = 0; i < 4; i++) { dde_task_free(tasks[i]); dde_free(task_json[i]); }
+}
+
+/* A transport that accepts everything and never delivers: the client calls below are refused
+ * before anything would be sent. */
+static int quiet_publish(void *c, const char *t, const uint8_t *p, size_t n, int r) { (void)c; (void)t; (void)p; (void)n; (void)r; return 0; }
+static int quiet_subscribe(void *c, const char *f) { (void)c; (void)f; return 0; }
+static int quiet_receive(void *c, int ms, const char **t, const uint8_t **p, size_t *n, int *received) {
+    (void)c; (void)ms; (void)t; (void)p; (void)n;
+    *received = 0;
+    return 0;
+}
+
+/* A JSON document from the library, or its failure, on one line; *doc is freed. */
+static void doc_line(const char *label, int rc, char **doc) {
+    /* The export's line ends, spelled out: one result per line. */
+    for (char *c = *doc; c && *c; c++) if (*c == '\n') *c = '|';
+    OUT("%s: %s %s", label, verdict(rc), rc == DDE_OK && *doc ? *doc : "");
+    dde_free(*doc);
+    *doc = NULL;
+}
+
+/* The store and reputation with fixed Unix-ms times, several past 2^32 and up to UINT64_MAX, and
+ * reputation settings up to 2^53-1: where a 32-bit build (armv7, Int of 32 bits) would truncate or
+ * trap, and decayed counts computed in double, must give the same bytes. A fresh file in a
+ * temporary folder (its path is never printed). */
+static void section_store(dde_task *task, const char *result, const uint8_t executor_pk[32],
+                          const uint8_t other_pk[32]) {
+    char dir[] = "/tmp/dde-crossarch-XXXXXX", path[64];
+    if (mkdtemp(dir) == NULL) { OUT("store: UNEXPECTED mkdtemp failed"); return; }
+    static const char *options[] = {
+        "{}",
+        "{\"banAfterConsecutiveInvalid\":3000000000}",
+        "{\"blacklistMinAttempts\":9007199254740991,\"banAfterConsecutiveInvalid\":2147483648}",
+        "{\"banDurationMs\":9007199254740991,\"halfLifeMs\":9007199254740991}",
+        "{\"halfLifeMs\":1,\"banDurationMs\":0}",
+        "{\"banAfterConsecutiveInvalid\":0}",
+        "{\"blacklistMinAttempts\":9007199254740992}",
+        "{\"confidenceZ\":-1}",
+    };
+    for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
+        snprintf(path, sizeof path, "%s/options-%zu.db", dir, i);
+        dde_store *s = NULL;
+        int rc = dde_store_open(path, options[i], strlen(options[i]), &s);
+        OUT("store open %s: %s", options[i], verdict(rc));
+        if (rc == DDE_OK) {
+            /* Four invalid proofs in a row: banned only where the setting says 3 or fewer. */
+            for (int k = 0; k < 4; k++) rc = dde_reputation_record_failure(s, executor_pk, 4294967296000ull + (uint64_t)k);
+            int banned = -1, blacklisted = -1;
+            int rs = dde_reputation_status(s, executor_pk, 4294967296004ull, &banned, &blacklisted);
+            OUT("store open %s: 4 failures %s, status %s banned %d blacklisted %d", options[i], verdict(rc), verdict(rs),
+                banned, blacklisted);
+            char *doc = NULL;
+            size_t n = 0;
+            rc = dde_reputation_get(s, executor_pk, 4294967296005ull, &doc, &n);
+            doc_line("store reputation after 4 failures", rc, &doc);
+            OUT("store close: %s", verdict(dde_store_close(s)));
+        }
+        unlink(path);
+    }
+
+    snprintf(path, sizeof path, "%s/chain.db", dir);
+    dde_store *s = NULL;
+    OUT("store open: %s", verdict(dde_store_open(path, NULL, 0, &s)));
+    if (s == NULL) { rmdir(dir); return; }
+    uint8_t seed[32], ipk[32], isk[64];
+    pattern(seed, 32, 4004);
+    OUT("store identity key: %s", verdict(dde_seed_keypair(seed, ipk, isk)));
+    char *doc = NULL;
+    size_t n = 0;
+    /* 2^40 ms (2004) and more: past what 32 bits hold. */
+    int rc = dde_store_commit(s, task, result, strlen(result), isk, 1099511627776ull, &doc, &n);
+    OUT("store commit: %s%s", verdict(rc), rc != DDE_OK ? " UNEXPECTED" : "");
+    doc_line("store receipt", rc, &doc);
+    rc = dde_store_commit(s, task, result, strlen(result), isk, 1099511627777ull, &doc, &n);
+    OUT("store commit again: %s%s", verdict(rc), rc == DDE_OK ? " UNEXPECTED" : "");
+    dde_free(doc);
+    doc = NULL;
+    uint64_t count = 0, checked = 0;
+    char head[DDE_HASHHEXBYTES] = "", root[DDE_HASHHEXBYTES] = "";
+    rc = dde_store_head(s, &count, head, root);
+    OUT("store head: %s %llu %s %s", verdict(rc), (unsigned long long)count, head, root);
+    rc = dde_store_verify_chain(s, &checked);
+    OUT("store verify chain: %s %llu", verdict(rc), (unsigned long long)checked);
+    rc = dde_store_export(s, &doc, &n);
+    OUT("store export: %s %zu bytes", verdict(rc), rc == DDE_OK ? n : 0);
+    doc_line("store export lines", rc, &doc);
+
+    /* Reputation: latencies and times at the edges of 32 and 64 bits, then decay over them. */
+    static const uint64_t latencies[] = {0, 12, 4294967295ull, 4294967296ull, 9007199254740993ull, UINT64_MAX};
+    uint64_t t = 1764000000000ull;
+    for (size_t i = 0; i < sizeof latencies / sizeof *latencies; i++) {
+        rc = dde_reputation_record_success(s, executor_pk, latencies[i], t + i);
+        OUT("store success latency %llu: %s", (unsigned long long)latencies[i], verdict(rc));
+    }
+    OUT("store timeout: %s", verdict(dde_reputation_record_timeout(s, other_pk, t + 10)));
+    OUT("store failure: %s", verdict(dde_reputation_record_failure(s, other_pk, t + 11)));
+    OUT("store success at UINT64_MAX: %s", verdict(dde_reputation_record_success(s, other_pk, 7, UINT64_MAX)));
+    static const uint64_t nows[] = {1764000000100ull, 1764086400000ull, 4294967296000ull, 9007199254740991ull,
+                                    9007199254740993ull, UINT64_MAX};
+    for (size_t i = 0; i < sizeof nows / sizeof *nows; i++) {
+        char label[64];
+        snprintf(label, sizeof label, "store reputation at %llu", (unsigned long long)nows[i]);
+        rc = dde_reputation_get(s, executor_pk, nows[i], &doc, &n);
+        doc_line(label, rc, &doc);
+        snprintf(label, sizeof label, "store reputation all at %llu", (unsigned long long)nows[i]);
+        rc = dde_reputation_all(s, nows[i], &doc, &n);
+        doc_line(label, rc, &doc);
+        dde_policy *policy = NULL;
+        rc = dde_store_policy(s, nows[i], &policy);
+        int v = policy ? dde_verify(task, result, strlen(result), policy) : -1;
+        OUT("store policy at %llu: %s, verify %s", (unsigned long long)nows[i], verdict(rc), verdict(v));
+        dde_policy_free(policy);
+    }
+    OUT("store close: %s", verdict(dde_store_close(s)));
+    unlink(path);
+    char side[80];
+    snprintf(side, sizeof side, "%s-wal", path); unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path); unlink(side);
+
+    /* Delegation options with integers past 32 bits: refused, the same way everywhere. */
+    snprintf(path, sizeof path, "%s/client.db", dir);
+    static const dde_transport_methods quiet = {1, quiet_publish, quiet_subscribe, NULL, quiet_receive};
+    dde_client *client = NULL;
+    OUT("client new: %s", verdict(dde_client_new(path, isk, &quiet, NULL, &client)));
+    static const char *delegate_options[] = {
+        "{\"mode\":\"quorum\",\"quorum\":3000000000}",
+        "{\"mode\":\"quorum\",\"quorum\":9007199254740991}",
+        "{\"mode\":\"quorum\",\"quorum\":0}",
+        "{\"mode\":\"first_valid\",\"quorum\":4294967297,\"fanout\":0}",
+        "{\"fanout\":4294967297}",
+        "{\"mode\":\"quorum\",\"quorum\":9007199254740992}",
+    };
+    const char *spec = "{\"dappId\":\"counter\",\"dappCodeHash\":"
+                       "\"0000000000000000000000000000000000000000000000000000000000000000\",\"action\":\"inc\"}";
+    for (size_t i = 0; client && i < sizeof delegate_options / sizeof *delegate_options; i++) {
+        rc = dde_client_delegate(client, spec, strlen(spec), delegate_options[i], strlen(delegate_options[i]), &doc, &n);
+        OUT("client delegate %s: %s%s", delegate_options[i], verdict(rc), rc == DDE_OK ? " UNEXPECTED" : "");
+        dde_free(doc);
+        doc = NULL;
+    }
+    OUT("client free: %s", verdict(dde_client_free(client)));
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path); unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path); unlink(side);
+    rmdir(dir);
 }
 
 static int section_wycheproof(const char *path) {

@@ -22,10 +22,73 @@ final class MQTTTransportTests: XCTestCase {
         let v6 = try MQTTTransport.parseURL("mqtt://[::1]:1999")
         XCTAssertEqual(v6.host, "::1")
         XCTAssertEqual(v6.port, 1999)
-        for bad in ["tcp://h:1", "mqtt://", "mqtt://h:0", "mqtt://h:65536", "mqtt://h:x", "mqtt://u:p@h:1",
-                    "mqtt://h:1/path", "mqtt://h h:1", "mqtt://[::1", "mqtt://h:"] {
+        XCTAssertFalse(try MQTTTransport.parseURL("mqtt://broker").tls)
+        let secure = try MQTTTransport.parseURL("mqtts://broker.lan")
+        XCTAssertEqual(secure.port, 8883)
+        XCTAssertTrue(secure.tls)
+        XCTAssertEqual(try MQTTTransport.parseURL("mqtts://[::1]:9999/").port, 9999)
+        for bad in ["tcp://h:1", "mqtt://", "mqtts://", "mqtt://h:0", "mqtt://h:65536", "mqtt://h:x", "mqtt://u:p@h:1",
+                    "mqtts://u:p@h", "mqtt://h:1/path", "mqtt://h h:1", "mqtt://[::1", "mqtt://h:", "mqttss://h"] {
             assertThrows(.argument) { () throws(DDEError) in try MQTTTransport.parseURL(bad) }
         }
+    }
+
+    /// Combinations that cannot work are refused before anything is opened: no file is read and
+    /// no connection attempted (nothing listens on these URLs).
+    func testSecurityCombinationsAreRefusedBeforeConnecting() {
+        let refused: [(String, MQTTSecurity, String)] = [
+            ("mqtt://127.0.0.1:1", MQTTSecurity(caFile: "ca.crt"), "use an mqtts:// broker URL"),
+            ("mqtt://127.0.0.1:1", MQTTSecurity(pskFile: "k.psk"), "use an mqtts:// broker URL"),
+            ("mqtt://127.0.0.1:1", MQTTSecurity(username: "u", passwordFile: "pw"), "clear text"),
+            ("mqtts://127.0.0.1:1", MQTTSecurity(passwordEnv: "PW"), "a password needs a user name"),
+            ("mqtts://127.0.0.1:1", MQTTSecurity(certFile: "c.crt"), "give both"),
+            ("mqtts://127.0.0.1:1", MQTTSecurity(keyFile: "c.key"), "give both"),
+            ("mqtts://127.0.0.1:1", MQTTSecurity(caFile: "ca.crt", pskFile: "k.psk"), "not both"),
+            ("mqtts://127.0.0.1:1", MQTTSecurity(username: "u", passwordFile: "pw", passwordEnv: "PW"), "not both"),
+            ("mqtts://127.0.0.1:1", MQTTSecurity(username: ""), "user name must be"),
+            ("mqtts://127.0.0.1:1", MQTTSecurity(username: "u", passwordEnv: "A=B"), "environment variable"),
+            ("mqtts://127.0.0.1:1", MQTTSecurity(caFile: ""), "CA file path"),
+        ]
+        for (url, security, why) in refused {
+            let e = assertThrows(.argument) { () throws(DDEError) in
+                try MQTTTransport(url: url, clientId: uniqueId("x"), options: MQTTOptions(security: security))
+            }
+            XCTAssertTrue(e?.detail.contains(why) ?? false, "\(security): \(e?.detail ?? "")")
+        }
+    }
+
+    /// Secrets are read when connecting: a missing file is DDE_ERR_IO naming it, and the name of
+    /// an unset variable is told, never a value.
+    func testUnreadableCredentialsAreClearErrors() throws {
+        let missing = "/nonexistent-\(UUID().uuidString)/pw"
+        var e = assertThrows(.io) { () throws(DDEError) in
+            try MQTTTransport(url: "mqtts://127.0.0.1:1", clientId: uniqueId("x"),
+                              options: MQTTOptions(security: MQTTSecurity(pskFile: missing)))
+        }
+        XCTAssertTrue(e?.detail.contains("cannot read the PSK file \(missing)") ?? false, e?.detail ?? "")
+        e = assertThrows(.io) { () throws(DDEError) in
+            try MQTTTransport(url: "mqtts://127.0.0.1:1", clientId: uniqueId("x"),
+                              options: MQTTOptions(security: MQTTSecurity(caFile: missing)))
+        }
+        XCTAssertTrue(e?.detail.contains("cannot read the CA file \(missing)") ?? false, e?.detail ?? "")
+        let variable = "DDE_TEST_UNSET_\(UUID().uuidString.prefix(8))"
+        e = assertThrows(.argument) { () throws(DDEError) in
+            try MQTTTransport(url: "mqtts://127.0.0.1:1", clientId: uniqueId("x"),
+                              options: MQTTOptions(security: MQTTSecurity(username: "u", passwordEnv: variable)))
+        }
+        XCTAssertTrue(e?.detail.contains("the environment variable \(variable) (the password) is not set") ?? false, e?.detail ?? "")
+        // A PSK file that is not IDENTITY:HEXKEY: refused without echoing what it holds.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dde-psk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let psk = dir.appendingPathComponent("bad.psk")
+        try "secret-identity:not-hex-secret\n".write(to: psk, atomically: true, encoding: .utf8)
+        e = assertThrows(.io) { () throws(DDEError) in
+            try MQTTTransport(url: "mqtts://127.0.0.1:1", clientId: uniqueId("x"),
+                              options: MQTTOptions(security: MQTTSecurity(pskFile: psk.path)))
+        }
+        XCTAssertTrue(e?.detail.contains("must hold one line IDENTITY:HEXKEY") ?? false, e?.detail ?? "")
+        XCTAssertFalse(e?.detail.contains("secret") ?? true, e?.detail ?? "")
     }
 
     func testTopicChecks() {

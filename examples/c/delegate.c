@@ -1,9 +1,12 @@
 /*
  * delegate: what a requester's firmware does to have work done by executors on the network.
  *
- *   delegate BROKER_URL STORE KEYFILE COUNTER.wasm [COUNT]
+ *   delegate [--ca-file F] [--tls-cert F --tls-key F] [--username U --password-file F]
+ *            BROKER_URL STORE KEYFILE COUNTER.wasm [COUNT]
  *
- * Opens (or creates) the store and the key (created if absent), connects to the MQTT broker,
+ * Opens (or creates) the store and the key (created if absent), connects to the MQTT broker
+ * (mqtts:// with the options: the broker's CA, this device's certificate and key, a user name
+ * and the file holding its password; examples/broker/README.md),
  * publishes the counter module by hash, and delegates COUNT (default 1) "increment" tasks in
  * first_valid mode. For each: every executor's verdict and latency, the committed receipt; at
  * the end the chain head (dde_store_head) and the verified chain.
@@ -77,9 +80,49 @@ static void print_answers(const char *report) {
     }
 }
 
+/* Appends ,"name":"value" to the JSON object being built in out (value escaped); 0, or -1 when it
+ * does not fit. */
+static int add_option(char *out, size_t cap, const char *name, const char *value) {
+    size_t n = strlen(out);
+    int w = snprintf(out + n, cap - n, "%s\"%s\":\"", n > 1 ? "," : "", name);
+    if (w < 0 || (size_t)w >= cap - n) return -1;
+    n += (size_t)w;
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') snprintf(esc, sizeof esc, "\\%c", *p);
+        else if (*p < 0x20) snprintf(esc, sizeof esc, "\\u%04x", *p);
+        else { esc[0] = (char)*p; esc[1] = '\0'; }
+        size_t e = strlen(esc);
+        if (n + e + 2 >= cap) return -1;
+        memcpy(out + n, esc, e);
+        n += e;
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    /* Connection options, as the JSON document dde_client_new_mqtt_v2 takes. */
+    static const char *const flags[][2] = {{"--ca-file", "caFile"}, {"--tls-cert", "certFile"}, {"--tls-key", "keyFile"},
+                                           {"--username", "username"}, {"--password-file", "passwordFile"}};
+    char options_json[4 * 4096 + 256] = "{";
+    int first = 1;
+    while (first + 1 < argc && strncmp(argv[first], "--", 2) == 0) {
+        size_t f = 0;
+        while (f < sizeof flags / sizeof flags[0] && strcmp(argv[first], flags[f][0]) != 0) f++;
+        if (f == sizeof flags / sizeof flags[0] || add_option(options_json, sizeof options_json - 1, flags[f][1], argv[first + 1]) != 0) {
+            fprintf(stderr, "delegate: unknown or overlong option %s\n", argv[first]);
+            return DDE_ERR_ARGUMENT;
+        }
+        first += 2;
+    }
+    strcat(options_json, "}");
+    argc -= first - 1;
+    argv += first - 1;
     if (argc < 5 || argc > 6) {
-        fprintf(stderr, "usage: delegate BROKER_URL STORE KEYFILE COUNTER.wasm [COUNT]\n");
+        fprintf(stderr, "usage: delegate [--ca-file F] [--tls-cert F --tls-key F] [--username U --password-file F]\n"
+                        "                BROKER_URL STORE KEYFILE COUNTER.wasm [COUNT]\n");
         return DDE_ERR_ARGUMENT;
     }
     const char *broker = argv[1], *store_path = argv[2], *key_path = argv[3], *module_path = argv[4];
@@ -90,9 +133,9 @@ int main(int argc, char **argv) {
     int rc = load_or_create_key(key_path, sk);
     if (rc != DDE_OK) return fail("key", rc);
 
-    /* 1. A client: the store, the key, the broker. */
+    /* 1. A client: the store, the key, the broker (and how to connect to it). */
     dde_client *client = NULL;
-    rc = dde_client_new_mqtt(broker, store_path, sk, &client);
+    rc = dde_client_new_mqtt_v2(broker, store_path, sk, options_json, strlen(options_json), &client);
     memset(sk, 0, sizeof sk); /* the client holds its own copy */
     if (rc != DDE_OK) return fail("connecting", rc);
 

@@ -4,6 +4,12 @@ examples/c/delegate.c).
 
     delegate.py --broker mqtt://HOST[:PORT] [--store requester.db] [--key requester.key]
                 COUNTER.wasm [--count N] [--mode first_valid|quorum] [--quorum K] [--fanout N]
+                [--ca-file F] [--tls-cert F --tls-key F] [--username U --password-file F | --password-env VAR]
+
+Over TLS (--broker mqtts://HOST[:8883]) the broker's certificate is verified against --ca-file
+(default: the system store); --tls-cert/--tls-key give this device's certificate to brokers that
+require one, --username with --password-file or --password-env a user name and its password
+(never on the command line). examples/broker/README.md makes such a broker.
 
 Opens (or creates) the store and the key (created if absent), connects to the MQTT broker,
 publishes the counter module by hash, discovers the executors and delegates N "increment" tasks.
@@ -51,6 +57,12 @@ def main(argv: "list[str]") -> int:
     parser.add_argument("--quorum", type=int, default=None)
     parser.add_argument("--fanout", type=int, default=2)
     parser.add_argument("--deadline-ms", type=int, default=10000)
+    parser.add_argument("--ca-file", help="with mqtts://: the CA that signed the broker's certificate")
+    parser.add_argument("--tls-cert", help="with mqtts://: this device's certificate (PEM)")
+    parser.add_argument("--tls-key", help="the private key of --tls-cert (PEM)")
+    parser.add_argument("--username")
+    parser.add_argument("--password-file", help="a file holding the password")
+    parser.add_argument("--password-env", help="an environment variable holding the password")
     args = parser.parse_args(argv)
     if not 1 <= args.count <= 1000:
         parser.error("--count must be 1 to 1000")
@@ -59,7 +71,10 @@ def main(argv: "list[str]") -> int:
     try:
         # 1. A client: the store, the key, the broker (the client keeps its own copy of the key).
         with load_or_create_key(args.key) as key:
-            client = dde.Client.connect(args.broker, args.store, key)
+            client = dde.Client.connect(args.broker, args.store, key, ca_file=args.ca_file,
+                                        cert_file=args.tls_cert, key_file=args.tls_key,
+                                        username=args.username, password_file=args.password_file,
+                                        password_env=args.password_env)
         with client:
             # 2. The code, by hash: executors fetch it from the broker.
             code_hash = client.publish_code(module, encoder=dde.encoding.HexEncoder)  # hex, for the spec

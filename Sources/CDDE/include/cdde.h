@@ -83,6 +83,20 @@ typedef struct cdde_mqtt_message {
     size_t length;
 } cdde_mqtt_message;
 
+// TLS and credentials. Paths and a variable's name only: the secrets (password, pre-shared key)
+// are read by cdde_mqtt_open, handed to libmosquitto and wiped. NULL: not given.
+typedef struct cdde_mqtt_security {
+    int tls;                    // 1: TLS, the server certificate verified with its host name
+    const char *ca_file;        // PEM CAs the broker's certificate must chain to
+    const char *ca_path;        // a folder of hashed CA certificates; neither: /etc/ssl/certs
+    const char *cert_file;      // client certificate (PEM) and its unencrypted key, for mutual TLS
+    const char *key_file;
+    const char *psk_file;       // instead of certificates: one line IDENTITY:HEXKEY
+    const char *username;
+    const char *password_file;  // one line
+    const char *password_env;   // or the name of an environment variable holding it
+} cdde_mqtt_security;
+
 typedef struct cdde_mqtt_options {
     size_t max_message_bytes;   // larger arriving payloads are dropped (with a notice)
     size_t max_queued_messages; // receive queue bounds: what does not fit is dropped (notice)
@@ -91,6 +105,7 @@ typedef struct cdde_mqtt_options {
     int connect_timeout_ms;     // wait for CONNACK in cdde_mqtt_open
     int reconnect_max_seconds;  // reconnect back-off: 1 s, growing up to this
     int clean_session;          // 1: no session kept on the broker (one-shot publishers)
+    cdde_mqtt_security security;
 } cdde_mqtt_options;
 
 typedef struct cdde_mqtt_counters {
@@ -102,9 +117,11 @@ typedef struct cdde_mqtt_counters {
 } cdde_mqtt_counters;
 
 // Loads libmosquitto.so.1 (once), connects (clean_session false unless asked), QoS 1, TCP_NODELAY, starts
-// the network thread and waits for the CONNACK. NULL on failure.
+// the network thread and waits for the CONNACK, the name lookup included, at most
+// connect_timeout_ms. NULL on failure, with *status a DDE status (DDE_ERR_TRANSPORT; DDE_ERR_IO for
+// a TLS or credentials file that cannot be read or is malformed) and the reason in err.
 cdde_mqtt *cdde_mqtt_open(const char *host, int port, const char *client_id,
-                          const cdde_mqtt_options *options, char *err, size_t err_cap);
+                          const cdde_mqtt_options *options, int *status, char *err, size_t err_cap);
 // QoS 1; kept and sent after a reconnect if the connection is down. 0 or -1.
 int cdde_mqtt_publish(cdde_mqtt *m, const char *topic, const uint8_t *payload, size_t length,
                       int retain, char *err, size_t err_cap);

@@ -14,7 +14,7 @@ public enum Version {
     /// The soname's number: libdde.so.0.
     public static let abiMajor: Int32 = 0
     /// Compatible additions and behaviour changes within abiMajor.
-    public static let abiMinor: Int32 = 0
+    public static let abiMinor: Int32 = 2
     public static let soname: StaticString = "libdde.so.0"
     public static let protocolVersion: Int32 = 2
 }
@@ -63,6 +63,12 @@ public enum ABILimits {
     public static let maxTopicBytes = 65535
     /// the newest dde_transport_methods.version this library reads (DDE_TRANSPORT_METHODS_VERSION).
     public static let transportMethodsVersion: Int32 = 1
+    /// an MQTT client id (the options' clientId) (DDE_MAX_CLIENT_ID_BYTES).
+    public static let maxClientIdBytes = 64
+    /// an MQTT user name (the options' username) (DDE_MAX_USERNAME_BYTES).
+    public static let maxUsernameBytes = 1024
+    /// a password or pre-shared key file, or the password's environment variable (DDE_MAX_CREDENTIAL_FILE_BYTES).
+    public static let maxCredentialFileBytes = 4096
 }
 
 @_cdecl("dde_publickeybytes") public func dde_publickeybytes() -> Int { ABILimits.publicKeyBytes }
@@ -86,3 +92,6 @@ public enum ABILimits {
 @_cdecl("dde_max_state_value_bytes") public func dde_max_state_value_bytes() -> Int { ABILimits.maxStateValueBytes }
 @_cdecl("dde_max_topic_bytes") public func dde_max_topic_bytes() -> Int { ABILimits.maxTopicBytes }
 @_cdecl("dde_transport_methods_version") public func dde_transport_methods_version() -> Int32 { ABILimits.transportMethodsVersion }
+@_cdecl("dde_max_client_id_bytes") public func dde_max_client_id_bytes() -> Int { ABILimits.maxClientIdBytes }
+@_cdecl("dde_max_username_bytes") public func dde_max_username_bytes() -> Int { ABILimits.maxUsernameBytes }
+@_cdecl("dde_max_credential_file_bytes") public func dde_max_credential_file_bytes() -> Int { ABILimits.maxCredentialFileBytes }

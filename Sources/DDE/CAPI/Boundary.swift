@@ -35,7 +35,8 @@ func guarded(_ body: () throws(DDEError) -> Void) -> Int32 {
 /// A checked view of (pointer, length) from C. A NULL pointer is accepted only with length 0.
 func inputBytes(_ pointer: UnsafeRawPointer?, _ length: Int, _ name: String) throws(DDEError) -> UnsafeRawBufferPointer {
     guard length >= 0, length <= maxInputBytes else {
-        throw DDEError(.argument, "\(name): length \(length) is out of range (0...\(maxInputBytes))")
+        // The caller's size_t as it was: a length of 2^31 or more is negative as a 32-bit Int.
+        throw DDEError(.argument, "\(name): length \(UInt(bitPattern: length)) is out of range (0...\(maxInputBytes))")
     }
     if length == 0 { return UnsafeRawBufferPointer(start: nil, count: 0) }
     guard let pointer else { throw DDEError(.argument, "\(name) is NULL") }

@@ -195,24 +195,71 @@ public func dde_client_new(_ storePath: UnsafePointer<CChar>?, _ secretKey: Unsa
 public func dde_client_new_mqtt(_ brokerURL: UnsafePointer<CChar>?, _ storePath: UnsafePointer<CChar>?,
                                 _ secretKey: UnsafePointer<UInt8>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guarded { () throws(DDEError) in
-        let o = try outputPointer(out, "client")
-        o.pointee = nil
-        let url = try inputString(brokerURL, "broker_url", maxLength: ABILimits.maxURLBytes)
-        let path = try inputString(storePath, "store_path")
-        let sk = try fixedInput(secretKey, KeyPair.secretKeyByteCount, "secret_key")
-        let identity = try KeyPair.fromSecretKey(sk)
-        // The URL is checked before the store is touched: a typo creates no file.
-        _ = try MQTTTransport.parseURL(url)
-        let store = try Store(path: path)
-        let mqtt: MQTTTransport
-        do throws(DDEError) {
-            mqtt = try MQTTTransport(url: url, clientId: MQTTTransport.clientId(role: "req", key: identity.publicKey))
-        } catch {
-            store.close()
-            throw error
-        }
-        try o.pointee = newClient(store: store, transport: ClientTransport(.mqtt(mqtt)), identity: identity)
+        try newMQTTClient(brokerURL, storePath, secretKey, options: nil, out)
     }
+}
+
+@_cdecl("dde_client_new_mqtt_v2")
+public func dde_client_new_mqtt_v2(_ brokerURL: UnsafePointer<CChar>?, _ storePath: UnsafePointer<CChar>?,
+                                   _ secretKey: UnsafePointer<UInt8>?, _ options: UnsafePointer<CChar>?,
+                                   _ optionsLength: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded { () throws(DDEError) in
+        let json = options == nil ? nil : try JSONParser.parse(try inputBytes(options, optionsLength, "options_json"))
+        try newMQTTClient(brokerURL, storePath, secretKey, options: json, out)
+    }
+}
+
+/// dde_client_new_mqtt and _v2: everything is checked (arguments, URL, options, key) before the
+/// store is touched, so a typo creates no file.
+func newMQTTClient(_ brokerURL: UnsafePointer<CChar>?, _ storePath: UnsafePointer<CChar>?,
+                   _ secretKey: UnsafePointer<UInt8>?, options: JSON?,
+                   _ out: UnsafeMutablePointer<OpaquePointer?>?) throws(DDEError) {
+    let o = try outputPointer(out, "client")
+    o.pointee = nil
+    let url = try inputString(brokerURL, "broker_url", maxLength: ABILimits.maxURLBytes)
+    let path = try inputString(storePath, "store_path")
+    let sk = try fixedInput(secretKey, KeyPair.secretKeyByteCount, "secret_key")
+    let identity = try KeyPair.fromSecretKey(sk)
+    let tls = try MQTTTransport.parseURL(url).tls
+    var mqttOptions = MQTTOptions()
+    var clientId: String? = nil
+    if let options { (mqttOptions, clientId) = try clientMQTTOptions(options) }
+    try mqttOptions.security.check(tls: tls)
+    let store = try Store(path: path)
+    let mqtt: MQTTTransport
+    do throws(DDEError) {
+        mqtt = try MQTTTransport(url: url, clientId: clientId ?? MQTTTransport.clientId(role: "req", key: identity.publicKey),
+                                 options: mqttOptions)
+    } catch {
+        store.close()
+        throw error
+    }
+    try o.pointee = newClient(store: store, transport: ClientTransport(.mqtt(mqtt)), identity: identity)
+}
+
+/// The options of dde_client_new_mqtt_v2: `{"caFile","caPath","certFile","keyFile","pskFile",
+/// "username","passwordFile","passwordEnv","clientId","connectTimeoutMs"}`, every member optional,
+/// unknown ones refused (so a misspelt "cafile" is an error, not a silently unverified default).
+func clientMQTTOptions(_ json: JSON) throws(DDEError) -> (MQTTOptions, String?) {
+    let r = try FieldReader(json, context: "options")
+    try r.only(["caFile", "caPath", "certFile", "keyFile", "pskFile", "username", "passwordFile", "passwordEnv",
+                "clientId", "connectTimeoutMs"])
+    func string(_ name: String) throws(DDEError) -> String? {
+        guard r.has(name) else { return nil }
+        guard case .string(let value) = try r.value(name) else { throw DDEError(.schema, "options.\(name) must be a string") }
+        return value
+    }
+    var o = MQTTOptions()
+    o.security = MQTTSecurity(caFile: try string("caFile"), caPath: try string("caPath"), certFile: try string("certFile"),
+                              keyFile: try string("keyFile"), pskFile: try string("pskFile"), username: try string("username"),
+                              passwordFile: try string("passwordFile"), passwordEnv: try string("passwordEnv"))
+    if let ms = try r.optionalInteger("connectTimeoutMs") {
+        guard ms >= 1, ms <= 600_000 else { throw DDEError(.argument, "options.connectTimeoutMs must be 1 to 600000, not \(ms)") }
+        o.connectTimeoutMs = Int(ms)
+    }
+    let clientId = try string("clientId")
+    if let clientId { try MQTTTransport.checkClientId(clientId) }
+    return (o, clientId)
 }
 
 /// The handle for a store and a transport; closes both if the delegator cannot subscribe.
@@ -305,7 +352,7 @@ func delegationOptions(_ json: JSON) throws(DDEError) -> DelegationOptions {
     try r.only(["mode", "quorum", "fanout", "deadlineMs", "lingerMs", "critical", "allowFallback", "provenAfterSuccesses",
                 "errorTarget", "liarShare", "auditFloor", "pinned", "shareEvidence"])
     var o = DelegationOptions()
-    let k = Int(try r.optionalInteger("quorum") ?? 2)
+    let quorum = try r.optionalInteger("quorum") ?? 2
     var audit = AuditPolicy()
     func fraction(_ name: String, upToOne: Bool = false) throws(DDEError) -> Double? {
         guard r.has(name) else { return nil }
@@ -321,7 +368,14 @@ func delegationOptions(_ json: JSON) throws(DDEError) -> DelegationOptions {
                         auditFloor: try fraction("auditFloor", upToOne: true) ?? 0.01)
     try audit.validate()
     if r.has("mode") {
-        guard let mode = try AssuranceMode.named(try r.string("mode", maxBytes: 32), quorum: k, audit: audit) else {
+        let name = try r.string("mode", maxBytes: 32)
+        // JSON integers reach 2^53-1, past a 32-bit Int (armv7): a quorum out of range is refused
+        // here with the number given, as AssuranceMode.named refuses it on 64-bit, before the
+        // conversion (which clamps for the modes that ignore the quorum).
+        if sameScalars(name, "quorum"), quorum > UInt64(TaskOffer.maxExecutors) {
+            throw DDEError(.argument, "the quorum must be 1...\(TaskOffer.maxExecutors) executors, not \(quorum)")
+        }
+        guard let mode = try AssuranceMode.named(name, quorum: Int(clamping: quorum), audit: audit) else {
             throw DDEError(.schema, "options.mode must be \"first_valid\", \"quorum\" or \"audited\"")
         }
         o.mode = mode

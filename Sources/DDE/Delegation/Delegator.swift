@@ -90,15 +90,54 @@ public final class Delegator<T: Transport> {
 
     /// Publishes a module on `Topic.code(hash)` (retained), where executors fetch code by hash.
     /// `.limit` for a module over `CodeMessage.maxModuleBytes` (executors would drop it).
+    /// The requester also answers `code_request`s for the modules it published (at most
+    /// `maxCodeAnswers` times for each call, while it receives): on a broker whose retained
+    /// messages do not reach every subscriber (a RabbitMQ cluster keeps them on the node they
+    /// were published to) an executor elsewhere asks, and the answer reaches it live.
     @discardableResult
     public func publishCode(_ module: [UInt8]) throws(DDEError) -> Digest {
         guard module.count <= CodeMessage.maxModuleBytes else {
             throw DDEError(.limit, "the module is \(module.count) bytes, over the \(CodeMessage.maxModuleBytes)-byte module limit")
         }
         let code = CodeMessage(module: module)
-        try transport.publish(topic: Topic.code(code.codeHash), payload: code.envelope.canonicalBytes, retain: true)
+        let payload = code.envelope.canonicalBytes
+        try transport.publish(topic: Topic.code(code.codeHash), payload: payload, retain: true)
+        if servedCode.isEmpty { try transport.subscribe(Topic.codeRequests) }
+        servedCode.removeAll { $0.hash == code.codeHash }
+        if servedCode.count >= Delegator.maxServedModules { servedCode.removeFirst() }
+        servedCode.append((code.codeHash, payload, Delegator.maxCodeAnswers))
         return code.codeHash
     }
+
+    /// Modules published by `publishCode` that this requester still answers requests for, with
+    /// the answers left (the latest `maxServedModules`).
+    private var servedCode: [(hash: Digest, payload: [UInt8], answersLeft: Int)] = []
+    /// Answers to `code_request`s a requester gives for one `publishCode` call: anyone can ask,
+    /// and each answer is a whole module, so they are bounded (an executor asks once for a
+    /// module it lacks, then keeps it in its code store).
+    public static var maxCodeAnswers: Int { 32 }
+    /// Most modules a requester answers requests for at once.
+    public static var maxServedModules: Int { 8 }
+    /// `code_request`s answered with a module this requester published.
+    public private(set) var codeRequestsAnswered = 0
+
+    /// A `code_request`: answered (not retained: the broker keeps the retained copy
+    /// `publishCode` made, where it can) when it names a module this requester published and
+    /// has answers left for; anything else is ignored.
+    private func answerCodeRequest(_ m: Message) {
+        guard let envelope = try? Envelope.decode(m.payload), envelope.type == .codeRequest,
+              let request = try? CodeRequest(json: envelope.payload),
+              let i = servedCode.firstIndex(where: { $0.hash == request.codeHash }), servedCode[i].answersLeft > 0 else {
+            ignoredMessages += 1
+            return
+        }
+        servedCode[i].answersLeft -= 1
+        // Best effort: a transport failure must not end the delegation in progress.
+        if (try? transport.publish(topic: Topic.code(request.codeHash), payload: servedCode[i].payload, retain: false)) != nil {
+            codeRequestsAnswered += 1
+        }
+    }
+
 
     /// Keys declared per action (`declareKeys`), by dApp id and action.
     private var declaredKeys: [String: (TaskSpec) -> [[UInt8]]] = [:]
@@ -327,8 +366,13 @@ public final class Delegator<T: Transport> {
     }
 
     /// Presence messages update the executor list; shared evidence is checked (and acted on only
-    /// once proven); anything else is counted and dropped.
+    /// once proven); code requests for modules this requester published are answered; anything
+    /// else is counted and dropped.
     private func handleOutside(_ m: Message) {
+        if sameScalars(m.topic, Topic.codeRequests) {
+            answerCodeRequest(m)
+            return
+        }
         if sameScalars(m.topic, Topic.evidence) {
             guard let envelope = try? Envelope.decode(m.payload), envelope.type == .evidence else {
                 ignoredMessages += 1

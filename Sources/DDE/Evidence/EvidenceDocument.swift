@@ -79,7 +79,7 @@ public struct EvidenceDocument: Sendable {
             throw DDEError(.evidenceAgrees, "evidence: both proofs give the same resultHash, nextStateRoot, stateWritesHash and executionTraceHash: they agree, so nobody is shown to have lied")
         }
         self.task = task
-        self.proofs = proofs.sorted { Digest.bytesLess($0.proofHash, $1.proofHash) }
+        self.proofs = sortedByIndex(proofs) { Digest.bytesLess($0.proofHash, $1.proofHash) }
     }
 
     /// Parses and checks a document: the task (id and requester signature), both proof

@@ -147,7 +147,7 @@ struct CanonicalFromInput {
             if c == UInt8(ascii: "}") { break }
         }
         let after = pos
-        members.sort { utf16Less(raw($0.key), raw($1.key)) }
+        sortByIndex(&members) { utf16Less(raw($0.key), raw($1.key)) }
         put(UInt8(ascii: "{"))
         for (i, m) in members.enumerated() {
             if i > 0 { put(UInt8(ascii: ",")) }

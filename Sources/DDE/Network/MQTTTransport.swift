@@ -8,8 +8,89 @@
 //   shim subscribes again to every filter after each CONNACK;
 // - arriving messages are copied into a bounded queue that `receive(timeoutMs:)` takes from in
 //   the caller's thread; a message over `maxMessageBytes`, or one that does not fit the queue, is
-//   dropped and the reason reported through `onNotice`.
+//   dropped and the reason reported through `onNotice`;
+// - `mqtts://`: TLS with the server certificate and its host name verified, optionally a client
+//   certificate or a pre-shared key, and a user name with a password read from a file or an
+//   environment variable (MQTTSecurity). The shim reads the secrets itself, so no Swift string
+//   ever holds one.
 import CDDE
+
+/// TLS and credentials of an MQTT connection (docs/NETWORK.md section 1, "TLS and credentials").
+/// Paths and a variable's name only: the password and the pre-shared key are read from their
+/// file or variable when connecting, handed to libmosquitto and wiped, and never appear in a
+/// message. TLS itself is asked for by the URL (`mqtts://`), and is then verified by default.
+public struct MQTTSecurity: Sendable, Equatable {
+    /// PEM file of the CAs the broker's certificate must chain to.
+    public var caFile: String?
+    /// A folder of hashed CA certificates (`openssl rehash`). Neither: the system store
+    /// (/etc/ssl/certs).
+    public var caPath: String?
+    /// A client certificate and its key (PEM, the key unencrypted), for mutual TLS.
+    public var certFile: String?
+    public var keyFile: String?
+    /// Instead of certificates: TLS-PSK, one line `IDENTITY:HEXKEY` (as Mosquitto's psk_file).
+    public var pskFile: String?
+    public var username: String?
+    /// The password: a file holding it on one line, or an environment variable's name.
+    public var passwordFile: String?
+    public var passwordEnv: String?
+
+    public init(caFile: String? = nil, caPath: String? = nil, certFile: String? = nil, keyFile: String? = nil,
+                pskFile: String? = nil, username: String? = nil, passwordFile: String? = nil, passwordEnv: String? = nil) {
+        self.caFile = caFile
+        self.caPath = caPath
+        self.certFile = certFile
+        self.keyFile = keyFile
+        self.pskFile = pskFile
+        self.username = username
+        self.passwordFile = passwordFile
+        self.passwordEnv = passwordEnv
+    }
+
+    /// Refuses combinations that cannot work, before anything is opened: TLS settings without
+    /// `mqtts://`, a password without TLS (it would cross the network in clear text) or without a
+    /// user name, a certificate without its key, certificates and a PSK together, names that are
+    /// not C strings.
+    public func check(tls: Bool) throws(DDEError) {
+        let tlsPaths: [(String, String?)] = [("CA file", caFile), ("CA folder", caPath), ("client certificate", certFile),
+                                             ("client key", keyFile), ("PSK file", pskFile)]
+        for (what, value) in tlsPaths + [("password file", passwordFile)] {
+            guard let value else { continue }
+            guard !value.isEmpty, value.utf8.count <= ABILimits.maxPathBytes, !value.utf8.contains(0) else {
+                throw DDEError(.argument, "the \(what) path must be 1 to \(ABILimits.maxPathBytes) bytes without NUL")
+            }
+        }
+        if !tls {
+            if let (what, _) = tlsPaths.first(where: { $0.1 != nil }) {
+                throw DDEError(.argument, "a \(what) is for TLS: use an mqtts:// broker URL")
+            }
+            if passwordFile != nil || passwordEnv != nil {
+                throw DDEError(.argument, "a password over mqtt:// would cross the network in clear text: use an mqtts:// broker URL")
+            }
+        }
+        if (certFile == nil) != (keyFile == nil) {
+            throw DDEError(.argument, "a client certificate needs its key, and a key its certificate: give both")
+        }
+        if pskFile != nil, caFile != nil || caPath != nil || certFile != nil {
+            throw DDEError(.argument, "TLS-PSK replaces certificates: give the PSK file or the CA and certificate files, not both")
+        }
+        if passwordFile != nil, passwordEnv != nil {
+            throw DDEError(.argument, "give the password file or the password's environment variable, not both")
+        }
+        if let username {
+            guard !username.isEmpty, username.utf8.count <= ABILimits.maxUsernameBytes, !username.utf8.contains(0) else {
+                throw DDEError(.argument, "the MQTT user name must be 1 to \(ABILimits.maxUsernameBytes) bytes without NUL")
+            }
+        } else if passwordFile != nil || passwordEnv != nil {
+            throw DDEError(.argument, "a password needs a user name")
+        }
+        if let passwordEnv {
+            let ok = !passwordEnv.isEmpty && passwordEnv.utf8.count <= 255
+                && passwordEnv.utf8.allSatisfy { $0 != 0 && $0 != UInt8(ascii: "=") }
+            guard ok else { throw DDEError(.argument, "the password's environment variable must be a name of 1 to 255 bytes without = or NUL") }
+        }
+    }
+}
 
 /// Tunables of an MQTT connection.
 public struct MQTTOptions: Sendable {
@@ -28,10 +109,14 @@ public struct MQTTOptions: Sendable {
     /// true: the broker keeps no session (for one-shot publishers); false (default): it keeps
     /// subscriptions and queued QoS-1 messages under the client id across disconnects.
     public var cleanSession: Bool
+    /// TLS settings (with `mqtts://`) and credentials.
+    public var security: MQTTSecurity
 
     public init(maxMessageBytes: Int = JSONLimits.default.maxBytes, maxQueuedMessages: Int = 4096,
                 maxQueuedBytes: Int = 64 << 20, keepAliveSeconds: Int = 30,
-                connectTimeoutMs: Int = 5000, reconnectMaxSeconds: Int = 4, cleanSession: Bool = false) {
+                connectTimeoutMs: Int = 5000, reconnectMaxSeconds: Int = 4, cleanSession: Bool = false,
+                security: MQTTSecurity = MQTTSecurity()) {
+        self.security = security
         self.maxMessageBytes = maxMessageBytes
         self.maxQueuedMessages = maxQueuedMessages
         self.maxQueuedBytes = maxQueuedBytes
@@ -60,36 +145,56 @@ public final class MQTTTransport: Transport, @unchecked Sendable {
     private var handle: OpaquePointer?
     public let host: String
     public let port: Int
+    /// Whether the connection is TLS (`mqtts://`).
+    public let tls: Bool
     public let clientId: String
     /// Called from `receive` (in the receiving thread) with each log line of the connection:
     /// reconnects and dropped messages with their reason. Default: none.
     public var onNotice: ((String) -> Void)?
 
-    /// Connects to `url` (`mqtt://host:port`, port 1883 when omitted) as `clientId` and waits for
-    /// the broker to accept. Use a stable id per role and key (`MQTTTransport.clientId`): the
-    /// broker keeps the session under it, and a second client with the same id takes it over.
+    /// Connects to `url` (`mqtt://host[:1883]`, or `mqtts://host[:8883]` for TLS) as `clientId`
+    /// and waits at most `options.connectTimeoutMs` (the name lookup included) for the broker to
+    /// accept. Use a stable id per role and key (`MQTTTransport.clientId`): the broker keeps the
+    /// session under it, and a second client with the same id takes it over. Fails with
+    /// `.argument` for a bad URL or option, `.io` for a TLS or credentials file that cannot be
+    /// read, `.transport` with the reason in one line otherwise (refused, unknown CA, host name
+    /// mismatch, expired certificate, user or password refused, ...).
     public init(url: String, clientId: String, options: MQTTOptions = MQTTOptions()) throws(DDEError) {
-        let (host, port) = try MQTTTransport.parseURL(url)
-        guard !clientId.isEmpty, clientId.utf8.count <= 64, !clientId.utf8.contains(0) else {
-            throw DDEError(.argument, "MQTT client id must be 1 to 64 bytes without NUL")
-        }
+        let (host, port, tls) = try MQTTTransport.parseURL(url)
+        try MQTTTransport.checkClientId(clientId)
         guard options.maxMessageBytes > 0, options.maxQueuedMessages > 0, options.maxQueuedBytes > 0 else {
             throw DDEError(.argument, "MQTT options: message and queue limits must be positive")
         }
+        let security = options.security
+        try security.check(tls: tls)
         self.host = host
         self.port = port
+        self.tls = tls
         self.clientId = clientId
-        var c = cdde_mqtt_options(
+        // C copies of the optional strings, alive until cdde_mqtt_open returns.
+        var owned: [UnsafeMutablePointer<CChar>] = []
+        defer { for p in owned { free(p) } }
+        func c(_ text: String?) -> UnsafePointer<CChar>? {
+            guard let text, let p = strdup(text) else { return nil }
+            owned.append(p)
+            return UnsafePointer(p)
+        }
+        let s = cdde_mqtt_security(
+            tls: tls ? 1 : 0, ca_file: c(security.caFile), ca_path: c(security.caPath), cert_file: c(security.certFile),
+            key_file: c(security.keyFile), psk_file: c(security.pskFile), username: c(security.username),
+            password_file: c(security.passwordFile), password_env: c(security.passwordEnv))
+        var o = cdde_mqtt_options(
             max_message_bytes: options.maxMessageBytes, max_queued_messages: options.maxQueuedMessages,
             max_queued_bytes: options.maxQueuedBytes, keepalive_seconds: Int32(clamping: options.keepAliveSeconds),
             connect_timeout_ms: Int32(clamping: options.connectTimeoutMs),
             reconnect_max_seconds: Int32(clamping: options.reconnectMaxSeconds),
-            clean_session: options.cleanSession ? 1 : 0)
+            clean_session: options.cleanSession ? 1 : 0, security: s)
         var err = [CChar](repeating: 0, count: 512)
+        var status: Int32 = Status.transport.rawValue
         let h = err.withUnsafeMutableBufferPointer { e in
-            cdde_mqtt_open(host, Int32(port), clientId, &c, e.baseAddress, e.count)
+            cdde_mqtt_open(host, Int32(port), clientId, &o, &status, e.baseAddress, e.count)
         }
-        guard let h else { throw DDEError(.transport, MQTTTransport.text(err)) }
+        guard let h else { throw DDEError(Status(rawValue: status) ?? .transport, MQTTTransport.text(err)) }
         handle = h
     }
 
@@ -101,6 +206,13 @@ public final class MQTTTransport: Transport, @unchecked Sendable {
         if let h = handle {
             handle = nil
             cdde_mqtt_close(h)
+        }
+    }
+
+    /// 1 to `maxClientIdBytes` bytes without NUL.
+    public static func checkClientId(_ clientId: String) throws(DDEError) {
+        guard !clientId.isEmpty, clientId.utf8.count <= ABILimits.maxClientIdBytes, !clientId.utf8.contains(0) else {
+            throw DDEError(.argument, "MQTT client id must be 1 to \(ABILimits.maxClientIdBytes) bytes without NUL")
         }
     }
 
@@ -218,20 +330,23 @@ public final class MQTTTransport: Transport, @unchecked Sendable {
         }
     }
 
-    /// `mqtt://host[:port]` with an optional trailing `/`. Host: a name, IPv4, or `[IPv6]`.
-    public static func parseURL(_ url: String) throws(DDEError) -> (host: String, port: Int) {
+    /// `mqtt://host[:port]` (port 1883 by default) or `mqtts://host[:port]` (TLS, port 8883 by
+    /// default), with an optional trailing `/`. Host: a name, IPv4, or `[IPv6]`.
+    public static func parseURL(_ url: String) throws(DDEError) -> (host: String, port: Int, tls: Bool) {
         let bytes = Array(url.utf8)
-        let scheme = Array("mqtt://".utf8)
-        guard bytes.count > scheme.count, bytes.count <= 300, Array(bytes[0..<scheme.count]) == scheme else {
-            throw DDEError(.argument, "broker URL '\(url)' must look like mqtt://host:port (e.g. mqtt://127.0.0.1:1883)")
+        let plain = Array("mqtt://".utf8), secure = Array("mqtts://".utf8)
+        let tls = bytes.count > secure.count && Array(bytes[0..<secure.count]) == secure
+        let scheme = tls ? secure : plain
+        guard bytes.count > scheme.count, bytes.count <= ABILimits.maxURLBytes, Array(bytes[0..<scheme.count]) == scheme else {
+            throw DDEError(.argument, "broker URL '\(url)' must look like mqtt://host:port or mqtts://host:port (e.g. mqtt://127.0.0.1:1883)")
         }
         var rest = Array(bytes[scheme.count...])
         if rest.last == UInt8(ascii: "/") { rest.removeLast() }
         guard !rest.contains(UInt8(ascii: "@")) else {
-            throw DDEError(.argument, "broker URL '\(url)': user names and passwords in the URL are not supported")
+            throw DDEError(.argument, "broker URL '\(url)': user names and passwords do not go in the URL: give the user name as an option and the password in a file or an environment variable")
         }
         guard !rest.contains(UInt8(ascii: "/")), !rest.contains(UInt8(ascii: "?")) else {
-            throw DDEError(.argument, "broker URL '\(url)': no path or query allowed, only mqtt://host:port")
+            throw DDEError(.argument, "broker URL '\(url)': no path or query allowed, only mqtt://host:port or mqtts://host:port")
         }
         var hostBytes: [UInt8]
         var portBytes: [UInt8] = []
@@ -263,7 +378,7 @@ public final class MQTTTransport: Transport, @unchecked Sendable {
             }
             guard ok else { throw DDEError(.argument, "broker URL '\(url)': invalid host name") }
         }
-        var port = 1883
+        var port = tls ? 8883 : 1883
         if !portBytes.isEmpty || rest.last == UInt8(ascii: ":") {
             guard !portBytes.isEmpty, portBytes.count <= 5, portBytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                 throw DDEError(.argument, "broker URL '\(url)': port must be a number from 1 to 65535")
@@ -273,7 +388,7 @@ public final class MQTTTransport: Transport, @unchecked Sendable {
                 throw DDEError(.argument, "broker URL '\(url)': port must be a number from 1 to 65535")
             }
         }
-        return (String(decoding: hostBytes, as: UTF8.self), port)
+        return (String(decoding: hostBytes, as: UTF8.self), port, tls)
     }
 
     private static func isHex(_ b: UInt8) -> Bool {

@@ -233,7 +233,7 @@ extension Parser {
         }
         if !byteOrder {
             // Sorted by bytes, a repeated key (which the generic parser refuses) sits next to itself.
-            entries.sort { bytesLess($0.key, $1.key) }
+            sortByIndex(&entries) { bytesLess($0.key, $1.key) }
             var i = 1
             while i < entries.count {
                 guard entries[i - 1].key != entries[i].key else { throw notPlain }

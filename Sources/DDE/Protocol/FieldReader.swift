@@ -116,7 +116,7 @@ public enum Capability {
             guard isKnown(n) else { throw DDEError(.schema, "unknown capability \"\(n)\" (known: \(allNames))") }
             if !out.contains(where: { sameScalars($0, n) }) { out.append(n) }
         }
-        return out.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        return sortedByIndex(out) { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }
 }
 

@@ -35,7 +35,7 @@ public struct Assurance: Sendable, Equatable {
         self.how = how
         var keys: [PublicKey] = []
         for k in confirmedBy where !keys.contains(k) { keys.append(k) }
-        keys.sort { PublicKey.bytesLess($0, $1) }
+        sortByIndex(&keys) { PublicKey.bytesLess($0, $1) }
         self.confirmedBy = keys
         self.validated = validated
     }

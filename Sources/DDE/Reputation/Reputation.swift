@@ -106,7 +106,7 @@ public final class Reputation: @unchecked Sendable {
             r.decay(to: now, halfLifeMs: config.halfLifeMs)
             out.append(r)
         }
-        out.sort { PublicKey.bytesLess($0.executorKey, $1.executorKey) }
+        sortByIndex(&out) { PublicKey.bytesLess($0.executorKey, $1.executorKey) }
         return out
     }
 
@@ -215,7 +215,7 @@ public final class Reputation: @unchecked Sendable {
                                      draw: random?() ?? 0))
             }
         }
-        entries.sort { a, b in
+        sortByIndex(&entries) { a, b in
             if a.excluded != b.excluded { return !a.excluded }
             if a.bound != b.bound { return a.bound > b.bound }
             if a.hasLatency != b.hasLatency { return a.hasLatency }

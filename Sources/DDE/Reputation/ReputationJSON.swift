@@ -36,9 +36,12 @@ extension ReputationConfig {
         try r.only(["banAfterConsecutiveInvalid", "banDurationMs", "blacklistFailureRate", "blacklistMinAttempts",
                     "halfLifeMs", "confidenceZ"])
         self.init()
-        if let v = try r.optionalInteger("banAfterConsecutiveInvalid") { banAfterConsecutiveInvalid = Int(v) }
+        // Counts up to 2^53-1 do not fit a 32-bit Int (armv7), where Int(v) would trap: clamped,
+        // they still mean "never" there, since no count reaches 2^31-1 (consecutiveInvalid is
+        // itself clamped to it).
+        if let v = try r.optionalInteger("banAfterConsecutiveInvalid") { banAfterConsecutiveInvalid = Int(clamping: v) }
         if let v = try r.optionalInteger("banDurationMs") { banDurationMs = Int64(v) }
-        if let v = try r.optionalInteger("blacklistMinAttempts") { blacklistMinAttempts = Int(v) }
+        if let v = try r.optionalInteger("blacklistMinAttempts") { blacklistMinAttempts = Int(clamping: v) }
         if let v = try r.optionalInteger("halfLifeMs") { halfLifeMs = Int64(v) }
         if r.has("blacklistFailureRate") {
             guard case .number(let d) = try r.value("blacklistFailureRate") else {

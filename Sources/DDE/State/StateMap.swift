@@ -26,7 +26,7 @@ public struct StateMap: Sendable, Equatable {
 
     /// Entries sorted by key bytes: the order of the Merkle leaves.
     public var sortedEntries: [(key: [UInt8], value: [UInt8])] {
-        values.map { (key: $0.key, value: $0.value) }.sorted { bytesLess($0.key, $1.key) }
+        sortedByIndex(values.map { (key: $0.key, value: $0.value) }) { bytesLess($0.key, $1.key) }
     }
 
     /// The RFC 6962 state root (PROTOCOL.md section 6).
@@ -84,7 +84,7 @@ public struct StateWrites: Sendable, Equatable {
 
     /// Builds from a map; the order is normalised.
     public init(_ map: [[UInt8]: [UInt8]?]) {
-        entries = map.map { Entry(key: $0.key, value: $0.value) }.sorted { bytesLess($0.key, $1.key) }
+        entries = sortedByIndex(map.map { Entry(key: $0.key, value: $0.value) }) { bytesLess($0.key, $1.key) }
     }
 
     /// From entries the caller has sorted by key bytes, keys unique (the compute_result reader).

@@ -104,7 +104,7 @@ public final class Store: @unchecked Sendable {
                 }
                 out.append((s.blob(0), Digest(unchecked: root)))
             }
-            out.sort { bytesLess($0.dappId, $1.dappId) }
+            sortByIndex(&out) { bytesLess($0.dappId, $1.dappId) }
             return out
         }
     }
@@ -137,7 +137,7 @@ public final class Store: @unchecked Sendable {
             try s.bind(1, blob: Array(dappId.utf8))
             var out: [(key: [UInt8], value: [UInt8])] = []
             while try s.step() { out.append((s.blob(0), s.blob(1))) }
-            out.sort { bytesLess($0.key, $1.key) }
+            sortByIndex(&out) { bytesLess($0.key, $1.key) }
             return out
         }
     }

@@ -261,7 +261,7 @@ struct ChainReplay {
     mutating func nodeRoot(trees overTrees: Bool) -> Digest {
         var sorted = [(dappId: [UInt8], root: Digest)]()
         for dapp in lastWriter.keys { sorted.append((dapp, overTrees ? tree(of: dapp) : v1Root(of: dapp))) }
-        sorted.sort { bytesLess($0.dappId, $1.dappId) }
+        sortByIndex(&sorted) { bytesLess($0.dappId, $1.dappId) }
         return StoreRoots.node(sorted)
     }
 }

@@ -439,6 +439,44 @@ def test_malformed_url_is_refused_and_creates_no_store(key, tmp_path):
     assert not (tmp_path / "r.db").exists()
 
 
+def test_tls_options_that_cannot_work_are_refused_before_anything_is_made(key, tmp_path):
+    db = tmp_path / "r.db"
+    refused = [
+        ("mqtt://127.0.0.1:1", dict(ca_file="ca.crt"), "use an mqtts:// broker URL"),
+        ("mqtt://127.0.0.1:1", dict(username="u", password_file="pw"), "clear text"),
+        ("mqtts://127.0.0.1:1", dict(password_env="PW"), "a password needs a user name"),
+        ("mqtts://127.0.0.1:1", dict(cert_file="c.crt"), "give both"),
+        ("mqtts://127.0.0.1:1", dict(psk_file="k.psk", ca_file="ca.crt"), "not both"),
+        ("mqtts://127.0.0.1:1", dict(client_id="x" * 65), "client id"),
+    ]
+    for url, options, why in refused:
+        with pytest.raises(dde.ArgumentError, match=why):
+            dde.Client.connect(url, db, key, **options)
+    with pytest.raises(dde.ArgumentError, match="connect_timeout_ms"):
+        dde.Client.connect("mqtts://127.0.0.1:1", db, key, connect_timeout_ms=0)
+    with pytest.raises(TypeError):
+        dde.Client.connect("mqtts://127.0.0.1:1", db, key, username=b"u")
+    with pytest.raises(TypeError):
+        dde.Client.connect("mqtts://127.0.0.1:1", db, key, ca_file=1)
+    assert not db.exists()
+
+
+def test_tls_file_errors_name_the_file(key, tmp_path):
+    missing = tmp_path / "missing.crt"
+    with pytest.raises(dde.FileError, match=f"cannot read the CA file {missing}"):
+        dde.Client.connect("mqtts://127.0.0.1:1", tmp_path / "r.db", key, ca_file=missing)
+    with pytest.raises(dde.ArgumentError, match="DDE_TEST_UNSET_PASSWORD"):
+        dde.Client.connect("mqtts://127.0.0.1:1", tmp_path / "r.db", key, username="u",
+                           password_env="DDE_TEST_UNSET_PASSWORD")
+
+
+def test_tls_to_a_plain_broker_is_a_transport_error_naming_tls(network, key, tmp_path):
+    url = network.url.replace("mqtt://", "mqtts://")
+    value, error = bounded(lambda: dde.Client.connect(url, tmp_path / "r.db", key, connect_timeout_ms=5000), timeout=30)
+    assert value is None and isinstance(error, dde.TransportError), error
+    assert "TLS with the MQTT broker" in error.message, error.message
+
+
 def test_closed_client_raises_closed_error(network, key, tmp_path):
     c = dde.Client.connect(network.url, tmp_path / "r.db", key)
     assert not c.closed

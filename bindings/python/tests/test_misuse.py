@@ -424,6 +424,10 @@ def test_library_search_order(tmp_path):
     import shutil
     copy = tmp_path / "site" / "dde"
     shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "libdde.so*"))
+    # A wheel's library finds its bundled libsodium and libsqlite3 in dde.libs beside the package
+    # (RUNPATH $ORIGIN/../dde.libs, written by auditwheel): the copy takes them along.
+    if (package.parent / "dde.libs").is_dir():
+        shutil.copytree(package.parent / "dde.libs", copy.parent / "dde.libs")
     shutil.copy(library, copy / "libdde.so")
     done = run_python("import dde; print(dde.library_path()); print(dde.sha256(b'').hex())",
                       {"DDE_LIBRARY": None, "PYTHONPATH": str(tmp_path / "site")}, cwd=tmp_path)

@@ -9,7 +9,7 @@ PROTOCOL_VERSION = 2
 #: The soname's number (libdde.so.0): a library of another ABI_VERSION_MAJOR is refused.
 ABI_VERSION_MAJOR = 0
 #: Compatible additions and behaviour changes within ABI_VERSION_MAJOR.
-ABI_VERSION_MINOR = 0
+ABI_VERSION_MINOR = 2
 SONAME = "libdde.so.0"
 
 #: an Ed25519 public key
@@ -54,6 +54,12 @@ MAX_STATE_VALUE_BYTES = 262144
 MAX_TOPIC_BYTES = 65535
 #: the newest dde_transport_methods.version this library reads
 TRANSPORT_METHODS_VERSION = 1
+#: an MQTT client id (the options' clientId)
+MAX_CLIENT_ID_BYTES = 64
+#: an MQTT user name (the options' username)
+MAX_USERNAME_BYTES = 1024
+#: a password or pre-shared key file, or the password's environment variable
+MAX_CREDENTIAL_FILE_BYTES = 4096
 
 #: Every constant above with its run-time function in the library:
 #: name -> (function, value, the function's C return type).
@@ -79,4 +85,7 @@ CONSTANTS = {
     "MAX_STATE_VALUE_BYTES": ("dde_max_state_value_bytes", MAX_STATE_VALUE_BYTES, "size_t"),
     "MAX_TOPIC_BYTES": ("dde_max_topic_bytes", MAX_TOPIC_BYTES, "size_t"),
     "TRANSPORT_METHODS_VERSION": ("dde_transport_methods_version", TRANSPORT_METHODS_VERSION, "int"),
+    "MAX_CLIENT_ID_BYTES": ("dde_max_client_id_bytes", MAX_CLIENT_ID_BYTES, "size_t"),
+    "MAX_USERNAME_BYTES": ("dde_max_username_bytes", MAX_USERNAME_BYTES, "size_t"),
+    "MAX_CREDENTIAL_FILE_BYTES": ("dde_max_credential_file_bytes", MAX_CREDENTIAL_FILE_BYTES, "size_t"),
 }

@@ -129,6 +129,7 @@ _PROTOTYPES = {
     # The delegating client over MQTT (dde_client_new with a dde_transport_methods table is not
     # wrapped: a Python transport would run Python on the library's calls; MQTT covers the network case).
     "dde_client_new_mqtt": (c_int, [c_char_p, c_char_p, c_char_p, POINTER(ClientPointer)]),
+    "dde_client_new_mqtt_v2": (c_int, [c_char_p, c_char_p, c_char_p, c_char_p, c_size_t, POINTER(ClientPointer)]),
     "dde_client_free": (c_int, [ClientPointer]),
     "dde_client_publish_code": (c_int, [ClientPointer, c_char_p, c_size_t, c_char_p]),
     "dde_client_discover": (c_int, [ClientPointer, c_uint32, POINTER(c_size_t)]),

@@ -28,6 +28,10 @@ from .receipt import Assurance, Receipt
 __all__ = ["Answer", "Assurance", "Client", "DelegationReport", "Failure"]
 
 _MODES = ("first_valid", "quorum", "audited")
+# The options of dde_client_new_mqtt_v2 by their keyword in Client.connect.
+_SNAKE = {"caFile": "ca_file", "caPath": "ca_path", "certFile": "cert_file", "keyFile": "key_file",
+          "pskFile": "psk_file", "passwordFile": "password_file", "username": "username",
+          "passwordEnv": "password_env", "clientId": "client_id"}
 # DDE_MAX_EXECUTORS (abi/dde.abi; checked against dde_max_executors() at load): the most
 # executors one task may be offered to (fanout, quorum, pinned).
 MAX_EXECUTORS = _abi.MAX_EXECUTORS
@@ -195,23 +199,63 @@ class Client(Guarded):
         raise TypeError("use Client.connect(broker_url, store_path, key)")
 
     @classmethod
-    def connect(cls, broker_url: str, store_path: PathLike, key: KeyPair) -> "Client":
+    def connect(cls, broker_url: str, store_path: PathLike, key: KeyPair, *,
+                ca_file: Optional[PathLike] = None, ca_path: Optional[PathLike] = None,
+                cert_file: Optional[PathLike] = None, key_file: Optional[PathLike] = None,
+                psk_file: Optional[PathLike] = None, username: Optional[str] = None,
+                password_file: Optional[PathLike] = None, password_env: Optional[str] = None,
+                client_id: Optional[str] = None, connect_timeout_ms: Optional[int] = None) -> "Client":
         """Opens (or creates) the store and connects as the requester ``key`` to the broker at
-        ``broker_url`` ("mqtt://host[:port]", port 1883 by default; no TLS). Returns once the
-        broker accepted the connection (at most 5 s).
+        ``broker_url``: "mqtt://host[:port]" (port 1883 by default) or "mqtts://host[:port]"
+        (TLS, port 8883; the broker's certificate and host name are always verified). Returns
+        once the broker accepted the connection (at most ``connect_timeout_ms``, default 5000,
+        the name lookup and TLS included).
 
-        Raises ArgumentError for a malformed URL (no store is created then), TransportError when
-        the broker cannot be reached or libmosquitto is missing, SQLiteError /
-        StoreSchemaVersionError for the store, ClosedError for a closed key. Use one client per
-        key on a broker: two take the session from each other.
+        TLS and credentials (docs/NETWORK.md, "TLS and credentials"): ``ca_file`` (PEM CAs that
+        signed the broker's certificate; default the system store) or ``ca_path`` (a hashed
+        folder); ``cert_file`` and ``key_file`` (this device's certificate and unencrypted key,
+        for mutual TLS); or ``psk_file`` (one line IDENTITY:HEXKEY); ``username`` with the
+        password in ``password_file`` or in the environment variable named ``password_env``.
+        The password itself is never passed: the library reads it, hands it to libmosquitto and
+        wipes its copy. ``client_id``: the MQTT client id (default "dde-req-" and 12 hex of the
+        key).
+
+        ``dde.Client.connect("mqtts://broker.lan", "requester.db", key, ca_file="ca.crt",
+        cert_file="pi.crt", key_file="pi.tls.key")``
+
+        Raises ArgumentError for a malformed URL or a combination that cannot work (TLS options
+        with mqtt://, a password without a user name or over mqtt://; no store is created then),
+        FileError for a TLS or credentials file that cannot be read, TransportError naming the
+        cause (unknown CA, host name mismatch, expired certificate, user or password refused,
+        broker unreachable, libmosquitto missing), SQLiteError / StoreSchemaVersionError for the
+        store, ClosedError for a closed key. Use one client per key on a broker: two take the
+        session from each other.
         """
         url = _text_arg(broker_url, "broker_url")
         path = path_bytes(store_path, "store_path")
         if not isinstance(key, KeyPair):
             raise TypeError(f"key must be a dde.KeyPair, not {type_name(key)}")
+        options: Dict[str, Any] = {}
+        for name, value in (("caFile", ca_file), ("caPath", ca_path), ("certFile", cert_file), ("keyFile", key_file),
+                            ("pskFile", psk_file), ("passwordFile", password_file)):
+            if value is not None:
+                raw = path_bytes(value, _SNAKE[name])
+                try:
+                    options[name] = raw.decode("utf-8")  # it travels in a JSON document
+                except UnicodeDecodeError:
+                    raise ArgumentError._raised_here(f"{_SNAKE[name]} must be a UTF-8 path, not {raw!r}") from None
+        for name, value in (("username", username), ("passwordEnv", password_env), ("clientId", client_id)):
+            if value is not None:
+                options[name] = _text_arg(value, _SNAKE[name]).decode("utf-8", "surrogatepass")
+        if connect_timeout_ms is not None:
+            options["connectTimeoutMs"] = _count(connect_timeout_ms, "connect_timeout_ms", 1, 600_000)
         handle = L.ClientPointer()
         with key._guard.shared() as secret:  # the library copies the secret
-            L.call("dde_client_new_mqtt", url, path, secret, ctypes.byref(handle))
+            if options:
+                encoded = json.dumps(options, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+                L.call("dde_client_new_mqtt_v2", url, path, secret, encoded, len(encoded), ctypes.byref(handle))
+            else:
+                L.call("dde_client_new_mqtt", url, path, secret, ctypes.byref(handle))
         self = object.__new__(cls)
         self._guard = Guard(self, handle, L.library().dde_client_free, "client")
         return self

@@ -1,5 +1,5 @@
-// Run-time hooks the Embedded Swift stdlib expects from its platform, for the aarch64 Linux build
-// of libdde.so (scripts/build-aarch64.sh). Everything else it needs (posix_memalign, free, memcpy,
+// Run-time hooks the Embedded Swift stdlib expects from its platform, for the Embedded Swift builds
+// of libdde.so (scripts/build-embedded.sh). Everything else it needs (posix_memalign, free, memcpy,
 // memset) comes from glibc. These symbols stay local to libdde.so (cmake/libdde.map), so they
 // never interpose the host program's own.
 #include <stddef.h>

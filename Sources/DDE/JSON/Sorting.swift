@@ -1,0 +1,17 @@
+// Sorting for the whole module, through one sort: the standard library's (stable) sort run on
+// [Int] indices, with the comparator looking the elements up. Calling `sort` on arrays of ten
+// element types compiled ten copies of the sort (about 2.5 KB each in the Embedded Swift build,
+// where every generic is specialised); this compiles one, and gives the same order as sorting
+// the elements themselves, since the sort sees the same comparisons (docs/BUILDING.md).
+
+/// `items` in the order of `less`, equal elements in their original order.
+func sortedByIndex<T>(_ items: [T], by less: (T, T) -> Bool) -> [T] {
+    var order = Array(items.indices)
+    order.sort { less(items[$0], items[$1]) }
+    return order.map { items[$0] }
+}
+
+/// Sorts `items` in place by `less`, stably (see sortedByIndex).
+func sortByIndex<T>(_ items: inout [T], by less: (T, T) -> Bool) {
+    items = sortedByIndex(items, by: less)
+}
