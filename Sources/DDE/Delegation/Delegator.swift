@@ -140,13 +140,19 @@ public final class Delegator<T: Transport> {
 
 
     /// Keys declared per action (`declareKeys`), by dApp id and action.
-    private var declaredKeys: [String: (TaskSpec) -> [[UInt8]]] = [:]
+    private var declaredKeys: [[UInt8]: (TaskSpec) -> [[UInt8]]] = [:]
+
+    /// The `declaredKeys` key of an action: bytes, since a String key would be compared with
+    /// Unicode normalisation, which the Embedded builds leave out.
+    private static func actionKey(_ dappId: String, _ action: String) -> [UInt8] {
+        Array(dappId.utf8) + [0] + Array(action.utf8)
+    }
 
     /// Declares the state keys a task of `action` on `dappId` may touch, computed from its spec
     /// (a wallet's transfer: the two balances its payload names). Used when a spec names no
     /// `stateKeys`; a key the execution reads beyond them costs one retry (`delegate`).
     public func declareKeys(dappId: String, action: String, _ keys: @escaping (TaskSpec) -> [[UInt8]]) {
-        declaredKeys[dappId + "\u{0}" + action] = keys
+        declaredKeys[Delegator.actionKey(dappId, action)] = keys
     }
 
     /// Delegates one task as a taskVersion 2 task: it carries the store's entries for the
@@ -163,7 +169,7 @@ public final class Delegator<T: Transport> {
     public func delegate(_ spec: TaskSpec, options: DelegationOptions = DelegationOptions()) throws(DDEError) -> DelegationReport {
         cdde_trace(CDDE_TRACE_DELEGATE_START)
         var keys: [[UInt8]]
-        if let given = spec.stateKeys ?? declaredKeys[spec.dappId + "\u{0}" + spec.action].map({ $0(spec) }) {
+        if let given = spec.stateKeys ?? declaredKeys[Delegator.actionKey(spec.dappId, spec.action)].map({ $0(spec) }) {
             keys = given
         } else {
             keys = try store.allKeys(spec.dappId, upTo: options.carryAllKeysUpTo) ?? []

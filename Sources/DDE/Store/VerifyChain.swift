@@ -187,12 +187,12 @@ extension Store {
             throw broken(nil, "dapp_roots lacks a dApp the chain wrote")
         }
         // The stored trees, row for row, are the replayed ones.
-        for (first, second) in [("state_nodes", "temp.replay_nodes"), ("temp.replay_nodes", "state_nodes")] {
+        for (first, second, storedHasExtra) in [("state_nodes", "temp.replay_nodes", true), ("temp.replay_nodes", "state_nodes", false)] {
             let differing = try database.withStatement("SELECT dapp_id FROM (SELECT * FROM \(first) EXCEPT SELECT * FROM \(second)) LIMIT 1") { s throws(DDEError) -> [UInt8]? in
                 try s.step() ? s.blob(0) : nil
             }
             if let dapp = differing {
-                throw broken(replay.lastWriter[dapp], "the stored state tree of dApp \"\(String(decoding: dapp, as: UTF8.self))\" is not the replayed one (state_nodes \(first == "state_nodes" ? "holds a row" : "lacks a row") the chain did not make)")
+                throw broken(replay.lastWriter[dapp], "the stored state tree of dApp \"\(String(decoding: dapp, as: UTF8.self))\" is not the replayed one (state_nodes \(storedHasExtra ? "holds a row" : "lacks a row") the chain did not make)")
             }
         }
         // And the incremental replay agrees with the tree rebuilt from the replayed state.
