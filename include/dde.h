@@ -623,8 +623,11 @@ int dde_client_discover(dde_client *client, uint32_t timeout_ms, size_t *count);
  *  spec:    the document dde_task_create takes, its "state" ignored: the task (taskVersion 2)
  *           carries the store's entries of "stateKeys" with their proof against the dApp's
  *           current root (every key of a dApp of at most 64 keys when it names none), so the
- *           result can be committed; when executors answer DDE_ERR_STATE_KEY_OUTSIDE (the
- *           execution read a key the task does not carry), it is sent once more with that key.
+ *           result can be committed; when nothing is accepted and executors asked answered a
+ *           signed DDE_ERR_STATE_KEY_OUTSIDE (the execution read a key the task does not carry),
+ *           it is sent once more with every key they named (the report's "retriedWithKeys").
+ *           The entries carried go to every executor asked: partial state limits cost, not who
+ *           sees the state.
  *  options: NULL for defaults, or {"mode":"first_valid"|"quorum"|"audited","quorum":k,"fanout":n,
  *           "deadlineMs":ms,"lingerMs":ms,"critical":bool,"allowFallback":bool,
  *           "provenAfterSuccesses":n,"errorTarget":x,"liarShare":x,"auditFloor":x,

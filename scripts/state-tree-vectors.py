@@ -46,7 +46,8 @@ def subtree(leaves, d):
 def items(leaves, proven, d):
     if not proven:
         k, h = subtree(leaves, d)
-        return b"\x00" if k == 0 else bytes([4 if k == 1 else 5]) + h
+        # A proof of no keys writes a non-empty tree 0x05, one leaf or more (PROTOCOL.md 6.2).
+        return b"\x00" if k == 0 else bytes([4 if k == 1 and d > 0 else 5]) + h
     if not leaves:
         return b"\x00"
     if len(leaves) == 1:

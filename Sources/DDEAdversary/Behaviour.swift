@@ -16,8 +16,12 @@ public enum Behaviour: Sendable, Equatable {
     case slow(ms: Int)
     /// Runs nothing and answers nothing.
     case silent
+    /// Runs nothing and refuses every task at once with a signed DDE_ERR_STATE_KEY_OUTSIDE naming
+    /// this key: a false refusal that would, if the client believed the fastest one, end a
+    /// delegation honest executors were about to answer or choose the key a retry carries.
+    case refuseKey(String)
 
-    /// honest, forge, lie, silent or slow:MS (0 to 600000).
+    /// honest, forge, lie, silent, slow:MS (0 to 600000) or refuse-key:KEY.
     public init(parsing text: String) throws(DDEError) {
         switch text {
         case "honest": self = .honest
@@ -25,8 +29,12 @@ public enum Behaviour: Sendable, Equatable {
         case "lie": self = .lie
         case "silent": self = .silent
         default:
+            if text.hasPrefix("refuse-key:") {
+                self = .refuseKey(String(text.dropFirst(11)))
+                return
+            }
             guard text.hasPrefix("slow:"), let ms = Int(text.dropFirst(5)), ms >= 0, ms <= 600_000 else {
-                throw DDEError(.argument, "the behaviour must be honest, forge, lie, silent or slow:MS, not \(text)")
+                throw DDEError(.argument, "the behaviour must be honest, forge, lie, silent, slow:MS or refuse-key:KEY, not \(text)")
             }
             self = .slow(ms: ms)
         }
@@ -54,6 +62,9 @@ public enum Behaviour: Sendable, Equatable {
             }
         case .silent:
             return { _, _, _ in .nothing(note: "silent (test mode)") }
+        case .refuseKey(let key):
+            // Thrown from the hook, the error goes out as the task's signed compute_error.
+            return { _, _, _ throws(DDEError) in throw DDEError(.stateKeyOutside, key) }
         }
     }
 }

@@ -56,7 +56,7 @@ struct Node: ParsableCommand {
 
     @OptionGroup var clientId: ClientIdOption
 
-    /// Tests only (DDEAdversary): honest, forge, lie, silent or slow:MS.
+    /// Tests only (DDEAdversary): honest, forge, lie, silent, slow:MS or refuse-key:KEY.
     @Option(help: .hidden) var testBehaviour: String?
 
     func run() throws {

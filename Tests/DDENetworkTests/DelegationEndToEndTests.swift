@@ -101,13 +101,12 @@ final class DelegationEndToEndTests: XCTestCase {
         let mint = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":100,"to":"me"}"#, declare: false),
                                               options: options(.firstValid, fanout: 2))
         XCTAssertNil(mint.failure)
-        // Both tries' answers are reported: the refusal naming the key (the first one ends the
-        // first try), then the second try's.
+        // Both tries' answers are reported: the two refusals naming the key, then the second try's.
         XCTAssertEqual(mint.events.first?.kind, .error)
         XCTAssertEqual(mint.events.first?.status, .stateKeyOutside)
         XCTAssertEqual(mint.events.first?.detail, "balance/me")
         XCTAssertTrue(mint.events.contains { $0.kind == .accepted })
-        XCTAssertEqual(mint.retriedWithKey, Array("balance/me".utf8))
+        XCTAssertEqual(mint.retriedWithKeys, [Array("balance/me".utf8)])
         XCTAssertEqual(mint.task.taskVersion, 2)
         XCTAssertEqual(mint.task.partialState?.keys, [Array("balance/me".utf8)])
         XCTAssertEqual(mint.receipt?.index, 0)
@@ -125,7 +124,7 @@ final class DelegationEndToEndTests: XCTestCase {
         o.carryAllKeysUpTo = 0
         let send = try net.delegator.delegate(try walletSpec(net, "send", #"{"amount":5,"from":"me","to":"alice"}"#, declare: false), options: o)
         XCTAssertNil(send.receipt)
-        XCTAssertEqual(send.retriedWithKey, Array("balance/me".utf8))
+        XCTAssertEqual(send.retriedWithKeys, [Array("balance/me".utf8)])
         XCTAssertTrue(send.events.contains { $0.kind == .error && $0.status == .stateKeyOutside && $0.detail == "balance/alice" })
         // Declared per action, the keys go in the first task: it commits without a retry.
         net.delegator.declareKeys(dappId: "wallet", action: "send") { spec in
@@ -134,10 +133,46 @@ final class DelegationEndToEndTests: XCTestCase {
         }
         let declared = try net.delegator.delegate(try walletSpec(net, "send", #"{"amount":5,"from":"me","to":"alice"}"#, declare: false), options: o)
         XCTAssertNil(declared.failure)
-        XCTAssertNil(declared.retriedWithKey)
+        XCTAssertEqual(declared.retriedWithKeys, [])
         XCTAssertEqual(declared.task.partialState?.keys.count, 2)
         XCTAssertEqual(try balance(net, "alice"), "5")
         XCTAssertEqual(try net.store.verifyChain().count, 2)
+    }
+
+    /// An executor that refuses at once with a signed DDE_ERR_STATE_KEY_OUTSIDE naming a key the
+    /// task carries (a false refusal: it answers first) neither ends the delegation nor costs a
+    /// retry: quorum(2) still commits the two honest answers.
+    func testAFalseKeyRefusalNamingACarriedKeyDoesNotStopAQuorum() throws {
+        let net = try network([("liar", .refuseKey("balance/me")), ("a", .honest), ("b", .honest)])
+        let mint = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":100,"to":"me"}"#),
+                                              options: options(.quorum(2), fanout: 3))
+        XCTAssertNil(mint.failure)
+        XCTAssertEqual(mint.retriedWithKeys, [])
+        XCTAssertEqual(mint.task.partialState?.keys, [Array("balance/me".utf8)])
+        XCTAssertTrue(mint.events.contains { $0.kind == .error && $0.status == .stateKeyOutside && $0.detail == "balance/me" })
+        XCTAssertEqual(mint.events.filter { $0.kind == .accepted || $0.kind == .agreed }.count, 2)
+        XCTAssertEqual(mint.receipt?.index, 0)
+        XCTAssertEqual(try balance(net, "me"), "100")
+    }
+
+    /// A false refuser that names another key first does not choose the retry's keys: the
+    /// retry carries every key named by a signed refusal (its and the honest executors'), and
+    /// commits.
+    func testAFalseKeyRefusalNamingAnotherKeyDoesNotChooseTheRetry() throws {
+        let net = try network([("liar", .refuseKey("balance/decoy")), ("a", .honest), ("b", .honest)])
+        let mint = try net.delegator.delegate(try walletSpec(net, "mint", #"{"amount":100,"to":"me"}"#, declare: false),
+                                              options: options(.quorum(2), fanout: 3))
+        XCTAssertNil(mint.failure)
+        XCTAssertEqual(Set(mint.retriedWithKeys), [Array("balance/decoy".utf8), Array("balance/me".utf8)])
+        XCTAssertEqual(mint.task.partialState.map { Set($0.keys) }, [Array("balance/decoy".utf8), Array("balance/me".utf8)])
+        XCTAssertEqual(mint.receipt?.index, 0)
+        XCTAssertEqual(try balance(net, "me"), "100")
+        XCTAssertNil(try net.store.dappValue("wallet", key: Array("balance/decoy".utf8)))
+        // The report's JSON names the keys the retry added.
+        guard case .object(let report) = mint.json, case .array(let keys)? = report["retriedWithKeys"] else {
+            return XCTFail("no retriedWithKeys in the report")
+        }
+        XCTAssertEqual(keys.count, 2)
     }
 
     func testFirstValidCommitsTheRightResult() throws {

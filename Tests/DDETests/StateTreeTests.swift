@@ -247,6 +247,48 @@ final class StateTreeTests: XCTestCase {
         XCTAssertStatus(.stateProofMalformed) { () throws(DDEError) in try ProvenState(proof: loose, entries: [(Self.key("k2"), [1])], root: single.root) }
     }
 
+    /// A proof of no keys has one spelling: 0x00 for the empty tree, else 0x05 and the root,
+    /// whether the tree holds one leaf or more (at the root no parent's hash fixes the kind).
+    func testAProofOfNoKeysHasOneSpelling() throws {
+        let empty = StateTree(StateMap())
+        XCTAssertEqual(empty.proof(keys: []).bytes, empty.root.bytes + [0])
+        XCTAssertNoThrow(try ProvenState(proof: empty.root.bytes + [0], entries: [], root: empty.root))
+        XCTAssertStatus(.stateProofMalformed) { () throws(DDEError) in
+            try ProvenState(proof: empty.root.bytes + [5] + empty.root.bytes, entries: [], root: empty.root)
+        }
+        var rng = Rng(11)
+        for tree in [StateTree(StateMap(values: [Self.key("only"): [1]])), StateTree(Self.map(20, &rng))] {
+            let proof = tree.proof(keys: []).bytes
+            XCTAssertEqual(proof, tree.root.bytes + [5] + tree.root.bytes)
+            XCTAssertNoThrow(try ProvenState(proof: proof, entries: [], root: tree.root))
+            XCTAssertStatus(.stateProofMalformed) { () throws(DDEError) in
+                try ProvenState(proof: tree.root.bytes + [4] + tree.root.bytes, entries: [], root: tree.root)
+            }
+        }
+    }
+
+    /// Two paths that share 255 bits part at a node of depth 255: the deepest a proof may show.
+    /// (No such pair of SHA-256 paths is known; the proof is built by hand for one key's path,
+    /// its sibling leaf summarised.)
+    func testANodeAtDepth255IsRead() throws {
+        let key = Self.key("deep")
+        let path = SHA256.hash(key)
+        func items(depth: Int) -> [UInt8] {
+            if depth == 256 { return [2] + SHA256.hash([1]).bytes }
+            let below = depth == 255 ? [UInt8]([4]) + SHA256.hash([9]).bytes : [0]
+            // The proven path's side is expanded; the other side is empty, or at depth 255 the
+            // summarised leaf of the path that differs in the last bit.
+            return [1] + (path.pathBit(depth) ? below + items(depth: depth + 1) : items(depth: depth + 1) + below)
+        }
+        let bytes = [UInt8](repeating: 0, count: 32) + items(depth: 0)
+        XCTAssertNoThrow(try StateProof(bytes: bytes, keys: [key]))
+        // One level deeper is more than two 256-bit paths can share.
+        var deeper = bytes
+        let own = Self.items(bytes).first { $0.tag == 2 }!
+        deeper.replaceSubrange(own.offset..<(own.offset + 33), with: [1, 2] + SHA256.hash([1]).bytes + [0])
+        XCTAssertStatus(.stateProofMalformed) { () throws(DDEError) in try StateProof(bytes: deeper, keys: [key]) }
+    }
+
     func testWriteOutsideTheProvenKeysIsRefused() throws {
         var rng = Rng(8)
         let map = Self.map(10, &rng)

@@ -59,10 +59,10 @@ public struct DelegationReport: Sendable {
     /// example: no pinned or validated executor was known, so agreement among fresh identities
     /// (possibly one attacker's) was all there was.
     public var caveats: [String] = []
-    /// The key added for a second try, when the first task's executions read a key it did not
-    /// carry (`Delegator.delegate`; `events` then holds both tries' answers, `task` is the
-    /// second); nil when the first try was the only one.
-    public var retriedWithKey: [UInt8]? = nil
+    /// The keys added for a second try, when executors of the first task refused it for reading
+    /// keys it did not carry (`Delegator.delegate`; `events` then holds both tries' answers,
+    /// `task` is the second); empty when the first try was the only one.
+    public var retriedWithKeys: [[UInt8]] = []
 
     /// The receipt, or the failure thrown.
     public func receiptOrThrow() throws(DDEError) -> Receipt {
@@ -75,7 +75,8 @@ extension DelegationReport {
     /// The report as JSON (what dde_client_delegate and `dde delegate --json` give):
     /// {"answers":[{"detail","executor","latencyMs","status","verdict"}],"asked":[pk],
     ///  "assurance":{"confirmedBy","how","validated"}|null,"caveats":[…],"evidenceIds":[…],
-    ///  "failure":{"code","message"}|null,"mode","receipt":<receipt>|null,"result":<result>|null,"taskId"}.
+    ///  "failure":{"code","message"}|null,"mode","receipt":<receipt>|null,"result":<result>|null,
+    ///  "retriedWithKeys":[key],"taskId"}.
     public var json: JSON {
         var answers: [JSON] = []
         for e in events {
@@ -99,6 +100,7 @@ extension DelegationReport {
             .init("mode", .string(mode.label)),
             .init("receipt", receipt.map { $0.json } ?? .null),
             .init("result", accepted.map { $0.result } ?? .null),
+            .init("retriedWithKeys", .array(retriedWithKeys.map { .string(String(decoding: $0, as: UTF8.self)) })),
             .init("taskId", .string(task.taskId.hex)),
         ]))
     }

@@ -158,14 +158,15 @@ public final class Delegator<T: Transport> {
     /// Delegates one task as a taskVersion 2 task: it carries the store's entries for the
     /// spec's `stateKeys` (or the keys declared for its action; or, with neither, every key of a
     /// dApp holding at most `options.carryAllKeysUpTo`; else none) with their proof against
-    /// the dApp's current root, so the receipt chain can take the result. When every answer is a
-    /// signed `DDE_ERR_STATE_KEY_OUTSIDE` (the execution read a key the task does not carry; the
-    /// error's message is the key), the task is built and delegated once more with that key
-    /// added (`retriedWithKey`; the report's events then hold both tries' answers, the first
-    /// try's first). Returns the report; a delegation that got no acceptable result
-    /// has `failure` set (`.noResult`, `.quorumNotReached`) and a result that could not be
-    /// committed has the commit's error. Throws for what stops it from starting: `.noExecutor`,
-    /// task creation, the transport, the store.
+    /// the dApp's current root, so the receipt chain can take the result. When the first try
+    /// accepts nothing and asked executors refused it with a signed `DDE_ERR_STATE_KEY_OUTSIDE`
+    /// (the execution read a key the task does not carry; the error's message is the key), the
+    /// task is built and delegated once more with every such key added (`retriedWithKeys`; the
+    /// report's events then hold both tries' answers, the first try's first). Returns the report;
+    /// a delegation that got no acceptable result has `failure` set (`.noResult`,
+    /// `.quorumNotReached`) and a result that could not be committed has the commit's error.
+    /// Throws for what stops it from starting: `.noExecutor`, task creation, the transport, the
+    /// store.
     public func delegate(_ spec: TaskSpec, options: DelegationOptions = DelegationOptions()) throws(DDEError) -> DelegationReport {
         cdde_trace(CDDE_TRACE_DELEGATE_START)
         var keys: [[UInt8]]
@@ -174,12 +175,12 @@ public final class Delegator<T: Transport> {
         } else {
             keys = try store.allKeys(spec.dappId, upTo: options.carryAllKeysUpTo) ?? []
         }
-        var report = try run(try partial(spec, keys: keys), options: options, commits: true, stopOnKeyOutside: true)
-        if report.receipt == nil, let key = Delegator.keyOutside(report), !keys.contains(key) {
-            keys.append(key)
+        var report = try run(try partial(spec, keys: keys), options: options, commits: true)
+        let named = report.accepted == nil ? Delegator.keysOutside(report, carried: keys) : []
+        if !named.isEmpty {
             let first = report
-            report = try run(try partial(spec, keys: keys), options: options, commits: true)
-            report.retriedWithKey = key
+            report = try run(try partial(spec, keys: keys + named), options: options, commits: true)
+            report.retriedWithKeys = named
             // The report tells the whole delegation: the first try's answers come first.
             report.events = first.events + report.events
             report.evidenceIds = first.evidenceIds + report.evidenceIds
@@ -198,21 +199,25 @@ public final class Delegator<T: Transport> {
         return spec
     }
 
-    /// The key of the first signed `DDE_ERR_STATE_KEY_OUTSIDE` refusal in a report.
-    static func keyOutside(_ report: DelegationReport) -> [UInt8]? {
+    /// The keys a retry adds: every distinct key named by a signed `DDE_ERR_STATE_KEY_OUTSIDE`
+    /// from an executor asked (the session records only those as `.error`), in the order they
+    /// came, that is a valid state key and not carried already. Not only the first: a liar that
+    /// answers fastest with another key would otherwise choose the retry's keys, and honest
+    /// executors would refuse it again. A refusal naming a carried or invalid key is false and
+    /// adds nothing. At most one key per executor asked, each at most `maxStateKeyBytes`.
+    static func keysOutside(_ report: DelegationReport, carried: [[UInt8]]) -> [[UInt8]] {
+        var named: [[UInt8]] = []
         for e in report.events where e.kind == .error && e.status == .stateKeyOutside {
             let key = Array(e.detail.utf8)
-            if !key.isEmpty && key.count <= maxStateKeyBytes { return key }
+            guard !key.isEmpty, key.count <= maxStateKeyBytes, !carried.contains(key), !named.contains(key) else { continue }
+            named.append(key)
         }
-        return nil
+        return named
     }
 
     /// One delegation of `spec` as given (its state included); the accepted result is committed
-    /// only when `commits` (a check of someone else's evidence commits nothing). With
-    /// `stopOnKeyOutside`, the first signed `DDE_ERR_STATE_KEY_OUTSIDE` while nothing is accepted ends the
-    /// session at once (execution is deterministic: every honest executor stops at that key), so
-    /// the retry costs one round trip and nobody still silent is scored a timeout.
-    func run(_ spec: TaskSpec, options: DelegationOptions, commits: Bool, stopOnKeyOutside: Bool = false) throws(DDEError) -> DelegationReport {
+    /// only when `commits` (a check of someone else's evidence commits nothing).
+    func run(_ spec: TaskSpec, options: DelegationOptions, commits: Bool) throws(DDEError) -> DelegationReport {
         let task = try ComputeTask.create(spec, requester: identity)
         cdde_trace(CDDE_TRACE_TASK_SIGNED)
         let start = clock()
@@ -262,11 +267,6 @@ public final class Delegator<T: Transport> {
             cdde_trace(CDDE_TRACE_ANSWER_TAKEN)
             route(m, into: &session, at: clock())
             cdde_trace(CDDE_TRACE_ANSWER_JUDGED)
-            if stopOnKeyOutside, session.accepted == nil,
-               session.events.contains(where: { $0.kind == .error && $0.status == .stateKeyOutside }) {
-                session.expire(at: clock(), deadlineReached: false)
-                break
-            }
             // Once decided, the scores go into the commit's transaction (one fsync, not two).
             if decidedAt != nil || !session.isDecided { try apply(session.takeActions(), &report, task: task, options: options) }
         }

@@ -57,6 +57,10 @@ public struct StateProof: Sendable {
 
     static let tagEmpty: UInt8 = 0x00, tagBranch: UInt8 = 0x01, tagOwnLeaf: UInt8 = 0x02, tagLeaf: UInt8 = 0x03
     static let tagOpaqueLeaf: UInt8 = 0x04, tagOpaqueNode: UInt8 = 0x05
+    /// How a proof of no keys writes a non-empty tree: 0x05 and the root, one leaf or more. Below
+    /// the root a summarised subtree's kind is in its parent's hash, so 0x04 and 0x05 cannot be
+    /// swapped; the root has no parent, and nothing but a fixed choice would make the spelling one.
+    static let wholeTreeTag: UInt8 = tagOpaqueNode
 
     /// The sorted, unique paths of `keys`.
     static func provenPaths(_ keys: [[UInt8]]) -> [Digest] {
@@ -82,8 +86,9 @@ public struct StateProof: Sendable {
             let s = node.fold(&hashes)
             switch s.kind {
             case .empty: out.append(tagEmpty)
-            case .leaf: out.append(tagOpaqueLeaf); out.append(contentsOf: s.hash.bytes)
-            case .node: out.append(tagOpaqueNode); out.append(contentsOf: s.hash.bytes)
+            // A proof of no keys: a one-leaf tree is written 0x05 too (`wholeTreeTag`).
+            case .leaf where depth > 0: out.append(tagOpaqueLeaf); out.append(contentsOf: s.hash.bytes)
+            case .leaf, .node: out.append(tagOpaqueNode); out.append(contentsOf: s.hash.bytes)
             }
             return
         }
@@ -153,7 +158,7 @@ public struct StateProof: Sendable {
             }
             offset += size
             if tag == StateProof.tagBranch {
-                guard open.count < StateTreeHash.depth - 1 else {
+                guard open.count < StateTreeHash.depth else {
                     throw DDEError(.stateProofMalformed, "state proof byte \(offset - 1): a node at depth \(open.count); two paths always part by depth 255")
                 }
                 open.append(2)
@@ -222,9 +227,13 @@ public struct StateProof: Sendable {
                 return .leaf(path: path, valueHash: valueHash)
             default:  // opaque: the shape check admitted only 0x04 and 0x05 here
                 let hash = digest()
+                if hash == StateTreeHash.empty { throw malformed("a summarised subtree with the empty subtree's hash is written 0x00") }
                 if let first = proven.first {
                     let key = names[first].map { "key \"\(String(decoding: $0, as: UTF8.self))\"" } ?? "the key with path \(first.hex)"
                     throw DDEError(.stateProofIncomplete, "the state proof does not reach \(key): its path runs into a summarised subtree at depth \(depth)")
+                }
+                if depth == 0 && tag != StateProof.wholeTreeTag {
+                    throw malformed("a proof of no keys writes a non-empty tree 0x05 (one leaf or more)")
                 }
                 return .opaque(Subtree(kind: tag == StateProof.tagOpaqueLeaf ? .leaf : .node, hash: hash))
             }
@@ -332,8 +341,9 @@ public struct ProvenState: Sendable {
         try self.init(decoded, entries: entries, root: root)
     }
 
-    /// The same with a decoded proof.
-    public init(_ proof: StateProof, entries: [(key: [UInt8], value: [UInt8]?)], root: Digest) throws(DDEError) {
+    /// The same with a proof decoded for exactly the keys of `entries` (not public: a proof
+    /// decoded for fewer keys would leave the others unchecked).
+    private init(_ proof: StateProof, entries: [(key: [UInt8], value: [UInt8]?)], root: Digest) throws(DDEError) {
         for e in entries {
             let path = StateTreeHash.path(e.key)
             let found = proof.tree.lookup(path)

@@ -235,6 +235,17 @@ def test_discover_finds_both_nodes(network, key, tmp_path):
         assert c.discover(2000) == 2
 
 
+def test_a_key_the_task_does_not_carry_costs_one_retry(client, network):
+    # No stateKeys and an empty dApp: the first task carries nothing, the counter reads "count",
+    # both executors refuse naming it, and the second task carries it.
+    undeclared = {k: v for k, v in spec(network).items() if k != "stateKeys"}
+    report = client.delegate(undeclared, fanout=2)
+    assert report.committed and report.result == {"count": 1}
+    assert report.retried_with_keys == (b"count",)
+    refusals = [a for a in report.answers if a.status == "DDE_ERR_STATE_KEY_OUTSIDE"]
+    assert len(refusals) == 2 and all(a.detail == "count" for a in refusals)
+
+
 def test_delegate_commits_and_the_chain_head_advances(client, network, tmp_path):
     receipts = []
     for n in (1, 2, 3):
@@ -242,6 +253,7 @@ def test_delegate_commits_and_the_chain_head_advances(client, network, tmp_path)
         assert isinstance(report, dde.DelegationReport) and report.committed and report.failure is None
         check_report(report)
         assert report.mode == "first_valid" and len(report.task_id) == 32
+        assert report.retried_with_keys == ()
         assert sorted(report.asked) == sorted(network.nodes.values())
         assert report.result == {"count": n}
         verdicts = [a.verdict for a in report.answers]

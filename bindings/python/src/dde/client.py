@@ -82,7 +82,9 @@ class DelegationReport:
     committed, or the Failure when not. ``assurance``: how the committed result was assured (None
     when nothing was committed); ``caveats``: guarantees the mode could not give for this task,
     in words (e.g. no pinned or validated executor was known); ``evidence_ids``: the store's ids
-    of the evidence recorded. ``json`` is the library's canonical report (hex), ``to_dict()``
+    of the evidence recorded; ``retried_with_keys``: the state keys added for a second try when
+    executors refused the first for reading keys it did not carry (bytes; empty: one try).
+    ``json`` is the library's canonical report (hex), ``to_dict()``
     the same as a dict."""
 
     task_id: bytes
@@ -95,6 +97,7 @@ class DelegationReport:
     evidence_ids: Tuple[int, ...]
     assurance: Optional[Assurance]
     caveats: Tuple[str, ...]
+    retried_with_keys: Tuple[bytes, ...]
     json: bytes
 
     @property
@@ -127,6 +130,8 @@ class DelegationReport:
             evidence_ids=tuple(int(i) for i in r.value("evidenceIds")),
             assurance=Assurance.from_dict(assurance) if assurance is not None else None,
             caveats=r.strings("caveats") if r.has("caveats") else (),
+            retried_with_keys=tuple(k.encode() for k in r.strings("retriedWithKeys"))
+            if r.has("retriedWithKeys") else (),
             json=bytes(text),
         )
 
@@ -334,7 +339,8 @@ class Client(Guarded):
         ``spec`` is what ``Task.create`` takes, without ``state``: the task (taskVersion 2) carries
         the store's entries of ``spec["stateKeys"]`` with their proof against the dApp's current
         root (every key of a dApp of at most 64 keys when it names none), and is sent once more
-        with the key an executor names when the execution reads one it does not carry.
+        with every key the executors name when the execution reads keys it does not carry
+        (``retried_with_keys`` in the report).
         ``mode`` (docs/PROTOCOL.md section 11):
 
         - "first_valid": the first valid proof wins (a consistent liar that answers first is
