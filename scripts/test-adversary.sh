@@ -104,6 +104,9 @@ honest_untouched() {
 start_liar liar-a.log
 check "A: the liar announced one identity" bash -c "[ \$(echo $LIARS | wc -w) -eq 1 ]"
 check "A: $ROUNDS audited delegations beside the liar all commit" delegate_rounds a.db "$ROUNDS" --mode audited
+# The first task on an empty store carries no key; the counter reads "count", and the retry carries it.
+check "A: the first delegation was sent twice, and says which key the second carried" \
+    grep -q 'sent twice: the first task did not carry "count"' a.db.1.log
 check "A: no lie committed; every receipt re-executes" no_lie_committed a.db "$LIARS"
 check "A: the liar was asked, and lost" bash -c "grep -q 'answered' liar-a.log && f=\$(peer_field a.db $LIARS failedProofs) && [ -n \"\$f\" ] && [ \"\$f\" != none ] && [ \"\$f\" != 0 ]"
 check "A: the honest executors were never failed, banned or blacklisted" honest_untouched a.db

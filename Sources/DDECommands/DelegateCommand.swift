@@ -96,6 +96,10 @@ struct Delegate: ParsableCommand {
                 let result = e.resultHash.map { "  result \(short($0))" } ?? ""
                 progress("  <- \(who) \(e.kind.name) \(e.latencyMs) ms\(result)\(status)")
             }
+            if !report.retriedWithKeys.isEmpty {
+                let keys = report.retriedWithKeys.map { "\"\(String(decoding: $0, as: UTF8.self))\"" }.joined(separator: ", ")
+                progress("sent twice: the first task did not carry \(keys), which its executions read (name them with --state-key to send them at once)")
+            }
             if let a = report.assurance {
                 progress("assured: \(a.how.rawValue)\(a.confirmedBy.isEmpty ? "" : ", confirmed by \(a.confirmedBy.map { short($0) }.joined(separator: ", "))")\(a.validated ? " (validated)" : "")")
             }
