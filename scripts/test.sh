@@ -6,19 +6,23 @@
 # tests start themselves).
 #
 #   scripts/test.sh            everything
-#   DDE_TEST_ONLY="swift c"    only the named groups (swift cli guest c crash python adversary cross
-#                              fuzz rabbitmq); the MQTT end-to-end tests are part of swift (alone:
-#                              scripts/test-e2e.sh), the RabbitMQ cluster's are rabbitmq. The
-#                              sources-of-truth check (scripts/check-sources-of-truth.sh) runs always.
+#   scripts/test.sh swift c    only the named groups (swift cli guest c crash python adversary cross
+#                              fuzz rabbitmq; or DDE_TEST_ONLY="swift c"); the MQTT end-to-end tests
+#                              are part of swift (alone: scripts/test-e2e.sh), the RabbitMQ cluster's
+#                              are rabbitmq. The sources-of-truth check
+#                              (scripts/check-sources-of-truth.sh) runs always.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
-only=${DDE_TEST_ONLY:-}
+case ${1:-} in
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+esac
+only=${*:-${DDE_TEST_ONLY:-}}
 for name in $only; do
     case $name in
         swift|cli|guest|c|crash|python|adversary|cross|fuzz|rabbitmq) ;;
-        *) echo "test.sh: unknown group '$name' in DDE_TEST_ONLY (swift cli guest c crash python adversary cross fuzz rabbitmq)" >&2; exit 2 ;;
+        *) echo "test.sh: unknown group '$name' (swift cli guest c crash python adversary cross fuzz rabbitmq)" >&2; exit 2 ;;
     esac
 done
 want() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
