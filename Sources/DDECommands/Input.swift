@@ -36,19 +36,18 @@ struct InputLimit {
 /// is read (DDE_ERR_LIMIT, saying what the limit is and what to do). `what` names the input in
 /// messages ("task", "result").
 func readInput(_ path: String?, what: String, limit: InputLimit = .document) throws(DDEError) -> [UInt8] {
-    let name = path == nil || path == "-" ? "\(what) (standard input)" : "\(what) \(path!)"
+    let file = path == "-" ? nil : path  // nil: standard input
+    let name = file.map { "\(what) \($0)" } ?? "\(what) (standard input)"
     let bytes: [UInt8]
-    if path == nil || path == "-", let buffered = Console.current.bufferedInput {
+    if file == nil, let buffered = Console.current.bufferedInput {
         guard buffered.count <= limit.bytes else { throw tooLarge(name, limit) }
         return buffered
     }
     var buffer = [UInt8](repeating: 0, count: limit.bytes)
     var length = 0
     let err = buffer.withUnsafeMutableBufferPointer { b in
-        if path == nil || path == "-" {
-            return cdde_read_fd(0, b.baseAddress, b.count, &length)
-        }
-        return cdde_read_file(path!, b.baseAddress, b.count, &length)
+        guard let file else { return cdde_read_fd(0, b.baseAddress, b.count, &length) }
+        return cdde_read_file(file, b.baseAddress, b.count, &length)
     }
     switch err {
     case 0:
