@@ -176,7 +176,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
             _ = try s.step()
             return s.blob(0)
         }
-        var chunk = try XCTUnwrap(TreeChunk(body: body))
+        var chunk = TreeChunk(try XCTUnwrap(StoredChunk(body: body)))
         guard case .node = chunk.slots[beside] else { return XCTFail("slot \(beside) is \(chunk.slots[beside])") }
         chunk.slots[beside] = .node(Digest(Bytes32()))
         try store.database.withStatement("UPDATE state_nodes SET body = ?1 WHERE position = x'0000'") { s throws(DDEError) in

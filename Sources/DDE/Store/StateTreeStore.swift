@@ -19,17 +19,26 @@
 /// Which table holds the tree: the store's, or verifyChain's replay.
 struct TreeTable: Sendable {
     let name: String
+    // The statements, made once (a commit runs them several times).
+    let select: String
+    let upsert: String
+    let delete: String
+
+    init(name: String) {
+        self.name = name
+        select = "SELECT body FROM \(name) WHERE dapp_id = ?1 AND position = ?2"
+        upsert = "INSERT OR REPLACE INTO \(name)(dapp_id, position, body) VALUES (?1, ?2, ?3)"
+        delete = "DELETE FROM \(name) WHERE dapp_id = ?1 AND position = ?2"
+    }
+
     static let live = TreeTable(name: "state_nodes")
     static let replay = TreeTable(name: "temp.replay_nodes")
 
     var columns: String { "(dapp_id BLOB NOT NULL, position BLOB NOT NULL, body BLOB NOT NULL, PRIMARY KEY (dapp_id, position)) WITHOUT ROWID" }
-    var select: String { "SELECT body FROM \(name) WHERE dapp_id = ?1 AND position = ?2" }
-    var upsert: String { "INSERT OR REPLACE INTO \(name)(dapp_id, position, body) VALUES (?1, ?2, ?3)" }
-    var delete: String { "DELETE FROM \(name) WHERE dapp_id = ?1 AND position = ?2" }
 }
 
 /// One stored chunk: four levels of the tree below one position.
-struct TreeChunk: Equatable {
+struct TreeChunk {
     enum Slot: Equatable {
         /// Below a leaf or an empty subtree: not part of the tree.
         case none
@@ -76,42 +85,64 @@ struct TreeChunk: Equatable {
         }
     }
 
-    /// Decodes a body; nil when it is not one.
+    /// The slots of a stored chunk.
+    init(_ stored: StoredChunk) {
+        self.init()
+        for i in 1..<TreeChunk.slotCount { slots[i] = stored.slot(i) }
+    }
+}
+
+/// A chunk as read from its row: the body and where each slot starts in it, decoded slot by slot
+/// when asked (a load reads a few slots of each chunk on its way).
+struct StoredChunk {
+    let body: [UInt8]
+    /// Offset of each slot's tag in `body`, -1 for a slot below a leaf or an empty subtree.
+    private var offsets: [Int16]
+
+    /// Indexes a body; nil when it is not one.
     init?(body: [UInt8]) {
-        var slots = [Slot](repeating: .none, count: TreeChunk.slotCount)
+        self.body = body
+        var offsets = [Int16](repeating: -1, count: TreeChunk.slotCount)
         var offset = 0
-        let ok = body.withUnsafeBytes { (b: UnsafeRawBufferPointer) -> Bool in
-            func digest() -> Digest? {
-                guard offset + Digest.byteCount <= b.count else { return nil }
-                defer { offset += Digest.byteCount }
-                return Digest(copying: b.baseAddress! + offset)
-            }
-            func read(_ i: Int) -> Bool {
-                guard offset < b.count else { return false }
-                let tag = b[offset]
-                offset += 1
-                switch tag {
-                case TreeChunk.tagEmpty: slots[i] = .empty
-                case TreeChunk.tagLeaf:
-                    guard let p = digest(), let v = digest() else { return false }
-                    slots[i] = .leaf(path: p, valueHash: v)
-                case TreeChunk.tagNode:
-                    guard let h = digest() else { return false }
-                    slots[i] = .node(h)
-                    if i < TreeChunk.bottom { return read(2 * i) && read(2 * i + 1) }
-                default: return false
+        // Pre-order: a slot, then (a node above the bottom) its two children.
+        var pending = [1]
+        pending.reserveCapacity(8)
+        while let i = pending.popLast() {
+            guard offset < body.count else { return nil }
+            offsets[i] = Int16(truncatingIfNeeded: offset)
+            switch body[offset] {
+            case TreeChunk.tagEmpty: offset += 1
+            case TreeChunk.tagLeaf: offset += 1 + 2 * Digest.byteCount
+            case TreeChunk.tagNode:
+                offset += 1 + Digest.byteCount
+                if i < TreeChunk.bottom {
+                    pending.append(2 * i + 1)
+                    pending.append(2 * i)
                 }
-                return true
+            default: return nil
             }
-            return read(1) && offset == b.count
         }
-        if !ok { return nil }
-        self.slots = slots
+        guard offset == body.count else { return nil }
+        self.offsets = offsets
+    }
+
+    private func digest(_ at: Int) -> Digest {
+        body.withUnsafeBytes { Digest(copying: $0.baseAddress! + at) }
+    }
+
+    func slot(_ i: Int) -> TreeChunk.Slot {
+        let at = Int(offsets[i])
+        guard at >= 0 else { return .none }
+        switch body[at] {
+        case TreeChunk.tagLeaf: return .leaf(path: digest(at + 1), valueHash: digest(at + 1 + Digest.byteCount))
+        case TreeChunk.tagNode: return .node(digest(at + 1))
+        default: return .empty
+        }
     }
 
     /// Slot `i` as its parent sees it (nil for `.none`).
     func subtree(_ i: Int) -> Subtree? {
-        switch slots[i] {
+        switch slot(i) {
         case .none: return nil
         case .empty: return .empty
         case .leaf(let path, let valueHash): return Subtree(kind: .leaf, hash: StateTreeHash.leaf(path: path, valueHash: valueHash))
@@ -120,9 +151,10 @@ struct TreeChunk: Equatable {
     }
 
     /// Copies slot `i` and the slots below it in this chunk into `out`.
-    func copy(_ i: Int, into out: inout [Slot]) {
-        out[i] = slots[i]
-        if case .node = slots[i], i < TreeChunk.bottom {
+    func copy(_ i: Int, into out: inout [TreeChunk.Slot]) {
+        let s = slot(i)
+        out[i] = s
+        if case .node = s, i < TreeChunk.bottom {
             copy(2 * i, into: &out)
             copy(2 * i + 1, into: &out)
         }
@@ -149,11 +181,9 @@ struct StoredTree {
     let table: TreeTable
     let dapp: [UInt8]
 
-    /// Chunks read during one load or store, by position (nil inside: read, and no row there),
-    /// with their bodies as stored.
+    /// Chunks read during one load or store, by position (nil inside: read, and no row there).
     final class Rows {
-        var chunks: [[UInt8]: TreeChunk?] = [:]
-        var bodies: [[UInt8]: [UInt8]] = [:]
+        var chunks: [[UInt8]: StoredChunk?] = [:]
         /// The table holds no row of this dApp (a tree built from scratch): nothing is read.
         var none = false
     }
@@ -163,7 +193,7 @@ struct StoredTree {
     }
 
     /// The chunk at `position`, or nil when there is none: one point query, once per load.
-    private func chunk(_ position: [UInt8], _ rows: Rows) throws(DDEError) -> TreeChunk? {
+    private func chunk(_ position: [UInt8], _ rows: Rows) throws(DDEError) -> StoredChunk? {
         if let known = rows.chunks[position] { return known }
         if rows.none { return nil }
         let body = try database.withStatement(table.select) { s throws(DDEError) -> [UInt8]? in
@@ -175,9 +205,8 @@ struct StoredTree {
             rows.chunks[position] = .some(nil)
             return nil
         }
-        guard let c = TreeChunk(body: body) else { throw broken("a row's body is not a chunk") }
+        guard let c = StoredChunk(body: body) else { throw broken("a row's body is not a chunk") }
         rows.chunks[position] = .some(c)
-        rows.bodies[position] = body
         return c
     }
 
@@ -193,9 +222,9 @@ struct StoredTree {
         return try expand(root, 1, depth: 0, prefix: TreePosition.origin, paths[...], rows)
     }
 
-    private func expand(_ c: TreeChunk, _ i: Int, depth: Int, prefix: Digest,
+    private func expand(_ c: StoredChunk, _ i: Int, depth: Int, prefix: Digest,
                         _ paths: ArraySlice<Digest>, _ rows: Rows) throws(DDEError) -> PartialNode {
-        switch c.slots[i] {
+        switch c.slot(i) {
         case .none: throw broken("a chunk lacks a slot")
         case .empty: return .empty
         case .leaf(let path, let valueHash): return .leaf(path: path, valueHash: valueHash)
@@ -235,7 +264,7 @@ struct StoredTree {
             top = try emit(new, depth: 0, prefix: TreePosition.origin, rows, into: &after)
         }
         for (position, body) in after {
-            if rows.bodies[position] == body { continue }
+            if let stored = rows.chunks[position] ?? nil, stored.body == body { continue }
             try database.withStatement(table.upsert) { s throws(DDEError) in
                 try s.bind(1, blob: dapp)
                 try s.bind(2, blob: position)
@@ -278,7 +307,7 @@ struct StoredTree {
         return top
     }
 
-    private func fill(_ node: PartialNode, _ i: Int, depth: Int, prefix: Digest, _ old: TreeChunk?,
+    private func fill(_ node: PartialNode, _ i: Int, depth: Int, prefix: Digest, _ old: StoredChunk?,
                       _ slots: inout [TreeChunk.Slot], _ rows: Rows,
                       into out: inout [[UInt8]: [UInt8]]) throws(DDEError) -> Subtree {
         switch node {
