@@ -17,6 +17,20 @@ final class StoreStateTreeTests: ChainStoreTestCase {
                                       ?? "SELECT count(*) FROM state_nodes") ?? -1
     }
 
+    /// The chunks the dApp's tree has (docs/STORE.md): one at the root when the state is not
+    /// empty, one at each depth 4, 8, ... 252 under every path prefix that two keys or more share.
+    func chunksExpected(_ dapp: String) throws -> Int64 {
+        let paths = try store.dappState(dapp).map { StateTreeHash.path($0.key) }
+        if paths.isEmpty { return 0 }
+        var count: Int64 = 1
+        for depth in stride(from: 4, to: StateTreeHash.depth, by: 4) {
+            var keys = [Digest: Int]()
+            for p in paths { keys[p.pathPrefix(depth), default: 0] += 1 }
+            count += Int64(keys.values.filter { $0 >= 2 }.count)
+        }
+        return count
+    }
+
     /// Seeded random commits on two dApps: sets, inserts, deletes, down to the empty state.
     func testTheTreeFollowsEveryCommit() throws {
         var rng = StateTreeTests.Rng(21)
@@ -40,9 +54,11 @@ final class StoreStateTreeTests: ChainStoreTestCase {
                 XCTAssertEqual(try rows("alpha"), 0, "an empty tree has no row")
             }
         }
-        // One row per leaf and per node: n leaves and fewer than 2.5 n rows in all.
-        let keys = Int64(try store.dappState("alpha").count + store.dappState("beta").count)
-        XCTAssertGreaterThanOrEqual(try rows(), 2 * keys - 2)
+        // One row per chunk of four levels: the root's, and one at each depth 4, 8, ... below a
+        // prefix that two keys or more share.
+        for dapp in ["alpha", "beta"] {
+            XCTAssertEqual(try rows(dapp), try chunksExpected(dapp), dapp)
+        }
         XCTAssertEqual(try store.verifyChain().count, 60)
     }
 
@@ -71,8 +87,8 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         XCTAssertNoThrow(try ProvenState(proof: proof2, entries: entries2, root: predicted))
     }
 
-    /// A commit writes the rows on the written paths only: as many at 2,000 keys as at 20, about
-    /// log2(n) + a few.
+    /// A commit writes the rows on the written paths only: about as many at 2,000 keys as at 20,
+    /// about log2(n) / 4 chunks per path.
     func testACommitTouchesOnlyTheWrittenPaths() throws {
         func changes(keys: Int, dapp: String) throws -> Int64 {
             var writes = [String: String?]()
@@ -84,10 +100,10 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         }
         let small = try changes(keys: 20, dapp: "small")
         let large = try changes(keys: 2_000, dapp: "large")
-        // Rows: receipt, compute_result, 2 state values, the dApp's roots, and the tree rows on two
-        // paths (about 11 levels each at 2,000 keys, shared at the top).
-        XCTAssertLessThan(large, 40, "a commit at 2,000 keys changed \(large) rows")
-        XCTAssertLessThan(large - small, 16, "20 keys: \(small) rows, 2,000 keys: \(large)")
+        // Rows: receipt, compute_result, 2 state values, the dApp's roots, and the tree's chunks on
+        // two paths (about 11 levels each at 2,000 keys, 3 chunks, the root's shared).
+        XCTAssertLessThan(large, 14, "a commit at 2,000 keys changed \(large) rows")
+        XCTAssertLessThan(large - small, 5, "20 keys: \(small) rows, 2,000 keys: \(large)")
         try treeMatchesState("large")
     }
 
@@ -102,11 +118,14 @@ final class StoreStateTreeTests: ChainStoreTestCase {
             XCTAssertNoThrow(try s.verifyChain())
             return s
         }
+        // A chunk's body starts with its top slot (a node below the root chunk: tag 2, hash); a
+        // leaf's slot is tag 1, its path, its value hash.
+        let path7 = SHA256.hash(Array("acct7".utf8)).hex
         let cases = [
-            ("a node's hash", "UPDATE state_nodes SET hash = zeroblob(32) WHERE position = (SELECT max(position) FROM state_nodes WHERE kind = 2)"),
-            ("a leaf's value hash", "UPDATE state_nodes SET value_hash = zeroblob(32) WHERE position = (SELECT max(position) FROM state_nodes WHERE kind = 1)"),
-            ("a leaf removed", "DELETE FROM state_nodes WHERE position = (SELECT min(position) FROM state_nodes WHERE kind = 1)"),
-            ("a row added", "INSERT INTO state_nodes VALUES (CAST('wallet' AS BLOB), x'00ff00', 2, zeroblob(32), NULL, NULL)"),
+            ("a node's hash", "UPDATE state_nodes SET body = CAST(x'02' || zeroblob(32) || substr(body, 34) AS BLOB) WHERE position = (SELECT max(position) FROM state_nodes)"),
+            ("a leaf's value hash", Self.zeroValueHash(path7)),
+            ("a chunk removed", "DELETE FROM state_nodes WHERE position = (SELECT max(position) FROM state_nodes)"),
+            ("a row added", "INSERT INTO state_nodes VALUES (CAST('wallet' AS BLOB), x'00ff00', x'00')"),
             ("the tree root", "UPDATE dapp_roots SET root = zeroblob(32)"),
         ]
         for (n, (what, sql)) in cases.enumerated() {
@@ -119,7 +138,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         // A commit over an altered leaf is refused, and nothing changes.
         let s = try wallet("commit.db")
         let path = SHA256.hash(Array("acct3".utf8))
-        try s.database.execute("UPDATE state_nodes SET value_hash = zeroblob(32) WHERE path = x'\(path.hex)'")
+        try s.database.execute(Self.zeroValueHash(path.hex))
         let before = try snapshot(s)
         let t = try f.task(s, dapp: "wallet", n: 1)
         let e = assertThrows(.chainBroken) { () throws(DDEError) in
@@ -127,6 +146,55 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         }
         XCTAssertTrue(e?.detail.contains("stored tree") ?? false, e?.detail ?? "")
         XCTAssertEqual(try snapshot(s), before)
+    }
+
+    /// A v2 commit rewrites the chunks on its paths from the task's proof, copying only the slots
+    /// beside the paths from the stored chunks: a stored slot that disagrees with the proof there
+    /// is refused, and nothing changes.
+    func testAV2CommitRefusesAStoredChunkThatDisagreesWithItsProof() throws {
+        var writes = [String: String?]()
+        for i in 0..<50 { writes["acct\(i)"] = .some("\(i)") }
+        try f.commit(store, dapp: "wallet", n: 0, writes: writes)
+        let key = Array("acct3".utf8)
+        let (root, entries, proof) = try store.stateProof("wallet", keys: [key])
+        let spec = TaskSpec(dappId: "wallet", dappCodeHash: f.codeHash, action: "step",
+                            payload: .object(JSONObject(uniqueMembers: [.init("n", .number(1))])),
+                            requiredCapabilities: ["state.read", "state.write"],
+                            partialState: try PartialState(entries: entries, proof: proof, root: root),
+                            timestamp: 1_700_000_000_000)
+        let t = try ComputeTask.create(spec, requester: f.requester)
+        let next = try t.partialState!.root(applying: StateWrites([key: .some(Array("9".utf8))]))
+        let r = f.result(t, writes: ["acct3": "9"]) { p in
+            p.nextStateRoot = next
+            p.sign(with: f.executor)
+        }
+        // The root chunk's slot at depth 2 beside acct3's path: a node (50 keys), given by the
+        // proof as one hash.
+        let path = SHA256.hash(key)
+        let beside = 4 + (path.pathBit(0) ? 2 : 0) + (path.pathBit(1) ? 0 : 1)
+        let body = try store.database.withStatement("SELECT body FROM state_nodes WHERE position = x'0000'") { s throws(DDEError) -> [UInt8] in
+            _ = try s.step()
+            return s.blob(0)
+        }
+        var chunk = TreeChunk(try XCTUnwrap(StoredChunk(body: body)))
+        guard case .node = chunk.slots[beside] else { return XCTFail("slot \(beside) is \(chunk.slots[beside])") }
+        chunk.slots[beside] = .node(Digest(Bytes32()))
+        try store.database.withStatement("UPDATE state_nodes SET body = ?1 WHERE position = x'0000'") { s throws(DDEError) in
+            try s.bind(1, blob: chunk.encoded)
+            try s.step()
+        }
+        let before = try snapshot(store)
+        let e = assertThrows(.chainBroken) { () throws(DDEError) in
+            try store.commit(task: t, result: r, identity: f.requester, now: 1_700_000_000_200)
+        }
+        XCTAssertTrue(e?.detail.contains("differs from the proven one") ?? false, e?.detail ?? "")
+        XCTAssertEqual(try snapshot(store), before)
+    }
+
+    /// SQL that zeroes the value hash of the leaf whose path is `pathHex` in the chunk holding it.
+    static func zeroValueHash(_ pathHex: String) -> String {
+        let at = "instr(body, x'\(pathHex)')"
+        return "UPDATE state_nodes SET body = CAST(substr(body, 1, \(at) + 31) || zeroblob(32) || substr(body, \(at) + 64) AS BLOB) WHERE \(at) > 0"
     }
 
     /// A store of schema 2 (before the trees) is migrated when opened: its trees are built from

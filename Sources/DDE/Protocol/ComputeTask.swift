@@ -91,6 +91,9 @@ public struct ComputeTask: Sendable {
 
     /// The full signed object, as parsed or built; the canonical bytes of this are what travels.
     public let json: JSON
+    /// Its canonical bytes when this process built the task (`create`): sending and committing it
+    /// then write them as they are instead of serialising the object again.
+    private let builtBytes: [UInt8]?
 
     /// The dApp state the execution reads (empty when the task carries none; v2: the present
     /// entries).
@@ -107,7 +110,8 @@ public struct ComputeTask: Sendable {
     }
 
     /// `checkIdAndSignature: false` is only for a task this process has just built and signed.
-    init(json: JSON, checkIdAndSignature: Bool) throws(DDEError) {
+    /// `bytes`: the canonical bytes of `json`, when the caller has them.
+    init(json: JSON, checkIdAndSignature: Bool, bytes: [UInt8]? = nil) throws(DDEError) {
         let r = try FieldReader(json, context: "task")
         try r.only(ComputeTask.fields)
         taskVersion = try r.integer("taskVersion")
@@ -139,6 +143,7 @@ public struct ComputeTask: Sendable {
             maxMemoryUsage: try r.optionalInteger("maxMemoryUsage"))
         signature = try r.signature("signature")
         self.json = json
+        builtBytes = bytes
 
         guard intent.payload.hash == inputHash else {
             throw DDEError(.inputHashMismatch, "task.inputHash is not H(intent.payload)")
@@ -178,5 +183,5 @@ public struct ComputeTask: Sendable {
     }
 
     /// Canonical (RFC 8785) bytes: what is sent and stored.
-    public var canonicalBytes: [UInt8] { json.canonicalBytes() }
+    public var canonicalBytes: [UInt8] { builtBytes ?? json.canonicalBytes() }
 }

@@ -140,7 +140,9 @@ extension ComputeTask {
         let id = computeId(object)
         object["taskId"] = .string(id.hex)
         object["signature"] = .string(requester.sign(.task, id).hex)
-        // Parse what we built: one code path decides what a valid task is.
-        return try ComputeTask(json: .object(object), checkIdAndSignature: false)
+        // Parse what we built: one code path decides what a valid task is. Its bytes are made
+        // once, here: the task is sent and committed as them.
+        let json = JSON.object(object)
+        return try ComputeTask(json: json, checkIdAndSignature: false, bytes: json.canonicalBytes())
     }
 }

@@ -60,7 +60,11 @@ extension Store {
             // root of the whole state it carries; that state's tree root must be the dApp's (O(n),
             // as the v1 task itself).
             let partial = task.partialState != nil
-            let current = try dappRoot(task.dappId)
+            // Every dApp's root, read once: this dApp's is the start, all of them give the node
+            // root before and, with this dApp's new root, after.
+            var roots = try dappRoots()
+            let at = roots.firstIndex { $0.dappId == dappKey }
+            let current = at.map { roots[$0].root } ?? StateRoot.empty
             let start = partial ? task.previousStateRoot : StateTree(task.stateOrEmpty).root
             guard current == start else {
                 // A v1 task is told the v1 root of the state it missed (O(n), on this refusal only).
@@ -68,7 +72,7 @@ extension Store {
                 throw DDEError(.stale, "task \(task.taskId.hex) starts from root \(task.previousStateRoot.hex) but dApp \"\(task.dappId)\" is at \(at): build a new task from the current state")
             }
             let (head, dataVersion) = try linkHead()
-            let nodeBefore = try nodeRoot()
+            let nodeBefore = StoreRoots.node(roots)
             if let head {
                 // Until the first receipt of version 3, the head's root is over v1 roots.
                 let stored = head.rootsOverTrees ? nodeBefore : try nodeRootV1()
@@ -80,11 +84,13 @@ extension Store {
 
             cdde_trace(CDDE_TRACE_COMMIT_HEAD)
             try applyWrites(verified.result.stateWrites, dapp: dappKey)
-            // The v2 tree: only the written paths' rows (StateTreeStore.swift). A v2 task whose
+            // The v2 tree: only the written paths' chunks (StateTreeStore.swift). A v2 task whose
             // writes only set keys brings the part of the tree they touch in its own proof, checked
-            // against this very root (previousStateRoot = the stored root, above): its rows are
-            // written without reading any. Deletes may lift a leaf the proof gives by hash only,
-            // so they read the stored paths.
+            // against this very root (previousStateRoot = the stored root, above): its nodes are
+            // written from the proof, and only the slots beside the paths come from the stored
+            // chunks (checked against the proof's hashes), without rehashing the stored paths.
+            // Deletes may lift a leaf the proof gives by hash only, so they load and check the
+            // stored paths.
             let writes = verified.result.stateWrites
             let stored = StoredTree(database: database, table: .live, dapp: dappKey)
             let tree: Digest
@@ -104,9 +110,16 @@ extension Store {
                 try s.step()
             }
 
+            if let at {
+                roots[at].root = tree
+            } else {
+                roots.append((dappKey, tree))
+                sortByIndex(&roots) { bytesLess($0.dappId, $1.dappId) }
+            }
+
             cdde_trace(CDDE_TRACE_COMMIT_STATE)
             let receipt = Receipt(index: index, timestamp: now, identity: identity, proof: proof,
-                                  previousStateRoot: nodeBefore, nextStateRoot: try nodeRoot(),
+                                  previousStateRoot: nodeBefore, nextStateRoot: StoreRoots.node(roots),
                                   previousReceiptHash: head?.receiptHash, assurance: assurance)
             try database.withStatement("""
                 INSERT INTO receipts(idx, receipt_hash, task_id, dapp_id, timestamp, receipt_json, signature)

@@ -82,7 +82,7 @@ enum StoreSchema {
         ALTER TABLE evidence ADD COLUMN convicted INTEGER NOT NULL DEFAULT 0;
         """,
         // 3: each dApp's v2 state tree (PROTOCOL.md section 6.2, StateTreeStore.swift): one row per
-        // leaf and node at its position, so a commit touches O(written keys x log n) rows; from
+        // chunk of four levels at its position, so a commit touches O(written keys x log n) rows; from
         // now on dapp_roots.root is the v2 tree root (a v1 root is computed from the state when
         // a v1 task needs one). `populateTrees` builds the trees of the existing states and sets
         // their roots in the same transaction (O(n) once).

@@ -1,10 +1,16 @@
 // Each dApp's v2 state tree (PROTOCOL.md section 6.2) kept in SQLite, so that a commit reads and
-// writes only the nodes on the written keys' paths: O(written keys x log n) rows, never O(n).
+// writes only the rows on the written keys' paths: O(written keys x log n) rows, never O(n).
 //
-// Table `state_nodes` (docs/STORE.md): one row per leaf and per node of the compact tree, at its
-// position: u16be(depth) || the first ceil(depth/8) bytes of the path prefix (bits after `depth`
-// zero). A node row holds its kind (2) and hash; a leaf row (kind 1) also the key's path and
-// value hash. An empty subtree has no row. `dapp_roots.root` holds each dApp's root.
+// Table `state_nodes` (docs/STORE.md): the compact tree cut into chunks of four levels, one row
+// each (as Diem's Jellyfish Merkle tree stores 16-ary nodes), so a path of a million-key tree is
+// about 6 rows, not 21. A chunk at depth D (a multiple of 4) holds the part of the tree from D down
+// to D + 4 below one position: its 31 slots, a perfect binary tree numbered from 1 (slot i's
+// children are 2i and 2i + 1; slots 16-31 are at depth D + 4), each an empty subtree, a leaf (its
+// path and value hash) or a node (its hash; a node in slots 16-31 is the top of the next chunk).
+// A chunk exists at depth 0 when the tree is not empty, and deeper where its parent's slot is a
+// node (two leaves or more below). The row's key is its position: u16be(depth) || the first
+// ceil(depth/8) bytes of the path prefix (bits after `depth` zero); its body the slots in
+// pre-order (TreeChunk). `dapp_roots.root` holds each dApp's root.
 //
 // The same functions run on a TEMP table for `verifyChain`, which replays the chain's writes into
 // a tree of its own and compares it with the stored one: the replay has the structure the
@@ -13,27 +19,146 @@
 /// Which table holds the tree: the store's, or verifyChain's replay.
 struct TreeTable: Sendable {
     let name: String
+    // The statements, made once (a commit runs them several times).
+    let select: String
+    let upsert: String
+    let delete: String
+
+    init(name: String) {
+        self.name = name
+        select = "SELECT body FROM \(name) WHERE dapp_id = ?1 AND position = ?2"
+        upsert = "INSERT OR REPLACE INTO \(name)(dapp_id, position, body) VALUES (?1, ?2, ?3)"
+        delete = "DELETE FROM \(name) WHERE dapp_id = ?1 AND position = ?2"
+    }
+
     static let live = TreeTable(name: "state_nodes")
     static let replay = TreeTable(name: "temp.replay_nodes")
 
-    var columns: String { "(dapp_id BLOB NOT NULL, position BLOB NOT NULL, kind INTEGER NOT NULL, hash BLOB NOT NULL, path BLOB, value_hash BLOB, PRIMARY KEY (dapp_id, position)) WITHOUT ROWID" }
-    /// Positions one `selectMany` asks for (unused ones repeat the last).
-    static let manyCount = 2 * StoredTree.levelsPerRead + 1
-    var selectMany: String {
-        var list = "?2"
-        for i in 3...(TreeTable.manyCount + 1) { list += ", ?\(i)" }
-        return "SELECT position, kind, hash, path, value_hash FROM \(name) WHERE dapp_id = ?1 AND position IN (\(list))"
-    }
-    var upsert: String { "INSERT OR REPLACE INTO \(name)(dapp_id, position, kind, hash, path, value_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)" }
-    var delete: String { "DELETE FROM \(name) WHERE dapp_id = ?1 AND position = ?2" }
+    var columns: String { "(dapp_id BLOB NOT NULL, position BLOB NOT NULL, body BLOB NOT NULL, PRIMARY KEY (dapp_id, position)) WITHOUT ROWID" }
 }
 
-/// One stored row.
-struct TreeRow: Equatable {
-    var kind: SubtreeKind
-    var hash: Digest
-    var path: Digest?
-    var valueHash: Digest?
+/// One stored chunk: four levels of the tree below one position.
+struct TreeChunk {
+    enum Slot: Equatable {
+        /// Below a leaf or an empty subtree: not part of the tree.
+        case none
+        case empty
+        case leaf(path: Digest, valueHash: Digest)
+        case node(Digest)
+    }
+
+    /// Levels per chunk, and the first slot at the chunk's bottom depth.
+    static let levels = 4
+    static let bottom = 1 << levels
+    static let slotCount = 2 * bottom
+
+    var slots: [Slot]
+
+    init() { slots = [Slot](repeating: .none, count: TreeChunk.slotCount) }
+
+    static let tagEmpty: UInt8 = 0, tagLeaf: UInt8 = 1, tagNode: UInt8 = 2
+
+    /// The body: slot 1 in pre-order, each slot a tag (0 empty, 1 leaf, 2 node) then the leaf's
+    /// path and value hash or the node's hash; a node above the bottom is followed by its two
+    /// children.
+    var encoded: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(128)
+        encode(1, into: &out)
+        return out
+    }
+
+    private func encode(_ i: Int, into out: inout [UInt8]) {
+        switch slots[i] {
+        case .none, .empty: out.append(TreeChunk.tagEmpty)
+        case .leaf(let path, let valueHash):
+            out.append(TreeChunk.tagLeaf)
+            path.withUnsafeBytes { out.append(contentsOf: $0) }
+            valueHash.withUnsafeBytes { out.append(contentsOf: $0) }
+        case .node(let hash):
+            out.append(TreeChunk.tagNode)
+            hash.withUnsafeBytes { out.append(contentsOf: $0) }
+            if i < TreeChunk.bottom {
+                encode(2 * i, into: &out)
+                encode(2 * i + 1, into: &out)
+            }
+        }
+    }
+
+    /// The slots of a stored chunk.
+    init(_ stored: StoredChunk) {
+        self.init()
+        for i in 1..<TreeChunk.slotCount { slots[i] = stored.slot(i) }
+    }
+}
+
+/// A chunk as read from its row: the body and where each slot starts in it, decoded slot by slot
+/// when asked (a load reads a few slots of each chunk on its way).
+struct StoredChunk {
+    let body: [UInt8]
+    /// Offset of each slot's tag in `body`, -1 for a slot below a leaf or an empty subtree.
+    private var offsets: [Int16]
+
+    /// Indexes a body; nil when it is not one.
+    init?(body: [UInt8]) {
+        self.body = body
+        var offsets = [Int16](repeating: -1, count: TreeChunk.slotCount)
+        var offset = 0
+        // Pre-order: a slot, then (a node above the bottom) its two children.
+        var pending = [1]
+        pending.reserveCapacity(8)
+        while let i = pending.popLast() {
+            guard offset < body.count else { return nil }
+            offsets[i] = Int16(truncatingIfNeeded: offset)
+            switch body[offset] {
+            case TreeChunk.tagEmpty: offset += 1
+            case TreeChunk.tagLeaf: offset += 1 + 2 * Digest.byteCount
+            case TreeChunk.tagNode:
+                offset += 1 + Digest.byteCount
+                if i < TreeChunk.bottom {
+                    pending.append(2 * i + 1)
+                    pending.append(2 * i)
+                }
+            default: return nil
+            }
+        }
+        guard offset == body.count else { return nil }
+        self.offsets = offsets
+    }
+
+    private func digest(_ at: Int) -> Digest {
+        body.withUnsafeBytes { Digest(copying: $0.baseAddress! + at) }
+    }
+
+    func slot(_ i: Int) -> TreeChunk.Slot {
+        let at = Int(offsets[i])
+        guard at >= 0 else { return .none }
+        switch body[at] {
+        case TreeChunk.tagLeaf: return .leaf(path: digest(at + 1), valueHash: digest(at + 1 + Digest.byteCount))
+        case TreeChunk.tagNode: return .node(digest(at + 1))
+        default: return .empty
+        }
+    }
+
+    /// Slot `i` as its parent sees it (nil for `.none`).
+    func subtree(_ i: Int) -> Subtree? {
+        switch slot(i) {
+        case .none: return nil
+        case .empty: return .empty
+        case .leaf(let path, let valueHash): return Subtree(kind: .leaf, hash: StateTreeHash.leaf(path: path, valueHash: valueHash))
+        case .node(let hash): return Subtree(kind: .node, hash: hash)
+        }
+    }
+
+    /// Copies slot `i` and the slots below it in this chunk into `out`.
+    func copy(_ i: Int, into out: inout [TreeChunk.Slot]) {
+        let s = slot(i)
+        out[i] = s
+        if case .node = s, i < TreeChunk.bottom {
+            copy(2 * i, into: &out)
+            copy(2 * i + 1, into: &out)
+        }
+    }
 }
 
 enum TreePosition {
@@ -56,110 +181,98 @@ struct StoredTree {
     let table: TreeTable
     let dapp: [UInt8]
 
-    /// Rows read during one load, by position (nil inside: read, and no row there).
+    /// Chunks read during one load or store, by position (nil inside: read, and no row there).
     final class Rows {
-        var byPosition: [[UInt8]: TreeRow?] = [:]
+        var chunks: [[UInt8]: StoredChunk?] = [:]
+        /// The table holds no row of this dApp (a tree built from scratch): nothing is read.
+        var none = false
     }
 
-    /// Levels of one path read by one query: the rows on the path and beside it at each level.
-    static let levelsPerRead = 16
+    private func broken(_ why: String) -> DDEError {
+        DDEError(.chainBroken, "state_nodes of dApp \"\(String(decoding: dapp, as: UTF8.self))\": \(why): run verifyChain")
+    }
 
-    /// The row at `position` (depth `depth`), which lies on `path` or beside it. When it was not
-    /// read yet, one query reads the rows on `path` and beside it for `levelsPerRead` levels from
-    /// there: a path of a million-key tree costs two queries, not one per level.
-    private func row(_ position: [UInt8], path: Digest, depth: Int, _ rows: Rows) throws(DDEError) -> TreeRow? {
-        if let known = rows.byPosition[position] { return known }
-        var positions = [[UInt8]]()
-        positions.reserveCapacity(2 * StoredTree.levelsPerRead)
-        for d in depth..<min(depth + StoredTree.levelsPerRead, StateTreeHash.depth) {
-            positions.append(TreePosition.key(path, depth: d))
-            if d > 0 { positions.append(TreePosition.key(path.flippingPathBit(d - 1), depth: d)) }
-        }
-        if !positions.contains(position) { positions.append(position) }
-        for p in positions where rows.byPosition[p] == nil { rows.byPosition[p] = .some(nil) }
-        try database.withStatement(table.selectMany) { s throws(DDEError) in
+    /// The chunk at `position`, or nil when there is none: one point query, once per load.
+    private func chunk(_ position: [UInt8], _ rows: Rows) throws(DDEError) -> StoredChunk? {
+        if let known = rows.chunks[position] { return known }
+        if rows.none { return nil }
+        let body = try database.withStatement(table.select) { s throws(DDEError) -> [UInt8]? in
             try s.bind(1, blob: dapp)
-            for i in 0..<TreeTable.manyCount {
-                try s.bind(Int32(i + 2), blob: positions[min(i, positions.count - 1)])
-            }
-            while try s.step() {
-                rows.byPosition[s.blob(0)] = .some(try treeRow(s))
-            }
+            try s.bind(2, blob: position)
+            return try s.step() ? s.blob(0) : nil
         }
-        return rows.byPosition[position] ?? nil
-    }
-
-    private func treeRow(_ s: SQLiteStatement) throws(DDEError) -> TreeRow {
-        func broken(_ why: String) -> DDEError {
-            DDEError(.chainBroken, "state_nodes of dApp \"\(String(decoding: dapp, as: UTF8.self))\": \(why): run verifyChain")
+        guard let body else {
+            rows.chunks[position] = .some(nil)
+            return nil
         }
-        let kind = s.int64(1)
-        let hash = s.blob(2)
-        guard hash.count == Digest.byteCount else { throw broken("a row holds a hash of \(hash.count) bytes") }
-        switch kind {
-        case 1:
-            let path = s.blob(3), value = s.blob(4)
-            guard path.count == Digest.byteCount, value.count == Digest.byteCount else {
-                throw broken("a leaf row lacks its path or value hash")
-            }
-            return TreeRow(kind: .leaf, hash: Digest(unchecked: hash), path: Digest(unchecked: path),
-                           valueHash: Digest(unchecked: value))
-        case 2:
-            return TreeRow(kind: .node, hash: Digest(unchecked: hash), path: nil, valueHash: nil)
-        default:
-            throw broken("a row has kind \(kind)")
-        }
+        guard let c = StoredChunk(body: body) else { throw broken("a row's body is not a chunk") }
+        rows.chunks[position] = .some(c)
+        return c
     }
 
     /// The part of the dApp's stored tree that the paths (sorted, unique) run through: nodes on
     /// the paths shown, leaves beside them in full (a delete may lift one), other nodes as their
-    /// hash. O(paths x depth) rows read.
+    /// hash. O(paths x depth / 4) rows read.
     func load(paths: [Digest]) throws(DDEError) -> PartialNode {
-        let rows = Rows()
-        let top = TreePosition.key(TreePosition.origin, depth: 0)
-        let root = try row(top, path: paths.first ?? TreePosition.origin, depth: 0, rows)
-        return try expand(row: root, depth: 0, prefix: TreePosition.origin, paths[...], rows)
+        try load(paths: paths, Rows())
     }
 
-    private func expand(row: TreeRow?, depth: Int, prefix: Digest,
+    private func load(paths: [Digest], _ rows: Rows) throws(DDEError) -> PartialNode {
+        guard let root = try chunk(TreePosition.key(TreePosition.origin, depth: 0), rows) else { return .empty }
+        return try expand(root, 1, depth: 0, prefix: TreePosition.origin, paths[...], rows)
+    }
+
+    private func expand(_ c: StoredChunk, _ i: Int, depth: Int, prefix: Digest,
                         _ paths: ArraySlice<Digest>, _ rows: Rows) throws(DDEError) -> PartialNode {
-        guard let row else { return .empty }
-        if row.kind == .leaf { return .leaf(path: row.path!, valueHash: row.valueHash!) }
-        guard let first = paths.first else { return .opaque(Subtree(kind: .node, hash: row.hash)) }
-        guard depth < StateTreeHash.depth - 1 else {
-            throw DDEError(.chainBroken, "state_nodes of dApp \"\(String(decoding: dapp, as: UTF8.self))\": a node at depth \(depth): run verifyChain")
+        switch c.slot(i) {
+        case .none: throw broken("a chunk lacks a slot")
+        case .empty: return .empty
+        case .leaf(let path, let valueHash): return .leaf(path: path, valueHash: valueHash)
+        case .node(let hash):
+            if paths.isEmpty { return .opaque(Subtree(kind: .node, hash: hash)) }
+            guard depth < StateTreeHash.depth - 1 else { throw broken("a node at depth \(depth)") }
+            if i >= TreeChunk.bottom {
+                guard let next = try chunk(TreePosition.key(prefix, depth: depth), rows) else {
+                    throw broken("the chunk below a node at depth \(depth) is missing")
+                }
+                return try expand(next, 1, depth: depth, prefix: prefix, paths, rows)
+            }
+            let k = StateProof.splitIndex(paths, depth: depth)
+            return .branch(try expand(c, 2 * i, depth: depth + 1, prefix: prefix, paths[..<k], rows),
+                           try expand(c, 2 * i + 1, depth: depth + 1, prefix: prefix.settingPathBit(depth), paths[k...], rows))
         }
-        let k = StateProof.splitIndex(paths, depth: depth)
-        let right = prefix.settingPathBit(depth)
-        // Both children lie on, or beside, any path below this node.
-        let l = try self.row(TreePosition.key(prefix, depth: depth + 1), path: first, depth: depth + 1, rows)
-        let r = try self.row(TreePosition.key(right, depth: depth + 1), path: first, depth: depth + 1, rows)
-        // A sibling off the paths that holds one leaf is loaded whole (a delete beside it lifts it).
-        return .branch(try expand(row: l, depth: depth + 1, prefix: prefix, paths[..<k], rows),
-                       try expand(row: r, depth: depth + 1, prefix: right, paths[k...], rows))
     }
 
-    /// Writes `new` (the loaded `old` with writes applied) back: the rows of its canonical form
-    /// that differ from `old`'s are written, `old`'s rows that are gone are deleted. Returns the
-    /// new root.
+    /// Writes `new` (the loaded or proven `old` with writes applied, canonical) back: the chunks
+    /// it shows are rewritten where their bodies change, the chunks `old` shows that `new` no
+    /// longer has are deleted. Slots that `new` gives by hash only are copied from the stored
+    /// chunk, which must agree with that hash. Returns the new root.
     func store(old: PartialNode, new: PartialNode) throws(DDEError) -> Digest {
-        var before = [[UInt8]: TreeRow]()
-        _ = StoredTree.emit(old, depth: 0, prefix: TreePosition.origin, into: &before)
-        var after = [[UInt8]: TreeRow]()
-        let top = StoredTree.emit(new.normalized(), depth: 0, prefix: TreePosition.origin, into: &after)
-        for (position, row) in after {
-            if before.removeValue(forKey: position) == row { continue }
+        try store(old: old, new: new, Rows())
+    }
+
+    private func store(old: PartialNode, new unnormalized: PartialNode, _ rows: Rows) throws(DDEError) -> Digest {
+        let new = unnormalized.normalized()
+        var before = [[UInt8]]()
+        StoredTree.chunkPositions(old, depth: 0, prefix: TreePosition.origin, into: &before)
+        var after = [[UInt8]: [UInt8]]()
+        let top: Subtree
+        switch new {
+        case .empty: top = .empty
+        case .opaque(let s): top = s
+        case .leaf, .branch:
+            top = try emit(new, depth: 0, prefix: TreePosition.origin, rows, into: &after)
+        }
+        for (position, body) in after {
+            if let stored = rows.chunks[position] ?? nil, stored.body == body { continue }
             try database.withStatement(table.upsert) { s throws(DDEError) in
                 try s.bind(1, blob: dapp)
                 try s.bind(2, blob: position)
-                try s.bind(3, int64: Int64(row.kind.rawValue))
-                try s.bind(4, blob: row.hash.bytes)
-                if let p = row.path { try s.bind(5, blob: p.bytes) } else { try s.bindNull(5) }
-                if let v = row.valueHash { try s.bind(6, blob: v.bytes) } else { try s.bindNull(6) }
+                try s.bind(3, blob: body)
                 try s.step()
             }
         }
-        for position in before.keys {
+        for position in before where after[position] == nil {
             try database.withStatement(table.delete) { s throws(DDEError) in
                 try s.bind(1, blob: dapp)
                 try s.bind(2, blob: position)
@@ -169,20 +282,68 @@ struct StoredTree {
         return top.hash
     }
 
-    /// The rows of a canonical tree (as loaded, or normalised after writes), hashed once
-    /// bottom-up; returns its subtree.
-    private static func emit(_ node: PartialNode, depth: Int, prefix: Digest, into out: inout [[UInt8]: TreeRow]) -> Subtree {
+    /// The positions of the chunks a canonical tree shows: the root's when it is a leaf or a
+    /// branch, and each branch at a depth that is a multiple of 4.
+    private static func chunkPositions(_ node: PartialNode, depth: Int, prefix: Digest, into out: inout [[UInt8]]) {
         switch node {
-        case .empty: return .empty
-        case .opaque(let s): return s
-        case .leaf(let path, let valueHash):
-            let hash = StateTreeHash.leaf(path: path, valueHash: valueHash)
-            out[TreePosition.key(prefix, depth: depth)] = TreeRow(kind: .leaf, hash: hash, path: path, valueHash: valueHash)
-            return Subtree(kind: .leaf, hash: hash)
+        case .empty, .opaque: return
+        case .leaf: if depth == 0 { out.append(TreePosition.key(prefix, depth: 0)) }
         case .branch(let l, let r):
-            let s = StateTreeHash.combine(emit(l, depth: depth + 1, prefix: prefix, into: &out),
-                                          emit(r, depth: depth + 1, prefix: prefix.settingPathBit(depth), into: &out))
-            out[TreePosition.key(prefix, depth: depth)] = TreeRow(kind: s.kind, hash: s.hash)
+            if depth % TreeChunk.levels == 0 { out.append(TreePosition.key(prefix, depth: depth)) }
+            chunkPositions(l, depth: depth + 1, prefix: prefix, into: &out)
+            chunkPositions(r, depth: depth + 1, prefix: prefix.settingPathBit(depth), into: &out)
+        }
+    }
+
+    /// The chunk of `node` (a leaf or branch at `depth`, a multiple of 4) and those below it that
+    /// it shows, encoded into `out`, hashed once bottom-up; returns its subtree.
+    private func emit(_ node: PartialNode, depth: Int, prefix: Digest, _ rows: Rows,
+                      into out: inout [[UInt8]: [UInt8]]) throws(DDEError) -> Subtree {
+        let position = TreePosition.key(prefix, depth: depth)
+        let old = try chunk(position, rows)
+        var slots = TreeChunk()
+        let top = try fill(node, 1, depth: depth, prefix: prefix, old, &slots.slots, rows, into: &out)
+        out[position] = slots.encoded
+        return top
+    }
+
+    private func fill(_ node: PartialNode, _ i: Int, depth: Int, prefix: Digest, _ old: StoredChunk?,
+                      _ slots: inout [TreeChunk.Slot], _ rows: Rows,
+                      into out: inout [[UInt8]: [UInt8]]) throws(DDEError) -> Subtree {
+        switch node {
+        case .empty:
+            slots[i] = .empty
+            return .empty
+        case .leaf(let path, let valueHash):
+            slots[i] = .leaf(path: path, valueHash: valueHash)
+            return Subtree(kind: .leaf, hash: StateTreeHash.leaf(path: path, valueHash: valueHash))
+        case .opaque(let s):
+            if i >= TreeChunk.bottom && s.kind == .node {
+                slots[i] = .node(s.hash)
+                return s
+            }
+            // Inside the chunk: the stored slots below, which must hash as `new` says.
+            guard let old, old.subtree(i) == s else {
+                throw DDEError(.chainBroken, "the stored tree of dApp \"\(String(decoding: dapp, as: UTF8.self))\" differs from the proven one beside the written paths (depth \(depth)): run verifyChain")
+            }
+            old.copy(i, into: &slots)
+            return s
+        case .branch(let l, let r):
+            guard depth < StateTreeHash.depth - 1 else {
+                throw DDEError(.internalError, "state tree: a branch at depth \(depth)")
+            }
+            if i >= TreeChunk.bottom {
+                let s = try emit(node, depth: depth, prefix: prefix, rows, into: &out)
+                slots[i] = .node(s.hash)
+                return s
+            }
+            let a = try fill(l, 2 * i, depth: depth + 1, prefix: prefix, old, &slots, rows, into: &out)
+            let b = try fill(r, 2 * i + 1, depth: depth + 1, prefix: prefix.settingPathBit(depth), old, &slots, rows, into: &out)
+            let s = StateTreeHash.combine(a, b)
+            guard s.kind == .node else {
+                throw DDEError(.internalError, "state tree: a branch with \(s.kind == .empty ? "no leaf" : "one leaf") is not compact")
+            }
+            slots[i] = .node(s.hash)
             return s
         }
     }
@@ -193,7 +354,8 @@ struct StoredTree {
     func apply(root: Digest, writes: StateWrites) throws(DDEError) -> Digest {
         if writes.isEmpty { return root }
         let paths = StateProof.provenPaths(writes.entries.map { $0.key })
-        let old = try load(paths: paths)
+        let rows = Rows()
+        let old = try load(paths: paths, rows)
         var hashes = 0
         let found = old.fold(&hashes).hash
         guard found == root else {
@@ -203,14 +365,16 @@ struct StoredTree {
         for w in writes.entries {
             new = new.writing(StateTreeHash.path(w.key), w.value.map { SHA256.hash($0) }, depth: 0)
         }
-        return try store(old: old, new: new)
+        return try store(old: old, new: new, rows)
     }
 
     /// Builds the dApp's tree in `table` from its whole state (the migration to schema 3, and
     /// tests): O(n). The table must hold no row of that dApp.
     func build(state: [(key: [UInt8], value: [UInt8])]) throws(DDEError) -> Digest {
         let tree = StateTree(leaves: state.map { (path: StateTreeHash.path($0.key), valueHash: SHA256.hash($0.value)) })
-        return try store(old: .empty, new: tree.fullTree())
+        let rows = Rows()
+        rows.none = true
+        return try store(old: .empty, new: tree.fullTree(), rows)
     }
 
 }

@@ -56,6 +56,9 @@ public struct RawCommitRows: Sendable {
     /// When set, the executor's reputation row is written too (a delegation scores the executor
     /// in the commit's transaction).
     public var executorKey: [UInt8]?
+    /// The state tree's rows the commit writes (state_nodes: position, body), upserted as the
+    /// store does. Empty: none (`RawSQLiteWriter.treeRows` reads a store's).
+    public var treeRows: [(position: [UInt8], body: [UInt8])] = []
 
     /// The rows `Store.commit` wrote for `receipt` (the first state write stands for the writes).
     public init(receipt: Receipt, task: ComputeTask, result: ComputeResult, executorKey: [UInt8]? = nil) {
@@ -100,6 +103,7 @@ public final class RawSQLiteWriter {
             INSERT OR REPLACE INTO reputation(executor_key, successes, failures, timeouts, latency_sum, latency_count,
                 decayed_at, last_seen, consecutive_invalid, banned_until) VALUES (?1, ?2, 0, 0, ?3, ?2, ?4, ?4, 0, 0)
             """,
+            "INSERT OR REPLACE INTO state_nodes(dapp_id, position, body) VALUES (?1, ?2, ?3)",
         ] {
             var s: OpaquePointer?
             guard sqlite3_prepare_v2(db, sql, -1, &s, nil) == SQLITE_OK, let s else {
@@ -121,7 +125,7 @@ public final class RawSQLiteWriter {
     /// One durable transaction writing `rows` as receipt `index` (receipt hash and task id are
     /// made unique per index, so any rows can be written many times).
     public func commit(_ rows: RawCommitRows, index: Int64) throws(DDEError) {
-        guard statements.count == 5 else { throw DDEError(.closed, "raw SQLite writer is closed") }
+        guard statements.count == 6 else { throw DDEError(.closed, "raw SQLite writer is closed") }
         var receiptHash = rows.receiptHash, taskId = rows.taskId
         withUnsafeBytes(of: index.littleEndian) { i in
             for k in 0..<min(8, receiptHash.count, taskId.count) { receiptHash[k] ^= i[k]; taskId[k] ^= i[k] }
@@ -148,7 +152,34 @@ public final class RawSQLiteWriter {
             sqlite3_bind_int64(s[4], 4, rows.timestamp)
             try step(s[4])
         }
+        for row in rows.treeRows {
+            blob(s[5], 1, rows.dappId); blob(s[5], 2, row.position); blob(s[5], 3, row.body)
+            try step(s[5])
+        }
         try exec("COMMIT")
+    }
+
+    /// The state_nodes rows of `dappId` in the store at `path` (read with its own connection).
+    public static func treeRows(path: String, dappId: String) throws(DDEError) -> [(position: [UInt8], body: [UInt8])] {
+        var db: OpaquePointer?
+        defer { sqlite3_close_v2(db) }
+        var s: OpaquePointer?
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK,
+              sqlite3_prepare_v2(db, "SELECT position, body FROM state_nodes WHERE dapp_id = ?1 ORDER BY position", -1, &s, nil) == SQLITE_OK,
+              let s else {
+            throw DDEError(.store, "raw SQLite: cannot read state_nodes of \(path)")
+        }
+        defer { sqlite3_finalize(s) }
+        let id = Array(dappId.utf8)
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        _ = id.withUnsafeBytes { sqlite3_bind_blob64(s, 1, $0.baseAddress, sqlite3_uint64($0.count), transient) }
+        func column(_ i: Int32) -> [UInt8] {
+            guard let p = sqlite3_column_blob(s, i) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, i))))
+        }
+        var out = [(position: [UInt8], body: [UInt8])]()
+        while sqlite3_step(s) == SQLITE_ROW { out.append((column(0), column(1))) }
+        return out
     }
 
     private var message: String { db.map { String(cString: sqlite3_errmsg($0)) } ?? "not open" }

@@ -11,8 +11,11 @@
 //       (64-320 KiB) so that some kills land while the WAL is being written and synced.
 //
 //   dde-torture bench-store --dir DIR --wat counter.wat [--commits N] [--rounds R] [--chain N]
-//       Durable commits per second through Store.commit against raw SQLite transactions writing
-//       the same bytes with the same settings, and verifyChain time per receipt. One JSON line.
+//                           [--task-version 1|2]
+//       Durable commits per second through Store.commit (of a verified result, and the public
+//       one that verifies again) against their floors: raw SQLite transactions writing the same
+//       bytes with the same settings plus the receipt's hash and signature (and the proof's
+//       verification for the public one); verifyChain time per receipt. One JSON line.
 //
 //   dde-torture bench-executor --wat hashchain.wat [--n N] [--repeats R] [--wasm OUT]
 //       ExecutorBenchmark.run (fuel metering on vs off). One JSON line; --wasm writes the
@@ -90,6 +93,18 @@ func counterTask(dappId: String, code: Digest, state: StateMap, tag: String, pad
     return must("task create") { () throws(DDEError) in try ComputeTask.create(spec, requester: requester) }
 }
 
+/// The same counter task in taskVersion 2 (the protocol's form since issue 15): the "count" entry
+/// and its proof against the state's tree root, instead of the whole state.
+func counterTaskV2(dappId: String, code: Digest, state: StateMap, tag: String, padBytes: Int, timestamp: UInt64) -> ComputeTask {
+    var payload = JSONObject()
+    payload["tag"] = .string(tag)
+    if padBytes > 0 { payload["pad"] = .string(String(repeating: "p", count: padBytes)) }
+    let spec = TaskSpec(dappId: dappId, dappCodeHash: code, action: "increment", payload: .object(payload),
+                        requiredCapabilities: ["state.read", "state.write"], state: state,
+                        stateKeys: [Array("count".utf8)], timestamp: timestamp)
+    return must("task create") { () throws(DDEError) in try ComputeTask.create(spec, requester: requester) }
+}
+
 func stateMap(_ store: Store, _ dappId: String) -> StateMap {
     var map = StateMap()
     for entry in must("read state", { () throws(DDEError) in try store.dappState(dappId) }) { map.set(entry.key, entry.value) }
@@ -146,23 +161,29 @@ func threadCPUNs() -> UInt64 {
 struct Prepared {
     let task: ComputeTask
     let result: ComputeResult
+    /// The result as the Verifier passed it (checked before any timing): what a delegation commits.
+    let verified: VerifiedResult
 }
 
-/// `n` counter tasks forming one valid chain from the empty state, executed ahead of time.
-func prepareChain(_ n: Int, code: Digest, codeStore: CodeStore, padEvery: Int) -> [Prepared] {
+/// `n` counter tasks forming one valid chain from the empty state, executed ahead of time, in
+/// taskVersion `version` (1: the whole state; 2: the "count" entry and its proof).
+func prepareChain(_ n: Int, code: Digest, codeStore: CodeStore, padEvery: Int, version: Int) -> [Prepared] {
     var state = StateMap()
     var out: [Prepared] = []
     let sandbox = Sandbox()
     out.reserveCapacity(n)
     for i in 0..<n {
-        let task = counterTask(dappId: "counter", code: code, state: state, tag: "bench-\(i)",
-                               padBytes: padEvery > 0 && i % padEvery == padEvery - 1 ? 64 << 10 : 0,
-                               timestamp: 1_700_000_000_000 + UInt64(i))
+        let pad = padEvery > 0 && i % padEvery == padEvery - 1 ? 64 << 10 : 0
+        let time = 1_700_000_000_000 + UInt64(i)
+        let task = version == 1
+            ? counterTask(dappId: "counter", code: code, state: state, tag: "bench-\(i)", padBytes: pad, timestamp: time)
+            : counterTaskV2(dappId: "counter", code: code, state: state, tag: "bench-\(i)", padBytes: pad, timestamp: time)
         let result = must("execute") { () throws(DDEError) in
             try Executor.execute(task: task, keyPair: executorKey, codeStore: codeStore, sandbox: sandbox, now: 1_700_000_000_000)
         }
+        let verified = must("verify") { () throws(DDEError) in try Verifier.verified(task: task, result: result) }
         state = state.applying(result.stateWrites)
-        out.append(Prepared(task: task, result: result))
+        out.append(Prepared(task: task, result: result, verified: verified))
     }
     return out
 }
@@ -171,8 +192,12 @@ func removeStore(_ path: String) {
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
 }
 
+/// How the store commits: a result the Verifier passed (`Store.commit(_:identity:now:assurance:)`,
+/// the delegation's commit), or the public `Store.commit(task:result:...)` that verifies it again.
+enum CommitPath { case verified, verifying }
+
 /// Commits `chain` into a fresh store at `path`; returns wall and CPU nanoseconds and the rows written.
-func timeStoreCommits(_ chain: [Prepared], path: String) -> (time: (wall: UInt64, cpu: UInt64), rows: [RawCommitRows]) {
+func timeStoreCommits(_ chain: [Prepared], path: String, _ how: CommitPath) -> (time: (wall: UInt64, cpu: UInt64), rows: [RawCommitRows]) {
     removeStore(path)
     let store = must("open") { () throws(DDEError) in try Store(path: path) }
     var rows: [RawCommitRows] = []
@@ -181,27 +206,49 @@ func timeStoreCommits(_ chain: [Prepared], path: String) -> (time: (wall: UInt64
     receipts.reserveCapacity(chain.count)
     let start = monotonicNs(), cpuStart = threadCPUNs()
     for (i, p) in chain.enumerated() {
+        let now = 1_700_000_000_000 + UInt64(i)
         receipts.append(must("commit") { () throws(DDEError) in
-            try store.commit(task: p.task, result: p.result, identity: requester, now: 1_700_000_000_000 + UInt64(i))
+            switch how {
+            case .verified: return try store.commit(p.verified, identity: requester, now: now, assurance: .direct)
+            case .verifying: return try store.commit(task: p.task, result: p.result, identity: requester, now: now)
+            }
         })
     }
     let elapsed = (monotonicNs() - start, threadCPUNs() - cpuStart)
+    store.close()
+    // The tree's rows: the counter holds one key, so its tree is one chunk, which every commit
+    // rewrites; the floor writes it as the store left it.
+    let tree = must("tree rows") { () throws(DDEError) in try RawSQLiteWriter.treeRows(path: path, dappId: "counter") }
     for (p, r) in zip(chain, receipts) {
         guard !p.result.stateWrites.entries.isEmpty else { fail("the counter wrote nothing") }
-        rows.append(RawCommitRows(receipt: r, task: p.task, result: p.result))
+        var row = RawCommitRows(receipt: r, task: p.task, result: p.result)
+        row.treeRows = tree
+        rows.append(row)
     }
-    store.close()
     return (elapsed, rows)
 }
 
-/// Raw SQLite (`RawSQLiteWriter`): the same schema, WAL and synchronous=FULL, and per commit
-/// one BEGIN IMMEDIATE ... COMMIT inserting the same bytes: receipt, compute_result, state value,
-/// dApp root. Returns wall and CPU nanoseconds.
-func timeRawInserts(_ rows: [RawCommitRows], path: String) -> (wall: UInt64, cpu: UInt64) {
+/// The floor of a commit: raw SQLite (`RawSQLiteWriter`: the same schema, WAL and
+/// synchronous=FULL, and per commit one BEGIN IMMEDIATE ... COMMIT inserting the same bytes:
+/// receipt, compute_result, state value, dApp root, the tree's chunk), plus what the protocol
+/// requires of the requester for each receipt: its hash (SHA-256 of its canonical bytes) and its
+/// Ed25519 signature (libsodium directly); with `verify`, also the Ed25519 verification of the
+/// executor's proof that the public Store.commit repeats. Returns wall and CPU nanoseconds.
+func timeRawInserts(_ rows: [RawCommitRows], path: String, verify: Bool = false) -> (wall: UInt64, cpu: UInt64) {
     let writer = must("raw open") { () throws(DDEError) in try RawSQLiteWriter(path: path) }
     defer { writer.close() }
+    var pk = [UInt8](repeating: 0, count: 32), sk = [UInt8](repeating: 0, count: 64)
+    crypto_sign_keypair(&pk, &sk)
+    var message = [UInt8](repeating: 0x52, count: 64), signature = [UInt8](repeating: 0, count: 64)
+    var proofSignature = [UInt8](repeating: 0, count: 64)
+    crypto_sign_detached(&proofSignature, nil, message, 64, sk)
     let start = monotonicNs(), cpuStart = threadCPUNs()
     for (i, r) in rows.enumerated() {
+        if verify { _ = crypto_sign_verify_detached(proofSignature, message, 64, pk) }
+        message.withUnsafeMutableBufferPointer { m in
+            _ = crypto_hash_sha256(m.baseAddress! + 32, r.receiptJSON, UInt64(r.receiptJSON.count))
+        }
+        crypto_sign_detached(&signature, nil, message, 64, sk)
         must("raw commit") { () throws(DDEError) in try writer.commit(r, index: Int64(i)) }
     }
     return (monotonicNs() - start, threadCPUNs() - cpuStart)
@@ -212,37 +259,43 @@ func benchStore(_ o: Options) {
     let commits = o.int("commits", 200)
     let rounds = o.int("rounds", 8)
     let chainLength = o.int("chain", 3000)
+    let version = o.int("task-version", 2)
     let codeStore = must("code store") { () throws(DDEError) in try CodeStore(directory: URL(fileURLWithPath: dir + "/code")) }
     let code = must("add counter") { () throws(DDEError) in try codeStore.add(try CodeStore.compile(wat: readText(o.string("wat")))) }
     // One commit in 16 carries a 64 KiB payload, as real tasks sometimes do.
-    let chain = prepareChain(max(commits, chainLength), code: code, codeStore: codeStore, padEvery: 16)
+    let chain = prepareChain(max(commits, chainLength), code: code, codeStore: codeStore, padEvery: 16, version: version)
     let storePath = dir + "/store.db", rawPath = dir + "/raw.db"
 
-    // Alternate the two (ABBA order) so that both see the same disk conditions; the figures are
+    // Each round runs the verified commit, its floor, the verifying commit and its floor, in an
+    // order that turns each round (so that all see the same disk conditions); the figures are
     // the totals over all rounds, and the median of the per-round ratios.
     var storeNs: UInt64 = 0, rawNs: UInt64 = 0, storeCPU: UInt64 = 0, rawCPU: UInt64 = 0
+    var publicNs: UInt64 = 0, publicRawNs: UInt64 = 0, publicCPU: UInt64 = 0, publicRawCPU: UInt64 = 0
     var perRound: [String] = []
-    var ratios: [Double] = []
-    let rows = timeStoreCommits(Array(chain.prefix(commits)), path: storePath).rows
+    var ratios: [Double] = [], publicRatios: [Double] = []
+    let rows = timeStoreCommits(Array(chain.prefix(commits)), path: storePath, .verified).rows
     for round in 0..<max(1, rounds) {
-        var s: (wall: UInt64, cpu: UInt64) = (0, 0), r: (wall: UInt64, cpu: UInt64) = (0, 0)
-        if round % 2 == 0 {
-            s = timeStoreCommits(Array(chain.prefix(commits)), path: storePath).time
-            r = timeRawInserts(rows, path: rawPath)
-        } else {
-            r = timeRawInserts(rows, path: rawPath)
-            s = timeStoreCommits(Array(chain.prefix(commits)), path: storePath).time
-        }
+        var s: (wall: UInt64, cpu: UInt64) = (0, 0), r = s, p = s, pr = s
+        let steps: [() -> Void] = [
+            { s = timeStoreCommits(Array(chain.prefix(commits)), path: storePath, .verified).time },
+            { r = timeRawInserts(rows, path: rawPath) },
+            { p = timeStoreCommits(Array(chain.prefix(commits)), path: storePath, .verifying).time },
+            { pr = timeRawInserts(rows, path: rawPath, verify: true) },
+        ]
+        for k in 0..<steps.count { steps[(k + round) % steps.count]() }
         storeNs += s.wall; rawNs += r.wall; storeCPU += s.cpu; rawCPU += r.cpu
+        publicNs += p.wall; publicRawNs += pr.wall; publicCPU += p.cpu; publicRawCPU += pr.cpu
         ratios.append(Double(r.wall) / Double(max(1, s.wall)))
-        perRound.append("[\(rate(commits, s.wall)),\(rate(commits, r.wall))]")
+        publicRatios.append(Double(pr.wall) / Double(max(1, p.wall)))
+        perRound.append("[\(rate(commits, s.wall)),\(rate(commits, r.wall)),\(rate(commits, p.wall)),\(rate(commits, pr.wall))]")
     }
     ratios.sort()
+    publicRatios.sort()
     let total = commits * max(1, rounds)
 
     // verifyChain on a long chain (built with the same durable commits).
     let chainPath = dir + "/chain.db"
-    _ = timeStoreCommits(Array(chain.prefix(chainLength)), path: chainPath)
+    _ = timeStoreCommits(Array(chain.prefix(chainLength)), path: chainPath, .verified)
     let store = must("open") { () throws(DDEError) in try Store(path: chainPath) }
     let start = monotonicNs()
     let report = must("verifyChain") { () throws(DDEError) in try store.verifyChain() }
@@ -256,6 +309,11 @@ func benchStore(_ o: Options) {
         "medianRoundRatio":\(fixed(ratios[ratios.count / 2], 3)),\
         "storeCPUMicrosecondsPerCommit":\(fixed(Double(storeCPU) / 1e3 / Double(total), 1)),\
         "rawCPUMicrosecondsPerTransaction":\(fixed(Double(rawCPU) / 1e3 / Double(total), 1)),\
+        "taskVersion":\(version),"publicCommitsPerSecond":\(rate(total, publicNs)),\
+        "publicRawPerSecond":\(rate(total, publicRawNs)),"publicRatio":\(fixed(Double(publicRawNs) / Double(max(1, publicNs)), 3)),\
+        "publicMedianRoundRatio":\(fixed(publicRatios[publicRatios.count / 2], 3)),\
+        "publicCPUMicrosecondsPerCommit":\(fixed(Double(publicCPU) / 1e3 / Double(total), 1)),\
+        "publicRawCPUMicrosecondsPerTransaction":\(fixed(Double(publicRawCPU) / 1e3 / Double(total), 1)),\
         "perRound":[\(perRound.joined(separator: ","))],\
         "verifyChainReceipts":\(chainLength),"verifyChainMs":\(fixed(Double(verifyNs) / 1e6, 1)),\
         "verifyChainMicrosecondsPerReceipt":\(fixed(Double(verifyNs) / 1e3 / Double(chainLength), 1)),\
