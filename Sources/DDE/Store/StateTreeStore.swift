@@ -90,7 +90,7 @@ struct StoredTree {
     }
 
     private func treeRow(_ s: SQLiteStatement) throws(DDEError) -> TreeRow {
-        func broken(_ why: String) -> DDEError {
+        func broken(_ why: ErrorDetail) -> DDEError {
             DDEError(.chainBroken, "state_nodes of dApp \"\(String(decoding: dapp, as: UTF8.self))\": \(why): run verifyChain")
         }
         let kind = s.int64(1)
