@@ -60,7 +60,9 @@ cross_arch() {
             # alike: armv7-a, VFPv3 with 16 double registers (no NEON), floating-point arguments
             # in VFP registers (-mfloat-abi=hard, the armhf ABI; the embedded target's default is
             # soft), and Thumb-2 (smaller than ARM code).
-            SWIFT_ARCH_FLAGS=(-Xcc -march=armv7-a -Xcc -mfpu=vfpv3-d16 -Xcc -mfloat-abi=hard -Xcc -mthumb)
+            # The machine outliner, which LLVM runs by default for AArch64 but not for ARM: 38 KB less.
+            SWIFT_ARCH_FLAGS=(-Xcc -march=armv7-a -Xcc -mfpu=vfpv3-d16 -Xcc -mfloat-abi=hard -Xcc -mthumb
+                              -Xllvm -enable-machine-outliner=always)
             # _FILE_OFFSET_BITS=64: 64-bit off_t in the shim's open/read, so a file over 2 GiB is
             # read up to its limit and refused with EFBIG, as on 64-bit, not failed with EOVERFLOW.
             # _TIME_BITS=64: 64-bit time_t, so the clock (cdde_now_ms) and the MQTT waits work
