@@ -80,13 +80,13 @@ echo "build-embedded: swiftc (Embedded, $SWIFT_TARGET, -Osize) Sources/DDE"
 # this produces are harmless and filtered out. -function-sections: one section per function, so that
 # --gc-sections below drops every public function the C API does not reach (the CLI's helpers).
 # The -Xllvm flags trade a little speed for size (docs/BUILDING.md has the bytes each saves):
-# no closure specialisation (a copy of a function per closure literal passed to it), the
-# machine outliner also over the specialised generics (linkonce_odr, which it skips by default),
-# run twice, and traps that LLVM may merge: the runtime checks of a function (an overflow, an
-# index out of range) may share one trap instruction, still a trap, but a crash report then
-# names the function rather than the check.
-SIZE_FLAGS=(-Xllvm -sil-disable-pass=closure-specialize -Xllvm -enable-linkonceodr-outlining
-            -Xllvm -machine-outliner-reruns=2 -Xfrontend -mergeable-traps)
+# no closure specialisation (a copy of a function per closure literal passed to it), and traps
+# that LLVM may merge: the runtime checks of a function (an overflow, an index out of range) may
+# share one trap instruction, still a trap, but a crash report then names the function rather
+# than the check. The machine outliner's flags differ by architecture (SWIFT_ARCH_FLAGS in
+# scripts/arch.sh): on aarch64 it also runs over the specialised generics (linkonce_odr, which
+# it skips by default) and twice; on armv7 once, over ordinary functions only.
+SIZE_FLAGS=(-Xllvm -sil-disable-pass=closure-specialize -Xfrontend -mergeable-traps)
 find Sources/DDE -name '*.swift' | LC_ALL=C sort > "$OBJ/sources.txt"
 set +e
 "$SWIFTC" -target "$SWIFT_TARGET" -enable-experimental-feature Embedded \
