@@ -80,11 +80,13 @@ echo "build-embedded: swiftc (Embedded, $SWIFT_TARGET, -Osize) Sources/DDE"
 # this produces are harmless and filtered out. -function-sections: one section per function, so that
 # --gc-sections below drops every public function the C API does not reach (the CLI's helpers).
 # The -Xllvm flags trade a little speed for size (docs/BUILDING.md has the bytes each saves):
-# no closure specialisation (a copy of a function per closure literal passed to it), and the
-# machine outliner also over the specialised generics (linkonce_odr, which it skips by default),
-# run twice.
-SIZE_FLAGS=(-Xllvm -sil-disable-pass=closure-specialize -Xllvm -enable-linkonceodr-outlining
-            -Xllvm -machine-outliner-reruns=2)
+# no closure specialisation (a copy of a function per closure literal passed to it), and traps
+# that LLVM may merge: the runtime checks of a function (an overflow, an index out of range) may
+# share one trap instruction, still a trap, but a crash report then names the function rather
+# than the check. The machine outliner's flags differ by architecture (SWIFT_ARCH_FLAGS in
+# scripts/arch.sh): on aarch64 it also runs over the specialised generics (linkonce_odr, which
+# it skips by default) and twice; on armv7 once, over ordinary functions only.
+SIZE_FLAGS=(-Xllvm -sil-disable-pass=closure-specialize -Xfrontend -mergeable-traps)
 find Sources/DDE -name '*.swift' | LC_ALL=C sort > "$OBJ/sources.txt"
 set +e
 "$SWIFTC" -target "$SWIFT_TARGET" -enable-experimental-feature Embedded \
@@ -105,7 +107,18 @@ for c in Sources/CDDE/*.c scripts/embedded/embedded-support.c; do
     "$CC" $CFLAGS "${C_ARCH_FLAGS[@]}" -I Sources/CDDE/include -c "$c" -o "$OBJ/$(basename "${c%.c}").c.o"
 done
 
-echo "build-embedded: $CC -shared libdde.so (ld.lld)"
+# The functions a verification runs first in .text (scripts/embedded/hot-functions.txt, made by
+# scripts/gen-hot-functions.sh), then every function the machine outliner made (their numbers
+# change with the code, so they cannot be listed; all of them together are about 40 KB): a
+# process that verifies touches two or three 64 KiB windows of the library's code, not all of it.
+HOT=scripts/embedded/hot-functions.txt
+grep -v '^#' "$HOT" > "$OBJ/hot.txt" || true
+"$GNU-nm" --defined-only "$OBJ/DDE.o" "$OBJ"/*.c.o | awk 'NF == 3 { print $3 }' | LC_ALL=C sort -u > "$OBJ/defined.txt"
+{ cat "$OBJ/hot.txt"; grep '^OUTLINED_FUNCTION_' "$OBJ/defined.txt" || true; } > "$OBJ/symbol-order.txt"
+hot_listed=$(wc -l < "$OBJ/hot.txt")
+hot_found=$(LC_ALL=C sort -u "$OBJ/hot.txt" | LC_ALL=C comm -12 - "$OBJ/defined.txt" | wc -l)
+
+echo "build-embedded: $CC -shared libdde.so (ld.lld; $hot_found of the $hot_listed hot functions listed are here)"
 # Linked by the toolchain's lld (through -B, a folder whose `ld` is ld.lld: gcc 12 has no
 # --ld-path): GNU ld 2.40 pads the file so that RELRO ends on a 64 KB boundary, which made the
 # size jump in 64 KB steps (595,368 bytes for what lld writes in 554,016); lld aligns segments
@@ -121,6 +134,8 @@ ln -sfn "$TOOLCHAIN_ROOT/usr/bin/ld.lld" "$OBJ/lld/ld"
     -L"$CROSS_LIBDIR" -lsodium -lsqlite3 "${LINK_ARCH_LIBS[@]}" \
     -Wl,--version-script="$ROOT/cmake/libdde.map" \
     -Wl,--no-undefined -Wl,--gc-sections -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack \
+    -Wl,--symbol-ordering-file="$OBJ/symbol-order.txt" -Wl,--no-warn-symbol-ordering \
+    -Wl,-T,"$ROOT/scripts/embedded/hot-first.ld" \
     2> "$OBJ/link.log" || {
     cat "$OBJ/link.log" >&2
     if grep -q '_swift_stdlib_get\(NormData\|Composition\|Decomposition\)' "$OBJ/link.log"; then

@@ -5,21 +5,33 @@
 # (find_package(dde) gives the imported target dde::dde). To deploy only the run-time part, copy
 # libdde.so.X.Y.Z and the libdde.so.N link.
 #
-#   scripts/install.sh PREFIX                 the host (x86-64) library, built if missing
+# The library is the Embedded Swift build of the architecture (scripts/build-embedded.sh), built
+# if missing: the one C users get, and the one the wheels ship. build/host (scripts/build-lib.sh:
+# the Swift runtime inside, 10 times the size and over the 4 MB resident target) is what the
+# Swift package and its tests use; --arch host installs it, for comparison only.
+#
+#   scripts/install.sh PREFIX                 this machine's architecture (x86_64 here)
+#   scripts/install.sh --arch x86_64 PREFIX   the Embedded Swift x86-64 library
 #   scripts/install.sh --arch aarch64 PREFIX  the Embedded Swift aarch64 library (Raspberry Pi, 64-bit OS)
 #   scripts/install.sh --arch armv7 PREFIX    the Embedded Swift armv7 library (Raspberry Pi, 32-bit OS)
+#   scripts/install.sh --arch host PREFIX     build/host, the library with the Swift runtime inside
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-arch=host
+case $(uname -m) in
+    x86_64) arch=x86_64 ;;
+    aarch64) arch=aarch64 ;;
+    armv7l) arch=armv7 ;;
+    *) arch=host ;;
+esac
 if [ "${1:-}" = "--arch" ]; then arch=$2; shift 2; fi
-[ $# -eq 1 ] || { echo "usage: scripts/install.sh [--arch host|aarch64|armv7] PREFIX" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: scripts/install.sh [--arch x86_64|aarch64|armv7|host] PREFIX" >&2; exit 2; }
 mkdir -p "$1"
 PREFIX=$(cd "$1" && pwd)
 
 case "$arch" in
     host) "$ROOT/scripts/build-lib.sh" >/dev/null ;;
-    aarch64|armv7) "$ROOT/scripts/build-embedded.sh" --arch "$arch" >/dev/null ;;
-    *) echo "install: --arch is host, aarch64 or armv7" >&2; exit 2 ;;
+    x86_64|aarch64|armv7) "$ROOT/scripts/build-embedded.sh" --arch "$arch" >/dev/null ;;
+    *) echo "install: --arch is x86_64, aarch64, armv7 or host" >&2; exit 2 ;;
 esac
 
 source "$ROOT/scripts/abi.sh"   # VERSION, SONAME, link_chain

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The C SDK as a user gets it: install into a prefix, build examples/c with CMake (find_package)
-# and with pkg-config, run both; then the same for aarch64 and armv7 through the CMake toolchain
+# The C SDK as a user gets it: install into a prefix (the Embedded Swift x86-64 library, what
+# install.sh installs by default here), build examples/c with CMake (find_package) and with
+# pkg-config, run both; then the same for aarch64 and armv7 through the CMake toolchain
 # files, run under qemu-aarch64 and qemu-arm.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,7 +10,8 @@ DDE=$(dde_bin)
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 export DDE_CODE_DIR=$W/code
 
-check "install (host)" "$ROOT/scripts/install.sh" "$W/prefix"
+check "install (default: the Embedded x86_64 library)" "$ROOT/scripts/install.sh" "$W/prefix"
+check "the installed library is the Embedded x86_64 one" cmp -s "$W/prefix/lib/libdde.so" "$ROOT/build/x86_64/lib/libdde.so"
 check "cmake configure + build against the install" bash -c \
     "cmake -S '$ROOT/examples/c' -B '$W/cmake' -DCMAKE_PREFIX_PATH='$W/prefix' >/dev/null && cmake --build '$W/cmake' >/dev/null"
 check "pkg-config build" bash -c \

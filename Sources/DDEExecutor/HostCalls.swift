@@ -163,7 +163,7 @@ final class HostCalls {
     /// error's detail is the key itself (what the requester adds to retry).
     private func checkCarried(_ key: [UInt8]) throws(DDEError) {
         if let partial, !partial.carries(key) {
-            throw DDEError(.stateKeyOutside, String(decoding: key, as: UTF8.self))
+            throw DDEError(.stateKeyOutside, ErrorDetail(String(decoding: key, as: UTF8.self)))
         }
     }
 

@@ -32,7 +32,7 @@ public struct ModuleFinding: Sendable, Equatable {
         self.offset = offset
     }
 
-    public var error: DDEError { DDEError(status, message) }
+    public var error: DDEError { DDEError(status, ErrorDetail(message)) }
 }
 
 /// Everything the load-time check found: every refusal in the order the executor meets them (the
@@ -252,7 +252,7 @@ public enum ModuleCheck {
             throw capabilityDenied(host, declared: declared).error
         }
         if let action, !info.actions.contains(where: { sameScalars($0, action) }) {
-            throw DDEError(.noSuchAction, noSuchActionMessage(action, actions: info.actions))
+            throw DDEError(.noSuchAction, ErrorDetail(noSuchActionMessage(action, actions: info.actions)))
         }
     }
 

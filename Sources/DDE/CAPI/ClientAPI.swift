@@ -46,7 +46,7 @@ final class CallbackTransport: Transport {
         unsubscribeFn = table.unsubscribe
     }
 
-    func failure(_ code: Int32, _ what: String) -> DDEError {
+    func failure(_ code: Int32, _ what: ErrorDetail) -> DDEError {
         let status = Status(rawValue: code) ?? .transport
         return DDEError(status == .ok ? .transport : status, "transport callback \(what) returned \(code)")
     }

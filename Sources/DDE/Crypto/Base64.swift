@@ -39,7 +39,7 @@ public enum Base64 {
     }
 
     /// Decodes canonical padded base64; anything else is `Status.encoding`.
-    public static func decode(_ text: String, field: @autoclosure () -> String) throws(DDEError) -> [UInt8] {
+    public static func decode(_ text: String, field: @autoclosure () -> ErrorDetail) throws(DDEError) -> [UInt8] {
         let utf8 = text.utf8
         let fast: Result<[UInt8], DDEError>? = utf8.withContiguousStorageIfAvailable { s in
             do throws(DDEError) { return .success(try decode(s, field: field())) } catch { return .failure(error) }
@@ -49,7 +49,7 @@ public enum Base64 {
     }
 
     /// The same on UTF-8 bytes (the direct compute_result reader decodes from its input).
-    static func decode(_ s: UnsafeBufferPointer<UInt8>, field: @autoclosure () -> String) throws(DDEError) -> [UInt8] {
+    static func decode(_ s: UnsafeBufferPointer<UInt8>, field: @autoclosure () -> ErrorDetail) throws(DDEError) -> [UInt8] {
         guard s.count % 4 == 0 else {
             throw DDEError(.encoding, "\(field()): base64 length must be a multiple of 4")
         }

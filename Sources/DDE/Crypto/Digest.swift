@@ -26,7 +26,7 @@ public struct Digest: Hashable, Sendable {
     /// The 32 bytes at `p`.
     init(copying p: UnsafeRawPointer) { storage = Bytes32(p) }
 
-    public init(hex: String, field: @autoclosure () -> String) throws(DDEError) {
+    public init(hex: String, field: @autoclosure () -> ErrorDetail) throws(DDEError) {
         storage = try Bytes32(hex: hex, field: field())
     }
 

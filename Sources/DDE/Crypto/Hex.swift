@@ -43,7 +43,7 @@ public enum Hex {
 
     /// Decodes exactly `count` bytes of lowercase hex; upper case, odd lengths and other
     /// characters are refused with `Status.encoding`. `field` names the field in the message.
-    public static func decode(_ text: String, count: Int, field: @autoclosure () -> String) throws(DDEError) -> [UInt8] {
+    public static func decode(_ text: String, count: Int, field: @autoclosure () -> ErrorDetail) throws(DDEError) -> [UInt8] {
         let utf8 = text.utf8
         guard utf8.count == count * 2 else {
             throw DDEError(.encoding, "\(field()): expected \(count * 2) lowercase hex characters, got \(utf8.count)")

@@ -79,7 +79,7 @@ struct Bytes32: Sendable {
     }
 
     /// From a String of 64 lowercase hex characters (Status.encoding otherwise).
-    init(hex text: String, field: @autoclosure () -> String) throws(DDEError) {
+    init(hex text: String, field: @autoclosure () -> ErrorDetail) throws(DDEError) {
         self.init()
         var failure: DDEError?
         withUnsafeMutableBytes { o in
@@ -140,7 +140,7 @@ struct Bytes64: Sendable {
 
     var array: [UInt8] { withUnsafeBytes { Array($0) } }
 
-    init(hex text: String, field: @autoclosure () -> String) throws(DDEError) {
+    init(hex text: String, field: @autoclosure () -> ErrorDetail) throws(DDEError) {
         self.init(try Hex.decode(text, count: 64, field: field()))
     }
 
@@ -159,7 +159,7 @@ extension Hex {
     /// Decodes exactly `count` bytes from a String of lowercase hex into `out` (Status.encoding
     /// otherwise; `field` names the field in the message).
     static func decode(_ text: String, count: Int, into out: UnsafeMutableRawPointer,
-                       field: @autoclosure () -> String) throws(DDEError) {
+                       field: @autoclosure () -> ErrorDetail) throws(DDEError) {
         let utf8 = text.utf8
         guard utf8.count == count * 2 else {
             throw DDEError(.encoding, "\(field()): expected \(count * 2) lowercase hex characters, got \(utf8.count)")

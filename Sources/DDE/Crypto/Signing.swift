@@ -70,7 +70,7 @@ public struct PublicKey: Hashable, Sendable {
 
     init(_ storage: Bytes32) { self.storage = storage }
 
-    public init(hex: String, field: @autoclosure () -> String) throws(DDEError) {
+    public init(hex: String, field: @autoclosure () -> ErrorDetail) throws(DDEError) {
         storage = try Bytes32(hex: hex, field: field())
     }
 
@@ -122,7 +122,7 @@ public struct Signature: Hashable, Sendable {
 
     init(_ storage: Bytes64) { self.storage = storage }
 
-    public init(hex: String, field: @autoclosure () -> String) throws(DDEError) {
+    public init(hex: String, field: @autoclosure () -> ErrorDetail) throws(DDEError) {
         storage = try Bytes64(hex: hex, field: field())
     }
 

@@ -158,10 +158,12 @@ public struct DelegationSession: Sendable {
         self.sentAt = sentAt
         self.deadline = deadline
         self.policy = policy
-        self.trust = trust
         self.auditDraw = auditDraw
-        if case .audited(let p) = mode { self.trust.policy = p }
-        let view = self.trust
+        // From the local view, not self.trust: reading self before every field is set made the
+        // compiler copy the whole session (5.8 KB of code on aarch64).
+        var view = trust
+        if case .audited(let p) = mode { view.policy = p }
+        self.trust = view
         strongKnown = asked.contains { view.isStrong($0) } || view.reserve.contains { view.isStrong($0) }
     }
 
@@ -418,15 +420,15 @@ public struct DelegationSession: Sendable {
     /// A valid proof that disagrees with the accepted one: a signed wrong claim, kept as
     /// portable evidence beside the accepted proof; scored by what the win proves (`Win`).
     private mutating func outvoted(_ h: Held, eventIndex: Int, at now: UInt64) {
-        let detail = "signed proof disagrees with the accepted result (\(mode.label)) on resultHash, nextStateRoot, stateWritesHash or executionTraceHash"
+        let detail: ErrorDetail = "signed proof disagrees with the accepted result (\(mode.label)) on resultHash, nextStateRoot, stateWritesHash or executionTraceHash"
         events[eventIndex].kind = .disagreed
         events[eventIndex].status = .resultMismatch
-        events[eventIndex].detail = detail
+        events[eventIndex].detail = detail.text
         events[eventIndex].resultHash = h.result.resultHash
         // Agreement that decided nothing (fresh keys in a quorum, a bootstrap majority) must not
         // get a validated executor banned, and only a pinned executor's word convicts.
         let strong = trust.isStrong(h.executor)
-        var e = evidence(h.result.proof, h.bytes, .resultMismatch, detail, now, against: acceptedProof)
+        var e = evidence(h.result.proof, h.bytes, .resultMismatch, detail.text, now, against: acceptedProof)
         switch win {
         case .plain:
             if !strong { actions.append(.failure(h.executor)) }

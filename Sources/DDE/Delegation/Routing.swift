@@ -34,7 +34,7 @@ extension Delegator {
             chosen = Array(usable.prefix(fanout))
         }
         guard chosen.count >= needed else {
-            let what = options.critical
+            let what: ErrorDetail = options.critical
                 ? "\(proven.count) proven (>= \(options.provenAfterSuccesses) successes) of \(usable.count) usable"
                 : "\(usable.count) usable (not banned or blacklisted)"
             throw DDEError(.noExecutor, "\(options.mode.label) needs \(needed) executors granting [\(requiredCapabilities.joined(separator: ", "))]; known: \(executors.count), \(what)\(options.critical && !options.allowFallback ? "; allow fallback or build reputation with non-critical tasks" : "")")

@@ -475,7 +475,7 @@ struct Parser {
 
     /// "line L, column C (byte offset B): message". Lines and columns count from 1 (columns in
     /// characters); the byte offset counts from 0.
-    func error(_ status: Status, at offset: Int, _ message: String) -> DDEError {
+    func error(_ status: Status, at offset: Int, _ message: ErrorDetail) -> DDEError {
         var line = 1
         var column = 1
         var i = 0

@@ -194,7 +194,7 @@ public final class MQTTTransport: Transport, @unchecked Sendable {
         let h = err.withUnsafeMutableBufferPointer { e in
             cdde_mqtt_open(host, Int32(port), clientId, &o, &status, e.baseAddress, e.count)
         }
-        guard let h else { throw DDEError(Status(rawValue: status) ?? .transport, MQTTTransport.text(err)) }
+        guard let h else { throw DDEError(Status(rawValue: status) ?? .transport, ErrorDetail(MQTTTransport.text(err))) }
         handle = h
     }
 
@@ -231,7 +231,7 @@ public final class MQTTTransport: Transport, @unchecked Sendable {
                 cdde_mqtt_publish(h, topic, p.baseAddress, p.count, retain ? 1 : 0, e.baseAddress, e.count)
             }
         }
-        guard rc == 0 else { throw DDEError(.transport, MQTTTransport.text(err)) }
+        guard rc == 0 else { throw DDEError(.transport, ErrorDetail(MQTTTransport.text(err))) }
     }
 
     public func subscribe(_ filter: String) throws(DDEError) {
@@ -239,7 +239,7 @@ public final class MQTTTransport: Transport, @unchecked Sendable {
         try MQTTTransport.checkTopic(filter, wildcards: true)
         var err = [CChar](repeating: 0, count: 512)
         let rc = err.withUnsafeMutableBufferPointer { e in cdde_mqtt_subscribe(h, filter, e.baseAddress, e.count) }
-        guard rc == 0 else { throw DDEError(.transport, MQTTTransport.text(err)) }
+        guard rc == 0 else { throw DDEError(.transport, ErrorDetail(MQTTTransport.text(err))) }
     }
 
     public func unsubscribe(_ filter: String) throws(DDEError) {
@@ -247,7 +247,7 @@ public final class MQTTTransport: Transport, @unchecked Sendable {
         try MQTTTransport.checkTopic(filter, wildcards: true)
         var err = [CChar](repeating: 0, count: 512)
         let rc = err.withUnsafeMutableBufferPointer { e in cdde_mqtt_unsubscribe(h, filter, e.baseAddress, e.count) }
-        guard rc == 0 else { throw DDEError(.transport, MQTTTransport.text(err)) }
+        guard rc == 0 else { throw DDEError(.transport, ErrorDetail(MQTTTransport.text(err))) }
     }
 
     public func receive(timeoutMs: Int) throws(DDEError) -> Message? {

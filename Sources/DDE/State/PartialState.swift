@@ -14,7 +14,7 @@ public struct PartialState: Sendable {
     /// Checks `proof` for `entries` (keys unique, any order) against `root`: the state-proof
     /// statuses of PROTOCOL.md section 6.2.
     public init(entries: [(key: [UInt8], value: [UInt8]?)], proof: [UInt8], root: Digest) throws(DDEError) {
-        let sorted = entries.sorted { bytesLess($0.key, $1.key) }
+        let sorted = sortedByIndex(entries) { bytesLess($0.key, $1.key) }
         for i in sorted.indices.dropFirst() where sorted[i - 1].key == sorted[i].key {
             throw DDEError(.schema, "state key \"\(String(decoding: sorted[i].key, as: UTF8.self))\" appears twice")
         }
@@ -31,14 +31,14 @@ public struct PartialState: Sendable {
         for k in keys where seen.insert(k).inserted { entries.append((k, map[keyBytes: k])) }
         // Made from the map itself: it holds without being checked again.
         let proof = tree.proof(keys: keys)
-        self.entries = entries.sorted { bytesLess($0.key, $1.key) }
+        self.entries = sortedByIndex(entries) { bytesLess($0.key, $1.key) }
         self.proof = proof.bytes
         proven = ProvenState(unchecked: proof)
     }
 
     /// A proof read from a store, taken as it is (a task built on it checks it when parsed).
     init(unchecked entries: [(key: [UInt8], value: [UInt8]?)], proof: StateProof) {
-        self.entries = entries.sorted { bytesLess($0.key, $1.key) }
+        self.entries = sortedByIndex(entries) { bytesLess($0.key, $1.key) }
         self.proof = proof.bytes
         proven = ProvenState(unchecked: proof)
     }
@@ -70,7 +70,7 @@ public struct PartialState: Sendable {
     /// state does not carry is refused (`.stateKeyOutside`, naming the key).
     public func root(applying writes: StateWrites) throws(DDEError) -> Digest {
         for w in writes.entries where !carries(w.key) {
-            throw DDEError(.stateKeyOutside, String(decoding: w.key, as: UTF8.self))
+            throw DDEError(.stateKeyOutside, ErrorDetail(String(decoding: w.key, as: UTF8.self)))
         }
         return try proven.root(applying: writes)
     }

@@ -58,7 +58,7 @@ public struct StateMap: Sendable, Equatable {
         guard case .object(let o) = json else { throw DDEError(.schema, "\(field) must be an object of base64 strings") }
         var values = [[UInt8]: [UInt8]]()
         for m in o.members {
-            let key = try checkedKey(m.key, field: field)
+            let key = try checkedKey(m.key, field: "\(field)")
             guard case .string(let s) = m.value else {
                 throw DDEError(.schema, "\(field).\(m.key) must be a base64 string")
             }
@@ -106,7 +106,7 @@ public struct StateWrites: Sendable, Equatable {
         }
         var map = [[UInt8]: [UInt8]?]()
         for m in o.members {
-            let key = try checkedKey(m.key, field: field)
+            let key = try checkedKey(m.key, field: "\(field)")
             switch m.value {
             case .null: map[key] = .some(nil)
             case .string(let s):
@@ -118,7 +118,7 @@ public struct StateWrites: Sendable, Equatable {
     }
 }
 
-func checkedKey(_ key: String, field: @autoclosure () -> String) throws(DDEError) -> [UInt8] {
+func checkedKey(_ key: String, field: @autoclosure () -> ErrorDetail) throws(DDEError) -> [UInt8] {
     let bytes = Array(key.utf8)
     guard !bytes.isEmpty, bytes.count <= maxStateKeyBytes else {
         throw DDEError(.limit, "\(field()): a state key must have 1 to \(maxStateKeyBytes) bytes")
@@ -126,7 +126,7 @@ func checkedKey(_ key: String, field: @autoclosure () -> String) throws(DDEError
     return bytes
 }
 
-func checkedValue(_ value: [UInt8], field: @autoclosure () -> String) throws(DDEError) -> [UInt8] {
+func checkedValue(_ value: [UInt8], field: @autoclosure () -> ErrorDetail) throws(DDEError) -> [UInt8] {
     guard value.count <= maxStateValueBytes else {
         throw DDEError(.limit, "\(field()): a state value may have at most \(maxStateValueBytes) bytes")
     }

@@ -65,7 +65,7 @@ public struct StateProof: Sendable {
     /// The sorted, unique paths of `keys`.
     static func provenPaths(_ keys: [[UInt8]]) -> [Digest] {
         var paths = keys.map { StateTreeHash.path($0) }
-        paths.sort { Digest.bytesLess($0, $1) }
+        sortByIndex(&paths) { Digest.bytesLess($0, $1) }
         var unique = [Digest]()
         unique.reserveCapacity(paths.count)
         for p in paths where unique.last != p { unique.append(p) }
@@ -195,7 +195,7 @@ public struct StateProof: Sendable {
             let at = offset
             let tag = bytes[offset]
             offset += 1
-            func malformed(_ why: String) -> DDEError {
+            func malformed(_ why: ErrorDetail) -> DDEError {
                 DDEError(.stateProofMalformed, "state proof byte \(at), depth \(depth): \(why)")
             }
             switch tag {

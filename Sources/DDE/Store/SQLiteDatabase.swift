@@ -128,7 +128,7 @@ final class SQLiteDatabase: @unchecked Sendable {
     }
 
     /// The error for a failed SQLite call: "<operation>: <sqlite3_errmsg>".
-    func error(_ operation: String) -> DDEError {
+    func error(_ operation: ErrorDetail) -> DDEError {
         guard let h = handle else { return DDEError(.closed, "\(operation): the store is closed") }
         return DDEError(.store, "\(operation): \(String(cString: sqlite3_errmsg(h)))")
     }
@@ -138,7 +138,7 @@ final class SQLiteDatabase: @unchecked Sendable {
         try withLock { () throws(DDEError) in
             let h = try connection(sql)
             let rc = sqlite3_exec(h, sql, nil, nil, nil)
-            guard rc == SQLITE_OK else { throw error(sql) }
+            guard rc == SQLITE_OK else { throw error(ErrorDetail(sql)) }
         }
     }
 
@@ -159,38 +159,46 @@ final class SQLiteDatabase: @unchecked Sendable {
     /// Runs `body` with `sql` prepared (kept prepared for the next call: reset and unbound on
     /// every path, which also ends its read of the database).
     func withStatement<R>(_ sql: String, _ body: (SQLiteStatement) throws(DDEError) -> R) throws(DDEError) -> R {
+        // Only the call of `body` depends on R: the rest is in checkOut/checkIn, compiled once
+        // rather than once per result type (Embedded Swift specialises every generic).
         try withLock { () throws(DDEError) -> R in
-            let key = SQLText(sql)
-            let found = cacheIndex[key]
-            let stmt: SQLiteStatement
-            var slot: Int?
-            if let i = found, !cache[i].inUse, let raw = cache[i].raw {
-                stmt = SQLiteStatement(database: self, statement: raw, sql: sql)
-                cache[i] = CachedStatement(raw: nil, inUse: true)
-                slot = i
-            } else {
-                stmt = try prepare(sql)
-                if let i = found {
-                    if !cache[i].inUse {  // an empty slot (its last reset failed): refill it
-                        cache[i].inUse = true
-                        slot = i
-                    }
-                } else if cache.count < SQLiteDatabase.maxCached {
-                    slot = cache.count
-                    cache.append(CachedStatement(raw: nil, inUse: true))
-                    cacheIndex[key] = cache.count - 1
-                }
-            }
-            defer {
-                // close() inside `body` empties the cache: then the slot is gone.
-                if let i = slot, i < cache.count {
-                    cache[i].inUse = false
-                    if handle != nil, let raw = stmt.detachForReuse() { cache[i].raw = raw } else { stmt.finalize() }
-                } else {
-                    stmt.finalize()
-                }
-            }
+            let (stmt, slot) = try checkOut(sql)
+            defer { checkIn(stmt, slot: slot) }
             return try body(stmt)
+        }
+    }
+
+    /// The statement for `sql`: the cached one when its slot is free, else a new one (which
+    /// takes a cache slot when there is one). Called with the lock held.
+    private func checkOut(_ sql: String) throws(DDEError) -> (SQLiteStatement, slot: Int?) {
+        let key = SQLText(sql)
+        let found = cacheIndex[key]
+        if let i = found, !cache[i].inUse, let raw = cache[i].raw {
+            cache[i] = CachedStatement(raw: nil, inUse: true)
+            return (SQLiteStatement(database: self, statement: raw, sql: sql), i)
+        }
+        let stmt = try prepare(sql)
+        if let i = found {
+            if !cache[i].inUse {  // an empty slot (its last reset failed): refill it
+                cache[i].inUse = true
+                return (stmt, i)
+            }
+        } else if cache.count < SQLiteDatabase.maxCached {
+            cache.append(CachedStatement(raw: nil, inUse: true))
+            cacheIndex[key] = cache.count - 1
+            return (stmt, cache.count - 1)
+        }
+        return (stmt, nil)
+    }
+
+    /// Gives `stmt` back to its slot (reset and unbound), or finalises it.
+    private func checkIn(_ stmt: SQLiteStatement, slot: Int?) {
+        // close() inside the statement's use empties the cache: then the slot is gone.
+        if let i = slot, i < cache.count {
+            cache[i].inUse = false
+            if handle != nil, let raw = stmt.detachForReuse() { cache[i].raw = raw } else { stmt.finalize() }
+        } else {
+            stmt.finalize()
         }
     }
 
@@ -221,45 +229,70 @@ final class SQLiteDatabase: @unchecked Sendable {
     /// as a savepoint: its error undoes its own changes only (the outer body may catch it and go
     /// on), and its changes become durable with the outer COMMIT, in the same fsync.
     func transaction<R>(_ body: () throws(DDEError) -> R) throws(DDEError) -> R {
+        // As in withStatement, only the call of `body` is generic.
         try withLock { () throws(DDEError) -> R in
-            if transactionDepth > 0 {
-                try execute("SAVEPOINT dde_nested")
-                transactionDepth += 1
-                defer { transactionDepth -= 1 }
-                let result: R
-                do throws(DDEError) {
-                    result = try body()
-                } catch {
-                    if let h = handle, sqlite3_get_autocommit(h) == 0 {
-                        _ = sqlite3_exec(h, "ROLLBACK TO dde_nested; RELEASE dde_nested", nil, nil, nil)
-                    }
-                    rolledBack()
-                    throw error
-                }
-                do throws(DDEError) {
-                    try execute("RELEASE dde_nested")
-                } catch {
-                    rolledBack()  // the savepoint's fate is unknown: trust nothing marked in it
-                    throw error
-                }
-                return result
-            }
-            try execute("BEGIN IMMEDIATE")
-            transactionDepth = 1
-            defer { transactionDepth = 0 }
+            let nested = try begin()
             let result: R
             do throws(DDEError) {
                 result = try body()
-                try execute("COMMIT")
             } catch {
-                rollback()
-                rolledBack()
+                abandon(nested: nested)
                 throw error
             }
-            if let mark = pendingMark { committedMark = mark }
-            pendingMark = nil
+            try end(nested: nested)
             return result
         }
+    }
+
+    /// Opens the transaction, or a savepoint inside the open one (true). Called with the lock held.
+    private func begin() throws(DDEError) -> Bool {
+        if transactionDepth > 0 {
+            try execute("SAVEPOINT dde_nested")
+            transactionDepth += 1
+            return true
+        }
+        try execute("BEGIN IMMEDIATE")
+        transactionDepth = 1
+        return false
+    }
+
+    /// After `body` threw: undoes the savepoint or the whole transaction.
+    private func abandon(nested: Bool) {
+        if nested {
+            defer { transactionDepth -= 1 }
+            if let h = handle, sqlite3_get_autocommit(h) == 0 {
+                _ = sqlite3_exec(h, "ROLLBACK TO dde_nested; RELEASE dde_nested", nil, nil, nil)
+            }
+            rolledBack()
+        } else {
+            defer { transactionDepth = 0 }
+            rollback()
+            rolledBack()
+        }
+    }
+
+    /// After `body` returned: releases the savepoint or commits (a failed COMMIT rolls back).
+    private func end(nested: Bool) throws(DDEError) {
+        if nested {
+            defer { transactionDepth -= 1 }
+            do throws(DDEError) {
+                try execute("RELEASE dde_nested")
+            } catch {
+                rolledBack()  // the savepoint's fate is unknown: trust nothing marked in it
+                throw error
+            }
+            return
+        }
+        defer { transactionDepth = 0 }
+        do throws(DDEError) {
+            try execute("COMMIT")
+        } catch {
+            rollback()
+            rolledBack()
+            throw error
+        }
+        if let mark = pendingMark { committedMark = mark }
+        pendingMark = nil
     }
 
     /// Ties `mark` to what the current transaction wrote (for a value cached from those writes,

@@ -30,7 +30,7 @@ final class SQLiteStatement {
         return s
     }
 
-    private func check(_ rc: Int32, _ operation: String) throws(DDEError) {
+    private func check(_ rc: Int32, _ operation: ErrorDetail) throws(DDEError) {
         guard rc == SQLITE_OK else { throw database.error("\(operation) (\(sql))") }
     }
 

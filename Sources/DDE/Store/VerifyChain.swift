@@ -42,7 +42,7 @@ extension Store {
         defer { rows.finalize() }
         while try rows.step() {
             let idx = rows.int64(0)
-            func broken(_ why: String) -> DDEError {
+            func broken(_ why: ErrorDetail) -> DDEError {
                 DDEError(.chainBroken, "receipt \(position): \(why)")
             }
             guard idx >= 0, UInt64(idx) == position else {
@@ -150,7 +150,7 @@ extension Store {
 
     /// The live tables (dapp_state, dapp_roots) must be exactly what the replay produced.
     private func compareWithReplay(_ replay: ChainReplay, headIndex count: UInt64) throws(DDEError) {
-        func broken(_ receipt: UInt64?, _ why: String) -> DDEError {
+        func broken(_ receipt: UInt64?, _ why: ErrorDetail) -> DDEError {
             DDEError(.chainBroken, "receipt \(receipt ?? (count == 0 ? 0 : count - 1)): \(why)")
         }
         // Every stored entry must be in the replay with the same value ...
