@@ -7,8 +7,10 @@
 #               dApp (create + sign, publish, execute on a `dde node` process, reply, verify, SQLite
 #               commit), with 1 and with 3 executor processes, each beside its protocol floor:
 #               the MQTT floor + the executors' own execution time (their log lines) + raw
-#               Ed25519 signs and verifies + one raw durable SQLite transaction, measured in the
-#               same run (RawFloor)
+#               Ed25519 signs and verifies + (protocol v2) the task's state and proof read with
+#               raw SELECTs and the proof's SHA-256s on the executor and in check 8 + one raw
+#               durable SQLite transaction (the commit's rows, tree rows included), measured in
+#               the same run (RawFloor)
 #   trace       the 1-executor row runs with DDE_TRACE set: benchmarks/trace.py merges the
 #               latency probes of the requester and the executor into a p50 per step
 # Every row runs the profiling build (release, -Xcc -DDDE_TRACE, scratch .build-profile): the
@@ -24,12 +26,14 @@ mkdir -p "$WORK"
 COUNT=${DDE_BENCH_COUNT:-300}
 
 PROFILE=(-c release --scratch-path "$ROOT/.build-profile" -Xcc -DDDE_TRACE)
-if [ "${DDE_NO_BUILD:-0}" != 1 ]; then
+if [ "${DDE_NO_BUILD:-0}" != 1 ] && [ -z "${DDE_BENCH_BIN:-}" ]; then
     for product in dde dde-bench-network; do
         swift build "${PROFILE[@]}" --product "$product" >> "$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log" >&2; exit 1; }
     done
 fi
-BIN=$(swift build "${PROFILE[@]}" --show-bin-path)
+# DDE_BENCH_BIN=dir runs the dde and dde-bench-network found there instead (A/B comparisons of
+# two builds; implies DDE_NO_BUILD).
+BIN=${DDE_BENCH_BIN:-$(swift build "${PROFILE[@]}" --show-bin-path)}
 DDE=$BIN/dde
 for tool in "$DDE" "$BIN/dde-bench-network"; do
     [ -x "$tool" ] || { echo "bench network: FAIL: $tool missing (swift build ${PROFILE[*]} --product $(basename "$tool"))" >&2; exit 1; }
@@ -109,9 +113,14 @@ for r, ex in rows:
     # round trip, the executor's run (its sandbox, proof and signature), signing the task,
     # verifying it on the executor, verifying k results, signing the receipt, one durable
     # SQLite transaction writing the commit's rows.
-    protocol = f50 + ex + 2 * r["rawSignUs"] + (1 + k) * r["rawVerifyUs"] + r["rawCommitP50Us"]
+    # Protocol v2 adds: reading the task's state and proof (raw SELECTs), the executor's check of
+    # the proof and the requester's next root from it (check 8), as raw SHA-256s, and the tree
+    # rows in the transaction (in rawCommitP50Us).
+    v2 = r["rawReadP50Us"] + r["proofHashes"] * r["rawSha256Us"]
+    protocol = f50 + ex + 2 * r["rawSignUs"] + (1 + k) * r["rawVerifyUs"] + r["rawCommitP50Us"] + v2
     notes.append(f"{label}: {f50:.0f} MQTT + {ex:.0f} execution + 2 x {r['rawSignUs']:.1f} sign + {1 + k} x "
-                 f"{r['rawVerifyUs']:.1f} verify + {r['rawCommitP50Us']:.0f} durable SQLite transaction = {protocol:.0f} us")
+                 f"{r['rawVerifyUs']:.1f} verify + {r['rawReadP50Us']:.1f} state and proof read + {r['proofHashes']:.0f} x "
+                 f"{r['rawSha256Us']:.2f} proof SHA-256 + {r['rawCommitP50Us']:.0f} durable SQLite transaction = {protocol:.0f} us")
     print(f"| {label} | {r['p50Us']:.0f} us | {r['p99Us']:.0f} us | {r['tasksPerSecond']:.0f} | {ex:.0f} us | "
           f"{r['p50Us'] / (f50 + ex):.2f}x | {protocol:.0f} us | {r['p50Us'] / protocol:.2f}x |")
     if r["failures"]:
@@ -124,7 +133,8 @@ for n in notes[1:]:
 # costs raw: when the target is below the protocol floor, no implementation can meet it here.
 r, ex = rows[0]
 target = 2 * (f50 + ex)
-protocol = f50 + ex + 2 * r["rawSignUs"] + 2 * r["rawVerifyUs"] + r["rawCommitP50Us"]
+protocol = (f50 + ex + 2 * r["rawSignUs"] + 2 * r["rawVerifyUs"] + r["rawCommitP50Us"]
+            + r["rawReadP50Us"] + r["proofHashes"] * r["rawSha256Us"])
 print()
 print(f"1 executor: target 2 x ({f50:.0f} + {ex:.0f}) = {target:.0f} us; protocol floor {protocol:.0f} us "
       f"({protocol / target:.2f}x the target); delegation p50 {r['p50Us']:.0f} us "
