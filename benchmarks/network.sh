@@ -60,6 +60,7 @@ start_nodes() {
     local n=$1
     for i in $(seq 1 "$n"); do
         "$DDE" keygen -o "$WORK/node$i.key" --force > /dev/null
+        touch "$WORK/node$i.log"  # mark reads it at once; the node's redirection may come later
         "$DDE" node --broker "$BROKER" --key "$WORK/node$i.key" --code "$WORK/code$i" \
             --preload examples/dapps/counter.wat --name "node$i" 2>> "$WORK/node$i.log" &
         pids+=($!)
