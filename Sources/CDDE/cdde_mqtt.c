@@ -52,6 +52,9 @@
 #include <time.h>
 #include <unistd.h>
 
+// unistd.h declares it only under _GNU_SOURCE.
+extern int pipe2(int fds[2], int flags);
+
 #if defined(__aarch64__) && defined(__GLIBC__)
 // glibc 2.34 moved dlopen into libc under the new version GLIBC_2.34; binding the GLIBC_2.17
 // aliases keeps libdde.so loadable where libc's newest version is older (Raspberry Pi OS
@@ -1079,17 +1082,13 @@ cdde_mqtt *cdde_mqtt_open(const char *host, int port, const char *client_id,
     m->reconnect_max = delay_max;
     // Plain TCP: the shim runs the network loop (see the top of this file).
     if (!m->tls) {
-        if (pipe(m->wake) != 0 || pipe(m->tell) != 0) {
+        // pipe2 (GLIBC_2.9), not fcntl: fcntl binds fcntl64@GLIBC_2.28 where off_t is 64-bit on
+        // 32-bit ARM, and the Embedded libraries need nothing newer than they do today.
+        if (pipe2(m->wake, O_NONBLOCK | O_CLOEXEC) != 0 || pipe2(m->tell, O_NONBLOCK | O_CLOEXEC) != 0) {
             put_error(err, err_cap, "cannot make a pipe for the MQTT network thread: %s", strerror(errno));
             mosq.destroy(m->client);
             free_handle(m);
             return NULL;
-        }
-        for (int i = 0; i < 2; i++) {
-            fcntl(m->wake[i], F_SETFL, fcntl(m->wake[i], F_GETFL) | O_NONBLOCK);
-            fcntl(m->wake[i], F_SETFD, FD_CLOEXEC);
-            fcntl(m->tell[i], F_SETFL, fcntl(m->tell[i], F_GETFL) | O_NONBLOCK);
-            fcntl(m->tell[i], F_SETFD, FD_CLOEXEC);
         }
         m->own_loop = 1;
     }
