@@ -837,9 +837,10 @@ static void *network_thread(void *arg) {
     for (;;) {
         pthread_mutex_lock(&m->lock);
         // Not woken when the receiver is done (waking this thread then would delay the receiver
-        // returning its message): it looks again every 20 ms, or when flush or close wakes it.
+        // returning its message): it looks again every 100 ms, or when flush or close wakes it.
+        // Meanwhile what arrives waits in the socket for the next receiver or for this thread.
         while (m->receiver_polls && !m->stopping) {
-            struct timespec slice = deadline_after(20);
+            struct timespec slice = deadline_after(100);
             pthread_cond_timedwait(&m->loop_free, &m->lock, &slice);
         }
         int stop = m->stopping;
