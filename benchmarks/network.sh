@@ -2,7 +2,8 @@
 # Network suite (scripts/bench.sh network): delegation over a local Mosquitto broker beside the
 # raw MQTT floor on the same broker.
 #   floor       benchmarks/mqtt_echo.c: a QoS-1 request and reply between two libmosquitto
-#               clients, TCP_NODELAY on both and on the broker, nothing else
+#               clients, TCP_NODELAY on both and on the broker, nothing else; the pinger runs its
+#               own loop (also shown: the pinger on libmosquitto's thread, the floor until 2026-12-05)
 #   delegation  `dde-bench-network` (benchmarks/Sources): sequential delegations of the counter
 #               dApp (create + sign, publish, execute on a `dde node` process, reply, verify, SQLite
 #               commit), with 1 and with 3 executor processes, each beside its protocol floor:
@@ -54,6 +55,8 @@ PORT=$BROKER_PORT
 BROKER=$BROKER_URL
 
 floor=$("$WORK/mqtt_echo" "$PORT" 2000 1024 1536)
+# For comparison only: the pinger on libmosquitto's own network thread, the floor until 2026-12-05.
+threaded=$("$WORK/mqtt_echo" "$PORT" 2000 1024 1536 threaded)
 
 nodes=()
 start_nodes() {
@@ -96,16 +99,18 @@ m=$(mark); three=$(run --executors 3); three_ex=$(execution_us "$m")
 m=$(mark); quorum=$(run --executors 3 --mode quorum --k 2); quorum_ex=$(execution_us "$m")
 stop_nodes
 
-python3 - "$floor" "$one" "$one_ex" "$three" "$three_ex" "$quorum" "$quorum_ex" <<'PY'
+python3 - "$floor" "$one" "$one_ex" "$three" "$three_ex" "$quorum" "$quorum_ex" "$threaded" <<'PY'
 import json, sys
 floor = json.loads(sys.argv[1])
 rows = [(json.loads(sys.argv[i]), float(sys.argv[i + 1])) for i in (2, 4, 6)]
+threaded = json.loads(sys.argv[8])
 f50 = floor["p50_us"]
 print(f"broker: Mosquitto on 127.0.0.1, set_tcp_nodelay; {rows[0][0]['count']} timed delegations per row after 20 untimed")
 print()
 print("| what | p50 | p99 | per second | execution (executor's, p50) | p50 / (MQTT floor + execution) | protocol floor | p50 / protocol floor |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
 print(f"| raw MQTT QoS-1 request + reply (1 KiB / 1.5 KiB), MQTT floor | {f50:.0f} us | {floor['p99_us']:.0f} us | {1e6 / floor['mean_us']:.0f} | - | - | - | - |")
+print(f"| (the same, pinger on libmosquitto's network thread: not the floor) | {threaded['p50_us']:.0f} us | {threaded['p99_us']:.0f} us | {1e6 / threaded['mean_us']:.0f} | - | - | - | - |")
 notes = []
 for r, ex in rows:
     label = f"delegation, counter dApp, {r['executors']} executor{'s' if r['executors'] > 1 else ''}, {r['mode']}"
