@@ -6,16 +6,20 @@
 //
 // Threading: a network thread reads the socket, answers keepalives and reconnects. Its callbacks
 // only copy each arriving message into a queue guarded by `lock`; cdde_mqtt_receive takes from
-// that queue in the caller's thread, waiting on `arrived` at most the given time. Publishing is
-// safe from any thread.
+// that queue in the caller's thread, waiting at most the given time. Publishing is safe from any
+// thread.
 //   Plain TCP: the network thread is the shim's own (network_thread): it polls the socket and runs
-// libmosquitto's read, write and keepalive steps under `io`, and a publishing thread writes its
-// packet to the socket itself, under `io` too (libmosquitto writes at once when no thread of its
-// own runs the loop). Waking libmosquitto's thread to write each publish cost about 25 us a
-// message (BENCHMARKS.md, Network). `io` keeps the socket from being closed or replaced (a lost
-// connection, a reconnect) while another thread writes to it.
+// libmosquitto's read, write and keepalive steps under `io` (loop_turn). A publishing thread
+// writes its packet to the socket itself, under `io` too (libmosquitto writes at once when no
+// thread of its own runs the loop). A thread in cdde_mqtt_receive that finds the queue empty runs
+// the turns itself while the network thread waits (receive_turns), so the message it returns was
+// read in its own thread. Waking another thread to write each publish, and to hand over each
+// message, cost about 25 us a hop and 23 us a message (BENCHMARKS.md, Network). `io` keeps the
+// socket from being closed or replaced (a lost connection, a reconnect) while another thread
+// writes to it; whoever holds both takes `io` first.
 //   TLS: libmosquitto's own thread (mosquitto_loop_start) reads and writes, since one OpenSSL
-// connection must not be read and written from two threads at once. The queue is bounded in messages and bytes: what does not fit, and any
+// connection must not be read and written from two threads at once; receivers wait on `arrived`.
+// The queue is bounded in messages and bytes: what does not fit, and any
 // message over max_message_bytes, is dropped and a notice saying why is queued for the caller to log.
 //
 // Sessions: clean_session is false with the caller's stable client id, so the broker keeps the
@@ -457,7 +461,7 @@ static void on_message(struct mosquitto *client, void *context, const struct mos
     m->queued_messages++;
     m->queued_bytes += length;
     pthread_cond_signal(&m->arrived);
-    // Read by the network thread while a receiver polls: that receiver is told through `wake`.
+    // Read by the network thread while a receiver polls: that receiver is told through `tell`.
     int tell = m->receiver_polls && !m->receiver_turn;
     pthread_mutex_unlock(&m->lock);
     if (tell) wake_receiver(m);
@@ -791,10 +795,6 @@ static int loop_error_is_final(int rc) {
     }
 }
 
-// The network loop of a plain-TCP connection (see the top of this file): what
-// mosquitto_loop_forever does, with the socket polled outside `io` and libmosquitto's read, write
-// and keepalive steps run inside it. A lost connection is reconnected after 1 s, then (n + 1)^2 s,
-// at most reconnect_max_seconds, as libmosquitto's own loop does with exponential backoff.
 // One turn of the network loop of a plain-TCP connection: polls the socket (and `wake`) at most
 // timeout_ms, then runs libmosquitto's read, write and keepalive steps under `io`. Returns
 // libmosquitto's code (NO_CONN without a socket); sets *stop when the handle is closing.
