@@ -285,6 +285,7 @@ struct cdde_mqtt {
     int stopping;             // close: network_thread ends (under `lock`)
     int receiver_polls;       // a receiving thread runs the loop's turns itself (under `lock`)
     int receiver_turn;        // ... and is inside one now (under `io`)
+    int receivers_waiting;    // receivers waiting on `arrived` (under `lock`)
     pthread_cond_t loop_free; // network_thread waits on it while a receiver runs the turns
     unsigned int reconnect_max; // seconds between reconnects at most
     // Connecting (cdde_mqtt_open and the connecting thread, under `lock`).
@@ -1290,21 +1291,32 @@ static void receive_turns(cdde_mqtt *m, int64_t deadline_ms) {
     }
     pthread_mutex_lock(&m->lock);
     m->receiver_polls = 0;
+    // Another receiver waiting on `arrived` takes the turns over (else nobody would read the
+    // socket until the network thread looks again).
+    if (m->receivers_waiting > 0) pthread_cond_signal(&m->arrived);
 }
 
 cdde_mqtt_message *cdde_mqtt_receive(cdde_mqtt *m, int timeout_ms) {
     if (m == NULL) return NULL;
     pthread_mutex_lock(&m->lock);
     if (m->head == NULL && timeout_ms > 0) {
-        struct timespec deadline = deadline_after(timeout_ms);
-        if (m->own_loop && m->loop_running && m->connected && !m->receiver_polls && !m->stopping) {
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            receive_turns(m, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms);
-            // Still nothing (the connection lost): the rest of the time waiting as below.
-        }
+        struct timespec deadline = deadline_after(timeout_ms), now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t until = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms;
+        int may_turn = 1;  // again only once woken: no spinning when the turns end early
         while (m->head == NULL) {
-            if (pthread_cond_timedwait(&m->arrived, &m->lock, &deadline) == ETIMEDOUT) break;
+            if (may_turn && m->own_loop && m->loop_running && m->connected && !m->receiver_polls && !m->stopping) {
+                receive_turns(m, until);
+                may_turn = 0;
+                // Still nothing: the time is up, or the connection was lost (the rest of the time
+                // waiting below).
+                if (m->head != NULL) break;
+            }
+            m->receivers_waiting++;
+            int timed_out = pthread_cond_timedwait(&m->arrived, &m->lock, &deadline) == ETIMEDOUT;
+            m->receivers_waiting--;
+            if (timed_out) break;
+            may_turn = 1;
         }
     }
     cdde_mqtt_message *item = m->head;
