@@ -1,9 +1,15 @@
 // The floor under a delegation round trip: one MQTT request and one reply through the same
 // broker, QoS 1 both ways, TCP_NODELAY on both clients, nothing else. Two libmosquitto clients
 // in one process: the echo client republishes every request on the reply topic from its network
-// thread; the pinger publishes a request and waits for its reply, `count` times.
+// thread; the pinger publishes a request and waits for its reply, `count` times. The pinger runs
+// its own loop in the main thread (no network thread of libmosquitto's): its publish is written
+// to the socket by the publishing call and its reply read by the thread that waits for it, the
+// fastest a client can do it (dde's shim does the same, Sources/CDDE/cdde_mqtt.c). With
+// `threaded` it uses mosquitto_loop_start instead: each publish wakes that thread to write it and
+// each reply is handed to the waiting thread (the floor measured until 2026-12-05).
 //
-//   mqtt_echo PORT COUNT REQUEST_BYTES REPLY_BYTES   prints {"p50_us":…,"p99_us":…,"mean_us":…}
+//   mqtt_echo PORT COUNT REQUEST_BYTES REPLY_BYTES [threaded]
+//   prints {"p50_us":…,"p99_us":…,"mean_us":…}
 #include <mosquitto.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -45,7 +51,7 @@ static void on_reply(struct mosquitto *m, void *o, const struct mosquitto_messag
     pthread_mutex_unlock(&lock);
 }
 
-static struct mosquitto *client(const char *id, int port, const char *topic,
+static struct mosquitto *client(const char *id, int port, const char *topic, int threaded,
                                 void (*on_message)(struct mosquitto *, void *, const struct mosquitto_message *)) {
     struct mosquitto *m = mosquitto_new(id, true, NULL);
     if (!m) { fprintf(stderr, "mosquitto_new failed\n"); exit(1); }
@@ -54,7 +60,7 @@ static struct mosquitto *client(const char *id, int port, const char *topic,
     mosquitto_subscribe_callback_set(m, on_subscribe);
     if (mosquitto_connect(m, "127.0.0.1", port, 30) != MOSQ_ERR_SUCCESS) { fprintf(stderr, "connect failed\n"); exit(1); }
     mosquitto_subscribe(m, NULL, topic, 1);
-    mosquitto_loop_start(m);
+    if (threaded) mosquitto_loop_start(m);
     return m;
 }
 
@@ -64,7 +70,8 @@ static int compare(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) { fprintf(stderr, "usage: mqtt_echo PORT COUNT REQUEST_BYTES REPLY_BYTES\n"); return 2; }
+    if (argc != 5 && argc != 6) { fprintf(stderr, "usage: mqtt_echo PORT COUNT REQUEST_BYTES REPLY_BYTES [threaded]\n"); return 2; }
+    int threaded = argc == 6 && strcmp(argv[5], "threaded") == 0;
     int port = atoi(argv[1]), count = atoi(argv[2]);
     size_t request_bytes = (size_t)atol(argv[3]);
     reply_bytes = (size_t)atol(argv[4]);
@@ -73,14 +80,21 @@ int main(int argc, char **argv) {
     unsigned char *request = calloc(1, request_bytes + 1);
     reply_buffer = calloc(1, reply_bytes + 1);
     double *samples = calloc((size_t)count, sizeof *samples);
-    struct mosquitto *echo = client("bench-echo", port, "bench/request", on_request);
-    struct mosquitto *ping = client("bench-ping", port, "bench/reply", on_reply);
+    struct mosquitto *echo = client("bench-echo", port, "bench/request", 1, on_request);
+    struct mosquitto *ping = client("bench-ping", port, "bench/reply", threaded, on_reply);
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += 5;
     pthread_mutex_lock(&lock);
     while (subscribed < 2) {
-        if (pthread_cond_timedwait(&replied, &lock, &deadline) != 0) { fprintf(stderr, "no SUBACK\n"); return 1; }
+        if (!threaded) {
+            pthread_mutex_unlock(&lock);
+            if (mosquitto_loop(ping, 100, 1) != MOSQ_ERR_SUCCESS) { fprintf(stderr, "pinger lost\n"); return 1; }
+            pthread_mutex_lock(&lock);
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            if (now.tv_sec > deadline.tv_sec) { fprintf(stderr, "no SUBACK\n"); return 1; }
+        } else if (pthread_cond_timedwait(&replied, &lock, &deadline) != 0) { fprintf(stderr, "no SUBACK\n"); return 1; }
     }
     pthread_mutex_unlock(&lock);
 
@@ -95,7 +109,15 @@ int main(int argc, char **argv) {
         deadline.tv_sec += 5;
         pthread_mutex_lock(&lock);
         while (replies < want) {
-            if (pthread_cond_timedwait(&replied, &lock, &deadline) != 0) { fprintf(stderr, "reply lost\n"); return 1; }
+            if (!threaded) {
+                // on_reply runs in this thread, inside mosquitto_loop.
+                pthread_mutex_unlock(&lock);
+                if (mosquitto_loop(ping, 5000, 1) != MOSQ_ERR_SUCCESS) { fprintf(stderr, "pinger lost\n"); return 1; }
+                pthread_mutex_lock(&lock);
+                struct timespec now;
+                clock_gettime(CLOCK_REALTIME, &now);
+                if (now.tv_sec > deadline.tv_sec) { fprintf(stderr, "reply lost\n"); return 1; }
+            } else if (pthread_cond_timedwait(&replied, &lock, &deadline) != 0) { fprintf(stderr, "reply lost\n"); return 1; }
         }
         pthread_mutex_unlock(&lock);
         if (i >= 0) samples[i] = now_us() - t0;
@@ -108,7 +130,7 @@ int main(int argc, char **argv) {
     mosquitto_disconnect(echo);
     mosquitto_disconnect(ping);
     mosquitto_loop_stop(echo, false);
-    mosquitto_loop_stop(ping, false);
+    if (threaded) mosquitto_loop_stop(ping, false);
     mosquitto_destroy(echo);
     mosquitto_destroy(ping);
     mosquitto_lib_cleanup();

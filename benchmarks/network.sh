@@ -2,13 +2,16 @@
 # Network suite (scripts/bench.sh network): delegation over a local Mosquitto broker beside the
 # raw MQTT floor on the same broker.
 #   floor       benchmarks/mqtt_echo.c: a QoS-1 request and reply between two libmosquitto
-#               clients, TCP_NODELAY on both and on the broker, nothing else
+#               clients, TCP_NODELAY on both and on the broker, nothing else; the pinger runs its
+#               own loop (also shown: the pinger on libmosquitto's thread, the floor until 2026-12-05)
 #   delegation  `dde-bench-network` (benchmarks/Sources): sequential delegations of the counter
 #               dApp (create + sign, publish, execute on a `dde node` process, reply, verify, SQLite
 #               commit), with 1 and with 3 executor processes, each beside its protocol floor:
 #               the MQTT floor + the executors' own execution time (their log lines) + raw
-#               Ed25519 signs and verifies + one raw durable SQLite transaction, measured in the
-#               same run (RawFloor)
+#               Ed25519 signs and verifies + (protocol v2) the task's state and proof read with
+#               raw SELECTs and the proof's SHA-256s on the executor and in check 8 + one raw
+#               durable SQLite transaction (the commit's rows, tree rows included), measured in
+#               the same run (RawFloor)
 #   trace       the 1-executor row runs with DDE_TRACE set: benchmarks/trace.py merges the
 #               latency probes of the requester and the executor into a p50 per step
 # Every row runs the profiling build (release, -Xcc -DDDE_TRACE, scratch .build-profile): the
@@ -24,12 +27,14 @@ mkdir -p "$WORK"
 COUNT=${DDE_BENCH_COUNT:-300}
 
 PROFILE=(-c release --scratch-path "$ROOT/.build-profile" -Xcc -DDDE_TRACE)
-if [ "${DDE_NO_BUILD:-0}" != 1 ]; then
+if [ "${DDE_NO_BUILD:-0}" != 1 ] && [ -z "${DDE_BENCH_BIN:-}" ]; then
     for product in dde dde-bench-network; do
         swift build "${PROFILE[@]}" --product "$product" >> "$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log" >&2; exit 1; }
     done
 fi
-BIN=$(swift build "${PROFILE[@]}" --show-bin-path)
+# DDE_BENCH_BIN=dir runs the dde and dde-bench-network found there instead (A/B comparisons of
+# two builds; implies DDE_NO_BUILD).
+BIN=${DDE_BENCH_BIN:-$(swift build "${PROFILE[@]}" --show-bin-path)}
 DDE=$BIN/dde
 for tool in "$DDE" "$BIN/dde-bench-network"; do
     [ -x "$tool" ] || { echo "bench network: FAIL: $tool missing (swift build ${PROFILE[*]} --product $(basename "$tool"))" >&2; exit 1; }
@@ -50,12 +55,15 @@ PORT=$BROKER_PORT
 BROKER=$BROKER_URL
 
 floor=$("$WORK/mqtt_echo" "$PORT" 2000 1024 1536)
+# For comparison only: the pinger on libmosquitto's own network thread, the floor until 2026-12-05.
+threaded=$("$WORK/mqtt_echo" "$PORT" 2000 1024 1536 threaded)
 
 nodes=()
 start_nodes() {
     local n=$1
     for i in $(seq 1 "$n"); do
         "$DDE" keygen -o "$WORK/node$i.key" --force > /dev/null
+        touch "$WORK/node$i.log"  # mark reads it at once; the node's redirection may come later
         "$DDE" node --broker "$BROKER" --key "$WORK/node$i.key" --code "$WORK/code$i" \
             --preload examples/dapps/counter.wat --name "node$i" 2>> "$WORK/node$i.log" &
         pids+=($!)
@@ -91,16 +99,18 @@ m=$(mark); three=$(run --executors 3); three_ex=$(execution_us "$m")
 m=$(mark); quorum=$(run --executors 3 --mode quorum --k 2); quorum_ex=$(execution_us "$m")
 stop_nodes
 
-python3 - "$floor" "$one" "$one_ex" "$three" "$three_ex" "$quorum" "$quorum_ex" <<'PY'
+python3 - "$floor" "$one" "$one_ex" "$three" "$three_ex" "$quorum" "$quorum_ex" "$threaded" <<'PY'
 import json, sys
 floor = json.loads(sys.argv[1])
 rows = [(json.loads(sys.argv[i]), float(sys.argv[i + 1])) for i in (2, 4, 6)]
+threaded = json.loads(sys.argv[8])
 f50 = floor["p50_us"]
 print(f"broker: Mosquitto on 127.0.0.1, set_tcp_nodelay; {rows[0][0]['count']} timed delegations per row after 20 untimed")
 print()
 print("| what | p50 | p99 | per second | execution (executor's, p50) | p50 / (MQTT floor + execution) | protocol floor | p50 / protocol floor |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
 print(f"| raw MQTT QoS-1 request + reply (1 KiB / 1.5 KiB), MQTT floor | {f50:.0f} us | {floor['p99_us']:.0f} us | {1e6 / floor['mean_us']:.0f} | - | - | - | - |")
+print(f"| (the same, pinger on libmosquitto's network thread: not the floor) | {threaded['p50_us']:.0f} us | {threaded['p99_us']:.0f} us | {1e6 / threaded['mean_us']:.0f} | - | - | - | - |")
 notes = []
 for r, ex in rows:
     label = f"delegation, counter dApp, {r['executors']} executor{'s' if r['executors'] > 1 else ''}, {r['mode']}"
@@ -109,9 +119,14 @@ for r, ex in rows:
     # round trip, the executor's run (its sandbox, proof and signature), signing the task,
     # verifying it on the executor, verifying k results, signing the receipt, one durable
     # SQLite transaction writing the commit's rows.
-    protocol = f50 + ex + 2 * r["rawSignUs"] + (1 + k) * r["rawVerifyUs"] + r["rawCommitP50Us"]
+    # Protocol v2 adds: reading the task's state and proof (raw SELECTs), the executor's check of
+    # the proof and the requester's next root from it (check 8), as raw SHA-256s, and the tree
+    # rows in the transaction (in rawCommitP50Us).
+    v2 = r["rawReadP50Us"] + r["proofHashes"] * r["rawSha256Us"]
+    protocol = f50 + ex + 2 * r["rawSignUs"] + (1 + k) * r["rawVerifyUs"] + r["rawCommitP50Us"] + v2
     notes.append(f"{label}: {f50:.0f} MQTT + {ex:.0f} execution + 2 x {r['rawSignUs']:.1f} sign + {1 + k} x "
-                 f"{r['rawVerifyUs']:.1f} verify + {r['rawCommitP50Us']:.0f} durable SQLite transaction = {protocol:.0f} us")
+                 f"{r['rawVerifyUs']:.1f} verify + {r['rawReadP50Us']:.1f} state and proof read + {r['proofHashes']:.0f} x "
+                 f"{r['rawSha256Us']:.2f} proof SHA-256 + {r['rawCommitP50Us']:.0f} durable SQLite transaction = {protocol:.0f} us")
     print(f"| {label} | {r['p50Us']:.0f} us | {r['p99Us']:.0f} us | {r['tasksPerSecond']:.0f} | {ex:.0f} us | "
           f"{r['p50Us'] / (f50 + ex):.2f}x | {protocol:.0f} us | {r['p50Us'] / protocol:.2f}x |")
     if r["failures"]:
@@ -124,7 +139,8 @@ for n in notes[1:]:
 # costs raw: when the target is below the protocol floor, no implementation can meet it here.
 r, ex = rows[0]
 target = 2 * (f50 + ex)
-protocol = f50 + ex + 2 * r["rawSignUs"] + 2 * r["rawVerifyUs"] + r["rawCommitP50Us"]
+protocol = (f50 + ex + 2 * r["rawSignUs"] + 2 * r["rawVerifyUs"] + r["rawCommitP50Us"]
+            + r["rawReadP50Us"] + r["proofHashes"] * r["rawSha256Us"])
 print()
 print(f"1 executor: target 2 x ({f50:.0f} + {ex:.0f}) = {target:.0f} us; protocol floor {protocol:.0f} us "
       f"({protocol / target:.2f}x the target); delegation p50 {r['p50Us']:.0f} us "

@@ -4,11 +4,22 @@
 // NEEDED list stays libc, libm, libsodium, libsqlite3, and a program that never opens an MQTT
 // transport does not need libmosquitto installed at all.
 //
-// Threading: libmosquitto's own network thread (mosquitto_loop_start) reads and writes the
-// socket, answers keepalives and reconnects. Its callbacks only copy each arriving message into a
-// queue guarded by `lock`; cdde_mqtt_receive takes from that queue in the caller's thread, waiting
-// on `arrived` at most the given time. Publishing is safe from any thread (libmosquitto locks its
-// own outgoing queue). The queue is bounded in messages and bytes: what does not fit, and any
+// Threading: a network thread reads the socket, answers keepalives and reconnects. Its callbacks
+// only copy each arriving message into a queue guarded by `lock`; cdde_mqtt_receive takes from
+// that queue in the caller's thread, waiting at most the given time. Publishing is safe from any
+// thread.
+//   Plain TCP: the network thread is the shim's own (network_thread): it polls the socket and runs
+// libmosquitto's read, write and keepalive steps under `io` (loop_turn). A publishing thread
+// writes its packet to the socket itself, under `io` too (libmosquitto writes at once when no
+// thread of its own runs the loop). A thread in cdde_mqtt_receive that finds the queue empty runs
+// the turns itself while the network thread waits (receive_turns), so the message it returns was
+// read in its own thread. Waking another thread to write each publish, and to hand over each
+// message, cost about 25 us a hop and 23 us a message (BENCHMARKS.md, Network). `io` keeps the
+// socket from being closed or replaced (a lost connection, a reconnect) while another thread
+// writes to it; whoever holds both takes `io` first.
+//   TLS: libmosquitto's own thread (mosquitto_loop_start) reads and writes, since one OpenSSL
+// connection must not be read and written from two threads at once; receivers wait on `arrived`.
+// The queue is bounded in messages and bytes: what does not fit, and any
 // message over max_message_bytes, is dropped and a notice saying why is queued for the caller to log.
 //
 // Sessions: clean_session is false with the caller's stable client id, so the broker keeps the
@@ -32,6 +43,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -42,6 +54,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
+
+// unistd.h declares it only under _GNU_SOURCE.
+extern int pipe2(int fds[2], int flags);
 
 #if defined(__aarch64__) && defined(__GLIBC__)
 // glibc 2.34 moved dlopen into libc under the new version GLIBC_2.34; binding the GLIBC_2.17
@@ -104,6 +120,11 @@ static struct {
     int (*disconnect)(struct mosquitto *);
     int (*loop_start)(struct mosquitto *);
     int (*loop_stop)(struct mosquitto *, bool);
+    int (*loop_read)(struct mosquitto *, int);
+    int (*loop_write)(struct mosquitto *, int);
+    int (*loop_misc)(struct mosquitto *);
+    bool (*want_write)(struct mosquitto *);
+    int (*reconnect_async)(struct mosquitto *);
     int (*publish)(struct mosquitto *, int *, const char *, int, const void *, int, bool);
     int (*subscribe)(struct mosquitto *, int *, const char *, int);
     int (*unsubscribe)(struct mosquitto *, int *, const char *);
@@ -125,6 +146,7 @@ static struct {
     // them in libpthread, which libdde.so does not list), looked up through its handle.
     int (*thread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
     int (*thread_detach)(pthread_t);
+    int (*thread_join)(pthread_t, void **);
 } mosq;
 
 // Optional (NULL when absent): they only make messages more precise. mosquitto_ssl_get is in
@@ -178,6 +200,11 @@ static void load_library(void) {
         SYM(disconnect, "mosquitto_disconnect"),
         SYM(loop_start, "mosquitto_loop_start"),
         SYM(loop_stop, "mosquitto_loop_stop"),
+        SYM(loop_read, "mosquitto_loop_read"),
+        SYM(loop_write, "mosquitto_loop_write"),
+        SYM(loop_misc, "mosquitto_loop_misc"),
+        SYM(want_write, "mosquitto_want_write"),
+        SYM(reconnect_async, "mosquitto_reconnect_async"),
         SYM(publish, "mosquitto_publish"),
         SYM(subscribe, "mosquitto_subscribe"),
         SYM(unsubscribe, "mosquitto_unsubscribe"),
@@ -196,6 +223,7 @@ static void load_library(void) {
         SYM(socket, "mosquitto_socket"),
         SYM(thread_create, "pthread_create"),
         SYM(thread_detach, "pthread_detach"),
+        SYM(thread_join, "pthread_join"),
 #undef SYM
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
@@ -247,7 +275,19 @@ struct cdde_mqtt {
     char notices[NOTICE_SLOTS][NOTICE_BYTES]; // ring of log lines for the caller
     size_t notice_first, notice_count;
     uint64_t notices_lost;
-    int loop_running;
+    int loop_running;         // a network thread runs (libmosquitto's, or network_thread)
+    // Plain TCP: the shim's own network thread (see the top of this file).
+    int own_loop;             // network_thread runs the loop, not libmosquitto's thread
+    pthread_t loop_thread;
+    pthread_mutex_t io;       // held by whoever calls into libmosquitto on the socket; before `lock`
+    int wake[2];              // a pipe: a byte wakes network_thread from its poll
+    int tell[2];              // a pipe: a byte wakes the receiver running the turns from its poll
+    int stopping;             // close: network_thread ends (under `lock`)
+    int receiver_polls;       // a receiving thread runs the loop's turns itself (under `lock`)
+    int receiver_turn;        // ... and is inside one now (under `io`)
+    int receivers_waiting;    // receivers waiting on `arrived` (under `lock`)
+    pthread_cond_t loop_free; // network_thread waits on it while a receiver runs the turns
+    unsigned int reconnect_max; // seconds between reconnects at most
     // Connecting (cdde_mqtt_open and the connecting thread, under `lock`).
     char *host;
     int port, keepalive;
@@ -297,6 +337,24 @@ static void notice_locked(cdde_mqtt *m, const char *format, ...) {
 static const char *mosq_error(int rc) {
     if (rc == CDDE_MOSQ_ERR_ERRNO) return strerror(errno);
     return mosq.strerror(rc);
+}
+
+// A byte down the pipe: the thread polling the socket (network_thread or a receiver) looks again.
+static void wake_network_thread(cdde_mqtt *m) {
+    char byte = 0;
+    if (m->wake[1] >= 0 && write(m->wake[1], &byte, 1) < 0) { /* full: a wake is pending anyway */ }
+}
+
+// The same for a receiver running the turns (cdde_mqtt_receive), through its own pipe.
+static void wake_receiver(cdde_mqtt *m) {
+    char byte = 0;
+    if (m->tell[1] >= 0 && write(m->tell[1], &byte, 1) < 0) { /* full: a wake is pending anyway */ }
+}
+
+// Whichever thread polls the socket: it writes what the socket did not take at once.
+static void wake_poller(cdde_mqtt *m) {
+    wake_network_thread(m);
+    wake_receiver(m);
 }
 
 static void on_connect(struct mosquitto *client, void *context, int rc, int flags) {
@@ -404,7 +462,10 @@ static void on_message(struct mosquitto *client, void *context, const struct mos
     m->queued_messages++;
     m->queued_bytes += length;
     pthread_cond_signal(&m->arrived);
+    // Read by the network thread while a receiver polls: that receiver is told through `tell`.
+    int tell = m->receiver_polls && !m->receiver_turn;
     pthread_mutex_unlock(&m->lock);
+    if (tell) wake_receiver(m);
 }
 
 // Absolute CLOCK_REALTIME deadline `ms` from now (pthread_cond_timedwait's clock; a monotonic
@@ -433,6 +494,12 @@ static void free_handle(cdde_mqtt *m) {
     pthread_cond_destroy(&m->changed);
     pthread_mutex_destroy(&m->lock);
     pthread_mutex_destroy(&m->log_lock);
+    pthread_mutex_destroy(&m->io);
+    pthread_cond_destroy(&m->loop_free);
+    for (int i = 0; i < 2; i++) {
+        if (m->wake[i] >= 0) close(m->wake[i]);
+        if (m->tell[i] >= 0) close(m->tell[i]);
+    }
     free(m);
 }
 
@@ -719,6 +786,90 @@ static int configure_security(cdde_mqtt *m, const cdde_mqtt_security *s, int *st
 
 static char *copy_or_null(const char *text) { return text ? strdup(text) : NULL; }
 
+// What ends mosquitto_loop_forever (libmosquitto 1.6 and 2.0) rather than a reconnect.
+static int loop_error_is_final(int rc) {
+    switch (rc) {
+    case 1: case 2: case 3: case 6: case 8: case 9: case 10: case 11: case 12: case 13: case 15: case 16:
+        return 1;  // NOMEM PROTOCOL INVAL NOT_FOUND TLS PAYLOAD_SIZE NOT_SUPPORTED AUTH ACL_DENIED UNKNOWN EAI PROXY
+    default:
+        return 0;
+    }
+}
+
+// One turn of the network loop of a plain-TCP connection: polls the socket (and `wake`) at most
+// timeout_ms, then runs libmosquitto's read, write and keepalive steps under `io`. Returns
+// libmosquitto's code (NO_CONN without a socket); sets *stop when the handle is closing.
+static int loop_turn(cdde_mqtt *m, int timeout_ms, int receiving, int *stop) {
+    *stop = 0;
+    int fd = mosq.socket(m->client);  // closed or replaced only under `io`: a stale number only wakes the poll
+    if (fd < 0) return CDDE_MOSQ_ERR_NO_CONN;
+    int pipe_in = receiving ? m->tell[0] : m->wake[0];
+    struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = pipe_in, .events = POLLIN } };
+    if (mosq.want_write(m->client)) p[0].events |= POLLOUT;
+    int n = poll(p, 2, timeout_ms);
+    if (n > 0 && (p[1].revents & POLLIN)) {
+        char drain[64];
+        while (read(pipe_in, drain, sizeof drain) > 0) {}
+    }
+    pthread_mutex_lock(&m->io);
+    pthread_mutex_lock(&m->lock);
+    *stop = m->stopping;
+    pthread_mutex_unlock(&m->lock);
+    if (*stop) { pthread_mutex_unlock(&m->io); return CDDE_MOSQ_ERR_SUCCESS; }
+    m->receiver_turn = receiving;
+    int rc = CDDE_MOSQ_ERR_SUCCESS;
+    if (n > 0 && (p[0].revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL))) rc = mosq.loop_read(m->client, 1);
+    if (rc == CDDE_MOSQ_ERR_SUCCESS && mosq.want_write(m->client)) rc = mosq.loop_write(m->client, 1);
+    if (rc == CDDE_MOSQ_ERR_SUCCESS) rc = mosq.loop_misc(m->client);
+    m->receiver_turn = 0;
+    pthread_mutex_unlock(&m->io);
+    return rc;
+}
+
+// The network loop of a plain-TCP connection (see the top of this file): what
+// mosquitto_loop_forever does, in turns of loop_turn. While a receiver runs the turns itself
+// (cdde_mqtt_receive) this thread waits. A lost connection is reconnected after 1 s, then
+// (n + 1)^2 s, at most reconnect_max_seconds, as libmosquitto's own loop does with exponential
+// backoff.
+static void *network_thread(void *arg) {
+    cdde_mqtt *m = arg;
+    unsigned int reconnects = 0;
+    int seen_connects = 0;
+    for (;;) {
+        pthread_mutex_lock(&m->lock);
+        // Not woken when the receiver is done (waking this thread then would delay the receiver
+        // returning its message): it looks again every 100 ms, or when flush or close wakes it.
+        // Meanwhile what arrives waits in the socket for the next receiver or for this thread.
+        while (m->receiver_polls && !m->stopping) {
+            struct timespec slice = deadline_after(100);
+            pthread_cond_timedwait(&m->loop_free, &m->lock, &slice);
+        }
+        int stop = m->stopping;
+        if (m->connects != seen_connects) { seen_connects = m->connects; reconnects = 0; }
+        pthread_mutex_unlock(&m->lock);
+        if (stop) break;
+        // At most a second: the keepalive step runs at least that often.
+        int rc = loop_turn(m, 1000, 0, &stop);
+        if (stop) break;
+        if (rc == CDDE_MOSQ_ERR_SUCCESS) continue;
+        if (loop_error_is_final(rc)) break;
+        unsigned int delay = (reconnects + 1) * (reconnects + 1);
+        if (delay >= m->reconnect_max) delay = m->reconnect_max; else reconnects++;
+        struct timespec until = deadline_after((int)delay * 1000);
+        pthread_mutex_lock(&m->lock);
+        while (!m->stopping) {
+            if (pthread_cond_timedwait(&m->changed, &m->lock, &until) == ETIMEDOUT) break;
+        }
+        stop = m->stopping;
+        pthread_mutex_unlock(&m->lock);
+        if (stop) break;
+        pthread_mutex_lock(&m->io);
+        mosq.reconnect_async(m->client);  // a failure shows as no socket, and the next try waits longer
+        pthread_mutex_unlock(&m->io);
+    }
+    return NULL;
+}
+
 static void *connect_thread(void *arg) {
     cdde_mqtt *m = arg;
     errno = 0;
@@ -726,7 +877,11 @@ static void *connect_thread(void *arg) {
     int saved = errno;
     pthread_mutex_lock(&m->lock);
     int abandoned = m->abandoned;
-    if (!abandoned && rc == CDDE_MOSQ_ERR_SUCCESS) {
+    if (!abandoned && rc == CDDE_MOSQ_ERR_SUCCESS && m->own_loop) {
+        int started = mosq.thread_create(&m->loop_thread, NULL, network_thread, m);
+        if (started != 0) { rc = CDDE_MOSQ_ERR_ERRNO; saved = started; }
+        m->loop_running = started == 0;
+    } else if (!abandoned && rc == CDDE_MOSQ_ERR_SUCCESS) {
         rc = mosq.loop_start(m->client);
         saved = errno;
         m->loop_running = rc == CDDE_MOSQ_ERR_SUCCESS;
@@ -748,8 +903,21 @@ static void *connect_thread(void *arg) {
 // does to a thread still running).
 static void close_now(cdde_mqtt *m, bool force) {
     // A clean DISCONNECT: the broker keeps the session (clean_session false) for the next run.
-    mosq.disconnect(m->client);
-    if (m->loop_running) mosq.loop_stop(m->client, force);
+    if (m->own_loop) {
+        pthread_mutex_lock(&m->lock);
+        m->stopping = 1;
+        pthread_cond_broadcast(&m->changed);
+        pthread_cond_broadcast(&m->loop_free);
+        pthread_mutex_unlock(&m->lock);
+        pthread_mutex_lock(&m->io);
+        mosq.disconnect(m->client);  // written here and the socket closed: network_thread is outside
+        pthread_mutex_unlock(&m->io);
+        wake_poller(m);
+        if (m->loop_running) mosq.thread_join(m->loop_thread, NULL);
+    } else {
+        mosq.disconnect(m->client);
+        if (m->loop_running) mosq.loop_stop(m->client, force);
+    }
     mosq.destroy(m->client);
     free_handle(m);
 }
@@ -864,6 +1032,9 @@ cdde_mqtt *cdde_mqtt_open(const char *host, int port, const char *client_id,
     pthread_mutex_init(&m->log_lock, NULL);
     pthread_cond_init(&m->arrived, NULL);
     pthread_cond_init(&m->changed, NULL);
+    pthread_mutex_init(&m->io, NULL);
+    pthread_cond_init(&m->loop_free, NULL);
+    m->wake[0] = m->wake[1] = m->tell[0] = m->tell[1] = -1;
     m->max_message_bytes = options->max_message_bytes;
     m->max_queued_messages = options->max_queued_messages;
     m->max_queued_bytes = options->max_queued_bytes;
@@ -910,6 +1081,19 @@ cdde_mqtt *cdde_mqtt_open(const char *host, int port, const char *client_id,
     }
     unsigned int delay_max = options->reconnect_max_seconds > 0 ? (unsigned int)options->reconnect_max_seconds : 1u;
     mosq.reconnect_delay_set(m->client, 1, delay_max, true);
+    m->reconnect_max = delay_max;
+    // Plain TCP: the shim runs the network loop (see the top of this file).
+    if (!m->tls) {
+        // pipe2 (GLIBC_2.9), not fcntl: fcntl binds fcntl64@GLIBC_2.28 where off_t is 64-bit on
+        // 32-bit ARM, and the Embedded libraries need nothing newer than they do today.
+        if (pipe2(m->wake, O_NONBLOCK | O_CLOEXEC) != 0 || pipe2(m->tell, O_NONBLOCK | O_CLOEXEC) != 0) {
+            put_error(err, err_cap, "cannot make a pipe for the MQTT network thread: %s", strerror(errno));
+            mosq.destroy(m->client);
+            free_handle(m);
+            return NULL;
+        }
+        m->own_loop = 1;
+    }
     mosq.connect_with_flags_callback_set(m->client, on_connect);
     mosq.disconnect_callback_set(m->client, on_disconnect);
     mosq.message_callback_set(m->client, on_message);
@@ -976,11 +1160,14 @@ int cdde_mqtt_publish(cdde_mqtt *m, const char *topic, const uint8_t *payload, s
         put_error(err, err_cap, "payload of %zu bytes is over MQTT's 256 MiB limit", length);
         return -1;
     }
-    // Under `lock`, which on_publish takes too: the PUBACK of this publish is counted after it.
+    // Under `io`: the packet is written to the socket in this thread (plain TCP). Under `lock`,
+    // which on_publish takes too: the PUBACK of this publish is counted after it.
+    pthread_mutex_lock(&m->io);
     pthread_mutex_lock(&m->lock);
     if (m->unacked >= (long)m->max_queued_messages) {
         long waiting = m->unacked;
         pthread_mutex_unlock(&m->lock);
+        pthread_mutex_unlock(&m->io);
         put_error(err, err_cap, "publishing to %.200s failed: %ld publishes are already waiting for "
                   "the broker's acknowledgement (is the broker reachable?)", topic, waiting);
         return -1;
@@ -991,6 +1178,10 @@ int cdde_mqtt_publish(cdde_mqtt *m, const char *topic, const uint8_t *payload, s
     if (rc == CDDE_MOSQ_ERR_NO_CONN) rc = CDDE_MOSQ_ERR_SUCCESS;
     if (rc == CDDE_MOSQ_ERR_SUCCESS) m->unacked++;
     pthread_mutex_unlock(&m->lock);
+    // What the socket did not take at once (a full send buffer) the network thread writes.
+    int pending = m->own_loop && mosq.want_write(m->client);
+    pthread_mutex_unlock(&m->io);
+    if (pending) wake_poller(m);
     if (rc != CDDE_MOSQ_ERR_SUCCESS) {
         put_error(err, err_cap, "publishing to %.200s failed: %s", topic, mosq_error(rc));
         return -1;
@@ -998,7 +1189,8 @@ int cdde_mqtt_publish(cdde_mqtt *m, const char *topic, const uint8_t *payload, s
     return 0;
 }
 
-int cdde_mqtt_subscribe(cdde_mqtt *m, const char *filter, char *err, size_t err_cap) {
+// Caller holds m->io (the packet may be written in this thread).
+static int subscribe_io(cdde_mqtt *m, const char *filter, char *err, size_t err_cap) {
     if (m == NULL || filter == NULL) { put_error(err, err_cap, "invalid arguments to cdde_mqtt_subscribe"); return -1; }
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < m->filter_count; i++) {
@@ -1022,7 +1214,8 @@ int cdde_mqtt_subscribe(cdde_mqtt *m, const char *filter, char *err, size_t err_
     return 0;
 }
 
-int cdde_mqtt_unsubscribe(cdde_mqtt *m, const char *filter, char *err, size_t err_cap) {
+// Caller holds m->io (the packet may be written in this thread).
+static int unsubscribe_io(cdde_mqtt *m, const char *filter, char *err, size_t err_cap) {
     if (m == NULL || filter == NULL) { put_error(err, err_cap, "invalid arguments to cdde_mqtt_unsubscribe"); return -1; }
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < m->filter_count; i++) {
@@ -1054,13 +1247,76 @@ int cdde_mqtt_unsubscribe(cdde_mqtt *m, const char *filter, char *err, size_t er
     return 0;
 }
 
+int cdde_mqtt_subscribe(cdde_mqtt *m, const char *filter, char *err, size_t err_cap) {
+    if (m == NULL || filter == NULL) { put_error(err, err_cap, "invalid arguments to cdde_mqtt_subscribe"); return -1; }
+    pthread_mutex_lock(&m->io);
+    int rc = subscribe_io(m, filter, err, err_cap);
+    int pending = m->own_loop && mosq.want_write(m->client);
+    pthread_mutex_unlock(&m->io);
+    if (pending) wake_poller(m);
+    return rc;
+}
+
+int cdde_mqtt_unsubscribe(cdde_mqtt *m, const char *filter, char *err, size_t err_cap) {
+    if (m == NULL || filter == NULL) { put_error(err, err_cap, "invalid arguments to cdde_mqtt_unsubscribe"); return -1; }
+    pthread_mutex_lock(&m->io);
+    int rc = unsubscribe_io(m, filter, err, err_cap);
+    int pending = m->own_loop && mosq.want_write(m->client);
+    pthread_mutex_unlock(&m->io);
+    if (pending) wake_poller(m);
+    return rc;
+}
+
+// Plain TCP: while the queue is empty, the receiving thread runs the network loop's turns itself
+// (one receiver at a time; the network thread waits meanwhile), so that a message read from the
+// socket is handled in the thread that wants it, without waking another (about 27 us a message,
+// BENCHMARKS.md). Until `deadline_ms` on CLOCK_MONOTONIC, a message queued, the connection lost or
+// the handle closing. Caller holds m->lock; held again on return.
+static void receive_turns(cdde_mqtt *m, int64_t deadline_ms) {
+    m->receiver_polls = 1;
+    pthread_mutex_unlock(&m->lock);
+    wake_network_thread(m);  // out of its poll, to wait on loop_free
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t left = deadline_ms - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        if (left <= 0) break;
+        int stop = 0;
+        int rc = loop_turn(m, left > 1000 ? 1000 : (int)left, 1, &stop);
+        if (stop || rc != CDDE_MOSQ_ERR_SUCCESS) break;  // a lost connection is the network thread's
+        pthread_mutex_lock(&m->lock);
+        int got = m->head != NULL;
+        pthread_mutex_unlock(&m->lock);
+        if (got) break;
+    }
+    pthread_mutex_lock(&m->lock);
+    m->receiver_polls = 0;
+    // Another receiver waiting on `arrived` takes the turns over (else nobody would read the
+    // socket until the network thread looks again).
+    if (m->receivers_waiting > 0) pthread_cond_signal(&m->arrived);
+}
+
 cdde_mqtt_message *cdde_mqtt_receive(cdde_mqtt *m, int timeout_ms) {
     if (m == NULL) return NULL;
     pthread_mutex_lock(&m->lock);
     if (m->head == NULL && timeout_ms > 0) {
-        struct timespec deadline = deadline_after(timeout_ms);
+        struct timespec deadline = deadline_after(timeout_ms), now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t until = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms;
+        int may_turn = 1;  // again only once woken: no spinning when the turns end early
         while (m->head == NULL) {
-            if (pthread_cond_timedwait(&m->arrived, &m->lock, &deadline) == ETIMEDOUT) break;
+            if (may_turn && m->own_loop && m->loop_running && m->connected && !m->receiver_polls && !m->stopping) {
+                receive_turns(m, until);
+                may_turn = 0;
+                // Still nothing: the time is up, or the connection was lost (the rest of the time
+                // waiting below).
+                if (m->head != NULL) break;
+            }
+            m->receivers_waiting++;
+            int timed_out = pthread_cond_timedwait(&m->arrived, &m->lock, &deadline) == ETIMEDOUT;
+            m->receivers_waiting--;
+            if (timed_out) break;
+            may_turn = 1;
         }
     }
     cdde_mqtt_message *item = m->head;
@@ -1112,6 +1368,7 @@ int cdde_mqtt_flush(cdde_mqtt *m, int timeout_ms) {
     if (m == NULL) return -1;
     struct timespec deadline = deadline_after(timeout_ms > 0 ? timeout_ms : 0);
     pthread_mutex_lock(&m->lock);
+    pthread_cond_signal(&m->loop_free);  // the acknowledgements are read by the network thread
     while (m->unacked > 0) {
         if (pthread_cond_timedwait(&m->changed, &m->lock, &deadline) == ETIMEDOUT) break;
     }

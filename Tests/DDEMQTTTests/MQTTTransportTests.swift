@@ -134,6 +134,52 @@ final class MQTTTransportTests: XCTestCase {
         XCTAssertNil(try b.receive(timeoutMs: 300))
     }
 
+    /// Two threads receive on one transport, each busy for a while after each message (the shim
+    /// lets one receiver at a time read the socket itself; the other waits): every message still
+    /// reaches one of them promptly, whichever is receiving when it arrives.
+    func testTwoReceiversOnOneTransportGetEveryMessagePromptly() throws {
+        let broker = try TestBroker()
+        let a = try MQTTTransport(url: broker.url, clientId: uniqueId("a"))
+        let b = try MQTTTransport(url: broker.url, clientId: uniqueId("b"))
+        try b.subscribe("dde/test/+")
+        try fence(b)
+        let count = 10
+        let lock = NSLock()
+        var latenciesMs: [Double] = []
+        var threads: [Thread] = []
+        let done = DispatchGroup()
+        for _ in 0..<2 {
+            done.enter()
+            let t = Thread {
+                defer { done.leave() }
+                while true {
+                    lock.lock(); let finished = latenciesMs.count >= count; lock.unlock()
+                    if finished { return }
+                    guard let m = try? b.receive(timeoutMs: 300) else { continue }
+                    guard m.payload.count == 8 else { continue }
+                    let sent = m.payload.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    let ms = Double(DispatchTime.now().uptimeNanoseconds &- sent) / 1e6
+                    lock.lock(); latenciesMs.append(ms); lock.unlock()
+                    Thread.sleep(forTimeInterval: 0.2)  // busy with it, longer than the gap between messages
+                }
+            }
+            threads.append(t)
+            t.start()
+        }
+        Thread.sleep(forTimeInterval: 0.1)
+        for _ in 0..<count {
+            var now = DispatchTime.now().uptimeNanoseconds
+            try a.publish(topic: "dde/test/x", payload: withUnsafeBytes(of: &now) { Array($0) }, retain: false)
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        let sorted = latenciesMs.sorted()
+        XCTAssertEqual(sorted.count, count)
+        // One of the two is always receiving when a message arrives.
+        XCTAssertLessThan(sorted[count / 2], 40, "latencies (ms): \(sorted)")
+        XCTAssertLessThan(sorted[count * 8 / 10], 60, "latencies (ms): \(sorted)")
+    }
+
     func testRetainedMessageReachesLaterSubscriber() throws {
         let broker = try TestBroker()
         let a = try MQTTTransport(url: broker.url, clientId: uniqueId("a"))

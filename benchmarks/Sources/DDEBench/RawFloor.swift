@@ -41,10 +41,62 @@ public enum RawFloor {
         return (median(sign), median(verify))
     }
 
+    /// Median nanoseconds of one SHA-256 through libsodium of a 65-byte message (a v2 tree leaf's
+    /// preimage; keys, values and nodes of the counter's tree are as short or shorter), over
+    /// `rounds` different messages.
+    public static func sha256(rounds: Int) -> UInt64 {
+        _ = cdde_init()
+        var m = [UInt8](repeating: 0, count: 65)
+        var out = [UInt8](repeating: 0, count: 32)
+        var times: [UInt64] = []
+        for i in 0..<max(1, rounds) {
+            randombytes_buf(&m, 65)
+            m[0] = UInt8(truncatingIfNeeded: i)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = crypto_hash_sha256(&out, m, 65)
+            times.append(DispatchTime.now().uptimeNanoseconds &- t0)
+        }
+        return median(times)
+    }
+
+    /// The rows of `dappId`'s v2 state tree in the store at `path` (table state_nodes), read with
+    /// sqlite3_* directly: for a dApp of one key, the one chunk each commit rewrites.
+    public static func treeRows(storePath path: String, dappId: String) throws(DDEError) -> [RawTreeRow] {
+        var db: OpaquePointer?
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK, let db else {
+            throw DDEError(.store, "raw SQLite: cannot open \(path)")
+        }
+        defer { sqlite3_close_v2(db) }
+        var s: OpaquePointer?
+        guard sqlite3_prepare_v2(db, "SELECT position, body FROM state_nodes WHERE dapp_id = ?1 ORDER BY position", -1, &s, nil) == SQLITE_OK, let s else {
+            throw DDEError(.store, "raw SQLite: cannot read state_nodes")
+        }
+        defer { sqlite3_finalize(s) }
+        let dapp = Array(dappId.utf8)
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        _ = dapp.withUnsafeBytes { sqlite3_bind_blob64(s, 1, $0.baseAddress, sqlite3_uint64($0.count), transient) }
+        func column(_ i: Int32) -> [UInt8]? {
+            guard sqlite3_column_type(s, i) != SQLITE_NULL else { return nil }
+            let n = Int(sqlite3_column_bytes(s, i))
+            guard n > 0, let p = sqlite3_column_blob(s, i) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: p, count: n))
+        }
+        var rows: [RawTreeRow] = []
+        while sqlite3_step(s) == SQLITE_ROW {
+            rows.append(RawTreeRow(position: column(0) ?? [], body: column(1) ?? []))
+        }
+        return rows
+    }
+
     public static func median(_ values: [UInt64]) -> UInt64 {
         guard !values.isEmpty else { return 0 }
         return values.sorted()[values.count / 2]
     }
+}
+
+/// One row of a dApp's v2 state tree (table state_nodes).
+public struct RawTreeRow: Sendable {
+    public var position: [UInt8], body: [UInt8]
 }
 
 /// The rows one commit writes, as the store holds them.
@@ -56,9 +108,9 @@ public struct RawCommitRows: Sendable {
     /// When set, the executor's reputation row is written too (a delegation scores the executor
     /// in the commit's transaction).
     public var executorKey: [UInt8]?
-    /// The state tree's rows the commit writes (state_nodes: position, body), upserted as the
-    /// store does. Empty: none (`RawSQLiteWriter.treeRows` reads a store's).
-    public var treeRows: [(position: [UInt8], body: [UInt8])] = []
+    /// The v2 state tree rows the commit rewrites (state_nodes: position, chunk body), upserted
+    /// as the store does (protocol v2: the store keeps each dApp's tree; empty: none written).
+    public var treeRows: [RawTreeRow] = []
 
     /// The rows `Store.commit` wrote for `receipt` (the first state write stands for the writes).
     public init(receipt: Receipt, task: ComputeTask, result: ComputeResult, executorKey: [UInt8]? = nil) {
@@ -116,8 +168,9 @@ public final class RawSQLiteWriter {
     deinit { close() }
 
     public func close() {
-        for s in statements { sqlite3_finalize(s) }
+        for s in statements + reads { sqlite3_finalize(s) }
         statements = []
+        reads = []
         if let db { sqlite3_close_v2(db) }
         db = nil
     }
@@ -159,27 +212,35 @@ public final class RawSQLiteWriter {
         try exec("COMMIT")
     }
 
-    /// The state_nodes rows of `dappId` in the store at `path` (read with its own connection).
-    public static func treeRows(path: String, dappId: String) throws(DDEError) -> [(position: [UInt8], body: [UInt8])] {
-        var db: OpaquePointer?
-        defer { sqlite3_close_v2(db) }
-        var s: OpaquePointer?
-        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK,
-              sqlite3_prepare_v2(db, "SELECT position, body FROM state_nodes WHERE dapp_id = ?1 ORDER BY position", -1, &s, nil) == SQLITE_OK,
-              let s else {
-            throw DDEError(.store, "raw SQLite: cannot read state_nodes of \(path)")
+    /// What a requester reads to build a v2 task for the rows' dApp: the value of the state key
+    /// and the tree rows of its proof (by position), with prepared SELECTs outside a transaction.
+    public func readTaskState(_ rows: RawCommitRows) throws(DDEError) {
+        guard statements.count == 6 else { throw DDEError(.closed, "raw SQLite writer is closed") }
+        if reads.isEmpty {
+            for sql in ["SELECT value FROM dapp_state WHERE dapp_id = ?1 AND key = ?2",
+                        "SELECT body FROM state_nodes WHERE dapp_id = ?1 AND position = ?2"] {
+                var s: OpaquePointer?
+                guard sqlite3_prepare_v2(db, sql, -1, &s, nil) == SQLITE_OK, let s else {
+                    throw DDEError(.store, "raw SQLite: cannot prepare \(sql): \(message)")
+                }
+                reads.append(s)
+            }
         }
-        defer { sqlite3_finalize(s) }
-        let id = Array(dappId.utf8)
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-        _ = id.withUnsafeBytes { sqlite3_bind_blob64(s, 1, $0.baseAddress, sqlite3_uint64($0.count), transient) }
-        func column(_ i: Int32) -> [UInt8] {
-            guard let p = sqlite3_column_blob(s, i) else { return [] }
-            return Array(UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, i))))
+        blob(reads[0], 1, rows.dappId); blob(reads[0], 2, rows.stateKey)
+        try row(reads[0])
+        for r in rows.treeRows {
+            blob(reads[1], 1, rows.dappId); blob(reads[1], 2, r.position)
+            try row(reads[1])
         }
-        var out = [(position: [UInt8], body: [UInt8])]()
-        while sqlite3_step(s) == SQLITE_ROW { out.append((column(0), column(1))) }
-        return out
+    }
+
+    private var reads: [OpaquePointer] = []
+
+    private func row(_ s: OpaquePointer) throws(DDEError) {
+        let rc = sqlite3_step(s)
+        sqlite3_reset(s)
+        sqlite3_clear_bindings(s)
+        guard rc == SQLITE_ROW else { throw DDEError(.store, "raw SQLite read: \(message)") }
     }
 
     private var message: String { db.map { String(cString: sqlite3_errmsg($0)) } ?? "not open" }

@@ -218,7 +218,7 @@ func timeStoreCommits(_ chain: [Prepared], path: String, _ how: CommitPath) -> (
     store.close()
     // The tree's rows: the counter holds one key, so its tree is one chunk, which every commit
     // rewrites; the floor writes it as the store left it.
-    let tree = must("tree rows") { () throws(DDEError) in try RawSQLiteWriter.treeRows(path: path, dappId: "counter") }
+    let tree = must("tree rows") { () throws(DDEError) in try RawFloor.treeRows(storePath: path, dappId: "counter") }
     for (p, r) in zip(chain, receipts) {
         guard !p.result.stateWrites.entries.isEmpty else { fail("the counter wrote nothing") }
         var row = RawCommitRows(receipt: r, task: p.task, result: p.result)
