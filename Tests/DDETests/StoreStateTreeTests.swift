@@ -172,14 +172,14 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         // proof as one hash.
         let path = SHA256.hash(key)
         let beside = 4 + (path.pathBit(0) ? 2 : 0) + (path.pathBit(1) ? 0 : 1)
-        let body = try store.database.withStatement("SELECT body FROM state_nodes WHERE position = x'0000'") { s throws(DDEError) -> [UInt8] in
+        let body = try store.database.withStatement("SELECT body FROM state_nodes WHERE position = x'00'") { s throws(DDEError) -> [UInt8] in
             _ = try s.step()
             return s.blob(0)
         }
         var chunk = TreeChunk(try XCTUnwrap(StoredChunk(body: body)))
         guard case .node = chunk.slots[beside] else { return XCTFail("slot \(beside) is \(chunk.slots[beside])") }
         chunk.slots[beside] = .node(Digest(Bytes32()))
-        try store.database.withStatement("UPDATE state_nodes SET body = ?1 WHERE position = x'0000'") { s throws(DDEError) in
+        try store.database.withStatement("UPDATE state_nodes SET body = ?1 WHERE position = x'00'") { s throws(DDEError) in
             try s.bind(1, blob: chunk.encoded)
             try s.step()
         }

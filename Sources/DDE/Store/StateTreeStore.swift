@@ -8,9 +8,9 @@
 // children are 2i and 2i + 1; slots 16-31 are at depth D + 4), each an empty subtree, a leaf (its
 // path and value hash) or a node (its hash; a node in slots 16-31 is the top of the next chunk).
 // A chunk exists at depth 0 when the tree is not empty, and deeper where its parent's slot is a
-// node (two leaves or more below). The row's key is its position: u16be(depth) || the first
-// ceil(depth/8) bytes of the path prefix (bits after `depth` zero); its body the slots in
-// pre-order (TreeChunk). `dapp_roots.root` holds each dApp's root.
+// node (two leaves or more below). The row's key is its position: 0x00, then the path prefix's
+// depth / 4 nibbles, one per byte (TreePosition: a chunk sorts right before the chunks below it);
+// its body the slots in pre-order (TreeChunk). `dapp_roots.root` holds each dApp's root.
 //
 // The same functions run on a TEMP table for `verifyChain`, which replays the chain's writes into
 // a tree of its own and compares it with the stored one: the replay has the structure the
@@ -165,12 +165,19 @@ enum TreePosition {
     /// The prefix of the root: no bit chosen yet (all zero; children set theirs).
     static let origin = Digest(Bytes32())
 
-    /// The stored position of the subtree at `depth` whose path prefix is `prefix` (bits from
-    /// `depth` on ignored).
+    /// The stored position of the chunk at `depth` (a multiple of 4) below `prefix` (bits from
+    /// `depth` on ignored): 0x00, then one byte per four bits of the prefix (its nibbles in
+    /// order). Sorted as bytes, a chunk comes right before the chunks below it (pre-order), so
+    /// the last chunks of a path mostly share a page.
     static func key(_ prefix: Digest, depth: Int) -> [UInt8] {
-        var out: [UInt8] = [UInt8(truncatingIfNeeded: depth >> 8), UInt8(truncatingIfNeeded: depth)]
-        let bytes = prefix.pathPrefix(depth).bytes
-        out.append(contentsOf: bytes[0..<((depth + 7) / 8)])
+        let nibbles = depth / TreeChunk.levels
+        var out = [UInt8](repeating: 0, count: 1 + nibbles)
+        prefix.withUnsafeBytes { b in
+            for i in 0..<nibbles {
+                let byte = b[i >> 1]
+                out[1 + i] = i & 1 == 0 ? byte >> 4 : byte & 0x0f
+            }
+        }
         return out
     }
 }
