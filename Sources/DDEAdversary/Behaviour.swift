@@ -64,7 +64,7 @@ public enum Behaviour: Sendable, Equatable {
             return { _, _, _ in .nothing(note: "silent (test mode)") }
         case .refuseKey(let key):
             // Thrown from the hook, the error goes out as the task's signed compute_error.
-            return { _, _, _ throws(DDEError) in throw DDEError(.stateKeyOutside, key) }
+            return { _, _, _ throws(DDEError) in throw DDEError(.stateKeyOutside, "\(key)") }
         }
     }
 }
