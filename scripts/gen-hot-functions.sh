@@ -8,14 +8,15 @@
 #
 #   scripts/gen-hot-functions.sh
 #
-# How: builds the aarch64 library, makes the size benchmark's task and result (core_bench
-# --fixture) and runs examples/c/verify_task verify on them under qemu-aarch64 -d in_asm, which
-# logs every block of guest code as it is first translated; the addresses inside libdde.so
-# (its load address from the mappings benchmarks/resident.c writes at exit) are mapped to the
-# symbols of the unstripped library. The machine outliner's OUTLINED_FUNCTION_N are left out:
-# their numbers change with any change of the code, so the build places all of them right after
-# this list instead. Swift's mangled names and the C shim's names are the same on every
-# architecture, so the one list serves aarch64, armv7 and x86_64.
+# How: for aarch64 and armv7, builds the library, makes the size benchmark's task and result
+# (core_bench --fixture) and runs examples/c/verify_task verify on them under qemu -d in_asm,
+# which logs every block of guest code as it is first translated; the addresses inside
+# libdde.so (its load address from the mappings benchmarks/resident.c writes at exit) are
+# mapped to the symbols of the unstripped library. The machine outliner's OUTLINED_FUNCTION_N
+# are left out: their numbers change with any change of the code, so the build places all of
+# them right after this list instead; so are the linker's Thumb thunks. Swift's mangled names
+# and the C shim's are mostly the same on every architecture (32-bit specialisations differ,
+# hence armv7's own trace), so the one list serves aarch64, armv7 and x86_64.
 #
 # Run it again after changes that rename or add functions on the verification path; a stale
 # list still links (names it gives that no longer exist are skipped), it only orders less well.
@@ -24,51 +25,61 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 source scripts/arch.sh
-cross_arch aarch64
 OUT=scripts/embedded/hot-functions.txt
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 
-scripts/build-embedded.sh --arch aarch64 > "$W/build.log" 2>&1 || { cat "$W/build.log" >&2; exit 1; }
-LIB=build/aarch64/obj/libdde.so   # unstripped: the symbols
-[ -f "$LIB" ] || { echo "gen-hot-functions: FAIL: $LIB missing" >&2; exit 1; }
-
-CC=("$GNU-gcc" -O2 -Wl,-rpath-link,"$CROSS_LIBDIR")
-"${CC[@]}" -std=c11 -I build/aarch64/include -I Tests/CAPI benchmarks/core_bench.c -L build/aarch64/lib -ldde -lsodium -o "$W/core_bench"
-"${CC[@]}" -I build/aarch64/include examples/c/verify_task.c -L build/aarch64/lib -ldde -o "$W/verify_task"
-"${CC[@]}" -shared -fPIC benchmarks/resident.c -o "$W/resident.so"
-RUN=("$QEMU" -E LD_LIBRARY_PATH="$ROOT/build/aarch64/lib")
-"${RUN[@]}" "$W/core_bench" --fixture "$W" > /dev/null
-"${RUN[@]}" -d in_asm,nochain -D "$W/in_asm.log" -E LD_PRELOAD="$W/resident.so" -E DDE_RESIDENT_OUT="$W/run" \
-    "$W/verify_task" verify "$W/task.json" "$W/result.json" > "$W/out"
-grep -q '^VALID' "$W/out" || { echo "gen-hot-functions: FAIL: verify_task did not accept the result: $(cat "$W/out")" >&2; exit 1; }
-
-llvm-nm --defined-only "$LIB" > "$W/symbols"
-python3 - "$W/in_asm.log" "$W/run.maps" "$W/symbols" > "$W/hot" <<'PY'
+# trace ARCH: W/ARCH.hot, the functions verify_task verify runs on that architecture under qemu.
+trace() {
+    local arch=$1 d=$W/$1
+    cross_arch "$arch"
+    mkdir -p "$d"
+    scripts/build-embedded.sh --arch "$arch" > "$d/build.log" 2>&1 || { cat "$d/build.log" >&2; exit 1; }
+    local lib=build/$arch/obj/libdde.so   # unstripped: the symbols
+    [ -f "$lib" ] || { echo "gen-hot-functions: FAIL: $lib missing" >&2; exit 1; }
+    local cc=("$GNU-gcc" "${C_ARCH_FLAGS[@]}" -O2 -Wl,-rpath-link,"$CROSS_LIBDIR")
+    "${cc[@]}" -std=c11 -I "build/$arch/include" -I Tests/CAPI benchmarks/core_bench.c -L "build/$arch/lib" -ldde -lsodium -o "$d/core_bench"
+    "${cc[@]}" -I "build/$arch/include" examples/c/verify_task.c -L "build/$arch/lib" -ldde -o "$d/verify_task"
+    "${cc[@]}" -shared -fPIC benchmarks/resident.c -o "$d/resident.so"
+    local run=("$QEMU" -E LD_LIBRARY_PATH="$ROOT/build/$arch/lib")
+    "${run[@]}" "$d/core_bench" --fixture "$d" > /dev/null
+    "${run[@]}" -d in_asm,nochain -D "$d/in_asm.log" -E LD_PRELOAD="$d/resident.so" -E DDE_RESIDENT_OUT="$d/run" \
+        "$d/verify_task" verify "$d/task.json" "$d/result.json" > "$d/out"
+    grep -q '^VALID' "$d/out" || { echo "gen-hot-functions: FAIL: $arch verify_task did not accept the result: $(cat "$d/out")" >&2; exit 1; }
+    llvm-nm --defined-only "$lib" > "$d/symbols"
+    python3 - "$d/in_asm.log" "$d/run.maps" "$d/symbols" > "$W/$arch.hot" <<'PY'
 import bisect, re, sys
 log, maps, symbols = sys.argv[1:4]
 base = next(int(l.split('-')[0], 16) for l in open(maps)
             if re.search(r'/libdde\.so[.0-9]*$', l.rstrip()) and l.split()[2] == '00000000')
-funcs = sorted((int(p[0], 16), p[2]) for p in (l.split() for l in open(symbols))
-               if len(p) == 3 and p[1] in 'tT' and not re.match(r'\$[adtx](\.|$)', p[2]))  # not ARM mapping symbols
+# Code symbols, not ARM's mapping symbols ($a, $d, $t, $x); a Thumb function's value has bit 0 set.
+funcs = sorted((int(p[0], 16) & ~1, p[2]) for p in (l.split() for l in open(symbols))
+               if len(p) == 3 and p[1] in 'tT' and not re.match(r'\$[adtx](\.|$)', p[2]))
 starts = [a for a, _ in funcs]
 order, seen = [], set()
 for line in open(log):
     m = re.match(r'0x([0-9a-f]+):', line)
-    if not m:
+    if not m or not 0 <= int(m.group(1), 16) - base < 0x1000000:
         continue
     i = bisect.bisect_right(starts, int(m.group(1), 16) - base) - 1
-    if i < 0 or int(m.group(1), 16) - base > 0x1000000:
+    if i < 0:
         continue
     name = funcs[i][1]
-    if name not in seen and not name.startswith('OUTLINED_FUNCTION_'):
+    if name not in seen and not name.startswith(('OUTLINED_FUNCTION_', '__ThumbV7PILongThunk_')):
         seen.add(name)
         order.append(name)
 print('\n'.join(order))
 PY
+}
 
+# aarch64's order first; then what armv7 runs besides (32-bit specialisations have other names,
+# and libgcc's helpers such as __ashldi3 are linked into the armv7 library).
+trace aarch64
+trace armv7
 {
     echo "# GENERATED by scripts/gen-hot-functions.sh: the functions examples/c/verify_task verify runs,"
-    echo "# in the order they first run (aarch64 under qemu). scripts/build-embedded.sh links them first."
-    cat "$W/hot"
+    echo "# in the order they first run under qemu-aarch64, then those it runs besides under qemu-arm."
+    echo "# scripts/build-embedded.sh links them first."
+    cat "$W/aarch64.hot"
+    awk 'NR == FNR { seen[$0] = 1; next } !($0 in seen)' "$W/aarch64.hot" "$W/armv7.hot"
 } > "$OUT"
-echo "gen-hot-functions: $(wc -l < "$W/hot") functions -> $OUT"
+echo "gen-hot-functions: $(grep -vc '^#' "$OUT") functions ($(wc -l < "$W/aarch64.hot") on aarch64, $(wc -l < "$W/armv7.hot") on armv7) -> $OUT"

@@ -23,7 +23,7 @@ public struct DDEError: Error, Sendable {
 /// `DDEError(.schema, "task.\(name) is missing")`. Each literal piece and each value is appended
 /// by a call into one of the functions below, instead of the String appends that a `String`
 /// interpolation inlines at every throw (in the Embedded aarch64 library those made 70 KB of
-/// its 546 KB: docs/BUILDING.md).
+/// its 546 KB of code: docs/BUILDING.md). The text is what the same String interpolation gives.
 public struct ErrorDetail: ExpressibleByStringInterpolation, Sendable {
     public let text: String
 
