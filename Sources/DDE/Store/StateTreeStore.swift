@@ -24,15 +24,18 @@ struct TreeTable: Sendable {
     let upsert: String
     let delete: String
 
-    init(name: String) {
-        self.name = name
-        select = "SELECT body FROM \(name) WHERE dapp_id = ?1 AND position = ?2"
-        upsert = "INSERT OR REPLACE INTO \(name)(dapp_id, position, body) VALUES (?1, ?2, ?3)"
-        delete = "DELETE FROM \(name) WHERE dapp_id = ?1 AND position = ?2"
-    }
-
-    static let live = TreeTable(name: "state_nodes")
-    static let replay = TreeTable(name: "temp.replay_nodes")
+    // Spelled out for each table: built by interpolation, each `static let` carried its own
+    // copy of the string-building code (2.4 KB each in the Embedded builds).
+    static let live = TreeTable(
+        name: "state_nodes",
+        select: "SELECT body FROM state_nodes WHERE dapp_id = ?1 AND position = ?2",
+        upsert: "INSERT OR REPLACE INTO state_nodes(dapp_id, position, body) VALUES (?1, ?2, ?3)",
+        delete: "DELETE FROM state_nodes WHERE dapp_id = ?1 AND position = ?2")
+    static let replay = TreeTable(
+        name: "temp.replay_nodes",
+        select: "SELECT body FROM temp.replay_nodes WHERE dapp_id = ?1 AND position = ?2",
+        upsert: "INSERT OR REPLACE INTO temp.replay_nodes(dapp_id, position, body) VALUES (?1, ?2, ?3)",
+        delete: "DELETE FROM temp.replay_nodes WHERE dapp_id = ?1 AND position = ?2")
 
     var columns: String { "(dapp_id BLOB NOT NULL, position BLOB NOT NULL, body BLOB NOT NULL, PRIMARY KEY (dapp_id, position)) WITHOUT ROWID" }
 }
