@@ -135,7 +135,7 @@ struct TaskFields: ParsableArguments {
     @Option(help: "A JSON file with the dApp state: {\"key\": \"<base64>\", …}.")
     var state: String?
 
-    @Option(name: .customLong("state-key"), help: "A state key the execution may read or write (repeat): the task carries only these keys' entries, proven against the state's root (taskVersion 2). Without any, `dde task create` makes a whole-state task (taskVersion 1); `dde delegate` carries every key of a small dApp, else none, and retries once with a key an executor names.")
+    @Option(name: .customLong("state-key"), help: "A state key the execution may read or write (repeat): the task carries only these keys' entries, proven against the state's root (taskVersion 2). Without any, `dde task create` makes a whole-state task (taskVersion 1); `dde delegate` carries every key of a small dApp, else none, and, when nothing was accepted, retries once with every key the executors name.")
     var stateKeys: [String] = []
 
     @Option(help: "Most host calls (default 500).") var maxSteps: UInt64?
