@@ -648,7 +648,8 @@ int dde_client_discover(dde_client *client, uint32_t timeout_ms, size_t *count);
  *  report:  (may be NULL) canonical JSON released with dde_free: {"taskId","mode","asked":[pk],
  *           "answers":[{"executor","verdict","status","latencyMs","detail"}],"receipt":<receipt>|null,
  *           "result":<result>|null,"failure":{"code","message"}|null,"evidenceIds":[...],
- *           "assurance":{"how","confirmedBy":[pk],"validated":bool}|null,"caveats":[string]}.
+ *           "assurance":{"how","confirmedBy":[pk],"validated":bool}|null,"caveats":[string],
+ *           "retriedWithKeys":[key]} (keys added for the second try; empty when there was one).
  *           verdict is one of accepted, agreed, unresolved, disagreed, invalid, refused,
  *           unattributed, duplicate, unsolicited, error, timeout (docs/PROTOCOL.md section 11).
  *           It is set whenever the delegation ran, also when it returns NO_RESULT or QUORUM_NOT_REACHED.
