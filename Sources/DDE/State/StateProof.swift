@@ -257,7 +257,7 @@ extension PartialNode {
         case .empty: return .empty
         case .leaf(let path, let valueHash):
             hashes += 1
-            return Subtree(kind: .leaf, hash: StateTreeHash.leaf(path: path, valueHash: valueHash))
+            return .leaf(path: path, valueHash: valueHash)
         case .opaque(let s): return s
         case .branch(let l, let r):
             let s = StateTreeHash.combine(l.fold(&hashes), r.fold(&hashes))

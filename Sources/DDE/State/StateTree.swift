@@ -42,6 +42,11 @@ public struct Subtree: Sendable, Equatable {
     }
 
     public static let empty = Subtree(kind: .empty, hash: StateTreeHash.empty)
+
+    /// The one-leaf subtree of a key's path and value hash.
+    static func leaf(path: Digest, valueHash: Digest) -> Subtree {
+        Subtree(kind: .leaf, hash: StateTreeHash.leaf(path: path, valueHash: valueHash))
+    }
 }
 
 public enum StateTreeHash {
@@ -217,7 +222,7 @@ public struct StateTree: Sendable {
         case 0: return .empty
         case 1:
             let i = range.lowerBound
-            return Subtree(kind: .leaf, hash: StateTreeHash.leaf(path: paths[i], valueHash: values[i]))
+            return .leaf(path: paths[i], valueHash: values[i])
         default:
             let mid = split(paths, range, depth: depth)
             let l = build(paths, values, range.lowerBound..<mid, depth: depth + 1, into: &memo)
@@ -234,7 +239,7 @@ public struct StateTree: Sendable {
         case 0: return .empty
         case 1:
             let i = range.lowerBound
-            return Subtree(kind: .leaf, hash: StateTreeHash.leaf(path: paths[i], valueHash: valueHashes[i]))
+            return .leaf(path: paths[i], valueHash: valueHashes[i])
         default:
             return Subtree(kind: .node, hash: nodes[StateTree.nodeIndex(range.lowerBound, depth)]!)
         }

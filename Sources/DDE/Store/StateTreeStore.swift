@@ -148,7 +148,7 @@ struct StoredChunk {
         switch slot(i) {
         case .none: return nil
         case .empty: return .empty
-        case .leaf(let path, let valueHash): return Subtree(kind: .leaf, hash: StateTreeHash.leaf(path: path, valueHash: valueHash))
+        case .leaf(let path, let valueHash): return .leaf(path: path, valueHash: valueHash)
         case .node(let hash): return Subtree(kind: .node, hash: hash)
         }
     }
@@ -326,7 +326,7 @@ struct StoredTree {
             return .empty
         case .leaf(let path, let valueHash):
             slots[i] = .leaf(path: path, valueHash: valueHash)
-            return Subtree(kind: .leaf, hash: StateTreeHash.leaf(path: path, valueHash: valueHash))
+            return .leaf(path: path, valueHash: valueHash)
         case .opaque(let s):
             if i >= TreeChunk.bottom && s.kind == .node {
                 slots[i] = .node(s.hash)
