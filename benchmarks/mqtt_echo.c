@@ -8,7 +8,15 @@
 // `threaded` it uses mosquitto_loop_start instead: each publish wakes that thread to write it and
 // each reply is handed to the waiting thread (the floor measured until 2026-12-05).
 //
-//   mqtt_echo PORT COUNT REQUEST_BYTES REPLY_BYTES [threaded]
+// With `paced SERVE IDLE BUSY` (microseconds) the round trips keep a delegation's pace instead of
+// following each other at once: the echo client works (spins) SERVE us before it replies, as an
+// executor checks and runs the task; the pinger sleeps IDLE us after each reply, as a requester
+// waits for its commit's fsync, then works BUSY us before the next request, as it builds and
+// signs the next task. A round trip is then timed without the SERVE us. Back to back, the CPUs,
+// the broker and both clients stay awake; at a delegation's pace each message finds its receiver
+// (and the broker) asleep, and waking them is part of the trip (BENCHMARKS.md, Network).
+//
+//   mqtt_echo PORT COUNT REQUEST_BYTES REPLY_BYTES [threaded | paced SERVE_US IDLE_US BUSY_US]
 //   prints {"p50_us":…,"p99_us":…,"mean_us":…}
 #include <mosquitto.h>
 #include <pthread.h>
@@ -38,8 +46,17 @@ static void on_subscribe(struct mosquitto *m, void *o, int mid, int n, const int
     pthread_mutex_unlock(&lock);
 }
 
+static long serve_us;
+
+// Busy for `us` microseconds: work, not sleep, so the CPU stays awake as it would.
+static void work(long us) {
+    double until = now_us() + (double)us;
+    while (now_us() < until) {}
+}
+
 static void on_request(struct mosquitto *m, void *o, const struct mosquitto_message *msg) {
     (void)o; (void)msg;
+    if (serve_us > 0) work(serve_us);
     mosquitto_publish(m, NULL, "bench/reply", (int)reply_bytes, reply_buffer, 1, false);
 }
 
@@ -70,8 +87,22 @@ static int compare(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5 && argc != 6) { fprintf(stderr, "usage: mqtt_echo PORT COUNT REQUEST_BYTES REPLY_BYTES [threaded]\n"); return 2; }
     int threaded = argc == 6 && strcmp(argv[5], "threaded") == 0;
+    int paced = argc == 9 && strcmp(argv[5], "paced") == 0;
+    if (!(argc == 5 || threaded || paced)) {
+        fprintf(stderr, "usage: mqtt_echo PORT COUNT REQUEST_BYTES REPLY_BYTES [threaded | paced SERVE_US IDLE_US BUSY_US]\n");
+        return 2;
+    }
+    long idle_us = 0, busy_us = 0;
+    if (paced) {
+        serve_us = atol(argv[6]);
+        idle_us = atol(argv[7]);
+        busy_us = atol(argv[8]);
+        if (serve_us < 0 || idle_us < 0 || busy_us < 0 || serve_us > 1000000 || idle_us > 1000000 || busy_us > 1000000) {
+            fprintf(stderr, "SERVE_US, IDLE_US and BUSY_US must be 0..1000000\n");
+            return 2;
+        }
+    }
     int port = atoi(argv[1]), count = atoi(argv[2]);
     size_t request_bytes = (size_t)atol(argv[3]);
     reply_bytes = (size_t)atol(argv[4]);
@@ -103,6 +134,11 @@ int main(int argc, char **argv) {
         pthread_mutex_lock(&lock);
         int want = replies + 1;
         pthread_mutex_unlock(&lock);
+        if (idle_us > 0) {
+            struct timespec pause = { idle_us / 1000000, (idle_us % 1000000) * 1000 };
+            nanosleep(&pause, NULL);
+        }
+        if (busy_us > 0) work(busy_us);
         double t0 = now_us();
         mosquitto_publish(ping, NULL, "bench/request", (int)request_bytes, request, 1, false);
         clock_gettime(CLOCK_REALTIME, &deadline);
@@ -120,7 +156,7 @@ int main(int argc, char **argv) {
             } else if (pthread_cond_timedwait(&replied, &lock, &deadline) != 0) { fprintf(stderr, "reply lost\n"); return 1; }
         }
         pthread_mutex_unlock(&lock);
-        if (i >= 0) samples[i] = now_us() - t0;
+        if (i >= 0) samples[i] = now_us() - t0 - (double)serve_us;
     }
     qsort(samples, (size_t)count, sizeof *samples, compare);
     double sum = 0;

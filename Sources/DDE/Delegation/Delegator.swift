@@ -236,9 +236,9 @@ public final class Delegator<T: Transport> {
         // empty; the commit checks the policy again, after this delegation's scores.
         let policy = VerifyPolicy()
 
+        let offer = TaskOffer(task: task, executors: asked).envelope.canonicalBytes
         cdde_trace(CDDE_TRACE_OFFER_PUBLISH)
-        try transport.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: asked).envelope.canonicalBytes,
-                              retain: false)
+        try transport.publish(topic: Topic.tasks, payload: offer, retain: false)
         onSent?(task, asked)
         let sentAt = clock()
         var session = DelegationSession(task: task, mode: options.mode, asked: asked, sentAt: sentAt,
