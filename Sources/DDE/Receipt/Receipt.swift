@@ -82,14 +82,42 @@ public struct Receipt: Sendable {
                          "executionTraceHash", "previousStateRoot", "nextStateRoot", "previousReceiptHash",
                          "remote", "receiptHash", "signature"]
 
-    /// A receipt for an accepted proof, hashed and signed by `identity`.
-    init(index: UInt64, timestamp: UInt64, identity: KeyPair, proof: ExecutionProof,
-         previousStateRoot: Digest, nextStateRoot: Digest, previousReceiptHash: Digest?, assurance: Assurance) {
+    /// A receipt for an accepted proof, hashed and signed by `identity`, and its canonical bytes
+    /// (`canonicalBytes`): serialised once, unsigned, for the hash, and the hash and signature
+    /// spliced in. `proofHash`: H(proof) with its signature (`ExecutionProof.proofHash`).
+    static func signed(index: UInt64, timestamp: UInt64, identity: KeyPair, proof: ExecutionProof, proofHash: Digest,
+                       previousStateRoot: Digest, nextStateRoot: Digest, previousReceiptHash: Digest?,
+                       assurance: Assurance) -> (receipt: Receipt, bytes: [UInt8]) {
+        var r = Receipt(index: index, timestamp: timestamp, identity: identity.publicKey, proof: proof, proofHash: proofHash,
+                        previousStateRoot: previousStateRoot, nextStateRoot: nextStateRoot,
+                        previousReceiptHash: previousReceiptHash, assurance: assurance)
+        let (unsigned, hashAt, signatureAt) = r.unsignedBytesMarked()
+        r.receiptHash = SHA256.hash(unsigned)
+        r.signature = identity.sign(.receipt, r.receiptHash)
+        // The signed members sort right after previousStateRoot and resultHash: the bytes are the
+        // unsigned ones with `,"receiptHash":"…"` and `,"signature":"…"` inserted there.
+        var out = [UInt8]()
+        out.reserveCapacity(unsigned.count + 190)
+        out.append(contentsOf: unsigned[..<hashAt])
+        out.append(contentsOf: #","receiptHash":""#.utf8)
+        r.receiptHash.withUnsafeBytes { Hex.append($0, to: &out) }
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: unsigned[hashAt..<signatureAt])
+        out.append(contentsOf: #","signature":""#.utf8)
+        r.signature.withUnsafeBytes { Hex.append($0, to: &out) }
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: unsigned[signatureAt...])
+        return (r, out)
+    }
+
+    /// The fields, unhashed and unsigned.
+    private init(index: UInt64, timestamp: UInt64, identity: PublicKey, proof: ExecutionProof, proofHash: Digest,
+                 previousStateRoot: Digest, nextStateRoot: Digest, previousReceiptHash: Digest?, assurance: Assurance) {
         self.index = index
         self.assurance = assurance
         receiptVersion = Receipt.version
         self.timestamp = timestamp
-        self.identity = identity.publicKey
+        self.identity = identity
         dappId = proof.dappId
         action = proof.action
         taskId = proof.taskId
@@ -101,12 +129,10 @@ public struct Receipt: Sendable {
         self.previousStateRoot = previousStateRoot
         self.nextStateRoot = nextStateRoot
         self.previousReceiptHash = previousReceiptHash
-        remote = RemoteProof(executorPublicKey: proof.executorPublicKey, proofHash: proof.proofHash,
+        remote = RemoteProof(executorPublicKey: proof.executorPublicKey, proofHash: proofHash,
                              proofSignature: proof.signature)
         receiptHash = Digest(Bytes32())
         signature = Signature(Bytes64())
-        receiptHash = computedHash
-        signature = identity.sign(.receipt, receiptHash)
     }
 
     /// Parses a receipt strictly (unknown fields, wrong types and encodings are refused). Does not
@@ -197,6 +223,18 @@ public struct Receipt: Sendable {
     /// hashes and stores a receipt, and building the tree and its hex strings first cost more
     /// than the writing. Members in canonical (byte) order; tests compare with the generic form.
     func canonicalBytes(signed: Bool) -> [UInt8] {
+        canonicalBytes(signed: signed, hashAt: nil, signatureAt: nil)
+    }
+
+    /// The unsigned bytes, and where the receiptHash and signature members go in them (the
+    /// offsets of the bytes after previousStateRoot's and resultHash's values).
+    private func unsignedBytesMarked() -> (bytes: [UInt8], hashAt: Int, signatureAt: Int) {
+        var hashAt = 0, signatureAt = 0
+        let bytes = canonicalBytes(signed: false, hashAt: &hashAt, signatureAt: &signatureAt)
+        return (bytes, hashAt, signatureAt)
+    }
+
+    private func canonicalBytes(signed: Bool, hashAt: UnsafeMutablePointer<Int>?, signatureAt: UnsafeMutablePointer<Int>?) -> [UInt8] {
         var w = CanonicalObjectWriter(capacity: 1536)
         w.string("action", action)
         if let assurance { w.canonical("assurance", assurance.canonicalBytes) }
@@ -210,10 +248,12 @@ public struct Receipt: Sendable {
         w.hex("nextStateRoot", nextStateRoot)
         if let previousReceiptHash { w.hex("previousReceiptHash", previousReceiptHash) } else { w.null("previousReceiptHash") }
         w.hex("previousStateRoot", previousStateRoot)
+        hashAt?.pointee = w.bytes.count
         if signed { w.hex("receiptHash", receiptHash) }
         w.integer("receiptVersion", versionWritten)
         w.canonical("remote", remote.canonicalBytes)
         w.hex("resultHash", resultHash)
+        signatureAt?.pointee = w.bytes.count
         if signed { w.hex("signature", signature) }
         w.hex("taskId", taskId)
         w.integer("timestamp", timestamp)

@@ -256,15 +256,16 @@ struct StoredTree {
     /// Writes `new` (the loaded or proven `old` with writes applied, canonical) back: the chunks
     /// it shows are rewritten where their bodies change, the chunks `old` shows that `new` no
     /// longer has are deleted. Slots that `new` gives by hash only are copied from the stored
-    /// chunk, which must agree with that hash. Returns the new root.
-    func store(old: PartialNode, new: PartialNode) throws(DDEError) -> Digest {
-        try store(old: old, new: new, Rows())
+    /// chunk, which must agree with that hash. Returns the new root. `removing`: false when the
+    /// writes only set keys, so that no chunk `old` shows can go (a set only adds nodes).
+    func store(old: PartialNode, new: PartialNode, removing: Bool) throws(DDEError) -> Digest {
+        try store(old: old, new: new, removing: removing, Rows())
     }
 
-    private func store(old: PartialNode, new unnormalized: PartialNode, _ rows: Rows) throws(DDEError) -> Digest {
+    private func store(old: PartialNode, new unnormalized: PartialNode, removing: Bool, _ rows: Rows) throws(DDEError) -> Digest {
         let new = unnormalized.normalized()
         var before = [[UInt8]]()
-        StoredTree.chunkPositions(old, depth: 0, prefix: TreePosition.origin, into: &before)
+        if removing { StoredTree.chunkPositions(old, depth: 0, prefix: TreePosition.origin, into: &before) }
         var after = [[UInt8]: [UInt8]]()
         let top: Subtree
         switch new {
@@ -375,7 +376,7 @@ struct StoredTree {
         for w in writes.entries {
             new = new.writing(StateTreeHash.path(w.key), w.value.map { SHA256.hash($0) }, depth: 0)
         }
-        return try store(old: old, new: new, rows)
+        return try store(old: old, new: new, removing: true, rows)
     }
 
     /// Builds the dApp's tree in `table` from its whole state (the migration to schema 3, and
@@ -384,7 +385,7 @@ struct StoredTree {
         let tree = StateTree(leaves: state.map { (path: StateTreeHash.path($0.key), valueHash: SHA256.hash($0.value)) })
         let rows = Rows()
         rows.none = true
-        return try store(old: .empty, new: tree.fullTree(), rows)
+        return try store(old: .empty, new: tree.fullTree(), removing: false, rows)
     }
 
 }

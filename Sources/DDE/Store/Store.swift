@@ -205,6 +205,10 @@ public final class Store: @unchecked Sendable {
 /// A chain head written by a commit on this connection, and what must still hold to trust it.
 struct CachedHead {
     var head: ChainHead
+    /// The identity bound to the store, and every dApp's root, sorted (`dappRoots()`): what
+    /// that commit left.
+    var identity: PublicKey
+    var roots: [(dappId: [UInt8], root: Digest)]
     /// `SQLiteDatabase.markPending` mark of the transaction that wrote it.
     var mark: UInt64
     /// PRAGMA data_version when it was written: changes when another connection commits.

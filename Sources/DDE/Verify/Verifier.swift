@@ -39,12 +39,16 @@ public struct VerifiedResult: Sendable {
     public let verdict: Verdict
     /// The result's canonical bytes (what the store keeps), serialised once.
     public let resultBytes: [UInt8]
+    /// H(proof) with its signature (`Verdict.proofHash`), hashed from the proof's bytes as they
+    /// were serialised for `resultBytes`.
+    public let proofHash: Digest
 
-    fileprivate init(task: ComputeTask, result: ComputeResult, verdict: Verdict, resultBytes: [UInt8]) {
+    fileprivate init(task: ComputeTask, result: ComputeResult, verdict: Verdict, resultBytes: [UInt8], proofHash: Digest) {
         self.task = task
         self.result = result
         self.verdict = verdict
         self.resultBytes = resultBytes
+        self.proofHash = proofHash
     }
 }
 
@@ -63,7 +67,10 @@ public enum Verifier {
                          signatureVerified: Bool) throws(DDEError) -> VerifiedResult {
         let verdict = try verify(task: task, result: result, policy: policy, proofSignedHash: nil, stateWritesHash: nil,
                                  resultHash: nil, signatureVerified: signatureVerified)
-        return VerifiedResult(task: task, result: result, verdict: verdict, resultBytes: canonicalBytes ?? result.canonicalBytes)
+        let proofBytes = result.proof.canonicalBytes(signed: true)
+        return VerifiedResult(task: task, result: result, verdict: verdict,
+                              resultBytes: canonicalBytes ?? result.canonicalBytes(proofBytes: proofBytes),
+                              proofHash: SHA256.hash(proofBytes))
     }
 
     /// Parses `resultBytes` as a compute_result (check 1) and verifies it against `task`.
