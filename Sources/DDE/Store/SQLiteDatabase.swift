@@ -321,15 +321,17 @@ final class SQLiteDatabase: @unchecked Sendable {
     }
 }
 
-/// SQL text as a dictionary key: compared by bytes, hashed as one block.
+/// SQL text as a dictionary key: compared by bytes, hashed as one block, without a copy of the
+/// bytes (the SQL is a literal or a static string: its UTF-8 is contiguous).
 private struct SQLText: Hashable {
-    let bytes: [UInt8]
+    let sql: String
 
-    init(_ sql: String) { bytes = Array(sql.utf8) }
+    init(_ sql: String) { self.sql = sql }
 
-    static func == (a: SQLText, b: SQLText) -> Bool { a.bytes == b.bytes }
+    static func == (a: SQLText, b: SQLText) -> Bool { sameScalars(a.sql, b.sql) }
 
     func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        let done: Void? = sql.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        if done == nil { Array(sql.utf8).withUnsafeBytes { hasher.combine(bytes: $0) } }
     }
 }
