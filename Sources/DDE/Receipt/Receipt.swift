@@ -83,31 +83,37 @@ public struct Receipt: Sendable {
                          "remote", "receiptHash", "signature"]
 
     /// A receipt for an accepted proof, hashed and signed by `identity`, and its canonical bytes
-    /// (`canonicalBytes`): serialised once, unsigned, for the hash, and the hash and signature
-    /// spliced in. `proofHash`: H(proof) with its signature (`ExecutionProof.proofHash`).
+    /// (`canonicalBytes`), serialised once: signed, with the hash and signature zero, the hash
+    /// taken over the bytes without those two members (the unsigned form), then their hex written
+    /// in place. `proofHash`: H(proof) with its signature (`ExecutionProof.proofHash`).
     static func signed(index: UInt64, timestamp: UInt64, identity: KeyPair, proof: ExecutionProof, proofHash: Digest,
                        previousStateRoot: Digest, nextStateRoot: Digest, previousReceiptHash: Digest?,
                        assurance: Assurance) -> (receipt: Receipt, bytes: [UInt8]) {
         var r = Receipt(index: index, timestamp: timestamp, identity: identity.publicKey, proof: proof, proofHash: proofHash,
                         previousStateRoot: previousStateRoot, nextStateRoot: nextStateRoot,
                         previousReceiptHash: previousReceiptHash, assurance: assurance)
-        let (unsigned, hashAt, signatureAt) = r.unsignedBytesMarked()
-        r.receiptHash = SHA256.hash(unsigned)
+        var hashAt = 0, signatureAt = 0
+        var bytes = r.canonicalBytes(signed: true, hashAt: &hashAt, signatureAt: &signatureAt)
+        // `,"receiptHash":"` 64 hex digits `"`, and `,"signature":"` 128 hex digits `"`.
+        let hashMember = 16 + 64 + 1, signatureMember = 14 + 128 + 1
+        var h = SHA256.Hasher()
+        bytes.withUnsafeBytes { b in
+            h.update(UnsafeRawBufferPointer(rebasing: b[..<hashAt]))
+            h.update(UnsafeRawBufferPointer(rebasing: b[(hashAt + hashMember)..<signatureAt]))
+            h.update(UnsafeRawBufferPointer(rebasing: b[(signatureAt + signatureMember)...]))
+        }
+        r.receiptHash = h.finalize()
         r.signature = identity.sign(.receipt, r.receiptHash)
-        // The signed members sort right after previousStateRoot and resultHash: the bytes are the
-        // unsigned ones with `,"receiptHash":"…"` and `,"signature":"…"` inserted there.
-        var out = [UInt8]()
-        out.reserveCapacity(unsigned.count + 190)
-        out.append(contentsOf: unsigned[..<hashAt])
-        out.append(contentsOf: #","receiptHash":""#.utf8)
-        r.receiptHash.withUnsafeBytes { Hex.append($0, to: &out) }
-        out.append(UInt8(ascii: "\""))
-        out.append(contentsOf: unsigned[hashAt..<signatureAt])
-        out.append(contentsOf: #","signature":""#.utf8)
-        r.signature.withUnsafeBytes { Hex.append($0, to: &out) }
-        out.append(UInt8(ascii: "\""))
-        out.append(contentsOf: unsigned[signatureAt...])
-        return (r, out)
+        r.receiptHash.withUnsafeBytes { Receipt.writeHex($0, into: &bytes, at: hashAt + 16) }
+        r.signature.withUnsafeBytes { Receipt.writeHex($0, into: &bytes, at: signatureAt + 14) }
+        return (r, bytes)
+    }
+
+    private static func writeHex(_ value: UnsafeRawBufferPointer, into out: inout [UInt8], at start: Int) {
+        for j in 0..<value.count {
+            out[start + 2 * j] = Hex.digit(value[j] >> 4)
+            out[start + 2 * j + 1] = Hex.digit(value[j] & 0x0f)
+        }
     }
 
     /// The fields, unhashed and unsigned.
@@ -226,14 +232,8 @@ public struct Receipt: Sendable {
         canonicalBytes(signed: signed, hashAt: nil, signatureAt: nil)
     }
 
-    /// The unsigned bytes, and where the receiptHash and signature members go in them (the
-    /// offsets of the bytes after previousStateRoot's and resultHash's values).
-    private func unsignedBytesMarked() -> (bytes: [UInt8], hashAt: Int, signatureAt: Int) {
-        var hashAt = 0, signatureAt = 0
-        let bytes = canonicalBytes(signed: false, hashAt: &hashAt, signatureAt: &signatureAt)
-        return (bytes, hashAt, signatureAt)
-    }
-
+    /// `hashAt`, `signatureAt`: set to where the receiptHash and signature members start (the
+    /// comma before each), or would in the unsigned form.
     private func canonicalBytes(signed: Bool, hashAt: UnsafeMutablePointer<Int>?, signatureAt: UnsafeMutablePointer<Int>?) -> [UInt8] {
         var w = CanonicalObjectWriter(capacity: 1536)
         w.string("action", action)

@@ -321,17 +321,15 @@ final class SQLiteDatabase: @unchecked Sendable {
     }
 }
 
-/// SQL text as a dictionary key: compared by bytes, hashed as one block, without a copy of the
-/// bytes (the SQL is a literal or a static string: its UTF-8 is contiguous).
+/// SQL text as a dictionary key: compared by bytes, hashed as one block.
 private struct SQLText: Hashable {
-    let sql: String
+    let bytes: [UInt8]
 
-    init(_ sql: String) { self.sql = sql }
+    init(_ sql: String) { bytes = Array(sql.utf8) }
 
-    static func == (a: SQLText, b: SQLText) -> Bool { sameScalars(a.sql, b.sql) }
+    static func == (a: SQLText, b: SQLText) -> Bool { a.bytes == b.bytes }
 
     func hash(into hasher: inout Hasher) {
-        let done: Void? = sql.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-        if done == nil { Array(sql.utf8).withUnsafeBytes { hasher.combine(bytes: $0) } }
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }

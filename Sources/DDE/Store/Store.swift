@@ -180,9 +180,11 @@ public final class Store: @unchecked Sendable {
 
     /// All evidence, oldest first; only that against `executor` when given.
     public func evidence(executor: PublicKey? = nil) throws(DDEError) -> [Evidence] {
+        // Spelled out: an interpolated column list is built on every call (and costs its own
+        // string-building code in the Embedded builds). The columns are those read below.
         let sql = executor == nil
-            ? "SELECT \(Evidence.columns) FROM evidence ORDER BY id"
-            : "SELECT \(Evidence.columns) FROM evidence WHERE executor_key = ?1 ORDER BY id"
+            ? "SELECT id, executor_key, task_id, status, detail, task_json, result_json, recorded_at, document, convicted FROM evidence ORDER BY id"
+            : "SELECT id, executor_key, task_id, status, detail, task_json, result_json, recorded_at, document, convicted FROM evidence WHERE executor_key = ?1 ORDER BY id"
         return try database.withStatement(sql) { s throws(DDEError) -> [Evidence] in
             if let executor { try s.bind(1, blob: executor.bytes) }
             var out: [Evidence] = []
@@ -237,8 +239,6 @@ public struct Evidence: Sendable {
     public var document: [UInt8]?
     /// Whether this evidence convicted the executor (blacklisted for good).
     public var convicted: Bool = false
-
-    static let columns = "id, executor_key, task_id, status, detail, task_json, result_json, recorded_at, document, convicted"
 
     public init(executorKey: PublicKey, taskId: Digest, status: Status, detail: String,
                 taskJSON: [UInt8], resultJSON: [UInt8], recordedAt: Int64) {
