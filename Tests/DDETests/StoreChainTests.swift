@@ -180,6 +180,23 @@ final class StoreChainTests: ChainStoreTestCase {
         XCTAssertEqual(try snapshot(store), before)
     }
 
+    /// A task that writes nothing leaves the root where it was: its second commit passes the
+    /// stale check, and is refused as a duplicate by the receipts' UNIQUE task_id.
+    func testADuplicateWhoseRootStillMatchesIsRefusedAndNothingChanges() throws {
+        try f.commit(store, dapp: "alpha", n: 0, writes: ["x": "1"])
+        let t = try f.task(store, dapp: "alpha", n: 1)
+        let res = f.result(t, writes: [:])
+        try store.commit(task: t, result: res, identity: f.requester, now: 1)
+        let before = try snapshot(store)
+        let e = assertThrows(.duplicate) { () throws(DDEError) in try store.commit(task: t, result: res, identity: f.requester, now: 2) }
+        XCTAssertTrue(e?.detail.contains("receipt 1") ?? false, e?.detail ?? "")
+        XCTAssertEqual(try snapshot(store), before)
+        // And the next commit still links to the real head.
+        let r2 = try f.commit(store, dapp: "alpha", n: 2, writes: ["x": "2"])
+        XCTAssertEqual(r2.index, 2)
+        XCTAssertEqual(try store.verifyChain().count, 3)
+    }
+
     func testInvalidProofIsRefusedAndNothingChanges() throws {
         try f.commit(store, dapp: "alpha", n: 0, writes: ["x": "1"])
         let before = try snapshot(store)

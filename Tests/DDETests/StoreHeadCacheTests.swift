@@ -49,6 +49,39 @@ final class StoreHeadCacheTests: ChainStoreTestCase {
         XCTAssertEqual(try snapshot(store), before)
     }
 
+    /// The identity and the dApp roots are cached with the head: another connection's change to
+    /// either is seen by the next commit on this one.
+    func testAnIdentityChangedByAnotherConnectionIsSeenByTheNextCommit() throws {
+        try f.commit(store, dapp: "alpha", n: 0, writes: ["x": "1"])
+        let raw = try SQLiteDatabase(path: dir.path("chain.db"))
+        try raw.withStatement("UPDATE meta SET value = ?1 WHERE key = 'identity'") { s throws(DDEError) in
+            try s.bind(1, blob: testKey(77).bytes)
+            try s.step()
+        }
+        let before = try snapshot(store)
+        let t = try f.task(store, dapp: "alpha", n: 1)
+        assertThrows(.key) { () throws(DDEError) in
+            try store.commit(task: t, result: f.result(t, writes: ["x": "2"]), identity: f.requester, now: 9)
+        }
+        XCTAssertEqual(try snapshot(store), before)
+    }
+
+    func testARootChangedByAnotherConnectionIsSeenByTheNextCommit() throws {
+        try f.commit(store, dapp: "alpha", n: 0, writes: ["x": "1"])
+        let t = try f.task(store, dapp: "alpha", n: 1)
+        let raw = try SQLiteDatabase(path: dir.path("chain.db"))
+        try raw.withStatement("UPDATE dapp_roots SET root = ?1 WHERE dapp_id = CAST('alpha' AS BLOB)") { s throws(DDEError) in
+            try s.bind(1, blob: SHA256.hash("elsewhere").bytes)
+            try s.step()
+        }
+        let before = try snapshot(store)
+        let e = assertThrows(.stale) { () throws(DDEError) in
+            try store.commit(task: t, result: f.result(t, writes: ["x": "2"]), identity: f.requester, now: 9)
+        }
+        XCTAssertTrue(e?.detail.contains(SHA256.hash("elsewhere").hex) ?? false, e?.detail ?? "")
+        XCTAssertEqual(try snapshot(store), before)
+    }
+
     func testARefusedCommitInsideAnOuterTransactionLeavesTheRealHead() throws {
         let r0 = try f.commit(store, dapp: "alpha", n: 0, writes: ["x": "1"])
         let t1 = try f.task(store, dapp: "alpha", n: 1)
@@ -230,6 +263,16 @@ final class StoreHeadCacheTests: ChainStoreTestCase {
         for r in [f.result(t, writes: [:]), res] {
             XCTAssertEqual(r.canonicalBytes, r.json.canonicalBytes())
         }
-        XCTAssertEqual(try store.storedReceipt(at: 1).receipt, r1.json.canonicalBytes())
+        // The commit's bytes, serialised once with the hash and signature spliced in.
+        for r in [r0, r1] {
+            XCTAssertEqual(try store.storedReceipt(at: r.index).receipt, r.json.canonicalBytes())
+            XCTAssertEqual(r.computedHash, r.receiptHash)
+            XCTAssertTrue(r.hasValidSignature)
+        }
+        // The proof hash a receipt names is H(proof) with its signature.
+        let plain = f.result(t, writes: ["x": "3"])
+        let v = try Verifier.verified(task: t, result: plain)
+        XCTAssertEqual(v.proofHash, plain.proof.proofHash)
+        XCTAssertEqual(v.resultBytes, plain.canonicalBytes)
     }
 }

@@ -216,11 +216,14 @@ public struct ComputeResult: Sendable {
     /// The canonical bytes of `json`, with the proof written directly (no tree of hex Strings
     /// for it): every commit stores them. Members in canonical order; tests compare with the
     /// generic form.
-    public var canonicalBytes: [UInt8] {
+    public var canonicalBytes: [UInt8] { canonicalBytes(proofBytes: proof.canonicalBytes(signed: true)) }
+
+    /// The same with the proof's canonical bytes (signed) given.
+    func canonicalBytes(proofBytes: [UInt8]) -> [UInt8] {
         var w = CanonicalObjectWriter(capacity: 2048)
         w.integer("executionLatency", executionLatency)
         w.hex("executorPublicKey", executorPublicKey)
-        w.canonical("proof", proof.canonicalBytes(signed: true))
+        w.canonical("proof", proofBytes)
         w.canonical("result", result.canonicalBytes())
         w.hex("resultHash", resultHash)
         w.canonical("stateWrites", stateWrites.json.canonicalBytes())

@@ -82,14 +82,48 @@ public struct Receipt: Sendable {
                          "executionTraceHash", "previousStateRoot", "nextStateRoot", "previousReceiptHash",
                          "remote", "receiptHash", "signature"]
 
-    /// A receipt for an accepted proof, hashed and signed by `identity`.
-    init(index: UInt64, timestamp: UInt64, identity: KeyPair, proof: ExecutionProof,
-         previousStateRoot: Digest, nextStateRoot: Digest, previousReceiptHash: Digest?, assurance: Assurance) {
+    /// A receipt for an accepted proof, hashed and signed by `identity`, and its canonical bytes
+    /// (`canonicalBytes`), serialised once: signed, with the hash and signature zero, the hash
+    /// taken over the bytes without those two members (the unsigned form), then their hex written
+    /// in place. `proofHash`: H(proof) with its signature (`ExecutionProof.proofHash`).
+    static func signed(index: UInt64, timestamp: UInt64, identity: KeyPair, proof: ExecutionProof, proofHash: Digest,
+                       previousStateRoot: Digest, nextStateRoot: Digest, previousReceiptHash: Digest?,
+                       assurance: Assurance) -> (receipt: Receipt, bytes: [UInt8]) {
+        var r = Receipt(index: index, timestamp: timestamp, identity: identity.publicKey, proof: proof, proofHash: proofHash,
+                        previousStateRoot: previousStateRoot, nextStateRoot: nextStateRoot,
+                        previousReceiptHash: previousReceiptHash, assurance: assurance)
+        var hashAt = 0, signatureAt = 0
+        var bytes = r.canonicalBytes(signed: true, hashAt: &hashAt, signatureAt: &signatureAt)
+        // `,"receiptHash":"` 64 hex digits `"`, and `,"signature":"` 128 hex digits `"`.
+        let hashMember = 16 + 64 + 1, signatureMember = 14 + 128 + 1
+        var h = SHA256.Hasher()
+        bytes.withUnsafeBytes { b in
+            h.update(UnsafeRawBufferPointer(rebasing: b[..<hashAt]))
+            h.update(UnsafeRawBufferPointer(rebasing: b[(hashAt + hashMember)..<signatureAt]))
+            h.update(UnsafeRawBufferPointer(rebasing: b[(signatureAt + signatureMember)...]))
+        }
+        r.receiptHash = h.finalize()
+        r.signature = identity.sign(.receipt, r.receiptHash)
+        r.receiptHash.withUnsafeBytes { Receipt.writeHex($0, into: &bytes, at: hashAt + 16) }
+        r.signature.withUnsafeBytes { Receipt.writeHex($0, into: &bytes, at: signatureAt + 14) }
+        return (r, bytes)
+    }
+
+    private static func writeHex(_ value: UnsafeRawBufferPointer, into out: inout [UInt8], at start: Int) {
+        for j in 0..<value.count {
+            out[start + 2 * j] = Hex.digit(value[j] >> 4)
+            out[start + 2 * j + 1] = Hex.digit(value[j] & 0x0f)
+        }
+    }
+
+    /// The fields, unhashed and unsigned.
+    private init(index: UInt64, timestamp: UInt64, identity: PublicKey, proof: ExecutionProof, proofHash: Digest,
+                 previousStateRoot: Digest, nextStateRoot: Digest, previousReceiptHash: Digest?, assurance: Assurance) {
         self.index = index
         self.assurance = assurance
         receiptVersion = Receipt.version
         self.timestamp = timestamp
-        self.identity = identity.publicKey
+        self.identity = identity
         dappId = proof.dappId
         action = proof.action
         taskId = proof.taskId
@@ -101,12 +135,10 @@ public struct Receipt: Sendable {
         self.previousStateRoot = previousStateRoot
         self.nextStateRoot = nextStateRoot
         self.previousReceiptHash = previousReceiptHash
-        remote = RemoteProof(executorPublicKey: proof.executorPublicKey, proofHash: proof.proofHash,
+        remote = RemoteProof(executorPublicKey: proof.executorPublicKey, proofHash: proofHash,
                              proofSignature: proof.signature)
         receiptHash = Digest(Bytes32())
         signature = Signature(Bytes64())
-        receiptHash = computedHash
-        signature = identity.sign(.receipt, receiptHash)
     }
 
     /// Parses a receipt strictly (unknown fields, wrong types and encodings are refused). Does not
@@ -197,6 +229,12 @@ public struct Receipt: Sendable {
     /// hashes and stores a receipt, and building the tree and its hex strings first cost more
     /// than the writing. Members in canonical (byte) order; tests compare with the generic form.
     func canonicalBytes(signed: Bool) -> [UInt8] {
+        canonicalBytes(signed: signed, hashAt: nil, signatureAt: nil)
+    }
+
+    /// `hashAt`, `signatureAt`: set to where the receiptHash and signature members start (the
+    /// comma before each), or would in the unsigned form.
+    private func canonicalBytes(signed: Bool, hashAt: UnsafeMutablePointer<Int>?, signatureAt: UnsafeMutablePointer<Int>?) -> [UInt8] {
         var w = CanonicalObjectWriter(capacity: 1536)
         w.string("action", action)
         if let assurance { w.canonical("assurance", assurance.canonicalBytes) }
@@ -210,10 +248,12 @@ public struct Receipt: Sendable {
         w.hex("nextStateRoot", nextStateRoot)
         if let previousReceiptHash { w.hex("previousReceiptHash", previousReceiptHash) } else { w.null("previousReceiptHash") }
         w.hex("previousStateRoot", previousStateRoot)
+        hashAt?.pointee = w.bytes.count
         if signed { w.hex("receiptHash", receiptHash) }
         w.integer("receiptVersion", versionWritten)
         w.canonical("remote", remote.canonicalBytes)
         w.hex("resultHash", resultHash)
+        signatureAt?.pointee = w.bytes.count
         if signed { w.hex("signature", signature) }
         w.hex("taskId", taskId)
         w.integer("timestamp", timestamp)

@@ -69,10 +69,15 @@ public struct PartialState: Sendable {
     /// The root of the whole state after `writes`, from the proof alone. A write to a key the
     /// state does not carry is refused (`.stateKeyOutside`, naming the key).
     public func root(applying writes: StateWrites) throws(DDEError) -> Digest {
+        try applied(writes).subtree.hash
+    }
+
+    /// The proof's tree with `writes` applied, folded: its root, and what a store writes back.
+    func applied(_ writes: StateWrites) throws(DDEError) -> FoldedNode {
         for w in writes.entries where !carries(w.key) {
             throw DDEError(.stateKeyOutside, ErrorDetail(String(decoding: w.key, as: UTF8.self)))
         }
-        return try proven.root(applying: writes)
+        return try proven.tree(applying: writes).folded()
     }
 
     /// `{"key": "base64" | null, …}`.

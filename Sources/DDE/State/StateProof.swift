@@ -241,7 +241,36 @@ public struct StateProof: Sendable {
     }
 }
 
+/// A tree with the subtree (kind and hash) of each leaf and branch, as folding computed them:
+/// check 8's work (`Verifier`), which a store writes without hashing again (`StoredTree.store`).
+indirect enum FoldedNode: Sendable {
+    case empty
+    case leaf(path: Digest, valueHash: Digest, hash: Digest)
+    case opaque(Subtree)
+    case branch(FoldedNode, FoldedNode, Subtree)
+
+    var subtree: Subtree {
+        switch self {
+        case .empty: return .empty
+        case .leaf(_, _, let hash): return Subtree(kind: .leaf, hash: hash)
+        case .opaque(let s), .branch(_, _, let s): return s
+        }
+    }
+}
+
 extension PartialNode {
+    /// This tree with every leaf's and branch's subtree, each hashed once (as `fold`).
+    func folded() -> FoldedNode {
+        switch self {
+        case .empty: return .empty
+        case .leaf(let path, let valueHash): return .leaf(path: path, valueHash: valueHash, hash: StateTreeHash.leaf(path: path, valueHash: valueHash))
+        case .opaque(let s): return .opaque(s)
+        case .branch(let l, let r):
+            let a = l.folded(), b = r.folded()
+            return .branch(a, b, StateTreeHash.combine(a.subtree, b.subtree))
+        }
+    }
+
     /// Empty, or one leaf: what a compact node may not have beside an empty subtree.
     var holdsAtMostOneLeaf: Bool {
         switch self {

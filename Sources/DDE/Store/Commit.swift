@@ -52,28 +52,34 @@ extension Store {
         let dappKey = Array(task.dappId.utf8)
 
         return try database.transaction { () throws(DDEError) -> Receipt in
-            try bindIdentity(identity.publicKey)
-            if let index = try receiptIndex(taskId: task.taskId) {
-                throw DDEError(.duplicate, "task \(task.taskId.hex) is already committed as receipt \(index)")
-            }
+            // What this connection's last commit left, when nothing changed the file since
+            // (`currentCache`): its head, identity and dApp roots are the file's.
+            let (cached, dataVersion) = try currentCache()
+            if cached?.identity != identity.publicKey { try bindIdentity(identity.publicKey) }
             // The task must start where the dApp is: at its v2 tree root. A v1 task names the v1
             // root of the whole state it carries; that state's tree root must be the dApp's (O(n),
             // as the v1 task itself).
             let partial = task.partialState != nil
             // Every dApp's root, read once: this dApp's is the start, all of them give the node
             // root before and, with this dApp's new root, after.
-            var roots = try dappRoots()
+            var roots: [(dappId: [UInt8], root: Digest)]
+            if let cached { roots = cached.roots } else { roots = try dappRoots() }
             let at = roots.firstIndex { $0.dappId == dappKey }
             let current = at.map { roots[$0].root } ?? StateRoot.empty
             let start = partial ? task.previousStateRoot : StateTree(task.stateOrEmpty).root
             guard current == start else {
+                // A committed task is refused as such (the receipts' UNIQUE task_id refuses one
+                // whose root still matches, below).
+                try refuseDuplicate(task.taskId)
                 // A v1 task is told the v1 root of the state it missed (O(n), on this refusal only).
                 let at = partial ? current.hex : "\(try dappRootV1(task.dappId).hex) (v2 root \(current.hex))"
                 throw DDEError(.stale, "task \(task.taskId.hex) starts from root \(task.previousStateRoot.hex) but dApp \"\(task.dappId)\" is at \(at): build a new task from the current state")
             }
-            let (head, dataVersion) = try linkHead()
-            let nodeBefore = StoreRoots.node(roots)
-            if let head {
+            let head: ChainHead?
+            if let cached { head = cached.head } else { head = try self.head() }
+            // The cached roots are the ones the cached head's commit wrote: its node root.
+            let nodeBefore = cached?.head.nextStateRoot ?? StoreRoots.node(roots)
+            if let head, cached == nil {
                 // Until the first receipt of version 3, the head's root is over v1 roots.
                 let stored = head.rootsOverTrees ? nodeBefore : try nodeRootV1()
                 guard head.nextStateRoot == stored else {
@@ -94,8 +100,9 @@ extension Store {
             let writes = verified.result.stateWrites
             let stored = StoredTree(database: database, table: .live, dapp: dappKey)
             let tree: Digest
-            if let proven = task.partialState?.proven, !writes.entries.contains(where: { $0.value == nil }) {
-                tree = try stored.store(old: proven.tree, new: try proven.tree(applying: writes))
+            if let proven = task.partialState?.proven, let applied = verified.applied,
+               !writes.entries.contains(where: { $0.value == nil }) {
+                tree = try stored.store(old: proven.tree, new: applied, removing: false)
             } else {
                 tree = try stored.apply(root: current, writes: writes)
             }
@@ -118,21 +125,28 @@ extension Store {
             }
 
             cdde_trace(CDDE_TRACE_COMMIT_STATE)
-            let receipt = Receipt(index: index, timestamp: now, identity: identity, proof: proof,
-                                  previousStateRoot: nodeBefore, nextStateRoot: StoreRoots.node(roots),
-                                  previousReceiptHash: head?.receiptHash, assurance: assurance)
-            try database.withStatement("""
-                INSERT INTO receipts(idx, receipt_hash, task_id, dapp_id, timestamp, receipt_json, signature)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                """) { s throws(DDEError) in
-                try s.bind(1, int64: Int64(index))
-                try s.bind(2, blob: receipt.receiptHash.bytes)
-                try s.bind(3, blob: receipt.taskId.bytes)
-                try s.bind(4, blob: dappKey)
-                try s.bind(5, int64: Int64(now))
-                try s.bind(6, blob: receipt.canonicalBytes)
-                try s.bind(7, blob: receipt.signature.bytes)
-                try s.step()
+            let (receipt, receiptBytes) = Receipt.signed(
+                index: index, timestamp: now, identity: identity, proof: proof, proofHash: verified.proofHash,
+                previousStateRoot: nodeBefore, nextStateRoot: StoreRoots.node(roots),
+                previousReceiptHash: head?.receiptHash, assurance: assurance)
+            do throws(DDEError) {
+                try database.withStatement("""
+                    INSERT INTO receipts(idx, receipt_hash, task_id, dapp_id, timestamp, receipt_json, signature)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    """) { s throws(DDEError) in
+                    try s.bind(1, int64: Int64(index))
+                    try s.bind(2, blob: receipt.receiptHash.bytes)
+                    try s.bind(3, blob: receipt.taskId.bytes)
+                    try s.bind(4, blob: dappKey)
+                    try s.bind(5, int64: Int64(now))
+                    try s.bind(6, blob: receiptBytes)
+                    try s.bind(7, blob: receipt.signature.bytes)
+                    try s.step()
+                }
+            } catch {
+                // task_id is UNIQUE: the duplicate check is this insert's.
+                try refuseDuplicate(task.taskId)
+                throw error
             }
             try database.withStatement("INSERT INTO compute_results(idx, task_json, result_json) VALUES (?1, ?2, ?3)") { s throws(DDEError) in
                 try s.bind(1, int64: Int64(index))
@@ -144,9 +158,17 @@ extension Store {
             database.markPending(headMarks)
             headCache = CachedHead(head: ChainHead(count: index + 1, receiptHash: receipt.receiptHash,
                                                    nextStateRoot: receipt.nextStateRoot),
+                                   identity: identity.publicKey, roots: roots,
                                    mark: headMarks, dataVersion: dataVersion, rollbacks: database.rollbacks)
             cdde_trace(CDDE_TRACE_COMMIT_RECEIPT)
             return receipt
+        }
+    }
+
+    /// Throws `.duplicate` when `taskId` is committed already.
+    private func refuseDuplicate(_ taskId: Digest) throws(DDEError) {
+        if let index = try receiptIndex(taskId: taskId) {
+            throw DDEError(.duplicate, "task \(taskId.hex) is already committed as receipt \(index)")
         }
     }
 
@@ -169,15 +191,16 @@ extension Store {
         }
     }
 
-    /// The head to link the next receipt to, inside the commit's transaction, with PRAGMA
-    /// data_version read there. The head cached by this connection's last commit is used when
+    /// What this connection's last commit cached (head, identity, dApp roots), when it is still
+    /// the file's, with PRAGMA data_version read inside the commit's transaction. It is when
     /// (1) the transaction that wrote it committed, or is the current one (the Delegator commits
     /// inside its own transaction), and nothing rolled back on this connection since: a refused
-    /// commit or a rolled-back transaction never leaves a head that is not in the file;
-    /// (2) data_version is unchanged: no other connection or process committed since;
+    /// commit or a rolled-back transaction never leaves a cache that is not in the file;
+    /// (2) data_version is unchanged: no other connection or process committed since (only
+    /// commits write meta.identity and dapp_roots on a connection);
     /// (3) the last receipt row still has the cached index and receipt_hash (cheap: no JSON).
-    /// Otherwise the head receipt is read and parsed (`head()`).
-    private func linkHead() throws(DDEError) -> (head: ChainHead?, dataVersion: Int64) {
+    /// Otherwise nil: the commit reads the head receipt (`head()`), identity and roots.
+    private func currentCache() throws(DDEError) -> (cache: CachedHead?, dataVersion: Int64) {
         guard let dataVersion = try database.queryInt64("PRAGMA data_version") else {
             throw DDEError(.store, "PRAGMA data_version returned no row")
         }
@@ -185,11 +208,11 @@ extension Store {
             let current = database.rollbacks == c.rollbacks && c.dataVersion == dataVersion
                 && (database.committedMark == c.mark || database.isPending(c.mark))
             if current, try lastReceiptRowIs(index: c.head.count - 1, hash: c.head.receiptHash) {
-                return (c.head, dataVersion)
+                return (c, dataVersion)
             }
             headCache = nil
         }
-        return (try head(), dataVersion)
+        return (nil, dataVersion)
     }
 
     private func lastReceiptRowIs(index: UInt64, hash: Digest) throws(DDEError) -> Bool {

@@ -8,7 +8,12 @@ final class ReputationTable: @unchecked Sendable {
         self.database = database
     }
 
-    static let columns = "executor_key, successes, failures, timeouts, latency_sum, latency_count, decayed_at, last_seen, consecutive_invalid, banned_until, validated, convicted_at"
+    // The statements spelled out (an interpolated string is built on every call, and as a
+    // `static let` costs its own string-building code in the Embedded builds); the columns in
+    // the order `record(from:)` reads them.
+    private static let selectOne = "SELECT executor_key, successes, failures, timeouts, latency_sum, latency_count, decayed_at, last_seen, consecutive_invalid, banned_until, validated, convicted_at FROM reputation WHERE executor_key = ?1"
+    private static let selectAll = "SELECT executor_key, successes, failures, timeouts, latency_sum, latency_count, decayed_at, last_seen, consecutive_invalid, banned_until, validated, convicted_at FROM reputation"
+    private static let upsert = "INSERT OR REPLACE INTO reputation(executor_key, successes, failures, timeouts, latency_sum, latency_count, decayed_at, last_seen, consecutive_invalid, banned_until, validated, convicted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
 
     func transaction<R>(_ body: () throws(DDEError) -> R) throws(DDEError) -> R {
         try database.transaction(body)
@@ -20,7 +25,7 @@ final class ReputationTable: @unchecked Sendable {
 
     /// The stored record of `key` (not decayed), or nil.
     func load(_ key: PublicKey) throws(DDEError) -> ReputationRecord? {
-        try database.withStatement("SELECT \(ReputationTable.columns) FROM reputation WHERE executor_key = ?1") { s throws(DDEError) -> ReputationRecord? in
+        try database.withStatement(ReputationTable.selectOne) { s throws(DDEError) -> ReputationRecord? in
             try s.bind(1, blob: key.bytes)
             guard try s.step() else { return nil }
             return try ReputationTable.record(from: s)
@@ -29,16 +34,13 @@ final class ReputationTable: @unchecked Sendable {
 
     /// Every stored record (not decayed), in no particular order.
     func forEach(_ body: (ReputationRecord) throws(DDEError) -> Void) throws(DDEError) {
-        try database.withStatement("SELECT \(ReputationTable.columns) FROM reputation") { s throws(DDEError) in
+        try database.withStatement(ReputationTable.selectAll) { s throws(DDEError) in
             while try s.step() { try body(try ReputationTable.record(from: s)) }
         }
     }
 
     func save(_ r: ReputationRecord) throws(DDEError) {
-        try database.withStatement("""
-            INSERT OR REPLACE INTO reputation(\(ReputationTable.columns))
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-            """) { s throws(DDEError) in
+        try database.withStatement(ReputationTable.upsert) { s throws(DDEError) in
             try s.bind(1, blob: r.executorKey.bytes)
             try s.bind(2, double: r.successfulProofs)
             try s.bind(3, double: r.failedProofs)

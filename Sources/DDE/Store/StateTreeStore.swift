@@ -253,18 +253,18 @@ struct StoredTree {
         }
     }
 
-    /// Writes `new` (the loaded or proven `old` with writes applied, canonical) back: the chunks
+    /// Writes `new` (the loaded or proven `old` with writes applied, canonical, folded) back: the chunks
     /// it shows are rewritten where their bodies change, the chunks `old` shows that `new` no
     /// longer has are deleted. Slots that `new` gives by hash only are copied from the stored
-    /// chunk, which must agree with that hash. Returns the new root.
-    func store(old: PartialNode, new: PartialNode) throws(DDEError) -> Digest {
-        try store(old: old, new: new, Rows())
+    /// chunk, which must agree with that hash. Returns the new root. `removing`: false when the
+    /// writes only set keys, so that no chunk `old` shows can go (a set only adds nodes).
+    func store(old: PartialNode, new: FoldedNode, removing: Bool) throws(DDEError) -> Digest {
+        try store(old: old, new: new, removing: removing, Rows())
     }
 
-    private func store(old: PartialNode, new unnormalized: PartialNode, _ rows: Rows) throws(DDEError) -> Digest {
-        let new = unnormalized.normalized()
+    private func store(old: PartialNode, new: FoldedNode, removing: Bool, _ rows: Rows) throws(DDEError) -> Digest {
         var before = [[UInt8]]()
-        StoredTree.chunkPositions(old, depth: 0, prefix: TreePosition.origin, into: &before)
+        if removing { StoredTree.chunkPositions(old, depth: 0, prefix: TreePosition.origin, into: &before) }
         var after = [[UInt8]: [UInt8]]()
         let top: Subtree
         switch new {
@@ -307,7 +307,7 @@ struct StoredTree {
 
     /// The chunk of `node` (a leaf or branch at `depth`, a multiple of 4) and those below it that
     /// it shows, encoded into `out`, hashed once bottom-up; returns its subtree.
-    private func emit(_ node: PartialNode, depth: Int, prefix: Digest, _ rows: Rows,
+    private func emit(_ node: FoldedNode, depth: Int, prefix: Digest, _ rows: Rows,
                       into out: inout [[UInt8]: [UInt8]]) throws(DDEError) -> Subtree {
         let position = TreePosition.key(prefix, depth: depth)
         let old = try chunk(position, rows)
@@ -317,16 +317,16 @@ struct StoredTree {
         return top
     }
 
-    private func fill(_ node: PartialNode, _ i: Int, depth: Int, prefix: Digest, _ old: StoredChunk?,
+    private func fill(_ node: FoldedNode, _ i: Int, depth: Int, prefix: Digest, _ old: StoredChunk?,
                       _ slots: inout [TreeChunk.Slot], _ rows: Rows,
                       into out: inout [[UInt8]: [UInt8]]) throws(DDEError) -> Subtree {
         switch node {
         case .empty:
             slots[i] = .empty
             return .empty
-        case .leaf(let path, let valueHash):
+        case .leaf(let path, let valueHash, let hash):
             slots[i] = .leaf(path: path, valueHash: valueHash)
-            return .leaf(path: path, valueHash: valueHash)
+            return Subtree(kind: .leaf, hash: hash)
         case .opaque(let s):
             if i >= TreeChunk.bottom && s.kind == .node {
                 slots[i] = .node(s.hash)
@@ -338,7 +338,7 @@ struct StoredTree {
             }
             old.copy(i, into: &slots)
             return s
-        case .branch(let l, let r):
+        case .branch(let l, let r, let s):
             guard depth < StateTreeHash.depth - 1 else {
                 throw DDEError(.internalError, "state tree: a branch at depth \(depth)")
             }
@@ -347,9 +347,10 @@ struct StoredTree {
                 slots[i] = .node(s.hash)
                 return s
             }
-            let a = try fill(l, 2 * i, depth: depth + 1, prefix: prefix, old, &slots, rows, into: &out)
-            let b = try fill(r, 2 * i + 1, depth: depth + 1, prefix: prefix.settingPathBit(depth), old, &slots, rows, into: &out)
-            let s = StateTreeHash.combine(a, b)
+            // The branch's hash as folded from the same children (an opaque one is checked
+            // against the stored chunk in `fill`).
+            _ = try fill(l, 2 * i, depth: depth + 1, prefix: prefix, old, &slots, rows, into: &out)
+            _ = try fill(r, 2 * i + 1, depth: depth + 1, prefix: prefix.settingPathBit(depth), old, &slots, rows, into: &out)
             guard s.kind == .node else {
                 throw DDEError(.internalError, "state tree: a branch with \(s.kind == .empty ? "no leaf" : "one leaf") is not compact")
             }
@@ -375,7 +376,7 @@ struct StoredTree {
         for w in writes.entries {
             new = new.writing(StateTreeHash.path(w.key), w.value.map { SHA256.hash($0) }, depth: 0)
         }
-        return try store(old: old, new: new, rows)
+        return try store(old: old, new: new.normalized().folded(), removing: true, rows)
     }
 
     /// Builds the dApp's tree in `table` from its whole state (the migration to schema 3, and
@@ -384,7 +385,7 @@ struct StoredTree {
         let tree = StateTree(leaves: state.map { (path: StateTreeHash.path($0.key), valueHash: SHA256.hash($0.value)) })
         let rows = Rows()
         rows.none = true
-        return try store(old: .empty, new: tree.fullTree(), rows)
+        return try store(old: .empty, new: tree.fullTree().folded(), removing: false, rows)
     }
 
 }

@@ -180,9 +180,11 @@ public final class Store: @unchecked Sendable {
 
     /// All evidence, oldest first; only that against `executor` when given.
     public func evidence(executor: PublicKey? = nil) throws(DDEError) -> [Evidence] {
+        // Spelled out: an interpolated column list is built on every call (and costs its own
+        // string-building code in the Embedded builds). The columns are those read below.
         let sql = executor == nil
-            ? "SELECT \(Evidence.columns) FROM evidence ORDER BY id"
-            : "SELECT \(Evidence.columns) FROM evidence WHERE executor_key = ?1 ORDER BY id"
+            ? "SELECT id, executor_key, task_id, status, detail, task_json, result_json, recorded_at, document, convicted FROM evidence ORDER BY id"
+            : "SELECT id, executor_key, task_id, status, detail, task_json, result_json, recorded_at, document, convicted FROM evidence WHERE executor_key = ?1 ORDER BY id"
         return try database.withStatement(sql) { s throws(DDEError) -> [Evidence] in
             if let executor { try s.bind(1, blob: executor.bytes) }
             var out: [Evidence] = []
@@ -205,6 +207,10 @@ public final class Store: @unchecked Sendable {
 /// A chain head written by a commit on this connection, and what must still hold to trust it.
 struct CachedHead {
     var head: ChainHead
+    /// The identity bound to the store, and every dApp's root, sorted (`dappRoots()`): what
+    /// that commit left.
+    var identity: PublicKey
+    var roots: [(dappId: [UInt8], root: Digest)]
     /// `SQLiteDatabase.markPending` mark of the transaction that wrote it.
     var mark: UInt64
     /// PRAGMA data_version when it was written: changes when another connection commits.
@@ -233,8 +239,6 @@ public struct Evidence: Sendable {
     public var document: [UInt8]?
     /// Whether this evidence convicted the executor (blacklisted for good).
     public var convicted: Bool = false
-
-    static let columns = "id, executor_key, task_id, status, detail, task_json, result_json, recorded_at, document, convicted"
 
     public init(executorKey: PublicKey, taskId: Digest, status: Status, detail: String,
                 taskJSON: [UInt8], resultJSON: [UInt8], recordedAt: Int64) {

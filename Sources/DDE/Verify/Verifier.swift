@@ -39,12 +39,21 @@ public struct VerifiedResult: Sendable {
     public let verdict: Verdict
     /// The result's canonical bytes (what the store keeps), serialised once.
     public let resultBytes: [UInt8]
+    /// H(proof) with its signature (`Verdict.proofHash`), hashed from the proof's bytes as they
+    /// were serialised for `resultBytes`.
+    public let proofHash: Digest
+    /// A v2 task's proven tree with the writes applied, as check 8 folded it to the proof's
+    /// nextStateRoot (nil for v1): the nodes a commit writes.
+    let applied: FoldedNode?
 
-    fileprivate init(task: ComputeTask, result: ComputeResult, verdict: Verdict, resultBytes: [UInt8]) {
+    fileprivate init(task: ComputeTask, result: ComputeResult, verdict: Verdict, resultBytes: [UInt8], proofHash: Digest,
+                     applied: FoldedNode?) {
         self.task = task
         self.result = result
         self.verdict = verdict
         self.resultBytes = resultBytes
+        self.proofHash = proofHash
+        self.applied = applied
     }
 }
 
@@ -61,9 +70,13 @@ public enum Verifier {
     /// does, to know whom to blame), so the Ed25519 verification is not repeated.
     static func verified(task: ComputeTask, result: ComputeResult, canonicalBytes: [UInt8]?, policy: VerifyPolicy,
                          signatureVerified: Bool) throws(DDEError) -> VerifiedResult {
+        var applied: FoldedNode?
         let verdict = try verify(task: task, result: result, policy: policy, proofSignedHash: nil, stateWritesHash: nil,
-                                 resultHash: nil, signatureVerified: signatureVerified)
-        return VerifiedResult(task: task, result: result, verdict: verdict, resultBytes: canonicalBytes ?? result.canonicalBytes)
+                                 resultHash: nil, signatureVerified: signatureVerified, applied: &applied)
+        let proofBytes = result.proof.canonicalBytes(signed: true)
+        return VerifiedResult(task: task, result: result, verdict: verdict,
+                              resultBytes: canonicalBytes ?? result.canonicalBytes(proofBytes: proofBytes),
+                              proofHash: SHA256.hash(proofBytes), applied: applied)
     }
 
     /// Parses `resultBytes` as a compute_result (check 1) and verifies it against `task`.
@@ -103,9 +116,17 @@ public enum Verifier {
 
     /// `proofSignedHash`, `stateWritesHash` and `resultHash`, when given, are H(proof without
     /// signature), H(stateWrites) and H(result) of `result`, computed by the reader from the input.
-    /// `signatureVerified`: as for `verified`.
+    /// `signatureVerified`: as for `verified`. `applied`: set to check 8's folded tree (v2).
     static func verify(task: ComputeTask, result: ComputeResult, policy: VerifyPolicy, proofSignedHash: Digest?,
-                       stateWritesHash: Digest?, resultHash: Digest?, signatureVerified: Bool = false) throws(DDEError) -> Verdict {
+                       stateWritesHash: Digest?, resultHash: Digest?) throws(DDEError) -> Verdict {
+        var applied: FoldedNode?
+        return try verify(task: task, result: result, policy: policy, proofSignedHash: proofSignedHash,
+                          stateWritesHash: stateWritesHash, resultHash: resultHash, signatureVerified: false, applied: &applied)
+    }
+
+    static func verify(task: ComputeTask, result: ComputeResult, policy: VerifyPolicy, proofSignedHash: Digest?,
+                       stateWritesHash: Digest?, resultHash: Digest?, signatureVerified: Bool,
+                       applied: inout FoldedNode?) throws(DDEError) -> Verdict {
         let proof = result.proof
 
         try checkTaskFields(task: task, proof: proof)
@@ -129,7 +150,9 @@ public enum Verifier {
             // v2: from the task's proof and the writes alone (section 6.2); every written key
             // must be one the task carries.
             do throws(DDEError) {
-                next = try partial.root(applying: result.stateWrites)
+                let tree = try partial.applied(result.stateWrites)
+                next = tree.subtree.hash
+                applied = tree
             } catch {
                 throw DDEError(.nextStateRoot, "the result writes state key \"\(error.detail)\", which the task does not carry")
             }
