@@ -144,8 +144,7 @@ final class MQTTTransportTests: XCTestCase {
         try b.subscribe("dde/test/+")
         try fence(b)
         let count = 10
-        let lock = NSLock()
-        var latenciesMs: [Double] = []
+        let latenciesMs = Latencies()
         var threads: [Thread] = []
         let done = DispatchGroup()
         for _ in 0..<2 {
@@ -153,13 +152,12 @@ final class MQTTTransportTests: XCTestCase {
             let t = Thread {
                 defer { done.leave() }
                 while true {
-                    lock.lock(); let finished = latenciesMs.count >= count; lock.unlock()
-                    if finished { return }
+                    if latenciesMs.count >= count { return }
                     guard let m = try? b.receive(timeoutMs: 300) else { continue }
                     guard m.payload.count == 8 else { continue }
                     let sent = m.payload.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
                     let ms = Double(DispatchTime.now().uptimeNanoseconds &- sent) / 1e6
-                    lock.lock(); latenciesMs.append(ms); lock.unlock()
+                    latenciesMs.append(ms)
                     Thread.sleep(forTimeInterval: 0.2)  // busy with it, longer than the gap between messages
                 }
             }
@@ -173,7 +171,7 @@ final class MQTTTransportTests: XCTestCase {
             Thread.sleep(forTimeInterval: 0.1)
         }
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
-        let sorted = latenciesMs.sorted()
+        let sorted = latenciesMs.sorted
         XCTAssertEqual(sorted.count, count)
         // One of the two is always receiving when a message arrives.
         XCTAssertLessThan(sorted[count / 2], 40, "latencies (ms): \(sorted)")
@@ -290,4 +288,13 @@ final class MQTTTransportTests: XCTestCase {
         XCTAssertLessThanOrEqual(id.utf8.count, 23) // MQTT 3.1.1's guaranteed client id length
         XCTAssertNotEqual(id, MQTTTransport.clientId(role: "node", key: testKey(4)))
     }
+}
+
+/// Latencies written by several receiving threads.
+private final class Latencies: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Double] = []
+    var count: Int { lock.lock(); defer { lock.unlock() }; return values.count }
+    var sorted: [Double] { lock.lock(); defer { lock.unlock() }; return values.sorted() }
+    func append(_ value: Double) { lock.lock(); values.append(value); lock.unlock() }
 }

@@ -180,8 +180,8 @@ final class StoreChainTests: ChainStoreTestCase {
         XCTAssertEqual(try snapshot(store), before)
     }
 
-    /// A task that writes nothing leaves the root where it was: its second commit passes the
-    /// stale check, and is refused as a duplicate by the receipts' UNIQUE task_id.
+    /// A task that writes nothing leaves the root where it was: its second commit would pass the
+    /// stale check, and is refused as a duplicate before anything is written or signed.
     func testADuplicateWhoseRootStillMatchesIsRefusedAndNothingChanges() throws {
         try f.commit(store, dapp: "alpha", n: 0, writes: ["x": "1"])
         let t = try f.task(store, dapp: "alpha", n: 1)

@@ -96,6 +96,8 @@ public struct Receipt: Sendable {
         var bytes = r.canonicalBytes(signed: true, hashAt: &hashAt, signatureAt: &signatureAt)
         // `,"receiptHash":"` 64 hex digits `"`, and `,"signature":"` 128 hex digits `"`.
         let hashMember = 16 + 64 + 1, signatureMember = 14 + 128 + 1
+        assert(bytes[hashAt..<(hashAt + 16)].elementsEqual(",\"receiptHash\":\"".utf8)
+               && bytes[signatureAt..<(signatureAt + 14)].elementsEqual(",\"signature\":\"".utf8))
         var h = SHA256.Hasher()
         bytes.withUnsafeBytes { b in
             h.update(UnsafeRawBufferPointer(rebasing: b[..<hashAt]))

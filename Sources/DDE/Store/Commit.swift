@@ -56,6 +56,9 @@ extension Store {
             // (`currentCache`): its head, identity and dApp roots are the file's.
             let (cached, dataVersion) = try currentCache()
             if cached?.identity != identity.publicKey { try bindIdentity(identity.publicKey) }
+            // First, so that a re-sent task is told so whatever else is wrong (one point query
+            // on the receipts' UNIQUE task_id).
+            try refuseDuplicate(task.taskId)
             // The task must start where the dApp is: at its v2 tree root. A v1 task names the v1
             // root of the whole state it carries; that state's tree root must be the dApp's (O(n),
             // as the v1 task itself).
@@ -68,9 +71,6 @@ extension Store {
             let current = at.map { roots[$0].root } ?? StateRoot.empty
             let start = partial ? task.previousStateRoot : StateTree(task.stateOrEmpty).root
             guard current == start else {
-                // A committed task is refused as such (the receipts' UNIQUE task_id refuses one
-                // whose root still matches, below).
-                try refuseDuplicate(task.taskId)
                 // A v1 task is told the v1 root of the state it missed (O(n), on this refusal only).
                 let at = partial ? current.hex : "\(try dappRootV1(task.dappId).hex) (v2 root \(current.hex))"
                 throw DDEError(.stale, "task \(task.taskId.hex) starts from root \(task.previousStateRoot.hex) but dApp \"\(task.dappId)\" is at \(at): build a new task from the current state")
@@ -129,24 +129,18 @@ extension Store {
                 index: index, timestamp: now, identity: identity, proof: proof, proofHash: verified.proofHash,
                 previousStateRoot: nodeBefore, nextStateRoot: StoreRoots.node(roots),
                 previousReceiptHash: head?.receiptHash, assurance: assurance)
-            do throws(DDEError) {
-                try database.withStatement("""
-                    INSERT INTO receipts(idx, receipt_hash, task_id, dapp_id, timestamp, receipt_json, signature)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                    """) { s throws(DDEError) in
-                    try s.bind(1, int64: Int64(index))
-                    try s.bind(2, blob: receipt.receiptHash.bytes)
-                    try s.bind(3, blob: receipt.taskId.bytes)
-                    try s.bind(4, blob: dappKey)
-                    try s.bind(5, int64: Int64(now))
-                    try s.bind(6, blob: receiptBytes)
-                    try s.bind(7, blob: receipt.signature.bytes)
-                    try s.step()
-                }
-            } catch {
-                // task_id is UNIQUE: the duplicate check is this insert's.
-                try refuseDuplicate(task.taskId)
-                throw error
+            try database.withStatement("""
+                INSERT INTO receipts(idx, receipt_hash, task_id, dapp_id, timestamp, receipt_json, signature)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                """) { s throws(DDEError) in
+                try s.bind(1, int64: Int64(index))
+                try s.bind(2, blob: receipt.receiptHash.bytes)
+                try s.bind(3, blob: receipt.taskId.bytes)
+                try s.bind(4, blob: dappKey)
+                try s.bind(5, int64: Int64(now))
+                try s.bind(6, blob: receiptBytes)
+                try s.bind(7, blob: receipt.signature.bytes)
+                try s.step()
             }
             try database.withStatement("INSERT INTO compute_results(idx, task_json, result_json) VALUES (?1, ?2, ?3)") { s throws(DDEError) in
                 try s.bind(1, int64: Int64(index))

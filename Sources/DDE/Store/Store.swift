@@ -8,9 +8,12 @@ public final class Store: @unchecked Sendable {
     let database: SQLiteDatabase
     /// Executor reputation, kept in the same file.
     public let reputation: Reputation
-    /// The head as this connection's last commit left it, so the next commit links to it without
-    /// reading and parsing the head receipt's JSON. Trusted only while `linkHead` finds it
-    /// current (see there). Read and written under the database lock.
+    /// The head, the bound identity and every dApp's root as this connection's last commit left
+    /// them, so the next commit links to the head without reading and parsing its receipt.
+    /// Trusted only while `currentCache` finds it current (see there): PRAGMA data_version sees
+    /// other connections' writes, not this one's, so any code that writes `meta` or `dapp_roots`
+    /// on this connection other than a commit must set it to nil (today: none; the schema
+    /// migration runs before the first commit). Read and written under the database lock.
     var headCache: CachedHead?
     /// Marks for `SQLiteDatabase.markPending`, one per commit.
     var headMarks: UInt64 = 0
