@@ -68,16 +68,23 @@ public struct PartialState: Sendable {
 
     /// The root of the whole state after `writes`, from the proof alone. A write to a key the
     /// state does not carry is refused (`.stateKeyOutside`, naming the key).
+    /// (The executor's and `Verifier.verify`'s: no folded tree is kept, and no writes, no work.)
     public func root(applying writes: StateWrites) throws(DDEError) -> Digest {
-        try applied(writes).subtree.hash
+        try checkCarried(writes)
+        return try proven.root(applying: writes)
     }
 
-    /// The proof's tree with `writes` applied, folded: its root, and what a store writes back.
+    /// The proof's tree with `writes` applied, folded: its root, and what a store writes back
+    /// (`Verifier.verified`, whose result is committed).
     func applied(_ writes: StateWrites) throws(DDEError) -> FoldedNode {
+        try checkCarried(writes)
+        return try proven.tree(applying: writes).folded()
+    }
+
+    private func checkCarried(_ writes: StateWrites) throws(DDEError) {
         for w in writes.entries where !carries(w.key) {
             throw DDEError(.stateKeyOutside, ErrorDetail(String(decoding: w.key, as: UTF8.self)))
         }
-        return try proven.tree(applying: writes).folded()
     }
 
     /// `{"key": "base64" | null, …}`.
