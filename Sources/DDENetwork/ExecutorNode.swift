@@ -336,12 +336,13 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             if case .nothing(let note) = answer { log("\(label): \(note)") }
             return
         }
-        let envelope = Envelope(type: .computeResult, payload: result.json)
+        // The result's own canonical writer, not the JSON tree.
+        let payload = Envelope.canonicalBytes(type: .computeResult, payload: result.canonicalBytes)
         release(task)
         do throws(DDEError) {
             cdde_trace(CDDE_TRACE_NODE_RESULT_PUBLISH)
             try transport.publish(topic: Topic.results(requester: task.requesterPublicKey),
-                                  payload: envelope.canonicalBytes, retain: false)
+                                  payload: payload, retain: false)
             lock.lock(); answered += 1; lock.unlock()
             log("\(label): ok, result \(short(result.resultHash)), fuel \(result.proof.fuelUsed), executed in \(us) us\(note)")
         } catch {

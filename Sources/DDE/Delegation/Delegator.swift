@@ -237,7 +237,7 @@ public final class Delegator<T: Transport> {
         let policy = VerifyPolicy()
 
         cdde_trace(CDDE_TRACE_OFFER_PUBLISH)
-        try transport.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: asked).envelope.canonicalBytes,
+        try transport.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: asked).envelopeBytes,
                               retain: false)
         onSent?(task, asked)
         let sentAt = clock()
@@ -313,7 +313,7 @@ public final class Delegator<T: Transport> {
             case .demote(let key): scores.append(.demote(key))
             case .evidence(let e): evidence.append(e)
             case .ask(let keys):
-                try transport.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: keys).envelope.canonicalBytes,
+                try transport.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: keys).envelopeBytes,
                                       retain: false)
                 onSent?(task, keys)
             }
