@@ -245,6 +245,19 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         guard let message = try transport.receive(timeoutMs: timeoutMs) else { return [] }
         cdde_trace(CDDE_TRACE_NODE_TAKEN)
         let isCode = message.topic.utf8.starts(with: "dde/v1/code/".utf8)
+        // An offer as dde's requesters send it is read straight from the bytes; anything else
+        // (another message, another spelling, a malformed offer) goes through Envelope.decode,
+        // which refuses what is wrong with its own status.
+        if !isCode {
+            let offer: TaskOffer?
+            do throws(DDEError) {
+                offer = try TaskOffer.readPlain(envelope: message.payload)
+            } catch {
+                log("\(config.name): refused an offer: \(error.message)")
+                return []
+            }
+            if let offer { return handleOffer(offer) }
+        }
         let envelope: Envelope
         do throws(DDEError) {
             envelope = try Envelope.decode(message.payload, limits: isCode ? CodeMessage.limits : .default)
@@ -271,6 +284,11 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             log("\(config.name): refused an offer: \(error.message)")
             return []
         }
+        return handleOffer(offer)
+    }
+
+    /// An offer whose task is checked (id, requester signature, state proof).
+    private func handleOffer(_ offer: TaskOffer) -> [ComputeTask] {
         guard offer.isAddressed(to: keyPair.publicKey) else { return [] }
         let task = offer.task
         // QoS 1 may deliver an offer twice: run each task once.
