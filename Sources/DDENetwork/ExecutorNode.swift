@@ -76,6 +76,9 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     private var waitingForCode: [Digest: [(offer: TaskOffer, since: Date)]] = [:]
     /// Modules published for peers (retained: once is enough).
     private var servedCode = Set<Digest>()
+    /// Modules found in the code store: asking it builds a path and asks the file system (about
+    /// 20 us, on the path of every offer). A module found missing when a task runs is forgotten.
+    private var presentCode = Set<Digest>()
     // The thread pool of `run` (guarded by `pool`): tasks accepted but not started, whether a
     // thread is receiving, threads waiting for a turn, pool threads alive, stop requested.
     private let pool = NSCondition()
@@ -313,12 +316,23 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             refuse(task, DDEError(.busy, "\(running) tasks of this requester are in flight (maxComputeTasksPerPeer \(config.maxComputeTasksPerPeer)); retry later"))
             return []
         }
-        if codeStore.contains(task.dappCodeHash) {
+        if hasCode(task.dappCodeHash) {
             cdde_trace(CDDE_TRACE_NODE_TASK_CHECKED)
             return [task]
         }
         fetchCode(for: offer)
         return []
+    }
+
+    /// Whether the code store holds `hash` (remembered once found: `presentCode`).
+    private func hasCode(_ hash: Digest) -> Bool {
+        lock.lock()
+        let known = presentCode.contains(hash)
+        lock.unlock()
+        if known { return true }
+        guard codeStore.contains(hash) else { return false }
+        lock.lock(); presentCode.insert(hash); lock.unlock()
+        return true
     }
 
     private func execute(_ task: ComputeTask) {
@@ -344,6 +358,10 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
                 answer = .result(try run(), note: "")
             }
         } catch {
+            if error.status == .codeNotFound {
+                // Gone from the code store since it was found: the next offer fetches it again.
+                lock.lock(); presentCode.remove(task.dappCodeHash); lock.unlock()
+            }
             release(task)
             refuse(task, error, label: label)
             return

@@ -75,8 +75,6 @@ final class ComputeTaskReaderTests: XCTestCase {
         var key = Fixture.spec()
         key.stateKeys = [[]]
         XCTAssertStatus(.limit) { () throws(DDEError) in try ComputeTask.create(key, requester: Fixture.requester) }
-        key.stateKeys = [[0xFF]]
-        XCTAssertStatus(.encoding) { () throws(DDEError) in try ComputeTask.create(key, requester: Fixture.requester) }
         key = Fixture.spec(state: StateMap(values: [Array("big".utf8): [UInt8](repeating: 1, count: maxStateValueBytes + 1)]))
         XCTAssertStatus(.limit) { () throws(DDEError) in try ComputeTask.create(key, requester: Fixture.requester) }
     }

@@ -50,23 +50,20 @@ extension ComputeResult {
     /// not in that form (or holds another message): `Envelope.decode` and the generic readers then
     /// decide.
     static func readPlain(envelope bytes: [UInt8], limits: JSONLimits = .default) -> (result: FastComputeResult, canonicalBytes: [UInt8]?)? {
-        bytes.withUnsafeBytes { raw -> (result: FastComputeResult, canonicalBytes: [UInt8]?)? in
-            // One level deeper than a document (the capability arrays at 4).
-            guard raw.count <= limits.maxBytes, limits.maxDepth >= 4, limits.maxObjectKeys >= 18,
-                  limits.maxArrayElements >= Capability.all.count, limits.maxStringBytes >= 128,
-                  let base = raw.baseAddress, raw.count > 0 else { return nil }
-            var reader = Parser(base: base.assumingMemoryBound(to: UInt8.self), count: raw.count, limits: limits)
-            do throws(DDEError) {
-                try reader.expectLiteral(#"{"payload":"#)
-                let start = reader.pos
-                let read = try reader.readComputeResultObject(depth: 2)
-                let end = reader.pos
-                try reader.expectLiteral(#","type":"compute_result","v":1}"#)
-                guard reader.pos == reader.count else { return nil }
-                return (read, read.inputIsCanonical ? Array(raw[start..<end]) : nil)
-            } catch {
-                return nil
-            }
+        let prefix: StaticString = #"{"payload":"#, suffix: StaticString = #","type":"compute_result","v":1}"#
+        let p = prefix.utf8CodeUnitCount, n = suffix.utf8CodeUnitCount
+        return bytes.withUnsafeBufferPointer { b -> (result: FastComputeResult, canonicalBytes: [UInt8]?)? in
+            guard let base = b.baseAddress, b.count > p + n, b.count <= limits.maxBytes,
+                  sameBytes(UnsafeBufferPointer(start: base, count: p), UnsafeBufferPointer(start: prefix.utf8Start, count: p)),
+                  sameBytes(UnsafeBufferPointer(start: base + b.count - n, count: n),
+                            UnsafeBufferPointer(start: suffix.utf8Start, count: n)) else { return nil }
+            // The payload between them, read as a document one level down: when it is exactly one
+            // compute_result, the bytes are that envelope.
+            var inner = limits
+            inner.maxDepth -= 1
+            let payload = UnsafeRawBufferPointer(start: base + p, count: b.count - p - n)
+            guard let read = readPlain(payload, limits: inner) else { return nil }
+            return (read, read.inputIsCanonical ? Array(payload) : nil)
         }
     }
 }
@@ -91,16 +88,6 @@ let capabilityNames: [StaticString] = ["crypto.hash", "crypto.verify", "log", "s
 
 extension Parser {
     mutating func readComputeResult() throws(DDEError) -> FastComputeResult {
-        skipWhitespace()
-        let read = try readComputeResultObject(depth: 1)
-        skipWhitespace()
-        guard pos == count else { throw notPlain }
-        return read
-    }
-
-    /// The compute_result object at `pos`, at `depth` (1 as a document, 2 in an envelope); `pos`
-    /// is left after it.
-    mutating func readComputeResultObject(depth: Int) throws(DDEError) -> FastComputeResult {
         // The outer taskId, resultHash and executorPublicKey repeat the proof's: their hex is
         // compared with the proof's values, not decoded.
         var taskId: Range<Int>?, resultHash: Range<Int>?, executor: Range<Int>?, latency: UInt64?
@@ -109,6 +96,7 @@ extension Parser {
         // Whether the input is canonical: no whitespace, members in order, each canonical.
         var canonical = true
         var last = -1
+        if skipSpace() { canonical = false }
         try expect(UInt8(ascii: "{"))
         while true {
             if skipSpace() { canonical = false }
@@ -131,7 +119,7 @@ extension Parser {
             case 3:
                 guard result == nil else { throw notPlain }
                 let valueStart = pos
-                result = try parseValue(depth: depth)
+                result = try parseValue(depth: 1)
                 resultCanonical = CanonicalFromInput.bytes(base, valueStart..<pos)
                 if !(resultCanonical?.withUnsafeBufferPointer({ $0.count == pos - valueStart && sameBytes($0, bytes(valueStart..<pos)) }) ?? false) {
                     canonical = false
@@ -154,7 +142,8 @@ extension Parser {
             try expect(UInt8(ascii: "}"))
             break
         }
-        guard let taskId, let resultHash, let executor, let latency, let proof, let result,
+        if skipSpace() { canonical = false }
+        guard pos == count, let taskId, let resultHash, let executor, let latency, let proof, let result,
               let writes else { throw notPlain }
         // The outer copies must agree with the proof (the generic path names the mismatch).
         guard proof.0.taskId.storage.equalsHex(bytes(taskId)), proof.0.resultHash.storage.equalsHex(bytes(resultHash)),

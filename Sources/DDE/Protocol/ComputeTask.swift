@@ -95,13 +95,18 @@ public struct ComputeTask: Sendable {
 
     /// The object as parsed, when the task was read from a JSON tree (`init(json:)`).
     private let parsed: JSON?
-    /// Its canonical bytes, when known without serialising the task: one this process built
-    /// (`create`) or read from canonical bytes (`TaskOffer(envelope:)`). Sending and committing
-    /// write them as they are.
+    /// Its canonical bytes, when known without serialising the task again: one this process
+    /// built (`create`) or read from canonical bytes (`TaskOffer.readPlain(envelope:)`). Sending
+    /// and committing write them as they are.
     private let knownBytes: [UInt8]?
 
-    /// The full signed object: as parsed, or made from the fields (the same value).
-    public var json: JSON { parsed ?? fieldsJSON }
+    /// The full signed object: as parsed, or read from the canonical bytes (this process wrote or
+    /// checked them, so they parse; unbounded limits, as they were accepted already).
+    public var json: JSON {
+        if let parsed { return parsed }
+        return (try? JSONParser.parse(canonicalBytes, limits: JSONLimits(maxBytes: .max, maxDepth: .max, maxStringBytes: .max,
+                                                                         maxObjectKeys: .max, maxArrayElements: .max))) ?? .null
+    }
 
     /// The dApp state the execution reads (empty when the task carries none; v2: the present
     /// entries).
@@ -238,34 +243,6 @@ public struct ComputeTask: Sendable {
         guard requesterPublicKey.isValidSignature(signature, kind: .task, digest: taskId) else {
             throw DDEError(.taskSignature, "task.signature does not verify for requesterPublicKey")
         }
-    }
-
-    /// The object made from the fields (a task built or read from bytes has no tree).
-    private var fieldsJSON: JSON {
-        var members: [JSONObject.Member] = [
-            .init("taskVersion", .int(taskVersion)),
-            .init("taskId", .string(taskId.hex)),
-            .init("intent", intent.json),
-            .init("dappId", .string(dappId)),
-            .init("dappCodeHash", .string(dappCodeHash.hex)),
-            .init("requiredCapabilities", .strings(requiredCapabilities)),
-            .init("inputHash", .string(inputHash.hex)),
-            .init("previousStateRoot", .string(previousStateRoot.hex)),
-            .init("requesterPublicKey", .string(requesterPublicKey.hex)),
-            .init("timestamp", .int(timestamp)),
-            .init("maxExecutionSteps", .int(limits.maxExecutionSteps)),
-            .init("maxFuel", .int(limits.maxFuel)),
-            .init("signature", .string(signature.hex)),
-        ]
-        if let partialState {
-            members.append(.init("state", partialState.json))
-            members.append(.init("stateProof", .string(Base64.encode(partialState.proof))))
-        } else if let state {
-            members.append(.init("state", state.json))
-        }
-        if let t = limits.maxExecutionTime { members.append(.init("maxExecutionTime", .int(t))) }
-        if let m = limits.maxMemoryUsage { members.append(.init("maxMemoryUsage", .int(m))) }
-        return .object(JSONObject(uniqueMembers: members))
     }
 
     /// Parses a task from bytes (JSON text) with the given limits.

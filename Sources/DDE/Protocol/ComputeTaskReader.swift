@@ -63,11 +63,6 @@ struct PlainTask {
     var bytes: [UInt8]
 }
 
-/// A task's members in canonical (RFC 8785) order; the reader takes them only in this order.
-private let taskKeys: [StaticString] = ["dappCodeHash", "dappId", "inputHash", "intent", "maxExecutionSteps",
-                                        "maxExecutionTime", "maxFuel", "maxMemoryUsage", "previousStateRoot",
-                                        "requesterPublicKey", "requiredCapabilities", "signature", "state",
-                                        "stateProof", "taskId", "taskVersion", "timestamp"]
 private let signatureKey = 11, taskIdKey = 14
 /// Every member but maxExecutionTime (5) and maxMemoryUsage (7).
 private let requiredTaskKeys: UInt32 = (1 << 17 - 1) & ~(1 << 5 | 1 << 7)
@@ -102,6 +97,13 @@ extension Parser {
 
     /// A canonical taskVersion 2 task at depth 3.
     mutating func readTask() throws(DDEError) -> PlainTask {
+        // A task's members in canonical (RFC 8785) order; the reader takes them only in this order.
+        // (Here rather than a global: the Embedded library, which has no use for this reader,
+        // would keep a global's data.)
+        let taskKeys: [StaticString] = ["dappCodeHash", "dappId", "inputHash", "intent", "maxExecutionSteps",
+                                        "maxExecutionTime", "maxFuel", "maxMemoryUsage", "previousStateRoot",
+                                        "requesterPublicKey", "requiredCapabilities", "signature", "state",
+                                        "stateProof", "taskId", "taskVersion", "timestamp"]
         let start = pos
         try expect(UInt8(ascii: "{"))
         var members = [Range<Int>](repeating: 0..<0, count: taskKeys.count)
