@@ -1,7 +1,7 @@
 import XCTest
 @testable import DDE
 
-/// The task's direct writer (`ComputeTask.create`), the compute_task envelope's direct reader
+/// The task's kept canonical bytes (`ComputeTask.create`), the compute_task envelope's direct reader
 /// (`TaskOffer.readPlain(envelope:)`) and the compute_result envelope's
 /// (`ComputeResult.readPlain(envelope:)`) against the generic serialiser, parser and FieldReader:
 /// the same bytes, the same values, the same statuses; what a direct reader does not handle it
@@ -49,7 +49,7 @@ final class ComputeTaskReaderTests: XCTestCase {
         }
     }
 
-    func testCreateWritesTheCanonicalFormOnce() throws {
+    func testCreateKeepsTheCanonicalForm() throws {
         for t in Self.tasks {
             // The direct bytes are the canonical form of the task's object, and parse back to a
             // task whose id and signature verify.
