@@ -76,6 +76,9 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     private var waitingForCode: [Digest: [(offer: TaskOffer, since: Date)]] = [:]
     /// Modules published for peers (retained: once is enough).
     private var servedCode = Set<Digest>()
+    /// Modules found in the code store: asking it builds a path and asks the file system (about
+    /// 20 us, on the path of every offer). A module found missing when a task runs is forgotten.
+    private var presentCode = Set<Digest>()
     // The thread pool of `run` (guarded by `pool`): tasks accepted but not started, whether a
     // thread is receiving, threads waiting for a turn, pool threads alive, stop requested.
     private let pool = NSCondition()
@@ -245,6 +248,19 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         guard let message = try transport.receive(timeoutMs: timeoutMs) else { return [] }
         cdde_trace(CDDE_TRACE_NODE_TAKEN)
         let isCode = message.topic.utf8.starts(with: "dde/v1/code/".utf8)
+        // An offer as dde's requesters send it is read straight from the bytes; anything else
+        // (another message, another spelling, a malformed offer) goes through Envelope.decode,
+        // which refuses what is wrong with its own status.
+        if !isCode {
+            let offer: TaskOffer?
+            do throws(DDEError) {
+                offer = try TaskOffer.readPlain(envelope: message.payload)
+            } catch {
+                log("\(config.name): refused an offer: \(error.message)")
+                return []
+            }
+            if let offer { return handleOffer(offer) }
+        }
         let envelope: Envelope
         do throws(DDEError) {
             envelope = try Envelope.decode(message.payload, limits: isCode ? CodeMessage.limits : .default)
@@ -271,6 +287,11 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             log("\(config.name): refused an offer: \(error.message)")
             return []
         }
+        return handleOffer(offer)
+    }
+
+    /// An offer whose task is checked (id, requester signature, state proof).
+    private func handleOffer(_ offer: TaskOffer) -> [ComputeTask] {
         guard offer.isAddressed(to: keyPair.publicKey) else { return [] }
         let task = offer.task
         // QoS 1 may deliver an offer twice: run each task once.
@@ -295,12 +316,23 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             refuse(task, DDEError(.busy, "\(running) tasks of this requester are in flight (maxComputeTasksPerPeer \(config.maxComputeTasksPerPeer)); retry later"))
             return []
         }
-        if codeStore.contains(task.dappCodeHash) {
+        if hasCode(task.dappCodeHash) {
             cdde_trace(CDDE_TRACE_NODE_TASK_CHECKED)
             return [task]
         }
         fetchCode(for: offer)
         return []
+    }
+
+    /// Whether the code store holds `hash` (remembered once found: `presentCode`).
+    private func hasCode(_ hash: Digest) -> Bool {
+        lock.lock()
+        let known = presentCode.contains(hash)
+        lock.unlock()
+        if known { return true }
+        guard codeStore.contains(hash) else { return false }
+        lock.lock(); presentCode.insert(hash); lock.unlock()
+        return true
     }
 
     private func execute(_ task: ComputeTask) {
@@ -326,6 +358,10 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
                 answer = .result(try run(), note: "")
             }
         } catch {
+            if error.status == .codeNotFound {
+                // Gone from the code store since it was found: the next offer fetches it again.
+                lock.lock(); presentCode.remove(task.dappCodeHash); lock.unlock()
+            }
             release(task)
             refuse(task, error, label: label)
             return
@@ -336,12 +372,13 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             if case .nothing(let note) = answer { log("\(label): \(note)") }
             return
         }
-        let answerBytes = Envelope(type: .computeResult, payload: result.json).canonicalBytes
+        // The result's own canonical writer, not the JSON tree.
+        let payload = Envelope.canonicalBytes(type: .computeResult, payload: result.canonicalBytes)
         release(task)
         do throws(DDEError) {
             cdde_trace(CDDE_TRACE_NODE_RESULT_PUBLISH)
             try transport.publish(topic: Topic.results(requester: task.requesterPublicKey),
-                                  payload: answerBytes, retain: false)
+                                  payload: payload, retain: false)
             lock.lock(); answered += 1; lock.unlock()
             log("\(label): ok, result \(short(result.resultHash)), fuel \(result.proof.fuelUsed), executed in \(us) us\(note)")
         } catch {

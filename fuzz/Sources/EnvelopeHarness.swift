@@ -16,6 +16,7 @@ private func roundTrip(_ envelope: Envelope) {
 }
 
 func fuzzEnvelope(_ data: UnsafeRawBufferPointer) {
+    checkDirectReaders(Array(data))
     let envelope: Envelope
     do throws(DDEError) {
         envelope = try Envelope.decode(Array(data))
@@ -58,6 +59,58 @@ func fuzzEnvelope(_ data: UnsafeRawBufferPointer) {
         guard let doc = try? EvidenceDocument(json: payload) else { return }
         _ = doc.selfEvidentVerdict
         roundTrip(doc.envelope)
+    }
+}
+
+/// The direct readers of the delegation path's two messages (TaskOffer.readPlain(envelope:) on
+/// the executor, ComputeResult.readPlain(envelope:) on the requester) against the generic path
+/// (Envelope.decode and the payload's reader): they accept nothing it refuses, what they accept
+/// reads the same, and a task they read but refuse (its hashes, proof or signature) is refused by
+/// the generic path with the same status.
+private func checkDirectReaders(_ bytes: [UInt8]) {
+    var envelope: Envelope?
+    var envelopeStatus = Status.ok
+    do throws(DDEError) {
+        envelope = try Envelope.decode(bytes)
+    } catch {
+        envelopeStatus = error.status
+    }
+    var genericOffer: TaskOffer?
+    var offerStatus = envelopeStatus
+    if let envelope {
+        if envelope.type == .computeTask {
+            do throws(DDEError) {
+                genericOffer = try TaskOffer(json: envelope.payload)
+                offerStatus = .ok
+            } catch {
+                offerStatus = error.status
+            }
+        } else {
+            offerStatus = .messageType
+        }
+    }
+    do throws(DDEError) {
+        if let fast = try TaskOffer.readPlain(envelope: bytes) {
+            guard let slow = genericOffer else {
+                fatalError("TaskOffer.readPlain read an offer the generic path refuses (\(offerStatus.name))")
+            }
+            expect(fast.task.taskId == slow.task.taskId && fast.executors == slow.executors, "the two offer readers read different offers")
+            expect(fast.task.canonicalBytes == slow.task.canonicalBytes, "the two offer readers read different task bytes")
+            expect(fast.task.json == slow.task.json, "the two offer readers read different tasks")
+            expect(fast.task.canonicalBytes == fast.task.json.canonicalBytes(), "a task read directly is not canonical")
+        }
+    } catch {
+        expect(error.status == offerStatus, "TaskOffer.readPlain refuses with \(error.status.name), the generic path with \(offerStatus.name)")
+    }
+    if let fast = ComputeResult.readPlain(envelope: bytes) {
+        guard let envelope, envelope.type == .computeResult, let slow = try? ComputeResult(json: envelope.payload) else {
+            fatalError("ComputeResult.readPlain(envelope:) read a compute_result the generic path refuses")
+        }
+        expect(fast.result.result.canonicalBytes == slow.canonicalBytes, "the two result readers read different results")
+        if let h = fast.result.proofSignedHash { expect(h == slow.proof.signedHash, "H(proof without signature) from the envelope is wrong") }
+        if let h = fast.result.resultHash { expect(h == slow.result.hash, "H(result) from the envelope is wrong") }
+        if let h = fast.result.stateWritesHash { expect(h == slow.stateWrites.hash, "H(stateWrites) from the envelope is wrong") }
+        if let b = fast.canonicalBytes { expect(b == slow.canonicalBytes, "bytes taken from the envelope as canonical are not the result's canonical bytes") }
     }
 }
 

@@ -112,8 +112,13 @@ enum Seeds {
         let module: [UInt8] = [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00]
         // Presence is signed and dated: the presence harness's clock is Fixture.now.
         let presence = Presence(executor: Fixture.executor, timestamp: Fixture.now - 1_000)
+        var v2Spec = Fixture.spec()
+        v2Spec.stateKeys = [Array("count".utf8), Array("absent".utf8)]
+        let v2Offer = TaskOffer(task: try! ComputeTask.create(v2Spec, requester: Fixture.requester),
+                                executors: [Fixture.executor.publicKey])
         let envelopeSeeds: [(String, [UInt8])] = [
             ("compute_task.json", offer.envelope.canonicalBytes),
+            ("compute_task_v2.json", v2Offer.envelopeBytes),
             ("compute_result.json", Envelope(type: .computeResult, payload: result.json).canonicalBytes),
             ("compute_error.json", ComputeErrorMessage(taskId: task.taskId, executor: Fixture.executor,
                                                        code: .busy, message: "busy: 4 tasks of this requester running").envelope.canonicalBytes),

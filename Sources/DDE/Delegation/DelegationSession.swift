@@ -199,16 +199,32 @@ public struct DelegationSession: Sendable {
 
     /// A compute_result payload received at `now`.
     public mutating func receive(result payload: JSON, at now: UInt64) {
-        lastSeen = now
-        let latency = now > sentAt ? now - sentAt : 0
         let result: ComputeResult
         do throws(DDEError) {
             result = try ComputeResult(json: payload)
         } catch {
-            events.append(DelegationEvent(kind: .unattributed, executor: nil, latencyMs: latency,
+            lastSeen = now
+            events.append(DelegationEvent(kind: .unattributed, executor: nil, latencyMs: now > sentAt ? now - sentAt : 0,
                                           status: error.status, detail: error.detail))
             return
         }
+        receive(result, at: now)
+    }
+
+    /// A compute_result the direct reader read (`ComputeResult.readPlain(envelope:)`), received at
+    /// `now`: the hashes it took from the input and the canonical bytes, when it has them, are not
+    /// computed again.
+    mutating func receive(plain: FastComputeResult, bytes: [UInt8]?, at now: UInt64) {
+        receive(plain.result, proofSignedHash: plain.proofSignedHash, resultHash: plain.resultHash,
+                stateWritesHash: plain.stateWritesHash, bytes: bytes, at: now)
+    }
+
+    /// `proofSignedHash`, `resultHash`, `stateWritesHash`: H(proof without signature), H(result)
+    /// and H(stateWrites) of `result` when the reader has them; `bytes`: its canonical bytes.
+    private mutating func receive(_ result: ComputeResult, proofSignedHash: Digest? = nil, resultHash: Digest? = nil,
+                                  stateWritesHash: Digest? = nil, bytes: [UInt8]? = nil, at now: UInt64) {
+        lastSeen = now
+        let latency = now > sentAt ? now - sentAt : 0
         let executor = result.proof.executorPublicKey
         guard result.taskId == task.taskId else {
             events.append(DelegationEvent(kind: .unsolicited, executor: executor, latencyMs: latency,
@@ -222,7 +238,9 @@ public struct DelegationSession: Sendable {
         }
         // A signature that does not verify may name anyone: blaming the key it names would let
         // a third party ruin an honest executor's reputation.
-        guard result.proof.hasValidSignature else {
+        let proof = result.proof
+        guard proof.executorPublicKey.isValidSignature(proof.signature, kind: .proof,
+                                                       digest: proofSignedHash ?? proof.signedHash) else {
             events.append(DelegationEvent(kind: .unattributed, executor: executor, latencyMs: latency,
                                           status: .proofSignature,
                                           detail: "proof.signature does not verify for the key it names"))
@@ -231,8 +249,9 @@ public struct DelegationSession: Sendable {
         // Check 7 compares the signed hashes with the unsigned result and writes: anyone who read
         // a genuine proof can attach other bytes to it. That proves nothing about the signer, so
         // it is no answer at all (the executor's genuine answer may still come).
-        if result.result.hash != result.proof.resultHash || result.stateWrites.hash != result.proof.stateWritesHash {
-            let which: Status = result.result.hash != result.proof.resultHash ? .resultHash : .writesHash
+        let resultHash = resultHash ?? result.result.hash, writesHash = stateWritesHash ?? result.stateWrites.hash
+        if resultHash != proof.resultHash || writesHash != proof.stateWritesHash {
+            let which: Status = resultHash != proof.resultHash ? .resultHash : .writesHash
             events.append(DelegationEvent(kind: .unattributed, executor: executor, latencyMs: latency, status: which,
                                           detail: "the attached result or writes are not what the valid signature covers (check 7): altered in transit or by a relay; not held against the signer"))
             return
@@ -244,12 +263,12 @@ public struct DelegationSession: Sendable {
         }
         // The canonical bytes: what the store commits, or evidence if another proof outvotes
         // this one later.
-        let bytes = result.canonicalBytes
+        let bytes = bytes ?? result.canonicalBytes
         let verified: VerifiedResult
         do throws(DDEError) {
-            // Check 9 passed just above; check 7 too.
+            // Check 9 passed just above; check 7 too (its hashes are not computed again).
             verified = try Verifier.verified(task: task, result: result, canonicalBytes: bytes, policy: policy,
-                                             signatureVerified: true)
+                                             signatureVerified: true, resultHash: resultHash, stateWritesHash: writesHash)
         } catch {
             if error.status == .executorBanned || error.status == .executorBlacklisted {
                 events.append(DelegationEvent(kind: .refused, executor: executor, latencyMs: latency,

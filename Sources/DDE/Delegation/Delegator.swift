@@ -236,7 +236,7 @@ public final class Delegator<T: Transport> {
         // empty; the commit checks the policy again, after this delegation's scores.
         let policy = VerifyPolicy()
 
-        let offer = TaskOffer(task: task, executors: asked).envelope.canonicalBytes
+        let offer = TaskOffer(task: task, executors: asked).envelopeBytes
         cdde_trace(CDDE_TRACE_OFFER_PUBLISH)
         try transport.publish(topic: Topic.tasks, payload: offer, retain: false)
         onSent?(task, asked)
@@ -313,7 +313,7 @@ public final class Delegator<T: Transport> {
             case .demote(let key): scores.append(.demote(key))
             case .evidence(let e): evidence.append(e)
             case .ask(let keys):
-                try transport.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: keys).envelope.canonicalBytes,
+                try transport.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: keys).envelopeBytes,
                                       retain: false)
                 onSent?(task, keys)
             }
@@ -344,6 +344,16 @@ public final class Delegator<T: Transport> {
     private func route(_ m: Message, into session: inout DelegationSession, at now: UInt64) {
         guard sameScalars(m.topic, Topic.results(requester: identity.publicKey)) else {
             handleOutside(m)
+            return
+        }
+        // A compute_result as dde's executors send it, read straight from the bytes; anything else
+        // (another message, another spelling, a malformed one) through Envelope.decode.
+        if let plain = ComputeResult.readPlain(envelope: m.payload) {
+            if plain.result.result.taskId != session.task.taskId {
+                ignoredMessages += 1  // a late answer to an earlier task
+                return
+            }
+            session.receive(plain: plain.result, bytes: plain.canonicalBytes, at: now)
             return
         }
         guard let envelope = try? Envelope.decode(m.payload) else {

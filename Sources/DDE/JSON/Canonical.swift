@@ -193,6 +193,7 @@ struct CanonicalObjectWriter {
         UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)
     }
 
+    @inline(never)
     mutating func string(_ k: StaticString, _ value: String) {
         key(k)
         writeCanonicalString(value, into: &bytes)
@@ -207,10 +208,14 @@ struct CanonicalObjectWriter {
     }
 
     /// Inline digests, keys and signatures, without an array.
+    @inline(never)
     mutating func hex(_ k: StaticString, _ value: Digest) { value.withUnsafeBytes { hex(k, $0) } }
+    @inline(never)
     mutating func hex(_ k: StaticString, _ value: PublicKey) { value.withUnsafeBytes { hex(k, $0) } }
+    @inline(never)
     mutating func hex(_ k: StaticString, _ value: Signature) { value.withUnsafeBytes { hex(k, $0) } }
 
+    @inline(never)
     mutating func integer(_ k: StaticString, _ value: UInt64) {
         key(k)
         ES6Number.write(Double(value), into: &bytes)
@@ -222,6 +227,7 @@ struct CanonicalObjectWriter {
     }
 
     /// A member whose value is already canonical JSON (a nested object's `finish()`).
+    @inline(never)
     mutating func canonical(_ k: StaticString, _ value: [UInt8]) {
         key(k)
         bytes.append(contentsOf: value)

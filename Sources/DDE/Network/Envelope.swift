@@ -68,6 +68,16 @@ public struct Envelope: Sendable {
     /// Canonical (RFC 8785) bytes: what is published.
     public var canonicalBytes: [UInt8] { json.canonicalBytes() }
 
+    /// The canonical bytes of an envelope around a payload given as its canonical bytes, written
+    /// directly (the same bytes as `canonicalBytes` of the parsed payload).
+    public static func canonicalBytes(type: MessageType, payload: [UInt8]) -> [UInt8] {
+        var w = CanonicalObjectWriter(capacity: payload.count + 48)
+        w.canonical("payload", payload)
+        w.string("type", type.name)
+        w.integer("v", version)
+        return w.finish()
+    }
+
     /// Decodes an envelope. `limits.maxBytes` bounds the whole message (1 MiB by default).
     /// Throws `.limit`/`.json`/`.duplicateKey`/`.number` from the parser, `.schema` for a missing,
     /// unknown or mistyped field, `.version` for another `v`, `.messageType` for an unknown type.
@@ -139,6 +149,16 @@ public struct TaskOffer: Sendable {
     }
 
     public var envelope: Envelope { Envelope(type: .computeTask, payload: json) }
+
+    /// `envelope.canonicalBytes`, written directly around the task's own canonical bytes (a
+    /// task built by `ComputeTask.create` is not serialised again).
+    public var envelopeBytes: [UInt8] {
+        let task = task.canonicalBytes
+        var w = CanonicalObjectWriter(capacity: task.count + 80 + 67 * executors.count)
+        w.hexList("executors", executors)
+        w.canonical("task", task)
+        return Envelope.canonicalBytes(type: .computeTask, payload: w.finish())
+    }
 }
 
 /// The compute_error payload: an executor's refusal of a task, e.g. `DDE_ERR_BUSY` or

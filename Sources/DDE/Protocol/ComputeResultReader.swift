@@ -20,6 +20,9 @@ struct FastComputeResult {
     var stateWritesHash: Digest?
     /// H(result), when CanonicalFromInput could write it from the input.
     var resultHash: Digest?
+    /// Whether the input was the compute_result's canonical form itself (then it is what the
+    /// store keeps, without serialising the result again).
+    var inputIsCanonical = false
 }
 
 extension ComputeResult {
@@ -40,11 +43,37 @@ extension ComputeResult {
     }
 }
 
-/// The reader gives up with this; the generic path then says what is wrong.
-private let notPlain = DDEError(.json, "not in the plain form")
+extension ComputeResult {
+    /// A compute_result envelope in canonical form, `{"payload":…,"type":"compute_result","v":1}`
+    /// (what dde's executors send): the result read as `readPlain` reads it, and its canonical
+    /// bytes, a slice of the envelope, when the payload was canonical. nil when the envelope is
+    /// not in that form (or holds another message): `Envelope.decode` and the generic readers then
+    /// decide.
+    static func readPlain(envelope bytes: [UInt8], limits: JSONLimits = .default) -> (result: FastComputeResult, canonicalBytes: [UInt8]?)? {
+        let prefix: StaticString = #"{"payload":"#, suffix: StaticString = #","type":"compute_result","v":1}"#
+        let p = prefix.utf8CodeUnitCount, n = suffix.utf8CodeUnitCount
+        return bytes.withUnsafeBufferPointer { b -> (result: FastComputeResult, canonicalBytes: [UInt8]?)? in
+            guard let base = b.baseAddress, b.count > p + n, b.count <= limits.maxBytes,
+                  sameBytes(UnsafeBufferPointer(start: base, count: p), UnsafeBufferPointer(start: prefix.utf8Start, count: p)),
+                  sameBytes(UnsafeBufferPointer(start: base + b.count - n, count: n),
+                            UnsafeBufferPointer(start: suffix.utf8Start, count: n)) else { return nil }
+            // The payload between them, read as a document one level down: when it is exactly one
+            // compute_result, the bytes are that envelope.
+            var inner = limits
+            inner.maxDepth -= 1
+            let payload = UnsafeRawBufferPointer(start: base + p, count: b.count - p - n)
+            guard let read = readPlain(payload, limits: inner) else { return nil }
+            return (read, read.inputIsCanonical ? Array(payload) : nil)
+        }
+    }
+}
 
-private let resultKeys: [StaticString] = ["taskId", "proof", "result", "stateWrites", "resultHash",
-                                          "executorPublicKey", "executionLatency"]
+/// The reader gives up with this; the generic path then says what is wrong.
+let notPlain = DDEError(.json, "not in the plain form")
+
+/// A compute_result's members in canonical (RFC 8785) order.
+private let resultKeys: [StaticString] = ["executionLatency", "executorPublicKey", "proof", "result", "resultHash",
+                                          "stateWrites", "taskId"]
 
 /// The proof's members in canonical (RFC 8785) order: a canonical proof lists them in this order.
 private let proofKeys: [StaticString] = ["action", "capabilitiesDeclared", "capabilitiesUsed", "dappCodeHash",
@@ -64,48 +93,56 @@ extension Parser {
         var taskId: Range<Int>?, resultHash: Range<Int>?, executor: Range<Int>?, latency: UInt64?
         var proof: (ExecutionProof, Digest?)?, result: JSON?, writes: (StateWrites, Digest?)?
         var resultCanonical: [UInt8]?
-        skipWhitespace()
+        // Whether the input is canonical: no whitespace, members in order, each canonical.
+        var canonical = true
+        var last = -1
+        if skipSpace() { canonical = false }
         try expect(UInt8(ascii: "{"))
         while true {
-            skipWhitespace()
-            let key = try plainString()
-            skipWhitespace()
+            if skipSpace() { canonical = false }
+            let key = index(of: try plainString(), in: resultKeys)
+            if key <= last { canonical = false }
+            last = key
+            if skipSpace() { canonical = false }
             try expect(UInt8(ascii: ":"))
-            skipWhitespace()
-            switch index(of: key, in: resultKeys) {
+            if skipSpace() { canonical = false }
+            switch key {
             case 0:
-                guard taskId == nil else { throw notPlain }
-                taskId = try plainString()
+                guard latency == nil else { throw notPlain }
+                latency = try integer(&canonical)
             case 1:
-                guard proof == nil else { throw notPlain }
-                proof = try readProof()
+                guard executor == nil else { throw notPlain }
+                executor = try plainString()
             case 2:
-                guard result == nil else { throw notPlain }
-                let start = pos
-                result = try parseValue(depth: 1)
-                resultCanonical = CanonicalFromInput.bytes(base, start..<pos)
+                guard proof == nil else { throw notPlain }
+                proof = try readProof(&canonical)
             case 3:
-                guard writes == nil else { throw notPlain }
-                writes = try readStateWrites()
+                guard result == nil else { throw notPlain }
+                let valueStart = pos
+                result = try parseValue(depth: 1)
+                resultCanonical = CanonicalFromInput.bytes(base, valueStart..<pos)
+                if !(resultCanonical?.withUnsafeBufferPointer({ $0.count == pos - valueStart && sameBytes($0, bytes(valueStart..<pos)) }) ?? false) {
+                    canonical = false
+                }
             case 4:
                 guard resultHash == nil else { throw notPlain }
                 resultHash = try plainString()
             case 5:
-                guard executor == nil else { throw notPlain }
-                executor = try plainString()
+                guard writes == nil else { throw notPlain }
+                writes = try readStateWrites(&canonical)
             case 6:
-                guard latency == nil else { throw notPlain }
-                latency = try integer().value
+                guard taskId == nil else { throw notPlain }
+                taskId = try plainString()
             default:
                 throw notPlain
             }
-            skipWhitespace()
+            if skipSpace() { canonical = false }
             guard pos < count else { throw notPlain }
             if base[pos] == UInt8(ascii: ",") { pos += 1; continue }
             try expect(UInt8(ascii: "}"))
             break
         }
-        skipWhitespace()
+        if skipSpace() { canonical = false }
         guard pos == count, let taskId, let resultHash, let executor, let latency, let proof, let result,
               let writes else { throw notPlain }
         // The outer copies must agree with the proof (the generic path names the mismatch).
@@ -113,11 +150,13 @@ extension Parser {
               proof.0.executorPublicKey.storage.equalsHex(bytes(executor)) else { throw notPlain }
         return FastComputeResult(
             result: ComputeResult(proof: proof.0, result: result, stateWrites: writes.0, executionLatency: latency),
-            proofSignedHash: proof.1, stateWritesHash: writes.1, resultHash: resultCanonical.map { SHA256.hash($0) })
+            proofSignedHash: proof.1, stateWritesHash: writes.1, resultHash: resultCanonical.map { SHA256.hash($0) },
+            inputIsCanonical: canonical)
     }
 
-    /// The proof and, when its bytes are canonical, H(proof without signature).
-    mutating func readProof() throws(DDEError) -> (ExecutionProof, Digest?) {
+    /// The proof and, when its bytes are canonical, H(proof without signature). `exact` is set
+    /// false unless the input is the canonical proof itself (members in order, no whitespace).
+    mutating func readProof(_ exact: inout Bool) throws(DDEError) -> (ExecutionProof, Digest?) {
         let start = pos
         try expect(UInt8(ascii: "{"))
         // Each member's bytes, `"key":value`; when every member is canonical on its own (no
@@ -131,12 +170,15 @@ extension Parser {
         var executor = Bytes32(), signature = Bytes64()
         var dappId = "", action = "", declared = [String](), used = [String]()
         var traceLength: UInt64 = 0, fuelUsed: UInt64 = 0, timestamp: UInt64 = 0
+        var last = -1
         while true {
-            _ = skipSpace()
+            if skipSpace() { exact = false }
             let memberStart = pos
             let key = index(of: try plainString(), in: proofKeys)
             guard key >= 0, seen & (1 << UInt32(key)) == 0 else { throw notPlain }
             seen |= 1 << UInt32(key)
+            if key < last { exact = false }
+            last = key
             if skipSpace() { canonical = false }
             try expect(UInt8(ascii: ":"))
             if skipSpace() { canonical = false }
@@ -161,13 +203,14 @@ extension Parser {
             default: traceLength = try integer(&canonical)
             }
             members[key] = memberStart..<pos
-            _ = skipSpace()
+            if skipSpace() { exact = false }
             guard pos < count else { throw notPlain }
             if base[pos] == UInt8(ascii: ",") { pos += 1; continue }
             try expect(UInt8(ascii: "}"))
             break
         }
         guard seen == (1 << UInt32(proofKeys.count)) - 1 else { throw notPlain }
+        if !canonical { exact = false }
         var proof = ExecutionProof(
             taskId: Digest(taskId), dappId: dappId, dappCodeHash: Digest(dappCodeHash),
             action: action, inputHash: Digest(inputHash), capabilitiesDeclared: declared,
@@ -181,8 +224,9 @@ extension Parser {
         return (proof, SHA256.hash(signed))
     }
 
-    /// The state writes and, when their bytes are canonical, H(stateWrites).
-    mutating func readStateWrites() throws(DDEError) -> (StateWrites, Digest?) {
+    /// The state writes and, when their bytes are canonical, H(stateWrites). `exact`: as for
+    /// readProof.
+    mutating func readStateWrites(_ exact: inout Bool) throws(DDEError) -> (StateWrites, Digest?) {
         let start = pos
         try expect(UInt8(ascii: "{"))
         var canonical = true
@@ -192,12 +236,12 @@ extension Parser {
         entries.reserveCapacity(8)
         members.reserveCapacity(8)
         var previous = 0..<0
-        _ = skipSpace()
+        if skipSpace() { exact = false }
         if pos < count && base[pos] == UInt8(ascii: "}") {
             pos += 1
         } else {
             while true {
-                _ = skipSpace()
+                if skipSpace() { exact = false }
                 let memberStart = pos
                 let key = try plainString()
                 guard !key.isEmpty, key.count <= maxStateKeyBytes, entries.count < limits.maxObjectKeys else {
@@ -224,7 +268,7 @@ extension Parser {
                 }
                 entries.append(StateWrites.Entry(key: Array(bytes(key)), value: value))
                 members.append(memberStart..<pos)
-                _ = skipSpace()
+                if skipSpace() { exact = false }
                 guard pos < count else { throw notPlain }
                 if base[pos] == UInt8(ascii: ",") { pos += 1; continue }
                 try expect(UInt8(ascii: "}"))
@@ -242,7 +286,7 @@ extension Parser {
         }
         let writes = StateWrites(sortedUniqueEntries: entries)
         // Canonical members in canonical (UTF-16) key order: the canonical object is them joined.
-        guard canonical else { return (writes, nil) }
+        guard canonical else { exact = false; return (writes, nil) }
         let object = joinedObject(members, skipping: -1, capacity: pos - start)
         return (writes, SHA256.hash(object))
     }

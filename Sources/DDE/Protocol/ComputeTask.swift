@@ -26,13 +26,17 @@ public struct Intent: Sendable, Equatable {
         ]))
     }
 
+    /// Longest action and raw request, in UTF-8 bytes.
+    static let maxActionBytes = 256
+    static let maxRawBytes = 64 << 10
+
     init(json: JSON) throws(DDEError) {
         let r = try FieldReader(json, context: "task.intent")
         try r.only(["action", "payload", "raw", "timestamp"])
-        action = try r.string("action", maxBytes: 256)
+        action = try r.string("action", maxBytes: Intent.maxActionBytes)
         guard !action.isEmpty else { throw DDEError(.schema, "task.intent.action must not be empty") }
         payload = try r.value("payload")
-        raw = try r.string("raw", maxBytes: 64 << 10)
+        raw = try r.string("raw", maxBytes: Intent.maxRawBytes)
         timestamp = try r.integer("timestamp")
     }
 }
@@ -89,15 +93,27 @@ public struct ComputeTask: Sendable {
     /// v1: the state's sorted keys and leaf hashes, for the root after a result's writes (check 8).
     let stateLeaves: StateLeaves
 
-    /// The full signed object, as parsed or built; the canonical bytes of this are what travels.
-    public let json: JSON
-    /// Its canonical bytes when this process built the task (`create`): sending and committing it
-    /// then write them as they are instead of serialising the object again.
-    private let builtBytes: [UInt8]?
+    /// The object as parsed, when the task was read from a JSON tree (`init(json:)`).
+    private let parsed: JSON?
+    /// Its canonical bytes, when known without serialising the task again: one this process
+    /// built (`create`) or read from canonical bytes (`TaskOffer.readPlain(envelope:)`). Sending
+    /// and committing write them as they are.
+    private let knownBytes: [UInt8]?
+
+    /// The full signed object: as parsed, or read from the canonical bytes (this process wrote or
+    /// checked them, so they parse; unbounded limits, as they were accepted already).
+    public var json: JSON {
+        if let parsed { return parsed }
+        return (try? JSONParser.parse(canonicalBytes, limits: JSONLimits(maxBytes: .max, maxDepth: .max, maxStringBytes: .max,
+                                                                         maxObjectKeys: .max, maxArrayElements: .max))) ?? .null
+    }
 
     /// The dApp state the execution reads (empty when the task carries none; v2: the present
     /// entries).
     public var stateOrEmpty: StateMap { state ?? StateMap() }
+
+    /// Longest dApp id, in UTF-8 bytes.
+    static let maxDappIdBytes = 256
 
     static let fields = ["taskVersion", "taskId", "intent", "dappId", "dappCodeHash", "requiredCapabilities",
                          "inputHash", "previousStateRoot", "state", "stateProof", "requesterPublicKey", "timestamp",
@@ -106,49 +122,106 @@ public struct ComputeTask: Sendable {
     /// Parses and fully checks a task: schema, encodings, inputHash, previousStateRoot, taskId and
     /// the requester's signature. An executor must refuse any task this refuses.
     public init(json: JSON) throws(DDEError) {
-        try self.init(json: json, checkIdAndSignature: true)
+        let r = try FieldReader(json, context: "task")
+        try self.init(checking: try Fields(r), payloadHash: nil, parsed: json, bytes: nil) { ComputeTask.computeId(r.object) }
     }
 
-    /// `checkIdAndSignature: false` is only for a task this process has just built and signed.
-    /// `bytes`: the canonical bytes of `json`, when the caller has them.
-    init(json: JSON, checkIdAndSignature: Bool, bytes: [UInt8]? = nil) throws(DDEError) {
-        let r = try FieldReader(json, context: "task")
-        try r.only(ComputeTask.fields)
-        taskVersion = try r.integer("taskVersion")
-        guard taskVersion == ComputeTask.wholeStateVersion || taskVersion == ComputeTask.version else {
-            throw DDEError(.version, "task.taskVersion is \(taskVersion); this dde knows 1 and 2")
-        }
-        taskId = try r.digest("taskId")
-        intent = try Intent(json: try r.value("intent"))
-        dappId = try r.string("dappId", maxBytes: 256)
-        guard !dappId.isEmpty else { throw DDEError(.schema, "task.dappId must not be empty") }
-        dappCodeHash = try r.digest("dappCodeHash")
-        requiredCapabilities = try r.capabilities("requiredCapabilities")
-        inputHash = try r.digest("inputHash")
-        previousStateRoot = try r.digest("previousStateRoot")
+    /// A task's fields as read, before the checks that need several of them (`init(checking:…)`):
+    /// what both readers (FieldReader here, the offer's direct reader) hand over.
+    struct Fields {
+        var taskVersion: UInt64
+        var taskId: Digest
+        var intent: Intent
+        var dappId: String
+        var dappCodeHash: Digest
+        var requiredCapabilities: [String]
+        var inputHash: Digest
+        var previousStateRoot: Digest
         var wholeState: StateMap?
-        let partialRead: (entries: [(key: [UInt8], value: [UInt8]?)], proof: [UInt8])?
-        if taskVersion == ComputeTask.wholeStateVersion {
-            guard !r.has("stateProof") else { throw DDEError(.schema, "task: unknown field \"stateProof\" in a version 1 task") }
-            wholeState = r.has("state") ? try StateMap(json: try r.value("state"), field: "task.state") : nil
-            partialRead = nil
-        } else {
-            partialRead = try PartialState.read(state: try r.value("state"), proof: try r.value("stateProof"), field: "task")
-        }
-        requesterPublicKey = try r.publicKey("requesterPublicKey")
-        timestamp = try r.integer("timestamp")
-        limits = ExecutionLimits(
-            maxExecutionSteps: try r.integer("maxExecutionSteps"), maxFuel: try r.integer("maxFuel"),
-            maxExecutionTime: try r.optionalInteger("maxExecutionTime"),
-            maxMemoryUsage: try r.optionalInteger("maxMemoryUsage"))
-        signature = try r.signature("signature")
-        self.json = json
-        builtBytes = bytes
+        var partialRead: (entries: [(key: [UInt8], value: [UInt8]?)], proof: [UInt8])?
+        var requesterPublicKey: PublicKey
+        var timestamp: UInt64
+        var limits: ExecutionLimits
+        var signature: Signature
 
-        guard intent.payload.hash == inputHash else {
+        /// Schema and encodings, field by field.
+        init(_ r: FieldReader) throws(DDEError) {
+            try r.only(ComputeTask.fields)
+            taskVersion = try r.integer("taskVersion")
+            guard taskVersion == ComputeTask.wholeStateVersion || taskVersion == ComputeTask.version else {
+                throw DDEError(.version, "task.taskVersion is \(taskVersion); this dde knows 1 and 2")
+            }
+            taskId = try r.digest("taskId")
+            intent = try Intent(json: try r.value("intent"))
+            dappId = try r.string("dappId", maxBytes: ComputeTask.maxDappIdBytes)
+            guard !dappId.isEmpty else { throw DDEError(.schema, "task.dappId must not be empty") }
+            dappCodeHash = try r.digest("dappCodeHash")
+            requiredCapabilities = try r.capabilities("requiredCapabilities")
+            inputHash = try r.digest("inputHash")
+            previousStateRoot = try r.digest("previousStateRoot")
+            if taskVersion == ComputeTask.wholeStateVersion {
+                guard !r.has("stateProof") else { throw DDEError(.schema, "task: unknown field \"stateProof\" in a version 1 task") }
+                wholeState = r.has("state") ? try StateMap(json: try r.value("state"), field: "task.state") : nil
+                partialRead = nil
+            } else {
+                wholeState = nil
+                partialRead = try PartialState.read(state: try r.value("state"), proof: try r.value("stateProof"), field: "task")
+            }
+            requesterPublicKey = try r.publicKey("requesterPublicKey")
+            timestamp = try r.integer("timestamp")
+            limits = ExecutionLimits(
+                maxExecutionSteps: try r.integer("maxExecutionSteps"), maxFuel: try r.integer("maxFuel"),
+                maxExecutionTime: try r.optionalInteger("maxExecutionTime"),
+                maxMemoryUsage: try r.optionalInteger("maxMemoryUsage"))
+            signature = try r.signature("signature")
+        }
+
+        init(taskVersion: UInt64, taskId: Digest, intent: Intent, dappId: String, dappCodeHash: Digest,
+             requiredCapabilities: [String], inputHash: Digest, previousStateRoot: Digest, wholeState: StateMap?,
+             partialRead: (entries: [(key: [UInt8], value: [UInt8]?)], proof: [UInt8])?, requesterPublicKey: PublicKey,
+             timestamp: UInt64, limits: ExecutionLimits, signature: Signature) {
+            self.taskVersion = taskVersion
+            self.taskId = taskId
+            self.intent = intent
+            self.dappId = dappId
+            self.dappCodeHash = dappCodeHash
+            self.requiredCapabilities = requiredCapabilities
+            self.inputHash = inputHash
+            self.previousStateRoot = previousStateRoot
+            self.wholeState = wholeState
+            self.partialRead = partialRead
+            self.requesterPublicKey = requesterPublicKey
+            self.timestamp = timestamp
+            self.limits = limits
+            self.signature = signature
+        }
+    }
+
+    /// The checks that need several fields, in the protocol's order: inputHash, the state against
+    /// previousStateRoot, then (`checkIdAndSignature`, false only for a task this process has just
+    /// built and signed) taskId = `unsignedHash()` and the requester's signature. `payloadHash`:
+    /// H(intent.payload) when the reader has it; `parsed` and `bytes`: see the properties.
+    init(checking f: Fields, payloadHash: Digest?, parsed: JSON?, bytes: [UInt8]?, checkIdAndSignature: Bool = true,
+         unsignedHash: () -> Digest) throws(DDEError) {
+        taskVersion = f.taskVersion
+        taskId = f.taskId
+        intent = f.intent
+        dappId = f.dappId
+        dappCodeHash = f.dappCodeHash
+        requiredCapabilities = f.requiredCapabilities
+        inputHash = f.inputHash
+        previousStateRoot = f.previousStateRoot
+        requesterPublicKey = f.requesterPublicKey
+        timestamp = f.timestamp
+        limits = f.limits
+        signature = f.signature
+        self.parsed = parsed
+        knownBytes = bytes
+
+        guard (payloadHash ?? intent.payload.hash) == inputHash else {
             throw DDEError(.inputHashMismatch, "task.inputHash is not H(intent.payload)")
         }
-        if let partialRead {
+        if let partialRead = f.partialRead {
             // v2: the proof of the carried entries against previousStateRoot (section 6.2).
             let partial = try PartialState(entries: partialRead.entries, proof: partialRead.proof, root: previousStateRoot)
             partialState = partial
@@ -156,14 +229,14 @@ public struct ComputeTask: Sendable {
             state = StateMap(values: partial.values)
         } else {
             partialState = nil
-            state = wholeState
-            stateLeaves = StateLeaves(wholeState ?? StateMap())
+            state = f.wholeState
+            stateLeaves = StateLeaves(f.wholeState ?? StateMap())
             guard stateLeaves.root == previousStateRoot else {
                 throw DDEError(.previousStateRoot, "task.previousStateRoot is not the root of task.state")
             }
         }
         guard checkIdAndSignature else { return }
-        let id = ComputeTask.computeId(r.object)
+        let id = unsignedHash()
         guard id == taskId else {
             throw DDEError(.taskId, "task.taskId is not H(task without taskId and signature); expected \(id.hex)")
         }
@@ -183,5 +256,5 @@ public struct ComputeTask: Sendable {
     }
 
     /// Canonical (RFC 8785) bytes: what is sent and stored.
-    public var canonicalBytes: [UInt8] { builtBytes ?? json.canonicalBytes() }
+    public var canonicalBytes: [UInt8] { knownBytes ?? json.canonicalBytes() }
 }

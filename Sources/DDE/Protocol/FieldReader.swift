@@ -62,6 +62,7 @@ struct FieldReader {
         return UInt64(d)
     }
 
+    @inline(never)  // one copy, not one per field in every reader (Embedded library size)
     func digest(_ key: String) throws(DDEError) -> Digest {
         try Digest(hex: try string(key), field: "\(context).\(key)")
     }

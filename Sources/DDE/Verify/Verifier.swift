@@ -68,11 +68,14 @@ public enum Verifier {
     /// `canonicalBytes`: the result's canonical bytes when the caller has them already.
     /// `signatureVerified`: the caller checked check 9 on this very proof already (the session
     /// does, to know whom to blame), so the Ed25519 verification is not repeated.
+    /// `resultHash`, `stateWritesHash`: H(result) and H(stateWrites) when the caller has them.
     static func verified(task: ComputeTask, result: ComputeResult, canonicalBytes: [UInt8]?, policy: VerifyPolicy,
-                         signatureVerified: Bool) throws(DDEError) -> VerifiedResult {
+                         signatureVerified: Bool, resultHash: Digest? = nil,
+                         stateWritesHash: Digest? = nil) throws(DDEError) -> VerifiedResult {
         var applied: FoldedNode?
-        let verdict = try verify(task: task, result: result, policy: policy, proofSignedHash: nil, stateWritesHash: nil,
-                                 resultHash: nil, signatureVerified: signatureVerified, applied: &applied)
+        let verdict = try verify(task: task, result: result, policy: policy, proofSignedHash: nil,
+                                 stateWritesHash: stateWritesHash, resultHash: resultHash,
+                                 signatureVerified: signatureVerified, applied: &applied)
         let proofBytes = result.proof.canonicalBytes(signed: true)
         return VerifiedResult(task: task, result: result, verdict: verdict,
                               resultBytes: canonicalBytes ?? result.canonicalBytes(proofBytes: proofBytes),

@@ -1,0 +1,238 @@
+import XCTest
+@testable import DDE
+
+/// The task's kept canonical bytes (`ComputeTask.create`), the compute_task envelope's direct reader
+/// (`TaskOffer.readPlain(envelope:)`) and the compute_result envelope's
+/// (`ComputeResult.readPlain(envelope:)`) against the generic serialiser, parser and FieldReader:
+/// the same bytes, the same values, the same statuses; what a direct reader does not handle it
+/// leaves to the generic path (nil).
+final class ComputeTaskReaderTests: XCTestCase {
+    /// Tasks of every shape `create` makes: v1 with and without state, v2 with present and absent
+    /// keys, the optional limits, strings that need escaping or are not ASCII.
+    static var tasks: [ComputeTask] {
+        var specs = [Fixture.spec(), Fixture.spec(state: nil), Fixture.spec(state: StateMap())]
+        var v2 = Fixture.spec()
+        v2.stateKeys = [Array("count".utf8), Array("absent".utf8), Array("clé/ü".utf8)]
+        specs.append(v2)
+        var limits = v2
+        limits.limits = ExecutionLimits(maxExecutionSteps: 7, maxFuel: 99, maxExecutionTime: 250, maxMemoryUsage: 1 << 20)
+        limits.raw = "line one\nline \"two\" \u{1}"
+        limits.dappId = "wallet/ü"
+        limits.intentTimestamp = 5
+        specs.append(limits)
+        var empty = Fixture.spec(state: StateMap(values: [Array("a".utf8): [], Array("z\u{10000}".utf8): [1], Array("z\u{FFFD}".utf8): [2]]))
+        empty.stateKeys = [Array("z\u{10000}".utf8), Array("z\u{FFFD}".utf8), Array("a".utf8)]
+        empty.payload = try! JSONParser.parse(#"{"n":[1,2,{"k":null}],"t":true,"é":"ü"}"#)
+        specs.append(empty)
+        var number = v2
+        number.payload = .array([.number(1.5), .string("\u{7}"), .null])
+        specs.append(number)
+        return specs.map { try! ComputeTask.create($0, requester: Fixture.requester) }
+    }
+
+    private func offer(_ task: ComputeTask) -> [UInt8] {
+        TaskOffer(task: task, executors: [Fixture.executor.publicKey, Fixture.other.publicKey]).envelopeBytes
+    }
+
+    private func generic(_ bytes: [UInt8]) throws(DDEError) -> TaskOffer {
+        let e = try Envelope.decode(bytes)
+        guard e.type == .computeTask else { throw DDEError(.messageType, "not an offer") }
+        return try TaskOffer(json: e.payload)
+    }
+
+    private func status(_ body: () throws(DDEError) -> Any?) -> Status {
+        do throws(DDEError) {
+            _ = try body()
+            return .ok
+        } catch {
+            return error.status
+        }
+    }
+
+    func testCreateKeepsTheCanonicalForm() throws {
+        for t in Self.tasks {
+            // The direct bytes are the canonical form of the task's object, and parse back to a
+            // task whose id and signature verify.
+            XCTAssertEqual(t.canonicalBytes, t.json.canonicalBytes())
+            let back = try ComputeTask(json: try JSONParser.parse(t.canonicalBytes))
+            XCTAssertEqual(back.taskId, t.taskId)
+            XCTAssertEqual(back.canonicalBytes, t.canonicalBytes)
+            XCTAssertEqual(back.json, t.json)
+            XCTAssertEqual(back.partialState?.keys, t.partialState?.keys)
+        }
+    }
+
+    func testCreateRefusesWhatAReaderRefuses() {
+        var long = Fixture.spec()
+        long.dappId = String(repeating: "d", count: 257)
+        XCTAssertStatus(.limit) { () throws(DDEError) in try ComputeTask.create(long, requester: Fixture.requester) }
+        long = Fixture.spec()
+        long.action = String(repeating: "a", count: 257)
+        XCTAssertStatus(.limit) { () throws(DDEError) in try ComputeTask.create(long, requester: Fixture.requester) }
+        long = Fixture.spec()
+        long.raw = String(repeating: "r", count: (64 << 10) + 1)
+        XCTAssertStatus(.limit) { () throws(DDEError) in try ComputeTask.create(long, requester: Fixture.requester) }
+        var key = Fixture.spec()
+        key.stateKeys = [[]]
+        XCTAssertStatus(.limit) { () throws(DDEError) in try ComputeTask.create(key, requester: Fixture.requester) }
+        key = Fixture.spec(state: StateMap(values: [Array("big".utf8): [UInt8](repeating: 1, count: maxStateValueBytes + 1)]))
+        XCTAssertStatus(.limit) { () throws(DDEError) in try ComputeTask.create(key, requester: Fixture.requester) }
+    }
+
+    func testEnvelopesWrittenDirectlyAreTheCanonicalOnes() {
+        for t in Self.tasks {
+            let o = TaskOffer(task: t, executors: [Fixture.executor.publicKey])
+            XCTAssertEqual(o.envelopeBytes, o.envelope.canonicalBytes)
+            XCTAssertEqual(TaskOffer(task: t, executors: []).envelopeBytes, TaskOffer(task: t, executors: []).envelope.canonicalBytes)
+        }
+        let r = Fixture.computeResult()
+        XCTAssertEqual(Envelope.canonicalBytes(type: .computeResult, payload: r.canonicalBytes),
+                       Envelope(type: .computeResult, payload: r.json).canonicalBytes)
+    }
+
+    func testPlainOfferReaderMatchesTheGenericPath() throws {
+        var read = 0
+        for t in Self.tasks {
+            let bytes = offer(t)
+            let slow = try generic(bytes)
+            guard let fast = try TaskOffer.readPlain(envelope: bytes) else {
+                // Only v2 tasks with escape-free strings and integers are read directly.
+                let text = String(decoding: t.canonicalBytes, as: UTF8.self)
+                XCTAssertTrue(t.taskVersion == 1 || text.contains("\\") || text.contains("1.5"), text)
+                continue
+            }
+            read += 1
+            XCTAssertEqual(fast.executors, slow.executors)
+            XCTAssertEqual(fast.task.taskId, slow.task.taskId)
+            XCTAssertEqual(fast.task.canonicalBytes, slow.task.canonicalBytes)
+            XCTAssertEqual(fast.task.json, slow.task.json)
+            XCTAssertEqual(fast.task.intent, slow.task.intent)
+            XCTAssertEqual(fast.task.limits, slow.task.limits)
+            XCTAssertEqual(fast.task.requiredCapabilities, slow.task.requiredCapabilities)
+            XCTAssertEqual(fast.task.state, slow.task.state)
+            XCTAssertEqual(fast.task.partialState?.keys, slow.task.partialState?.keys)
+            XCTAssertEqual(fast.task.partialState?.proof, slow.task.partialState?.proof)
+            XCTAssertEqual(fast.task.previousStateRoot, slow.task.previousStateRoot)
+        }
+        XCTAssertGreaterThanOrEqual(read, 2)
+    }
+
+    /// Canonical offers whose task fails a check: the direct reader throws the generic path's status.
+    func testPlainOfferReaderRefusesWithTheGenericStatus() throws {
+        let t = Self.tasks[3]
+        let text = String(decoding: offer(t), as: UTF8.self)
+        func variant(_ from: String, _ to: String) -> [UInt8] {
+            XCTAssertTrue(text.contains(from), from)
+            return Array(text.replacingOccurrences(of: from, with: to).utf8)
+        }
+        let count = Base64.encode(Array("41".utf8))
+        let cases: [([UInt8], Status)] = [
+            (variant(#""taskVersion":2,"timestamp":1764000000000"#, #""taskVersion":2,"timestamp":1764000000001"#), .taskId),
+            (variant(t.signature.hex, Fixture.other.sign(.task, t.taskId).hex), .taskSignature),
+            (variant(#"{"by":1,"#, #"{"by":2,"#), .inputHashMismatch),
+            (variant(#""count":"\#(count)""#, #""count":"\#(Base64.encode(Array("40".utf8)))""#), .stateProofValue),
+        ]
+        for (bytes, expected) in cases {
+            XCTAssertNotEqual(expected, .ok)
+            XCTAssertEqual(status { () throws(DDEError) in try TaskOffer.readPlain(envelope: bytes) }, expected)
+            XCTAssertEqual(status { () throws(DDEError) in try self.generic(bytes) }, expected)
+        }
+    }
+
+    /// Non-canonical, malformed, oversized or other messages: nil, and the generic path decides.
+    func testPlainOfferReaderLeavesTheRestToTheGenericPath() throws {
+        let t = Self.tasks[3]
+        let bytes = offer(t)
+        let text = String(decoding: bytes, as: UTF8.self)
+        func variant(_ from: String, _ to: String) -> [UInt8] {
+            XCTAssertTrue(text.contains(from), from)
+            return Array(text.replacingOccurrences(of: from, with: to).utf8)
+        }
+        let v1 = offer(Self.tasks[0])
+        // Valid but not in the plain form: the generic path accepts them.
+        let valid: [[UInt8]] = [
+            variant(#""dappId":"counter""#, #""dappId":"c\u006funter""#),          // an escape
+            variant(#""dappId":"counter""#, #""dappId" : "counter""#),             // whitespace
+            variant(#"{"by":1,"#, #"{ "by":1,"#),                                  // whitespace in the payload
+            variant(#""maxFuel":1000"#, #""maxFuel":1e3"#),                        // a number not in ES6 form
+            [UInt8](" ".utf8) + bytes,
+            v1,                                                                    // taskVersion 1
+            Array(text.replacingOccurrences(of: #"{"payload":"#, with: #"{"v":1,"payload":"#)
+                .replacingOccurrences(of: #","v":1}"#, with: "}").utf8),         // envelope members reordered
+        ]
+        for b in valid {
+            XCTAssertNil(try TaskOffer.readPlain(envelope: b), String(decoding: b, as: UTF8.self))
+            XCTAssertEqual(try generic(b).task.taskId, t.taskVersion == 2 && b != v1 ? t.taskId : Self.tasks[0].taskId)
+        }
+        // Malformed ones: nil here, their own status there.
+        let malformed: [([UInt8], Status)] = [
+            (variant(#""maxFuel":1000"#, #""maxFuel":1000,"maxFuel":1000"#), .duplicateKey),
+            (variant(#""maxFuel":1000"#, #""maxFuel":1000,"zzz":1"#), .schema),
+            (variant(#""maxFuel":1000"#, #""maxFuel":"1000""#), .schema),
+            (variant(#""maxFuel":1000"#, #""maxFuel":10.5"#), .number),
+            (variant(#""taskVersion":2"#, #""taskVersion":3"#), .version),
+            (variant(#""count":"\#(Base64.encode(Array("41".utf8)))""#, #""count":"NDE""#), .encoding),
+            (variant(t.taskId.hex, t.taskId.hex.uppercased()), .encoding),
+            (variant(Fixture.executor.publicKey.hex, "abcd"), .encoding),
+            (variant(#""dappId":"counter""#, "\"dappId\":\"coun\tter\""), .json),
+            (variant(#""type":"compute_task""#, #""type":"compute_tusk""#), .messageType),
+            (variant(#""v":1}"#, #""v":2}"#), .version),
+            (Array(bytes.dropLast()), .json),
+            (bytes + [UInt8]("x".utf8), .json),
+        ]
+        for (b, expected) in malformed {
+            XCTAssertNil(try TaskOffer.readPlain(envelope: b), String(decoding: b, as: UTF8.self))
+            XCTAssertEqual(status { () throws(DDEError) in try self.generic(b) }, expected, String(decoding: b, as: UTF8.self))
+        }
+        // Over the limits: nil, and the generic reader's .limit.
+        for limits in [JSONLimits(maxBytes: bytes.count - 1), JSONLimits(maxDepth: 3), JSONLimits(maxStringBytes: 100),
+                       JSONLimits(maxObjectKeys: 3), JSONLimits(maxArrayElements: 1)] {
+            XCTAssertNil(try TaskOffer.readPlain(envelope: bytes, limits: limits))
+            XCTAssertStatus(.limit) { () throws(DDEError) in try TaskOffer(json: try Envelope.decode(bytes, limits: limits).payload) }
+        }
+        var many = [PublicKey]()
+        for i in 0...TaskOffer.maxExecutors { many.append(PublicKey(SHA256.hash([UInt8(i & 0xFF), UInt8(i >> 8)]).storage)) }
+        let crowded = TaskOffer(task: t, executors: many).envelopeBytes
+        XCTAssertNil(try TaskOffer.readPlain(envelope: crowded))
+        XCTAssertStatus(.limit) { () throws(DDEError) in try self.generic(crowded) }
+        // Other messages are not offers.
+        let r = Fixture.computeResult()
+        XCTAssertNil(try TaskOffer.readPlain(envelope: Envelope.canonicalBytes(type: .computeResult, payload: r.canonicalBytes)))
+        XCTAssertNil(try TaskOffer.readPlain(envelope: CodeRequest(codeHash: Fixture.codeHash).envelope.canonicalBytes))
+        XCTAssertNil(try TaskOffer.readPlain(envelope: []))
+    }
+
+    func testPlainResultEnvelopeReader() throws {
+        let r = Fixture.computeResult()
+        let bytes = Envelope.canonicalBytes(type: .computeResult, payload: r.canonicalBytes)
+        let read = try XCTUnwrap(ComputeResult.readPlain(envelope: bytes))
+        XCTAssertEqual(read.canonicalBytes, r.canonicalBytes)
+        XCTAssertEqual(read.result.result.canonicalBytes, r.canonicalBytes)
+        XCTAssertEqual(read.result.proofSignedHash, r.proof.signedHash)
+        XCTAssertEqual(read.result.resultHash, r.result.hash)
+        XCTAssertEqual(read.result.stateWritesHash, r.stateWrites.hash)
+        let text = String(decoding: bytes, as: UTF8.self)
+        // Read, but not canonical: no bytes handed over (the session serialises the result).
+        for (from, to) in [(#""executionLatency":7"#, #""executionLatency" :7"#), (#""executionLatency":7"#, #""executionLatency":7.0"#),
+                           (#""ok":true"#, #""ok": true"#), (#""count":42"#, #""count":42 "#),
+                           (#"{"payload":{"executionLatency":7,"#, #"{"payload":{"#)] {
+            XCTAssertTrue(text.contains(from), from)
+            var changed = text.replacingOccurrences(of: from, with: to)
+            if to == #"{"payload":{"# {
+                // The member moved to the end: out of canonical order.
+                changed = changed.replacingOccurrences(of: #"},"type":"compute_result""#, with: #","executionLatency":7},"type":"compute_result""#)
+            }
+            let b = Array(changed.utf8)
+            let again = try XCTUnwrap(ComputeResult.readPlain(envelope: b), changed)
+            XCTAssertNil(again.canonicalBytes, changed)
+            XCTAssertEqual(again.result.result.canonicalBytes, r.canonicalBytes)
+        }
+        // Not this message, or not in the plain form: nil.
+        let error = ComputeErrorMessage(taskId: Fixture.task.taskId, executor: Fixture.executor, code: .busy, message: "busy")
+        XCTAssertNil(ComputeResult.readPlain(envelope: error.envelope.canonicalBytes))
+        XCTAssertNil(ComputeResult.readPlain(envelope: Array(text.replacingOccurrences(of: "compute_result", with: "compute_error").utf8)))
+        XCTAssertNil(ComputeResult.readPlain(envelope: Array(bytes.dropLast())))
+        XCTAssertNil(ComputeResult.readPlain(envelope: bytes, limits: JSONLimits(maxBytes: bytes.count - 1)))
+        XCTAssertNil(ComputeResult.readPlain(envelope: bytes, limits: JSONLimits(maxDepth: 3)))
+    }
+}
