@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import DDE
 
@@ -200,6 +201,34 @@ final class ComputeTaskReaderTests: XCTestCase {
         XCTAssertNil(try TaskOffer.readPlain(envelope: Envelope.canonicalBytes(type: .computeResult, payload: r.canonicalBytes)))
         XCTAssertNil(try TaskOffer.readPlain(envelope: CodeRequest(codeHash: Fixture.codeHash).envelope.canonicalBytes))
         XCTAssertNil(try TaskOffer.readPlain(envelope: []))
+    }
+
+    /// An offer plain but for its last bytes is given up on at once (its end is compared first),
+    /// not after reading the whole task: timed against reading the same offer unchanged.
+    func testPlainOfferReaderLooksAtTheEndFirst() throws {
+        var spec = Fixture.spec(state: StateMap(values: [Array("a".utf8): [UInt8](repeating: 1, count: 200_000),
+                                                         Array("b".utf8): [UInt8](repeating: 2, count: 200_000),
+                                                         Array("c".utf8): [UInt8](repeating: 3, count: 200_000)]))
+        spec.stateKeys = [Array("a".utf8), Array("b".utf8), Array("c".utf8)]
+        let t = try ComputeTask.create(spec, requester: Fixture.requester)
+        let bytes = offer(t)
+        XCTAssertGreaterThan(bytes.count, 800_000)
+        // Valid, but with whitespace before the last brace: not plain.
+        let spaced = Array(bytes.dropLast()) + Array(" }".utf8)
+        XCTAssertEqual(try generic(spaced).task.taskId, t.taskId)
+        func fastest(_ b: [UInt8]) throws -> UInt64 {
+            var best = UInt64.max
+            for _ in 0..<5 {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try TaskOffer.readPlain(envelope: b)
+                best = min(best, DispatchTime.now().uptimeNanoseconds - start)
+            }
+            return best
+        }
+        XCTAssertNotNil(try TaskOffer.readPlain(envelope: bytes))
+        XCTAssertNil(try TaskOffer.readPlain(envelope: spaced))
+        let whole = try fastest(bytes), end = try fastest(spaced)
+        XCTAssertLessThan(end * 50, whole, "\(end) ns to give up, \(whole) ns to read the offer")
     }
 
     func testPlainResultEnvelopeReader() throws {

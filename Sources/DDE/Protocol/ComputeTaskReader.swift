@@ -70,6 +70,12 @@ private let requiredTaskKeys: UInt32 = (1 << 17 - 1) & ~(1 << 5 | 1 << 7)
 extension Parser {
     /// `{"payload":{"executors":[…],"task":{…}},"type":"compute_task","v":1}`, nothing around it.
     mutating func readOfferEnvelope() throws(DDEError) -> (executors: [PublicKey], task: PlainTask) {
+        // The end first: an input plain but for its last bytes is not read (a task's proof can be
+        // up to a MiB of base64) before the generic parser reads it again.
+        let suffix: StaticString = #"},"type":"compute_task","v":1}"#
+        let n = suffix.utf8CodeUnitCount
+        guard count > n, sameBytes(UnsafeBufferPointer(start: base + count - n, count: n),
+                                   UnsafeBufferPointer(start: suffix.utf8Start, count: n)) else { throw notPlain }
         try expectLiteral(#"{"payload":{"executors":["#)
         var executors: [PublicKey] = []
         if pos < count && base[pos] == UInt8(ascii: "]") {
@@ -83,7 +89,7 @@ extension Parser {
         }
         try expectLiteral(#","task":"#)
         let task = try readTask()
-        try expectLiteral(#"},"type":"compute_task","v":1}"#)
+        try expectLiteral(suffix)
         guard pos == count else { throw notPlain }
         return (executors, task)
     }
