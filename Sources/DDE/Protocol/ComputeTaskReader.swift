@@ -20,35 +20,49 @@ extension TaskOffer {
     /// above; nil when they are not (or hold another message): `Envelope.decode` and
     /// `TaskOffer(json:)` then decide. Throws what the task's checks refuse
     /// (`.inputHashMismatch`, the state-proof statuses, `.taskId`, `.taskSignature`), as
-    /// `TaskOffer(json:)` would.
+    /// `TaskOffer(json:)` would. `PlainOffer` is the same in two steps.
     public static func readPlain(envelope bytes: [UInt8], limits: JSONLimits = .default) throws(DDEError) -> TaskOffer? {
-        let read: Result<TaskOffer?, DDEError> = bytes.withUnsafeBytes { raw in
-            do throws(DDEError) {
-                return .success(try readPlain(raw, limits: limits))
-            } catch {
-                return .failure(error)
-            }
+        guard let plain = PlainOffer(envelope: bytes, limits: limits) else { return nil }
+        return try plain.checked()
+    }
+}
+
+/// A compute_task envelope read directly, before its task's checks: an executor sees the
+/// executors it names before the expensive checks (the state proof, the signature) and drops an
+/// offer for others unchecked.
+public struct PlainOffer {
+    public let executors: [PublicKey]
+    let task: PlainTask
+
+    /// The offer in `bytes` when they are in the plain form (see the top of the file); nil when
+    /// they are not.
+    public init?(envelope bytes: [UInt8], limits: JSONLimits = .default) {
+        let read: (executors: [PublicKey], task: PlainTask)? = bytes.withUnsafeBytes { raw in
+            // The structure is 4 deep (the capabilities and the state), a task has at most 17
+            // members and a signature's hex is 128 bytes: tighter limits take the generic path,
+            // which reports them.
+            guard raw.count <= limits.maxBytes, limits.maxDepth >= 4, limits.maxObjectKeys >= ComputeTask.fields.count,
+                  limits.maxArrayElements >= Capability.all.count, limits.maxStringBytes >= 128,
+                  let base = raw.baseAddress, raw.count > 0 else { return nil }
+            var reader = Parser(base: base.assumingMemoryBound(to: UInt8.self), count: raw.count, limits: limits)
+            return try? reader.readOfferEnvelope()
         }
-        return try read.get()
+        guard let read else { return nil }
+        executors = read.executors
+        task = read.task
     }
 
-    static func readPlain(_ bytes: UnsafeRawBufferPointer, limits: JSONLimits) throws(DDEError) -> TaskOffer? {
-        // The structure is 4 deep (the capabilities and the state), a task has at most 17 members
-        // and a signature's hex is 128 bytes: tighter limits take the generic path, which reports them.
-        guard bytes.count <= limits.maxBytes, limits.maxDepth >= 4, limits.maxObjectKeys >= ComputeTask.fields.count,
-              limits.maxArrayElements >= Capability.all.count, limits.maxStringBytes >= 128,
-              let base = bytes.baseAddress, bytes.count > 0 else { return nil }
-        var reader = Parser(base: base.assumingMemoryBound(to: UInt8.self), count: bytes.count, limits: limits)
-        let read: (executors: [PublicKey], task: PlainTask)
-        do throws(DDEError) {
-            read = try reader.readOfferEnvelope()
-        } catch {
-            return nil
-        }
-        let plain = read.task
+    /// Whether `executor` is asked (`TaskOffer.isAddressed(to:)`).
+    public func isAddressed(to executor: PublicKey) -> Bool {
+        TaskOffer.isAddressed(executors, to: executor)
+    }
+
+    /// The offer, its task checked as `TaskOffer(json:)` checks it; throws what the checks refuse.
+    public func checked() throws(DDEError) -> TaskOffer {
+        let plain = task
         let task = try ComputeTask(checking: plain.fields, payloadHash: plain.payloadHash, parsed: nil,
                                    bytes: plain.bytes) { SHA256.hash(plain.unsigned) }
-        return TaskOffer(task: task, executors: read.executors)
+        return TaskOffer(task: task, executors: executors)
     }
 }
 
