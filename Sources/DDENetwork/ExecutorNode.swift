@@ -247,19 +247,22 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         expireCodeWaits()
         guard let message = try transport.receive(timeoutMs: timeoutMs) else { return [] }
         cdde_trace(CDDE_TRACE_NODE_TAKEN)
+        // Each topic carries its own messages, within its own limits: offers only on the tasks
+        // topic (a task on a code topic would get a module's limits), modules only on code topics.
         let isCode = message.topic.utf8.starts(with: "dde/v1/code/".utf8)
+        let isTasks = message.topic.utf8.elementsEqual(Topic.tasks.utf8)
         // An offer as dde's requesters send it is read straight from the bytes; anything else
         // (another message, another spelling, a malformed offer) goes through Envelope.decode,
         // which refuses what is wrong with its own status.
-        if !isCode {
-            let offer: TaskOffer?
+        if isTasks, let plain = PlainOffer(envelope: message.payload) {
+            let offer: TaskOffer
             do throws(DDEError) {
-                offer = try TaskOffer.readPlain(envelope: message.payload)
+                offer = try plain.checked()
             } catch {
                 log("\(config.name): refused an offer: \(error.message)")
                 return []
             }
-            if let offer { return handleOffer(offer) }
+            return handleOffer(offer)
         }
         let envelope: Envelope
         do throws(DDEError) {
@@ -269,9 +272,12 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             return []
         }
         switch envelope.type {
-        case .computeTask: return handleOffer(envelope.payload)
-        case .code: return handleCode(envelope.payload)
+        case .computeTask where isTasks: return handleOffer(envelope.payload)
+        case .code where isCode: return handleCode(envelope.payload)
         case .codeRequest: serveCode(envelope.payload); return []
+        case .computeTask, .code:
+            log("\(config.name): dropped a \(envelope.type.name) message on \(message.topic)")
+            return []
         default: return []  // results, presence and requests of others are not the executor's business
         }
     }
