@@ -253,8 +253,10 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         let isTasks = message.topic.utf8.elementsEqual(Topic.tasks.utf8)
         // An offer as dde's requesters send it is read straight from the bytes; anything else
         // (another message, another spelling, a malformed offer) goes through Envelope.decode,
-        // which refuses what is wrong with its own status.
+        // which refuses what is wrong with its own status. An offer for other executors is
+        // dropped before its task's checks (the state proof, the signature).
         if isTasks, let plain = PlainOffer(envelope: message.payload) {
+            guard plain.isAddressed(to: keyPair.publicKey) else { return [] }
             let offer: TaskOffer
             do throws(DDEError) {
                 offer = try plain.checked()
@@ -285,6 +287,8 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     // MARK: tasks
 
     private func handleOffer(_ payload: JSON) -> [ComputeTask] {
+        // For other executors: dropped before the task is read and checked.
+        if let executors = namedExecutors(payload), !TaskOffer.isAddressed(executors, to: keyPair.publicKey) { return [] }
         let offer: TaskOffer
         do throws(DDEError) {
             offer = try TaskOffer(json: payload)
@@ -294,6 +298,18 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             return []
         }
         return handleOffer(offer)
+    }
+
+    /// The executors a compute_task payload names, when they are well formed (else nil:
+    /// `TaskOffer(json:)` refuses them with its own message).
+    private func namedExecutors(_ payload: JSON) -> [PublicKey]? {
+        guard case .object(let o) = payload, case .array(let items)? = o["executors"] else { return nil }
+        var keys: [PublicKey] = []
+        for item in items {
+            guard case .string(let hex) = item, let key = try? PublicKey(hex: hex, field: "compute_task.executors") else { return nil }
+            keys.append(key)
+        }
+        return keys
     }
 
     /// An offer whose task is checked (id, requester signature, state proof).

@@ -4,7 +4,8 @@ import DDENetwork
 import Foundation
 import XCTest
 
-/// What a node takes from which topic: offers only from the tasks topic (with its limits).
+/// What a node takes from which topic: offers only from the tasks topic (with its limits), and
+/// offers for other executors dropped before their task is checked.
 final class ExecutorNodeTopicTests: XCTestCase {
     typealias Lines = CodeServingTests.Lines
 
@@ -71,5 +72,36 @@ final class ExecutorNodeTopicTests: XCTestCase {
         // The same offer on the tasks topic runs.
         try peer.publish(topic: Topic.tasks, payload: TaskOffer(task: task, executors: [node.publicKey]).envelopeBytes, retain: false)
         XCTAssertNotNil(try next(on: peer, topic: Topic.results(requester: requester.publicKey), within: 10), log.text)
+    }
+
+    /// Offers naming other executors are dropped before their task's checks: a forged signature
+    /// there is never looked at (no "refused an offer" line), on the direct and the generic path.
+    func testAnOfferForOthersIsDroppedUnchecked() throws {
+        let hub = InProcessHub()
+        let module = try exampleModule("wallet")
+        let log = Lines()
+        let node = try startNode(hub, holding: [module], log: log)
+        let requester = KeyPair.generate()
+        let peer = hub.endpoint(name: "requester")
+        let task = try walletTask(module, requester: requester)
+        let forged = String(decoding: TaskOffer(task: task, executors: []).envelopeBytes, as: UTF8.self)
+            .replacingOccurrences(of: task.signature.hex, with: KeyPair.generate().sign(.task, task.taskId).hex)
+        func offer(to executor: PublicKey, plain: Bool) -> [UInt8] {
+            var text = forged.replacingOccurrences(of: #""executors":[]"#, with: #""executors":["\#(executor.hex)"]"#)
+            if !plain { text = text.replacingOccurrences(of: #"{"payload":"#, with: #"{ "payload":"#) }
+            return Array(text.utf8)
+        }
+        let other = KeyPair.generate().publicKey
+        try peer.publish(topic: Topic.tasks, payload: offer(to: other, plain: true), retain: false)
+        try peer.publish(topic: Topic.tasks, payload: offer(to: other, plain: false), retain: false)
+        // Then the same to this node: refused, one line each, so the node has seen all four.
+        try peer.publish(topic: Topic.tasks, payload: offer(to: node.publicKey, plain: true), retain: false)
+        try peer.publish(topic: Topic.tasks, payload: offer(to: node.publicKey, plain: false), retain: false)
+        let deadline = Date().addingTimeInterval(5)
+        func refusals() -> Int { log.text.components(separatedBy: "refused an offer").count - 1 }
+        while refusals() < 2 && Date() < deadline { usleep(5_000) }
+        usleep(200_000)
+        XCTAssertEqual(refusals(), 2, log.text)
+        XCTAssertTrue(log.text.contains("task.signature does not verify"), log.text)
     }
 }
