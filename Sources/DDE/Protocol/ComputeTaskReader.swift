@@ -87,12 +87,9 @@ extension Parser {
         // The end first: an input plain but for its last bytes is not read (a task's proof can be
         // up to a MiB of base64) before the generic parser reads it again.
         let suffix: StaticString = #"},"type":"compute_task","v":1}"#
-        // (With expectLiteral from there rather than sameBytes: through the machine outliner
-        // that left the aarch64 library 24 bytes larger, though this reader is not in it.)
-        guard count > suffix.utf8CodeUnitCount else { throw notPlain }
-        pos = count - suffix.utf8CodeUnitCount
-        try expectLiteral(suffix)
-        pos = 0  // where a parser starts
+        let n = suffix.utf8CodeUnitCount, end = suffix.utf8Start
+        guard count > n else { throw notPlain }
+        for i in 0..<n where base[count - n + i] != end[i] { throw notPlain }
         try expectLiteral(#"{"payload":{"executors":["#)
         var executors: [PublicKey] = []
         if pos < count && base[pos] == UInt8(ascii: "]") {
