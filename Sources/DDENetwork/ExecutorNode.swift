@@ -247,19 +247,24 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         expireCodeWaits()
         guard let message = try transport.receive(timeoutMs: timeoutMs) else { return [] }
         cdde_trace(CDDE_TRACE_NODE_TAKEN)
+        // Each topic carries its own messages, within its own limits: offers only on the tasks
+        // topic (a task on a code topic would get a module's limits), modules only on code topics.
         let isCode = message.topic.utf8.starts(with: "dde/v1/code/".utf8)
+        let isTasks = message.topic.utf8.elementsEqual(Topic.tasks.utf8)
         // An offer as dde's requesters send it is read straight from the bytes; anything else
         // (another message, another spelling, a malformed offer) goes through Envelope.decode,
-        // which refuses what is wrong with its own status.
-        if !isCode {
-            let offer: TaskOffer?
+        // which refuses what is wrong with its own status. An offer for other executors is
+        // dropped before its task's checks (the state proof, the signature).
+        if isTasks, let plain = PlainOffer(envelope: message.payload) {
+            guard plain.isAddressed(to: keyPair.publicKey) else { return [] }
+            let offer: TaskOffer
             do throws(DDEError) {
-                offer = try TaskOffer.readPlain(envelope: message.payload)
+                offer = try plain.checked()
             } catch {
                 log("\(config.name): refused an offer: \(error.message)")
                 return []
             }
-            if let offer { return handleOffer(offer) }
+            return handleOffer(offer)
         }
         let envelope: Envelope
         do throws(DDEError) {
@@ -269,9 +274,12 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             return []
         }
         switch envelope.type {
-        case .computeTask: return handleOffer(envelope.payload)
-        case .code: return handleCode(envelope.payload)
+        case .computeTask where isTasks: return handleOffer(envelope.payload)
+        case .code where isCode: return handleCode(envelope.payload)
         case .codeRequest: serveCode(envelope.payload); return []
+        case .computeTask, .code:
+            log("\(config.name): dropped a \(envelope.type.name) message on \(message.topic)")
+            return []
         default: return []  // results, presence and requests of others are not the executor's business
         }
     }
@@ -279,6 +287,8 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     // MARK: tasks
 
     private func handleOffer(_ payload: JSON) -> [ComputeTask] {
+        // For other executors: dropped before the task is read and checked.
+        if let executors = namedExecutors(payload), !TaskOffer.isAddressed(executors, to: keyPair.publicKey) { return [] }
         let offer: TaskOffer
         do throws(DDEError) {
             offer = try TaskOffer(json: payload)
@@ -288,6 +298,18 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             return []
         }
         return handleOffer(offer)
+    }
+
+    /// The executors a compute_task payload names, when they are well formed (else nil:
+    /// `TaskOffer(json:)` refuses them with its own message).
+    private func namedExecutors(_ payload: JSON) -> [PublicKey]? {
+        guard case .object(let o) = payload, case .array(let items)? = o["executors"] else { return nil }
+        var keys: [PublicKey] = []
+        for item in items {
+            guard case .string(let hex) = item, let key = try? PublicKey(hex: hex, field: "compute_task.executors") else { return nil }
+            keys.append(key)
+        }
+        return keys
     }
 
     /// An offer whose task is checked (id, requester signature, state proof).

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import DDE
 
@@ -117,6 +118,116 @@ final class ComputeTaskReaderTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(read, 2)
     }
 
+    /// What differs between two readings of a task's fields (nil: nothing); as the fuzz harness
+    /// `envelope` compares them.
+    private func fieldDifference(_ a: ComputeTask.Fields, _ b: ComputeTask.Fields) -> String? {
+        if a.taskVersion != b.taskVersion { return "taskVersion" }
+        if a.taskId != b.taskId { return "taskId" }
+        if a.intent != b.intent { return "intent" }
+        if Array(a.dappId.utf8) != Array(b.dappId.utf8) { return "dappId" }
+        if a.dappCodeHash != b.dappCodeHash { return "dappCodeHash" }
+        if a.requiredCapabilities != b.requiredCapabilities { return "requiredCapabilities" }
+        if a.inputHash != b.inputHash { return "inputHash" }
+        if a.previousStateRoot != b.previousStateRoot { return "previousStateRoot" }
+        if a.wholeState != b.wholeState { return "state (v1)" }
+        if (a.partialRead == nil) != (b.partialRead == nil) { return "state (v2)" }
+        if let p = a.partialRead, let q = b.partialRead {
+            if p.proof != q.proof { return "stateProof" }
+            if p.entries.map(\.key) != q.entries.map(\.key) || p.entries.map(\.value) != q.entries.map(\.value) { return "state (v2)" }
+        }
+        if a.requesterPublicKey != b.requesterPublicKey { return "requesterPublicKey" }
+        if a.timestamp != b.timestamp { return "timestamp" }
+        if a.limits != b.limits { return "limits" }
+        if a.signature != b.signature { return "signature" }
+        return nil
+    }
+
+    /// The offer's text with inputHash, taskId and the signature made right again (the fixture
+    /// requester signs), the spelling kept: their hex is replaced in place. nil when the generic
+    /// parser refuses the text.
+    private func resigned(_ text: String, from t: ComputeTask) -> [UInt8]? {
+        func task(_ text: String) -> JSONObject? {
+            guard let e = try? Envelope.decode(Array(text.utf8)), case .object(let o) = e.payload,
+                  case .object(let task)? = o["task"] else { return nil }
+            return task
+        }
+        guard let first = task(text), case .object(let intent)? = first["intent"], let payload = intent["payload"] else { return nil }
+        var text = text.replacingOccurrences(of: t.inputHash.hex, with: payload.hash.hex)
+        guard let second = task(text) else { return nil }
+        let id = ComputeTask.computeId(second)
+        text = text.replacingOccurrences(of: t.taskId.hex, with: id.hex)
+            .replacingOccurrences(of: t.signature.hex, with: Fixture.requester.sign(.task, id).hex)
+        return Array(text.utf8)
+    }
+
+    /// Offers changed in their spelling or their values and signed again: what the direct reader
+    /// reads has the generic reading's fields, unsigned hash, bytes and H(payload) (before the
+    /// checks), and both paths then accept it; what it does not read is left to the generic path.
+    func testPlainOfferReaderReadsResignedVariantsAsTheGenericPath() throws {
+        let t = Self.tasks[3]
+        let text = String(decoding: offer(t), as: UTF8.self)
+        // (from, to, read directly?): nil where either answer is right.
+        let changes: [(String, String, Bool?)] = [
+            (#"{"by":1,"note":"é"}"#, #"{"by":1,"note":"é","ü":"x"}"#, true),        // a unicode key
+            (#"{"by":1,"note":"é"}"#, #"{"by":1,"note":"é","\#u{10000}":[],"\#u{FFFD}":{}}"#, true),  // UTF-16 order
+            (#"{"by":1,"note":"é"}"#, #"{"note":"é","by":1}"#, false),              // key order
+            (#"{"by":1,"note":"é"}"#, #"{"by":1,"note":"\u00e9"}"#, false),         // an escape
+            (#"{"by":1,"note":"é"}"#, #"{"by":1,"note":"a\"b"}"#, false),           // a needed escape
+            (#"{"by":1,"note":"é"}"#, #"{"by": 1,"note":"é"}"#, false),             // whitespace
+            (#"{"by":1,"note":"é"}"#, #"{"by":10,"note":"é"}"#, true),              // another number
+            (#"{"by":1,"note":"é"}"#, #"{"by":1.0,"note":"é"}"#, false),            // number spellings
+            (#"{"by":1,"note":"é"}"#, #"{"by":1e0,"note":"é"}"#, false),
+            (#"{"by":1,"note":"é"}"#, #"{"by":-0,"note":"é"}"#, false),
+            (#"{"by":1,"note":"é"}"#, #"{"by":0.5,"note":"é"}"#, nil),
+            (#"{"by":1,"note":"é"}"#, #"{"by":1,"by":1,"note":"é"}"#, false),       // duplicate keys
+            (#""maxFuel":1000"#, #""maxFuel":1000,"maxFuel":1000"#, false),
+            (#""maxFuel":1000"#, #""maxFuel":1001"#, true),
+            (#""maxFuel":1000"#, #""maxFuel":01000"#, false),
+            (#""dappId":"counter""#, #""dappId":"counter/ü""#, true),
+            (#""dappId":"counter""#, #""dappId":"c\u006funter""#, false),
+            (#""action":"increment""#, #""action":"incr""#, true),
+            (#""raw":"count one more""#, #""raw":"count one more\n""#, false),
+            (#""raw":"count one more""#, #""raw":"count one more ✓""#, true),
+            (#""timestamp":1764000000000}"#, #""timestamp":1764000000001}"#, true),
+            (#""taskVersion":2"#, #""taskVersion":2.0"#, false),
+            (#"{"payload":{"executors""#, #"{"payload": {"executors""#, false),
+            (#""v":1}"#, #""v":1} "#, false),                                        // trailing bytes
+            (#""v":1}"#, #""v":1}x"#, false),
+        ]
+        var read = 0
+        for (from, to, expected) in changes {
+            XCTAssertTrue(text.contains(from), from)
+            let changed = text.replacingOccurrences(of: from, with: to)
+            guard let bytes = resigned(changed, from: t) else {
+                // The generic parser refuses it: so must the direct reader.
+                XCTAssertNil(PlainOffer(envelope: Array(changed.utf8)), changed)
+                XCTAssertNotEqual(expected, true, changed)
+                continue
+            }
+            let slow = try generic(bytes)
+            guard let plain = PlainOffer(envelope: bytes) else {
+                XCTAssertNotEqual(expected, true, changed)
+                continue
+            }
+            XCTAssertNotEqual(expected, false, changed)
+            read += 1
+            let e = try Envelope.decode(bytes)
+            guard case .object(let o) = e.payload, let taskJSON = o["task"] else { return XCTFail(changed) }
+            let r = try FieldReader(taskJSON, context: "task")
+            let fields = try ComputeTask.Fields(r)
+            XCTAssertNil(fieldDifference(plain.task.fields, fields), changed)
+            XCTAssertEqual(plain.executors, slow.executors, changed)
+            XCTAssertEqual(SHA256.hash(plain.task.unsigned), ComputeTask.computeId(r.object), changed)
+            XCTAssertEqual(plain.task.bytes, taskJSON.canonicalBytes(), changed)
+            XCTAssertEqual(plain.task.payloadHash, fields.intent.payload.hash, changed)
+            let fast = try plain.checked()
+            XCTAssertEqual(fast.task.taskId, slow.task.taskId, changed)
+            XCTAssertEqual(fast.task.canonicalBytes, slow.task.canonicalBytes, changed)
+            XCTAssertEqual(fast.task.json, slow.task.json, changed)
+        }
+        XCTAssertGreaterThanOrEqual(read, changes.filter { $0.2 == true }.count)
+    }
+
     /// Canonical offers whose task fails a check: the direct reader throws the generic path's status.
     func testPlainOfferReaderRefusesWithTheGenericStatus() throws {
         let t = Self.tasks[3]
@@ -200,6 +311,34 @@ final class ComputeTaskReaderTests: XCTestCase {
         XCTAssertNil(try TaskOffer.readPlain(envelope: Envelope.canonicalBytes(type: .computeResult, payload: r.canonicalBytes)))
         XCTAssertNil(try TaskOffer.readPlain(envelope: CodeRequest(codeHash: Fixture.codeHash).envelope.canonicalBytes))
         XCTAssertNil(try TaskOffer.readPlain(envelope: []))
+    }
+
+    /// An offer plain but for its last bytes is given up on at once (its end is compared first),
+    /// not after reading the whole task: timed against reading the same offer unchanged.
+    func testPlainOfferReaderLooksAtTheEndFirst() throws {
+        var spec = Fixture.spec(state: StateMap(values: [Array("a".utf8): [UInt8](repeating: 1, count: 200_000),
+                                                         Array("b".utf8): [UInt8](repeating: 2, count: 200_000),
+                                                         Array("c".utf8): [UInt8](repeating: 3, count: 200_000)]))
+        spec.stateKeys = [Array("a".utf8), Array("b".utf8), Array("c".utf8)]
+        let t = try ComputeTask.create(spec, requester: Fixture.requester)
+        let bytes = offer(t)
+        XCTAssertGreaterThan(bytes.count, 800_000)
+        // Valid, but with whitespace before the last brace: not plain.
+        let spaced = Array(bytes.dropLast()) + Array(" }".utf8)
+        XCTAssertEqual(try generic(spaced).task.taskId, t.taskId)
+        func fastest(_ b: [UInt8]) throws -> UInt64 {
+            var best = UInt64.max
+            for _ in 0..<5 {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try TaskOffer.readPlain(envelope: b)
+                best = min(best, DispatchTime.now().uptimeNanoseconds - start)
+            }
+            return best
+        }
+        XCTAssertNotNil(try TaskOffer.readPlain(envelope: bytes))
+        XCTAssertNil(try TaskOffer.readPlain(envelope: spaced))
+        let whole = try fastest(bytes), end = try fastest(spaced)
+        XCTAssertLessThan(end * 50, whole, "\(end) ns to give up, \(whole) ns to read the offer")
     }
 
     func testPlainResultEnvelopeReader() throws {

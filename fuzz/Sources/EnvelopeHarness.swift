@@ -62,12 +62,69 @@ func fuzzEnvelope(_ data: UnsafeRawBufferPointer) {
     }
 }
 
+/// What differs between two readings of a task's fields (nil: nothing), field by field.
+func fieldDifference(_ a: ComputeTask.Fields, _ b: ComputeTask.Fields) -> String? {
+    if a.taskVersion != b.taskVersion { return "taskVersion" }
+    if a.taskId != b.taskId { return "taskId" }
+    if a.intent != b.intent { return "intent" }
+    if a.dappId != b.dappId || Array(a.dappId.utf8) != Array(b.dappId.utf8) { return "dappId" }
+    if a.dappCodeHash != b.dappCodeHash { return "dappCodeHash" }
+    if a.requiredCapabilities.map({ Array($0.utf8) }) != b.requiredCapabilities.map({ Array($0.utf8) }) { return "requiredCapabilities" }
+    if a.inputHash != b.inputHash { return "inputHash" }
+    if a.previousStateRoot != b.previousStateRoot { return "previousStateRoot" }
+    if a.wholeState != b.wholeState { return "state (v1)" }
+    if (a.partialRead == nil) != (b.partialRead == nil) { return "state (v2)" }
+    if let p = a.partialRead, let q = b.partialRead {
+        if p.proof != q.proof { return "stateProof" }
+        if p.entries.count != q.entries.count { return "state (v2)" }
+        for (x, y) in zip(p.entries, q.entries) where x.key != y.key || x.value != y.value { return "state (v2)" }
+    }
+    if a.requesterPublicKey != b.requesterPublicKey { return "requesterPublicKey" }
+    if a.timestamp != b.timestamp { return "timestamp" }
+    if a.limits != b.limits { return "limits" }
+    if a.signature != b.signature { return "signature" }
+    return nil
+}
+
+/// An offer the direct reader reads, against the generic reading of the same bytes before any of
+/// the task's checks (so whatever the fuzzer changes, and the hashes and signature no longer
+/// match, a misread still shows): the same executors and fields, H(task without taskId and
+/// signature), canonical bytes and H(intent.payload).
+private func checkPlainOfferRead(_ bytes: [UInt8]) {
+    guard let plain = PlainOffer(envelope: bytes) else { return }
+    do throws(DDEError) {
+        let envelope = try Envelope.decode(bytes)
+        expect(envelope.type == .computeTask, "PlainOffer read a \(envelope.type) envelope")
+        let offer = try FieldReader(envelope.payload, context: "compute_task")
+        try offer.only(["task", "executors"])
+        guard case .array(let items) = try offer.value("executors"), items.count <= TaskOffer.maxExecutors else {
+            fatalError("PlainOffer read executors the generic path refuses")
+        }
+        var executors: [PublicKey] = []
+        for item in items {
+            guard case .string(let hex) = item else { fatalError("PlainOffer read an executor that is not a string") }
+            executors.append(try PublicKey(hex: hex, field: "compute_task.executors"))
+        }
+        expect(executors == plain.executors, "the two offer readers read different executors")
+        let task = try offer.value("task")
+        let r = try FieldReader(task, context: "task")
+        let fields = try ComputeTask.Fields(r)
+        if let field = fieldDifference(plain.task.fields, fields) { fatalError("the two offer readers read different \(field)") }
+        expect(SHA256.hash(plain.task.unsigned) == ComputeTask.computeId(r.object), "the two offer readers hash different unsigned tasks")
+        expect(plain.task.bytes == task.canonicalBytes(), "the task bytes PlainOffer keeps are not the task's canonical bytes")
+        expect(plain.task.payloadHash == fields.intent.payload.hash, "PlainOffer's H(intent.payload) is wrong")
+    } catch {
+        fatalError("PlainOffer read an offer whose fields the generic path refuses: \(error.message)")
+    }
+}
+
 /// The direct readers of the delegation path's two messages (TaskOffer.readPlain(envelope:) on
 /// the executor, ComputeResult.readPlain(envelope:) on the requester) against the generic path
 /// (Envelope.decode and the payload's reader): they accept nothing it refuses, what they accept
 /// reads the same, and a task they read but refuse (its hashes, proof or signature) is refused by
 /// the generic path with the same status.
 private func checkDirectReaders(_ bytes: [UInt8]) {
+    checkPlainOfferRead(bytes)
     var envelope: Envelope?
     var envelopeStatus = Status.ok
     do throws(DDEError) {

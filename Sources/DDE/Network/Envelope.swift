@@ -145,6 +145,11 @@ public struct TaskOffer: Sendable {
 
     /// Whether `executor` is asked (listed, or nobody listed).
     public func isAddressed(to executor: PublicKey) -> Bool {
+        TaskOffer.isAddressed(executors, to: executor)
+    }
+
+    /// Whether an offer naming `executors` asks `executor` (listed, or nobody listed).
+    public static func isAddressed(_ executors: [PublicKey], to executor: PublicKey) -> Bool {
         executors.isEmpty || executors.contains(executor)
     }
 

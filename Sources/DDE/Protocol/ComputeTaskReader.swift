@@ -20,35 +20,49 @@ extension TaskOffer {
     /// above; nil when they are not (or hold another message): `Envelope.decode` and
     /// `TaskOffer(json:)` then decide. Throws what the task's checks refuse
     /// (`.inputHashMismatch`, the state-proof statuses, `.taskId`, `.taskSignature`), as
-    /// `TaskOffer(json:)` would.
+    /// `TaskOffer(json:)` would. `PlainOffer` is the same in two steps.
     public static func readPlain(envelope bytes: [UInt8], limits: JSONLimits = .default) throws(DDEError) -> TaskOffer? {
-        let read: Result<TaskOffer?, DDEError> = bytes.withUnsafeBytes { raw in
-            do throws(DDEError) {
-                return .success(try readPlain(raw, limits: limits))
-            } catch {
-                return .failure(error)
-            }
+        guard let plain = PlainOffer(envelope: bytes, limits: limits) else { return nil }
+        return try plain.checked()
+    }
+}
+
+/// A compute_task envelope read directly, before its task's checks: an executor sees the
+/// executors it names before the expensive checks (the state proof, the signature) and drops an
+/// offer for others unchecked.
+public struct PlainOffer {
+    public let executors: [PublicKey]
+    let task: PlainTask
+
+    /// The offer in `bytes` when they are in the plain form (see the top of the file); nil when
+    /// they are not.
+    public init?(envelope bytes: [UInt8], limits: JSONLimits = .default) {
+        let read: (executors: [PublicKey], task: PlainTask)? = bytes.withUnsafeBytes { raw in
+            // The structure is 4 deep (the capabilities and the state), a task has at most 17
+            // members and a signature's hex is 128 bytes: tighter limits take the generic path,
+            // which reports them.
+            guard raw.count <= limits.maxBytes, limits.maxDepth >= 4, limits.maxObjectKeys >= ComputeTask.fields.count,
+                  limits.maxArrayElements >= Capability.all.count, limits.maxStringBytes >= 128,
+                  let base = raw.baseAddress, raw.count > 0 else { return nil }
+            var reader = Parser(base: base.assumingMemoryBound(to: UInt8.self), count: raw.count, limits: limits)
+            return try? reader.readOfferEnvelope()
         }
-        return try read.get()
+        guard let read else { return nil }
+        executors = read.executors
+        task = read.task
     }
 
-    static func readPlain(_ bytes: UnsafeRawBufferPointer, limits: JSONLimits) throws(DDEError) -> TaskOffer? {
-        // The structure is 4 deep (the capabilities and the state), a task has at most 17 members
-        // and a signature's hex is 128 bytes: tighter limits take the generic path, which reports them.
-        guard bytes.count <= limits.maxBytes, limits.maxDepth >= 4, limits.maxObjectKeys >= ComputeTask.fields.count,
-              limits.maxArrayElements >= Capability.all.count, limits.maxStringBytes >= 128,
-              let base = bytes.baseAddress, bytes.count > 0 else { return nil }
-        var reader = Parser(base: base.assumingMemoryBound(to: UInt8.self), count: bytes.count, limits: limits)
-        let read: (executors: [PublicKey], task: PlainTask)
-        do throws(DDEError) {
-            read = try reader.readOfferEnvelope()
-        } catch {
-            return nil
-        }
-        let plain = read.task
+    /// Whether `executor` is asked (`TaskOffer.isAddressed(to:)`).
+    public func isAddressed(to executor: PublicKey) -> Bool {
+        TaskOffer.isAddressed(executors, to: executor)
+    }
+
+    /// The offer, its task checked as `TaskOffer(json:)` checks it; throws what the checks refuse.
+    public func checked() throws(DDEError) -> TaskOffer {
+        let plain = task
         let task = try ComputeTask(checking: plain.fields, payloadHash: plain.payloadHash, parsed: nil,
                                    bytes: plain.bytes) { SHA256.hash(plain.unsigned) }
-        return TaskOffer(task: task, executors: read.executors)
+        return TaskOffer(task: task, executors: executors)
     }
 }
 
@@ -70,6 +84,12 @@ private let requiredTaskKeys: UInt32 = (1 << 17 - 1) & ~(1 << 5 | 1 << 7)
 extension Parser {
     /// `{"payload":{"executors":[…],"task":{…}},"type":"compute_task","v":1}`, nothing around it.
     mutating func readOfferEnvelope() throws(DDEError) -> (executors: [PublicKey], task: PlainTask) {
+        // The end first: an input plain but for its last bytes is not read (a task's proof can be
+        // up to a MiB of base64) before the generic parser reads it again.
+        let suffix: StaticString = #"},"type":"compute_task","v":1}"#
+        let n = suffix.utf8CodeUnitCount, end = suffix.utf8Start
+        guard count > n else { throw notPlain }
+        for i in 0..<n where base[count - n + i] != end[i] { throw notPlain }
         try expectLiteral(#"{"payload":{"executors":["#)
         var executors: [PublicKey] = []
         if pos < count && base[pos] == UInt8(ascii: "]") {
@@ -83,7 +103,7 @@ extension Parser {
         }
         try expectLiteral(#","task":"#)
         let task = try readTask()
-        try expectLiteral(#"},"type":"compute_task","v":1}"#)
+        try expectLiteral(suffix)
         guard pos == count else { throw notPlain }
         return (executors, task)
     }
