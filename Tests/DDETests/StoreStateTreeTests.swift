@@ -72,6 +72,10 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         let (root, entries, proof) = try store.stateProof("wallet", keys: keys)
         XCTAssertEqual(root, try store.dappRoot("wallet"))
         XCTAssertEqual(entries.map { $0.value }, [Array("7".utf8), Array("150".utf8), nil])
+        // Repeated keys are read once, where they first occur.
+        let repeated = try store.stateProof("wallet", keys: [keys[1], keys[0], keys[1], keys[2], keys[0]])
+        XCTAssertEqual(repeated.entries.map { $0.key }, [keys[1], keys[0], keys[2]])
+        XCTAssertEqual(repeated.proof, proof)
         let proven = try ProvenState(proof: proof, entries: entries, root: root)
         let next = ["acct7": "0", "acct150": nil, "nobody": "57"] as [String: String?]
         var map = [[UInt8]: [UInt8]?]()

@@ -15,3 +15,15 @@ func sortedByIndex<T>(_ items: [T], by less: (T, T) -> Bool) -> [T] {
 func sortByIndex<T>(_ items: inout [T], by less: (T, T) -> Bool) {
     items = sortedByIndex(items, by: less)
 }
+
+/// `keys` without repeats, each where it first occurs: by one sort of the indices, instead of a
+/// Set of byte arrays (whose specialisation costs more Embedded code than this).
+func firstOccurrences(_ keys: [[UInt8]]) -> [[UInt8]] {
+    var order = Array(keys.indices)
+    order.sort { a, b in bytesLess(keys[a], keys[b]) || (keys[a] == keys[b] && a < b) }
+    var keep = [Bool](repeating: false, count: keys.count)
+    for i in order.indices where i == 0 || keys[order[i - 1]] != keys[order[i]] { keep[order[i]] = true }
+    var out = [[UInt8]]()
+    for i in keys.indices where keep[i] { out.append(keys[i]) }
+    return out
+}

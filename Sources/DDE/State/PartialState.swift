@@ -26,9 +26,7 @@ public struct PartialState: Sendable {
     /// The state of `map` (the whole state, in memory) for `keys`: their entries and proof.
     public init(map: StateMap, keys: [[UInt8]]) {
         let tree = StateTree(map)
-        var seen = Set<[UInt8]>()
-        var entries = [(key: [UInt8], value: [UInt8]?)]()
-        for k in keys where seen.insert(k).inserted { entries.append((k, map[keyBytes: k])) }
+        let entries = firstOccurrences(keys).map { k in (key: k, value: map[keyBytes: k]) }
         // Made from the map itself: it holds without being checked again.
         let proof = tree.proof(keys: keys)
         self.entries = sortedByIndex(entries) { bytesLess($0.key, $1.key) }

@@ -244,6 +244,18 @@ final class SQLiteDatabase: @unchecked Sendable {
         }
     }
 
+    /// Opens a read transaction (BEGIN DEFERRED) unless one is open on this connection: reads
+    /// made before `endRead` see one snapshot of the file (another process's commit cannot land
+    /// between them) and share one WAL read lock instead of taking one per statement. Returns
+    /// whether it opened one, to be ended with `end(nested: false)` (nothing was written: ending it
+    /// only releases the snapshot). Called with the lock held; the reads must not write.
+    func beginRead() throws(DDEError) -> Bool {
+        if transactionDepth > 0 { return false }
+        try execute("BEGIN")
+        transactionDepth = 1
+        return true
+    }
+
     /// Opens the transaction, or a savepoint inside the open one (true). Called with the lock held.
     private func begin() throws(DDEError) -> Bool {
         if transactionDepth > 0 {
@@ -272,7 +284,7 @@ final class SQLiteDatabase: @unchecked Sendable {
     }
 
     /// After `body` returned: releases the savepoint or commits (a failed COMMIT rolls back).
-    private func end(nested: Bool) throws(DDEError) {
+    func end(nested: Bool) throws(DDEError) {
         if nested {
             defer { transactionDepth -= 1 }
             do throws(DDEError) {

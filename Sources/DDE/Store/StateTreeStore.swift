@@ -409,13 +409,15 @@ extension Store {
     /// The entries in the order of `keys` (repeats dropped) and the partial state.
     private func read(_ dappId: String, keys: [[UInt8]]) throws(DDEError) -> (entries: [(key: [UInt8], value: [UInt8]?)], state: PartialState) {
         try database.withLock { () throws(DDEError) -> (entries: [(key: [UInt8], value: [UInt8]?)], state: PartialState) in
+            // One snapshot: the root, the chunks and the values of the same commit.
+            let opened = try database.beginRead()
+            defer { if opened { try? database.end(nested: false) } }
             let dapp = Array(dappId.utf8)
             let root = try dappRoot(dappId)
             let paths = StateProof.provenPaths(keys)
             let tree = try StoredTree(database: database, table: .live, dapp: dapp).load(paths: paths)
             var entries = [(key: [UInt8], value: [UInt8]?)]()
-            var seen = Set<[UInt8]>()
-            for k in keys where seen.insert(k).inserted { entries.append((k, try dappValue(dappId, key: k))) }
+            for k in firstOccurrences(keys) { entries.append((k, try dappValue(dappId, key: k))) }
             return (entries, PartialState(unchecked: entries, proof: StateProof(root: root, tree: tree, proven: paths)))
         }
     }
