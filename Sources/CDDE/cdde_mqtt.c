@@ -900,7 +900,8 @@ static void *connect_thread(void *arg) {
 }
 
 // `force`: cancel libmosquitto's thread instead of waiting for it (what mosquitto_destroy itself
-// does to a thread still running).
+// does to a thread still running). TLS only: over plain TCP network_thread is always joined (it
+// ends within one turn).
 static void close_now(cdde_mqtt *m, bool force) {
     // A clean DISCONNECT: the broker keeps the session (clean_session false) for the next run.
     if (m->own_loop) {
@@ -1269,8 +1270,8 @@ int cdde_mqtt_unsubscribe(cdde_mqtt *m, const char *filter, char *err, size_t er
 
 // Plain TCP: while the queue is empty, the receiving thread runs the network loop's turns itself
 // (one receiver at a time; the network thread waits meanwhile), so that a message read from the
-// socket is handled in the thread that wants it, without waking another (about 27 us a message,
-// BENCHMARKS.md). Until `deadline_ms` on CLOCK_MONOTONIC, a message queued, the connection lost or
+// socket is handled in the thread that wants it, without waking another (about 23 us a message,
+// BENCHMARKS.md, Network). Until `deadline_ms` on CLOCK_MONOTONIC, a message queued, the connection lost or
 // the handle closing. Caller holds m->lock; held again on return.
 static void receive_turns(cdde_mqtt *m, int64_t deadline_ms) {
     m->receiver_polls = 1;

@@ -143,58 +143,6 @@ public struct ComputeTask: Sendable {
         var timestamp: UInt64
         var limits: ExecutionLimits
         var signature: Signature
-
-        /// Schema and encodings, field by field.
-        init(_ r: FieldReader) throws(DDEError) {
-            try r.only(ComputeTask.fields)
-            taskVersion = try r.integer("taskVersion")
-            guard taskVersion == ComputeTask.wholeStateVersion || taskVersion == ComputeTask.version else {
-                throw DDEError(.version, "task.taskVersion is \(taskVersion); this dde knows 1 and 2")
-            }
-            taskId = try r.digest("taskId")
-            intent = try Intent(json: try r.value("intent"))
-            dappId = try r.string("dappId", maxBytes: ComputeTask.maxDappIdBytes)
-            guard !dappId.isEmpty else { throw DDEError(.schema, "task.dappId must not be empty") }
-            dappCodeHash = try r.digest("dappCodeHash")
-            requiredCapabilities = try r.capabilities("requiredCapabilities")
-            inputHash = try r.digest("inputHash")
-            previousStateRoot = try r.digest("previousStateRoot")
-            if taskVersion == ComputeTask.wholeStateVersion {
-                guard !r.has("stateProof") else { throw DDEError(.schema, "task: unknown field \"stateProof\" in a version 1 task") }
-                wholeState = r.has("state") ? try StateMap(json: try r.value("state"), field: "task.state") : nil
-                partialRead = nil
-            } else {
-                wholeState = nil
-                partialRead = try PartialState.read(state: try r.value("state"), proof: try r.value("stateProof"), field: "task")
-            }
-            requesterPublicKey = try r.publicKey("requesterPublicKey")
-            timestamp = try r.integer("timestamp")
-            limits = ExecutionLimits(
-                maxExecutionSteps: try r.integer("maxExecutionSteps"), maxFuel: try r.integer("maxFuel"),
-                maxExecutionTime: try r.optionalInteger("maxExecutionTime"),
-                maxMemoryUsage: try r.optionalInteger("maxMemoryUsage"))
-            signature = try r.signature("signature")
-        }
-
-        init(taskVersion: UInt64, taskId: Digest, intent: Intent, dappId: String, dappCodeHash: Digest,
-             requiredCapabilities: [String], inputHash: Digest, previousStateRoot: Digest, wholeState: StateMap?,
-             partialRead: (entries: [(key: [UInt8], value: [UInt8]?)], proof: [UInt8])?, requesterPublicKey: PublicKey,
-             timestamp: UInt64, limits: ExecutionLimits, signature: Signature) {
-            self.taskVersion = taskVersion
-            self.taskId = taskId
-            self.intent = intent
-            self.dappId = dappId
-            self.dappCodeHash = dappCodeHash
-            self.requiredCapabilities = requiredCapabilities
-            self.inputHash = inputHash
-            self.previousStateRoot = previousStateRoot
-            self.wholeState = wholeState
-            self.partialRead = partialRead
-            self.requesterPublicKey = requesterPublicKey
-            self.timestamp = timestamp
-            self.limits = limits
-            self.signature = signature
-        }
     }
 
     /// The checks that need several fields, in the protocol's order: inputHash, the state against
@@ -257,4 +205,39 @@ public struct ComputeTask: Sendable {
 
     /// Canonical (RFC 8785) bytes: what is sent and stored.
     public var canonicalBytes: [UInt8] { knownBytes ?? json.canonicalBytes() }
+}
+
+// In an extension, so that Swift still makes Fields' memberwise init (the direct reader's).
+extension ComputeTask.Fields {
+    /// Schema and encodings, field by field.
+    init(_ r: FieldReader) throws(DDEError) {
+        try r.only(ComputeTask.fields)
+        taskVersion = try r.integer("taskVersion")
+        guard taskVersion == ComputeTask.wholeStateVersion || taskVersion == ComputeTask.version else {
+            throw DDEError(.version, "task.taskVersion is \(taskVersion); this dde knows 1 and 2")
+        }
+        taskId = try r.digest("taskId")
+        intent = try Intent(json: try r.value("intent"))
+        dappId = try r.string("dappId", maxBytes: ComputeTask.maxDappIdBytes)
+        guard !dappId.isEmpty else { throw DDEError(.schema, "task.dappId must not be empty") }
+        dappCodeHash = try r.digest("dappCodeHash")
+        requiredCapabilities = try r.capabilities("requiredCapabilities")
+        inputHash = try r.digest("inputHash")
+        previousStateRoot = try r.digest("previousStateRoot")
+        if taskVersion == ComputeTask.wholeStateVersion {
+            guard !r.has("stateProof") else { throw DDEError(.schema, "task: unknown field \"stateProof\" in a version 1 task") }
+            wholeState = r.has("state") ? try StateMap(json: try r.value("state"), field: "task.state") : nil
+            partialRead = nil
+        } else {
+            wholeState = nil
+            partialRead = try PartialState.read(state: try r.value("state"), proof: try r.value("stateProof"), field: "task")
+        }
+        requesterPublicKey = try r.publicKey("requesterPublicKey")
+        timestamp = try r.integer("timestamp")
+        limits = ExecutionLimits(
+            maxExecutionSteps: try r.integer("maxExecutionSteps"), maxFuel: try r.integer("maxFuel"),
+            maxExecutionTime: try r.optionalInteger("maxExecutionTime"),
+            maxMemoryUsage: try r.optionalInteger("maxMemoryUsage"))
+        signature = try r.signature("signature")
+    }
 }

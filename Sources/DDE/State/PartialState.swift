@@ -66,7 +66,8 @@ public struct PartialState: Sendable {
 
     /// The root of the whole state after `writes`, from the proof alone. A write to a key the
     /// state does not carry is refused (`.stateKeyOutside`, naming the key).
-    /// (The executor's and `Verifier.verify`'s: no folded tree is kept, and no writes, no work.)
+    /// (The executor's: no folded tree is kept, and no writes, no work. `Verifier.verify` folds
+    /// the tree even when nobody commits it: see `applied`.)
     public func root(applying writes: StateWrites) throws(DDEError) -> Digest {
         try checkCarried(writes)
         return try proven.root(applying: writes)
