@@ -66,8 +66,8 @@ public struct PartialState: Sendable {
 
     /// The root of the whole state after `writes`, from the proof alone. A write to a key the
     /// state does not carry is refused (`.stateKeyOutside`, naming the key).
-    /// (The executor's: no folded tree is kept, and no writes, no work. `Verifier.verify` folds
-    /// the tree even when nobody commits it: see `applied`.)
+    /// (The executor's and a verification that commits nothing: no folded tree is kept, and no
+    /// writes, no work.)
     public func root(applying writes: StateWrites) throws(DDEError) -> Digest {
         try checkCarried(writes)
         return try proven.root(applying: writes)

@@ -119,17 +119,12 @@ public enum Verifier {
 
     /// `proofSignedHash`, `stateWritesHash` and `resultHash`, when given, are H(proof without
     /// signature), H(stateWrites) and H(result) of `result`, computed by the reader from the input.
-    /// `signatureVerified`: as for `verified`. `applied`: set to check 8's folded tree (v2).
+    /// `signatureVerified`: as for `verified`. `applied`: when given, set to check 8's folded tree
+    /// (v2), which a commit writes; without it check 8 keeps no tree (a verification that commits
+    /// nothing: the C API's, verifyChain's replay).
     static func verify(task: ComputeTask, result: ComputeResult, policy: VerifyPolicy, proofSignedHash: Digest?,
-                       stateWritesHash: Digest?, resultHash: Digest?) throws(DDEError) -> Verdict {
-        var applied: FoldedNode?
-        return try verify(task: task, result: result, policy: policy, proofSignedHash: proofSignedHash,
-                          stateWritesHash: stateWritesHash, resultHash: resultHash, signatureVerified: false, applied: &applied)
-    }
-
-    static func verify(task: ComputeTask, result: ComputeResult, policy: VerifyPolicy, proofSignedHash: Digest?,
-                       stateWritesHash: Digest?, resultHash: Digest?, signatureVerified: Bool,
-                       applied: inout FoldedNode?) throws(DDEError) -> Verdict {
+                       stateWritesHash: Digest?, resultHash: Digest?, signatureVerified: Bool = false,
+                       applied: UnsafeMutablePointer<FoldedNode?>? = nil) throws(DDEError) -> Verdict {
         let proof = result.proof
 
         try checkTaskFields(task: task, proof: proof)
@@ -153,9 +148,13 @@ public enum Verifier {
             // v2: from the task's proof and the writes alone (section 6.2); every written key
             // must be one the task carries.
             do throws(DDEError) {
-                let tree = try partial.applied(result.stateWrites)
-                next = tree.subtree.hash
-                applied = tree
+                if let applied {
+                    let tree = try partial.applied(result.stateWrites)
+                    next = tree.subtree.hash
+                    applied.pointee = tree
+                } else {
+                    next = try partial.root(applying: result.stateWrites)
+                }
             } catch {
                 throw DDEError(.nextStateRoot, "the result writes state key \"\(error.detail)\", which the task does not carry")
             }
