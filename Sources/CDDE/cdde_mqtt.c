@@ -357,6 +357,14 @@ static void wake_poller(cdde_mqtt *m) {
     wake_receiver(m);
 }
 
+// After a packet was written under m->io by this thread: releases m->io, and what the socket did
+// not take at once (a full send buffer) whichever thread polls the socket writes.
+static void io_unlock_and_wake(cdde_mqtt *m) {
+    int pending = m->own_loop && mosq.want_write(m->client);
+    pthread_mutex_unlock(&m->io);
+    if (pending) wake_poller(m);
+}
+
 static void on_connect(struct mosquitto *client, void *context, int rc, int flags) {
     cdde_mqtt *m = context;
     pthread_mutex_lock(&m->lock);
@@ -1179,10 +1187,7 @@ int cdde_mqtt_publish(cdde_mqtt *m, const char *topic, const uint8_t *payload, s
     if (rc == CDDE_MOSQ_ERR_NO_CONN) rc = CDDE_MOSQ_ERR_SUCCESS;
     if (rc == CDDE_MOSQ_ERR_SUCCESS) m->unacked++;
     pthread_mutex_unlock(&m->lock);
-    // What the socket did not take at once (a full send buffer) the network thread writes.
-    int pending = m->own_loop && mosq.want_write(m->client);
-    pthread_mutex_unlock(&m->io);
-    if (pending) wake_poller(m);
+    io_unlock_and_wake(m);
     if (rc != CDDE_MOSQ_ERR_SUCCESS) {
         put_error(err, err_cap, "publishing to %.200s failed: %s", topic, mosq_error(rc));
         return -1;
@@ -1192,7 +1197,6 @@ int cdde_mqtt_publish(cdde_mqtt *m, const char *topic, const uint8_t *payload, s
 
 // Caller holds m->io (the packet may be written in this thread).
 static int subscribe_io(cdde_mqtt *m, const char *filter, char *err, size_t err_cap) {
-    if (m == NULL || filter == NULL) { put_error(err, err_cap, "invalid arguments to cdde_mqtt_subscribe"); return -1; }
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < m->filter_count; i++) {
         if (strcmp(m->filters[i], filter) == 0) { pthread_mutex_unlock(&m->lock); return 0; }
@@ -1217,7 +1221,6 @@ static int subscribe_io(cdde_mqtt *m, const char *filter, char *err, size_t err_
 
 // Caller holds m->io (the packet may be written in this thread).
 static int unsubscribe_io(cdde_mqtt *m, const char *filter, char *err, size_t err_cap) {
-    if (m == NULL || filter == NULL) { put_error(err, err_cap, "invalid arguments to cdde_mqtt_unsubscribe"); return -1; }
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < m->filter_count; i++) {
         if (strcmp(m->filters[i], filter) == 0) {
@@ -1252,9 +1255,7 @@ int cdde_mqtt_subscribe(cdde_mqtt *m, const char *filter, char *err, size_t err_
     if (m == NULL || filter == NULL) { put_error(err, err_cap, "invalid arguments to cdde_mqtt_subscribe"); return -1; }
     pthread_mutex_lock(&m->io);
     int rc = subscribe_io(m, filter, err, err_cap);
-    int pending = m->own_loop && mosq.want_write(m->client);
-    pthread_mutex_unlock(&m->io);
-    if (pending) wake_poller(m);
+    io_unlock_and_wake(m);
     return rc;
 }
 
@@ -1262,9 +1263,7 @@ int cdde_mqtt_unsubscribe(cdde_mqtt *m, const char *filter, char *err, size_t er
     if (m == NULL || filter == NULL) { put_error(err, err_cap, "invalid arguments to cdde_mqtt_unsubscribe"); return -1; }
     pthread_mutex_lock(&m->io);
     int rc = unsubscribe_io(m, filter, err, err_cap);
-    int pending = m->own_loop && mosq.want_write(m->client);
-    pthread_mutex_unlock(&m->io);
-    if (pending) wake_poller(m);
+    io_unlock_and_wake(m);
     return rc;
 }
 
