@@ -100,9 +100,9 @@ extension Store {
             let writes = verified.result.stateWrites
             let stored = StoredTree(database: database, table: .live, dapp: dappKey)
             let tree: Digest
-            if let proven = task.partialState?.proven, let applied = verified.applied,
-               !writes.entries.contains(where: { $0.value == nil }) {
-                tree = try stored.store(old: proven.tree, new: applied, removing: false)
+            // (Only a v2 task's verification carries check 8's applied tree.)
+            if let applied = verified.applied, !writes.entries.contains(where: { $0.value == nil }) {
+                tree = try stored.store(applied, replacing: nil)
             } else {
                 tree = try stored.apply(root: current, writes: writes)
             }

@@ -253,18 +253,19 @@ struct StoredTree {
         }
     }
 
-    /// Writes `new` (the loaded or proven `old` with writes applied, canonical, folded) back: the chunks
-    /// it shows are rewritten where their bodies change, the chunks `old` shows that `new` no
-    /// longer has are deleted. Slots that `new` gives by hash only are copied from the stored
-    /// chunk, which must agree with that hash. Returns the new root. `removing`: false when the
-    /// writes only set keys, so that no chunk `old` shows can go (a set only adds nodes).
-    func store(old: PartialNode, new: FoldedNode, removing: Bool) throws(DDEError) -> Digest {
-        try store(old: old, new: new, removing: removing, Rows())
+    /// Writes `new` (a loaded or proven tree with writes applied, canonical, folded) back: the
+    /// chunks it shows are rewritten where their bodies change, and the chunks `replacing` (the
+    /// tree before the writes) shows that `new` no longer has are deleted; nil when the writes
+    /// only set keys, so that no chunk can go (a set only adds nodes). Slots that `new` gives by
+    /// hash only are copied from the stored chunk, which must agree with that hash. Returns the
+    /// new root.
+    func store(_ new: FoldedNode, replacing old: PartialNode?) throws(DDEError) -> Digest {
+        try store(new, replacing: old, Rows())
     }
 
-    private func store(old: PartialNode, new: FoldedNode, removing: Bool, _ rows: Rows) throws(DDEError) -> Digest {
+    private func store(_ new: FoldedNode, replacing old: PartialNode?, _ rows: Rows) throws(DDEError) -> Digest {
         var before = [[UInt8]]()
-        if removing { StoredTree.chunkPositions(old, depth: 0, prefix: TreePosition.origin, into: &before) }
+        if let old { StoredTree.chunkPositions(old, depth: 0, prefix: TreePosition.origin, into: &before) }
         var after = [[UInt8]: [UInt8]]()
         let top: Subtree
         switch new {
@@ -376,7 +377,7 @@ struct StoredTree {
         for w in writes.entries {
             new = new.writing(StateTreeHash.path(w.key), w.value.map { SHA256.hash($0) }, depth: 0)
         }
-        return try store(old: old, new: new.normalized().folded(), removing: true, rows)
+        return try store(new.normalized().folded(), replacing: old, rows)
     }
 
     /// Builds the dApp's tree in `table` from its whole state (the migration to schema 3, and
@@ -385,7 +386,7 @@ struct StoredTree {
         let tree = StateTree(leaves: state.map { (path: StateTreeHash.path($0.key), valueHash: SHA256.hash($0.value)) })
         let rows = Rows()
         rows.none = true
-        return try store(old: .empty, new: tree.fullTree().folded(), removing: false, rows)
+        return try store(tree.fullTree().folded(), replacing: nil, rows)
     }
 
 }
