@@ -78,24 +78,40 @@ __asm__(".symver dlerror, dlerror@GLIBC_2.17");
 // it, else they are declared here.
 enum {
     CDDE_MOSQ_ERR_SUCCESS = 0,
+    CDDE_MOSQ_ERR_NOMEM = 1,
+    CDDE_MOSQ_ERR_PROTOCOL = 2,
     CDDE_MOSQ_ERR_INVAL = 3,
     CDDE_MOSQ_ERR_NO_CONN = 4,
+    CDDE_MOSQ_ERR_NOT_FOUND = 6,
     CDDE_MOSQ_ERR_TLS = 8,
+    CDDE_MOSQ_ERR_PAYLOAD_SIZE = 9,
     CDDE_MOSQ_ERR_NOT_SUPPORTED = 10,
+    CDDE_MOSQ_ERR_AUTH = 11,
+    CDDE_MOSQ_ERR_ACL_DENIED = 12,
+    CDDE_MOSQ_ERR_UNKNOWN = 13,
     CDDE_MOSQ_ERR_ERRNO = 14,
     CDDE_MOSQ_ERR_EAI = 15,
+    CDDE_MOSQ_ERR_PROXY = 16,
     CDDE_MOSQ_OPT_TCP_NODELAY = 11,
     CDDE_MOSQ_LOG_ERR = 8,
 };
 #if __has_include(<mosquitto.h>)
 #include <mosquitto.h>
 _Static_assert((int)MOSQ_OPT_TCP_NODELAY == (int)CDDE_MOSQ_OPT_TCP_NODELAY, "mosquitto.h disagrees");
+_Static_assert((int)MOSQ_ERR_NOMEM == (int)CDDE_MOSQ_ERR_NOMEM, "mosquitto.h disagrees");
+_Static_assert((int)MOSQ_ERR_PROTOCOL == (int)CDDE_MOSQ_ERR_PROTOCOL, "mosquitto.h disagrees");
 _Static_assert((int)MOSQ_ERR_INVAL == (int)CDDE_MOSQ_ERR_INVAL, "mosquitto.h disagrees");
 _Static_assert((int)MOSQ_ERR_NO_CONN == (int)CDDE_MOSQ_ERR_NO_CONN, "mosquitto.h disagrees");
+_Static_assert((int)MOSQ_ERR_NOT_FOUND == (int)CDDE_MOSQ_ERR_NOT_FOUND, "mosquitto.h disagrees");
 _Static_assert((int)MOSQ_ERR_TLS == (int)CDDE_MOSQ_ERR_TLS, "mosquitto.h disagrees");
+_Static_assert((int)MOSQ_ERR_PAYLOAD_SIZE == (int)CDDE_MOSQ_ERR_PAYLOAD_SIZE, "mosquitto.h disagrees");
 _Static_assert((int)MOSQ_ERR_NOT_SUPPORTED == (int)CDDE_MOSQ_ERR_NOT_SUPPORTED, "mosquitto.h disagrees");
+_Static_assert((int)MOSQ_ERR_AUTH == (int)CDDE_MOSQ_ERR_AUTH, "mosquitto.h disagrees");
+_Static_assert((int)MOSQ_ERR_ACL_DENIED == (int)CDDE_MOSQ_ERR_ACL_DENIED, "mosquitto.h disagrees");
+_Static_assert((int)MOSQ_ERR_UNKNOWN == (int)CDDE_MOSQ_ERR_UNKNOWN, "mosquitto.h disagrees");
 _Static_assert((int)MOSQ_ERR_ERRNO == (int)CDDE_MOSQ_ERR_ERRNO, "mosquitto.h disagrees");
 _Static_assert((int)MOSQ_ERR_EAI == (int)CDDE_MOSQ_ERR_EAI, "mosquitto.h disagrees");
+_Static_assert((int)MOSQ_ERR_PROXY == (int)CDDE_MOSQ_ERR_PROXY, "mosquitto.h disagrees");
 _Static_assert(MOSQ_LOG_ERR == CDDE_MOSQ_LOG_ERR, "mosquitto.h disagrees");
 #else
 struct mosquitto;
@@ -285,7 +301,6 @@ struct cdde_mqtt {
     int stopping;             // close: network_thread ends (under `lock`)
     int receiver_polls;       // a receiving thread runs the loop's turns itself (under `lock`)
     int receiver_turn;        // ... and is inside one now (under `io`)
-    int receivers_waiting;    // receivers waiting on `arrived` (under `lock`)
     pthread_cond_t loop_free; // network_thread waits on it while a receiver runs the turns
     unsigned int reconnect_max; // seconds between reconnects at most
     // Connecting (cdde_mqtt_open and the connecting thread, under `lock`).
@@ -478,6 +493,13 @@ static void on_message(struct mosquitto *client, void *context, const struct mos
 
 // Absolute CLOCK_REALTIME deadline `ms` from now (pthread_cond_timedwait's clock; a monotonic
 // condition clock would need pthread_condattr_setclock, which old glibc keeps in libpthread).
+// Milliseconds on CLOCK_MONOTONIC (the receive deadlines: a wall-clock step must not end a wait).
+static int64_t monotonic_ms(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 static struct timespec deadline_after(int ms) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -797,8 +819,10 @@ static char *copy_or_null(const char *text) { return text ? strdup(text) : NULL;
 // What ends mosquitto_loop_forever (libmosquitto 1.6 and 2.0) rather than a reconnect.
 static int loop_error_is_final(int rc) {
     switch (rc) {
-    case 1: case 2: case 3: case 6: case 8: case 9: case 10: case 11: case 12: case 13: case 15: case 16:
-        return 1;  // NOMEM PROTOCOL INVAL NOT_FOUND TLS PAYLOAD_SIZE NOT_SUPPORTED AUTH ACL_DENIED UNKNOWN EAI PROXY
+    case CDDE_MOSQ_ERR_NOMEM: case CDDE_MOSQ_ERR_PROTOCOL: case CDDE_MOSQ_ERR_INVAL: case CDDE_MOSQ_ERR_NOT_FOUND:
+    case CDDE_MOSQ_ERR_TLS: case CDDE_MOSQ_ERR_PAYLOAD_SIZE: case CDDE_MOSQ_ERR_NOT_SUPPORTED: case CDDE_MOSQ_ERR_AUTH:
+    case CDDE_MOSQ_ERR_ACL_DENIED: case CDDE_MOSQ_ERR_UNKNOWN: case CDDE_MOSQ_ERR_EAI: case CDDE_MOSQ_ERR_PROXY:
+        return 1;
     default:
         return 0;
     }
@@ -1277,9 +1301,7 @@ static void receive_turns(cdde_mqtt *m, int64_t deadline_ms) {
     pthread_mutex_unlock(&m->lock);
     wake_network_thread(m);  // out of its poll, to wait on loop_free
     for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        int64_t left = deadline_ms - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        int64_t left = deadline_ms - monotonic_ms();
         if (left <= 0) break;
         int stop = 0;
         int rc = loop_turn(m, left > 1000 ? 1000 : (int)left, 1, &stop);
@@ -1291,18 +1313,17 @@ static void receive_turns(cdde_mqtt *m, int64_t deadline_ms) {
     }
     pthread_mutex_lock(&m->lock);
     m->receiver_polls = 0;
-    // Another receiver waiting on `arrived` takes the turns over (else nobody would read the
-    // socket until the network thread looks again).
-    if (m->receivers_waiting > 0) pthread_cond_signal(&m->arrived);
+    // Another receiver waiting on `arrived`, if any, takes the turns over (else nobody would read
+    // the socket until the network thread looks again). Without waiters the signal is no syscall.
+    pthread_cond_signal(&m->arrived);
 }
 
 cdde_mqtt_message *cdde_mqtt_receive(cdde_mqtt *m, int timeout_ms) {
     if (m == NULL) return NULL;
     pthread_mutex_lock(&m->lock);
     if (m->head == NULL && timeout_ms > 0) {
-        struct timespec deadline = deadline_after(timeout_ms), now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        int64_t until = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms;
+        struct timespec deadline = deadline_after(timeout_ms);
+        int64_t until = monotonic_ms() + timeout_ms;
         int may_turn = 1;  // again only once woken: no spinning when the turns end early
         while (m->head == NULL) {
             if (may_turn && m->own_loop && m->loop_running && m->connected && !m->receiver_polls && !m->stopping) {
@@ -1312,9 +1333,7 @@ cdde_mqtt_message *cdde_mqtt_receive(cdde_mqtt *m, int timeout_ms) {
                 // waiting below).
                 if (m->head != NULL) break;
             }
-            m->receivers_waiting++;
             int timed_out = pthread_cond_timedwait(&m->arrived, &m->lock, &deadline) == ETIMEDOUT;
-            m->receivers_waiting--;
             if (timed_out) break;
             may_turn = 1;
         }
