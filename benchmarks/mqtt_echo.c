@@ -81,6 +81,31 @@ static struct mosquitto *client(const char *id, int port, const char *topic, int
     return m;
 }
 
+// Waits at most 5 s until *counter (under `lock`, counted by a callback) reaches `want`: the
+// pinger's own loop runs in this thread (its callbacks too), or libmosquitto's thread signals.
+static int wait_for(struct mosquitto *ping, int threaded, const int *counter, int want) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 5;
+    int ok = 1;
+    pthread_mutex_lock(&lock);
+    while (ok && *counter < want) {
+        if (!threaded) {
+            pthread_mutex_unlock(&lock);
+            if (mosquitto_loop(ping, 100, 1) != MOSQ_ERR_SUCCESS) { fprintf(stderr, "pinger lost\n"); exit(1); }
+            pthread_mutex_lock(&lock);
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            ok = now.tv_sec <= deadline.tv_sec;
+        } else {
+            ok = pthread_cond_timedwait(&replied, &lock, &deadline) == 0;
+        }
+    }
+    ok = *counter >= want;
+    pthread_mutex_unlock(&lock);
+    return ok;
+}
+
 static int compare(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -113,21 +138,7 @@ int main(int argc, char **argv) {
     double *samples = calloc((size_t)count, sizeof *samples);
     struct mosquitto *echo = client("bench-echo", port, "bench/request", 1, on_request);
     struct mosquitto *ping = client("bench-ping", port, "bench/reply", threaded, on_reply);
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 5;
-    pthread_mutex_lock(&lock);
-    while (subscribed < 2) {
-        if (!threaded) {
-            pthread_mutex_unlock(&lock);
-            if (mosquitto_loop(ping, 100, 1) != MOSQ_ERR_SUCCESS) { fprintf(stderr, "pinger lost\n"); return 1; }
-            pthread_mutex_lock(&lock);
-            struct timespec now;
-            clock_gettime(CLOCK_REALTIME, &now);
-            if (now.tv_sec > deadline.tv_sec) { fprintf(stderr, "no SUBACK\n"); return 1; }
-        } else if (pthread_cond_timedwait(&replied, &lock, &deadline) != 0) { fprintf(stderr, "no SUBACK\n"); return 1; }
-    }
-    pthread_mutex_unlock(&lock);
+    if (!wait_for(ping, threaded, &subscribed, 2)) { fprintf(stderr, "no SUBACK\n"); return 1; }
 
     int warmup = count / 10;
     for (int i = -warmup; i < count; i++) {
@@ -141,21 +152,7 @@ int main(int argc, char **argv) {
         if (busy_us > 0) work(busy_us);
         double t0 = now_us();
         mosquitto_publish(ping, NULL, "bench/request", (int)request_bytes, request, 1, false);
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += 5;
-        pthread_mutex_lock(&lock);
-        while (replies < want) {
-            if (!threaded) {
-                // on_reply runs in this thread, inside mosquitto_loop.
-                pthread_mutex_unlock(&lock);
-                if (mosquitto_loop(ping, 5000, 1) != MOSQ_ERR_SUCCESS) { fprintf(stderr, "pinger lost\n"); return 1; }
-                pthread_mutex_lock(&lock);
-                struct timespec now;
-                clock_gettime(CLOCK_REALTIME, &now);
-                if (now.tv_sec > deadline.tv_sec) { fprintf(stderr, "reply lost\n"); return 1; }
-            } else if (pthread_cond_timedwait(&replied, &lock, &deadline) != 0) { fprintf(stderr, "reply lost\n"); return 1; }
-        }
-        pthread_mutex_unlock(&lock);
+        if (!wait_for(ping, threaded, &replies, want)) { fprintf(stderr, "reply lost\n"); return 1; }
         if (i >= 0) samples[i] = now_us() - t0 - (double)serve_us;
     }
     qsort(samples, (size_t)count, sizeof *samples, compare);
