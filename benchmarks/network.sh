@@ -103,12 +103,7 @@ unset DDE_TRACE
 # as long as the raw durable transaction takes (a requester waits for its fsync) and works as
 # long as its other raw steps take (state read, task and receipt signatures, the result's check,
 # the proof hashes) before the next request. All from the 1-executor row just measured.
-pace=$(python3 -c '
-import json, sys
-r, ex = json.loads(sys.argv[1]), float(sys.argv[2])
-serve = ex + r["rawVerifyUs"]
-busy = r["rawReadP50Us"] + 2 * r["rawSignUs"] + r["needed"] * r["rawVerifyUs"] + r["proofHashes"] * r["rawSha256Us"]
-print(round(serve), round(r["rawCommitP50Us"]), round(busy))' "$one" "$one_ex")
+pace=$(python3 benchmarks/protocol_floor.py pace "$one" "$one_ex")
 # shellcheck disable=SC2086  # three numbers
 paced=$("$WORK/mqtt_echo" "$PORT" 2000 1024 1536 paced $pace)
 start_nodes 3
@@ -116,8 +111,9 @@ m=$(mark); three=$(run --executors 3); three_ex=$(execution_us "$m")
 m=$(mark); quorum=$(run --executors 3 --mode quorum --k 2); quorum_ex=$(execution_us "$m")
 stop_nodes
 
-python3 - "$floor" "$one" "$one_ex" "$three" "$three_ex" "$quorum" "$quorum_ex" "$threaded" "$paced" "$pace" <<'PY'
+PYTHONPATH="$ROOT/benchmarks" python3 - "$floor" "$one" "$one_ex" "$three" "$three_ex" "$quorum" "$quorum_ex" "$threaded" "$paced" "$pace" <<'PY'
 import json, sys
+import protocol_floor
 floor = json.loads(sys.argv[1])
 rows = [(json.loads(sys.argv[i]), float(sys.argv[i + 1])) for i in (2, 4, 6)]
 threaded = json.loads(sys.argv[8])
@@ -143,8 +139,7 @@ for r, ex in rows:
     # Protocol v2 adds: reading the task's state and proof (raw SELECTs), the executor's check of
     # the proof and the requester's next root from it (check 8), as raw SHA-256s, and the tree
     # rows in the transaction (in rawCommitP50Us).
-    v2 = r["rawReadP50Us"] + r["proofHashes"] * r["rawSha256Us"]
-    steps = ex + 2 * r["rawSignUs"] + (1 + k) * r["rawVerifyUs"] + r["rawCommitP50Us"] + v2
+    steps = sum(protocol_floor.parts(r, ex))
     notes.append(f"{label}: MQTT + {ex:.0f} execution + 2 x {r['rawSignUs']:.1f} sign + {1 + k} x "
                  f"{r['rawVerifyUs']:.1f} verify + {r['rawReadP50Us']:.1f} state and proof read + {r['proofHashes']:.0f} x "
                  f"{r['rawSha256Us']:.2f} proof SHA-256 + {r['rawCommitP50Us']:.0f} durable SQLite transaction = "
