@@ -38,10 +38,16 @@ public struct StateMap: Sendable, Equatable {
         StateLeaves(self).root(applying: writes)
     }
 
+    /// Applies `writes` in place (a nil value deletes the key): O(writes), where `applying`
+    /// copies the whole map first.
+    public mutating func apply(_ writes: StateWrites) {
+        for w in writes.entries { values[w.key] = w.value }
+    }
+
     /// A copy with `writes` applied (a nil value deletes the key).
     public func applying(_ writes: StateWrites) -> StateMap {
         var copy = self
-        for w in writes.entries { copy.values[w.key] = w.value }
+        copy.apply(writes)
         return copy
     }
 

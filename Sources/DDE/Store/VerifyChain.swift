@@ -252,7 +252,9 @@ struct ChainReplay {
     }
 
     mutating func apply(_ writes: StateWrites, dapp: [UInt8], receipt: UInt64) {
-        states[dapp] = (states[dapp] ?? StateMap()).applying(writes)
+        // In place: `applying` would copy the dApp's whole state for every receipt (quadratic
+        // over a chain: hours at a million keys).
+        states[dapp, default: StateMap()].apply(writes)
         v1Roots[dapp] = nil
         lastWriter[dapp] = receipt
     }
