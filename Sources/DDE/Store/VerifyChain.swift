@@ -253,7 +253,7 @@ struct ChainReplay {
 
     mutating func apply(_ writes: StateWrites, dapp: [UInt8], receipt: UInt64) {
         // In place: `applying` would copy the dApp's whole state for every receipt (quadratic
-        // over a chain: hours at a million keys).
+        // over a chain: at a million keys it had not finished after 15 minutes, BENCHMARKS.md).
         states[dapp, default: StateMap()].apply(writes)
         v1Roots[dapp] = nil
         lastWriter[dapp] = receipt
