@@ -213,10 +213,13 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             receiving = false
             guard let tasks else { stopping = true; pool.broadcast(); continue }
             if tasks.count == 1 && executing < config.workers {
-                // Run it here, now; an idle thread takes over receiving meanwhile.
+                // Run it here, now; an idle thread takes over receiving meanwhile. Woken after
+                // the unlock: woken under it, that thread ran only to block on `pool` and be woken
+                // again, two more switches before the task ran (seen with perf sched).
                 executing += 1
-                if idle > 0 { pool.signal() }
+                let wake = idle > 0
                 pool.unlock()
+                if wake { pool.signal() }
                 execute(tasks[0])
                 pool.lock()
                 executing -= 1
