@@ -363,7 +363,6 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     private func execute(_ task: ComputeTask) {
         // The slot is given back before the answer leaves: a requester that sends its next task
         // as soon as it has the answer must not find this one still counted (and be refused busy).
-        let label = "\(config.name): task \(short(task.taskId)) from \(short(task.requesterPublicKey)) \(task.dappId).\(task.intent.action)"
         // The executor's own time for the task (sandbox run, proof, signature), in the log line
         // at microsecond resolution: the result's executionLatency is whole milliseconds. When
         // the answer hook runs nothing, the time the hook took.
@@ -388,13 +387,13 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
                 lock.lock(); presentCode.remove(task.dappCodeHash); lock.unlock()
             }
             release(task)
-            refuse(task, error, label: label)
+            refuse(task, error)
             return
         }
         let us = executionUs ?? (DispatchTime.now().uptimeNanoseconds &- started) / 1000
         cdde_trace(CDDE_TRACE_NODE_EXECUTED)
         guard case .result(let result, let note) = answer else {
-            if case .nothing(let note) = answer { log("\(label): \(note)") }
+            if case .nothing(let note) = answer { log("\(label(task)): \(note)") }
             return
         }
         // The result's own canonical writer, not the JSON tree.
@@ -405,20 +404,25 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             try transport.publish(topic: Topic.results(requester: task.requesterPublicKey),
                                   payload: payload, retain: false)
             lock.lock(); answered += 1; lock.unlock()
-            log("\(label): ok, result \(short(result.resultHash)), fuel \(result.proof.fuelUsed), executed in \(us) us\(note)")
+            log("\(label(task)): ok, result \(short(result.resultHash)), fuel \(result.proof.fuelUsed), executed in \(us) us\(note)")
         } catch {
-            log("\(label): could not publish the result: \(error.message)")
+            log("\(label(task)): could not publish the result: \(error.message)")
         }
     }
 
     /// Answers a task with a compute_error.
-    private func refuse(_ task: ComputeTask, _ error: DDEError, label: String? = nil) {
+    private func refuse(_ task: ComputeTask, _ error: DDEError) {
         let message = ComputeErrorMessage(taskId: task.taskId, executor: keyPair, code: error.status, message: error.detail)
         try? transport.publish(topic: Topic.results(requester: task.requesterPublicKey),
                                payload: message.envelope.canonicalBytes, retain: false)
         lock.lock(); refused += 1; lock.unlock()
-        let prefix = label ?? "\(config.name): task \(short(task.taskId)) from \(short(task.requesterPublicKey)) \(task.dappId).\(task.intent.action)"
-        log("\(prefix): refused, \(error.message)")
+        log("\(label(task)): refused, \(error.message)")
+    }
+
+    /// How the log names a task: made only when a line is written, after the answer has left
+    /// (building it before the run cost the task's path a few microseconds).
+    private func label(_ task: ComputeTask) -> String {
+        "\(config.name): task \(short(task.taskId)) from \(short(task.requesterPublicKey)) \(task.dappId).\(task.intent.action)"
     }
 
     // MARK: code by hash

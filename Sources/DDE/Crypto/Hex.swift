@@ -41,6 +41,15 @@ public enum Hex {
         }
     }
 
+    /// Writes the lowercase hex of `bytes` over `out` from `start` (signed objects serialised
+    /// before their hash and signature are known, with room left for them).
+    static func write(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8], at start: Int) {
+        for j in 0..<bytes.count {
+            out[start + 2 * j] = digit(bytes[j] >> 4)
+            out[start + 2 * j + 1] = digit(bytes[j] & 0x0f)
+        }
+    }
+
     /// Decodes exactly `count` bytes of lowercase hex; upper case, odd lengths and other
     /// characters are refused with `Status.encoding`. `field` names the field in the message.
     public static func decode(_ text: String, count: Int, field: @autoclosure () -> ErrorDetail) throws(DDEError) -> [UInt8] {

@@ -228,8 +228,9 @@ public final class Delegator<T: Transport> {
             try audit.validate()
             (asked, trust, caveats) = try plan(for: task.requiredCapabilities, audit: audit, options: options, now: start)
         } else {
-            asked = try choose(for: task.requiredCapabilities, options: options, now: start)
-            trust = try trustView(of: asked, options: options, policy: AuditPolicy(), now: start)
+            let chosen = try chooseReading(for: task.requiredCapabilities, options: options, now: start)
+            asked = chosen.keys
+            trust = trustView(of: asked, known: chosen.known, options: options, policy: AuditPolicy())
         }
         // Check 10: only executors neither banned nor blacklisted are asked (choose, plan), and
         // answers from anyone else are ignored, so the session's policy at sending time is

@@ -7,6 +7,13 @@ extension Delegator {
     /// banned or blacklisted ones; for a critical task only proven ones unless fallback is
     /// allowed. Throws `.noExecutor` when too few fit.
     public func choose(for requiredCapabilities: [String], options: DelegationOptions, now: UInt64) throws(DDEError) -> [PublicKey] {
+        try chooseReading(for: requiredCapabilities, options: options, now: now).keys
+    }
+
+    /// `choose`, with the records of the executors it considered (decayed to `now`), read once
+    /// for the bans, the order and the delegation's trust view (`trustView(of:known:…)`).
+    func chooseReading(for requiredCapabilities: [String], options: DelegationOptions,
+                       now: UInt64) throws(DDEError) -> (keys: [PublicKey], known: [PublicKey: ReputationRecord]) {
         let needed = options.mode.needed
         let fanout = max(options.fanout, needed)
         let fitting = executors.filter { $0.grants(requiredCapabilities) && !options.exclude.contains($0.executorPublicKey) }
@@ -15,7 +22,7 @@ extension Delegator {
         var usable: [PublicKey] = []
         var proven: [PublicKey] = []
         let known = try store.reputation.records(fitting, now: t)
-        for key in try store.reputation.routingOrder(fitting, now: t, random: random) {
+        for key in store.reputation.routingOrder(fitting, known: known, now: t, random: random) {
             let record = known[key]
             if let record, record.isBanned(at: t) || record.isBlacklisted(store.reputation.config) { continue }
             usable.append(key)
@@ -39,7 +46,7 @@ extension Delegator {
                 : "\(usable.count) usable (not banned or blacklisted)"
             throw DDEError(.noExecutor, "\(options.mode.label) needs \(needed) executors granting [\(requiredCapabilities.joined(separator: ", "))]; known: \(executors.count), \(what)\(options.critical && !options.allowFallback ? "; allow fallback or build reputation with non-critical tasks" : "")")
         }
-        return chosen
+        return (chosen, known)
     }
 
     /// Plans an audited delegation: the primary, drawn at random among the usable executors that
@@ -97,10 +104,10 @@ extension Delegator {
         return (asked, trust, caveats)
     }
 
-    func trustView(of keys: [PublicKey], options: DelegationOptions, policy: AuditPolicy,
-                   now: UInt64) throws(DDEError) -> TrustView {
+    /// The trust view of `keys`, from their records `known` (absent: never recorded).
+    func trustView(of keys: [PublicKey], known: [PublicKey: ReputationRecord], options: DelegationOptions,
+                   policy: AuditPolicy) -> TrustView {
         var view = TrustView(pinned: Set(options.pinned), policy: policy)
-        let known = try store.reputation.records(keys, now: Int64(clamping: now))
         for key in keys { view.validated[key] = known[key]?.validated ?? 0 }
         return view
     }

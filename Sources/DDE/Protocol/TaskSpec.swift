@@ -116,8 +116,9 @@ extension ComputeTask {
                             timestamp: spec.intentTimestamp ?? spec.timestamp)
         let partial = spec.partialState ?? spec.stateKeys.map { PartialState(map: spec.state ?? StateMap(), keys: $0) }
         let inputHash = spec.payload.hash
-        var members: [JSONObject.Member] = [
-            .init("taskVersion", .int(partial == nil ? wholeStateVersion : version)),
+        // The members in three runs, by canonical (RFC 8785) order: those before "signature"
+        // (the canonical writer sorts them), those between it and "taskId", those after "taskId".
+        var head: [JSONObject.Member] = [
             .init("intent", intent.json),
             .init("dappId", .string(spec.dappId)),
             .init("dappCodeHash", .string(spec.dappCodeHash.hex)),
@@ -125,28 +126,63 @@ extension ComputeTask {
             .init("inputHash", .string(inputHash.hex)),
             .init("previousStateRoot", .string(partial?.root.hex ?? (spec.state ?? StateMap()).root.hex)),
             .init("requesterPublicKey", .string(requester.publicKey.hex)),
-            .init("timestamp", .int(spec.timestamp)),
             .init("maxExecutionSteps", .int(spec.limits.maxExecutionSteps)),
             .init("maxFuel", .int(spec.limits.maxFuel)),
         ]
+        if let t = spec.limits.maxExecutionTime { head.append(.init("maxExecutionTime", .int(t))) }
+        if let m = spec.limits.maxMemoryUsage { head.append(.init("maxMemoryUsage", .int(m))) }
+        var middle: [JSONObject.Member] = []
         if let partial {
-            members.append(.init("state", partial.json))
-            members.append(.init("stateProof", .string(Base64.encode(partial.proof))))
+            middle.append(.init("state", partial.json))
+            middle.append(.init("stateProof", .string(Base64.encode(partial.proof))))
         } else if let state = spec.state {
-            members.append(.init("state", state.json))
+            middle.append(.init("state", state.json))
         }
-        if let t = spec.limits.maxExecutionTime { members.append(.init("maxExecutionTime", .int(t))) }
-        if let m = spec.limits.maxMemoryUsage { members.append(.init("maxMemoryUsage", .int(m))) }
-        var object = JSONObject(uniqueMembers: members)
-        let id = computeId(object)
-        object["taskId"] = .string(id.hex)
-        object["signature"] = .string(requester.sign(.task, id).hex)
+        let tail: [JSONObject.Member] = [
+            .init("taskVersion", .int(partial == nil ? wholeStateVersion : version)),
+            .init("timestamp", .int(spec.timestamp)),
+        ]
+        // Serialised once, as Receipt.signed does: the three runs with the signature's and
+        // taskId's members between them, their hex not written yet; taskId = H(the bytes
+        // without those two members), then the two written in place.
+        var bytes: [UInt8] = []
+        JSON.object(JSONObject(uniqueMembers: head)).writeCanonical(into: &bytes)
+        bytes.removeLast()  // "}": the object goes on
+        let signatureAt = bytes.count
+        bytes.append(contentsOf: ",\"signature\":\"".utf8)
+        for _ in 0..<129 { bytes.append(UInt8(ascii: "\"")) }  // 128 hex digits, then the quote
+        let signatureEnd = bytes.count
+        if !middle.isEmpty {
+            JSON.object(JSONObject(uniqueMembers: middle)).writeCanonical(into: &bytes)
+            bytes[signatureEnd] = UInt8(ascii: ",")  // was its "{"
+            bytes.removeLast()
+        }
+        let taskIdAt = bytes.count
+        bytes.append(contentsOf: ",\"taskId\":\"".utf8)
+        for _ in 0..<65 { bytes.append(UInt8(ascii: "\"")) }  // 64 hex digits, then the quote
+        let taskIdEnd = bytes.count
+        JSON.object(JSONObject(uniqueMembers: tail)).writeCanonical(into: &bytes)
+        bytes[taskIdEnd] = UInt8(ascii: ",")  // its "}" ends the task
+        var h = SHA256.Hasher()
+        bytes.withUnsafeBytes { b in
+            h.update(UnsafeRawBufferPointer(rebasing: b[..<signatureAt]))
+            h.update(UnsafeRawBufferPointer(rebasing: b[signatureEnd..<taskIdAt]))
+            h.update(UnsafeRawBufferPointer(rebasing: b[taskIdEnd...]))
+        }
+        let id = h.finalize()
+        let signature = requester.sign(.task, id)
+        id.withUnsafeBytes { Hex.write($0, into: &bytes, at: taskIdAt + 11) }
+        signature.withUnsafeBytes { Hex.write($0, into: &bytes, at: signatureAt + 14) }
         // Read what we built: one code path decides what a valid task is (FieldReader's schema
-        // and limits, the state against the root). Its bytes are made once, here: the task is sent
-        // and committed as them. (Writing them directly, without the tree, was 15 us faster on
-        // the delegation path but 3 KB larger in the Embedded library, over its limit.)
-        let json = JSON.object(object)
+        // and limits, the state against the root). The task is sent and committed as `bytes`.
+        // (Writing them directly, without the tree, was 15 us faster on the delegation path but
+        // 3 KB larger in the Embedded library, over its limit.)
+        var object = JSONObject(uniqueMembers: head)
+        for m in middle { object.appendUnchecked(m.key, m.value) }
+        for m in tail { object.appendUnchecked(m.key, m.value) }
+        object.appendUnchecked("signature", .string(signature.hex))
+        object.appendUnchecked("taskId", .string(id.hex))
         return try ComputeTask(checking: try Fields(FieldReader(object: object, context: "task")), payloadHash: inputHash,
-                               parsed: json, bytes: json.canonicalBytes(), checkIdAndSignature: false) { id }
+                               parsed: .object(object), bytes: bytes, checkIdAndSignature: false) { id }
     }
 }

@@ -106,16 +106,9 @@ public struct Receipt: Sendable {
         }
         r.receiptHash = h.finalize()
         r.signature = identity.sign(.receipt, r.receiptHash)
-        r.receiptHash.withUnsafeBytes { Receipt.writeHex($0, into: &bytes, at: hashAt + 16) }
-        r.signature.withUnsafeBytes { Receipt.writeHex($0, into: &bytes, at: signatureAt + 14) }
+        r.receiptHash.withUnsafeBytes { Hex.write($0, into: &bytes, at: hashAt + 16) }
+        r.signature.withUnsafeBytes { Hex.write($0, into: &bytes, at: signatureAt + 14) }
         return (r, bytes)
-    }
-
-    private static func writeHex(_ value: UnsafeRawBufferPointer, into out: inout [UInt8], at start: Int) {
-        for j in 0..<value.count {
-            out[start + 2 * j] = Hex.digit(value[j] >> 4)
-            out[start + 2 * j + 1] = Hex.digit(value[j] & 0x0f)
-        }
     }
 
     /// The fields, unhashed and unsigned.

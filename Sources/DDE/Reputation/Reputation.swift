@@ -193,6 +193,15 @@ public final class Reputation: @unchecked Sendable {
     /// among executors with equal records. Without it the order is deterministic (for display).
     public func routingOrder(_ candidates: [PublicKey], now: Int64,
                              random: (() -> UInt64)? = nil) throws(DDEError) -> [PublicKey] {
+        try table.withLock { () throws(DDEError) -> [PublicKey] in
+            routingOrder(candidates, known: try records(candidates, now: now), now: now, random: random)
+        }
+    }
+
+    /// `routingOrder` over records already read (`records(candidates, now:)`): a delegating
+    /// client reads them once for the order, the bans and the trust view.
+    func routingOrder(_ candidates: [PublicKey], known: [PublicKey: ReputationRecord], now: Int64,
+                      random: (() -> UInt64)?) -> [PublicKey] {
         struct Entry {
             var key: PublicKey
             var excluded: Bool
@@ -203,17 +212,14 @@ public final class Reputation: @unchecked Sendable {
         }
         var seen = Set<PublicKey>()
         var entries: [Entry] = []
-        try table.withLock { () throws(DDEError) in
-            let known = try records(candidates, now: now)
-            for key in candidates where seen.insert(key).inserted {
-                let r = known[key] ?? ReputationRecord(executorKey: key, at: now)
-                entries.append(Entry(key: key, excluded: r.isBanned(at: now) || r.isBlacklisted(config),
-                                     // Quantised: decay makes equal records differ in the 6th
-                                     // decimal, which must not outrank a real latency difference.
-                                     bound: (r.successLowerBound(z: config.confidenceZ) * 1000).rounded(),
-                                     hasLatency: r.latencyCount > 0, latency: r.latencyAvg,
-                                     draw: random?() ?? 0))
-            }
+        for key in candidates where seen.insert(key).inserted {
+            let r = known[key] ?? ReputationRecord(executorKey: key, at: now)
+            entries.append(Entry(key: key, excluded: r.isBanned(at: now) || r.isBlacklisted(config),
+                                 // Quantised: decay makes equal records differ in the 6th
+                                 // decimal, which must not outrank a real latency difference.
+                                 bound: (r.successLowerBound(z: config.confidenceZ) * 1000).rounded(),
+                                 hasLatency: r.latencyCount > 0, latency: r.latencyAvg,
+                                 draw: random?() ?? 0))
         }
         sortByIndex(&entries) { a, b in
             if a.excluded != b.excluded { return !a.excluded }

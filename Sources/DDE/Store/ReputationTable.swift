@@ -15,8 +15,14 @@ final class ReputationTable: @unchecked Sendable {
     private static let selectAll = "SELECT executor_key, successes, failures, timeouts, latency_sum, latency_count, decayed_at, last_seen, consecutive_invalid, banned_until, validated, convicted_at FROM reputation"
     private static let upsert = "INSERT OR REPLACE INTO reputation(executor_key, successes, failures, timeouts, latency_sum, latency_count, decayed_at, last_seen, consecutive_invalid, banned_until, validated, convicted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
 
+    /// `body` in a transaction of its own, or inside the one open on this connection without a
+    /// savepoint: `Reputation.update` writes one row with one statement (atomic on its own) after
+    /// reading it, and the open transaction keeps other writers out, so the update stays whole; an
+    /// error reaches the open transaction's body (a delegation's record rolls back whole).
     func transaction<R>(_ body: () throws(DDEError) -> R) throws(DDEError) -> R {
-        try database.transaction(body)
+        try database.withLock { () throws(DDEError) -> R in
+            database.inTransaction ? try body() : try database.transaction(body)
+        }
     }
 
     func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {

@@ -251,19 +251,30 @@ final class SQLiteDatabase: @unchecked Sendable {
     /// only releases the snapshot). Called with the lock held; the reads must not write.
     func beginRead() throws(DDEError) -> Bool {
         if transactionDepth > 0 { return false }
-        try execute("BEGIN")
+        try control("BEGIN")
         transactionDepth = 1
         return true
+    }
+
+    /// Whether a transaction is open on this connection (called with the lock held: then it is
+    /// this thread's).
+    var inTransaction: Bool { transactionDepth > 0 }
+
+    /// Runs a transaction-control statement (BEGIN, COMMIT, SAVEPOINT, RELEASE), kept prepared
+    /// as `withStatement`'s are: sqlite3_exec parsed it on every call, six to eight times per
+    /// delegation. Called with the lock held.
+    private func control(_ sql: String) throws(DDEError) {
+        try withStatement(sql) { s throws(DDEError) in _ = try s.step() }
     }
 
     /// Opens the transaction, or a savepoint inside the open one (true). Called with the lock held.
     private func begin() throws(DDEError) -> Bool {
         if transactionDepth > 0 {
-            try execute("SAVEPOINT dde_nested")
+            try control("SAVEPOINT dde_nested")
             transactionDepth += 1
             return true
         }
-        try execute("BEGIN IMMEDIATE")
+        try control("BEGIN IMMEDIATE")
         transactionDepth = 1
         return false
     }
@@ -288,7 +299,7 @@ final class SQLiteDatabase: @unchecked Sendable {
         if nested {
             defer { transactionDepth -= 1 }
             do throws(DDEError) {
-                try execute("RELEASE dde_nested")
+                try control("RELEASE dde_nested")
             } catch {
                 rolledBack()  // the savepoint's fate is unknown: trust nothing marked in it
                 throw error
@@ -297,7 +308,7 @@ final class SQLiteDatabase: @unchecked Sendable {
         }
         defer { transactionDepth = 0 }
         do throws(DDEError) {
-            try execute("COMMIT")
+            try control("COMMIT")
         } catch {
             rollback()
             rolledBack()
