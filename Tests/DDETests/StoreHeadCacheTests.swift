@@ -227,7 +227,7 @@ final class StoreHeadCacheTests: ChainStoreTestCase {
         }
         XCTAssertEqual(try db.queryInt64("SELECT sum(x) FROM t"), 111)
         // A statement re-used without binding its parameter binds NULL (bindings were cleared).
-        try db.withStatement(insert) { s throws(DDEError) in try s.step() }
+        _ = try db.withStatement(insert) { s throws(DDEError) in try s.step() }
         XCTAssertEqual(try db.queryInt64("SELECT count(*) FROM t WHERE x IS NULL"), 1)
         // Closing inside a statement's use.
         try db.withStatement("SELECT sum(x) FROM t") { s throws(DDEError) in

@@ -193,7 +193,7 @@ final class StoreSchemaTests: XCTestCase {
     func testNotADatabaseIsAStoreError() throws {
         let dir = TempDir()
         let path = dir.path("junk.db")
-        FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x41, count: 4096))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x41, count: 4096))
         assertThrows(.store) { () throws(DDEError) in _ = try Store(path: path) }
     }
 }
