@@ -37,8 +37,10 @@ extension Store {
         try commit(verified, identity: identity, now: now, assurance: assurance, policy: nil)
     }
 
-    private func commit(_ verified: VerifiedResult, identity: KeyPair, now: UInt64, assurance: Assurance,
-                        policy: VerifyPolicy?) throws(DDEError) -> Receipt {
+    /// `savepoint`: as for `SQLiteDatabase.transaction` (false: inside `record`'s transaction,
+    /// which rolls back whole when this throws).
+    func commit(_ verified: VerifiedResult, identity: KeyPair, now: UInt64, assurance: Assurance,
+                policy: VerifyPolicy?, savepoint: Bool = true) throws(DDEError) -> Receipt {
         guard now <= maxSafeInteger else {
             throw DDEError(.number, "commit: now must be Unix milliseconds in [0, 2^53-1], got \(now)")
         }
@@ -51,7 +53,7 @@ extension Store {
         let proof = verified.verdict.proof
         let dappKey = Array(task.dappId.utf8)
 
-        return try database.transaction { () throws(DDEError) -> Receipt in
+        return try database.transaction(savepoint: savepoint) { () throws(DDEError) -> Receipt in
             // What this connection's last commit left, when nothing changed the file since
             // (`currentCache`): its head, identity and dApp roots are the file's.
             let (cached, dataVersion) = try currentCache()

@@ -16,23 +16,37 @@ extension Store {
 
     /// Applies `scores` (Unix ms `now`), keeps `evidence`, and commits `accepted` with
     /// `assurance`, in one transaction. A commit refused for its own reasons (stale, duplicate,
-    /// policy) rolls back alone and is returned in `refused`; a store failure throws and
-    /// changes nothing.
+    /// policy) is returned in `refused`, with the scores and evidence kept: the transaction is
+    /// rolled back and they are written again without it (one more fsync, on a refusal only); a
+    /// store failure throws and changes nothing.
     public func record(scores: [ReputationEvent], evidence: [Evidence], accepted: VerifiedResult?,
                        assurance: Assurance, identity: KeyPair, now: UInt64) throws(DDEError) -> DelegationRecord {
         if scores.isEmpty && evidence.isEmpty && accepted == nil { return DelegationRecord() }
-        return try database.transaction { () throws(DDEError) -> DelegationRecord in
-            var out = DelegationRecord()
-            let t = Int64(clamping: now)
-            for event in scores { try reputation.apply(event, now: t) }
-            for e in evidence { out.evidenceIds.append(try addEvidence(e)) }
-            guard let accepted else { return out }
-            do throws(DDEError) {
-                out.receipt = try commit(accepted, identity: identity, now: now, assurance: assurance)
-            } catch {
-                if error.status == .store || error.status == .closed { throw error }
-                out.refused = error
+        var refused: DDEError?
+        do throws(DDEError) {
+            return try database.transaction { () throws(DDEError) -> DelegationRecord in
+                var out = DelegationRecord()
+                let t = Int64(clamping: now)
+                for event in scores { try reputation.apply(event, now: t) }
+                for e in evidence { out.evidenceIds.append(try addEvidence(e)) }
+                guard let accepted else { return out }
+                do throws(DDEError) {
+                    // No savepoint: SQLite copies every page changed under one first, and the
+                    // pages a commit changes at a million keys outgrow its in-memory statement
+                    // journal (64 KiB), so each delegation wrote a temporary file.
+                    out.receipt = try commit(accepted, identity: identity, now: now, assurance: assurance, policy: nil,
+                                             savepoint: false)
+                } catch {
+                    if error.status != .store && error.status != .closed { refused = error }
+                    throw error
+                }
+                return out
             }
+        } catch {
+            guard let refused else { throw error }
+            var out = try record(scores: scores, evidence: evidence, accepted: nil, assurance: assurance,
+                                 identity: identity, now: now)
+            out.refused = refused
             return out
         }
     }

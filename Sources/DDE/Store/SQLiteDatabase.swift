@@ -227,10 +227,13 @@ final class SQLiteDatabase: @unchecked Sendable {
     /// throughout. Any error thrown by `body` or by COMMIT rolls the whole transaction back, and
     /// the error is rethrown. A call made inside another transaction on this connection joins it
     /// as a savepoint: its error undoes its own changes only (the outer body may catch it and go
-    /// on), and its changes become durable with the outer COMMIT, in the same fsync.
-    func transaction<R>(_ body: () throws(DDEError) -> R) throws(DDEError) -> R {
+    /// on), and its changes become durable with the outer COMMIT, in the same fsync. With
+    /// `savepoint` false such a call joins the open transaction without a savepoint: its error
+    /// leaves its writes in the transaction, and the caller must roll the whole transaction back.
+    func transaction<R>(savepoint: Bool = true, _ body: () throws(DDEError) -> R) throws(DDEError) -> R {
         // As in withStatement, only the call of `body` is generic.
         try withLock { () throws(DDEError) -> R in
+            if !savepoint && transactionDepth > 0 { return try body() }
             let nested = try begin()
             let result: R
             do throws(DDEError) {
