@@ -22,7 +22,6 @@ extension Store {
     public func record(scores: [ReputationEvent], evidence: [Evidence], accepted: VerifiedResult?,
                        assurance: Assurance, identity: KeyPair, now: UInt64) throws(DDEError) -> DelegationRecord {
         if scores.isEmpty && evidence.isEmpty && accepted == nil { return DelegationRecord() }
-        var refused: DDEError?
         do throws(DDEError) {
             return try database.transaction { () throws(DDEError) -> DelegationRecord in
                 var out = DelegationRecord()
@@ -30,23 +29,20 @@ extension Store {
                 for event in scores { try reputation.apply(event, now: t) }
                 for e in evidence { out.evidenceIds.append(try addEvidence(e)) }
                 guard let accepted else { return out }
-                do throws(DDEError) {
-                    // No savepoint: SQLite copies every page changed under one first, and the
-                    // pages a commit changes at a million keys outgrow its in-memory statement
-                    // journal (64 KiB), so each delegation wrote a temporary file.
-                    out.receipt = try commit(accepted, identity: identity, now: now, assurance: assurance, policy: nil,
-                                             savepoint: false)
-                } catch {
-                    if error.status != .store && error.status != .closed { refused = error }
-                    throw error
-                }
+                // No savepoint: SQLite copies every page changed under one first, and the pages a
+                // commit changes at a million keys outgrow its in-memory statement journal
+                // (64 KiB), so each delegation wrote a temporary file.
+                out.receipt = try commit(accepted, identity: identity, now: now, assurance: assurance, policy: nil,
+                                         savepoint: false)
                 return out
             }
         } catch {
-            guard let refused else { throw error }
+            // Rolled back whole. Without the commit, the scores and evidence go in again (an
+            // error of their own comes back the same and is thrown).
+            guard accepted != nil, error.status != .store && error.status != .closed else { throw error }
             var out = try record(scores: scores, evidence: evidence, accepted: nil, assurance: assurance,
                                  identity: identity, now: now)
-            out.refused = refused
+            out.refused = error
             return out
         }
     }

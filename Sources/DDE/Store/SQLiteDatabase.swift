@@ -229,12 +229,11 @@ final class SQLiteDatabase: @unchecked Sendable {
     /// as a savepoint: its error undoes its own changes only (the outer body may catch it and go
     /// on), and its changes become durable with the outer COMMIT, in the same fsync. With
     /// `savepoint` false such a call joins the open transaction without a savepoint: its error
-    /// leaves its writes in the transaction, and the caller must roll the whole transaction back.
+    /// leaves its writes in the transaction, which the caller must roll back whole.
     func transaction<R>(savepoint: Bool = true, _ body: () throws(DDEError) -> R) throws(DDEError) -> R {
         // As in withStatement, only the call of `body` is generic.
         try withLock { () throws(DDEError) -> R in
-            if !savepoint && transactionDepth > 0 { return try body() }
-            let nested = try begin()
+            let nested = try begin(savepoint: savepoint)
             let result: R
             do throws(DDEError) {
                 result = try body()
@@ -259,9 +258,11 @@ final class SQLiteDatabase: @unchecked Sendable {
         return true
     }
 
-    /// Opens the transaction, or a savepoint inside the open one (true). Called with the lock held.
-    private func begin() throws(DDEError) -> Bool {
+    /// Opens the transaction, or a savepoint inside the open one (true), or inside it without
+    /// `savepoint` nothing (nil). Called with the lock held.
+    private func begin(savepoint: Bool) throws(DDEError) -> Bool? {
         if transactionDepth > 0 {
+            if !savepoint { return nil }
             try execute("SAVEPOINT dde_nested")
             transactionDepth += 1
             return true
@@ -272,7 +273,8 @@ final class SQLiteDatabase: @unchecked Sendable {
     }
 
     /// After `body` threw: undoes the savepoint or the whole transaction.
-    private func abandon(nested: Bool) {
+    private func abandon(nested: Bool?) {
+        guard let nested else { return }
         if nested {
             defer { transactionDepth -= 1 }
             if let h = handle, sqlite3_get_autocommit(h) == 0 {
@@ -287,7 +289,8 @@ final class SQLiteDatabase: @unchecked Sendable {
     }
 
     /// After `body` returned: releases the savepoint or commits (a failed COMMIT rolls back).
-    func end(nested: Bool) throws(DDEError) {
+    func end(nested: Bool?) throws(DDEError) {
+        guard let nested else { return }
         if nested {
             defer { transactionDepth -= 1 }
             do throws(DDEError) {
