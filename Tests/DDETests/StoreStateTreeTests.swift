@@ -193,6 +193,16 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         }
         XCTAssertTrue(e?.detail.contains("differs from the proven one") ?? false, e?.detail ?? "")
         XCTAssertEqual(try snapshot(store), before)
+        // The delegating client's door: the commit joins the scores' transaction without a
+        // savepoint, so its refusal, after it wrote dapp_state, rolls everything back and the
+        // scores are written again on their own; nothing of the commit stays.
+        let written = try store.record(scores: [.success(f.executor.publicKey, latencyMs: 7)], evidence: [],
+                                       accepted: try Verifier.verified(task: t, result: r), assurance: Assurance(how: .firstValid),
+                                       identity: f.requester, now: 1_700_000_000_300)
+        XCTAssertEqual(written.refused?.status, .chainBroken)
+        XCTAssertNil(written.receipt)
+        XCTAssertEqual(try store.reputation.records([f.executor.publicKey], now: 1_700_000_000_300)[f.executor.publicKey]?.successfulProofs, 1)
+        XCTAssertEqual(try snapshot(store).filter { !$0.hasPrefix("reputation|") }, before.filter { !$0.hasPrefix("reputation|") })
     }
 
     /// SQL that zeroes the value hash of the leaf whose path is `pathHex` in the chunk holding it.

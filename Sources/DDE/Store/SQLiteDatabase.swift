@@ -75,9 +75,12 @@ final class SQLiteDatabase: @unchecked Sendable {
             guard let mode, sameScalars(mode, "wal") else {
                 throw DDEError(.store, "open \(path): could not switch to WAL journal mode (got \(mode ?? "nothing")); the store needs a file on a local file system")
             }
-            try execute("PRAGMA synchronous=FULL")
-            try execute("PRAGMA foreign_keys=ON")
-            try execute("PRAGMA trusted_schema=OFF")
+            // temp_store=MEMORY: a savepoint's journal (the delegation's commit is one, inside the
+            // scores' transaction) stays in memory; by default SQLite moves it to a temporary file
+            // past 64 KiB, and a commit at a million keys changes more pages than that (a file
+            // created, written and deleted per delegation, BENCHMARKS.md Scaling). verifyChain
+            // keeps its large replay table in a file (VerifyChain.swift).
+            try execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF; PRAGMA temp_store=MEMORY")
         } catch {
             close()
             throw error

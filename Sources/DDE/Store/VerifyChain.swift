@@ -30,9 +30,10 @@ extension Store {
         var replay = ChainReplay()
         var previous: Receipt?
         var position: UInt64 = 0
-        // The v2 trees are replayed into a TEMP table by the code the commits use.
-        try database.execute("CREATE TEMP TABLE IF NOT EXISTS replay_nodes \(TreeTable.live.columns); DELETE FROM temp.replay_nodes")
-        defer { try? database.execute("DROP TABLE IF EXISTS temp.replay_nodes") }
+        // The v2 trees are replayed into a TEMP table by the code the commits use, in a temporary
+        // file past SQLite's cache (a million keys make hundreds of MiB: not all in memory).
+        try database.execute("PRAGMA temp_store=FILE; CREATE TEMP TABLE IF NOT EXISTS replay_nodes \(TreeTable.live.columns); DELETE FROM temp.replay_nodes")
+        defer { try? database.execute("DROP TABLE IF EXISTS temp.replay_nodes; PRAGMA temp_store=MEMORY") }
 
         let rows = try database.prepare("""
             SELECT r.idx, r.receipt_hash, r.task_id, r.dapp_id, r.timestamp, r.receipt_json, r.signature,
