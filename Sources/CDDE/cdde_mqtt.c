@@ -491,8 +491,6 @@ static void on_message(struct mosquitto *client, void *context, const struct mos
     if (tell) wake_receiver(m);
 }
 
-// Absolute CLOCK_REALTIME deadline `ms` from now (pthread_cond_timedwait's clock; a monotonic
-// condition clock would need pthread_condattr_setclock, which old glibc keeps in libpthread).
 // Milliseconds on CLOCK_MONOTONIC (the receive deadlines: a wall-clock step must not end a wait).
 static int64_t monotonic_ms(void) {
     struct timespec now;
@@ -500,6 +498,8 @@ static int64_t monotonic_ms(void) {
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+// Absolute CLOCK_REALTIME deadline `ms` from now (pthread_cond_timedwait's clock; a monotonic
+// condition clock would need pthread_condattr_setclock, which old glibc keeps in libpthread).
 static struct timespec deadline_after(int ms) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -393,6 +393,9 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         let us = executionUs ?? (DispatchTime.now().uptimeNanoseconds &- started) / 1000
         cdde_trace(CDDE_TRACE_NODE_EXECUTED)
         guard case .result(let result, let note) = answer else {
+            // Nothing is sent, but the task is over: its slot is free again (else a requester
+            // answered with silence maxComputeTasksPerPeer times was refused busy for good).
+            release(task)
             if case .nothing(let note) = answer { log("\(label(task)): \(note)") }
             return
         }

@@ -105,4 +105,41 @@ final class ExecutorNodeSlotTests: XCTestCase {
         XCTAssertEqual(answer.busy, 0, "the second task was refused busy: the first one's slot was still taken when its result left")
         XCTAssertEqual(answer.results, 1)
     }
+
+    /// A task answered with nothing (an answer hook's `.nothing`: a silent executor) is over too:
+    /// its slot must come back, or its requester is refused busy for good.
+    func testTheSlotIsFreeAfterASilentAnswer() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dde-slot-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let code = try CodeStore(directory: dir.appendingPathComponent("code"))
+        let counter = try code.add(try exampleModule("counter"))
+        let requester = KeyPair.generate()
+        func task(_ n: Int) throws -> ComputeTask {
+            try ComputeTask.create(TaskSpec(dappId: "counter", dappCodeHash: counter, action: "increment", payload: .number(Double(n)),
+                                            requiredCapabilities: ["state.read", "state.write"], timestamp: 1_764_000_000_000),
+                                   requester: requester)
+        }
+        let first = try task(1), second = try task(2)
+        let transport = HandOffTransport()
+        transport.inbox = [first, second].map { Message(topic: Topic.tasks, payload: TaskOffer(task: $0, executors: []).envelope.canonicalBytes) }
+
+        var config = ExecutorNode<HandOffTransport>.Config()
+        config.maxComputeTasksPerPeer = 1
+        config.workers = 1
+        let silent = first.taskId
+        config.answer = { task, _, execute throws(DDEError) -> NodeAnswer in
+            task.taskId == silent ? .nothing(note: "silent") : .result(try execute(), note: "")
+        }
+        let node = ExecutorNode(transport: transport, keyPair: KeyPair.generate(), codeStore: code, config: config, log: { _ in })
+        try node.start()
+        let deadline = Date(timeIntervalSinceNow: 20)
+        node.run(pollMs: 10) {
+            let a = transport.answers(second)
+            return a.results + a.busy > 0 || Date() > deadline
+        }
+        XCTAssertEqual(transport.answers(first).results, 0)
+        let answer = transport.answers(second)
+        XCTAssertEqual(answer.busy, 0, "the second task was refused busy: the silent task kept its slot")
+        XCTAssertEqual(answer.results, 1)
+    }
 }

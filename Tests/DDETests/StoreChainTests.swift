@@ -152,6 +152,9 @@ final class StoreChainTests: ChainStoreTestCase {
         XCTAssertEqual(report.head?.receiptHash, r[2].receiptHash)
         XCTAssertEqual(seen.map { $0.0 }, [1, 2, 3])
         XCTAssertEqual(seen.map { $0.1 }, [3, 3, 3])
+        // Its replay table lived in a file; the connection is back at temp_store=MEMORY (2), which
+        // keeps the delegation's savepoint journal out of a temporary file.
+        XCTAssertEqual(try store.database.queryInt64("PRAGMA temp_store"), 2)
     }
 
     func testStaleTaskIsRefusedAndNothingChanges() throws {

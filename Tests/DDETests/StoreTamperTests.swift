@@ -31,6 +31,8 @@ final class StoreTamperTests: XCTestCase {
 
     func expectBroken(at index: Int, _ reason: String? = nil, file: StaticString = #filePath, line: UInt = #line) {
         let e = assertThrows(.chainBroken, file: file, line: line) { () throws(DDEError) in try store.verifyChain() }
+        // A broken chain too leaves the connection at temp_store=MEMORY (2).
+        XCTAssertEqual(try store.database.queryInt64("PRAGMA temp_store"), 2, file: file, line: line)
         guard let detail = e?.detail else { return }
         XCTAssertTrue(detail.hasPrefix("receipt \(index): "), detail, file: file, line: line)
         if let reason { XCTAssertTrue(detail.contains(reason), detail, file: file, line: line) }

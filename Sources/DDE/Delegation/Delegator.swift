@@ -240,7 +240,8 @@ public final class Delegator<T: Transport> {
         let offer = TaskOffer(task: task, executors: asked).envelopeBytes
         // Set up before the offer leaves, so that this thread waits for the answers as soon as it
         // has sent it: work done right after the publish competes for the CPUs with the broker and
-        // the executor that the offer wakes (seen with perf sched on 2 CPUs).
+        // the executor that the offer wakes (seen with perf sched on 2 CPUs). So `sentAt`, where
+        // the deadline and the latencies scored start, is just before the publish call.
         let sentAt = clock()
         var session = DelegationSession(task: task, mode: options.mode, asked: asked, sentAt: sentAt,
                                         deadline: sentAt + options.deadlineMs, policy: policy, trust: trust,

@@ -3,7 +3,8 @@
 ///
 /// Every operation takes the current time `now` (Unix ms) from the caller, so the rules can be
 /// tested without sleeping and a device without a trustworthy clock decides what time it is.
-/// Each update is one transaction (read, decay, change, write).
+/// Each update is one transaction (read, decay, change, write), or part of the write transaction
+/// already open on the store's connection (a delegation's record): see ReputationTable.transaction.
 public final class Reputation: @unchecked Sendable {
     let table: ReputationTable
     public let config: ReputationConfig
@@ -137,7 +138,7 @@ public final class Reputation: @unchecked Sendable {
         let records = try all(now: now)
         var byKey = [PublicKey: ReputationRecord]()
         for r in records { byKey[r.executorKey] = r }
-        return try routingOrder(records.map { $0.executorKey }, now: now).compactMap { byKey[$0] }
+        return routingOrder(records.map { $0.executorKey }, known: byKey, now: now, random: nil).compactMap { byKey[$0] }
     }
 
     /// Forgets one executor. Returns whether it had a record.

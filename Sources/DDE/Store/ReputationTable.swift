@@ -19,6 +19,9 @@ final class ReputationTable: @unchecked Sendable {
     /// savepoint: `Reputation.update` writes one row with one statement (atomic on its own) after
     /// reading it, and the open transaction keeps other writers out, so the update stays whole; an
     /// error reaches the open transaction's body (a delegation's record rolls back whole).
+    /// Holds for its callers (Store.record, importEvidence): the open transaction is a write one
+    /// (BEGIN IMMEDIATE, not a `beginRead`), and its body lets an update's error end it instead
+    /// of catching it and going on.
     func transaction<R>(_ body: () throws(DDEError) -> R) throws(DDEError) -> R {
         try database.withLock { () throws(DDEError) -> R in
             database.inTransaction ? try body() : try database.transaction(body)

@@ -32,8 +32,11 @@ extension Store {
         var position: UInt64 = 0
         // The v2 trees are replayed into a TEMP table by the code the commits use, in a temporary
         // file past SQLite's cache (a million keys make hundreds of MiB: not all in memory).
-        try database.execute("PRAGMA temp_store=FILE; CREATE TEMP TABLE IF NOT EXISTS replay_nodes \(TreeTable.live.columns); DELETE FROM temp.replay_nodes")
-        defer { try? database.execute("DROP TABLE IF EXISTS temp.replay_nodes; PRAGMA temp_store=MEMORY") }
+        // Switching back to MEMORY (SQLiteDatabase's open says why) drops the table too; it runs
+        // after `rows` is finalised (defers run last first), when nothing reads temp any more.
+        try database.execute("PRAGMA temp_store=FILE")
+        defer { try? database.execute("PRAGMA temp_store=MEMORY") }
+        try database.execute("CREATE TEMP TABLE IF NOT EXISTS replay_nodes \(TreeTable.live.columns); DELETE FROM temp.replay_nodes")
 
         let rows = try database.prepare("""
             SELECT r.idx, r.receipt_hash, r.task_id, r.dapp_id, r.timestamp, r.receipt_json, r.signature,
