@@ -291,7 +291,9 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
 
     private func handleOffer(_ payload: JSON) -> [ComputeTask] {
         // For other executors: dropped before the task is read and checked.
-        if let executors = namedExecutors(payload), !TaskOffer.isAddressed(executors, to: keyPair.publicKey) { return [] }
+        // (A malformed list is left to TaskOffer(json:), which refuses it with its own message.)
+        if case .object(let o) = payload, let named = o["executors"], let executors = try? TaskOffer.executors(named),
+           !TaskOffer.isAddressed(executors, to: keyPair.publicKey) { return [] }
         let offer: TaskOffer
         do throws(DDEError) {
             offer = try TaskOffer(json: payload)
@@ -303,21 +305,9 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         return handleOffer(offer)
     }
 
-    /// The executors a compute_task payload names, when they are well formed (else nil:
-    /// `TaskOffer(json:)` refuses them with its own message).
-    private func namedExecutors(_ payload: JSON) -> [PublicKey]? {
-        guard case .object(let o) = payload, case .array(let items)? = o["executors"] else { return nil }
-        var keys: [PublicKey] = []
-        for item in items {
-            guard case .string(let hex) = item, let key = try? PublicKey(hex: hex, field: "compute_task.executors") else { return nil }
-            keys.append(key)
-        }
-        return keys
-    }
-
-    /// An offer whose task is checked (id, requester signature, state proof).
+    /// An offer whose task is checked (id, requester signature, state proof), addressed to this
+    /// executor (both callers drop the others first).
     private func handleOffer(_ offer: TaskOffer) -> [ComputeTask] {
-        guard offer.isAddressed(to: keyPair.publicKey) else { return [] }
         let task = offer.task
         // QoS 1 may deliver an offer twice: run each task once.
         lock.lock()

@@ -120,7 +120,15 @@ public struct TaskOffer: Sendable {
     public init(json: JSON) throws(DDEError) {
         let r = try FieldReader(json, context: "compute_task")
         try r.only(["task", "executors"])
-        guard case .array(let items) = try r.value("executors") else {
+        executors = try TaskOffer.executors(try r.value("executors"))
+        task = try ComputeTask(json: try r.value("task"))
+    }
+
+    /// The executors a compute_task's `executors` member names (hex keys, at most
+    /// `maxExecutors`): an executor reads them first and drops an offer not meant for it before
+    /// its task is read and checked.
+    public static func executors(_ value: JSON) throws(DDEError) -> [PublicKey] {
+        guard case .array(let items) = value else {
             throw DDEError(.schema, "compute_task.executors must be an array of public keys (hex)")
         }
         guard items.count <= TaskOffer.maxExecutors else {
@@ -133,8 +141,7 @@ public struct TaskOffer: Sendable {
             }
             keys.append(try PublicKey(hex: hex, field: "compute_task.executors"))
         }
-        executors = keys
-        task = try ComputeTask(json: try r.value("task"))
+        return keys
     }
 
     public var json: JSON {
