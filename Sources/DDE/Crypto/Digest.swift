@@ -60,6 +60,19 @@ public enum SHA256 {
         bytes.withUnsafeBytes { hash($0) }
     }
 
+    /// The digest of `bytes` without two ranges of them, `first` before `second`: a signed
+    /// object serialised once, hashed without its hash and signature members (Receipt.signed,
+    /// ComputeTask.create).
+    static func hash(_ bytes: [UInt8], omitting first: Range<Int>, _ second: Range<Int>) -> Digest {
+        var h = Hasher()
+        bytes.withUnsafeBytes { b in
+            h.update(UnsafeRawBufferPointer(rebasing: b[..<first.lowerBound]))
+            h.update(UnsafeRawBufferPointer(rebasing: b[first.upperBound..<second.lowerBound]))
+            h.update(UnsafeRawBufferPointer(rebasing: b[second.upperBound...]))
+        }
+        return h.finalize()
+    }
+
     public static func hash(_ text: String) -> Digest {
         var s = text
         return s.withUTF8 { hash(UnsafeRawBufferPointer($0)) }

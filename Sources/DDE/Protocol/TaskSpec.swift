@@ -163,13 +163,7 @@ extension ComputeTask {
         let taskIdEnd = bytes.count
         JSON.object(JSONObject(uniqueMembers: tail)).writeCanonical(into: &bytes)
         bytes[taskIdEnd] = UInt8(ascii: ",")  // its "}" ends the task
-        var h = SHA256.Hasher()
-        bytes.withUnsafeBytes { b in
-            h.update(UnsafeRawBufferPointer(rebasing: b[..<signatureAt]))
-            h.update(UnsafeRawBufferPointer(rebasing: b[signatureEnd..<taskIdAt]))
-            h.update(UnsafeRawBufferPointer(rebasing: b[taskIdEnd...]))
-        }
-        let id = h.finalize()
+        let id = SHA256.hash(bytes, omitting: signatureAt..<signatureEnd, taskIdAt..<taskIdEnd)
         let signature = requester.sign(.task, id)
         id.withUnsafeBytes { Hex.write($0, into: &bytes, at: taskIdAt + 11) }
         signature.withUnsafeBytes { Hex.write($0, into: &bytes, at: signatureAt + 14) }

@@ -98,13 +98,8 @@ public struct Receipt: Sendable {
         let hashMember = 16 + 64 + 1, signatureMember = 14 + 128 + 1
         assert(bytes[hashAt..<(hashAt + 16)].elementsEqual(",\"receiptHash\":\"".utf8)
                && bytes[signatureAt..<(signatureAt + 14)].elementsEqual(",\"signature\":\"".utf8))
-        var h = SHA256.Hasher()
-        bytes.withUnsafeBytes { b in
-            h.update(UnsafeRawBufferPointer(rebasing: b[..<hashAt]))
-            h.update(UnsafeRawBufferPointer(rebasing: b[(hashAt + hashMember)..<signatureAt]))
-            h.update(UnsafeRawBufferPointer(rebasing: b[(signatureAt + signatureMember)...]))
-        }
-        r.receiptHash = h.finalize()
+        r.receiptHash = SHA256.hash(bytes, omitting: hashAt..<(hashAt + hashMember),
+                                    signatureAt..<(signatureAt + signatureMember))
         r.signature = identity.sign(.receipt, r.receiptHash)
         r.receiptHash.withUnsafeBytes { Hex.write($0, into: &bytes, at: hashAt + 16) }
         r.signature.withUnsafeBytes { Hex.write($0, into: &bytes, at: signatureAt + 14) }
