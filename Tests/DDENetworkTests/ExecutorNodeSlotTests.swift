@@ -70,7 +70,8 @@ final class ExecutorNodeSlotTests: XCTestCase {
         }
     }
 
-    func testTheSlotIsFreeWhenTheResultLeaves() throws {
+    /// A code store holding the counter module and two counter tasks of one requester.
+    func twoTasks() throws -> (code: CodeStore, first: ComputeTask, second: ComputeTask) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dde-slot-\(UUID().uuidString)")
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
         let code = try CodeStore(directory: dir.appendingPathComponent("code"))
@@ -81,10 +82,15 @@ final class ExecutorNodeSlotTests: XCTestCase {
                                             requiredCapabilities: ["state.read", "state.write"], timestamp: 1_764_000_000_000),
                                    requester: requester)
         }
-        let first = try task(1), second = try task(2)
-        func offer(_ t: ComputeTask) -> Message {
-            Message(topic: Topic.tasks, payload: TaskOffer(task: t, executors: []).envelope.canonicalBytes)
-        }
+        return (code, try task(1), try task(2))
+    }
+
+    func offer(_ t: ComputeTask) -> Message {
+        Message(topic: Topic.tasks, payload: TaskOffer(task: t, executors: []).envelope.canonicalBytes)
+    }
+
+    func testTheSlotIsFreeWhenTheResultLeaves() throws {
+        let (code, first, second) = try twoTasks()
         let transport = HandOffTransport()
         transport.inbox = [offer(first)]
         transport.nextOffer = offer(second)
@@ -109,19 +115,9 @@ final class ExecutorNodeSlotTests: XCTestCase {
     /// A task answered with nothing (an answer hook's `.nothing`: a silent executor) is over too:
     /// its slot must come back, or its requester is refused busy for good.
     func testTheSlotIsFreeAfterASilentAnswer() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dde-slot-\(UUID().uuidString)")
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        let code = try CodeStore(directory: dir.appendingPathComponent("code"))
-        let counter = try code.add(try exampleModule("counter"))
-        let requester = KeyPair.generate()
-        func task(_ n: Int) throws -> ComputeTask {
-            try ComputeTask.create(TaskSpec(dappId: "counter", dappCodeHash: counter, action: "increment", payload: .number(Double(n)),
-                                            requiredCapabilities: ["state.read", "state.write"], timestamp: 1_764_000_000_000),
-                                   requester: requester)
-        }
-        let first = try task(1), second = try task(2)
+        let (code, first, second) = try twoTasks()
         let transport = HandOffTransport()
-        transport.inbox = [first, second].map { Message(topic: Topic.tasks, payload: TaskOffer(task: $0, executors: []).envelope.canonicalBytes) }
+        transport.inbox = [offer(first), offer(second)]
 
         var config = ExecutorNode<HandOffTransport>.Config()
         config.maxComputeTasksPerPeer = 1
