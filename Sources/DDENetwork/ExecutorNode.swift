@@ -351,8 +351,6 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     }
 
     private func execute(_ task: ComputeTask) {
-        // The slot is given back before the answer leaves: a requester that sends its next task
-        // as soon as it has the answer must not find this one still counted (and be refused busy).
         // The executor's own time for the task (sandbox run, proof, signature), in the log line
         // at microsecond resolution: the result's executionLatency is whole milliseconds. When
         // the answer hook runs nothing, the time the hook took.
@@ -363,7 +361,8 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             executionUs = (DispatchTime.now().uptimeNanoseconds &- started) / 1000
             return result
         }
-        let answer: NodeAnswer
+        var answer: NodeAnswer? = nil
+        var failure: DDEError? = nil
         let started = DispatchTime.now().uptimeNanoseconds
         do throws(DDEError) {
             if let hook = config.answer {
@@ -372,26 +371,28 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
                 answer = .result(try run(), note: "")
             }
         } catch {
-            if error.status == .codeNotFound {
+            failure = error
+        }
+        // The task is over, however it ended: its slot is given back before anything leaves (a
+        // requester that sends its next task as soon as it has the answer must not find this one
+        // still counted and be refused busy), and after silence too.
+        release(task)
+        if let failure {
+            if failure.status == .codeNotFound {
                 // Gone from the code store since it was found: the next offer fetches it again.
                 lock.lock(); presentCode.remove(task.dappCodeHash); lock.unlock()
             }
-            release(task)
-            refuse(task, error)
+            refuse(task, failure)
             return
         }
         let us = executionUs ?? (DispatchTime.now().uptimeNanoseconds &- started) / 1000
         cdde_trace(CDDE_TRACE_NODE_EXECUTED)
-        guard case .result(let result, let note) = answer else {
-            // Nothing is sent, but the task is over: its slot is free again (else a requester
-            // answered with silence maxComputeTasksPerPeer times was refused busy for good).
-            release(task)
-            if case .nothing(let note) = answer { log("\(label(task)): \(note)") }
+        guard case .result(let result, let note)? = answer else {
+            if case .nothing(let note)? = answer { log("\(label(task)): \(note)") }
             return
         }
         // The result's own canonical writer, not the JSON tree.
         let payload = Envelope.canonicalBytes(type: .computeResult, payload: result.canonicalBytes)
-        release(task)
         do throws(DDEError) {
             cdde_trace(CDDE_TRACE_NODE_RESULT_PUBLISH)
             try transport.publish(topic: Topic.results(requester: task.requesterPublicKey),
