@@ -14,7 +14,8 @@
 #               the MQTT floor (back to back, and paced) + the executors' own execution time (their log lines) + raw
 #               Ed25519 signs and verifies + (protocol v2) the task's state and proof read with
 #               raw SELECTs and the proof's SHA-256s on the executor and in check 8 + one raw
-#               durable SQLite transaction (the commit's rows, tree rows included), measured in
+#               durable SQLite transaction (the commit's rows, tree rows included) + (session 9) the
+#               signed objects' SHA-256s at their real lengths, measured in
 #               the same run (RawFloor)
 #   trace       the 1-executor row runs with DDE_TRACE set: benchmarks/trace.py merges the
 #               latency probes of the requester and the executor into a p50 per step
@@ -138,11 +139,12 @@ for r, ex in rows:
     # SQLite transaction writing the commit's rows.
     # Protocol v2 adds: reading the task's state and proof (raw SELECTs), the executor's check of
     # the proof and the requester's next root from it (check 8), as raw SHA-256s, and the tree
-    # rows in the transaction (in rawCommitP50Us).
+    # rows in the transaction (in rawCommitP50Us). Since session 9: the signed objects' own
+    # SHA-256s at their real lengths (task id, inputHash, proof, result, stateWrites, receipt).
     steps = sum(protocol_floor.parts(r, ex))
     notes.append(f"{label}: MQTT + {ex:.0f} execution + 2 x {r['rawSignUs']:.1f} sign + {1 + k} x "
                  f"{r['rawVerifyUs']:.1f} verify + {r['rawReadP50Us']:.1f} state and proof read + {r['proofHashes']:.0f} x "
-                 f"{r['rawSha256Us']:.2f} proof SHA-256 + {r['rawCommitP50Us']:.0f} durable SQLite transaction = "
+                 f"{r['rawSha256Us']:.2f} proof SHA-256 + {r['rawSignedHashesUs']:.1f} signed objects' SHA-256 ({r['signedHashes']:.0f}, {r['signedHashBytes']:.0f} bytes) + {r['rawCommitP50Us']:.0f} durable SQLite transaction = "
                  f"{steps:.0f} us + MQTT ({f50:.0f} back to back: {f50 + steps:.0f} us; {p50:.0f} paced: {p50 + steps:.0f} us)")
     print(f"| {label} | {r['p50Us']:.0f} us | {r['p99Us']:.0f} us | {r['tasksPerSecond']:.0f} | {ex:.0f} us | "
           f"{f50 + steps:.0f} us | {r['p50Us'] / (f50 + steps):.2f}x | {p50 + steps:.0f} us | {r['p50Us'] / (p50 + steps):.2f}x |")

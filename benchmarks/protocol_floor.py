@@ -9,6 +9,10 @@ measured raw in the same run, split by where it happens:
     idle   the requester waiting for the disk: one durable SQLite transaction of the commit's rows
     busy   the requester's other raw steps: the task's state and proof read (raw SELECTs), signing
            the task and the receipt, verifying k results, the proof's SHA-256s (protocol v2)
+    both   the signed objects' SHA-256s at their real lengths (since session 9): the task id and
+           inputHash on both sides, H(proof without signature) for each result checked, H(result),
+           H(stateWrites), proofHash and the receipt's hash; counted in busy (the executor's two
+           are a sixth of the bytes: the split between serve and busy does not change the sum)
 The floor is the MQTT round trip + serve + idle + busy.
 
     protocol_floor.py pace ROW_JSON EXECUTION_US   prints "SERVE IDLE BUSY" in whole microseconds
@@ -20,7 +24,7 @@ def parts(r, execution_us):
     serve = execution_us + r["rawVerifyUs"]
     idle = r["rawCommitP50Us"]
     busy = (r["rawReadP50Us"] + 2 * r["rawSignUs"] + r["needed"] * r["rawVerifyUs"]
-            + r["proofHashes"] * r["rawSha256Us"])
+            + r["proofHashes"] * r["rawSha256Us"] + r["rawSignedHashesUs"])
     return serve, idle, busy
 
 

@@ -59,6 +59,23 @@ public enum RawFloor {
         return median(times)
     }
 
+    /// Median nanoseconds of SHA-256s through libsodium of messages of the given lengths, one
+    /// after the other (one sample is the whole list), over `rounds` different contents: the
+    /// signed objects' hashes a delegation must compute, at their real lengths.
+    public static func sha256(lengths: [Int], rounds: Int) -> UInt64 {
+        _ = cdde_init()
+        var messages = lengths.map { [UInt8](repeating: 0, count: $0) }
+        var out = [UInt8](repeating: 0, count: 32)
+        var times: [UInt64] = []
+        for _ in 0..<max(1, rounds) {
+            for j in messages.indices { randombytes_buf(&messages[j], messages[j].count) }
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for m in messages { _ = crypto_hash_sha256(&out, m, UInt64(m.count)) }
+            times.append(DispatchTime.now().uptimeNanoseconds &- t0)
+        }
+        return median(times)
+    }
+
     /// The rows of `dappId`'s v2 state tree in the store at `path` (table state_nodes), read with
     /// sqlite3_* directly: for a dApp of one key, the one chunk each commit rewrites.
     public static func treeRows(storePath path: String, dappId: String) throws(DDEError) -> [RawTreeRow] {

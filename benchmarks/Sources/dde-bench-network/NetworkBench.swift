@@ -76,6 +76,13 @@ struct NetworkBench: ParsableCommand {
         // from it (check 8: a path and a value hash per write, the proof's tree hashed again).
         // The executor's own next root is inside its measured execution.
         var proofHashes = 0
+        // The signed objects' SHA-256s, at their real lengths (docs/PROTOCOL.md sections 3, 5, 7):
+        // the task's id over the task without taskId and signature (the requester makes it, the
+        // executor computes it again), its inputHash over the payload (both), H(proof without
+        // signature) under each needed result's signature, H(result) and H(stateWrites) against
+        // the proof (the requester; the executor's own are in its execution), proofHash = H(proof)
+        // named by the receipt, and the receipt's hash under its signature.
+        var signedHashLengths: [Int] = []
         var paused: UInt64 = 0
         defer { rawWriter?.close() }
         var timedStart = DispatchTime.now().uptimeNanoseconds
@@ -99,6 +106,16 @@ struct NetworkBench: ParsableCommand {
                                              executorKey: accepted.proof.executorPublicKey.bytes)
                     rows.treeRows = try RawFloor.treeRows(storePath: storePath, dappId: report.task.dappId)
                     rawRows = rows
+                    if case .object(let t) = report.task.json, case .object(let r) = receipt.json {
+                        let task = JSON.object(t.removing("taskId", "signature")).canonicalBytes().count
+                        let input = report.task.intent.payload.canonicalBytes().count
+                        let proof = accepted.proof
+                        signedHashLengths = [task, task, input, input]
+                            + Array(repeating: proof.unsignedJSON.canonicalBytes().count, count: assurance.needed)
+                            + [accepted.result.canonicalBytes().count, accepted.stateWrites.json.canonicalBytes().count,
+                               proof.json.canonicalBytes().count,
+                               JSON.object(r.removing("receiptHash", "signature")).canonicalBytes().count]
+                    }
                     if let partial = report.task.partialState {
                         proofHashes = 2 * partial.entries.count + rows.treeRows.count
                             + 2 * accepted.stateWrites.entries.count + rows.treeRows.count
@@ -127,6 +144,7 @@ struct NetworkBench: ParsableCommand {
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - timedStart - rawCommit.reduce(0, +) - rawRead.reduce(0, +) - paused) / 1e9
         let ed25519 = RawFloor.ed25519(rounds: 300)
         let sha256 = RawFloor.sha256(rounds: 300)
+        let signedHashes = RawFloor.sha256(lengths: signedHashLengths, rounds: 300)
         samples.sort()
         func pick(_ a: [Double], _ q: Double) -> Double { a.isEmpty ? 0 : a[min(a.count - 1, Int(Double(a.count) * q))] }
         let mean = samples.isEmpty ? 0 : samples.reduce(0, +) / Double(samples.count)
@@ -140,9 +158,12 @@ struct NetworkBench: ParsableCommand {
             .init("p50Us", .number((pick(samples, 0.5) * 10).rounded() / 10)),
             .init("p99Us", .number((pick(samples, 0.99) * 10).rounded() / 10)),
             .init("proofHashes", .number(Double(proofHashes))),
+            .init("signedHashBytes", .number(Double(signedHashLengths.reduce(0, +)))),
+            .init("signedHashes", .number(Double(signedHashLengths.count))),
             .init("rawCommitP50Us", .number(Double(RawFloor.median(rawCommit) / 100) / 10)),
             .init("rawReadP50Us", .number(Double(RawFloor.median(rawRead) / 100) / 10)),
             .init("rawSha256Us", .number(Double(sha256 / 10) / 100)),
+            .init("rawSignedHashesUs", .number(Double(signedHashes / 10) / 100)),
             .init("rawSignUs", .number(Double(ed25519.signNs / 100) / 10)),
             .init("rawVerifyUs", .number(Double(ed25519.verifyNs / 100) / 10)),
             .init("tasksPerSecond", .number((Double(samples.count) / elapsed * 10).rounded() / 10)),
