@@ -301,6 +301,7 @@ struct cdde_mqtt {
     int stopping;             // close: network_thread ends (under `lock`)
     int receiver_polls;       // a receiving thread runs the loop's turns itself (under `lock`)
     int receiver_turn;        // ... and is inside one now (under `io`)
+    int network_turn;         // network_thread is in (or entering) a loop_turn (under `lock`)
     pthread_cond_t loop_free; // network_thread waits on it while a receiver runs the turns
     unsigned int reconnect_max; // seconds between reconnects at most
     // Connecting (cdde_mqtt_open and the connecting thread, under `lock`).
@@ -878,10 +879,14 @@ static void *network_thread(void *arg) {
         }
         int stop = m->stopping;
         if (m->connects != seen_connects) { seen_connects = m->connects; reconnects = 0; }
+        m->network_turn = !stop;
         pthread_mutex_unlock(&m->lock);
         if (stop) break;
         // At most a second: the keepalive step runs at least that often.
         int rc = loop_turn(m, 1000, 0, &stop);
+        pthread_mutex_lock(&m->lock);
+        m->network_turn = 0;
+        pthread_mutex_unlock(&m->lock);
         if (stop) break;
         if (rc == CDDE_MOSQ_ERR_SUCCESS) continue;
         if (loop_error_is_final(rc)) break;
@@ -1298,8 +1303,11 @@ int cdde_mqtt_unsubscribe(cdde_mqtt *m, const char *filter, char *err, size_t er
 // the handle closing. Caller holds m->lock; held again on return.
 static void receive_turns(cdde_mqtt *m, int64_t deadline_ms) {
     m->receiver_polls = 1;
+    // Out of its poll, to wait on loop_free; when it is not in a turn it will see receiver_polls
+    // before its next one, and the byte would be one more syscall on the receiver's way.
+    int poke = m->network_turn;
     pthread_mutex_unlock(&m->lock);
-    wake_network_thread(m);  // out of its poll, to wait on loop_free
+    if (poke) wake_network_thread(m);
     for (;;) {
         int64_t left = deadline_ms - monotonic_ms();
         if (left <= 0) break;
