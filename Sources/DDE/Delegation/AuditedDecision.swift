@@ -26,7 +26,7 @@ extension DelegationSession {
         // Once anybody strong is known, fresh executors never confirm, audit or decide.
         let strongOnly = anyStrongKnown
         if groups.isEmpty {
-            if waiting == 0 { askNext(strongOnly: false) || failNow() }
+            if waiting == 0, !askNext(strongOnly: false) { fail() }
             return
         }
         if groups.count == 1 {
@@ -44,12 +44,12 @@ extension DelegationSession {
                         ask([auditor])
                     } else {
                         // Drawn for audit, but nobody to audit with: not accepted unchecked.
-                        failNow(DDEError(.noExecutor, "the answer of \(only.hex) was drawn for audit but no other \(strongOnly ? "validated or pinned " : "")executor can be asked: nothing committed"))
+                        fail(DDEError(.noExecutor, "the answer of \(only.hex) was drawn for audit but no other \(strongOnly ? "validated or pinned " : "")executor can be asked: nothing committed"))
                     }
                     return
                 }
                 // Waiting for the replica or auditor; when it gave up, ask another.
-                if waiting == 0 { askNext(strongOnly: strongOnly) || failNow() }
+                if waiting == 0, !askNext(strongOnly: strongOnly) { fail() }
                 return
             }
             // Two or more distinct executors agree.
@@ -61,7 +61,7 @@ extension DelegationSession {
             // Only fresh identities agree while a strong executor exists: ask one; none left
             // to ask decides nothing (they may all be one attacker's).
             if !askNext(strongOnly: true), waiting == 0 {
-                failNow(DDEError(.unresolved, "only executors this requester has not validated agree on task \(task.taskId.hex), and no validated or pinned executor could confirm it: nothing committed"))
+                fail(DDEError(.unresolved, "only executors this requester has not validated agree on task \(task.taskId.hex), and no validated or pinned executor could confirm it: nothing committed"))
             }
             return
         }
@@ -86,7 +86,7 @@ extension DelegationSession {
                 }
             }
         }
-        failNow()
+        fail()
     }
 
     /// Held proofs grouped by what they agree on, groups in order of first arrival.
@@ -152,11 +152,5 @@ extension DelegationSession {
             extraAsked += 1
         }
         actions.append(.ask(keys))
-    }
-
-    @discardableResult
-    private mutating func failNow(_ error: DDEError? = nil) -> Bool {
-        fail(error)
-        return true
     }
 }
