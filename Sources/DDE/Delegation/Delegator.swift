@@ -30,6 +30,8 @@ public final class Delegator<T: Transport> {
     public internal(set) var evidenceReceived: [(id: Digest, result: EvidenceOutcome)] = []
     /// Documents checked on arrival, waiting to be judged by `processEvidence`.
     var pendingEvidence: [EvidenceDocument] = []
+    /// This requester's results topic, made once (every answer is routed by it).
+    private let resultsTopic: String
 
     /// Subscribes to this requester's results, executors' presence and shared evidence.
     public init(transport: T, store: Store, identity: KeyPair,
@@ -40,7 +42,8 @@ public final class Delegator<T: Transport> {
         self.identity = identity
         self.clock = clock
         self.random = random
-        try transport.subscribe(Topic.results(requester: identity.publicKey))
+        resultsTopic = Topic.results(requester: identity.publicKey)
+        try transport.subscribe(resultsTopic)
         try transport.subscribe(Topic.allExecutors)
         try transport.subscribe(Topic.evidence)
     }
@@ -347,7 +350,7 @@ public final class Delegator<T: Transport> {
     }
 
     private func route(_ m: Message, into session: inout DelegationSession, at now: UInt64) {
-        guard sameScalars(m.topic, Topic.results(requester: identity.publicKey)) else {
+        guard sameScalars(m.topic, resultsTopic) else {
             handleOutside(m)
             return
         }
