@@ -176,11 +176,15 @@ public final class Reputation: @unchecked Sendable {
 
     /// The policy for one executor only (what a commit needs; cheaper than `policy(now:)`).
     public func policy(for key: PublicKey, now: Int64) throws(DDEError) -> VerifyPolicy {
+        guard let r = try get(key, now: now) else { return VerifyPolicy() }
+        return policy(of: r, now: now)
+    }
+
+    /// The policy for the executor of record `r` (as read at `now`, or as a score just left it).
+    func policy(of r: ReputationRecord, now: Int64) -> VerifyPolicy {
         var policy = VerifyPolicy()
-        if let r = try get(key, now: now) {
-            if r.isBanned(at: now) { policy.banned.insert(key) }
-            if r.isBlacklisted(config) { policy.blacklisted.insert(key) }
-        }
+        if r.isBanned(at: now) { policy.banned.insert(r.executorKey) }
+        if r.isBlacklisted(config) { policy.blacklisted.insert(r.executorKey) }
         return policy
     }
 

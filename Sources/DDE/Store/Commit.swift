@@ -37,8 +37,10 @@ extension Store {
         try commit(verified, identity: identity, now: now, assurance: assurance, policy: nil)
     }
 
-    private func commit(_ verified: VerifiedResult, identity: KeyPair, now: UInt64, assurance: Assurance,
-                        policy: VerifyPolicy?) throws(DDEError) -> Receipt {
+    /// `policy`: check 10's rules when the caller has them (`record` from the scores it just
+    /// wrote); nil reads them from this store's reputation at `now`.
+    func commit(_ verified: VerifiedResult, identity: KeyPair, now: UInt64, assurance: Assurance,
+                policy: VerifyPolicy?) throws(DDEError) -> Receipt {
         guard now <= maxSafeInteger else {
             throw DDEError(.number, "commit: now must be Unix milliseconds in [0, 2^53-1], got \(now)")
         }

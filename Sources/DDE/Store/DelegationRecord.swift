@@ -24,11 +24,19 @@ extension Store {
         return try database.transaction { () throws(DDEError) -> DelegationRecord in
             var out = DelegationRecord()
             let t = Int64(clamping: now)
-            for event in scores { try reputation.apply(event, now: t) }
+            // The executor's record as its last score left it: the commit's check 10 judges it
+            // without reading it back.
+            let executor = accepted?.verdict.executor
+            var scored: ReputationRecord? = nil
+            for event in scores {
+                let r = try reputation.apply(event, now: t)
+                if r.executorKey == executor { scored = r }
+            }
             for e in evidence { out.evidenceIds.append(try addEvidence(e)) }
             guard let accepted else { return out }
             do throws(DDEError) {
-                out.receipt = try commit(accepted, identity: identity, now: now, assurance: assurance)
+                out.receipt = try commit(accepted, identity: identity, now: now, assurance: assurance,
+                                         policy: scored.map { reputation.policy(of: $0, now: t) })
             } catch {
                 if error.status == .store || error.status == .closed { throw error }
                 out.refused = error
