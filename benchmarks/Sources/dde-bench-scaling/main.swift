@@ -180,7 +180,7 @@ func run() throws(DDEError) {
     }
     if let csv {
         let text = "accounts,task_bytes,task_us,execute_us,verify_us,commit_us,delegate_us,store_mib,proof_us\n" + rows.joined(separator: "\n") + "\n"
-        FileManager.default.createFile(atPath: csv, contents: Data(text.utf8))
+        guard FileManager.default.createFile(atPath: csv, contents: Data(text.utf8)) else { throw DDEError(.io, "cannot write \(csv)") }
     }
 }
 
