@@ -158,7 +158,7 @@ extension Store {
             DDEError(.chainBroken, "receipt \(receipt ?? (count == 0 ? 0 : count - 1)): \(why)")
         }
         // Every stored entry must be in the replay with the same value ...
-        var stored = [[UInt8]: Int]()
+        var stored = [[UInt8]: UInt64]()  // keys per dApp (UInt64 as lastWriter's: one Dictionary type less)
         try database.withStatement("SELECT dapp_id, key, value FROM dapp_state") { s throws(DDEError) in
             while try s.step() {
                 let dapp = s.blob(0), key = s.blob(1), value = s.blob(2)
@@ -173,7 +173,7 @@ extension Store {
             }
         }
         // ... and nothing the replay holds may be missing.
-        for (dapp, state) in replay.states where state.count != stored[dapp, default: 0] {
+        for (dapp, state) in replay.states where UInt64(state.count) != stored[dapp, default: 0] {
             throw broken(replay.lastWriter[dapp], "dApp \"\(String(decoding: dapp, as: UTF8.self))\" is missing keys the chain wrote")
         }
         var roots = 0
