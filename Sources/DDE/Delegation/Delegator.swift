@@ -412,7 +412,8 @@ public final class Delegator<T: Transport> {
             pendingEvidence.append(doc)
             return
         }
-        guard m.topic.utf8.starts(with: "dde/v1/executors/".utf8) else { ignoredMessages += 1; return }
+        let presenceTopic = "dde/v1/executors/".utf8  // compared as arrays: no UTF8View starts(with:) specialisation
+        guard Array(m.topic.utf8.prefix(presenceTopic.count)) == Array(presenceTopic) else { ignoredMessages += 1; return }
         // An empty retained payload clears the broker's copy; it is unsigned, so it removes
         // nobody here (a forged one would hide honest executors and leave the work to others).
         guard let envelope = try? Envelope.decode(m.payload), envelope.type == .presence,
