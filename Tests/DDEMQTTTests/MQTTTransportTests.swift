@@ -47,6 +47,8 @@ final class MQTTTransportTests: XCTestCase {
             ("mqtts://127.0.0.1:1", MQTTSecurity(username: "u", passwordFile: "pw", passwordEnv: "PW"), "not both"),
             ("mqtts://127.0.0.1:1", MQTTSecurity(username: ""), "user name must be"),
             ("mqtts://127.0.0.1:1", MQTTSecurity(username: "u", passwordEnv: "A=B"), "environment variable"),
+            ("mqtts://127.0.0.1:1", MQTTSecurity(username: "u", passwordEnv: "A\u{0}B"), "environment variable"),
+            ("mqtts://127.0.0.1:1", MQTTSecurity(username: "u", passwordEnv: ""), "environment variable"),
             ("mqtts://127.0.0.1:1", MQTTSecurity(caFile: ""), "CA file path"),
         ]
         for (url, security, why) in refused {

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import DDE
 
 final class CryptoTests: XCTestCase {
@@ -111,6 +112,22 @@ final class HexAppendTests: XCTestCase {
             var out: [UInt8] = Array("x".utf8)
             Hex.append(bytes, to: &out)
             XCTAssertEqual(out, Array(("x" + Hex.encode(bytes)).utf8), "n = \(n)")
+        }
+    }
+}
+
+final class Base64Tests: XCTestCase {
+    /// RFC 4648 section 10's vectors, then every length up to 70 against Foundation's encoder,
+    /// each decoded back.
+    func testEncodeMatchesRFC4648AndFoundationAndDecodesBack() throws {
+        let vectors = ["": "", "f": "Zg==", "fo": "Zm8=", "foo": "Zm9v", "foob": "Zm9vYg==",
+                       "fooba": "Zm9vYmE=", "foobar": "Zm9vYmFy"]
+        for (plain, encoded) in vectors { XCTAssertEqual(Base64.encode(Array(plain.utf8)), encoded, plain) }
+        for n in 0...70 {
+            let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 97 &+ 251) }
+            let text = Base64.encode(bytes)
+            XCTAssertEqual(text, Data(bytes).base64EncodedString(), "n = \(n)")
+            XCTAssertEqual(try Base64.decode(text, field: "test"), bytes, "n = \(n)")
         }
     }
 }

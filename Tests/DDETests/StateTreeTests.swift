@@ -177,6 +177,13 @@ final class StateTreeTests: XCTestCase {
         // A proof of other keys does not reach this one.
         let other = tree.proof(keys: [Self.key("k10")]).bytes
         XCTAssertStatus(.stateProofIncomplete) { () throws(DDEError) in try ProvenState(proof: other, entries: Self.entries([Self.key("k11")], in: map), root: tree.root) }
+        // The message names the key it does not reach.
+        do {
+            _ = try StateProof(bytes: other, keys: [Self.key("k11")])
+            XCTFail("a proof of k10 read as one of k11")
+        } catch {
+            XCTAssertTrue(error.detail.hasPrefix("the state proof does not reach key \"k11\": its path runs into a summarised subtree at depth "), error.detail)
+        }
     }
 
     func testAlteredSiblingIsRefused() throws {

@@ -106,7 +106,9 @@ public final class Delegator<T: Transport> {
         let payload = code.envelope.canonicalBytes
         try transport.publish(topic: Topic.code(code.codeHash), payload: payload, retain: true)
         if servedCode.isEmpty { try transport.subscribe(Topic.codeRequests) }
-        servedCode.removeAll { $0.hash == code.codeHash }
+        // At most one entry per hash (this is the only append): remove(at:), no removeAll(where:)
+        // specialisation.
+        if let i = servedCode.firstIndex(where: { $0.hash == code.codeHash }) { servedCode.remove(at: i) }
         if servedCode.count >= Delegator.maxServedModules { servedCode.removeFirst() }
         servedCode.append((code.codeHash, payload, Delegator.maxCodeAnswers))
         return code.codeHash
@@ -415,7 +417,8 @@ public final class Delegator<T: Transport> {
             pendingEvidence.append(doc)
             return
         }
-        guard m.topic.utf8.starts(with: "dde/v1/executors/".utf8) else { ignoredMessages += 1; return }
+        let presenceTopic = "dde/v1/executors/".utf8  // compared as arrays: no UTF8View starts(with:) specialisation
+        guard Array(m.topic.utf8.prefix(presenceTopic.count)) == Array(presenceTopic) else { ignoredMessages += 1; return }
         // An empty retained payload clears the broker's copy; it is unsigned, so it removes
         // nobody here (a forged one would hide honest executors and leave the work to others).
         guard let envelope = try? Envelope.decode(m.payload), envelope.type == .presence,
@@ -442,7 +445,8 @@ public final class Delegator<T: Transport> {
             return false
         }
         if presence.capabilities.isEmpty {
-            executors.removeAll { $0.executorPublicKey == key }
+            // At most one entry per key (addExecutor replaces), as in servedCode.
+            if let i = executors.firstIndex(where: { $0.executorPublicKey == key }) { executors.remove(at: i) }
             // Remembered, so a replay of an older announcement cannot bring it back.
             if withdrawals.count >= Delegator.maxExecutors { withdrawals.removeAll() }
             withdrawals[key] = presence.timestamp

@@ -44,7 +44,7 @@ extension Delegator {
             let what: ErrorDetail = options.critical
                 ? "\(proven.count) proven (>= \(options.provenAfterSuccesses) successes) of \(usable.count) usable"
                 : "\(usable.count) usable (not banned or blacklisted)"
-            throw DDEError(.noExecutor, "\(options.mode.label) needs \(needed) executors granting [\(requiredCapabilities.joined(separator: ", "))]; known: \(executors.count), \(what)\(options.critical && !options.allowFallback ? "; allow fallback or build reputation with non-critical tasks" : "")")
+            throw DDEError(.noExecutor, "\(options.mode.label) needs \(needed) executors granting [\(commaSeparated(requiredCapabilities))]; known: \(executors.count), \(what)\(options.critical && !options.allowFallback ? "; allow fallback or build reputation with non-critical tasks" : "")")
         }
         return (chosen, known)
     }
@@ -81,7 +81,7 @@ extension Delegator {
         } else if !pinned.isEmpty {
             primary = pinned.remove(at: Int(random() % UInt64(pinned.count)))
         } else {
-            throw DDEError(.noExecutor, "\(audit.label) needs an executor granting [\(requiredCapabilities.joined(separator: ", "))]; known: \(executors.count), none usable (not banned or blacklisted)")
+            throw DDEError(.noExecutor, "\(audit.label) needs an executor granting [\(commaSeparated(requiredCapabilities))]; known: \(executors.count), none usable (not banned or blacklisted)")
         }
         // The reserve, in the order it is asked: pinned, then strong, then fresh, each a random
         // sample of what a session can use (a replica, an audit, the escalations).

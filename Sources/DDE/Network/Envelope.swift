@@ -381,7 +381,7 @@ extension Status {
     public init?(name: String) {
         var raw: Int32 = 0
         while raw < 256 {
-            if let s = Status(rawValue: raw), s.name.withUTF8Buffer({ $0.elementsEqual(name.utf8) }) {
+            if let s = Status(rawValue: raw), sameScalars(s.nameString, name) {
                 self = s
                 return
             }

@@ -86,7 +86,7 @@ public struct MQTTSecurity: Sendable, Equatable {
         }
         if let passwordEnv {
             let ok = !passwordEnv.isEmpty && passwordEnv.utf8.count <= 255
-                && passwordEnv.utf8.allSatisfy { $0 != 0 && $0 != UInt8(ascii: "=") }
+                && !passwordEnv.utf8.contains(0) && !passwordEnv.utf8.contains(UInt8(ascii: "="))
             guard ok else { throw DDEError(.argument, "the password's environment variable must be a name of 1 to 255 bytes without = or NUL") }
         }
     }

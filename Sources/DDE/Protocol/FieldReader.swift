@@ -107,7 +107,7 @@ struct FieldReader {
 /// The capabilities a task may declare (PROTOCOL.md section 4). Input and output need none.
 public enum Capability {
     public static let all = ["crypto.hash", "crypto.verify", "log", "state.read", "state.write"]
-    public static var allNames: String { all.joined(separator: ", ") }
+    public static var allNames: String { commaSeparated(all) }
     public static func isKnown(_ name: String) -> Bool { all.contains { sameScalars($0, name) } }
 
     /// Sorts and deduplicates a list of names (by bytes); refuses unknown ones.

@@ -250,6 +250,11 @@ public struct Receipt: Sendable {
         return w.finish()
     }
 
+    /// Where the chain ends when this is its last receipt.
+    var head: ChainHead {
+        ChainHead(count: index + 1, receiptHash: receiptHash, nextStateRoot: nextStateRoot, rootsOverTrees: rootsOverTrees)
+    }
+
     /// True when `signature` is the identity's `receipt` signature over `receiptHash`.
     public var hasValidSignature: Bool {
         identity.isValidSignature(signature, kind: .receipt, digest: receiptHash)

@@ -110,17 +110,24 @@ public struct StateWrites: Sendable, Equatable {
         guard case .object(let o) = json else {
             throw DDEError(.schema, "\(field) must be an object of base64 strings or null")
         }
-        var map = [[UInt8]: [UInt8]?]()
+        var read = [Entry]()
         for m in o.members {
             let key = try checkedKey(m.key, field: "\(field)")
             switch m.value {
-            case .null: map[key] = .some(nil)
+            case .null: read.append(Entry(key: key, value: nil))
             case .string(let s):
-                map[key] = .some(try checkedValue(Base64.decode(s, field: "\(field).\(m.key)"), field: "\(field).\(m.key)"))
+                read.append(Entry(key: key, value: try checkedValue(Base64.decode(s, field: "\(field).\(m.key)"), field: "\(field).\(m.key)")))
             default: throw DDEError(.schema, "\(field).\(m.key) must be a base64 string or null")
             }
         }
-        self.init(map)
+        // Sorted by key (stably); of a key given twice (only an object built in code can: the
+        // parser refuses repeated keys) the last one counts, as in a map. Without a Dictionary
+        // of optional values, whose Embedded specialisation is this reader's alone.
+        let sorted = sortedByIndex(read) { bytesLess($0.key, $1.key) }
+        var unique = [Entry]()
+        unique.reserveCapacity(sorted.count)
+        for i in sorted.indices where i + 1 == sorted.count || sorted[i + 1].key != sorted[i].key { unique.append(sorted[i]) }
+        entries = unique
     }
 }
 

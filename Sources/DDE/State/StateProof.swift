@@ -125,13 +125,12 @@ public struct StateProof: Sendable {
     /// `.stateProofMalformed` or `.stateProofIncomplete`. Values and hashes are checked by
     /// `ProvenState`.
     public init(bytes: [UInt8], keys: [[UInt8]]) throws(DDEError) {
-        var names = [Digest: [UInt8]]()
-        for k in keys { names[StateTreeHash.path(k)] = k }
-        try self.init(bytes: bytes, proven: StateProof.provenPaths(keys), names: names)
+        try self.init(bytes: bytes, proven: StateProof.provenPaths(keys), keys: keys)
     }
 
-    /// `names`: the key of each proven path, for the messages.
-    init(bytes: [UInt8], proven: [Digest], names: [Digest: [UInt8]] = [:]) throws(DDEError) {
+    /// `keys`: the keys whose paths are `proven`, to name one in a message (found by hashing them
+    /// again then, rather than mapped for every proof read).
+    init(bytes: [UInt8], proven: [Digest], keys: [[UInt8]]) throws(DDEError) {
         guard bytes.count >= Digest.byteCount + 1 else {
             throw DDEError(.stateProofIncomplete, "a state proof has a 32-byte root and at least one item; got \(bytes.count) bytes")
         }
@@ -174,7 +173,7 @@ public struct StateProof: Sendable {
         }
         // 2. Each item against the paths that lead to it.
         root = Digest(unchecked: Array(bytes[0..<Digest.byteCount]))
-        var reader = Reader(bytes: bytes, offset: Digest.byteCount, names: names)
+        var reader = Reader(bytes: bytes, offset: Digest.byteCount, keys: keys)
         tree = try reader.node(proven[...], depth: 0)
         self.proven = proven
     }
@@ -182,7 +181,7 @@ public struct StateProof: Sendable {
     private struct Reader {
         let bytes: [UInt8]
         var offset: Int
-        let names: [Digest: [UInt8]]
+        let keys: [[UInt8]]
 
         mutating func digest() -> Digest {
             let d = bytes.withUnsafeBytes { Digest(copying: $0.baseAddress! + offset) }
@@ -229,7 +228,7 @@ public struct StateProof: Sendable {
                 let hash = digest()
                 if hash == StateTreeHash.empty { throw malformed("a summarised subtree with the empty subtree's hash is written 0x00") }
                 if let first = proven.first {
-                    let key = names[first].map { "key \"\(String(decoding: $0, as: UTF8.self))\"" } ?? "the key with path \(first.hex)"
+                    let key = keys.first(where: { StateTreeHash.path($0) == first }).map { "key \"\(String(decoding: $0, as: UTF8.self))\"" } ?? "the key with path \(first.hex)"
                     throw DDEError(.stateProofIncomplete, "the state proof does not reach \(key): its path runs into a summarised subtree at depth \(depth)")
                 }
                 if depth == 0 && tag != StateProof.wholeTreeTag {

@@ -186,7 +186,7 @@ public struct StateTree: Sendable {
 
     /// From (path, value hash) pairs in any order, paths unique.
     public init(leaves: [(path: Digest, valueHash: Digest)]) {
-        let sorted = leaves.sorted { Digest.bytesLess($0.path, $1.path) }
+        let sorted = sortedByIndex(leaves) { Digest.bytesLess($0.path, $1.path) }
         paths = sorted.map { $0.path }
         valueHashes = sorted.map { $0.valueHash }
         nodes = [:]

@@ -242,8 +242,7 @@ extension Store {
             guard idx >= 0, receipt.index == UInt64(idx) else {
                 throw DDEError(.chainBroken, "the row of receipt \(idx) holds receipt \(receipt.index): run verifyChain")
             }
-            return ChainHead(count: receipt.index + 1, receiptHash: receipt.receiptHash, nextStateRoot: receipt.nextStateRoot,
-                             rootsOverTrees: receipt.rootsOverTrees)
+            return receipt.head
         }
     }
 

@@ -28,7 +28,9 @@ extension Store {
             throw DDEError(.chainBroken, "receipt 0: the store holds receipts but no identity in meta")
         }
         var replay = ChainReplay()
-        var previous: Receipt?
+        // The last receipt checked: where the chain ends so far, and its version.
+        var previous: ChainHead?
+        var previousVersion: UInt64 = 0
         var position: UInt64 = 0
         // The v2 trees are replayed into a TEMP table by the code the commits use, in a temporary
         // file past SQLite's cache (a million keys make hundreds of MiB: not all in memory).
@@ -79,7 +81,7 @@ extension Store {
             // Version 3 roots are over v2 tree roots: the first one after older receipts links to
             // the same replayed state in that form.
             if let previous, !receipt.rootsOverTrees && previous.rootsOverTrees {
-                throw broken("a version \(receipt.receiptVersion) receipt after a version \(previous.receiptVersion) one")
+                throw broken("a version \(receipt.receiptVersion) receipt after a version \(previousVersion) one")
             }
             let linked = previous.map { $0.rootsOverTrees == receipt.rootsOverTrees ? $0.nextStateRoot : replay.nodeRoot(trees: true) }
             guard receipt.previousStateRoot == (linked ?? StateRoot.empty) else {
@@ -134,7 +136,8 @@ extension Store {
             guard replay.nodeRoot(trees: receipt.rootsOverTrees) == receipt.nextStateRoot else {
                 throw broken("nextStateRoot is not the node root after replaying its writes")
             }
-            previous = receipt
+            previous = receipt.head
+            previousVersion = receipt.receiptVersion
             position += 1
             progress?(position, total)
         }
@@ -146,10 +149,7 @@ extension Store {
             throw DDEError(.chainBroken, "receipt \(position): \(orphans) compute_results have no receipt")
         }
         try compareWithReplay(replay, headIndex: position)
-        return ChainReport(count: position, head: previous.map {
-            ChainHead(count: $0.index + 1, receiptHash: $0.receiptHash, nextStateRoot: $0.nextStateRoot,
-                      rootsOverTrees: $0.rootsOverTrees)
-        })
+        return ChainReport(count: position, head: previous)
     }
 
     /// The live tables (dapp_state, dapp_roots) must be exactly what the replay produced.
@@ -158,7 +158,7 @@ extension Store {
             DDEError(.chainBroken, "receipt \(receipt ?? (count == 0 ? 0 : count - 1)): \(why)")
         }
         // Every stored entry must be in the replay with the same value ...
-        var stored = [[UInt8]: Int]()
+        var stored = [[UInt8]: UInt64]()  // keys per dApp (UInt64 as lastWriter's: one Dictionary type less)
         try database.withStatement("SELECT dapp_id, key, value FROM dapp_state") { s throws(DDEError) in
             while try s.step() {
                 let dapp = s.blob(0), key = s.blob(1), value = s.blob(2)
@@ -173,7 +173,7 @@ extension Store {
             }
         }
         // ... and nothing the replay holds may be missing.
-        for (dapp, state) in replay.states where state.count != stored[dapp, default: 0] {
+        for (dapp, state) in replay.states where UInt64(state.count) != stored[dapp, default: 0] {
             throw broken(replay.lastWriter[dapp], "dApp \"\(String(decoding: dapp, as: UTF8.self))\" is missing keys the chain wrote")
         }
         var roots = 0
