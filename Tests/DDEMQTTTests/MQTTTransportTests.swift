@@ -287,6 +287,7 @@ final class MQTTTransportTests: XCTestCase {
         let key = testKey(3)
         let id = MQTTTransport.clientId(role: "node", key: key)
         XCTAssertEqual(id, MQTTTransport.clientId(role: "node", key: key))
+        XCTAssertEqual(id, "dde-node-" + String(key.hex.prefix(12)))  // the key's first 12 hex digits
         XCTAssertLessThanOrEqual(id.utf8.count, 23) // MQTT 3.1.1's guaranteed client id length
         XCTAssertNotEqual(id, MQTTTransport.clientId(role: "node", key: testKey(4)))
     }

@@ -109,7 +109,7 @@ public final class Delegator<T: Transport> {
         // At most one entry per hash (this is the only append): remove(at:), no removeAll(where:)
         // specialisation.
         if let i = servedCode.firstIndex(where: { $0.hash == code.codeHash }) { servedCode.remove(at: i) }
-        if servedCode.count >= Delegator.maxServedModules { servedCode.removeFirst() }
+        if servedCode.count >= Delegator.maxServedModules { servedCode.remove(at: 0) }  // remove(at:) is compiled already
         servedCode.append((code.codeHash, payload, Delegator.maxCodeAnswers))
         return code.codeHash
     }

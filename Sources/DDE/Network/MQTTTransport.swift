@@ -218,8 +218,9 @@ public final class MQTTTransport: Transport, @unchecked Sendable {
 
     /// A stable client id for `role` ("node", "req", ...) and a key: the same on every run.
     public static func clientId(role: String, key: PublicKey) -> String {
-        let hex = key.hex.utf8
-        return "dde-\(role)-\(String(decoding: hex.prefix(12), as: UTF8.self))"
+        // The first 12 hex digits: those of the first 6 bytes.
+        let hex = key.withUnsafeBytes { Hex.encode(UnsafeRawBufferPointer(rebasing: $0[0..<6])) }
+        return "dde-\(role)-\(hex)"
     }
 
     public func publish(topic: String, payload: [UInt8], retain: Bool) throws(DDEError) {
