@@ -73,4 +73,50 @@ final class IdleWorkTests: XCTestCase {
         XCTAssertEqual(ranOn.count, IdleWork.maxQueued + 1)
         ranLock.unlock()
     }
+
+    /// `drain` waits for the job the idle thread is running, then runs the queued ones itself, in
+    /// order (the idle thread takes none meanwhile).
+    func testDrainWaitsForTheRunningJobThenRunsTheRestInOrder() {
+        let work = IdleWork(name: "test.drain")
+        let gate = NSCondition()
+        final class Flag: @unchecked Sendable { var value = false }  // under `gate`
+        let drained = Flag()
+        var taken = false, open = false
+        var order: [Int] = []
+        var onDrainer: [Bool] = []
+        var drainer: Thread? = nil
+        work.later {
+            gate.lock()
+            taken = true
+            gate.broadcast()
+            while !open { gate.wait() }
+            order.append(0)
+            gate.unlock()
+        }
+        gate.lock()
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while !taken && gate.wait(until: deadline) {}
+        gate.unlock()
+        for i in 1...5 {
+            work.later { gate.lock(); order.append(i); onDrainer.append(Thread.current == drainer); gate.unlock() }
+        }
+        let thread = Thread {
+            work.drain()
+            gate.lock(); drained.value = true; gate.broadcast(); gate.unlock()
+        }
+        drainer = thread
+        thread.start()
+        usleep(100_000)
+        gate.lock()
+        XCTAssertFalse(drained.value, "drain returned while a job was still running")
+        XCTAssertEqual(order, [])
+        open = true
+        gate.broadcast()
+        let until = Date(timeIntervalSinceNow: 10)
+        while !drained.value && gate.wait(until: until) {}
+        XCTAssertTrue(drained.value)
+        XCTAssertEqual(order, [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(onDrainer, [true, true, true, true, true])
+        gate.unlock()
+    }
 }
