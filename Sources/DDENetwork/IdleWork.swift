@@ -20,15 +20,13 @@ final class IdleWork: @unchecked Sendable {
 
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []
-    private var running = false  // the idle thread runs a job it took from `jobs`
-    private var draining = 0     // callers of `drain` inside it: the idle thread takes no job
-    private var started = false  // an idle thread exists
+    private var running = false  // a job taken from `jobs` is running
+    private var started = false
     private let name: String
 
     init(name: String) { self.name = name }
 
-    /// Runs `job` later on the idle-priority thread (started when none runs). Queued jobs run one
-    /// at a time, in the order given; a job past `maxQueued` runs at once, here.
+    /// Runs `job` later on the idle-priority thread (started when none runs).
     func later(_ job: @escaping () -> Void) {
         condition.lock()
         if jobs.count >= IdleWork.maxQueued {
@@ -47,21 +45,20 @@ final class IdleWork: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Returns once every job queued before the call has run: it waits for the one the idle
-    /// thread runs, then runs the rest itself, in order, at the caller's priority.
+    /// Returns once every job queued before the call has run (at the caller's priority: the jobs
+    /// left are run here, not waited for).
     func drain() {
-        condition.lock()
-        draining += 1
-        while running { condition.wait() }
-        while !jobs.isEmpty {
+        while true {
+            condition.lock()
+            if jobs.isEmpty {
+                while running { condition.wait() }
+                condition.unlock()
+                return
+            }
             let job = jobs.removeFirst()
             condition.unlock()
             job()
-            condition.lock()
         }
-        draining -= 1
-        condition.broadcast()  // jobs queued since go to the idle thread again
-        condition.unlock()
     }
 
     private func loop() {
@@ -75,10 +72,10 @@ final class IdleWork: @unchecked Sendable {
         while true {
             condition.lock()
             // A thread idle for a second ends (a node that stopped answering keeps none); the
-            // next job starts another. What is queued while a drain runs, the drain runs.
+            // next job starts another.
             let until = Date(timeIntervalSinceNow: 1)
-            while jobs.isEmpty || draining > 0 {
-                if !condition.wait(until: until) && (jobs.isEmpty || draining > 0) {
+            while jobs.isEmpty {
+                if !condition.wait(until: until) && jobs.isEmpty {
                     started = false
                     condition.unlock()
                     return
