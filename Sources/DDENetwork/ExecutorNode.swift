@@ -88,9 +88,6 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     private var executing = 0
     private var poolThreads = 0
     private var stopping = false
-    /// What follows a published answer (its log line), run at idle priority; drained before
-    /// `run` returns.
-    private let afterAnswers: IdleWork
     /// Counters, for reports and tests.
     public private(set) var answered = 0
     public private(set) var refused = 0
@@ -102,7 +99,6 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         self.codeStore = codeStore
         self.config = config
         self.log = log
-        afterAnswers = IdleWork(name: "dde.executor.\(config.name).after")
         granted = (try? Capability.normalise(config.capabilities)) ?? []
     }
 
@@ -151,14 +147,12 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     /// more threads (see the top of the file); returns once every accepted task has run.
     public func run(pollMs: Int = 50, until shouldStop: () -> Bool) {
         guard config.workers > 0 else {
-            defer { afterAnswers.drain() }
             while !shouldStop() {
                 guard let tasks = receiveOne(timeoutMs: pollMs) else { return }
                 for task in tasks { execute(task) }
             }
             return
         }
-        defer { afterAnswers.drain() }
         pool.lock()
         stopping = false
         poolThreads = config.workers
@@ -404,11 +398,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             try transport.publish(topic: Topic.results(requester: task.requesterPublicKey),
                                   payload: payload, retain: false)
             lock.lock(); answered += 1; lock.unlock()
-            // After the answer has left, at idle priority: the line's formatting and writing,
-            // and the last references to the task and its result (IdleWork.swift says why).
-            afterAnswers.later { [self] in
-                log("\(label(task)): ok, result \(short(result.resultHash)), fuel \(result.proof.fuelUsed), executed in \(us) us\(note)")
-            }
+            log("\(label(task)): ok, result \(short(result.resultHash)), fuel \(result.proof.fuelUsed), executed in \(us) us\(note)")
         } catch {
             log("\(label(task)): could not publish the result: \(error.message)")
         }
