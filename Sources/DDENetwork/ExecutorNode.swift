@@ -361,23 +361,25 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
             executionUs = (DispatchTime.now().uptimeNanoseconds &- started) / 1000
             return result
         }
-        var answer: NodeAnswer? = nil
-        var failure: DDEError? = nil
+        let outcome: Result<NodeAnswer, DDEError>
         let started = DispatchTime.now().uptimeNanoseconds
         do throws(DDEError) {
             if let hook = config.answer {
-                answer = try hook(task, keyPair, run)
+                outcome = .success(try hook(task, keyPair, run))
             } else {
-                answer = .result(try run(), note: "")
+                outcome = .success(.result(try run(), note: ""))
             }
         } catch {
-            failure = error
+            outcome = .failure(error)
         }
         // The task is over, however it ended: its slot is given back before anything leaves (a
         // requester that sends its next task as soon as it has the answer must not find this one
         // still counted and be refused busy), and after silence too.
         release(task)
-        if let failure {
+        let answer: NodeAnswer
+        switch outcome {
+        case .success(let a): answer = a
+        case .failure(let failure):
             if failure.status == .codeNotFound {
                 // Gone from the code store since it was found: the next offer fetches it again.
                 lock.lock(); presentCode.remove(task.dappCodeHash); lock.unlock()
@@ -387,8 +389,8 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         }
         let us = executionUs ?? (DispatchTime.now().uptimeNanoseconds &- started) / 1000
         cdde_trace(CDDE_TRACE_NODE_EXECUTED)
-        guard case .result(let result, let note)? = answer else {
-            if case .nothing(let note)? = answer { log("\(label(task)): \(note)") }
+        guard case .result(let result, let note) = answer else {
+            if case .nothing(let note) = answer { log("\(label(task)): \(note)") }
             return
         }
         // The result's own canonical writer, not the JSON tree.
