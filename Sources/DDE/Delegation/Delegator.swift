@@ -417,8 +417,8 @@ public final class Delegator<T: Transport> {
             pendingEvidence.append(doc)
             return
         }
-        let presenceTopic = "dde/v1/executors/".utf8  // compared as arrays: no UTF8View starts(with:) specialisation
-        guard Array(m.topic.utf8.prefix(presenceTopic.count)) == Array(presenceTopic) else { ignoredMessages += 1; return }
+        // What is left of the subscriptions is presence (Topic.allExecutors): the topic must be the
+        // one of the key the signed presence names, checked below (no separate prefix test).
         // An empty retained payload clears the broker's copy; it is unsigned, so it removes
         // nobody here (a forged one would hide honest executors and leave the work to others).
         guard let envelope = try? Envelope.decode(m.payload), envelope.type == .presence,
