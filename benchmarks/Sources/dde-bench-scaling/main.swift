@@ -12,6 +12,9 @@
 //             (a new transfer each round: task, offer, execution, answer, verification, commit)
 //
 // p50 of each, one row per n; --csv writes the rows for the plot (benchmarks/plot_scaling.py).
+// The sizes take turns in --passes passes (5) of --rounds / passes transfers each, so that the
+// machine's drift from minute to minute lands on every size alike; the growth from the smallest
+// wallet to the largest is the median of the passes' own p50 ratios (each pass's ratios printed).
 //
 //   swift build -c release --product dde-bench-scaling
 //   .build/release/dde-bench-scaling --dir build/scaling --sizes 10,1000,100000,1000000
@@ -36,6 +39,7 @@ func p50(_ xs: [UInt64]) -> Double { Double(xs.sorted()[xs.count / 2]) / 1000 } 
 
 var sizes = [10, 1_000, 100_000, 1_000_000]
 var rounds = 30
+var passes = 5
 var dir = "build/scaling"
 var csv: String?
 var wat = "examples/dapps/wallet.wat"
@@ -44,16 +48,49 @@ while let a = args.popFirst() {
     switch a {
     case "--sizes": sizes = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
     case "--rounds": rounds = Int(args.popFirst() ?? "") ?? rounds
+    case "--passes": passes = Int(args.popFirst() ?? "") ?? passes
     case "--dir": dir = args.popFirst() ?? dir
     case "--csv": csv = args.popFirst()
     case "--wallet": wat = args.popFirst() ?? wat
     default:
-        say("usage: dde-bench-scaling [--sizes 10,1000,...] [--rounds R] [--dir DIR] [--csv FILE] [--wallet wallet.wat]")
+        say("usage: dde-bench-scaling [--sizes 10,1000,...] [--rounds R] [--passes P] [--dir DIR] [--csv FILE] [--wallet wallet.wat]")
         exit(2)
     }
 }
-guard !sizes.isEmpty, rounds >= 5 else { fail("--sizes and --rounds >= 5") }
+guard !sizes.isEmpty, rounds >= 5, passes >= 1 else { fail("--sizes, --rounds >= 5 and --passes >= 1") }
 try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+
+/// One wallet size: its store, and the executor node and Delegator that delegate on it.
+final class Wallet {
+    let n: Int
+    let path: String
+    let store: Store
+    let sandbox = Sandbox()
+    var rng: Rng
+    var node: ExecutorNode<InProcessTransport>?
+    var delegator: Delegator<InProcessTransport>?
+    var thread: Thread?
+    final class Stop: @unchecked Sendable { var flag = false }
+    let stop = Stop()
+    var tBuild = [UInt64](), tProof = [UInt64](), tExec = [UInt64](), tVerify = [UInt64](), tCommit = [UInt64]()
+    var tDelegate = [UInt64]()
+    var taskBytes = 0
+    /// Each pass's p50 of the commit and of the delegation (the growth is judged pass by pass).
+    var passCommit = [Double](), passDelegate = [Double]()
+
+    init(n: Int, path: String) throws(DDEError) {
+        self.n = n
+        self.path = path
+        store = try Store(path: path)
+        rng = Rng(UInt64(n))
+    }
+
+    func close() {
+        stop.flag = true
+        node?.transport.close()
+        store.close()
+    }
+}
 
 func run() throws(DDEError) {
     guard let text = try? String(contentsOfFile: wat, encoding: .utf8) else { throw DDEError(.io, "cannot read \(wat)") }
@@ -66,19 +103,20 @@ func run() throws(DDEError) {
     func key(_ i: Int) -> [UInt8] { Array("balance/user\(i)".utf8) }
     var clock = UInt64(1_767_225_600_000)
     func tick() -> UInt64 { clock += 1; return clock }
+    let codeStore = try CodeStore(directory: URL(fileURLWithPath: "\(dir)/code"))
+    _ = try codeStore.add(module)
 
-    var rows = [String]()
-    print("| accounts | task bytes | task build us (of which proof from the store) | execute us | verify us | commit us | delegate p50 us | store MiB |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    var wallets = [Wallet]()
+    defer { for w in wallets { w.close() } }
     for n in sizes {
-        let path = "\(dir)/wallet-\(n).sqlite"
-        let store = try Store(path: path)
-        defer { store.close() }
+        let w = try Wallet(n: n, path: "\(dir)/wallet-\(n).sqlite")
+        wallets.append(w)
+        let store = w.store
         // Seed once: commits of 10,000 accounts each, through the real commit path.
         var have = 0
         if try store.dappValue("wallet", key: key(n - 1)) == nil {
             have = 0
-            if try store.receiptCount() > 0 { throw DDEError(.argument, "\(path) holds a partial wallet: remove it") }
+            if try store.receiptCount() > 0 { throw DDEError(.argument, "\(w.path) holds a partial wallet: remove it") }
         } else {
             have = n
         }
@@ -110,73 +148,106 @@ func run() throws(DDEError) {
             say("n=\(n): seeded \(start) accounts (\((now() - seedStart) / 1_000_000_000) s)")
         }
 
-        // The four steps, on one transfer each round.
-        let codeStore = try CodeStore(directory: URL(fileURLWithPath: "\(dir)/code"))
-        _ = try codeStore.add(module)
-        let sandbox = Sandbox()
-        var rng = Rng(UInt64(n))
-        var tBuild = [UInt64](), tProof = [UInt64](), tExec = [UInt64](), tVerify = [UInt64](), tCommit = [UInt64]()
-        var taskBytes = 0
-        for r in 0..<rounds {
-            let a = rng.below(n), b = (a + 1 + rng.below(max(n - 1, 1))) % n
-            let t0 = now()
-            let (root, entries, proof) = try store.stateProof("wallet", keys: [key(a), key(b)])
-            let tp = now()
-            let spec = TaskSpec(dappId: "wallet", dappCodeHash: codeHash, action: "send",
-                                payload: try JSONParser.parse(Array(#"{"amount":1,"from":"user\#(a)","to":"user\#(b)"}"#.utf8)),
-                                requiredCapabilities: caps,
-                                partialState: try PartialState(entries: entries, proof: proof, root: root), timestamp: tick())
-            let task = try ComputeTask.create(spec, requester: requester)
-            let t1 = now()
-            let result = try Executor.execute(task: task, keyPair: executorKey, codeStore: codeStore, sandbox: sandbox, now: tick())
-            let t2 = now()
-            let verified = try Verifier.verified(task: task, result: result)
-            let t3 = now()
-            try store.commit(verified, identity: requester, now: tick(), assurance: .direct)
-            let t4 = now()
-            if r > 0 {  // the first round warms the module cache
-                tBuild.append(t1 - t0); tProof.append(tp - t0); tExec.append(t2 - t1); tVerify.append(t3 - t2); tCommit.append(t4 - t3)
-            }
-            taskBytes = max(taskBytes, task.canonicalBytes.count)
-        }
-
-        // End to end: one executor node on the in-process transport.
+        // End to end: one executor node on the in-process transport, for this wallet's store.
         let hub = InProcessHub()
         var config = ExecutorNode<InProcessTransport>.Config()
-        config.name = "executor"
+        config.name = "executor-\(n)"
         let node = ExecutorNode(transport: hub.endpoint(name: "executor"), keyPair: executorKey,
                                 codeStore: codeStore, config: config, log: { _ in })
         try node.start()
-        final class Stop: @unchecked Sendable { var flag = false }
-        let stop = Stop()
+        w.node = node
+        let stop = w.stop
         let thread = Thread { node.run(until: { stop.flag }) }
         thread.start()
-        defer { stop.flag = true; node.transport.close() }
+        w.thread = thread
         let delegator = try Delegator(transport: hub.endpoint(name: "requester"), store: store, identity: requester)
         _ = try delegator.publishCode(module)
         _ = try delegator.discover(timeoutMs: 200)
-        var options = DelegationOptions(mode: .firstValid, fanout: 1, deadlineMs: 30_000)
-        options.lingerMs = 0
-        options.pollMs = 1000
-        var tDelegate = [UInt64]()
-        for r in 0...rounds {
-            let a = rng.below(n), b = (a + 1 + rng.below(max(n - 1, 1))) % n
-            var spec = TaskSpec(dappId: "wallet", dappCodeHash: codeHash, action: "send",
-                                payload: try JSONParser.parse(Array(#"{"amount":1,"from":"user\#(a)","to":"user\#(b)"}"#.utf8)),
-                                requiredCapabilities: caps, timestamp: tick())
-            spec.stateKeys = [key(a), key(b)]
-            let t0 = now()
-            let report = try delegator.delegate(spec, options: options)
-            let t1 = now()
-            guard report.receipt != nil else { throw report.failure ?? DDEError(.noResult, "delegation \(r) committed nothing") }
-            if r > 0 { tDelegate.append(t1 - t0) }
+        w.delegator = delegator
+    }
+
+    var options = DelegationOptions(mode: .firstValid, fanout: 1, deadlineMs: 30_000)
+    options.lingerMs = 0
+    options.pollMs = 1000
+    func transfer(_ w: Wallet) throws(DDEError) -> TaskSpec {
+        let a = w.rng.below(w.n), b = (a + 1 + w.rng.below(max(w.n - 1, 1))) % w.n
+        var spec = TaskSpec(dappId: "wallet", dappCodeHash: codeHash, action: "send",
+                            payload: try JSONParser.parse(Array(#"{"amount":1,"from":"user\#(a)","to":"user\#(b)"}"#.utf8)),
+                            requiredCapabilities: caps, timestamp: tick())
+        spec.stateKeys = [key(a), key(b)]
+        return spec
+    }
+
+    // The sizes take turns: each pass runs a block of transfers on every size (starting with a
+    // different size each pass), so that a machine slower in one minute than in the next weighs
+    // on every size alike, and the growth is judged on each pass's own p50s.
+    let perPass = max(rounds / passes, 3)
+    for pass in 0..<passes {
+        for i in 0..<wallets.count {
+            let w = wallets[(pass + i) % wallets.count]
+            let store = w.store
+            var commit = [UInt64](), delegate = [UInt64]()
+            // The four steps, on one transfer each round; the first of each block warms up.
+            for r in 0...perPass {
+                var spec = try transfer(w)
+                let t0 = now()
+                let (root, entries, proof) = try store.stateProof("wallet", keys: spec.stateKeys!)
+                let tp = now()
+                spec.partialState = try PartialState(entries: entries, proof: proof, root: root)
+                let task = try ComputeTask.create(spec, requester: requester)
+                let t1 = now()
+                let result = try Executor.execute(task: task, keyPair: executorKey, codeStore: codeStore, sandbox: w.sandbox, now: tick())
+                let t2 = now()
+                let verified = try Verifier.verified(task: task, result: result)
+                let t3 = now()
+                try store.commit(verified, identity: requester, now: tick(), assurance: .direct)
+                let t4 = now()
+                if r > 0 {
+                    w.tBuild.append(t1 - t0); w.tProof.append(tp - t0); w.tExec.append(t2 - t1); w.tVerify.append(t3 - t2)
+                    commit.append(t4 - t3)
+                }
+                w.taskBytes = max(w.taskBytes, task.canonicalBytes.count)
+            }
+            // Whole delegations.
+            for r in 0...perPass {
+                let spec = try transfer(w)
+                let t0 = now()
+                let report = try w.delegator!.delegate(spec, options: options)
+                let t1 = now()
+                guard report.receipt != nil else { throw report.failure ?? DDEError(.noResult, "delegation \(r) committed nothing") }
+                if r > 0 { delegate.append(t1 - t0) }
+            }
+            w.tCommit += commit
+            w.tDelegate += delegate
+            w.passCommit.append(p50(commit))
+            w.passDelegate.append(p50(delegate))
         }
+        say("pass \(pass + 1) of \(passes) done")
+    }
+
+    var rows = [String]()
+    print("| accounts | task bytes | task build us (of which proof from the store) | execute us | verify us | commit us | delegate p50 us | store MiB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for w in wallets {
         // The file and its write-ahead log.
-        let bytes = [path, path + "-wal"].map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
+        let bytes = [w.path, w.path + "-wal"].map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
         let mib = Double(bytes.reduce(0, +)) / 1_048_576
-        let row = [Double(n), Double(taskBytes), p50(tBuild), p50(tExec), p50(tVerify), p50(tCommit), p50(tDelegate), mib, p50(tProof)]
-        print("| \(n) | \(taskBytes) | \(fmt(row[2])) (\(fmt(row[8]))) | \(fmt(row[3])) | \(fmt(row[4])) | \(fmt(row[5])) | \(fmt(row[6])) | \(fmt(row[7])) |")
+        let row = [Double(w.n), Double(w.taskBytes), p50(w.tBuild), p50(w.tExec), p50(w.tVerify), p50(w.tCommit), p50(w.tDelegate), mib,
+                   p50(w.tProof)]
+        print("| \(w.n) | \(w.taskBytes) | \(fmt(row[2])) (\(fmt(row[8]))) | \(fmt(row[3])) | \(fmt(row[4])) | \(fmt(row[5])) | \(fmt(row[6])) | \(fmt(row[7])) |")
         rows.append(row.map { fmt($0) }.joined(separator: ","))
+    }
+    // The growth from the smallest wallet to the largest, pass by pass.
+    if let small = wallets.min(by: { $0.n < $1.n }), let large = wallets.max(by: { $0.n < $1.n }), large.n > small.n {
+        func growth(_ name: String, _ a: [Double], _ b: [Double]) {
+            let ratios = zip(a, b).map { $1 / $0 }.sorted()
+            let median = ratios[ratios.count / 2]
+            print("\(name) growth from \(small.n) to \(large.n) accounts: \(String(format: "%.2f", median))x (median of \(ratios.count) passes' p50 ratios; "
+                  + "each pass: " + zip(a, b).map { String(format: "%.2f", $1 / $0) }.joined(separator: ", ") + ")")
+        }
+        print()
+        growth("commit", small.passCommit, large.passCommit)
+        growth("delegation", small.passDelegate, large.passDelegate)
     }
     if let csv {
         let text = "accounts,task_bytes,task_us,execute_us,verify_us,commit_us,delegate_us,store_mib,proof_us\n" + rows.joined(separator: "\n") + "\n"
