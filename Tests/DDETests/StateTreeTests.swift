@@ -65,6 +65,39 @@ final class StateTreeTests: XCTestCase {
         XCTAssertNotEqual(StateTree(one).root, one.root, "v2 leaves are separated from v1 leaves")
     }
 
+    /// verifyChain's streaming rebuild (leaves one at a time, in path order) gives the root the
+    /// tree built in memory gives: random states, and paths made to share long prefixes (down to
+    /// a node at depth 255); leaves out of order or repeated are refused.
+    func testRootFromLeavesInPathOrderIsTheTreeRoot() throws {
+        func streamed(_ leaves: [(path: Digest, valueHash: Digest)]) throws(DDEError) -> Digest {
+            var i = 0
+            return try StateTreeHash.root { () throws(DDEError) -> (path: Digest, valueHash: Digest)? in
+                defer { i += 1 }
+                return i < leaves.count ? leaves[i] : nil
+            }
+        }
+        func sorted(_ leaves: [(path: Digest, valueHash: Digest)]) -> [(path: Digest, valueHash: Digest)] {
+            leaves.sorted { Digest.bytesLess($0.path, $1.path) }
+        }
+        var rng = Rng(21)
+        for n in [0, 1, 2, 3, 5, 17, 64, 300, 2000] {
+            let map = Self.map(n, &rng)
+            let leaves = sorted(map.values.map { (StateTreeHash.path($0.key), SHA256.hash($0.value)) })
+            XCTAssertEqual(try streamed(leaves), StateTree(map).root, "n=\(n)")
+        }
+        // Paths that part late: a base path and copies differing in one of its last bits.
+        let base = SHA256.hash(Self.key("base"))
+        for bits in [[255], [254, 255], [200, 201, 255], [0, 128, 255], [7, 64, 65, 191, 192, 255]] {
+            var leaves = [(path: base, valueHash: SHA256.hash([0]))]
+            for (j, b) in bits.enumerated() { leaves.append((base.flippingPathBit(b), SHA256.hash([UInt8(j + 1)]))) }
+            leaves = sorted(leaves)
+            XCTAssertEqual(try streamed(leaves), StateTree(leaves: leaves).root, "bits \(bits)")
+        }
+        let three = sorted(Self.map(3, &rng).values.map { (StateTreeHash.path($0.key), SHA256.hash($0.value)) })
+        XCTAssertStatus(.internalError) { () throws(DDEError) in try streamed(three.reversed()) }
+        XCTAssertStatus(.internalError) { () throws(DDEError) in try streamed([three[0], three[0], three[1]]) }
+    }
+
     func testTwoLeavesHashWithTheirKinds() throws {
         // Two keys: the root is the node where their paths part, with empty subtrees above it.
         let a = Self.key("a"), b = Self.key("b")

@@ -53,9 +53,12 @@ public enum StateRoot {
 
     /// The root of a map given as entries already sorted by key bytes with unique keys.
     public static func root(sortedEntries: [(key: [UInt8], value: [UInt8])]) -> Digest {
-        if sortedEntries.isEmpty { return empty }
-        let leaves = sortedEntries.map { leaf(key: $0.key, value: $0.value) }
-        return subtree(leaves[...])
+        root(leaves: sortedEntries.map { leaf(key: $0.key, value: $0.value) })
+    }
+
+    /// The root over leaf hashes already in key order.
+    static func root(leaves: [Digest]) -> Digest {
+        leaves.isEmpty ? empty : subtree(leaves[...])
     }
 
     private static func subtree(_ leaves: ArraySlice<Digest>) -> Digest {

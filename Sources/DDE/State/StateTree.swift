@@ -165,6 +165,38 @@ extension Digest {
     }
 }
 
+extension StateTreeHash {
+    /// The root of the tree over leaves read one at a time in path order (`next` gives nil after
+    /// the last), holding two leaves and one root-to-leaf path at a time: how verifyChain rebuilds
+    /// a state of a million keys without holding it. The tree is built as `StateTree` builds it,
+    /// by splitting the leaves at each depth, here by their paths' prefixes rather than by index;
+    /// leaves out of path order or repeated are an `.internalError`.
+    static func root(pathOrdered next: () throws(DDEError) -> (path: Digest, valueHash: Digest)?) throws(DDEError) -> Digest {
+        var first = try next()
+        var second = first == nil ? nil : try next()
+        // Whether `leaf` lies in the subtree at `depth` whose paths share `template`'s prefix.
+        func inside(_ leaf: (path: Digest, valueHash: Digest)?, _ template: Digest, _ depth: Int) -> Bool {
+            guard let leaf else { return false }
+            return Digest.commonPrefix(leaf.path, template) >= depth
+        }
+        func build(_ template: Digest, _ depth: Int) throws(DDEError) -> Subtree {
+            guard let leaf = first, inside(leaf, template, depth) else { return .empty }
+            guard depth < StateTreeHash.depth, inside(second, template, depth) else {
+                first = second
+                second = first == nil ? nil : try next()
+                return .leaf(path: leaf.path, valueHash: leaf.valueHash)
+            }
+            let left = template.pathBit(depth) ? template.flippingPathBit(depth) : template
+            let l = try build(left, depth + 1)
+            let r = try build(left.flippingPathBit(depth), depth + 1)
+            return StateTreeHash.combine(l, r)
+        }
+        let top = try build(first?.path ?? StateTreeHash.empty, 0)
+        guard first == nil else { throw DDEError(.internalError, "state tree: leaves not in path order, or a path twice") }
+        return top.hash
+    }
+}
+
 /// The whole state tree of a key-value map in memory: the leaves sorted by path, and the hash of
 /// every node (so proofs cost O(keys x log n), not a rehash of the tree). For a requester that
 /// holds its state in memory, the tests, and the benchmarks; the store keeps its tree in SQLite.

@@ -27,18 +27,20 @@ extension Store {
         if total > 0 && identity == nil {
             throw DDEError(.chainBroken, "receipt 0: the store holds receipts but no identity in meta")
         }
-        var replay = ChainReplay()
+        var replay = ChainReplay(database: database)
         // The last receipt checked: where the chain ends so far, and its version.
         var previous: ChainHead?
         var previousVersion: UInt64 = 0
         var position: UInt64 = 0
-        // The v2 trees are replayed into a TEMP table by the code the commits use, in a temporary
-        // file past SQLite's cache (a million keys make hundreds of MiB: not all in memory).
-        // Switching back to MEMORY (SQLiteDatabase's open says why) drops the table too; it runs
-        // after `rows` is finalised (defers run last first), when nothing reads temp any more.
+        // The replayed state and its v2 trees (by the code the commits use) go to TEMP tables, in
+        // a temporary file past SQLite's cache: a million keys make hundreds of MiB, which a
+        // small board cannot hold in memory. Switching back to MEMORY (SQLiteDatabase's open says
+        // why) drops the tables too; it runs after `rows` is finalised (defers run last first),
+        // when nothing reads temp any more.
         try database.execute("PRAGMA temp_store=FILE")
         defer { try? database.execute("PRAGMA temp_store=MEMORY") }
         try database.execute("CREATE TEMP TABLE IF NOT EXISTS replay_nodes \(TreeTable.live.columns); DELETE FROM temp.replay_nodes")
+        try database.execute("CREATE TEMP TABLE IF NOT EXISTS replay_state \(ChainReplay.columns); DELETE FROM temp.replay_state")
 
         let rows = try database.prepare("""
             SELECT r.idx, r.receipt_hash, r.task_id, r.dapp_id, r.timestamp, r.receipt_json, r.signature,
@@ -83,8 +85,11 @@ extension Store {
             if let previous, !receipt.rootsOverTrees && previous.rootsOverTrees {
                 throw broken("a version \(receipt.receiptVersion) receipt after a version \(previousVersion) one")
             }
-            let linked = previous.map { $0.rootsOverTrees == receipt.rootsOverTrees ? $0.nextStateRoot : replay.nodeRoot(trees: true) }
-            guard receipt.previousStateRoot == (linked ?? StateRoot.empty) else {
+            var linked = StateRoot.empty
+            if let previous {
+                linked = previous.rootsOverTrees == receipt.rootsOverTrees ? previous.nextStateRoot : try replay.nodeRoot(trees: true)
+            }
+            guard receipt.previousStateRoot == linked else {
                 throw broken("previousStateRoot is not where the previous receipt ended")
             }
 
@@ -120,20 +125,20 @@ extension Store {
             // Replay: a v2 task's roots are tree roots, a v1 task's v1 roots.
             let dappKey = Array(task.dappId.utf8)
             let partial = task.partialState != nil
-            guard (partial ? replay.tree(of: dappKey) : replay.v1Root(of: dappKey)) == task.previousStateRoot else {
+            guard try (partial ? replay.tree(of: dappKey) : replay.v1Root(of: dappKey)) == task.previousStateRoot else {
                 throw broken("its task starts from a dApp root the replayed chain never reached (stale)")
             }
-            replay.apply(result.stateWrites, dapp: dappKey, receipt: position)
             do throws(DDEError) {
+                try replay.apply(result.stateWrites, dapp: dappKey, receipt: position)
                 replay.trees[dappKey] = try StoredTree(database: database, table: .replay, dapp: dappKey)
                     .apply(root: replay.tree(of: dappKey), writes: result.stateWrites)
             } catch {
                 throw broken("replaying its writes into the state tree failed: \(error.message)")
             }
-            guard (partial ? replay.tree(of: dappKey) : replay.v1Root(of: dappKey)) == proof.nextStateRoot else {
+            guard try (partial ? replay.tree(of: dappKey) : replay.v1Root(of: dappKey)) == proof.nextStateRoot else {
                 throw broken("replaying its writes does not give the proof's nextStateRoot")
             }
-            guard replay.nodeRoot(trees: receipt.rootsOverTrees) == receipt.nextStateRoot else {
+            guard try replay.nodeRoot(trees: receipt.rootsOverTrees) == receipt.nextStateRoot else {
                 throw broken("nextStateRoot is not the node root after replaying its writes")
             }
             previous = receipt.head
@@ -157,24 +162,28 @@ extension Store {
         func broken(_ receipt: UInt64?, _ why: ErrorDetail) -> DDEError {
             DDEError(.chainBroken, "receipt \(receipt ?? (count == 0 ? 0 : count - 1)): \(why)")
         }
-        // Every stored entry must be in the replay with the same value ...
-        var stored = [[UInt8]: UInt64]()  // keys per dApp (UInt64 as lastWriter's: one Dictionary type less)
-        try database.withStatement("SELECT dapp_id, key, value FROM dapp_state") { s throws(DDEError) in
-            while try s.step() {
-                let dapp = s.blob(0), key = s.blob(1), value = s.blob(2)
-                let name = String(decoding: dapp, as: UTF8.self), keyName = String(decoding: key, as: UTF8.self)
-                guard let expected = replay.states[dapp]?[keyBytes: key] else {
-                    throw broken(replay.lastWriter[dapp], "dApp \"\(name)\" key \"\(keyName)\" is stored but no receipt wrote it")
-                }
-                guard expected == value else {
-                    throw broken(replay.lastWriter[dapp], "dApp \"\(name)\" key \"\(keyName)\" holds a value the chain did not write")
-                }
-                stored[dapp, default: 0] += 1
+        // Every stored entry must be in the replay with the same value (the first that is not, in
+        // the table's order) ...
+        let name = { (dapp: [UInt8]) in String(decoding: dapp, as: UTF8.self) }
+        let unwritten = try database.withStatement("""
+            SELECT dapp_id, key FROM (SELECT dapp_id, key, value FROM dapp_state
+                                      EXCEPT SELECT dapp_id, key, value FROM temp.replay_state) LIMIT 1
+            """) { s throws(DDEError) -> (dapp: [UInt8], key: [UInt8])? in try s.step() ? (s.blob(0), s.blob(1)) : nil }
+        if let (dapp, key) = unwritten {
+            let written = try database.withStatement("SELECT 1 FROM temp.replay_state WHERE dapp_id = ?1 AND path = ?2") { s throws(DDEError) -> Bool in
+                try s.bind(1, blob: dapp)
+                try s.bind(2, blob: StateTreeHash.path(key).bytes)
+                return try s.step()
             }
+            throw broken(replay.lastWriter[dapp], "dApp \"\(name(dapp))\" key \"\(name(key))\" \(written ? "holds a value the chain did not write" : "is stored but no receipt wrote it")")
         }
         // ... and nothing the replay holds may be missing.
-        for (dapp, state) in replay.states where UInt64(state.count) != stored[dapp, default: 0] {
-            throw broken(replay.lastWriter[dapp], "dApp \"\(String(decoding: dapp, as: UTF8.self))\" is missing keys the chain wrote")
+        let missing = try database.withStatement("""
+            SELECT dapp_id FROM (SELECT dapp_id, key, value FROM temp.replay_state
+                                 EXCEPT SELECT dapp_id, key, value FROM dapp_state) LIMIT 1
+            """) { s throws(DDEError) -> [UInt8]? in try s.step() ? s.blob(0) : nil }
+        if let dapp = missing {
+            throw broken(replay.lastWriter[dapp], "dApp \"\(name(dapp))\" is missing keys the chain wrote")
         }
         var roots = 0
         try database.withStatement("SELECT dapp_id, root, last_receipt FROM dapp_roots") { s throws(DDEError) in
@@ -200,7 +209,7 @@ extension Store {
             }
         }
         // And the incremental replay agrees with the tree rebuilt from the replayed state.
-        for (dapp, state) in replay.states where StateTree(state).root != (replay.trees[dapp] ?? StateTreeHash.empty) {
+        for dapp in replay.lastWriter.keys where try replay.rebuiltTree(of: dapp) != replay.tree(of: dapp) {
             throw DDEError(.internalError, "verifyChain: the state tree of dApp \"\(String(decoding: dapp, as: UTF8.self))\" replayed write by write differs from the tree of the replayed state: a dde bug, please report it")
         }
     }
@@ -235,9 +244,12 @@ extension Store {
     }
 }
 
-/// The state rebuilt from the chain alone.
+/// The state rebuilt from the chain alone: every dApp's entries in the TEMP table `replay_state`,
+/// keyed by (dApp, path) so that a dApp's tree can be rebuilt in path order without holding it.
 struct ChainReplay {
-    var states = [[UInt8]: StateMap]()
+    static let columns = "(dapp_id BLOB NOT NULL, path BLOB NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, PRIMARY KEY (dapp_id, path)) WITHOUT ROWID"
+
+    let database: SQLiteDatabase
     /// Each dApp's v1 root, computed when a v1 task or a receipt before version 3 needs it (O(n)
     /// each: the v1 form hashes the whole state) and kept until the dApp is written again.
     var v1Roots = [[UInt8]: Digest]()
@@ -246,27 +258,61 @@ struct ChainReplay {
     /// Each dApp's v2 tree root, replayed in the TEMP table `replay_nodes`.
     var trees = [[UInt8]: Digest]()
 
+    init(database: SQLiteDatabase) { self.database = database }
+
     func tree(of dapp: [UInt8]) -> Digest { trees[dapp] ?? StateTreeHash.empty }
 
-    mutating func v1Root(of dapp: [UInt8]) -> Digest {
+    mutating func v1Root(of dapp: [UInt8]) throws(DDEError) -> Digest {
         if let r = v1Roots[dapp] { return r }
-        let r = states[dapp]?.root ?? StateRoot.empty
+        // Key order: SQLite orders blobs as bytesLess does (memcmp, then the shorter first).
+        let r = try database.withStatement("SELECT key, value FROM temp.replay_state WHERE dapp_id = ?1 ORDER BY key") { s throws(DDEError) -> Digest in
+            try s.bind(1, blob: dapp)
+            var leaves = [Digest]()
+            while try s.step() { leaves.append(StateRoot.leaf(key: s.blob(0), value: s.blob(1))) }
+            return StateRoot.root(leaves: leaves)
+        }
         v1Roots[dapp] = r
         return r
     }
 
-    mutating func apply(_ writes: StateWrites, dapp: [UInt8], receipt: UInt64) {
-        // In place: `applying` would copy the dApp's whole state for every receipt (quadratic
-        // over a chain: at a million keys it had not finished after 15 minutes, BENCHMARKS.md).
-        states[dapp, default: StateMap()].apply(writes)
+    /// The dApp's v2 tree root computed again from its replayed entries alone.
+    func rebuiltTree(of dapp: [UInt8]) throws(DDEError) -> Digest {
+        try database.withStatement("SELECT path, value FROM temp.replay_state WHERE dapp_id = ?1 ORDER BY path") { s throws(DDEError) -> Digest in
+            try s.bind(1, blob: dapp)
+            return try StateTreeHash.root { () throws(DDEError) -> (path: Digest, valueHash: Digest)? in
+                guard try s.step() else { return nil }
+                return (try Digest(bytes: s.blob(0)), SHA256.hash(s.blob(1)))
+            }
+        }
+    }
+
+    mutating func apply(_ writes: StateWrites, dapp: [UInt8], receipt: UInt64) throws(DDEError) {
+        for e in writes.entries {
+            let path = StateTreeHash.path(e.key).bytes
+            if let value = e.value {
+                try database.withStatement("INSERT OR REPLACE INTO temp.replay_state(dapp_id, path, key, value) VALUES (?1, ?2, ?3, ?4)") { s throws(DDEError) in
+                    try s.bind(1, blob: dapp)
+                    try s.bind(2, blob: path)
+                    try s.bind(3, blob: e.key)
+                    try s.bind(4, blob: value)
+                    _ = try s.step()
+                }
+            } else {
+                try database.withStatement("DELETE FROM temp.replay_state WHERE dapp_id = ?1 AND path = ?2") { s throws(DDEError) in
+                    try s.bind(1, blob: dapp)
+                    try s.bind(2, blob: path)
+                    _ = try s.step()
+                }
+            }
+        }
         v1Roots[dapp] = nil
         lastWriter[dapp] = receipt
     }
 
     /// The node root over the dApps' tree roots (receiptVersion 3) or v1 roots (before).
-    mutating func nodeRoot(trees overTrees: Bool) -> Digest {
+    mutating func nodeRoot(trees overTrees: Bool) throws(DDEError) -> Digest {
         var sorted = [(dappId: [UInt8], root: Digest)]()
-        for dapp in lastWriter.keys { sorted.append((dapp, overTrees ? tree(of: dapp) : v1Root(of: dapp))) }
+        for dapp in lastWriter.keys { sorted.append((dapp, overTrees ? tree(of: dapp) : try v1Root(of: dapp))) }
         sortByIndex(&sorted) { bytesLess($0.dappId, $1.dappId) }
         return StoreRoots.node(sorted)
     }
