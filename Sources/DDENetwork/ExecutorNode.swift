@@ -71,8 +71,8 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
     private let lock = NSLock()
     private var inFlight: [PublicKey: UInt64] = [:]
     private var lastAnnounced: UInt64 = 0
-    private var recentTasks: [Digest] = []
-    private var recentSet = Set<Digest>()
+    /// The tasks run lately (RecentSet.swift), to run each once.
+    private var recentTasks = RecentSet<Digest>(capacity: 4096)
     private var waitingForCode: [Digest: [(offer: TaskOffer, since: Date)]] = [:]
     /// Modules published for peers (retained: once is enough).
     private var servedCode = Set<Digest>()
@@ -311,11 +311,7 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
         let task = offer.task
         // QoS 1 may deliver an offer twice: run each task once.
         lock.lock()
-        let seen = !recentSet.insert(task.taskId).inserted
-        if !seen {
-            recentTasks.append(task.taskId)
-            if recentTasks.count > 4096 { recentSet.remove(recentTasks.removeFirst()) }
-        }
+        let seen = !recentTasks.insert(task.taskId)
         lock.unlock()
         if seen { return [] }
         for need in task.requiredCapabilities where !granted.contains(where: { sameScalars($0, need) }) {
