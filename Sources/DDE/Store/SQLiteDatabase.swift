@@ -349,13 +349,17 @@ final class SQLiteDatabase: @unchecked Sendable {
 
 /// SQL text as a dictionary key: compared by bytes, hashed as one block.
 private struct SQLText: Hashable {
-    let bytes: [UInt8]
+    /// The text itself: a lookup copies no bytes (the SQL is a literal, a native string).
+    let sql: String
 
-    init(_ sql: String) { bytes = Array(sql.utf8) }
+    init(_ sql: String) { self.sql = sql }
 
-    static func == (a: SQLText, b: SQLText) -> Bool { a.bytes == b.bytes }
+    static func == (a: SQLText, b: SQLText) -> Bool { sameScalars(a.sql, b.sql) }
 
     func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        // Native strings are contiguous; another (a bridged one: never here) hashes its length
+        // only, which is still a correct hash.
+        let done: Void? = sql.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        if done == nil { hasher.combine(sql.utf8.count) }
     }
 }
