@@ -402,17 +402,21 @@ extension Store {
     }
 
     /// The same as a PartialState, taken as read (a task built from it checks it when it is
-    /// parsed: `ComputeTask.create`).
-    public func partialState(_ dappId: String, keys: [[UInt8]]) throws(DDEError) -> PartialState {
-        try read(dappId, keys: keys).state
+    /// created: `ComputeTask.create`). With `keys` nil, of every key of the dApp when it holds at
+    /// most `everyKeyUpTo` (`allKeys`), else of none, read in the same snapshot.
+    public func partialState(_ dappId: String, keys: [[UInt8]]?, everyKeyUpTo limit: Int = 0) throws(DDEError) -> PartialState {
+        try read(dappId, keys: keys, everyKeyUpTo: limit).state
     }
 
     /// The entries in the order of `keys` (repeats dropped) and the partial state.
-    private func read(_ dappId: String, keys: [[UInt8]]) throws(DDEError) -> (entries: [(key: [UInt8], value: [UInt8]?)], state: PartialState) {
+    private func read(_ dappId: String, keys given: [[UInt8]]?, everyKeyUpTo limit: Int = 0) throws(DDEError) -> (entries: [(key: [UInt8], value: [UInt8]?)], state: PartialState) {
         try database.withLock { () throws(DDEError) -> (entries: [(key: [UInt8], value: [UInt8]?)], state: PartialState) in
-            // One snapshot: the root, the chunks and the values of the same commit.
+            // One snapshot (and one read lock of the file): the keys, the root, the chunks and
+            // the values of the same commit.
             let opened = try database.beginRead()
             defer { if opened { try? database.end(nested: false) } }
+            var keys = given ?? []
+            if given == nil, let every = try allKeys(dappId, upTo: limit) { keys = every }
             let dapp = Array(dappId.utf8)
             let root = try dappRoot(dappId)
             let paths = StateProof.provenPaths(keys)
