@@ -182,7 +182,7 @@ public struct ComputeTask: Sendable {
             // v2: the proof of the carried entries against previousStateRoot (section 6.2).
             let partial = try PartialState(entries: partialRead.entries, proof: partialRead.proof, root: previousStateRoot)
             partialState = partial
-            stateLeaves = StateLeaves(StateMap())
+            stateLeaves = .empty
             state = StateMap(values: partial.values)
         } else {
             partialState = nil
