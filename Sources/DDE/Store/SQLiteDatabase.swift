@@ -259,6 +259,17 @@ final class SQLiteDatabase: @unchecked Sendable {
         return true
     }
 
+    /// Runs `body` with the lock held and a read transaction open (`beginRead`, unless one is
+    /// open already): its reads see one snapshot and take one read lock of the file, not one per
+    /// statement. `body` must not write.
+    func reading(_ body: () throws(DDEError) -> Void) throws(DDEError) {
+        try withLock { () throws(DDEError) in
+            let opened = try beginRead()
+            defer { if opened { try? end(nested: false) } }
+            try body()
+        }
+    }
+
     /// Whether a transaction is open on this connection (called with the lock held: then it is
     /// this thread's).
     var inTransaction: Bool { transactionDepth > 0 }
