@@ -134,8 +134,8 @@ public struct ComputeTask: Sendable {
         try self.init(checking: try Fields(r), payloadHash: nil, parsed: json, bytes: nil) { ComputeTask.computeId(r.object) }
     }
 
-    /// A task's fields as read, before the checks that need several of them (`init(checking:…)`):
-    /// what both readers (FieldReader here, the offer's direct reader) hand over.
+    /// A task's fields as read or built, before the checks (`init(checking:…)`): what both readers
+    /// (FieldReader here, the offer's direct reader) and `create` hand over.
     struct Fields {
         var taskVersion: UInt64
         var taskId: Digest
@@ -153,8 +153,8 @@ public struct ComputeTask: Sendable {
         var signature: Signature
     }
 
-    /// The checks that need several fields, in the protocol's order: inputHash, the state against
-    /// previousStateRoot, then (`checkIdAndSignature`, false only for a task this process has just
+    /// The fields' rules (`Fields.validate`), then the checks that need several fields, in the
+    /// protocol's order: inputHash, the state against previousStateRoot, then (`checkIdAndSignature`, false only for a task this process has just
     /// built and signed) taskId = `unsignedHash()` and the requester's signature. `payloadHash`:
     /// H(intent.payload) when the reader has it; `parsed` and `bytes`: see the properties.
     init(checking f: Fields, payloadHash: Digest?, parsed: JSON?, bytes: [UInt8]?, checkIdAndSignature: Bool = true,
