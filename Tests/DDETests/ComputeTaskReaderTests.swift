@@ -78,6 +78,52 @@ final class ComputeTaskReaderTests: XCTestCase {
         XCTAssertStatus(.limit) { () throws(DDEError) in try ComputeTask.create(key, requester: Fixture.requester) }
         key = Fixture.spec(state: StateMap(values: [Array("big".utf8): [UInt8](repeating: 1, count: maxStateValueBytes + 1)]))
         XCTAssertStatus(.limit) { () throws(DDEError) in try ComputeTask.create(key, requester: Fixture.requester) }
+        // A key that is not UTF-8 could not be written as a JSON key as it is.
+        key = Fixture.spec()
+        key.stateKeys = [[0x61, 0xFF]]
+        XCTAssertStatus(.encoding) { () throws(DDEError) in try ComputeTask.create(key, requester: Fixture.requester) }
+        key = Fixture.spec(state: StateMap(values: [[0xC3]: [1]]))
+        XCTAssertStatus(.encoding) { () throws(DDEError) in try ComputeTask.create(key, requester: Fixture.requester) }
+        var empty = Fixture.spec()
+        empty.dappId = ""
+        XCTAssertStatus(.schema) { () throws(DDEError) in try ComputeTask.create(empty, requester: Fixture.requester) }
+        empty = Fixture.spec()
+        empty.action = ""
+        XCTAssertStatus(.schema) { () throws(DDEError) in try ComputeTask.create(empty, requester: Fixture.requester) }
+        var big = Fixture.spec()
+        big.limits.maxFuel = maxSafeInteger + 1
+        XCTAssertStatus(.number) { () throws(DDEError) in try ComputeTask.create(big, requester: Fixture.requester) }
+        big = Fixture.spec()
+        big.intentTimestamp = maxSafeInteger + 1
+        XCTAssertStatus(.number) { () throws(DDEError) in try ComputeTask.create(big, requester: Fixture.requester) }
+        var unknown = Fixture.spec()
+        unknown.requiredCapabilities = ["state.read", "net.open"]
+        XCTAssertStatus(.schema) { () throws(DDEError) in try ComputeTask.create(unknown, requester: Fixture.requester) }
+    }
+
+    /// The fields' rules (`Fields.validate`) refuse the same things in a task read from JSON.
+    func testTheReaderRefusesWhatCreateRefuses() throws {
+        let good = Fixture.task.json
+        guard case .object(let o) = good else { return XCTFail("not an object") }
+        func read(_ key: String, _ value: JSON) -> Status {
+            var changed = o
+            changed[key] = value
+            return status { () throws(DDEError) in try ComputeTask(json: .object(changed)) }
+        }
+        XCTAssertEqual(read("dappId", .string(String(repeating: "d", count: 257))), .limit)
+        XCTAssertEqual(read("dappId", .string("")), .schema)
+        XCTAssertEqual(read("requiredCapabilities", .strings(["state.write", "state.read"])), .schema)
+        XCTAssertEqual(read("requiredCapabilities", .strings(["net.open"])), .schema)
+        XCTAssertEqual(read("requiredCapabilities", .array([.number(1)])), .schema)
+        XCTAssertEqual(read("timestamp", .number(Double(maxSafeInteger) + 2)), .number)
+        guard case .object(var intent) = o["intent"] else { return XCTFail("no intent") }
+        intent["action"] = .string(String(repeating: "a", count: 257))
+        XCTAssertEqual(read("intent", .object(intent)), .limit)
+        intent["action"] = .string("")
+        XCTAssertEqual(read("intent", .object(intent)), .schema)
+        intent["action"] = .string("increment")
+        intent["raw"] = .string(String(repeating: "r", count: (64 << 10) + 1))
+        XCTAssertEqual(read("intent", .object(intent)), .limit)
     }
 
     func testEnvelopesWrittenDirectlyAreTheCanonicalOnes() {

@@ -64,17 +64,7 @@ func inputString(_ pointer: UnsafePointer<CChar>?, _ name: String, maxLength: In
 /// Decodes UTF-8, refusing invalid sequences instead of repairing them.
 func validatedUTF8(_ bytes: UnsafeRawBufferPointer) -> String? {
     let typed = bytes.bindMemory(to: UInt8.self)
-    var valid = true
-    var it = typed.makeIterator()
-    var decoder = UTF8()
-    loop: while true {
-        switch decoder.decode(&it) {
-        case .scalarValue: continue
-        case .emptyInput: break loop
-        case .error: valid = false; break loop
-        }
-    }
-    return valid ? String(decoding: typed, as: UTF8.self) : nil
+    return isValidUTF8(typed) ? String(decoding: typed, as: UTF8.self) : nil
 }
 
 /// A checked output pointer.

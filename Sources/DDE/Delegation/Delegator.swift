@@ -174,17 +174,16 @@ public final class Delegator<T: Transport> {
     /// store.
     public func delegate(_ spec: TaskSpec, options: DelegationOptions = DelegationOptions()) throws(DDEError) -> DelegationReport {
         cdde_trace(CDDE_TRACE_DELEGATE_START)
-        var keys: [[UInt8]]
-        if let given = spec.stateKeys ?? declaredKeys[Delegator.actionKey(spec.dappId, spec.action)].map({ $0(spec) }) {
-            keys = given
-        } else {
-            keys = try store.allKeys(spec.dappId, upTo: options.carryAllKeysUpTo) ?? []
-        }
-        var report = try run(try partial(spec, keys: keys), options: options, commits: true)
+        let given = spec.stateKeys ?? declaredKeys[Delegator.actionKey(spec.dappId, spec.action)].map({ $0(spec) })
+        // Without keys given, every key of a small dApp, listed in the snapshot it is read from.
+        let state = try store.partialState(spec.dappId, keys: given, everyKeyUpTo: options.carryAllKeysUpTo)
+        let keys = given ?? state.keys
+        var report = try run(Delegator.carrying(spec, state), options: options, commits: true)
         let named = report.accepted == nil ? Delegator.keysOutside(report, carried: keys) : []
         if !named.isEmpty {
             let first = report
-            report = try run(try partial(spec, keys: keys + named), options: options, commits: true)
+            let more = try store.partialState(spec.dappId, keys: keys + named)
+            report = try run(Delegator.carrying(spec, more), options: options, commits: true)
             report.retriedWithKeys = named
             // The report tells the whole delegation: the first try's answers come first.
             report.events = first.events + report.events
@@ -194,11 +193,11 @@ public final class Delegator<T: Transport> {
         return report
     }
 
-    /// `spec` carrying the store's entries of `keys` and their proof (taskVersion 2).
-    private func partial(_ spec: TaskSpec, keys: [[UInt8]]) throws(DDEError) -> TaskSpec {
+    /// `spec` carrying `state`, the store's entries of its keys and their proof (taskVersion 2).
+    private static func carrying(_ spec: TaskSpec, _ state: PartialState) -> TaskSpec {
         var spec = spec
-        // Checked once, when the task built on it is parsed (ComputeTask.create).
-        spec.partialState = try store.partialState(spec.dappId, keys: keys)
+        // Checked once, when the task built on it is created (ComputeTask.create).
+        spec.partialState = state
         spec.state = nil
         spec.stateKeys = nil
         return spec

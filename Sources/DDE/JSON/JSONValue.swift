@@ -76,6 +76,19 @@ public func sameScalars(_ a: String, _ b: String) -> Bool {
     return Array(x) == Array(y)
 }
 
+/// True when `bytes` are well-formed UTF-8 (what String(decoding:) would keep as it is).
+func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    var it = bytes.makeIterator()
+    var decoder = UTF8()
+    while true {
+        switch decoder.decode(&it) {
+        case .scalarValue: continue
+        case .emptyInput: return true
+        case .error: return false
+        }
+    }
+}
+
 /// Byte equality of two buffers of the same length.
 @inline(__always)
 func sameBytes(_ p: UnsafeBufferPointer<UInt8>, _ q: UnsafeBufferPointer<UInt8>) -> Bool {

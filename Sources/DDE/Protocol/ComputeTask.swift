@@ -30,14 +30,22 @@ public struct Intent: Sendable, Equatable {
     static let maxActionBytes = 256
     static let maxRawBytes = 64 << 10
 
+    /// Schema and encodings (`validate` checks the values).
     init(json: JSON) throws(DDEError) {
         let r = try FieldReader(json, context: "task.intent")
         try r.only(["action", "payload", "raw", "timestamp"])
-        action = try r.string("action", maxBytes: Intent.maxActionBytes)
-        guard !action.isEmpty else { throw DDEError(.schema, "task.intent.action must not be empty") }
+        action = try r.string("action", maxBytes: .max)
         payload = try r.value("payload")
-        raw = try r.string("raw", maxBytes: Intent.maxRawBytes)
+        raw = try r.string("raw", maxBytes: .max)
         timestamp = try r.integer("timestamp")
+    }
+
+    /// The rules on its values, however it was made (`ComputeTask.Fields.validate`).
+    func validate() throws(DDEError) {
+        guard !action.isEmpty else { throw DDEError(.schema, "task.intent.action must not be empty") }
+        try checkLength(action, Intent.maxActionBytes, "task.intent.action")
+        try checkLength(raw, Intent.maxRawBytes, "task.intent.raw")
+        try checkSafe(timestamp, "task.intent.timestamp")
     }
 }
 
@@ -126,8 +134,8 @@ public struct ComputeTask: Sendable {
         try self.init(checking: try Fields(r), payloadHash: nil, parsed: json, bytes: nil) { ComputeTask.computeId(r.object) }
     }
 
-    /// A task's fields as read, before the checks that need several of them (`init(checking:…)`):
-    /// what both readers (FieldReader here, the offer's direct reader) hand over.
+    /// A task's fields as read or built, before the checks (`init(checking:…)`): what both readers
+    /// (FieldReader here, the offer's direct reader) and `create` hand over.
     struct Fields {
         var taskVersion: UInt64
         var taskId: Digest
@@ -145,8 +153,8 @@ public struct ComputeTask: Sendable {
         var signature: Signature
     }
 
-    /// The checks that need several fields, in the protocol's order: inputHash, the state against
-    /// previousStateRoot, then (`checkIdAndSignature`, false only for a task this process has just
+    /// The fields' rules (`Fields.validate`), then the checks that need several fields, in the
+    /// protocol's order: inputHash, the state against previousStateRoot, then (`checkIdAndSignature`, false only for a task this process has just
     /// built and signed) taskId = `unsignedHash()` and the requester's signature. `payloadHash`:
     /// H(intent.payload) when the reader has it; `parsed` and `bytes`: see the properties.
     init(checking f: Fields, payloadHash: Digest?, parsed: JSON?, bytes: [UInt8]?, checkIdAndSignature: Bool = true,
@@ -166,6 +174,7 @@ public struct ComputeTask: Sendable {
         self.parsed = parsed
         knownBytes = bytes
 
+        try f.validate()
         guard (payloadHash ?? intent.payload.hash) == inputHash else {
             throw DDEError(.inputHashMismatch, "task.inputHash is not H(intent.payload)")
         }
@@ -173,7 +182,7 @@ public struct ComputeTask: Sendable {
             // v2: the proof of the carried entries against previousStateRoot (section 6.2).
             let partial = try PartialState(entries: partialRead.entries, proof: partialRead.proof, root: previousStateRoot)
             partialState = partial
-            stateLeaves = StateLeaves(StateMap())
+            stateLeaves = .empty
             state = StateMap(values: partial.values)
         } else {
             partialState = nil
@@ -209,7 +218,30 @@ public struct ComputeTask: Sendable {
 
 // In an extension, so that Swift still makes Fields' memberwise init (the direct reader's).
 extension ComputeTask.Fields {
-    /// Schema and encodings, field by field.
+    /// The rules on the values that their types do not carry: the one place that says them for
+    /// the three ways a task comes to be (read by FieldReader, read by the direct reader, built by
+    /// `create`); `init(checking:…)` runs it first. The readers decode types and encodings only.
+    func validate() throws(DDEError) {
+        try intent.validate()
+        guard !dappId.isEmpty else { throw DDEError(.schema, "task.dappId must not be empty") }
+        try checkLength(dappId, ComputeTask.maxDappIdBytes, "task.dappId")
+        try Capability.check(requiredCapabilities, field: "task.requiredCapabilities")
+        try checkSafe(timestamp, "task.timestamp")
+        try checkSafe(limits.maxExecutionSteps, "task.maxExecutionSteps")
+        try checkSafe(limits.maxFuel, "task.maxFuel")
+        if let t = limits.maxExecutionTime { try checkSafe(t, "task.maxExecutionTime") }
+        if let m = limits.maxMemoryUsage { try checkSafe(m, "task.maxMemoryUsage") }
+        for (key, value) in wholeState?.values ?? [:] {
+            try checkKey(key, field: "task.state")
+            try checkValue(value, field: "task.state.\(String(decoding: key, as: UTF8.self))")
+        }
+        for e in partialRead?.entries ?? [] {
+            try checkKey(e.key, field: "task.state")
+            if let v = e.value { try checkValue(v, field: "task.state.\(String(decoding: e.key, as: UTF8.self))") }
+        }
+    }
+
+    /// Schema and encodings, field by field (`validate` checks the values).
     init(_ r: FieldReader) throws(DDEError) {
         try r.only(ComputeTask.fields)
         taskVersion = try r.integer("taskVersion")
@@ -218,10 +250,9 @@ extension ComputeTask.Fields {
         }
         taskId = try r.digest("taskId")
         intent = try Intent(json: try r.value("intent"))
-        dappId = try r.string("dappId", maxBytes: ComputeTask.maxDappIdBytes)
-        guard !dappId.isEmpty else { throw DDEError(.schema, "task.dappId must not be empty") }
+        dappId = try r.string("dappId", maxBytes: .max)
         dappCodeHash = try r.digest("dappCodeHash")
-        requiredCapabilities = try r.capabilities("requiredCapabilities")
+        requiredCapabilities = try r.strings("requiredCapabilities")
         inputHash = try r.digest("inputHash")
         previousStateRoot = try r.digest("previousStateRoot")
         if taskVersion == ComputeTask.wholeStateVersion {

@@ -4,6 +4,16 @@
 /// Largest integer a protocol object may carry: 2^53-1, exact in every JSON implementation.
 public let maxSafeInteger: UInt64 = 9_007_199_254_740_991
 
+/// The rule for a protocol integer that a JSON number did not bound already: at most 2^53-1.
+func checkSafe(_ v: UInt64, _ name: @autoclosure () -> String) throws(DDEError) {
+    guard v <= maxSafeInteger else { throw DDEError(.number, "\(name()) must be an integer in [0, 2^53-1]") }
+}
+
+/// The rule for a bounded string: at most `maxBytes` bytes of UTF-8.
+func checkLength(_ s: String, _ maxBytes: Int, _ name: @autoclosure () -> String) throws(DDEError) {
+    guard s.utf8.count <= maxBytes else { throw DDEError(.limit, "\(name()) is longer than \(maxBytes) bytes") }
+}
+
 struct FieldReader {
     let object: JSONObject
     /// Name of the object for messages, e.g. "task" or "proof".
@@ -38,9 +48,7 @@ struct FieldReader {
         guard case .string(let s) = try value(key) else {
             throw DDEError(.schema, "\(context).\(key) must be a string")
         }
-        guard s.utf8.count <= maxBytes else {
-            throw DDEError(.limit, "\(context).\(key) is longer than \(maxBytes) bytes")
-        }
+        try checkLength(s, maxBytes, "\(context).\(key)")
         return s
     }
 
@@ -82,42 +90,60 @@ struct FieldReader {
         }
     }
 
-    /// A sorted, duplicate-free array of known capability names.
-    func capabilities(_ key: String) throws(DDEError) -> [String] {
+    /// An array of strings.
+    func strings(_ key: String) throws(DDEError) -> [String] {
         guard case .array(let items) = try value(key) else {
-            throw DDEError(.schema, "\(context).\(key) must be an array of capability names")
+            throw DDEError(.schema, "\(context).\(key) must be an array of strings")
         }
         var out = [String]()
+        out.reserveCapacity(items.count)
         for item in items {
             guard case .string(let s) = item else {
                 throw DDEError(.schema, "\(context).\(key) must hold only strings")
-            }
-            guard Capability.isKnown(s) else {
-                throw DDEError(.schema, "\(context).\(key): unknown capability \"\(s)\" (known: \(Capability.allNames))")
-            }
-            if let last = out.last, !Array(last.utf8).lexicographicallyPrecedes(Array(s.utf8)) {
-                throw DDEError(.schema, "\(context).\(key) must be sorted and free of duplicates")
             }
             out.append(s)
         }
         return out
     }
+
+    /// A sorted, duplicate-free array of known capability names (`Capability.check`).
+    func capabilities(_ key: String) throws(DDEError) -> [String] {
+        let names = try strings(key)
+        try Capability.check(names, field: "\(context).\(key)")
+        return names
+    }
 }
 
 /// The capabilities a task may declare (PROTOCOL.md section 4). Input and output need none.
 public enum Capability {
+    /// Sorted by bytes: a list sorted by bytes has increasing indices in it.
     public static let all = ["crypto.hash", "crypto.verify", "log", "state.read", "state.write"]
     public static var allNames: String { commaSeparated(all) }
-    public static func isKnown(_ name: String) -> Bool { all.contains { sameScalars($0, name) } }
+    public static func isKnown(_ name: String) -> Bool { index(name) != nil }
+
+    static func index(_ name: String) -> Int? { all.firstIndex { sameScalars($0, name) } }
 
     /// Sorts and deduplicates a list of names (by bytes); refuses unknown ones.
     public static func normalise(_ names: [String]) throws(DDEError) -> [String] {
-        var out = [String]()
+        var named: UInt32 = 0
         for n in names {
-            guard isKnown(n) else { throw DDEError(.schema, "unknown capability \"\(n)\" (known: \(allNames))") }
-            if !out.contains(where: { sameScalars($0, n) }) { out.append(n) }
+            guard let i = index(n) else { throw DDEError(.schema, "unknown capability \"\(n)\" (known: \(allNames))") }
+            named |= 1 << UInt32(i)
         }
-        return sortedByIndex(out) { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        return all.indices.filter { named & (1 << UInt32($0)) != 0 }.map { all[$0] }
+    }
+
+    /// The rule for a declared list (a task's, a proof's, an executor's): known names, sorted by
+    /// bytes, each once. `field` names the list in the error.
+    static func check(_ names: [String], field: @autoclosure () -> String) throws(DDEError) {
+        var previous = -1
+        for s in names {
+            guard let i = index(s) else {
+                throw DDEError(.schema, "\(field()): unknown capability \"\(s)\" (known: \(allNames))")
+            }
+            guard i > previous else { throw DDEError(.schema, "\(field()) must be sorted and free of duplicates") }
+            previous = i
+        }
     }
 }
 

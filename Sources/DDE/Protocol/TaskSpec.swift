@@ -104,79 +104,60 @@ extension ComputeTask {
     /// `partialState` or `stateKeys` a taskVersion 2 task (the partial state and its proof, the
     /// v2 tree root), else taskVersion 1 (the whole state, the v1 root).
     public static func create(_ spec: TaskSpec, requester: KeyPair) throws(DDEError) -> ComputeTask {
-        let caps = try Capability.normalise(spec.requiredCapabilities)
-        guard !spec.dappId.isEmpty, !spec.action.isEmpty else {
-            throw DDEError(.schema, "dappId and action must not be empty")
-        }
-        for v in [spec.timestamp, spec.intentTimestamp ?? 0, spec.limits.maxFuel, spec.limits.maxExecutionSteps,
-                  spec.limits.maxExecutionTime ?? 0, spec.limits.maxMemoryUsage ?? 0] where v > maxSafeInteger {
-            throw DDEError(.number, "timestamps and limits must be at most 2^53-1")
-        }
-        let intent = Intent(action: spec.action, payload: spec.payload, raw: spec.raw,
-                            timestamp: spec.intentTimestamp ?? spec.timestamp)
         let partial = spec.partialState ?? spec.stateKeys.map { PartialState(map: spec.state ?? StateMap(), keys: $0) }
-        let inputHash = spec.payload.hash
-        // The members in three runs, by canonical (RFC 8785) order: those before "signature"
-        // (the canonical writer sorts them), those between it and "taskId", those after "taskId".
-        var head: [JSONObject.Member] = [
-            .init("intent", intent.json),
-            .init("dappId", .string(spec.dappId)),
-            .init("dappCodeHash", .string(spec.dappCodeHash.hex)),
-            .init("requiredCapabilities", .strings(caps)),
-            .init("inputHash", .string(inputHash.hex)),
-            .init("previousStateRoot", .string(partial?.root.hex ?? (spec.state ?? StateMap()).root.hex)),
-            .init("requesterPublicKey", .string(requester.publicKey.hex)),
-            .init("maxExecutionSteps", .int(spec.limits.maxExecutionSteps)),
-            .init("maxFuel", .int(spec.limits.maxFuel)),
-        ]
-        if let t = spec.limits.maxExecutionTime { head.append(.init("maxExecutionTime", .int(t))) }
-        if let m = spec.limits.maxMemoryUsage { head.append(.init("maxMemoryUsage", .int(m))) }
-        var middle: [JSONObject.Member] = []
-        if let partial {
-            middle.append(.init("state", partial.json))
-            middle.append(.init("stateProof", .string(Base64.encode(partial.proof))))
-        } else if let state = spec.state {
-            middle.append(.init("state", state.json))
-        }
-        let tail: [JSONObject.Member] = [
-            .init("taskVersion", .int(partial == nil ? wholeStateVersion : version)),
-            .init("timestamp", .int(spec.timestamp)),
-        ]
-        // Serialised once, as Receipt.signed does: the three runs with the signature's and
-        // taskId's members between them, their hex not written yet; taskId = H(the bytes
+        let payload = spec.payload.canonicalBytes()
+        var f = Fields(
+            taskVersion: partial == nil ? wholeStateVersion : version, taskId: Digest(Bytes32()),
+            intent: Intent(action: spec.action, payload: spec.payload, raw: spec.raw,
+                           timestamp: spec.intentTimestamp ?? spec.timestamp),
+            dappId: spec.dappId, dappCodeHash: spec.dappCodeHash,
+            requiredCapabilities: try Capability.normalise(spec.requiredCapabilities),
+            inputHash: SHA256.hash(payload), previousStateRoot: partial?.root ?? (spec.state ?? StateMap()).root,
+            wholeState: partial == nil ? spec.state : nil, partialRead: partial.map { ($0.entries, $0.proof) },
+            requesterPublicKey: requester.publicKey, timestamp: spec.timestamp, limits: spec.limits,
+            signature: Signature(Bytes64()))
+        // Written once, without a JSON tree (as Receipt.signed is): the members in canonical
+        // (RFC 8785) order, the signature's and taskId's hex not known yet; taskId = H(the bytes
         // without those two members), then the two written in place.
-        var bytes: [UInt8] = []
-        JSON.object(JSONObject(uniqueMembers: head)).writeCanonical(into: &bytes)
-        bytes.removeLast()  // "}": the object goes on
-        let signatureAt = bytes.count
-        bytes.append(contentsOf: ",\"signature\":\"".utf8)
-        for _ in 0..<129 { bytes.append(UInt8(ascii: "\"")) }  // 128 hex digits, then the quote
-        let signatureEnd = bytes.count
-        if !middle.isEmpty {
-            JSON.object(JSONObject(uniqueMembers: middle)).writeCanonical(into: &bytes)
-            bytes[signatureEnd] = UInt8(ascii: ",")  // was its "{"
-            bytes.removeLast()
+        var w = CanonicalObjectWriter(capacity: 1024 + payload.count + (partial?.proof.count ?? 0) * 4 / 3)
+        w.hex("dappCodeHash", f.dappCodeHash)
+        w.string("dappId", f.dappId)
+        w.hex("inputHash", f.inputHash)
+        var intent = CanonicalObjectWriter(capacity: 64 + payload.count + f.intent.action.utf8.count + f.intent.raw.utf8.count)
+        intent.string("action", f.intent.action)
+        intent.canonical("payload", payload)
+        intent.string("raw", f.intent.raw)
+        intent.integer("timestamp", f.intent.timestamp)
+        w.canonical("intent", intent.finish())
+        w.integer("maxExecutionSteps", f.limits.maxExecutionSteps)
+        if let t = f.limits.maxExecutionTime { w.integer("maxExecutionTime", t) }
+        w.integer("maxFuel", f.limits.maxFuel)
+        if let m = f.limits.maxMemoryUsage { w.integer("maxMemoryUsage", m) }
+        w.hex("previousStateRoot", f.previousStateRoot)
+        w.hex("requesterPublicKey", f.requesterPublicKey)
+        w.strings("requiredCapabilities", f.requiredCapabilities)
+        let signatureAt = w.bytes.count
+        w.hex("signature", f.signature)
+        let signatureEnd = w.bytes.count
+        if let partial {
+            w.canonical("state", partial.json.canonicalBytes())
+            w.string("stateProof", Base64.encode(partial.proof))
+        } else if let state = spec.state {
+            w.canonical("state", state.json.canonicalBytes())
         }
-        let taskIdAt = bytes.count
-        bytes.append(contentsOf: ",\"taskId\":\"".utf8)
-        for _ in 0..<65 { bytes.append(UInt8(ascii: "\"")) }  // 64 hex digits, then the quote
-        let taskIdEnd = bytes.count
-        JSON.object(JSONObject(uniqueMembers: tail)).writeCanonical(into: &bytes)
-        bytes[taskIdEnd] = UInt8(ascii: ",")  // its "}" ends the task
-        let id = SHA256.hash(bytes, omitting: signatureAt..<signatureEnd, taskIdAt..<taskIdEnd)
-        let signature = requester.sign(.task, id)
-        id.withUnsafeBytes { Hex.write($0, into: &bytes, at: taskIdAt + 11) }
-        signature.withUnsafeBytes { Hex.write($0, into: &bytes, at: signatureAt + 14) }
-        // Read what we built: one code path decides what a valid task is (FieldReader's schema
-        // and limits, the state against the root). The task is sent and committed as `bytes`.
-        // (Writing them directly, without the tree, was 15 us faster on the delegation path but
-        // 3 KB larger in the Embedded library, over its limit.)
-        var object = JSONObject(uniqueMembers: head)
-        for m in middle { object.appendUnchecked(m.key, m.value) }
-        for m in tail { object.appendUnchecked(m.key, m.value) }
-        object.appendUnchecked("signature", .string(signature.hex))
-        object.appendUnchecked("taskId", .string(id.hex))
-        return try ComputeTask(checking: try Fields(FieldReader(object: object, context: "task")), payloadHash: inputHash,
-                               parsed: .object(object), bytes: bytes, checkIdAndSignature: false) { id }
+        let taskIdAt = w.bytes.count
+        w.hex("taskId", f.taskId)
+        let taskIdEnd = w.bytes.count
+        w.integer("taskVersion", f.taskVersion)
+        w.integer("timestamp", f.timestamp)
+        var bytes = w.finish()
+        f.taskId = SHA256.hash(bytes, omitting: signatureAt..<signatureEnd, taskIdAt..<taskIdEnd)
+        f.signature = requester.sign(.task, f.taskId)
+        f.taskId.withUnsafeBytes { Hex.write($0, into: &bytes, at: taskIdAt + 11) }  // after `,"taskId":"`
+        f.signature.withUnsafeBytes { Hex.write($0, into: &bytes, at: signatureAt + 14) }  // after `,"signature":"`
+        // What a valid task is, decided where it is for a task read (`init(checking:…)`: the
+        // fields' rules, the state against the root); taskId and signature are the ones just made.
+        let id = f.taskId
+        return try ComputeTask(checking: f, payloadHash: f.inputHash, parsed: nil, bytes: bytes, checkIdAndSignature: false) { id }
     }
 }

@@ -126,11 +126,21 @@ public final class Reputation: @unchecked Sendable {
                 out[r.executorKey] = r
             }
         } else {
-            for key in keys where out[key] == nil {
-                if let r = try get(key, now: now) { out[key] = r }
+            // Several in one read transaction: one read lock of the file, not one per key (for
+            // one key, BEGIN and COMMIT would cost more than they save).
+            if keys.count > 1 {
+                try table.reading { () throws(DDEError) in try get(keys, now: now, into: &out) }
+            } else {
+                try get(keys, now: now, into: &out)
             }
         }
         return out
+    }
+
+    private func get(_ keys: [PublicKey], now: Int64, into out: inout [PublicKey: ReputationRecord]) throws(DDEError) {
+        for key in keys where out[key] == nil {
+            if let r = try get(key, now: now) { out[key] = r }
+        }
     }
 
     /// Every record in routing order: the order a delegating client asks executors in.

@@ -93,19 +93,19 @@ public struct PartialState: Sendable {
         }))
     }
 
-    /// Reads a v2 task's `state` and `stateProof` (schema and encodings; `init(entries:proof:root:)`
-    /// checks them).
+    /// Reads a v2 task's `state` and `stateProof` (schema and encodings; `ComputeTask.Fields.validate`
+    /// checks the keys' and values' lengths, `init(entries:proof:root:)` the proof).
     static func read(state: JSON, proof: JSON, field: String) throws(DDEError) -> (entries: [(key: [UInt8], value: [UInt8]?)], proof: [UInt8]) {
         guard case .object(let o) = state else {
             throw DDEError(.schema, "\(field).state must be an object of base64 strings or null")
         }
         var entries = [(key: [UInt8], value: [UInt8]?)]()
         for m in o.members {
-            let key = try checkedKey(m.key, field: "\(field).state")
+            let key = Array(m.key.utf8)
             switch m.value {
             case .null: entries.append((key, nil))
             case .string(let s):
-                entries.append((key, try checkedValue(Base64.decode(s, field: "\(field).state.\(m.key)"), field: "\(field).state.\(m.key)")))
+                entries.append((key, try Base64.decode(s, field: "\(field).state.\(m.key)")))
             default: throw DDEError(.schema, "\(field).state.\(m.key) must be a base64 string or null")
             }
         }

@@ -133,15 +133,26 @@ public struct StateWrites: Sendable, Equatable {
 
 func checkedKey(_ key: String, field: @autoclosure () -> ErrorDetail) throws(DDEError) -> [UInt8] {
     let bytes = Array(key.utf8)
-    guard !bytes.isEmpty, bytes.count <= maxStateKeyBytes else {
-        throw DDEError(.limit, "\(field()): a state key must have 1 to \(maxStateKeyBytes) bytes")
-    }
+    try checkKey(bytes, field: field())
     return bytes
 }
 
+/// The rule for a state key: 1 to maxStateKeyBytes bytes of UTF-8 (a JSON string's are).
+func checkKey(_ key: [UInt8], field: @autoclosure () -> ErrorDetail) throws(DDEError) {
+    guard !key.isEmpty, key.count <= maxStateKeyBytes else {
+        throw DDEError(.limit, "\(field()): a state key must have 1 to \(maxStateKeyBytes) bytes")
+    }
+    guard key.withUnsafeBufferPointer(isValidUTF8) else { throw DDEError(.encoding, "\(field()): a state key must be UTF-8") }
+}
+
 func checkedValue(_ value: [UInt8], field: @autoclosure () -> ErrorDetail) throws(DDEError) -> [UInt8] {
+    try checkValue(value, field: field())
+    return value
+}
+
+/// The rule for a state value: at most maxStateValueBytes bytes.
+func checkValue(_ value: [UInt8], field: @autoclosure () -> ErrorDetail) throws(DDEError) {
     guard value.count <= maxStateValueBytes else {
         throw DDEError(.limit, "\(field()): a state value may have at most \(maxStateValueBytes) bytes")
     }
-    return value
 }

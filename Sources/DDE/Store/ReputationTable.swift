@@ -32,6 +32,11 @@ final class ReputationTable: @unchecked Sendable {
         try database.withLock(body)
     }
 
+    /// Runs `body`, whose reads see one snapshot of the table (`SQLiteDatabase.reading`).
+    func reading(_ body: () throws(DDEError) -> Void) throws(DDEError) {
+        try database.reading(body)
+    }
+
     /// The stored record of `key` (not decayed), or nil.
     func load(_ key: PublicKey) throws(DDEError) -> ReputationRecord? {
         try database.withStatement(ReputationTable.selectOne) { s throws(DDEError) -> ReputationRecord? in

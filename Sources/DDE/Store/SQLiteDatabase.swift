@@ -259,6 +259,17 @@ final class SQLiteDatabase: @unchecked Sendable {
         return true
     }
 
+    /// Runs `body` with the lock held and a read transaction open (`beginRead`, unless one is
+    /// open already): its reads see one snapshot and take one read lock of the file, not one per
+    /// statement. `body` must not write.
+    func reading(_ body: () throws(DDEError) -> Void) throws(DDEError) {
+        try withLock { () throws(DDEError) in
+            let opened = try beginRead()
+            defer { if opened { try? end(nested: false) } }
+            try body()
+        }
+    }
+
     /// Whether a transaction is open on this connection (called with the lock held: then it is
     /// this thread's).
     var inTransaction: Bool { transactionDepth > 0 }
@@ -349,13 +360,17 @@ final class SQLiteDatabase: @unchecked Sendable {
 
 /// SQL text as a dictionary key: compared by bytes, hashed as one block.
 private struct SQLText: Hashable {
-    let bytes: [UInt8]
+    /// The text itself: a lookup copies no bytes (the SQL is a literal, a native string).
+    let sql: String
 
-    init(_ sql: String) { bytes = Array(sql.utf8) }
+    init(_ sql: String) { self.sql = sql }
 
-    static func == (a: SQLText, b: SQLText) -> Bool { a.bytes == b.bytes }
+    static func == (a: SQLText, b: SQLText) -> Bool { sameScalars(a.sql, b.sql) }
 
     func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        // Native strings are contiguous; another (a bridged one: never here) hashes its length
+        // only, which is still a correct hash.
+        let done: Void? = sql.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        if done == nil { hasher.combine(sql.utf8.count) }
     }
 }

@@ -30,8 +30,9 @@ final class SQLiteStatement {
         return s
     }
 
-    private func check(_ rc: Int32, _ operation: ErrorDetail) throws(DDEError) {
-        guard rc == SQLITE_OK else { throw database.error("\(operation) (\(sql))") }
+    /// `operation` is built only on failure: every bind of every statement passes here.
+    private func check(_ rc: Int32, _ operation: @autoclosure () -> ErrorDetail) throws(DDEError) {
+        guard rc == SQLITE_OK else { throw database.error("\(operation()) (\(sql))") }
     }
 
     func bind(_ index: Int32, blob: [UInt8]) throws(DDEError) {

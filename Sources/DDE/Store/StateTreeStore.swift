@@ -402,36 +402,48 @@ extension Store {
     }
 
     /// The same as a PartialState, taken as read (a task built from it checks it when it is
-    /// parsed: `ComputeTask.create`).
-    public func partialState(_ dappId: String, keys: [[UInt8]]) throws(DDEError) -> PartialState {
-        try read(dappId, keys: keys).state
+    /// created: `ComputeTask.create`). With `keys` nil, of every key of the dApp when it holds at
+    /// most `everyKeyUpTo` (`allKeys`), else of none, read in the same snapshot.
+    public func partialState(_ dappId: String, keys: [[UInt8]]?, everyKeyUpTo limit: Int = 0) throws(DDEError) -> PartialState {
+        try read(dappId, keys: keys, everyKeyUpTo: limit).state
     }
 
     /// The entries in the order of `keys` (repeats dropped) and the partial state.
-    private func read(_ dappId: String, keys: [[UInt8]]) throws(DDEError) -> (entries: [(key: [UInt8], value: [UInt8]?)], state: PartialState) {
+    private func read(_ dappId: String, keys given: [[UInt8]]?, everyKeyUpTo limit: Int = 0) throws(DDEError) -> (entries: [(key: [UInt8], value: [UInt8]?)], state: PartialState) {
         try database.withLock { () throws(DDEError) -> (entries: [(key: [UInt8], value: [UInt8]?)], state: PartialState) in
-            // One snapshot: the root, the chunks and the values of the same commit.
+            // One snapshot (and one read lock of the file): the keys, the root, the chunks and
+            // the values of the same commit.
             let opened = try database.beginRead()
             defer { if opened { try? database.end(nested: false) } }
+            var entries = [(key: [UInt8], value: [UInt8]?)]()
+            if let given {
+                for k in firstOccurrences(given) { entries.append((k, try dappValue(dappId, key: k))) }
+            } else {
+                // The keys with their values: one statement, not one more per key.
+                for e in try allEntries(dappId, upTo: limit) ?? [] { entries.append((e.key, e.value)) }
+            }
             let dapp = Array(dappId.utf8)
             let root = try dappRoot(dappId)
-            let paths = StateProof.provenPaths(keys)
+            let paths = StateProof.provenPaths(given ?? entries.map { $0.key })
             let tree = try StoredTree(database: database, table: .live, dapp: dapp).load(paths: paths)
-            var entries = [(key: [UInt8], value: [UInt8]?)]()
-            for k in firstOccurrences(keys) { entries.append((k, try dappValue(dappId, key: k))) }
             return (entries, PartialState(unchecked: entries, proof: StateProof(root: root, tree: tree, proven: paths)))
         }
     }
 
     /// Every key of the dApp when it holds at most `limit` (reads at most limit + 1 rows), else nil.
     public func allKeys(_ dappId: String, upTo limit: Int) throws(DDEError) -> [[UInt8]]? {
+        try allEntries(dappId, upTo: limit)?.map { $0.key }
+    }
+
+    /// The same with each key's value.
+    func allEntries(_ dappId: String, upTo limit: Int) throws(DDEError) -> [(key: [UInt8], value: [UInt8])]? {
         guard limit > 0 else { return nil }
-        return try database.withStatement("SELECT key FROM dapp_state WHERE dapp_id = ?1 LIMIT ?2") { s throws(DDEError) -> [[UInt8]]? in
+        return try database.withStatement("SELECT key, value FROM dapp_state WHERE dapp_id = ?1 LIMIT ?2") { s throws(DDEError) -> [(key: [UInt8], value: [UInt8])]? in
             try s.bind(1, blob: Array(dappId.utf8))
             try s.bind(2, int64: Int64(limit) + 1)
-            var keys = [[UInt8]]()
-            while try s.step() { keys.append(s.blob(0)) }
-            return keys.count > limit ? nil : keys
+            var entries = [(key: [UInt8], value: [UInt8])]()
+            while try s.step() { entries.append((s.blob(0), s.blob(1))) }
+            return entries.count > limit ? nil : entries
         }
     }
 }
