@@ -347,15 +347,20 @@ final class SQLiteDatabase: @unchecked Sendable {
     }
 }
 
-/// SQL text as a dictionary key: compared by bytes, hashed as one block.
+/// SQL text as a dictionary key: compared by bytes (`sameScalars`), hashed as one block. It
+/// holds the String itself, so a lookup copies nothing (its bytes as an array were one
+/// allocation per statement run).
 private struct SQLText: Hashable {
-    let bytes: [UInt8]
+    let sql: String
 
-    init(_ sql: String) { bytes = Array(sql.utf8) }
+    init(_ sql: String) { self.sql = sql }
 
-    static func == (a: SQLText, b: SQLText) -> Bool { a.bytes == b.bytes }
+    static func == (a: SQLText, b: SQLText) -> Bool { sameScalars(a.sql, b.sql) }
 
     func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        let hashed: Void? = sql.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        // The same bytes the same way when the text is not contiguous (a bridged string; never
+        // in Embedded), so equal texts hash alike.
+        if hashed == nil { Array(sql.utf8).withUnsafeBytes { hasher.combine(bytes: $0) } }
     }
 }
