@@ -23,6 +23,9 @@ struct FastComputeResult {
     /// Whether the input was the compute_result's canonical form itself (then it is what the
     /// store keeps, without serialising the result again).
     var inputIsCanonical = false
+    /// Where the proof's canonical bytes (with its signature) lie in the input, when the input is
+    /// canonical (`inputIsCanonical`): H(proof) is their hash, without serialising the proof.
+    var proofRange: Range<Int>? = nil
 }
 
 extension ComputeResult {
@@ -92,6 +95,7 @@ extension Parser {
         // compared with the proof's values, not decoded.
         var taskId: Range<Int>?, resultHash: Range<Int>?, executor: Range<Int>?, latency: UInt64?
         var proof: (ExecutionProof, Digest?)?, result: JSON?, writes: (StateWrites, Digest?)?
+        var proofRange = 0..<0
         var resultCanonical: [UInt8]?
         // Whether the input is canonical: no whitespace, members in order, each canonical.
         var canonical = true
@@ -100,7 +104,7 @@ extension Parser {
         try expect(UInt8(ascii: "{"))
         while true {
             if skipSpace() { canonical = false }
-            let key = index(of: try plainString(), in: resultKeys)
+            let key = index(of: try plainString(), in: resultKeys, next: last + 1)
             if key <= last { canonical = false }
             last = key
             if skipSpace() { canonical = false }
@@ -115,7 +119,9 @@ extension Parser {
                 executor = try plainString()
             case 2:
                 guard proof == nil else { throw notPlain }
+                let valueStart = pos
                 proof = try readProof(&canonical)
+                proofRange = valueStart..<pos
             case 3:
                 guard result == nil else { throw notPlain }
                 let valueStart = pos
@@ -151,7 +157,7 @@ extension Parser {
         return FastComputeResult(
             result: ComputeResult(proof: proof.0, result: result, stateWrites: writes.0, executionLatency: latency),
             proofSignedHash: proof.1, stateWritesHash: writes.1, resultHash: resultCanonical.map { SHA256.hash($0) },
-            inputIsCanonical: canonical)
+            inputIsCanonical: canonical, proofRange: canonical ? proofRange : nil)
     }
 
     /// The proof and, when its bytes are canonical, H(proof without signature). `exact` is set
@@ -174,7 +180,7 @@ extension Parser {
         while true {
             if skipSpace() { exact = false }
             let memberStart = pos
-            let key = index(of: try plainString(), in: proofKeys)
+            let key = index(of: try plainString(), in: proofKeys, next: last + 1)
             guard key >= 0, seen & (1 << UInt32(key)) == 0 else { throw notPlain }
             seen |= 1 << UInt32(key)
             if key < last { exact = false }
@@ -454,6 +460,17 @@ extension Parser {
                 && sameBytes(bytes(key), UnsafeBufferPointer(start: p, count: n)) { return i }
         }
         return -1
+    }
+
+    /// The same, trying `keys[next]` first: a canonical document lists its keys in that order,
+    /// so the first compare finds them.
+    func index(of key: Range<Int>, in keys: [StaticString], next: Int) -> Int {
+        if next >= 0 && next < keys.count {
+            let k = keys[next]
+            if k.utf8CodeUnitCount == key.count
+                && sameBytes(bytes(key), UnsafeBufferPointer(start: k.utf8Start, count: key.count)) { return next }
+        }
+        return index(of: key, in: keys)
     }
 
     /// memcmp order.
