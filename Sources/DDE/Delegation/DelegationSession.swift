@@ -214,11 +214,10 @@ public struct DelegationSession: Sendable {
     /// A compute_result the direct reader read (`ComputeResult.readPlain(envelope:)`), received at
     /// `now`: the hashes it took from the input and the canonical bytes, when it has them, are not
     /// computed again.
-    /// `bytes`: the result's canonical bytes, the reader's input (`plain.inputIsCanonical`).
-    mutating func receive(plain: FastComputeResult, bytes: [UInt8]?, at now: UInt64) {
+    mutating func receive(plain: FastComputeResult, at now: UInt64) {
         receive(plain.result, proofSignedHash: plain.proofSignedHash, resultHash: plain.resultHash,
-                stateWritesHash: plain.stateWritesHash, bytes: bytes, proofRange: bytes == nil ? nil : plain.proofRange,
-                at: now)
+                stateWritesHash: plain.stateWritesHash, bytes: plain.canonicalBytes,
+                proofRange: plain.canonicalBytes == nil ? nil : plain.proofRange, at: now)
     }
 
     /// `proofSignedHash`, `resultHash`, `stateWritesHash`: H(proof without signature), H(result)

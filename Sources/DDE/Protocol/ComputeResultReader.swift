@@ -26,6 +26,10 @@ struct FastComputeResult {
     /// Where the proof's canonical bytes (with its signature) lie in the input, when the input is
     /// canonical (`inputIsCanonical`): H(proof) is their hash, without serialising the proof.
     var proofRange: Range<Int>? = nil
+    /// The compute_result's canonical bytes, a copy of the input, when `readPlain(envelope:)`
+    /// found it canonical (what the store keeps). In this struct rather than beside it in a tuple,
+    /// whose copies went through the runtime's generic value witnesses.
+    var canonicalBytes: [UInt8]? = nil
 }
 
 extension ComputeResult {
@@ -48,14 +52,14 @@ extension ComputeResult {
 
 extension ComputeResult {
     /// A compute_result envelope in canonical form, `{"payload":…,"type":"compute_result","v":1}`
-    /// (what dde's executors send): the result read as `readPlain` reads it, and its canonical
-    /// bytes, a slice of the envelope, when the payload was canonical. nil when the envelope is
-    /// not in that form (or holds another message): `Envelope.decode` and the generic readers then
-    /// decide.
-    static func readPlain(envelope bytes: [UInt8], limits: JSONLimits = .default) -> (result: FastComputeResult, canonicalBytes: [UInt8]?)? {
+    /// (what dde's executors send): the result read as `readPlain` reads it, with its canonical
+    /// bytes (`canonicalBytes`, a slice of the envelope) when the payload was canonical. nil when
+    /// the envelope is not in that form (or holds another message): `Envelope.decode` and the
+    /// generic readers then decide.
+    static func readPlain(envelope bytes: [UInt8], limits: JSONLimits = .default) -> FastComputeResult? {
         let prefix: StaticString = #"{"payload":"#, suffix: StaticString = #","type":"compute_result","v":1}"#
         let p = prefix.utf8CodeUnitCount, n = suffix.utf8CodeUnitCount
-        return bytes.withUnsafeBufferPointer { b -> (result: FastComputeResult, canonicalBytes: [UInt8]?)? in
+        return bytes.withUnsafeBufferPointer { b -> FastComputeResult? in
             guard let base = b.baseAddress, b.count > p + n, b.count <= limits.maxBytes,
                   sameBytes(UnsafeBufferPointer(start: base, count: p), UnsafeBufferPointer(start: prefix.utf8Start, count: p)),
                   sameBytes(UnsafeBufferPointer(start: base + b.count - n, count: n),
@@ -65,8 +69,9 @@ extension ComputeResult {
             var inner = limits
             inner.maxDepth -= 1
             let payload = UnsafeRawBufferPointer(start: base + p, count: b.count - p - n)
-            guard let read = readPlain(payload, limits: inner) else { return nil }
-            return (read, read.inputIsCanonical ? Array(payload) : nil)
+            guard var read = readPlain(payload, limits: inner) else { return nil }
+            if read.inputIsCanonical { read.canonicalBytes = Array(payload) }
+            return read
         }
     }
 }
