@@ -193,9 +193,9 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         }
         XCTAssertTrue(e?.detail.contains("differs from the proven one") ?? false, e?.detail ?? "")
         XCTAssertEqual(try snapshot(store), before)
-        // The delegating client's door: the commit joins the scores' transaction, and its refusal,
-        // after it wrote dapp_state, rolls that back whole; the scores are written again alone, so
-        // they stay and nothing of the commit does.
+        // The delegating client's door: the commit is a savepoint inside the scores' transaction,
+        // so its refusal, after it wrote dapp_state, undoes only the commit; the scores stay and
+        // nothing of the commit does.
         let written = try store.record(scores: [.success(f.executor.publicKey, latencyMs: 7)], evidence: [],
                                        accepted: try Verifier.verified(task: t, result: r), assurance: Assurance(how: .firstValid),
                                        identity: f.requester, now: 1_700_000_000_300)

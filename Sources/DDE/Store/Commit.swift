@@ -37,144 +37,128 @@ extension Store {
         try commit(verified, identity: identity, now: now, assurance: assurance, policy: nil)
     }
 
-    /// `policy`: check 10's rules when the caller has them; nil reads them from this store's
-    /// reputation at `now`.
+    /// `policy`: check 10's rules when the caller has them (`record` from the scores it just
+    /// wrote); nil reads them from this store's reputation at `now`.
     func commit(_ verified: VerifiedResult, identity: KeyPair, now: UInt64, assurance: Assurance,
                 policy: VerifyPolicy?) throws(DDEError) -> Receipt {
-        try checkCommit(verified, now: now, policy: policy)
-        return try database.transaction { () throws(DDEError) -> Receipt in
-            try writeCommit(verified, identity: identity, now: now, assurance: assurance)
-        }
-    }
-
-    /// What a commit checks before it writes: `now` in range, and check 10 (`policy`: the rules
-    /// when the caller has them, as `record` from the scores it just wrote; nil reads them from
-    /// this store's reputation at `now`).
-    func checkCommit(_ verified: VerifiedResult, now: UInt64, policy: VerifyPolicy?) throws(DDEError) {
         guard now <= maxSafeInteger else {
             throw DDEError(.number, "commit: now must be Unix milliseconds in [0, 2^53-1], got \(now)")
         }
+        let task = verified.task
         let executor = verified.verdict.executor
         let rules: VerifyPolicy
         if let policy { rules = policy } else { rules = try reputation.policy(for: executor, now: Int64(now)) }
         try Verifier.checkPolicy(executor, rules)
         cdde_trace(CDDE_TRACE_COMMIT_CHECKED)
-    }
-
-    /// The commit's reads, refusals and writes, in the write transaction open on this connection
-    /// (its caller's: `commit` opens one, `record` writes the scores in it first). No savepoint
-    /// of its own: whatever it throws (a refusal, `.chainBroken`, SQLite) may leave part of its
-    /// writes, and both callers let the error end their transaction, which rolls back whole.
-    func writeCommit(_ verified: VerifiedResult, identity: KeyPair, now: UInt64,
-                     assurance: Assurance) throws(DDEError) -> Receipt {
-        let task = verified.task
         let proof = verified.verdict.proof
         let dappKey = Array(task.dappId.utf8)
 
-        // What this connection's last commit left, when nothing changed the file since
-        // (`currentCache`): its head, identity and dApp roots are the file's.
-        let (cached, dataVersion) = try currentCache()
-        if cached?.identity != identity.publicKey { try bindIdentity(identity.publicKey) }
-        // First, so that a re-sent task is told so whatever else is wrong (one point query
-        // on the receipts' UNIQUE task_id).
-        try refuseDuplicate(task.taskId)
-        // The task must start where the dApp is: at its v2 tree root. A v1 task names the v1
-        // root of the whole state it carries; that state's tree root must be the dApp's (O(n),
-        // as the v1 task itself).
-        let partial = task.partialState != nil
-        // Every dApp's root, read once: this dApp's is the start, all of them give the node
-        // root before and, with this dApp's new root, after.
-        var roots: [(dappId: [UInt8], root: Digest)]
-        if let cached { roots = cached.roots } else { roots = try dappRoots() }
-        let at = roots.firstIndex { $0.dappId == dappKey }
-        let current = at.map { roots[$0].root } ?? StateRoot.empty
-        let start = partial ? task.previousStateRoot : StateTree(task.stateOrEmpty).root
-        guard current == start else {
-            // A v1 task is told the v1 root of the state it missed (O(n), on this refusal only).
-            let at = partial ? current.hex : "\(try dappRootV1(task.dappId).hex) (v2 root \(current.hex))"
-            throw DDEError(.stale, "task \(task.taskId.hex) starts from root \(task.previousStateRoot.hex) but dApp \"\(task.dappId)\" is at \(at): build a new task from the current state")
-        }
-        let head: ChainHead?
-        if let cached { head = cached.head } else { head = try self.head() }
-        // The cached roots are the ones the cached head's commit wrote: its node root.
-        let nodeBefore = cached?.head.nextStateRoot ?? StoreRoots.node(roots)
-        if let head, cached == nil {
-            // Until the first receipt of version 3, the head's root is over v1 roots.
-            let stored = head.rootsOverTrees ? nodeBefore : try nodeRootV1()
-            guard head.nextStateRoot == stored else {
-                throw DDEError(.chainBroken, "the stored dApp roots give node root \(stored.hex) but receipt \(head.count - 1) ends at \(head.nextStateRoot.hex): run verifyChain")
+        return try database.transaction { () throws(DDEError) -> Receipt in
+            // What this connection's last commit left, when nothing changed the file since
+            // (`currentCache`): its head, identity and dApp roots are the file's.
+            let (cached, dataVersion) = try currentCache()
+            if cached?.identity != identity.publicKey { try bindIdentity(identity.publicKey) }
+            // First, so that a re-sent task is told so whatever else is wrong (one point query
+            // on the receipts' UNIQUE task_id).
+            try refuseDuplicate(task.taskId)
+            // The task must start where the dApp is: at its v2 tree root. A v1 task names the v1
+            // root of the whole state it carries; that state's tree root must be the dApp's (O(n),
+            // as the v1 task itself).
+            let partial = task.partialState != nil
+            // Every dApp's root, read once: this dApp's is the start, all of them give the node
+            // root before and, with this dApp's new root, after.
+            var roots: [(dappId: [UInt8], root: Digest)]
+            if let cached { roots = cached.roots } else { roots = try dappRoots() }
+            let at = roots.firstIndex { $0.dappId == dappKey }
+            let current = at.map { roots[$0].root } ?? StateRoot.empty
+            let start = partial ? task.previousStateRoot : StateTree(task.stateOrEmpty).root
+            guard current == start else {
+                // A v1 task is told the v1 root of the state it missed (O(n), on this refusal only).
+                let at = partial ? current.hex : "\(try dappRootV1(task.dappId).hex) (v2 root \(current.hex))"
+                throw DDEError(.stale, "task \(task.taskId.hex) starts from root \(task.previousStateRoot.hex) but dApp \"\(task.dappId)\" is at \(at): build a new task from the current state")
             }
-        }
-        let index = head?.count ?? 0
+            let head: ChainHead?
+            if let cached { head = cached.head } else { head = try self.head() }
+            // The cached roots are the ones the cached head's commit wrote: its node root.
+            let nodeBefore = cached?.head.nextStateRoot ?? StoreRoots.node(roots)
+            if let head, cached == nil {
+                // Until the first receipt of version 3, the head's root is over v1 roots.
+                let stored = head.rootsOverTrees ? nodeBefore : try nodeRootV1()
+                guard head.nextStateRoot == stored else {
+                    throw DDEError(.chainBroken, "the stored dApp roots give node root \(stored.hex) but receipt \(head.count - 1) ends at \(head.nextStateRoot.hex): run verifyChain")
+                }
+            }
+            let index = head?.count ?? 0
 
-        cdde_trace(CDDE_TRACE_COMMIT_HEAD)
-        try applyWrites(verified.result.stateWrites, dapp: dappKey)
-        // The v2 tree: only the written paths' chunks (StateTreeStore.swift). A v2 task whose
-        // writes only set keys brings the part of the tree they touch in its own proof, checked
-        // against this very root (previousStateRoot = the stored root, above): its nodes are
-        // written from the proof, and only the slots beside the paths come from the stored
-        // chunks (checked against the proof's hashes), without rehashing the stored paths.
-        // Deletes may lift a leaf the proof gives by hash only, so they load and check the
-        // stored paths.
-        let writes = verified.result.stateWrites
-        let stored = StoredTree(database: database, table: .live, dapp: dappKey)
-        let tree: Digest
-        // (Only a v2 task's verification carries check 8's applied tree.)
-        if let applied = verified.applied, !writes.entries.contains(where: { $0.value == nil }) {
-            tree = try stored.store(applied, replacing: nil)
-        } else {
-            tree = try stored.apply(root: current, writes: writes)
-        }
-        let after = partial ? tree : try dappRootV1(task.dappId)
-        guard after == proof.nextStateRoot else {
-            throw DDEError(.chainBroken, "dApp \"\(task.dappId)\": stored state with the writes applied has root \(after.hex), the proof says \(proof.nextStateRoot.hex); the stored state was altered: run verifyChain")
-        }
-        try database.withStatement("INSERT OR REPLACE INTO dapp_roots(dapp_id, root, last_receipt) VALUES (?1, ?2, ?3)") { s throws(DDEError) in
-            try s.bind(1, blob: dappKey)
-            try s.bind(2, blob: tree.bytes)
-            try s.bind(3, int64: Int64(index))
-            try s.step()
-        }
+            cdde_trace(CDDE_TRACE_COMMIT_HEAD)
+            try applyWrites(verified.result.stateWrites, dapp: dappKey)
+            // The v2 tree: only the written paths' chunks (StateTreeStore.swift). A v2 task whose
+            // writes only set keys brings the part of the tree they touch in its own proof, checked
+            // against this very root (previousStateRoot = the stored root, above): its nodes are
+            // written from the proof, and only the slots beside the paths come from the stored
+            // chunks (checked against the proof's hashes), without rehashing the stored paths.
+            // Deletes may lift a leaf the proof gives by hash only, so they load and check the
+            // stored paths.
+            let writes = verified.result.stateWrites
+            let stored = StoredTree(database: database, table: .live, dapp: dappKey)
+            let tree: Digest
+            // (Only a v2 task's verification carries check 8's applied tree.)
+            if let applied = verified.applied, !writes.entries.contains(where: { $0.value == nil }) {
+                tree = try stored.store(applied, replacing: nil)
+            } else {
+                tree = try stored.apply(root: current, writes: writes)
+            }
+            let after = partial ? tree : try dappRootV1(task.dappId)
+            guard after == proof.nextStateRoot else {
+                throw DDEError(.chainBroken, "dApp \"\(task.dappId)\": stored state with the writes applied has root \(after.hex), the proof says \(proof.nextStateRoot.hex); the stored state was altered: run verifyChain")
+            }
+            try database.withStatement("INSERT OR REPLACE INTO dapp_roots(dapp_id, root, last_receipt) VALUES (?1, ?2, ?3)") { s throws(DDEError) in
+                try s.bind(1, blob: dappKey)
+                try s.bind(2, blob: tree.bytes)
+                try s.bind(3, int64: Int64(index))
+                try s.step()
+            }
 
-        if let at {
-            roots[at].root = tree
-        } else {
-            roots.append((dappKey, tree))
-            sortByIndex(&roots) { bytesLess($0.dappId, $1.dappId) }
-        }
+            if let at {
+                roots[at].root = tree
+            } else {
+                roots.append((dappKey, tree))
+                sortByIndex(&roots) { bytesLess($0.dappId, $1.dappId) }
+            }
 
-        cdde_trace(CDDE_TRACE_COMMIT_STATE)
-        let (receipt, receiptBytes) = Receipt.signed(
-            index: index, timestamp: now, identity: identity, proof: proof, proofHash: verified.proofHash,
-            previousStateRoot: nodeBefore, nextStateRoot: StoreRoots.node(roots),
-            previousReceiptHash: head?.receiptHash, assurance: assurance)
-        try database.withStatement("""
-            INSERT INTO receipts(idx, receipt_hash, task_id, dapp_id, timestamp, receipt_json, signature)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-            """) { s throws(DDEError) in
-            try s.bind(1, int64: Int64(index))
-            try s.bind(2, blob: receipt.receiptHash.bytes)
-            try s.bind(3, blob: receipt.taskId.bytes)
-            try s.bind(4, blob: dappKey)
-            try s.bind(5, int64: Int64(now))
-            try s.bind(6, blob: receiptBytes)
-            try s.bind(7, blob: receipt.signature.bytes)
-            try s.step()
+            cdde_trace(CDDE_TRACE_COMMIT_STATE)
+            let (receipt, receiptBytes) = Receipt.signed(
+                index: index, timestamp: now, identity: identity, proof: proof, proofHash: verified.proofHash,
+                previousStateRoot: nodeBefore, nextStateRoot: StoreRoots.node(roots),
+                previousReceiptHash: head?.receiptHash, assurance: assurance)
+            try database.withStatement("""
+                INSERT INTO receipts(idx, receipt_hash, task_id, dapp_id, timestamp, receipt_json, signature)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                """) { s throws(DDEError) in
+                try s.bind(1, int64: Int64(index))
+                try s.bind(2, blob: receipt.receiptHash.bytes)
+                try s.bind(3, blob: receipt.taskId.bytes)
+                try s.bind(4, blob: dappKey)
+                try s.bind(5, int64: Int64(now))
+                try s.bind(6, blob: receiptBytes)
+                try s.bind(7, blob: receipt.signature.bytes)
+                try s.step()
+            }
+            try database.withStatement("INSERT INTO compute_results(idx, task_json, result_json) VALUES (?1, ?2, ?3)") { s throws(DDEError) in
+                try s.bind(1, int64: Int64(index))
+                try s.bind(2, blob: task.canonicalBytes)
+                try s.bind(3, blob: verified.resultBytes)
+                try s.step()
+            }
+            headMarks &+= 1
+            database.markPending(headMarks)
+            headCache = CachedHead(head: ChainHead(count: index + 1, receiptHash: receipt.receiptHash,
+                                                   nextStateRoot: receipt.nextStateRoot),
+                                   identity: identity.publicKey, roots: roots,
+                                   mark: headMarks, dataVersion: dataVersion, rollbacks: database.rollbacks)
+            cdde_trace(CDDE_TRACE_COMMIT_RECEIPT)
+            return receipt
         }
-        try database.withStatement("INSERT INTO compute_results(idx, task_json, result_json) VALUES (?1, ?2, ?3)") { s throws(DDEError) in
-            try s.bind(1, int64: Int64(index))
-            try s.bind(2, blob: task.canonicalBytes)
-            try s.bind(3, blob: verified.resultBytes)
-            try s.step()
-        }
-        headMarks &+= 1
-        database.markPending(headMarks)
-        headCache = CachedHead(head: ChainHead(count: index + 1, receiptHash: receipt.receiptHash,
-                                               nextStateRoot: receipt.nextStateRoot),
-                               identity: identity.publicKey, roots: roots,
-                               mark: headMarks, dataVersion: dataVersion, rollbacks: database.rollbacks)
-        cdde_trace(CDDE_TRACE_COMMIT_RECEIPT)
-        return receipt
     }
 
     /// Throws `.duplicate` when `taskId` is committed already.
