@@ -183,6 +183,8 @@ final class DelegationEndToEndTests: XCTestCase {
         let send = try net.delegator.delegate(try walletSpec(net, "send", #"{"amount":5,"from":"me","to":"alice"}"#), options: options(.firstValid, fanout: 2))
         let receipt = try send.receiptOrThrow()
         XCTAssertEqual(receipt.index, 1)
+        // H(proof) as hashed from the answer's own bytes (the direct reader's proof range).
+        XCTAssertEqual(receipt.remote.proofHash, send.accepted?.proof.proofHash)
         XCTAssertEqual(send.accepted?.result, try JSONParser.parse(#"{"from":95,"ok":true,"to":5}"#))
         XCTAssertEqual(try balance(net, "alice"), "5")
         XCTAssertEqual(try balance(net, "me"), "95")

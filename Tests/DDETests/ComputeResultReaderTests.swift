@@ -59,6 +59,16 @@ final class ComputeResultReaderTests: XCTestCase {
             XCTAssertEqual(fast.result.proof.signedHash, slow.proof.signedHash, name)
             XCTAssertEqual(fast.proofSignedHash, signedFromInput ? slow.proof.signedHash : nil, name)
             XCTAssertEqual(fast.stateWritesHash, writesFromInput ? slow.stateWrites.hash : nil, name)
+            // Only a canonical input says where its proof's canonical bytes are, and they hash to
+            // H(proof), as the receipt names it.
+            XCTAssertEqual(fast.inputIsCanonical, bytes == slow.canonicalBytes, name)
+            if let range = fast.proofRange {
+                XCTAssertTrue(fast.inputIsCanonical, name)
+                XCTAssertEqual(Array(bytes[range]), slow.proof.canonicalBytes(signed: true), name)
+                XCTAssertEqual(SHA256.hash(Array(bytes[range])), slow.proof.proofHash, name)
+            } else {
+                XCTAssertFalse(fast.inputIsCanonical, name)
+            }
             XCTAssertNoThrow(try Verifier.verify(task: Fixture.task, resultBytes: bytes), name)
         }
     }

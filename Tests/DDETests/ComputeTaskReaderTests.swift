@@ -392,10 +392,10 @@ final class ComputeTaskReaderTests: XCTestCase {
         let bytes = Envelope.canonicalBytes(type: .computeResult, payload: r.canonicalBytes)
         let read = try XCTUnwrap(ComputeResult.readPlain(envelope: bytes))
         XCTAssertEqual(read.canonicalBytes, r.canonicalBytes)
-        XCTAssertEqual(read.result.result.canonicalBytes, r.canonicalBytes)
-        XCTAssertEqual(read.result.proofSignedHash, r.proof.signedHash)
-        XCTAssertEqual(read.result.resultHash, r.result.hash)
-        XCTAssertEqual(read.result.stateWritesHash, r.stateWrites.hash)
+        XCTAssertEqual(read.result.canonicalBytes, r.canonicalBytes)
+        XCTAssertEqual(read.proofSignedHash, r.proof.signedHash)
+        XCTAssertEqual(read.resultHash, r.result.hash)
+        XCTAssertEqual(read.stateWritesHash, r.stateWrites.hash)
         let text = String(decoding: bytes, as: UTF8.self)
         // Read, but not canonical: no bytes handed over (the session serialises the result).
         for (from, to) in [(#""executionLatency":7"#, #""executionLatency" :7"#), (#""executionLatency":7"#, #""executionLatency":7.0"#),
@@ -410,7 +410,7 @@ final class ComputeTaskReaderTests: XCTestCase {
             let b = Array(changed.utf8)
             let again = try XCTUnwrap(ComputeResult.readPlain(envelope: b), changed)
             XCTAssertNil(again.canonicalBytes, changed)
-            XCTAssertEqual(again.result.result.canonicalBytes, r.canonicalBytes)
+            XCTAssertEqual(again.result.canonicalBytes, r.canonicalBytes)
         }
         // Not this message, or not in the plain form: nil.
         let error = ComputeErrorMessage(taskId: Fixture.task.taskId, executor: Fixture.executor, code: .busy, message: "busy")

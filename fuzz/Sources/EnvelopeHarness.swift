@@ -163,11 +163,17 @@ private func checkDirectReaders(_ bytes: [UInt8]) {
         guard let envelope, envelope.type == .computeResult, let slow = try? ComputeResult(json: envelope.payload) else {
             fatalError("ComputeResult.readPlain(envelope:) read a compute_result the generic path refuses")
         }
-        expect(fast.result.result.canonicalBytes == slow.canonicalBytes, "the two result readers read different results")
-        if let h = fast.result.proofSignedHash { expect(h == slow.proof.signedHash, "H(proof without signature) from the envelope is wrong") }
-        if let h = fast.result.resultHash { expect(h == slow.result.hash, "H(result) from the envelope is wrong") }
-        if let h = fast.result.stateWritesHash { expect(h == slow.stateWrites.hash, "H(stateWrites) from the envelope is wrong") }
-        if let b = fast.canonicalBytes { expect(b == slow.canonicalBytes, "bytes taken from the envelope as canonical are not the result's canonical bytes") }
+        expect(fast.result.canonicalBytes == slow.canonicalBytes, "the two result readers read different results")
+        if let h = fast.proofSignedHash { expect(h == slow.proof.signedHash, "H(proof without signature) from the envelope is wrong") }
+        if let h = fast.resultHash { expect(h == slow.result.hash, "H(result) from the envelope is wrong") }
+        if let h = fast.stateWritesHash { expect(h == slow.stateWrites.hash, "H(stateWrites) from the envelope is wrong") }
+        if let b = fast.canonicalBytes {
+            expect(b == slow.canonicalBytes, "bytes taken from the envelope as canonical are not the result's canonical bytes")
+            if let r = fast.proofRange {
+                expect(r.upperBound <= b.count && Array(b[r]) == slow.proof.canonicalBytes(signed: true),
+                       "the proof's range in the canonical bytes is not the canonical proof")
+            }
+        }
     }
 }
 

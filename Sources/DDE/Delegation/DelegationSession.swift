@@ -214,15 +214,18 @@ public struct DelegationSession: Sendable {
     /// A compute_result the direct reader read (`ComputeResult.readPlain(envelope:)`), received at
     /// `now`: the hashes it took from the input and the canonical bytes, when it has them, are not
     /// computed again.
-    mutating func receive(plain: FastComputeResult, bytes: [UInt8]?, at now: UInt64) {
+    mutating func receive(plain: FastComputeResult, at now: UInt64) {
         receive(plain.result, proofSignedHash: plain.proofSignedHash, resultHash: plain.resultHash,
-                stateWritesHash: plain.stateWritesHash, bytes: bytes, at: now)
+                stateWritesHash: plain.stateWritesHash, bytes: plain.canonicalBytes,
+                proofRange: plain.canonicalBytes == nil ? nil : plain.proofRange, at: now)
     }
 
     /// `proofSignedHash`, `resultHash`, `stateWritesHash`: H(proof without signature), H(result)
-    /// and H(stateWrites) of `result` when the reader has them; `bytes`: its canonical bytes.
+    /// and H(stateWrites) of `result` when the reader has them; `bytes`: its canonical bytes, and
+    /// `proofRange` where the proof's lie in them.
     private mutating func receive(_ result: ComputeResult, proofSignedHash: Digest? = nil, resultHash: Digest? = nil,
-                                  stateWritesHash: Digest? = nil, bytes: [UInt8]? = nil, at now: UInt64) {
+                                  stateWritesHash: Digest? = nil, bytes: [UInt8]? = nil, proofRange: Range<Int>? = nil,
+                                  at now: UInt64) {
         lastSeen = now
         let latency = now > sentAt ? now - sentAt : 0
         let executor = result.proof.executorPublicKey
@@ -268,7 +271,8 @@ public struct DelegationSession: Sendable {
         do throws(DDEError) {
             // Check 9 passed just above; check 7 too (its hashes are not computed again).
             verified = try Verifier.verified(task: task, result: result, canonicalBytes: bytes, policy: policy,
-                                             signatureVerified: true, resultHash: resultHash, stateWritesHash: writesHash)
+                                             signatureVerified: true, resultHash: resultHash, stateWritesHash: writesHash,
+                                             proofRange: proofRange)
         } catch {
             if error.status == .executorBanned || error.status == .executorBlacklisted {
                 events.append(DelegationEvent(kind: .refused, executor: executor, latencyMs: latency,

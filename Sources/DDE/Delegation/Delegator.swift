@@ -358,11 +358,11 @@ public final class Delegator<T: Transport> {
         // A compute_result as dde's executors send it, read straight from the bytes; anything else
         // (another message, another spelling, a malformed one) through Envelope.decode.
         if let plain = ComputeResult.readPlain(envelope: m.payload) {
-            if plain.result.result.taskId != session.task.taskId {
+            if plain.result.taskId != session.task.taskId {
                 ignoredMessages += 1  // a late answer to an earlier task
                 return
             }
-            session.receive(plain: plain.result, bytes: plain.canonicalBytes, at: now)
+            session.receive(plain: plain, at: now)
             return
         }
         guard let envelope = try? Envelope.decode(m.payload) else {

@@ -23,6 +23,13 @@ struct FastComputeResult {
     /// Whether the input was the compute_result's canonical form itself (then it is what the
     /// store keeps, without serialising the result again).
     var inputIsCanonical = false
+    /// Where the proof's canonical bytes (with its signature) lie in the input, when the input is
+    /// canonical (`inputIsCanonical`): H(proof) is their hash, without serialising the proof.
+    var proofRange: Range<Int>? = nil
+    /// The compute_result's canonical bytes, a copy of the input, when `readPlain(envelope:)`
+    /// found it canonical (what the store keeps). In this struct rather than beside it in a tuple,
+    /// whose copies went through the runtime's generic value witnesses.
+    var canonicalBytes: [UInt8]? = nil
 }
 
 extension ComputeResult {
@@ -45,14 +52,14 @@ extension ComputeResult {
 
 extension ComputeResult {
     /// A compute_result envelope in canonical form, `{"payload":…,"type":"compute_result","v":1}`
-    /// (what dde's executors send): the result read as `readPlain` reads it, and its canonical
-    /// bytes, a slice of the envelope, when the payload was canonical. nil when the envelope is
-    /// not in that form (or holds another message): `Envelope.decode` and the generic readers then
-    /// decide.
-    static func readPlain(envelope bytes: [UInt8], limits: JSONLimits = .default) -> (result: FastComputeResult, canonicalBytes: [UInt8]?)? {
+    /// (what dde's executors send): the result read as `readPlain` reads it, with its canonical
+    /// bytes (`canonicalBytes`, a slice of the envelope) when the payload was canonical. nil when
+    /// the envelope is not in that form (or holds another message): `Envelope.decode` and the
+    /// generic readers then decide.
+    static func readPlain(envelope bytes: [UInt8], limits: JSONLimits = .default) -> FastComputeResult? {
         let prefix: StaticString = #"{"payload":"#, suffix: StaticString = #","type":"compute_result","v":1}"#
         let p = prefix.utf8CodeUnitCount, n = suffix.utf8CodeUnitCount
-        return bytes.withUnsafeBufferPointer { b -> (result: FastComputeResult, canonicalBytes: [UInt8]?)? in
+        return bytes.withUnsafeBufferPointer { b -> FastComputeResult? in
             guard let base = b.baseAddress, b.count > p + n, b.count <= limits.maxBytes,
                   sameBytes(UnsafeBufferPointer(start: base, count: p), UnsafeBufferPointer(start: prefix.utf8Start, count: p)),
                   sameBytes(UnsafeBufferPointer(start: base + b.count - n, count: n),
@@ -62,8 +69,9 @@ extension ComputeResult {
             var inner = limits
             inner.maxDepth -= 1
             let payload = UnsafeRawBufferPointer(start: base + p, count: b.count - p - n)
-            guard let read = readPlain(payload, limits: inner) else { return nil }
-            return (read, read.inputIsCanonical ? Array(payload) : nil)
+            guard var read = readPlain(payload, limits: inner) else { return nil }
+            if read.inputIsCanonical { read.canonicalBytes = Array(payload) }
+            return read
         }
     }
 }
@@ -92,6 +100,7 @@ extension Parser {
         // compared with the proof's values, not decoded.
         var taskId: Range<Int>?, resultHash: Range<Int>?, executor: Range<Int>?, latency: UInt64?
         var proof: (ExecutionProof, Digest?)?, result: JSON?, writes: (StateWrites, Digest?)?
+        var proofRange = 0..<0
         var resultCanonical: [UInt8]?
         // Whether the input is canonical: no whitespace, members in order, each canonical.
         var canonical = true
@@ -100,7 +109,7 @@ extension Parser {
         try expect(UInt8(ascii: "{"))
         while true {
             if skipSpace() { canonical = false }
-            let key = index(of: try plainString(), in: resultKeys)
+            let key = index(of: try plainString(), in: resultKeys, next: last + 1)
             if key <= last { canonical = false }
             last = key
             if skipSpace() { canonical = false }
@@ -115,7 +124,9 @@ extension Parser {
                 executor = try plainString()
             case 2:
                 guard proof == nil else { throw notPlain }
+                let valueStart = pos
                 proof = try readProof(&canonical)
+                proofRange = valueStart..<pos
             case 3:
                 guard result == nil else { throw notPlain }
                 let valueStart = pos
@@ -151,7 +162,7 @@ extension Parser {
         return FastComputeResult(
             result: ComputeResult(proof: proof.0, result: result, stateWrites: writes.0, executionLatency: latency),
             proofSignedHash: proof.1, stateWritesHash: writes.1, resultHash: resultCanonical.map { SHA256.hash($0) },
-            inputIsCanonical: canonical)
+            inputIsCanonical: canonical, proofRange: canonical ? proofRange : nil)
     }
 
     /// The proof and, when its bytes are canonical, H(proof without signature). `exact` is set
@@ -174,7 +185,7 @@ extension Parser {
         while true {
             if skipSpace() { exact = false }
             let memberStart = pos
-            let key = index(of: try plainString(), in: proofKeys)
+            let key = index(of: try plainString(), in: proofKeys, next: last + 1)
             guard key >= 0, seen & (1 << UInt32(key)) == 0 else { throw notPlain }
             seen |= 1 << UInt32(key)
             if key < last { exact = false }
@@ -454,6 +465,17 @@ extension Parser {
                 && sameBytes(bytes(key), UnsafeBufferPointer(start: p, count: n)) { return i }
         }
         return -1
+    }
+
+    /// The same, trying `keys[next]` first: a canonical document lists its keys in that order,
+    /// so the first compare finds them.
+    func index(of key: Range<Int>, in keys: [StaticString], next: Int) -> Int {
+        if next >= 0 && next < keys.count {
+            let k = keys[next]
+            if k.utf8CodeUnitCount == key.count
+                && sameBytes(bytes(key), UnsafeBufferPointer(start: k.utf8Start, count: key.count)) { return next }
+        }
+        return index(of: key, in: keys)
     }
 
     /// memcmp order.

@@ -358,9 +358,10 @@ final class SQLiteDatabase: @unchecked Sendable {
     }
 }
 
-/// SQL text as a dictionary key: compared by bytes, hashed as one block.
+/// SQL text as a dictionary key: compared by bytes (`sameScalars`), hashed as one block. It
+/// holds the String itself, so a lookup copies nothing (its bytes as an array were one
+/// allocation per statement run).
 private struct SQLText: Hashable {
-    /// The text itself: a lookup copies no bytes (the SQL is a literal, a native string).
     let sql: String
 
     init(_ sql: String) { self.sql = sql }
@@ -368,9 +369,9 @@ private struct SQLText: Hashable {
     static func == (a: SQLText, b: SQLText) -> Bool { sameScalars(a.sql, b.sql) }
 
     func hash(into hasher: inout Hasher) {
-        // Native strings are contiguous; another (a bridged one: never here) hashes its length
-        // only, which is still a correct hash.
-        let done: Void? = sql.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-        if done == nil { hasher.combine(sql.utf8.count) }
+        let hashed: Void? = sql.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        // The same bytes the same way when the text is not contiguous (a bridged string; never
+        // in Embedded), so equal texts hash alike.
+        if hashed == nil { Array(sql.utf8).withUnsafeBytes { hasher.combine(bytes: $0) } }
     }
 }

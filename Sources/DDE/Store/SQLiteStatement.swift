@@ -30,9 +30,15 @@ final class SQLiteStatement {
         return s
     }
 
-    /// `operation` is built only on failure: every bind of every statement passes here.
-    private func check(_ rc: Int32, _ operation: @autoclosure () -> ErrorDetail) throws(DDEError) {
-        guard rc == SQLITE_OK else { throw database.error("\(operation()) (\(sql))") }
+    /// Throws unless `rc` is SQLITE_OK. The message (`what index (sql)`) is built only then: a
+    /// commit binds some thirty parameters, and an interpolated argument was built on every one.
+    private func check(_ rc: Int32, _ what: StaticString, _ index: Int32) throws(DDEError) {
+        if rc != SQLITE_OK { throw failure(what, index) }
+    }
+
+    @inline(never)
+    private func failure(_ what: StaticString, _ index: Int32) -> DDEError {
+        database.error("\(what) \(Int(index)) (\(sql))")
     }
 
     func bind(_ index: Int32, blob: [UInt8]) throws(DDEError) {
@@ -41,7 +47,7 @@ final class SQLiteStatement {
         let rc: Int32 = blob.isEmpty
             ? sqlite3_bind_zeroblob(s, index, 0)
             : blob.withUnsafeBytes { sqlite3_bind_blob64(s, index, $0.baseAddress, sqlite3_uint64($0.count), SQLiteStatement.transient) }
-        try check(rc, "bind blob \(index)")
+        try check(rc, "bind blob", index)
     }
 
     func bind(_ index: Int32, text: String) throws(DDEError) {
@@ -55,19 +61,19 @@ final class SQLiteStatement {
                 sqlite3_bind_text64(s, index, c, sqlite3_uint64(b.count), SQLiteStatement.transient, UInt8(SQLITE_UTF8))
             }
         }
-        try check(rc, "bind text \(index)")
+        try check(rc, "bind text", index)
     }
 
     func bind(_ index: Int32, int64: Int64) throws(DDEError) {
-        try check(sqlite3_bind_int64(try live("bind"), index, int64), "bind int \(index)")
+        try check(sqlite3_bind_int64(try live("bind"), index, int64), "bind int", index)
     }
 
     func bind(_ index: Int32, double: Double) throws(DDEError) {
-        try check(sqlite3_bind_double(try live("bind"), index, double), "bind double \(index)")
+        try check(sqlite3_bind_double(try live("bind"), index, double), "bind double", index)
     }
 
     func bindNull(_ index: Int32) throws(DDEError) {
-        try check(sqlite3_bind_null(try live("bind"), index), "bind null \(index)")
+        try check(sqlite3_bind_null(try live("bind"), index), "bind null", index)
     }
 
     /// Advances: true when a row is available, false when the statement is done.
@@ -84,7 +90,7 @@ final class SQLiteStatement {
     func reset() throws(DDEError) {
         let s = try live("reset")
         _ = sqlite3_reset(s)
-        try check(sqlite3_clear_bindings(s), "clear bindings")
+        if sqlite3_clear_bindings(s) != SQLITE_OK { throw database.error("clear bindings (\(sql))") }
     }
 
     /// Resets and unbinds the statement and hands its handle over (this object no longer

@@ -254,7 +254,9 @@ struct StoredTree {
     }
 
     /// Writes `new` (a loaded or proven tree with writes applied, canonical, folded) back: the
-    /// chunks it shows are rewritten where their bodies change, and the chunks `replacing` (the
+    /// chunks it shows are rewritten (but for those read, for the loaded tree or for slots `new`
+    /// gives by hash, whose bodies did not change: an unread row is not read just to compare),
+    /// and the chunks `replacing` (the
     /// tree before the writes) shows that `new` no longer has are deleted; nil when the writes
     /// only set keys, so that no chunk can go (a set only adds nodes). Slots that `new` gives by
     /// hash only are copied from the stored chunk, which must agree with that hash. Returns the
@@ -311,14 +313,15 @@ struct StoredTree {
     private func emit(_ node: FoldedNode, depth: Int, prefix: Digest, _ rows: Rows,
                       into out: inout [[UInt8]: [UInt8]]) throws(DDEError) -> Subtree {
         let position = TreePosition.key(prefix, depth: depth)
-        let old = try chunk(position, rows)
         var slots = TreeChunk()
-        let top = try fill(node, 1, depth: depth, prefix: prefix, old, &slots.slots, rows, into: &out)
+        let top = try fill(node, 1, depth: depth, prefix: prefix, position, &slots.slots, rows, into: &out)
         out[position] = slots.encoded
         return top
     }
 
-    private func fill(_ node: FoldedNode, _ i: Int, depth: Int, prefix: Digest, _ old: StoredChunk?,
+    /// `position`: the chunk's, whose stored row is read only when a slot inside it is given by
+    /// hash (a tree of one leaf, or paths that rewrite the whole chunk, reads nothing).
+    private func fill(_ node: FoldedNode, _ i: Int, depth: Int, prefix: Digest, _ position: [UInt8],
                       _ slots: inout [TreeChunk.Slot], _ rows: Rows,
                       into out: inout [[UInt8]: [UInt8]]) throws(DDEError) -> Subtree {
         switch node {
@@ -334,7 +337,7 @@ struct StoredTree {
                 return s
             }
             // Inside the chunk: the stored slots below, which must hash as `new` says.
-            guard let old, old.subtree(i) == s else {
+            guard let old = try chunk(position, rows), old.subtree(i) == s else {
                 throw DDEError(.chainBroken, "the stored tree of dApp \"\(String(decoding: dapp, as: UTF8.self))\" differs from the proven one beside the written paths (depth \(depth)): run verifyChain")
             }
             old.copy(i, into: &slots)
@@ -350,8 +353,8 @@ struct StoredTree {
             }
             // The branch's hash as folded from the same children (an opaque one is checked
             // against the stored chunk in `fill`).
-            _ = try fill(l, 2 * i, depth: depth + 1, prefix: prefix, old, &slots, rows, into: &out)
-            _ = try fill(r, 2 * i + 1, depth: depth + 1, prefix: prefix.settingPathBit(depth), old, &slots, rows, into: &out)
+            _ = try fill(l, 2 * i, depth: depth + 1, prefix: prefix, position, &slots, rows, into: &out)
+            _ = try fill(r, 2 * i + 1, depth: depth + 1, prefix: prefix.settingPathBit(depth), position, &slots, rows, into: &out)
             guard s.kind == .node else {
                 throw DDEError(.internalError, "state tree: a branch with \(s.kind == .empty ? "no leaf" : "one leaf") is not compact")
             }

@@ -34,26 +34,46 @@ public struct Verdict: Sendable {
 /// without verifying, serialising or hashing again; only check 10 is repeated at commit time,
 /// against the scores of that moment.
 public struct VerifiedResult: Sendable {
-    public let task: ComputeTask
-    public let result: ComputeResult
-    public let verdict: Verdict
+    public var task: ComputeTask { fields.task }
+    public var result: ComputeResult { fields.result }
+    public var verdict: Verdict { fields.verdict }
     /// The result's canonical bytes (what the store keeps), serialised once.
-    public let resultBytes: [UInt8]
-    /// H(proof) with its signature (`Verdict.proofHash`), hashed from the proof's bytes as they
-    /// were serialised for `resultBytes`.
-    public let proofHash: Digest
+    public var resultBytes: [UInt8] { fields.resultBytes }
+    /// H(proof) with its signature (`Verdict.proofHash`), hashed from the proof's canonical bytes
+    /// (in `resultBytes`, or as serialised for them).
+    public var proofHash: Digest { fields.proofHash }
     /// A v2 task's proven tree with the writes applied, as check 8 folded it to the proof's
     /// nextStateRoot (nil for v1): the nodes a commit writes.
-    let applied: FoldedNode?
+    var applied: FoldedNode? { fields.applied }
+
+    /// The fields, in one object: a session moves its verified results around (held, grouped,
+    /// accepted, committed), and each copy of them inline was a copy of the task, two proofs and
+    /// the tree (retains and memory moves, a visible share of judging an answer).
+    private final class Fields: Sendable {
+        let task: ComputeTask
+        let result: ComputeResult
+        let verdict: Verdict
+        let resultBytes: [UInt8]
+        let proofHash: Digest
+        let applied: FoldedNode?
+
+        init(task: ComputeTask, result: ComputeResult, verdict: Verdict, resultBytes: [UInt8], proofHash: Digest,
+             applied: FoldedNode?) {
+            self.task = task
+            self.result = result
+            self.verdict = verdict
+            self.resultBytes = resultBytes
+            self.proofHash = proofHash
+            self.applied = applied
+        }
+    }
+
+    private let fields: Fields
 
     fileprivate init(task: ComputeTask, result: ComputeResult, verdict: Verdict, resultBytes: [UInt8], proofHash: Digest,
                      applied: FoldedNode?) {
-        self.task = task
-        self.result = result
-        self.verdict = verdict
-        self.resultBytes = resultBytes
-        self.proofHash = proofHash
-        self.applied = applied
+        fields = Fields(task: task, result: result, verdict: verdict, resultBytes: resultBytes, proofHash: proofHash,
+                        applied: applied)
     }
 }
 
@@ -69,13 +89,20 @@ public enum Verifier {
     /// `signatureVerified`: the caller checked check 9 on this very proof already (the session
     /// does, to know whom to blame), so the Ed25519 verification is not repeated.
     /// `resultHash`, `stateWritesHash`: H(result) and H(stateWrites) when the caller has them.
+    /// `proofRange`: where the proof's canonical bytes lie in `canonicalBytes`, when the caller
+    /// knows (the direct reader of a canonical input): H(proof) is hashed from there.
     static func verified(task: ComputeTask, result: ComputeResult, canonicalBytes: [UInt8]?, policy: VerifyPolicy,
                          signatureVerified: Bool, resultHash: Digest? = nil,
-                         stateWritesHash: Digest? = nil) throws(DDEError) -> VerifiedResult {
+                         stateWritesHash: Digest? = nil, proofRange: Range<Int>? = nil) throws(DDEError) -> VerifiedResult {
         var applied: FoldedNode?
         let verdict = try verify(task: task, result: result, policy: policy, proofSignedHash: nil,
                                  stateWritesHash: stateWritesHash, resultHash: resultHash,
                                  signatureVerified: signatureVerified, applied: &applied)
+        if let canonicalBytes, let proofRange, proofRange.upperBound <= canonicalBytes.count {
+            let proofHash = canonicalBytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[proofRange])) }
+            return VerifiedResult(task: task, result: result, verdict: verdict, resultBytes: canonicalBytes,
+                                  proofHash: proofHash, applied: applied)
+        }
         let proofBytes = result.proof.canonicalBytes(signed: true)
         return VerifiedResult(task: task, result: result, verdict: verdict,
                               resultBytes: canonicalBytes ?? result.canonicalBytes(proofBytes: proofBytes),
