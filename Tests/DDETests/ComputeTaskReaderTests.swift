@@ -63,6 +63,72 @@ final class ComputeTaskReaderTests: XCTestCase {
         }
     }
 
+    /// The task `create` returns holds what its signed bytes say, field by field (a writer that
+    /// spelled one field wrong would leave the requester and its executors disagreeing on what was
+    /// signed), and the bytes are the canonical form of the object built member by member, for
+    /// the shapes above and for random specs: strings that need escaping or are not ASCII in every
+    /// string field, optional limits present or not, integers up to 2^53-1, v1 and v2.
+    func testCreatedFieldsAreWhatTheSignedBytesSay() throws {
+        var rng = StateTreeTests.Rng(77)
+        let alphabet: [String] = ["a", "Z", "\"", "\\", "/", "\u{0}", "\u{1F}", "\u{7F}", "\u{2028}", "é", "\u{FFFD}", "\u{E000}", "\u{1F600}", " "]
+        func text(_ n: Int) -> String { (0..<n).map { _ in alphabet[rng.below(alphabet.count)] }.joined() }
+        func integer() -> UInt64 { [0, 1, 255, 1 << 32, maxSafeInteger][rng.below(5)] }
+        var specs = [TaskSpec]()
+        for i in 0..<200 {
+            var spec = Fixture.spec(state: i % 3 == 0 ? nil : StateMap(values: [Array("k\(text(3))".utf8): rng.bytes(rng.below(5))]))
+            spec.dappId = "d" + text(rng.below(8))
+            spec.action = "a" + text(rng.below(8))
+            spec.raw = text(rng.below(12))
+            spec.payload = .object(JSONObject(uniqueMembers: [.init("n", .number([-0.0, 1e21, 1e-7, Double.leastNonzeroMagnitude, 42][rng.below(5)])),
+                                                               .init("s", .string(text(4)))]))
+            spec.timestamp = integer()
+            spec.intentTimestamp = rng.below(2) == 0 ? nil : integer()
+            spec.limits = ExecutionLimits(maxExecutionSteps: integer(), maxFuel: integer(),
+                                          maxExecutionTime: rng.below(2) == 0 ? nil : integer(),
+                                          maxMemoryUsage: rng.below(2) == 0 ? nil : integer())
+            if i % 2 == 0 { spec.stateKeys = [Array("k\(text(2))".utf8), Array("absent".utf8)] }
+            specs.append(spec)
+        }
+        let random = try specs.map { spec throws(DDEError) in try ComputeTask.create(spec, requester: Fixture.requester) }
+        for (i, t) in (Self.tasks + random).enumerated() {
+            let back = try ComputeTask(json: try JSONParser.parse(t.canonicalBytes))
+            XCTAssertEqual(back.taskVersion, t.taskVersion, "task \(i)")
+            XCTAssertEqual(back.taskId, t.taskId, "task \(i)")
+            XCTAssertEqual(back.intent, t.intent, "task \(i)")
+            XCTAssertTrue(sameScalars(back.dappId, t.dappId), "task \(i)")
+            XCTAssertEqual(back.dappCodeHash, t.dappCodeHash, "task \(i)")
+            XCTAssertEqual(back.requiredCapabilities, t.requiredCapabilities, "task \(i)")
+            XCTAssertEqual(back.inputHash, t.inputHash, "task \(i)")
+            XCTAssertEqual(back.previousStateRoot, t.previousStateRoot, "task \(i)")
+            XCTAssertEqual(back.state, t.state, "task \(i)")
+            XCTAssertEqual(back.partialState?.keys, t.partialState?.keys, "task \(i)")
+            XCTAssertEqual(back.partialState?.proof, t.partialState?.proof, "task \(i)")
+            XCTAssertEqual(back.requesterPublicKey, t.requesterPublicKey, "task \(i)")
+            XCTAssertEqual(back.timestamp, t.timestamp, "task \(i)")
+            XCTAssertEqual(back.limits, t.limits, "task \(i)")
+            XCTAssertEqual(back.signature, t.signature, "task \(i)")
+            // The object member by member, written by the generic canonical writer.
+            var members: [JSONObject.Member] = [
+                .init("taskVersion", .int(t.taskVersion)), .init("taskId", .string(t.taskId.hex)), .init("intent", t.intent.json),
+                .init("dappId", .string(t.dappId)), .init("dappCodeHash", .string(t.dappCodeHash.hex)),
+                .init("requiredCapabilities", .strings(t.requiredCapabilities)), .init("inputHash", .string(t.inputHash.hex)),
+                .init("previousStateRoot", .string(t.previousStateRoot.hex)),
+                .init("requesterPublicKey", .string(t.requesterPublicKey.hex)), .init("timestamp", .int(t.timestamp)),
+                .init("maxExecutionSteps", .int(t.limits.maxExecutionSteps)), .init("maxFuel", .int(t.limits.maxFuel)),
+                .init("signature", .string(t.signature.hex)),
+            ]
+            if let v = t.limits.maxExecutionTime { members.append(.init("maxExecutionTime", .int(v))) }
+            if let v = t.limits.maxMemoryUsage { members.append(.init("maxMemoryUsage", .int(v))) }
+            if let partial = t.partialState {
+                members.append(.init("state", partial.json))
+                members.append(.init("stateProof", .string(Base64.encode(partial.proof))))
+            } else if let state = t.state {
+                members.append(.init("state", state.json))
+            }
+            XCTAssertEqual(t.canonicalBytes, JSON.object(JSONObject(uniqueMembers: members)).canonicalBytes(), "task \(i)")
+        }
+    }
+
     func testCreateRefusesWhatAReaderRefuses() {
         var long = Fixture.spec()
         long.dappId = String(repeating: "d", count: 257)

@@ -231,7 +231,8 @@ extension ComputeTask.Fields {
         try checkSafe(limits.maxFuel, "task.maxFuel")
         if let t = limits.maxExecutionTime { try checkSafe(t, "task.maxExecutionTime") }
         if let m = limits.maxMemoryUsage { try checkSafe(m, "task.maxMemoryUsage") }
-        for (key, value) in wholeState?.values ?? [:] {
+        // In key order, so that of several bad keys the same one is named every run.
+        for (key, value) in wholeState?.sortedEntries ?? [] {
             try checkKey(key, field: "task.state")
             try checkValue(value, field: "task.state.\(String(decoding: key, as: UTF8.self))")
         }

@@ -11,7 +11,8 @@
 // limits. On anything else it gives up (nil) and the caller decodes the envelope with the generic
 // parser (`Envelope.decode`, `TaskOffer(json:)`), which accepts or refuses it with the precise
 // status. What it reads then goes through the checks of the generic path
-// (`ComputeTask.init(checking:…)`: inputHash, the state proof, taskId, the signature), which
+// (`ComputeTask.init(checking:…)`: the fields' rules, inputHash, the state proof, taskId, the
+// signature), which
 // throw their own statuses. So it accepts nothing the generic path refuses, and what it accepts
 // has the same values (ComputeTaskReaderTests and the fuzz harness `envelope` compare the two).
 
@@ -208,7 +209,8 @@ extension Parser {
     }
 
     /// The task's `state`, canonical: keys in canonical order, each with the base64 of its value
-    /// or null; checked as `PartialState.read` checks them.
+    /// or null; its keys and values within their limits are checked by the fields' rules
+    /// (`ComputeTask.Fields.validate`), as for a task the generic path reads.
     mutating func readCarriedState() throws(DDEError) -> [(key: [UInt8], value: [UInt8]?)] {
         try expect(UInt8(ascii: "{"))
         var entries = [(key: [UInt8], value: [UInt8]?)]()

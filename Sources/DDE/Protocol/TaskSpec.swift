@@ -50,11 +50,11 @@ public struct TaskSpec: Sendable {
     public init(json: JSON, now: UInt64) throws(DDEError) {
         let r = try FieldReader(json, context: "spec")
         try r.only(TaskSpec.fields)
-        dappId = try r.string("dappId", maxBytes: 256)
+        dappId = try r.string("dappId", maxBytes: ComputeTask.maxDappIdBytes)
         dappCodeHash = try r.digest("dappCodeHash")
-        action = try r.string("action", maxBytes: 256)
+        action = try r.string("action", maxBytes: Intent.maxActionBytes)
         payload = r.has("payload") ? try r.value("payload") : .object(JSONObject())
-        raw = r.has("raw") ? try r.string("raw", maxBytes: 64 << 10) : ""
+        raw = r.has("raw") ? try r.string("raw", maxBytes: Intent.maxRawBytes) : ""
         if r.has("requiredCapabilities") {
             guard case .array(let items) = try r.value("requiredCapabilities") else {
                 throw DDEError(.schema, "spec.requiredCapabilities must be an array of strings")
