@@ -136,6 +136,31 @@ final class StoreTamperTests: XCTestCase {
         expectBroken(at: 2, "missing keys")
     }
 
+    func testAStateKeyNoReceiptWrote() throws {
+        try raw.execute("INSERT INTO dapp_state(dapp_id, key, value) VALUES (CAST('alpha' AS BLOB), CAST('extra' AS BLOB), x'31')")
+        expectBroken(at: 2, "key \"extra\" is stored but no receipt wrote it")
+    }
+
+    /// A table rebuilt without its primary key holds every row twice: as sets the live tables
+    /// still equal the replay, so the rows are counted too.
+    func testStateRowsStoredTwice() throws {
+        try raw.execute("""
+            ALTER TABLE dapp_state RENAME TO kept; CREATE TABLE dapp_state(dapp_id BLOB, key BLOB, value BLOB);
+            INSERT INTO dapp_state SELECT * FROM kept; INSERT INTO dapp_state SELECT * FROM kept WHERE dapp_id = CAST('beta' AS BLOB);
+            DROP TABLE kept;
+            """)
+        expectBroken(at: 3, "dapp_state holds a row of dApp \"beta\" more than once")
+    }
+
+    func testTreeRowsStoredTwice() throws {
+        try raw.execute("""
+            ALTER TABLE state_nodes RENAME TO kept; CREATE TABLE state_nodes(dapp_id BLOB, position BLOB, body BLOB);
+            INSERT INTO state_nodes SELECT * FROM kept; INSERT INTO state_nodes SELECT * FROM kept WHERE dapp_id = CAST('alpha' AS BLOB);
+            DROP TABLE kept;
+            """)
+        expectBroken(at: 2, "state_nodes holds a row of dApp \"alpha\" more than once")
+    }
+
     func testAnAlteredStoredWrite() throws {
         // Change a value inside the stored compute_result of receipt 1: its stateWritesHash no
         // longer matches, so the executor's signed proof does not cover it.

@@ -128,11 +128,13 @@ extension Store {
             guard try (partial ? replay.tree(of: dappKey) : replay.v1Root(of: dappKey)) == task.previousStateRoot else {
                 throw broken("its task starts from a dApp root the replayed chain never reached (stale)")
             }
+            // The replay's own SQLite failures (a full temporary disk) are the store's, not the chain's.
+            try replay.apply(result.stateWrites, dapp: dappKey, receipt: position)
             do throws(DDEError) {
-                try replay.apply(result.stateWrites, dapp: dappKey, receipt: position)
                 replay.trees[dappKey] = try StoredTree(database: database, table: .replay, dapp: dappKey)
                     .apply(root: replay.tree(of: dappKey), writes: result.stateWrites)
             } catch {
+                if error.status == .store || error.status == .closed { throw error }
                 throw broken("replaying its writes into the state tree failed: \(error.message)")
             }
             guard try (partial ? replay.tree(of: dappKey) : replay.v1Root(of: dappKey)) == proof.nextStateRoot else {
@@ -162,8 +164,8 @@ extension Store {
         func broken(_ receipt: UInt64?, _ why: ErrorDetail) -> DDEError {
             DDEError(.chainBroken, "receipt \(receipt ?? (count == 0 ? 0 : count - 1)): \(why)")
         }
-        // Every stored entry must be in the replay with the same value (the first that is not, in
-        // the table's order) ...
+        // Every stored entry must be in the replay with the same value (the first EXCEPT yields,
+        // in key order) ...
         let name = { (dapp: [UInt8]) in String(decoding: dapp, as: UTF8.self) }
         let unwritten = try database.withStatement("""
             SELECT dapp_id, key FROM (SELECT dapp_id, key, value FROM dapp_state
@@ -185,13 +187,16 @@ extension Store {
         if let dapp = missing {
             throw broken(replay.lastWriter[dapp], "dApp \"\(name(dapp))\" is missing keys the chain wrote")
         }
+        // EXCEPT compares sets: a row stored twice (a table rebuilt without its key) passes both.
+        try refuseRepeatedRows("dapp_state", count: "SELECT count(*) FROM dapp_state", replayed: "SELECT count(*) FROM temp.replay_state",
+                               repeated: "SELECT dapp_id FROM dapp_state GROUP BY dapp_id, key HAVING count(*) > 1 LIMIT 1", replay, broken)
         var roots = 0
         try database.withStatement("SELECT dapp_id, root, last_receipt FROM dapp_roots") { s throws(DDEError) in
             while try s.step() {
                 let dapp = s.blob(0)
                 let writer = replay.lastWriter[dapp]
                 guard s.blob(1) == replay.tree(of: dapp).bytes, let writer, s.int64(2) == Int64(writer) else {
-                    throw broken(writer, "the stored root of dApp \"\(String(decoding: dapp, as: UTF8.self))\" is not the replayed one")
+                    throw broken(writer, "the stored root of dApp \"\(name(dapp))\" is not the replayed one")
                 }
                 roots += 1
             }
@@ -205,13 +210,27 @@ extension Store {
                 try s.step() ? s.blob(0) : nil
             }
             if let dapp = differing {
-                throw broken(replay.lastWriter[dapp], "the stored state tree of dApp \"\(String(decoding: dapp, as: UTF8.self))\" is not the replayed one (state_nodes \(storedHasExtra ? "holds a row" : "lacks a row") the chain did not make)")
+                throw broken(replay.lastWriter[dapp], "the stored state tree of dApp \"\(name(dapp))\" is not the replayed one (state_nodes \(storedHasExtra ? "holds a row" : "lacks a row") the chain did not make)")
             }
         }
+        try refuseRepeatedRows("state_nodes", count: "SELECT count(*) FROM state_nodes", replayed: "SELECT count(*) FROM temp.replay_nodes",
+                               repeated: "SELECT dapp_id FROM state_nodes GROUP BY dapp_id, position HAVING count(*) > 1 LIMIT 1", replay, broken)
         // And the incremental replay agrees with the tree rebuilt from the replayed state.
         for dapp in replay.lastWriter.keys where try replay.rebuiltTree(of: dapp) != replay.tree(of: dapp) {
-            throw DDEError(.internalError, "verifyChain: the state tree of dApp \"\(String(decoding: dapp, as: UTF8.self))\" replayed write by write differs from the tree of the replayed state: a dde bug, please report it")
+            throw DDEError(.internalError, "verifyChain: the state tree of dApp \"\(name(dapp))\" replayed write by write differs from the tree of the replayed state: a dde bug, please report it")
         }
+    }
+
+    /// After `table` and its replay (whose key makes its rows unique) hold the same rows as sets:
+    /// the same counts, or `table` holds a row more than once (named by its dApp's last writer).
+    /// The statements are spelled out by the callers (interpolated SQL costs the Embedded build).
+    private func refuseRepeatedRows(_ table: StaticString, count: String, replayed: String, repeated: String, _ replay: ChainReplay,
+                                    _ broken: (UInt64?, ErrorDetail) -> DDEError) throws(DDEError) {
+        guard try database.queryInt64(count) != database.queryInt64(replayed) else { return }
+        let dapp = try database.withStatement(repeated) { s throws(DDEError) -> [UInt8] in
+            try s.step() ? s.blob(0) : []
+        }
+        throw broken(replay.lastWriter[dapp], "\(table) holds a row of dApp \"\(String(decoding: dapp, as: UTF8.self))\" more than once")
     }
 
     /// Writes every receipt as one line of canonical JSON: `{"receipt":…,"task":…,"computeResult":…}`

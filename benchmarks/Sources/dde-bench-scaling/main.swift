@@ -12,9 +12,12 @@
 //             (a new transfer each round: task, offer, execution, answer, verification, commit)
 //
 // p50 of each, one row per n; --csv writes the rows for the plot (benchmarks/plot_scaling.py).
-// The sizes take turns in --passes passes (5) of --rounds / passes transfers each, so that the
-// machine's drift from minute to minute lands on every size alike; the growth from the smallest
-// wallet to the largest is the median of the passes' own p50 ratios (each pass's ratios printed).
+// The sizes take turns in --passes passes (5) of --rounds / passes transfers each (plus one
+// warm-up), so that what slows the machine for a while (another process, a slow fsync) lands on
+// every size more alike than when each size ran all its rounds in a row; the growth from the
+// smallest wallet to the largest is the median of the passes' own p50 ratios (the upper middle
+// one for an even count), each pass's ratio printed. A block is short (about 0.1-0.2 s): for a
+// steadier median, more passes (--rounds 2000 --passes 25).
 //
 //   swift build -c release --product dde-bench-scaling
 //   .build/release/dde-bench-scaling --dir build/scaling --sizes 10,1000,100000,1000000
@@ -179,8 +182,8 @@ func run() throws(DDEError) {
     }
 
     // The sizes take turns: each pass runs a block of transfers on every size (starting with a
-    // different size each pass), so that a machine slower in one minute than in the next weighs
-    // on every size alike, and the growth is judged on each pass's own p50s.
+    // different size each pass), so that a slow moment of the machine weighs on every size more
+    // alike, and the growth is judged on each pass's own p50s.
     let perPass = max(rounds / passes, 3)
     for pass in 0..<passes {
         for i in 0..<wallets.count {
