@@ -141,23 +141,23 @@ final class StoreTamperTests: XCTestCase {
         expectBroken(at: 2, "key \"extra\" is stored but no receipt wrote it")
     }
 
-    /// A table rebuilt without its primary key holds every row twice: as sets the live tables
-    /// still equal the replay, so the rows are counted too.
-    func testStateRowsStoredTwice() throws {
+    /// A table rebuilt without its primary key, one dApp's rows in it twice: as sets the live
+    /// tables still equal the replay, so the rows are counted too.
+    func storeRowsTwice(_ table: String, _ columns: String, dapp: String) throws {
         try raw.execute("""
-            ALTER TABLE dapp_state RENAME TO kept; CREATE TABLE dapp_state(dapp_id BLOB, key BLOB, value BLOB);
-            INSERT INTO dapp_state SELECT * FROM kept; INSERT INTO dapp_state SELECT * FROM kept WHERE dapp_id = CAST('beta' AS BLOB);
+            ALTER TABLE \(table) RENAME TO kept; CREATE TABLE \(table)(\(columns));
+            INSERT INTO \(table) SELECT * FROM kept; INSERT INTO \(table) SELECT * FROM kept WHERE dapp_id = CAST('\(dapp)' AS BLOB);
             DROP TABLE kept;
             """)
+    }
+
+    func testStateRowsStoredTwice() throws {
+        try storeRowsTwice("dapp_state", "dapp_id BLOB, key BLOB, value BLOB", dapp: "beta")
         expectBroken(at: 3, "dapp_state holds a row of dApp \"beta\" more than once")
     }
 
     func testTreeRowsStoredTwice() throws {
-        try raw.execute("""
-            ALTER TABLE state_nodes RENAME TO kept; CREATE TABLE state_nodes(dapp_id BLOB, position BLOB, body BLOB);
-            INSERT INTO state_nodes SELECT * FROM kept; INSERT INTO state_nodes SELECT * FROM kept WHERE dapp_id = CAST('alpha' AS BLOB);
-            DROP TABLE kept;
-            """)
+        try storeRowsTwice("state_nodes", "dapp_id BLOB, position BLOB, body BLOB", dapp: "alpha")
         expectBroken(at: 2, "state_nodes holds a row of dApp \"alpha\" more than once")
     }
 

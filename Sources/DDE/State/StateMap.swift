@@ -133,16 +133,20 @@ public struct StateWrites: Sendable, Equatable {
 
 func checkedKey(_ key: String, field: @autoclosure () -> ErrorDetail) throws(DDEError) -> [UInt8] {
     let bytes = Array(key.utf8)
-    try checkKey(bytes, field: field())
+    try checkKeyLength(bytes, field: field())  // a String's bytes are UTF-8 already
     return bytes
 }
 
 /// The rule for a state key: 1 to maxStateKeyBytes bytes of UTF-8 (a JSON string's are).
 func checkKey(_ key: [UInt8], field: @autoclosure () -> ErrorDetail) throws(DDEError) {
+    try checkKeyLength(key, field: field())
+    guard key.withUnsafeBufferPointer(isValidUTF8) else { throw DDEError(.encoding, "\(field()): a state key must be UTF-8") }
+}
+
+private func checkKeyLength(_ key: [UInt8], field: @autoclosure () -> ErrorDetail) throws(DDEError) {
     guard !key.isEmpty, key.count <= maxStateKeyBytes else {
         throw DDEError(.limit, "\(field()): a state key must have 1 to \(maxStateKeyBytes) bytes")
     }
-    guard key.withUnsafeBufferPointer(isValidUTF8) else { throw DDEError(.encoding, "\(field()): a state key must be UTF-8") }
 }
 
 func checkedValue(_ value: [UInt8], field: @autoclosure () -> ErrorDetail) throws(DDEError) -> [UInt8] {
