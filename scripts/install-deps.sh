@@ -39,6 +39,9 @@ for arch in arm64 armhf; do
         $SUDO dpkg --add-architecture "$arch"
     fi
 done
+# A failed update stops here (set -e), on purpose: with one architecture's list stale (a mirror
+# caught mid-sync, "File has unexpected size") apt resolves the multi-arch versions apart and
+# removes libc6-dev, g++ and the rest of the host toolchain to install the arm64/armhf packages.
 $SUDO apt-get update -q
 # No service starts during the install (invoke-rc.d asks policy-rc.d; 101: not allowed), unless
 # the machine already has a policy of its own.
