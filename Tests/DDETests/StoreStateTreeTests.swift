@@ -180,7 +180,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
             _ = try s.step()
             return s.blob(0)
         }
-        var chunk = TreeChunk(try XCTUnwrap(StoredChunk(body: body)))
+        var chunk = TreeChunk(try XCTUnwrap(StoredChunk(body: body)), top: root)
         guard case .node = chunk.slots[beside] else { return XCTFail("slot \(beside) is \(chunk.slots[beside])") }
         chunk.slots[beside] = .node(Digest(Bytes32()))
         try store.database.withStatement("UPDATE state_nodes SET body = ?1 WHERE position = x'00'") { s throws(DDEError) in
@@ -223,7 +223,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         try downgradeToSchema2()
         store.close()
         store = try Store(path: dir.path("chain.db"))
-        XCTAssertEqual(try store.fileSchemaVersion(), 3)
+        XCTAssertEqual(try store.fileSchemaVersion(), Store.schemaVersion)
         XCTAssertEqual(try store.dappRoot("alpha"), expected.0)
         XCTAssertEqual(try store.dappRoot("beta"), expected.1)
         XCTAssertEqual(try store.verifyChain().count, 3)
@@ -232,6 +232,156 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         XCTAssertEqual(try store.verifyChain().count, 4)
         XCTAssertEqual(try store.receipt(at: 2).receiptVersion, 2)
         XCTAssertEqual(try store.receipt(at: 3).receiptVersion, 3, "receipts over tree roots follow the old ones")
+    }
+
+    /// A store of schema 3 (chunk bodies with a tag byte per slot and the top's hash) is
+    /// migrated when opened: every chunk is rewritten in the short form, the roots stay, the
+    /// chain verifies, and commits go on.
+    func testASchema3StoreIsMigrated() throws {
+        var writes = [String: String?]()
+        for i in 0..<300 { writes["acct\(i)"] = .some("\(i)") }
+        try f.commit(store, dapp: "alpha", n: 0, writes: writes)
+        try f.commit(store, dapp: "beta", n: 1, writes: ["k": "v"])
+        let expected = (try store.dappRoot("alpha"), try store.dappRoot("beta"))
+        let short = try chunkBodies()
+        let chunks = try rows()
+        XCTAssertEqual(chunks, try chunksExpected("alpha") + chunksExpected("beta"))
+        // Back to schema 3's bodies, as dde 0.3.0 wrote them.
+        for dapp in ["alpha", "beta"] {
+            try rewriteChunks(dapp, at: [0], top: try store.dappRoot(dapp)) { TreeChunkV3.encode($0) }
+        }
+        XCTAssertEqual(try chunkBodies().filter { StoredChunk(body: $0.value) != nil }.count, 0, "schema 3 bodies are not read as schema 4's")
+        try store.database.execute("PRAGMA user_version = 3")
+        store.close()
+        store = try Store(path: dir.path("chain.db"))
+        XCTAssertEqual(try store.fileSchemaVersion(), Store.schemaVersion)
+        XCTAssertEqual(try chunkBodies(), short, "the same chunks in the short form")
+        XCTAssertEqual(try store.dappRoot("alpha"), expected.0)
+        XCTAssertEqual(try store.dappRoot("beta"), expected.1)
+        XCTAssertEqual(try store.verifyChain().count, 2)
+        try f.commit(store, dapp: "alpha", n: 2, writes: ["acct7": nil, "acct300": "x"])
+        try treeMatchesState("alpha")
+        XCTAssertEqual(try store.verifyChain().count, 3)
+    }
+
+    /// A full chunk's row fits a 4 KiB page (at most 1,002 bytes a row, else its body spills
+    /// into an overflow page that each commit rewrites): 968 bytes of body.
+    func testAFullChunkFitsItsPage() throws {
+        var writes = [String: String?]()
+        for i in 0..<2_000 { writes["acct\(i)"] = .some("\(i)") }
+        try f.commit(store, dapp: "wallet", n: 0, writes: writes)
+        // 2,000 keys: the chunks at depths 0 and 4 are four levels of nodes (but where fewer
+        // than two of the keys share a prefix of 8 bits), the root's full.
+        let top = try chunkBodies().filter { $0.key.position.count <= 2 }
+        XCTAssertEqual(top.count, 17)
+        XCTAssertEqual(top.first { $0.key.position == [0] }?.value.count, 968)
+        XCTAssertGreaterThanOrEqual(top.values.filter { $0.count == 968 }.count, 12)
+        let overflow = try store.database.queryInt64("SELECT count(*) FROM dbstat WHERE name = 'state_nodes' AND pagetype = 'overflow'")
+        XCTAssertEqual(overflow, 0)
+    }
+
+    /// A chunk's body has one form: each stored body reads back and encodes to itself; a body
+    /// with a tag on a slot outside the tree, a tag 3, an empty top, or bytes missing or left
+    /// over is refused; and any body changed at random that still reads encodes to itself.
+    func testAChunkBodyHasOneForm() throws {
+        var writes = [String: String?]()
+        for i in 0..<300 { writes["acct\(i)"] = .some("\(i)") }
+        try f.commit(store, dapp: "wallet", n: 0, writes: writes)
+        let bodies = try chunkBodies().values.sorted { $0.count > $1.count }
+        let top = Digest(unchecked: [UInt8](repeating: 7, count: 32))
+        for body in bodies {
+            XCTAssertEqual(TreeChunk(try XCTUnwrap(StoredChunk(body: body)), top: top).encoded, body)
+            XCTAssertNil(StoredChunk(body: Array(body.dropLast())))
+            XCTAssertNil(StoredChunk(body: body + [0]))
+        }
+        // A chunk whose top is a node with two leaves below (slots 2 and 3), nothing deeper.
+        var c = TreeChunk()
+        c.slots[1] = .node(top)
+        c.slots[2] = .leaf(path: top, valueHash: top)
+        c.slots[3] = .leaf(path: top, valueHash: top)
+        let small = c.encoded
+        XCTAssertEqual(small.count, 8 + 128)
+        XCTAssertNotNil(StoredChunk(body: small))
+        func tagged(_ slot: Int, _ tag: UInt8) -> [UInt8] {
+            var b = small
+            b[(slot - 1) / 4] |= tag << (2 * ((slot - 1) % 4))
+            return b
+        }
+        XCTAssertNil(StoredChunk(body: tagged(4, 1)), "a tag below a leaf")
+        XCTAssertNil(StoredChunk(body: tagged(2, 3)), "tag 3")
+        XCTAssertNil(StoredChunk(body: [0] + [UInt8](repeating: 0, count: 7)), "an empty top")
+        XCTAssertNil(StoredChunk(body: []))
+        var b = small
+        b[7] |= 0x80
+        XCTAssertNil(StoredChunk(body: b), "the tags' two spare bits")
+        var rng = StateTreeTests.Rng(5)
+        var read = 0
+        for _ in 0..<4_000 {
+            var b = bodies[Int(rng.next() % UInt64(bodies.count))]
+            switch rng.next() % 3 {
+            case 0: b[Int(rng.next() % 8)] ^= UInt8(1 << (rng.next() % 8))
+            case 1: b.removeLast(Int(rng.next() % 65))
+            default: b += [UInt8](repeating: UInt8(truncatingIfNeeded: rng.next()), count: Int(rng.next() % 65))
+            }
+            guard let s = StoredChunk(body: b) else { continue }
+            read += 1
+            XCTAssertEqual(TreeChunk(s, top: top).encoded, b)
+        }
+        XCTAssertGreaterThan(read, 0, "some changed bodies still read (as other chunks)")
+    }
+
+    struct ChunkRow: Hashable { let dapp: [UInt8], position: [UInt8] }
+
+    func chunkBodies() throws -> [ChunkRow: [UInt8]] {
+        try store.database.withStatement("SELECT dapp_id, position, body FROM state_nodes") { s throws(DDEError) -> [ChunkRow: [UInt8]] in
+            var out = [ChunkRow: [UInt8]]()
+            while try s.step() { out[ChunkRow(dapp: s.blob(0), position: s.blob(1))] = s.blob(2) }
+            return out
+        }
+    }
+
+    /// Rewrites the chunk at `position` and those below it with `encode`, walking down from the
+    /// top (a chunk's top hash is its parent's bottom slot).
+    func rewriteChunks(_ dapp: String, at position: [UInt8], top: Digest, _ encode: (TreeChunk) -> [UInt8]) throws {
+        let key = Array(dapp.utf8)
+        let body = try store.database.withStatement("SELECT body FROM state_nodes WHERE dapp_id = ?1 AND position = ?2") { s throws(DDEError) -> [UInt8]? in
+            try s.bind(1, blob: key)
+            try s.bind(2, blob: position)
+            return try s.step() ? s.blob(0) : nil
+        }
+        let chunk = TreeChunk(try XCTUnwrap(StoredChunk(body: try XCTUnwrap(body))), top: top)
+        for i in TreeChunk.bottom..<TreeChunk.slotCount {
+            if case .node(let hash) = chunk.slots[i] { try rewriteChunks(dapp, at: position + [UInt8(i - TreeChunk.bottom)], top: hash, encode) }
+        }
+        try store.database.withStatement("UPDATE state_nodes SET body = ?3 WHERE dapp_id = ?1 AND position = ?2") { s throws(DDEError) in
+            try s.bind(1, blob: key)
+            try s.bind(2, blob: position)
+            try s.bind(3, blob: encode(chunk))
+            try s.step()
+        }
+    }
+
+    /// Schema 3's chunk body: the slots in pre-order from slot 1, each a tag byte (0 empty, 1
+    /// leaf, 2 node) then the leaf's path and value hash or the node's hash.
+    enum TreeChunkV3 {
+        static func encode(_ c: TreeChunk) -> [UInt8] {
+            var out = [UInt8]()
+            encode(c, 1, &out)
+            return out
+        }
+
+        static func encode(_ c: TreeChunk, _ i: Int, _ out: inout [UInt8]) {
+            switch c.slots[i] {
+            case .none, .empty: out.append(0)
+            case .leaf(let path, let valueHash): out += [1] + path.bytes + valueHash.bytes
+            case .node(let hash):
+                out += [2] + hash.bytes
+                if i < TreeChunk.bottom {
+                    encode(c, 2 * i, &out)
+                    encode(c, 2 * i + 1, &out)
+                }
+            }
+        }
     }
 
     /// Rewrites this store as schema 2 had it: v1 roots in dapp_roots, no state_nodes, and every

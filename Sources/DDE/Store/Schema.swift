@@ -89,9 +89,15 @@ enum StoreSchema {
         """
         CREATE TABLE state_nodes \(TreeTable.live.columns);
         """,
+        // 4: the chunks' bodies in a shorter form (TreeChunk.encoded: two-bit tags, the top's
+        // hash left to the parent) that fits a 4 KiB page; rebuilt from the states by
+        // `populateTrees` (O(n) once; the roots do not change).
+        """
+        DELETE FROM state_nodes;
+        """,
     ]
 
-    /// Migration 3's second half: the tree of every dApp's current state.
+    /// Migrations 3's and 4's second half: the tree of every dApp's current state.
     static func populateTrees(_ db: SQLiteDatabase) throws(DDEError) {
         var dapps = [[UInt8]]()
         try db.withStatement("SELECT DISTINCT dapp_id FROM dapp_state") { s throws(DDEError) in
@@ -132,7 +138,7 @@ enum StoreSchema {
                 let now = try db.queryInt64("PRAGMA user_version") ?? 0
                 guard now == version else { return }
                 try db.execute(migrations[Int(version)])
-                if version + 1 == 3 { try populateTrees(db) }
+                if version + 1 == 3 || version + 1 == 4 { try populateTrees(db) }
                 try db.execute("PRAGMA user_version = \(version + 1)")
             }
             version = try db.queryInt64("PRAGMA user_version") ?? 0

@@ -59,39 +59,47 @@ struct TreeChunk {
 
     init() { slots = [Slot](repeating: .none, count: TreeChunk.slotCount) }
 
-    static let tagEmpty: UInt8 = 0, tagLeaf: UInt8 = 1, tagNode: UInt8 = 2
+    static let tagEmpty: UInt64 = 0, tagLeaf: UInt64 = 1, tagNode: UInt64 = 2
+    /// The tags' bytes at the front of a body.
+    static let tagBytes = 8
 
-    /// The body: slot 1 in pre-order, each slot a tag (0 empty, 1 leaf, 2 node) then the leaf's
-    /// path and value hash or the node's hash; a node above the bottom is followed by its two
-    /// children.
+    /// The body (schema 4): the 31 slots' tags, two bits each (slot i at bits 2(i - 1), a
+    /// little-endian UInt64; 0 empty or below a leaf or an empty subtree, 1 leaf, 2 node), then
+    /// the slots in pre-order from slot 1: a leaf's path and value hash, a node's hash (a node
+    /// above the bottom is followed by its two children). Slot 1's hash is not stored: it is
+    /// the parent's bottom slot, or the dApp's root. A chunk of four full levels is 968 bytes,
+    /// which with its key fits a 4 KiB B-tree page (at most 1,002 bytes a row; schema 3's 1,023
+    /// bytes spilled into an overflow page that every commit wrote again).
     var encoded: [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(128)
-        encode(1, into: &out)
+        var tags: UInt64 = 0
+        var out = [UInt8](repeating: 0, count: TreeChunk.tagBytes)
+        out.reserveCapacity(TreeChunk.tagBytes + 128)
+        encode(1, tags: &tags, into: &out)
+        for b in 0..<TreeChunk.tagBytes { out[b] = UInt8(truncatingIfNeeded: tags >> (8 * b)) }
         return out
     }
 
-    private func encode(_ i: Int, into out: inout [UInt8]) {
+    private func encode(_ i: Int, tags: inout UInt64, into out: inout [UInt8]) {
         switch slots[i] {
-        case .none, .empty: out.append(TreeChunk.tagEmpty)
+        case .none, .empty: return
         case .leaf(let path, let valueHash):
-            out.append(TreeChunk.tagLeaf)
+            tags |= TreeChunk.tagLeaf << (2 * (i - 1))
             path.withUnsafeBytes { out.append(contentsOf: $0) }
             valueHash.withUnsafeBytes { out.append(contentsOf: $0) }
         case .node(let hash):
-            out.append(TreeChunk.tagNode)
-            hash.withUnsafeBytes { out.append(contentsOf: $0) }
+            tags |= TreeChunk.tagNode << (2 * (i - 1))
+            if i > 1 { hash.withUnsafeBytes { out.append(contentsOf: $0) } }
             if i < TreeChunk.bottom {
-                encode(2 * i, into: &out)
-                encode(2 * i + 1, into: &out)
+                encode(2 * i, tags: &tags, into: &out)
+                encode(2 * i + 1, tags: &tags, into: &out)
             }
         }
     }
 
-    /// The slots of a stored chunk.
-    init(_ stored: StoredChunk) {
+    /// The slots of a stored chunk whose top, when a node, hashes to `top`.
+    init(_ stored: StoredChunk, top: Digest) {
         self.init()
-        for i in 1..<TreeChunk.slotCount { slots[i] = stored.slot(i) }
+        for i in 1..<TreeChunk.slotCount { slots[i] = stored.slot(i, top: top) }
     }
 }
 
@@ -99,33 +107,41 @@ struct TreeChunk {
 /// when asked (a load reads a few slots of each chunk on its way).
 struct StoredChunk {
     let body: [UInt8]
-    /// Offset of each slot's tag in `body`, -1 for a slot below a leaf or an empty subtree.
+    private let tags: UInt64
+    /// Offset of each slot's bytes in `body`, -1 for a slot below a leaf or an empty subtree.
     private var offsets: [Int16]
 
-    /// Indexes a body; nil when it is not one.
+    /// Indexes a body; nil when it is not one in its only form (a tag outside the tree, an
+    /// unknown tag, an empty top, bytes missing or left over).
     init?(body: [UInt8]) {
+        guard body.count >= TreeChunk.tagBytes else { return nil }
         self.body = body
+        var tags: UInt64 = 0
+        for b in 0..<TreeChunk.tagBytes { tags |= UInt64(body[b]) << (8 * b) }
+        self.tags = tags
         var offsets = [Int16](repeating: -1, count: TreeChunk.slotCount)
-        var offset = 0
+        var offset = TreeChunk.tagBytes
+        var seen: UInt64 = 0
         // Pre-order: a slot, then (a node above the bottom) its two children.
         var pending = [1]
         pending.reserveCapacity(8)
         while let i = pending.popLast() {
-            guard offset < body.count else { return nil }
             offsets[i] = Int16(truncatingIfNeeded: offset)
-            switch body[offset] {
-            case TreeChunk.tagEmpty: offset += 1
-            case TreeChunk.tagLeaf: offset += 1 + 2 * Digest.byteCount
+            seen |= 3 << (2 * (i - 1))
+            switch tags >> (2 * (i - 1)) & 3 {
+            case TreeChunk.tagEmpty: if i == 1 { return nil }
+            case TreeChunk.tagLeaf: offset += 2 * Digest.byteCount
             case TreeChunk.tagNode:
-                offset += 1 + Digest.byteCount
+                if i > 1 { offset += Digest.byteCount }
                 if i < TreeChunk.bottom {
                     pending.append(2 * i + 1)
                     pending.append(2 * i)
                 }
             default: return nil
             }
+            guard offset <= body.count else { return nil }
         }
-        guard offset == body.count else { return nil }
+        guard offset == body.count, tags & ~seen == 0 else { return nil }
         self.offsets = offsets
     }
 
@@ -133,17 +149,21 @@ struct StoredChunk {
         body.withUnsafeBytes { Digest(copying: $0.baseAddress! + at) }
     }
 
-    func slot(_ i: Int) -> TreeChunk.Slot {
+    /// Slot `i`; slot 1, when a node, is `top` (nil: not known to the reader, which then asks
+    /// only for the slots below it).
+    func slot(_ i: Int, top: Digest? = nil) -> TreeChunk.Slot {
         let at = Int(offsets[i])
         guard at >= 0 else { return .none }
-        switch body[at] {
-        case TreeChunk.tagLeaf: return .leaf(path: digest(at + 1), valueHash: digest(at + 1 + Digest.byteCount))
-        case TreeChunk.tagNode: return .node(digest(at + 1))
+        switch tags >> (2 * (i - 1)) & 3 {
+        case TreeChunk.tagLeaf: return .leaf(path: digest(at), valueHash: digest(at + Digest.byteCount))
+        case TreeChunk.tagNode:
+            guard i > 1 else { return top.map { .node($0) } ?? .none }
+            return .node(digest(at))
         default: return .empty
         }
     }
 
-    /// Slot `i` as its parent sees it (nil for `.none`).
+    /// Slot `i` (below the top) as its parent sees it (nil for `.none`).
     func subtree(_ i: Int) -> Subtree? {
         switch slot(i) {
         case .none: return nil
@@ -153,7 +173,7 @@ struct StoredChunk {
         }
     }
 
-    /// Copies slot `i` and the slots below it in this chunk into `out`.
+    /// Copies slot `i` (below the top) and the slots below it in this chunk into `out`.
     func copy(_ i: Int, into out: inout [TreeChunk.Slot]) {
         let s = slot(i)
         out[i] = s
@@ -223,18 +243,20 @@ struct StoredTree {
     /// The part of the dApp's stored tree that the paths (sorted, unique) run through: nodes on
     /// the paths shown, leaves beside them in full (a delete may lift one), other nodes as their
     /// hash. O(paths x depth / 4) rows read.
-    func load(paths: [Digest]) throws(DDEError) -> PartialNode {
-        try load(paths: paths, Rows())
+    /// `root`: the dApp's root, the hash of the top chunk's top (not stored in the chunk).
+    func load(root: Digest, paths: [Digest]) throws(DDEError) -> PartialNode {
+        try load(root: root, paths: paths, Rows())
     }
 
-    private func load(paths: [Digest], _ rows: Rows) throws(DDEError) -> PartialNode {
-        guard let root = try chunk(TreePosition.key(TreePosition.origin, depth: 0), rows) else { return .empty }
-        return try expand(root, 1, depth: 0, prefix: TreePosition.origin, paths[...], rows)
+    private func load(root: Digest, paths: [Digest], _ rows: Rows) throws(DDEError) -> PartialNode {
+        guard let top = try chunk(TreePosition.key(TreePosition.origin, depth: 0), rows) else { return .empty }
+        return try expand(top, 1, top: root, depth: 0, prefix: TreePosition.origin, paths[...], rows)
     }
 
-    private func expand(_ c: StoredChunk, _ i: Int, depth: Int, prefix: Digest,
+    /// `top`: the hash of chunk `c`'s slot 1 when it is a node.
+    private func expand(_ c: StoredChunk, _ i: Int, top: Digest, depth: Int, prefix: Digest,
                         _ paths: ArraySlice<Digest>, _ rows: Rows) throws(DDEError) -> PartialNode {
-        switch c.slot(i) {
+        switch c.slot(i, top: top) {
         case .none: throw broken("a chunk lacks a slot")
         case .empty: return .empty
         case .leaf(let path, let valueHash): return .leaf(path: path, valueHash: valueHash)
@@ -245,11 +267,11 @@ struct StoredTree {
                 guard let next = try chunk(TreePosition.key(prefix, depth: depth), rows) else {
                     throw broken("the chunk below a node at depth \(depth) is missing")
                 }
-                return try expand(next, 1, depth: depth, prefix: prefix, paths, rows)
+                return try expand(next, 1, top: hash, depth: depth, prefix: prefix, paths, rows)
             }
             let k = StateProof.splitIndex(paths, depth: depth)
-            return .branch(try expand(c, 2 * i, depth: depth + 1, prefix: prefix, paths[..<k], rows),
-                           try expand(c, 2 * i + 1, depth: depth + 1, prefix: prefix.settingPathBit(depth), paths[k...], rows))
+            return .branch(try expand(c, 2 * i, top: top, depth: depth + 1, prefix: prefix, paths[..<k], rows),
+                           try expand(c, 2 * i + 1, top: top, depth: depth + 1, prefix: prefix.settingPathBit(depth), paths[k...], rows))
         }
     }
 
@@ -370,7 +392,7 @@ struct StoredTree {
         if writes.isEmpty { return root }
         let paths = StateProof.provenPaths(writes.entries.map { $0.key })
         let rows = Rows()
-        let old = try load(paths: paths, rows)
+        let old = try load(root: root, paths: paths, rows)
         var hashes = 0
         let found = old.fold(&hashes).hash
         guard found == root else {
@@ -428,7 +450,7 @@ extension Store {
             let dapp = Array(dappId.utf8)
             let root = try dappRoot(dappId)
             let paths = StateProof.provenPaths(given ?? entries.map { $0.key })
-            let tree = try StoredTree(database: database, table: .live, dapp: dapp).load(paths: paths)
+            let tree = try StoredTree(database: database, table: .live, dapp: dapp).load(root: root, paths: paths)
             return (entries, PartialState(unchecked: entries, proof: StateProof(root: root, tree: tree, proven: paths)))
         }
     }
