@@ -16,8 +16,10 @@
 // warm-up), so that what slows the machine for a while (another process, a slow fsync) lands on
 // every size more alike than when each size ran all its rounds in a row; the growth from the
 // smallest wallet to the largest is the median of the passes' own p50 ratios (the upper middle
-// one for an even count), each pass's ratio printed. A block is short (about 0.1-0.2 s): for a
-// steadier median, more passes (--rounds 2000 --passes 25).
+// one for an even count), each pass's ratio printed. A block is short (about 0.1-0.2 s at 40
+// transfers), so one load spike moves one pass: benchmarks/scaling.sh runs 25 passes of 80
+// (--rounds 2000 --passes 25), whose median moved by about 0.05x from run to run in session 11
+// against 0.1-0.2x with 5 passes of 40.
 //
 //   swift build -c release --product dde-bench-scaling
 //   .build/release/dde-bench-scaling --dir build/scaling --sizes 10,1000,100000,1000000
@@ -41,8 +43,8 @@ struct Rng {
 func p50(_ xs: [UInt64]) -> Double { Double(xs.sorted()[xs.count / 2]) / 1000 }  // microseconds
 
 var sizes = [10, 1_000, 100_000, 1_000_000]
-var rounds = 30
-var passes = 5
+var rounds = 2000
+var passes = 25
 var dir = "build/scaling"
 var csv: String?
 var wat = "examples/dapps/wallet.wat"
