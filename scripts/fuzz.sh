@@ -20,7 +20,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 OUT=${DDE_FUZZ_OUT:-build/fuzz}   # relative to the repository root
-HARNESSES=(json number task result envelope presence session evidence receipt keyfile storeoptions mqtt)
+HARNESSES=(json number task result envelope presence session evidence receipt keyfile storeoptions chunk mqtt)
 
 usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 

@@ -33,6 +33,7 @@ let harnesses: [Harness] = [
     Harness(name: "receipt", summary: "Receipt(bytes:), its hash and canonical writer", run: fuzzReceipt),
     Harness(name: "keyfile", summary: "the key file parser (KeyFile.decode)", run: fuzzKeyFile),
     Harness(name: "storeoptions", summary: "the options JSON of Store open (ReputationConfig) and the rules under it", run: fuzzStoreOptions),
+    Harness(name: "chunk", summary: "a state tree chunk's body as read from the store file; schema 3's as the migration converts it", run: fuzzChunk, readsJSON: false),
 ]
 
 nonisolated(unsafe) var selected: Harness?

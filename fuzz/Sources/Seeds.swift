@@ -222,9 +222,34 @@ enum Seeds {
             ("events.bin", bytes(allOptions) + [0] + events),
         ]
 
+        // chunk: a full chunk, a chunk with leaves and empty slots, a leaf at the top; each in
+        // schema 4's form and schema 3's.
+        var fullChunk = TreeChunk(), leaves = TreeChunk(), single = TreeChunk()
+        for i in 1..<TreeChunk.slotCount { fullChunk.slots[i] = .node(Digest(unchecked: [UInt8](repeating: UInt8(i), count: 32))) }
+        func h(_ b: UInt8) -> Digest { Digest(unchecked: [UInt8](repeating: b, count: 32)) }
+        leaves.slots[1] = .node(h(1)); leaves.slots[2] = .node(h(2)); leaves.slots[3] = .leaf(path: h(3), valueHash: h(4))
+        leaves.slots[4] = .empty; leaves.slots[5] = .node(h(5)); leaves.slots[10] = .leaf(path: h(6), valueHash: h(7))
+        leaves.slots[11] = .node(h(8)); leaves.slots[22] = .node(h(9)); leaves.slots[23] = .leaf(path: h(10), valueHash: h(11))
+        single.slots[1] = .leaf(path: h(12), valueHash: h(13))
+        func schema3(_ c: TreeChunk, _ i: Int, _ out: inout [UInt8]) {
+            switch c.slots[i] {
+            case .none, .empty: out.append(0)
+            case .leaf(let p, let v): out += [1] + p.bytes + v.bytes
+            case .node(let d):
+                out += [2] + d.bytes
+                if i < TreeChunk.bottom { schema3(c, 2 * i, &out); schema3(c, 2 * i + 1, &out) }
+            }
+        }
+        var chunkSeeds: [(String, [UInt8])] = []
+        for (name, c) in [("full", fullChunk), ("leaves", leaves), ("leaf-top", single)] {
+            var old: [UInt8] = []
+            schema3(c, 1, &old)
+            chunkSeeds += [("\(name).v4", c.encoded), ("\(name).v3", old)]
+        }
+
         return [("json", json), ("number", number), ("task", taskSeeds), ("result", resultSeeds),
                 ("envelope", envelopeSeeds), ("presence", presenceSeeds), ("session", sessionSeeds), ("evidence", evidenceSeeds),
-                ("receipt", receiptSeeds), ("keyfile", keySeeds), ("storeoptions", optionSeeds)]
+                ("receipt", receiptSeeds), ("keyfile", keySeeds), ("storeoptions", optionSeeds), ("chunk", chunkSeeds)]
     }
 }
 

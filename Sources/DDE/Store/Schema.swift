@@ -90,14 +90,13 @@ enum StoreSchema {
         CREATE TABLE state_nodes \(TreeTable.live.columns);
         """,
         // 4: the chunks' bodies in a shorter form (TreeChunk.encoded: two-bit tags, the top's
-        // hash left to the parent) that fits a 4 KiB page; rebuilt from the states by
-        // `populateTrees` (O(n) once; the roots do not change).
+        // hash left to the parent) that fits a 4 KiB page: `shortenChunks` rewrites each row.
         """
-        DELETE FROM state_nodes;
+        -- the rows are rewritten by StoreSchema.shortenChunks
         """,
     ]
 
-    /// Migrations 3's and 4's second half: the tree of every dApp's current state.
+    /// Migration 3's second half: the tree of every dApp's current state.
     static func populateTrees(_ db: SQLiteDatabase) throws(DDEError) {
         var dapps = [[UInt8]]()
         try db.withStatement("SELECT DISTINCT dapp_id FROM dapp_state") { s throws(DDEError) in
@@ -119,6 +118,74 @@ enum StoreSchema {
         }
     }
 
+    /// Migration 4's second half: each chunk's body from schema 3's form (every slot a tag
+    /// byte, slot 1's hash too) to `TreeChunk.encoded`'s, row by row: no hashing, the roots
+    /// untouched, a thousand rows in memory at a time (a million-key tree has 360,000). A body in
+    /// the new form already (a schema-2 file, whose trees migration 3 just built) stays; a body in
+    /// neither form makes the trees be built again from the states, as migration 3 does.
+    static func shortenChunks(_ db: SQLiteDatabase) throws(DDEError) {
+        var last = (dapp: [UInt8](), position: [UInt8]())
+        while true {
+            var rows = [(dapp: [UInt8], position: [UInt8], body: [UInt8])]()
+            try db.withStatement("SELECT dapp_id, position, body FROM state_nodes WHERE (dapp_id, position) > (?1, ?2) ORDER BY dapp_id, position LIMIT 1000") { s throws(DDEError) in
+                try s.bind(1, blob: last.dapp)
+                try s.bind(2, blob: last.position)
+                while try s.step() { rows.append((s.blob(0), s.blob(1), s.blob(2))) }
+            }
+            guard let end = rows.last else { return }
+            last = (end.dapp, end.position)
+            for row in rows where StoredChunk(body: row.body) == nil {
+                guard let body = schema3Chunk(row.body) else {
+                    try db.execute("DELETE FROM state_nodes")
+                    try populateTrees(db)
+                    return
+                }
+                try db.withStatement("UPDATE state_nodes SET body = ?3 WHERE dapp_id = ?1 AND position = ?2") { s throws(DDEError) in
+                    try s.bind(1, blob: row.dapp)
+                    try s.bind(2, blob: row.position)
+                    try s.bind(3, blob: body)
+                    try s.step()
+                }
+            }
+        }
+    }
+
+    /// A schema-3 chunk body (the slots in pre-order from slot 1, each a tag byte: 0 empty, 1
+    /// leaf and its 64 bytes, 2 node and its hash, a node above the bottom followed by its two
+    /// children) in `TreeChunk.encoded`'s form; nil when it is not one.
+    static func schema3Chunk(_ old: [UInt8]) -> [UInt8]? {
+        var tags: UInt64 = 0
+        var out = [UInt8](repeating: 0, count: TreeChunk.tagBytes)
+        out.reserveCapacity(old.count)
+        var at = 0
+        var pending = [1]
+        while let i = pending.popLast() {
+            guard at < old.count else { return nil }
+            let tag = old[at]
+            at += 1
+            let size: Int
+            switch UInt64(tag) {
+            case TreeChunk.tagEmpty: if i == 1 { return nil } else { continue }
+            case TreeChunk.tagLeaf: size = 2 * Digest.byteCount
+            case TreeChunk.tagNode:
+                size = Digest.byteCount
+                if i < TreeChunk.bottom {
+                    pending.append(2 * i + 1)
+                    pending.append(2 * i)
+                }
+            default: return nil
+            }
+            guard at + size <= old.count else { return nil }
+            tags |= UInt64(tag) << (2 * (i - 1))
+            // Slot 1's hash (a node's) is its parent's bottom slot: not kept.
+            if i > 1 || tag == UInt8(TreeChunk.tagLeaf) { out.append(contentsOf: old[at..<at + size]) }
+            at += size
+        }
+        guard at == old.count else { return nil }
+        for b in 0..<TreeChunk.tagBytes { out[b] = UInt8(truncatingIfNeeded: tags >> (8 * b)) }
+        return out
+    }
+
     /// The schema version this build writes.
     static var current: Int64 { Int64(migrations.count) }
 
@@ -138,7 +205,8 @@ enum StoreSchema {
                 let now = try db.queryInt64("PRAGMA user_version") ?? 0
                 guard now == version else { return }
                 try db.execute(migrations[Int(version)])
-                if version + 1 == 3 || version + 1 == 4 { try populateTrees(db) }
+                if version + 1 == 3 { try populateTrees(db) }
+                if version + 1 == 4 { try shortenChunks(db) }
                 try db.execute("PRAGMA user_version = \(version + 1)")
             }
             version = try db.queryInt64("PRAGMA user_version") ?? 0

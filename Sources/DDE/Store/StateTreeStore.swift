@@ -165,6 +165,7 @@ struct StoredChunk {
 
     /// Slot `i` (below the top) as its parent sees it (nil for `.none`).
     func subtree(_ i: Int) -> Subtree? {
+        assert(i > 1, "slot 1's hash is its parent's")
         switch slot(i) {
         case .none: return nil
         case .empty: return .empty
@@ -175,6 +176,7 @@ struct StoredChunk {
 
     /// Copies slot `i` (below the top) and the slots below it in this chunk into `out`.
     func copy(_ i: Int, into out: inout [TreeChunk.Slot]) {
+        assert(i > 1, "slot 1's hash is its parent's")
         let s = slot(i)
         out[i] = s
         if case .node = s, i < TreeChunk.bottom {
@@ -405,8 +407,8 @@ struct StoredTree {
         return try store(new.normalized().folded(), replacing: old, rows)
     }
 
-    /// Builds the dApp's tree in `table` from its whole state (the migration to schema 3, and
-    /// tests): O(n). The table must hold no row of that dApp.
+    /// Builds the dApp's tree in `table` from its whole state (the migration to schema 3, that to
+    /// schema 4 when a body is in neither form, and tests): O(n). The table must hold no row of that dApp.
     func build(state: [(key: [UInt8], value: [UInt8])]) throws(DDEError) -> Digest {
         let tree = StateTree(leaves: state.map { (path: StateTreeHash.path($0.key), valueHash: SHA256.hash($0.value)) })
         let rows = Rows()
