@@ -138,4 +138,32 @@ final class ExecutorNodeSlotTests: XCTestCase {
         XCTAssertEqual(answer.busy, 0, "the second task was refused busy: the silent task kept its slot")
         XCTAssertEqual(answer.results, 1)
     }
+
+    /// The thread that received a task runs it while an idle thread takes over receiving, so a
+    /// long task does not hold up the next offer ("busy refusals stay prompt"): here that offer is
+    /// refused busy (one task per requester) while the first task still runs.
+    func testAnOfferDuringALongTaskIsHandledWhileItRuns() throws {
+        let (code, first, second) = try twoTasks()
+        let transport = HandOffTransport()
+        transport.inbox = [offer(first), offer(second)]
+
+        var config = ExecutorNode<HandOffTransport>.Config()
+        config.maxComputeTasksPerPeer = 1
+        config.workers = 1
+        let slow = first.taskId
+        config.answer = { task, _, execute throws(DDEError) -> NodeAnswer in
+            if task.taskId == slow { Thread.sleep(forTimeInterval: 0.5) }
+            return .result(try execute(), note: "")
+        }
+        let node = ExecutorNode(transport: transport, keyPair: KeyPair.generate(), codeStore: code, config: config, log: { _ in })
+        try node.start()
+        let deadline = Date(timeIntervalSinceNow: 20)
+        node.run(pollMs: 10) { transport.answers(first).results > 0 || Date() > deadline }
+        XCTAssertEqual(transport.answers(first).results, 1)
+        XCTAssertEqual(transport.answers(second).busy, 1)
+        // In the order published: the refusal left while the first task ran.
+        let kinds = transport.published.compactMap { try? Envelope.decode($0.payload).type }
+        XCTAssertEqual(kinds.filter { $0 == .computeResult || $0 == .computeError }, [.computeError, .computeResult],
+                       "the second offer was handled only after the long task had ended")
+    }
 }

@@ -139,7 +139,7 @@ extension Parser {
         var steps: UInt64 = 0, time: UInt64?, fuel: UInt64 = 0, memory: UInt64?, version: UInt64 = 0, timestamp: UInt64 = 0
         while true {
             let memberStart = pos
-            let key = index(of: try plainString(), in: taskKeys)
+            let key = index(of: try plainString(), in: taskKeys, next: last + 1)
             // In canonical order: also no repeats, and no unknown member (-1).
             guard key > last else { throw notPlain }
             last = key
