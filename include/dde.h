@@ -413,6 +413,10 @@ typedef struct dde_store dde_store;
  * crash or power loss). options_json may be NULL, or reputation settings:
  *   {"banAfterConsecutiveInvalid": 3, "banDurationMs": 600000, "blacklistFailureRate": 0.5,
  *    "blacklistMinAttempts": 5, "halfLifeMs": 86400000, "confidenceZ": 1.96}
+ * A store written by an older dde is upgraded in place here, each step in one transaction with
+ * its version, so a crash leaves a whole version (schema 3: the state trees built from the rows;
+ * schema 4: the trees' rows rewritten shorter, about 4 s at a million keys); an older dde then
+ * refuses the file with DDE_ERR_SCHEMA_VERSION (docs/STORE.md).
  * Errors: DDE_ERR_STORE (SQLite, with its message), DDE_ERR_SCHEMA_VERSION (written by a newer
  * dde; the file is left untouched), DDE_ERR_ARGUMENT/SCHEMA for bad options. */
 int dde_store_open(const char *path, const char *options_json, size_t options_length, dde_store **store);
