@@ -89,21 +89,29 @@ final class ExecutorNodeSlotTests: XCTestCase {
         Message(topic: Topic.tasks, payload: TaskOffer(task: t, executors: []).envelope.canonicalBytes)
     }
 
+    /// Runs a node of one worker, at most one task per requester, on `transport` until `done`
+    /// (or 20 s), each task answered by `answer` (nil: the result).
+    func run(_ transport: HandOffTransport, code: CodeStore, answer: NodeAnswerHook? = nil,
+             until done: @escaping () -> Bool) throws {
+        var config = ExecutorNode<HandOffTransport>.Config()
+        config.maxComputeTasksPerPeer = 1
+        config.workers = 1
+        config.answer = answer
+        let node = ExecutorNode(transport: transport, keyPair: KeyPair.generate(), codeStore: code, config: config, log: { _ in })
+        try node.start()
+        let deadline = Date(timeIntervalSinceNow: 20)
+        node.run(pollMs: 10) { done() || Date() > deadline }
+    }
+
     func testTheSlotIsFreeWhenTheResultLeaves() throws {
         let (code, first, second) = try twoTasks()
         let transport = HandOffTransport()
         transport.inbox = [offer(first)]
         transport.nextOffer = offer(second)
 
-        var config = ExecutorNode<HandOffTransport>.Config()
-        config.maxComputeTasksPerPeer = 1
-        config.workers = 1
-        let node = ExecutorNode(transport: transport, keyPair: KeyPair.generate(), codeStore: code, config: config, log: { _ in })
-        try node.start()
-        let deadline = Date(timeIntervalSinceNow: 20)
-        node.run(pollMs: 10) {
+        try run(transport, code: code) {
             let a = transport.answers(second)
-            return a.results + a.busy > 0 || Date() > deadline
+            return a.results + a.busy > 0
         }
         XCTAssertEqual(transport.answers(first).results, 1)
         XCTAssertTrue(transport.nextHandled, "the second offer was never handled")
@@ -119,19 +127,12 @@ final class ExecutorNodeSlotTests: XCTestCase {
         let transport = HandOffTransport()
         transport.inbox = [offer(first), offer(second)]
 
-        var config = ExecutorNode<HandOffTransport>.Config()
-        config.maxComputeTasksPerPeer = 1
-        config.workers = 1
         let silent = first.taskId
-        config.answer = { task, _, execute throws(DDEError) -> NodeAnswer in
+        try run(transport, code: code, answer: { task, _, execute throws(DDEError) -> NodeAnswer in
             task.taskId == silent ? .nothing(note: "silent") : .result(try execute(), note: "")
-        }
-        let node = ExecutorNode(transport: transport, keyPair: KeyPair.generate(), codeStore: code, config: config, log: { _ in })
-        try node.start()
-        let deadline = Date(timeIntervalSinceNow: 20)
-        node.run(pollMs: 10) {
+        }) {
             let a = transport.answers(second)
-            return a.results + a.busy > 0 || Date() > deadline
+            return a.results + a.busy > 0
         }
         XCTAssertEqual(transport.answers(first).results, 0)
         let answer = transport.answers(second)
@@ -147,18 +148,11 @@ final class ExecutorNodeSlotTests: XCTestCase {
         let transport = HandOffTransport()
         transport.inbox = [offer(first), offer(second)]
 
-        var config = ExecutorNode<HandOffTransport>.Config()
-        config.maxComputeTasksPerPeer = 1
-        config.workers = 1
         let slow = first.taskId
-        config.answer = { task, _, execute throws(DDEError) -> NodeAnswer in
+        try run(transport, code: code, answer: { task, _, execute throws(DDEError) -> NodeAnswer in
             if task.taskId == slow { Thread.sleep(forTimeInterval: 0.5) }
             return .result(try execute(), note: "")
-        }
-        let node = ExecutorNode(transport: transport, keyPair: KeyPair.generate(), codeStore: code, config: config, log: { _ in })
-        try node.start()
-        let deadline = Date(timeIntervalSinceNow: 20)
-        node.run(pollMs: 10) { transport.answers(first).results > 0 || Date() > deadline }
+        }) { transport.answers(first).results > 0 }
         XCTAssertEqual(transport.answers(first).results, 1)
         XCTAssertEqual(transport.answers(second).busy, 1)
         // In the order published: the refusal left while the first task ran.

@@ -17,6 +17,20 @@ final class StoreStateTreeTests: ChainStoreTestCase {
                                       ?? "SELECT count(*) FROM state_nodes") ?? -1
     }
 
+    /// Closes the store and opens its file again, which migrates it to the current schema.
+    func reopenMigrated(file: StaticString = #filePath, line: UInt = #line) throws {
+        store.close()
+        store = try Store(path: dir.path("chain.db"))
+        XCTAssertEqual(try store.fileSchemaVersion(), Store.schemaVersion, file: file, line: line)
+    }
+
+    /// One commit of accounts acct0 ... acct(n - 1), each holding its number.
+    func seedAccounts(_ n: Int, dapp: String = "wallet", in s: Store? = nil) throws {
+        var writes = [String: String?]()
+        for i in 0..<n { writes["acct\(i)"] = .some("\(i)") }
+        try f.commit(s ?? store, dapp: dapp, n: 0, writes: writes)
+    }
+
     /// The chunks the dApp's tree has (docs/STORE.md): one at the root when the state is not
     /// empty, one at each depth 4, 8, ... 252 under every path prefix that two keys or more share.
     func chunksExpected(_ dapp: String) throws -> Int64 {
@@ -65,9 +79,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     /// A proof made from the store checks against the dApp's tree root, and the root it gives after
     /// writes is the root the store reaches by committing them.
     func testProofsFromTheStoreCheckAndPredictTheNextRoot() throws {
-        var writes = [String: String?]()
-        for i in 0..<200 { writes["acct\(i)"] = .some("\(i)") }
-        try f.commit(store, dapp: "wallet", n: 0, writes: writes)
+        try seedAccounts(200)
         let keys = ["acct7", "acct150", "nobody"].map { Array($0.utf8) }
         let (root, entries, proof) = try store.stateProof("wallet", keys: keys)
         XCTAssertEqual(root, try store.dappRoot("wallet"))
@@ -116,9 +128,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     func testAnAlteredTreeIsFound() throws {
         func wallet(_ name: String) throws -> Store {
             let s = try Store(path: dir.path(name))
-            var writes = [String: String?]()
-            for i in 0..<50 { writes["acct\(i)"] = .some("\(i)") }
-            try f.commit(s, dapp: "wallet", n: 0, writes: writes)
+            try seedAccounts(50, in: s)
             XCTAssertNoThrow(try s.verifyChain())
             return s
         }
@@ -165,9 +175,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     /// beside the paths from the stored chunks: a stored slot that disagrees with the proof there
     /// is refused, and nothing changes.
     func testAV2CommitRefusesAStoredChunkThatDisagreesWithItsProof() throws {
-        var writes = [String: String?]()
-        for i in 0..<50 { writes["acct\(i)"] = .some("\(i)") }
-        try f.commit(store, dapp: "wallet", n: 0, writes: writes)
+        try seedAccounts(50)
         let key = Array("acct3".utf8)
         let (root, entries, proof) = try store.stateProof("wallet", keys: [key])
         let spec = TaskSpec(dappId: "wallet", dappCodeHash: f.codeHash, action: "step",
@@ -230,9 +238,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         // Back to schema 2, as dde 0.2.0 wrote it: no trees, v1 roots, receipts of version 2
         // (roots over v1 roots) whose hashes and signatures hold.
         try downgradeToSchema2()
-        store.close()
-        store = try Store(path: dir.path("chain.db"))
-        XCTAssertEqual(try store.fileSchemaVersion(), Store.schemaVersion)
+        try reopenMigrated()
         XCTAssertEqual(try store.dappRoot("alpha"), expected.0)
         XCTAssertEqual(try store.dappRoot("beta"), expected.1)
         XCTAssertEqual(try store.verifyChain().count, 3)
@@ -247,23 +253,19 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     /// migrated when opened: every chunk is rewritten in the short form, the roots stay, the
     /// chain verifies, and commits go on.
     func testASchema3StoreIsMigrated() throws {
-        var writes = [String: String?]()
-        for i in 0..<300 { writes["acct\(i)"] = .some("\(i)") }
-        try f.commit(store, dapp: "alpha", n: 0, writes: writes)
+        try seedAccounts(300, dapp: "alpha")
         try f.commit(store, dapp: "beta", n: 1, writes: ["k": "v"])
         let expected = (try store.dappRoot("alpha"), try store.dappRoot("beta"))
         let short = try chunkBodies()
         let chunks = try rows()
         XCTAssertEqual(chunks, try chunksExpected("alpha") + chunksExpected("beta"))
-        // Back to schema 3's bodies, as dde 0.3.0 wrote them.
+        // Back to schema 3's bodies, as dde 0.2.0 wrote them.
         for dapp in ["alpha", "beta"] {
             try rewriteChunks(dapp, at: [0], top: try store.dappRoot(dapp)) { TreeChunkV3.encode($0) }
         }
         XCTAssertEqual(try chunkBodies().filter { StoredChunk(body: $0.value) != nil }.count, 0, "schema 3 bodies are not read as schema 4's")
         try store.database.execute("PRAGMA user_version = 3")
-        store.close()
-        store = try Store(path: dir.path("chain.db"))
-        XCTAssertEqual(try store.fileSchemaVersion(), Store.schemaVersion)
+        try reopenMigrated()
         XCTAssertEqual(try chunkBodies(), short, "the same chunks in the short form")
         XCTAssertEqual(try store.dappRoot("alpha"), expected.0)
         XCTAssertEqual(try store.dappRoot("beta"), expected.1)
@@ -278,9 +280,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
             try rewriteChunks(dapp, at: [0], top: try store.dappRoot(dapp)) { TreeChunkV3.encode($0) }
         }
         try store.database.execute("UPDATE state_nodes SET body = x'07' WHERE position = (SELECT max(position) FROM state_nodes); PRAGMA user_version = 3")
-        store.close()
-        store = try Store(path: dir.path("chain.db"))
-        XCTAssertEqual(try store.fileSchemaVersion(), Store.schemaVersion)
+        try reopenMigrated()
         XCTAssertEqual(try chunkBodies(), converted)
         XCTAssertEqual(try store.verifyChain().count, 3)
     }
@@ -289,15 +289,11 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     /// schema-3 tree altered before it (a leaf's value hash zeroed) stays altered, for verifyChain
     /// to find, rather than being repaired out of sight.
     func testTheSchema4MigrationConvertsWithoutRepairing() throws {
-        var writes = [String: String?]()
-        for i in 0..<50 { writes["acct\(i)"] = .some("\(i)") }
-        try f.commit(store, dapp: "wallet", n: 0, writes: writes)
+        try seedAccounts(50)
         try rewriteChunks("wallet", at: [0], top: try store.dappRoot("wallet")) { TreeChunkV3.encode($0) }
         let path = SHA256.hash(Array("acct7".utf8)).hex
         try store.database.execute(Self.zeroValueHash(path) + "; PRAGMA user_version = 3")
-        store.close()
-        store = try Store(path: dir.path("chain.db"))
-        XCTAssertEqual(try store.fileSchemaVersion(), Store.schemaVersion)
+        try reopenMigrated()
         XCTAssertEqual(try store.database.queryInt64("SELECT count(*) FROM state_nodes WHERE instr(body, x'\(path)' || zeroblob(32)) > 0"), 1)
         let e = assertThrows(.chainBroken) { () throws(DDEError) in try store.verifyChain() }
         XCTAssertTrue(e?.detail.contains("wallet") ?? false, e?.detail ?? "")
@@ -306,9 +302,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     /// A stored body that is not a chunk is refused where it is read: by a commit and by a proof
     /// from the store, each naming the dApp and saying to run verifyChain.
     func testABodyThatIsNotAChunkIsRefused() throws {
-        var writes = [String: String?]()
-        for i in 0..<50 { writes["acct\(i)"] = .some("\(i)") }
-        try f.commit(store, dapp: "wallet", n: 0, writes: writes)
+        try seedAccounts(50)
         try store.database.execute("UPDATE state_nodes SET body = CAST(body || x'00' AS BLOB) WHERE position = x'00'")
         let before = try snapshot(store)
         let proof = assertThrows(.chainBroken) { () throws(DDEError) in _ = try store.stateProof("wallet", keys: [Array("acct3".utf8)]) }
@@ -326,9 +320,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     /// A full chunk's row fits a 4 KiB page (at most 1,002 bytes a row, else its body spills
     /// into an overflow page that each commit rewrites): 968 bytes of body.
     func testAFullChunkFitsItsPage() throws {
-        var writes = [String: String?]()
-        for i in 0..<2_000 { writes["acct\(i)"] = .some("\(i)") }
-        try f.commit(store, dapp: "wallet", n: 0, writes: writes)
+        try seedAccounts(2_000)
         // 2,000 keys: the chunks at depths 0 and 4 are four levels of nodes (but where fewer
         // than two of the keys share a prefix of 8 bits), the root's full.
         let top = try chunkBodies().filter { $0.key.position.count <= 2 }
@@ -347,9 +339,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     /// with a tag on a slot outside the tree, a tag 3, an empty top, or bytes missing or left
     /// over is refused; and any body changed at random that still reads encodes to itself.
     func testAChunkBodyHasOneForm() throws {
-        var writes = [String: String?]()
-        for i in 0..<300 { writes["acct\(i)"] = .some("\(i)") }
-        try f.commit(store, dapp: "wallet", n: 0, writes: writes)
+        try seedAccounts(300)
         let bodies = try chunkBodies().values.sorted { $0.count > $1.count }
         let top = Digest(unchecked: [UInt8](repeating: 7, count: 32))
         for body in bodies {
