@@ -18,7 +18,7 @@
 // smallest wallet to the largest is the median of the passes' own p50 ratios (the upper middle
 // one for an even count), each pass's ratio printed. A block is short (about 0.1-0.2 s at 40
 // transfers), so one load spike moves one pass: benchmarks/scaling.sh runs 25 passes of 80
-// (--rounds 2000 --passes 25), whose median moved by about 0.05x from run to run in session 11
+// (--rounds 2000 --passes 25), whose median moved by 0.05-0.1x from run to run in session 11
 // against 0.1-0.2x with 5 passes of 40.
 //
 //   swift build -c release --product dde-bench-scaling
