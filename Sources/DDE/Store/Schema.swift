@@ -9,9 +9,21 @@
 // canonical bytes, so every hash can be recomputed from exactly what was hashed. dApp ids are
 // stored as their UTF-8 bytes (BLOB) so comparison is by bytes, never by collation.
 enum StoreSchema {
-    static let migrations: [String] = [
+    /// One step: its SQL, then (when the rows need more than SQL) a Swift step in the same
+    /// transaction.
+    struct Migration {
+        let sql: String
+        let then: ((SQLiteDatabase) throws(DDEError) -> Void)?
+
+        init(_ sql: String, then: ((SQLiteDatabase) throws(DDEError) -> Void)? = nil) {
+            self.sql = sql
+            self.then = then
+        }
+    }
+
+    static let migrations: [Migration] = [
         // 1: the first schema.
-        """
+        Migration("""
         CREATE TABLE meta (
             key   TEXT PRIMARY KEY NOT NULL,
             value BLOB NOT NULL
@@ -70,33 +82,29 @@ enum StoreSchema {
             recorded_at  INTEGER NOT NULL
         );
         CREATE INDEX evidence_by_executor ON evidence(executor_key);
-        """,
+        """),
         // 2: audited delegation (PROTOCOL.md section 11): how many of an executor's results were
         // independently validated (replicated or audited agreement), and when it was proven a
         // liar (0: never; a convicted executor is blacklisted for good). Evidence keeps the
         // portable document (section 12) that anyone can check, and whether it convicted.
-        """
+        Migration("""
         ALTER TABLE reputation ADD COLUMN validated INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE reputation ADD COLUMN convicted_at INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE evidence ADD COLUMN document BLOB;
         ALTER TABLE evidence ADD COLUMN convicted INTEGER NOT NULL DEFAULT 0;
-        """,
+        """),
         // 3: each dApp's v2 state tree (PROTOCOL.md section 6.2, StateTreeStore.swift): one row per
         // chunk of four levels at its position, so a commit touches O(written keys x log n) rows; from
         // now on dapp_roots.root is the v2 tree root (a v1 root is computed from the state when
         // a v1 task needs one). `populateTrees` builds the trees of the existing states and sets
         // their roots in the same transaction (O(n) once).
-        """
-        CREATE TABLE state_nodes \(TreeTable.live.columns);
-        """,
+        Migration("CREATE TABLE state_nodes \(TreeTable.live.columns);", then: populateTrees),
         // 4: the chunks' bodies in a shorter form (TreeChunk.encoded: two-bit tags, the top's
         // hash left to the parent) that fits a 4 KiB page: `shortenChunks` rewrites each row.
-        """
-        -- the rows are rewritten by StoreSchema.shortenChunks
-        """,
+        Migration("", then: shortenChunks),
     ]
 
-    /// Migration 3's second half: the tree of every dApp's current state.
+    /// Migration 3's Swift step: the tree of every dApp's current state.
     static func populateTrees(_ db: SQLiteDatabase) throws(DDEError) {
         var dapps = [[UInt8]]()
         try db.withStatement("SELECT DISTINCT dapp_id FROM dapp_state") { s throws(DDEError) in
@@ -118,7 +126,7 @@ enum StoreSchema {
         }
     }
 
-    /// Migration 4's second half: each chunk's body from schema 3's form (every slot a tag
+    /// Migration 4's Swift step: each chunk's body from schema 3's form (every slot a tag
     /// byte, slot 1's hash too) to `TreeChunk.encoded`'s, row by row: no hashing, the roots
     /// untouched, a thousand rows in memory at a time (a million-key tree has 360,000). A body in
     /// the new form already (a schema-2 file, whose trees migration 3 just built) stays; a body in
@@ -204,9 +212,9 @@ enum StoreSchema {
                 // Another process may have migrated between our read and our write lock.
                 let now = try db.queryInt64("PRAGMA user_version") ?? 0
                 guard now == version else { return }
-                try db.execute(migrations[Int(version)])
-                if version + 1 == 3 { try populateTrees(db) }
-                if version + 1 == 4 { try shortenChunks(db) }
+                let step = migrations[Int(version)]
+                try db.execute(step.sql)
+                try step.then?(db)
                 try db.execute("PRAGMA user_version = \(version + 1)")
             }
             version = try db.queryInt64("PRAGMA user_version") ?? 0
