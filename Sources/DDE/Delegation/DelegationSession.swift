@@ -216,8 +216,7 @@ public struct DelegationSession: Sendable {
     /// computed again.
     mutating func receive(plain: FastComputeResult, at now: UInt64) {
         receive(plain.result, proofSignedHash: plain.proofSignedHash, resultHash: plain.resultHash,
-                stateWritesHash: plain.stateWritesHash, bytes: plain.canonicalBytes,
-                proofRange: plain.canonicalBytes == nil ? nil : plain.proofRange, at: now)
+                stateWritesHash: plain.stateWritesHash, bytes: plain.canonicalBytes, proofRange: plain.proofRange, at: now)
     }
 
     /// `proofSignedHash`, `resultHash`, `stateWritesHash`: H(proof without signature), H(result)

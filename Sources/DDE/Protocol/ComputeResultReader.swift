@@ -20,12 +20,13 @@ struct FastComputeResult {
     var stateWritesHash: Digest?
     /// H(result), when CanonicalFromInput could write it from the input.
     var resultHash: Digest?
+    /// Where the proof's canonical bytes (with its signature) lie in the input, when the input
+    /// was the compute_result's canonical form itself (nil otherwise): H(proof) is their hash,
+    /// without serialising the proof.
+    var proofRange: Range<Int>? = nil
     /// Whether the input was the compute_result's canonical form itself (then it is what the
     /// store keeps, without serialising the result again).
-    var inputIsCanonical = false
-    /// Where the proof's canonical bytes (with its signature) lie in the input, when the input is
-    /// canonical (`inputIsCanonical`): H(proof) is their hash, without serialising the proof.
-    var proofRange: Range<Int>? = nil
+    var inputIsCanonical: Bool { proofRange != nil }
     /// The compute_result's canonical bytes, a copy of the input, when `readPlain(envelope:)`
     /// found it canonical (what the store keeps). In this struct rather than beside it in a tuple,
     /// whose copies went through the runtime's generic value witnesses.
@@ -162,7 +163,7 @@ extension Parser {
         return FastComputeResult(
             result: ComputeResult(proof: proof.0, result: result, stateWrites: writes.0, executionLatency: latency),
             proofSignedHash: proof.1, stateWritesHash: writes.1, resultHash: resultCanonical.map { SHA256.hash($0) },
-            inputIsCanonical: canonical, proofRange: canonical ? proofRange : nil)
+            proofRange: canonical ? proofRange : nil)
     }
 
     /// The proof and, when its bytes are canonical, H(proof without signature). `exact` is set
@@ -455,27 +456,24 @@ extension Parser {
     }
 
     func index(of key: Range<Int>, in keys: [StaticString]) -> Int {
-        let n = key.count
-        guard n > 0 else { return -1 }
-        let first = base[key.lowerBound], last = base[key.upperBound - 1]
-        for (i, k) in keys.enumerated() {
-            // Length, first and last byte rule out nearly every other key before a full compare.
-            let p = k.utf8Start
-            if k.utf8CodeUnitCount == n && p[0] == first && p[n - 1] == last
-                && sameBytes(bytes(key), UnsafeBufferPointer(start: p, count: n)) { return i }
-        }
+        guard !key.isEmpty else { return -1 }
+        for (i, k) in keys.enumerated() where matches(key, k) { return i }
         return -1
     }
 
     /// The same, trying `keys[next]` first: a canonical document lists its keys in that order,
     /// so the first compare finds them.
     func index(of key: Range<Int>, in keys: [StaticString], next: Int) -> Int {
-        if next >= 0 && next < keys.count {
-            let k = keys[next]
-            if k.utf8CodeUnitCount == key.count
-                && sameBytes(bytes(key), UnsafeBufferPointer(start: k.utf8Start, count: key.count)) { return next }
-        }
+        if next >= 0 && next < keys.count && !key.isEmpty && matches(key, keys[next]) { return next }
         return index(of: key, in: keys)
+    }
+
+    /// Whether the input's bytes at `key` (not empty) are `k`: length, first and last byte rule
+    /// out nearly every other key before a full compare.
+    private func matches(_ key: Range<Int>, _ k: StaticString) -> Bool {
+        let n = key.count, p = k.utf8Start
+        return k.utf8CodeUnitCount == n && p[0] == base[key.lowerBound] && p[n - 1] == base[key.upperBound - 1]
+            && sameBytes(bytes(key), UnsafeBufferPointer(start: p, count: n))
     }
 
     /// memcmp order.
