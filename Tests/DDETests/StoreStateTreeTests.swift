@@ -31,16 +31,22 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         try f.commit(s ?? store, dapp: dapp, n: 0, writes: writes)
     }
 
-    /// The chunks the dApp's tree has (docs/STORE.md): one at the root when the state is not
-    /// empty, one at each depth 4, 8, ... 252 under every path prefix that two keys or more share.
+    /// The chunks the dApp's tree stores (docs/STORE.md): one at the root when the state is not
+    /// empty, one at each depth 4, 8, ... 252 under every path prefix that two keys or more
+    /// share; but those above depth 12 that hold no leaf (no prefix 4 bits longer under them
+    /// holds exactly one key) are derived, not stored.
     func chunksExpected(_ dapp: String) throws -> Int64 {
         let paths = try store.dappState(dapp).map { StateTreeHash.path($0.key) }
         if paths.isEmpty { return 0 }
-        var count: Int64 = 1
-        for depth in stride(from: 4, to: StateTreeHash.depth, by: 4) {
-            var keys = [Digest: Int]()
-            for p in paths { keys[p.pathPrefix(depth), default: 0] += 1 }
-            count += Int64(keys.values.filter { $0 >= 2 }.count)
+        var count: Int64 = 0
+        for depth in stride(from: 0, to: StateTreeHash.depth, by: 4) {
+            for members in Dictionary(grouping: paths, by: { $0.pathPrefix(depth) }).values where members.count >= 2 || depth == 0 {
+                if depth < StoredTree.storedFrom && members.count >= 2,
+                   !Dictionary(grouping: members, by: { $0.pathPrefix(depth + 4) }).values.contains(where: { $0.count == 1 }) {
+                    continue
+                }
+                count += 1
+            }
         }
         return count
     }
@@ -121,6 +127,190 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         XCTAssertLessThan(large, 14, "a commit at 2,000 keys changed \(large) rows")
         XCTAssertLessThan(large - small, 5, "20 keys: \(small) rows, 2,000 keys: \(large)")
         try treeMatchesState("large")
+    }
+
+    /// The positions of the dApp's stored chunks.
+    func positions(_ dapp: String) throws -> Set<[UInt8]> {
+        Set(try chunkBodies().keys.filter { $0.dapp == Array(dapp.utf8) }.map { $0.position })
+    }
+
+    /// A v2 task writing `writes` (it carries their keys and proof) and its honest result.
+    func v2Task(_ dapp: String, n: Int, writes: [String: String?]) throws -> (ComputeTask, ComputeResult) {
+        let keys = writes.keys.sorted().map { Array($0.utf8) }
+        let (root, entries, proof) = try store.stateProof(dapp, keys: keys)
+        let spec = TaskSpec(dappId: dapp, dappCodeHash: f.codeHash, action: "step",
+                            payload: .object(JSONObject(uniqueMembers: [.init("n", .number(Double(n)))])),
+                            requiredCapabilities: ["state.read", "state.write"],
+                            partialState: try PartialState(entries: entries, proof: proof, root: root),
+                            timestamp: 1_700_000_000_000)
+        let t = try ComputeTask.create(spec, requester: f.requester)
+        var map = [[UInt8]: [UInt8]?]()
+        for (k, v) in writes { map[Array(k.utf8)] = .some(v.map { Array($0.utf8) }) }
+        let next = try t.partialState!.root(applying: StateWrites(map))
+        let r = f.result(t, writes: writes) { p in
+            p.nextStateRoot = next
+            p.sign(with: f.executor)
+        }
+        return (t, r)
+    }
+
+    /// Commits a v2 task: the commit writes the chunks from the verified proof's tree.
+    func commitV2(_ dapp: String, n: Int, writes: [String: String?]) throws {
+        let (t, r) = try v2Task(dapp, n: n, writes: writes)
+        try store.commit(task: t, result: r, identity: f.requester, now: 1_700_000_000_100)
+    }
+
+    /// Above depth 12 a chunk that holds no leaf is derived from the chunks below it, not stored:
+    /// in a tree of 2,000 keys the root's chunk and most of those at depth 4. Commits (v1: the
+    /// paths loaded and written back; v2: the proof's tree written) keep exactly the rows a tree
+    /// built at once from the same state has; a store opened again derives them from its rows;
+    /// verifyChain agrees.
+    func testTheTopOfALargeTreeIsDerivedNotStored() throws {
+        try seedAccounts(2_000)
+        let stored = try positions("wallet")
+        XCTAssertFalse(stored.contains([0]), "the root's chunk (no key alone under a prefix of 4 bits) is derived")
+        XCTAssertLessThan(stored.filter { $0.count == 2 }.count, 8, "most chunks at depth 4 hold no leaf")
+        XCTAssertEqual(Int64(stored.count), try chunksExpected("wallet"))
+        try f.commit(store, dapp: "wallet", n: 1, writes: ["acct3": "x", "acct1999": nil])
+        try commitV2("wallet", n: 2, writes: ["acct5": "y", "new1": "1"])
+        // Opened again: nothing kept in memory, the derived chunks come from the rows below.
+        store.close()
+        store = try Store(path: dir.path("chain.db"))
+        let keys = [Array("acct7".utf8), Array("nobody".utf8)]
+        let (root, entries, proof) = try store.stateProof("wallet", keys: keys)
+        XCTAssertNoThrow(try ProvenState(proof: proof, entries: entries, root: root))
+        try commitV2("wallet", n: 3, writes: ["acct6": "z", "new2": "2"])
+        try f.commit(store, dapp: "wallet", n: 4, writes: ["acct8": nil])
+        try treeMatchesState("wallet")
+        XCTAssertEqual(Int64(try positions("wallet").count), try chunksExpected("wallet"))
+        XCTAssertEqual(try store.verifyChain().count, 5)
+        // One form: the rows of a tree built at once from the final state.
+        let other = try Store(path: dir.path("other.db"))
+        var state = [String: String?]()
+        for e in try store.dappState("wallet") { state[String(decoding: e.key, as: UTF8.self)] = .some(String(decoding: e.value, as: UTF8.self)) }
+        try f.commit(other, dapp: "wallet", n: 0, writes: state)
+        XCTAssertEqual(try chunkBodies(in: other), try chunkBodies())
+    }
+
+    /// A chunk moves between stored and derived as its leaves come and go: from 5 keys (the
+    /// root's chunk holds leaves) to 1,000 (it holds none) and back to 5, each commit leaves the
+    /// expected rows, and the chain verifies.
+    func testChunksMoveBetweenStoredAndDerived() throws {
+        try seedAccounts(5)
+        XCTAssertTrue(try positions("wallet").contains([0]))
+        var writes = [String: String?]()
+        for i in 5..<1_000 { writes["acct\(i)"] = .some("\(i)") }
+        try f.commit(store, dapp: "wallet", n: 1, writes: writes)
+        XCTAssertFalse(try positions("wallet").contains([0]))
+        XCTAssertEqual(Int64(try positions("wallet").count), try chunksExpected("wallet"))
+        try commitV2("wallet", n: 2, writes: ["acct1": "x"])
+        writes = [:]
+        for i in 5..<1_000 { writes["acct\(i)"] = .some(nil) }
+        try f.commit(store, dapp: "wallet", n: 3, writes: writes)
+        XCTAssertTrue(try positions("wallet").contains([0]))
+        XCTAssertEqual(Int64(try positions("wallet").count), try chunksExpected("wallet"))
+        try treeMatchesState("wallet")
+        XCTAssertEqual(try store.verifyChain().count, 4)
+    }
+
+    /// Derived chunks are kept for the root they were derived for: a commit rolled back after
+    /// writing its tree leaves them for a root the dApp does not have, and the next read derives
+    /// them again from the rows.
+    func testACommitRolledBackLeavesNoStaleDerivedChunks() throws {
+        try seedAccounts(2_000)
+        let dapp = Array("wallet".utf8)
+        let root = try store.dappRoot("wallet")
+        let (t, r) = try v2Task("wallet", n: 1, writes: ["acct3": "x", "new1": "1"])
+        let rolledBack = assertThrows(.internalError) { () throws(DDEError) in
+            try store.database.transaction { () throws(DDEError) in
+                _ = try store.commit(task: t, result: r, identity: f.requester, now: 1_700_000_000_100)
+                throw DDEError(.internalError, "rolled back")
+            }
+        }
+        XCTAssertNotNil(rolledBack)
+        XCTAssertEqual(try store.dappRoot("wallet"), root)
+        XCTAssertNil(store.derivedChunks.chunks(dapp, root: root), "kept for the root of the commit that did not land")
+        XCTAssertNotNil(store.derivedChunks.chunks(dapp, root: r.proof.nextStateRoot))
+        try commitV2("wallet", n: 2, writes: ["acct3": "y", "new2": "2"])
+        try treeMatchesState("wallet")
+        XCTAssertEqual(try store.verifyChain().count, 2)
+    }
+
+    /// A tree altered below its derived chunks is found: by a commit over the altered path while
+    /// they are kept and by verifyChain; a chunk removed right below them, by deriving them when
+    /// the store is opened again (the rows no longer hash to the root: a derived chunk is built
+    /// from the stored hashes of the chunks below, as a load trusts them, so an altered leaf deeper
+    /// in those is verifyChain's to find); a row stored where a chunk is derived, by verifyChain.
+    func testAnAlteredTreeBelowDerivedChunksIsFound() throws {
+        try seedAccounts(2_000)
+        XCTAssertFalse(try positions("wallet").contains([0]))
+        let path = SHA256.hash(Array("acct3".utf8))
+        try store.database.execute(Self.zeroValueHash(path.hex))
+        let before = try snapshot(store)
+        let t = try f.task(store, dapp: "wallet", n: 1)
+        let commit = assertThrows(.chainBroken) { () throws(DDEError) in
+            try store.commit(task: t, result: f.result(t, writes: ["acct3": "9"]), identity: f.requester, now: 1_700_000_000_200)
+        }
+        XCTAssertTrue(commit?.detail.contains("stored tree") ?? false, commit?.detail ?? "")
+        XCTAssertEqual(try snapshot(store), before)
+        XCTAssertNotNil(assertThrows(.chainBroken) { () throws(DDEError) in try store.verifyChain() })
+
+        // A stored chunk right below the derived ones removed: opened again, the derived chunks
+        // no longer hash to the root, and every read of the tree says so.
+        let missing = try Store(path: dir.path("missing.db"))
+        try seedAccounts(2_000, in: missing)
+        let stored = Set(try chunkBodies(in: missing).keys.map { $0.position })
+        let below = try XCTUnwrap(stored.filter { $0.count == 3 && !stored.contains(Array($0.prefix(2))) }
+                                        .min { $0.lexicographicallyPrecedes($1) }, "a chunk at depth 8 below a derived one")
+        try missing.database.withStatement(TreeTable.live.delete) { s throws(DDEError) in
+            try s.bind(1, blob: Array("wallet".utf8))
+            try s.bind(2, blob: below)
+            try s.step()
+        }
+        missing.close()
+        let reopened = try Store(path: dir.path("missing.db"))
+        let proof = assertThrows(.chainBroken) { () throws(DDEError) in _ = try reopened.stateProof("wallet", keys: [Array("acct9".utf8)]) }
+        XCTAssertTrue(proof?.detail.contains("its chunks hash to") ?? false, proof?.detail ?? "")
+        XCTAssertNotNil(assertThrows(.chainBroken) { () throws(DDEError) in try reopened.verifyChain() })
+
+        // A row where the root's chunk is derived (as schema 4 stored it): verifyChain refuses it.
+        let other = try Store(path: dir.path("other.db"))
+        try seedAccounts(2_000, in: other)
+        let root = try other.dappRoot("wallet")
+        let top = try XCTUnwrap(other.derivedChunks.chunks(Array("wallet".utf8), root: root)?[[0]])
+        try other.database.withStatement(TreeTable.live.upsert) { s throws(DDEError) in
+            try s.bind(1, blob: Array("wallet".utf8))
+            try s.bind(2, blob: [0])
+            try s.bind(3, blob: top.body)
+            try s.step()
+        }
+        let e = assertThrows(.chainBroken) { () throws(DDEError) in try other.verifyChain() }
+        XCTAssertTrue(e?.detail.contains("wallet") ?? false, e?.detail ?? "")
+    }
+
+    /// A store of schema 4 (every chunk stored) is migrated when opened: the rows of the chunks
+    /// now derived go, nothing else changes, the chain verifies, and commits go on.
+    func testASchema4StoreIsMigrated() throws {
+        try seedAccounts(2_000)
+        try f.commit(store, dapp: "small", n: 1, writes: ["k": "v", "l": "w"])
+        let expected = try chunkBodies()
+        let root = try store.dappRoot("wallet")
+        let derived = try XCTUnwrap(store.derivedChunks.chunks(Array("wallet".utf8), root: root))
+        XCTAssertGreaterThan(derived.count, 1)
+        for (position, chunk) in derived {
+            try store.database.withStatement(TreeTable.live.upsert) { s throws(DDEError) in
+                try s.bind(1, blob: Array("wallet".utf8))
+                try s.bind(2, blob: position)
+                try s.bind(3, blob: chunk.body)
+                try s.step()
+            }
+        }
+        try store.database.execute("PRAGMA user_version = 4")
+        try reopenMigrated()
+        XCTAssertEqual(try chunkBodies(), expected)
+        XCTAssertEqual(try store.verifyChain().count, 2)
+        try commitV2("wallet", n: 2, writes: ["acct1": "x"])
+        XCTAssertEqual(try store.verifyChain().count, 3)
     }
 
     /// verifyChain replays the trees and compares them with the stored ones row for row; a
@@ -261,7 +451,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         XCTAssertEqual(chunks, try chunksExpected("alpha") + chunksExpected("beta"))
         // Back to schema 3's bodies, as dde 0.2.0 wrote them.
         for dapp in ["alpha", "beta"] {
-            try rewriteChunks(dapp, at: [0], top: try store.dappRoot(dapp)) { TreeChunkV3.encode($0) }
+            try rewriteChunks(dapp) { TreeChunkV3.encode($0) }
         }
         XCTAssertEqual(try chunkBodies().filter { StoredChunk(body: $0.value) != nil }.count, 0, "schema 3 bodies are not read as schema 4's")
         try store.database.execute("PRAGMA user_version = 3")
@@ -277,7 +467,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         // A schema-3 file with a body in neither form: the trees are built again from the states.
         let converted = try chunkBodies()
         for dapp in ["alpha", "beta"] {
-            try rewriteChunks(dapp, at: [0], top: try store.dappRoot(dapp)) { TreeChunkV3.encode($0) }
+            try rewriteChunks(dapp) { TreeChunkV3.encode($0) }
         }
         try store.database.execute("UPDATE state_nodes SET body = x'07' WHERE position = (SELECT max(position) FROM state_nodes); PRAGMA user_version = 3")
         try reopenMigrated()
@@ -290,7 +480,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     /// to find, rather than being repaired out of sight.
     func testTheSchema4MigrationConvertsWithoutRepairing() throws {
         try seedAccounts(50)
-        try rewriteChunks("wallet", at: [0], top: try store.dappRoot("wallet")) { TreeChunkV3.encode($0) }
+        try rewriteChunks("wallet") { TreeChunkV3.encode($0) }
         let path = SHA256.hash(Array("acct7".utf8)).hex
         try store.database.execute(Self.zeroValueHash(path) + "; PRAGMA user_version = 3")
         try reopenMigrated()
@@ -318,21 +508,35 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     }
 
     /// A full chunk's row fits a 4 KiB page (at most 1,002 bytes a row, else its body spills
-    /// into an overflow page that each commit rewrites): 968 bytes of body.
+    /// into an overflow page that each commit rewrites): 968 bytes of body. Full chunks are
+    /// stored from depth 12 on (those above are derived), in trees of about 100,000 keys or
+    /// more: here their rows are written as a commit writes them, with the longest dApp id the
+    /// claim holds for (25 bytes) and a chunk's position at depth 12.
     func testAFullChunkFitsItsPage() throws {
-        try seedAccounts(2_000)
-        // 2,000 keys: the chunks at depths 0 and 4 are four levels of nodes (but where fewer
-        // than two of the keys share a prefix of 8 bits), the root's full.
-        let top = try chunkBodies().filter { $0.key.position.count <= 2 }
-        XCTAssertEqual(top.count, 17)
-        XCTAssertEqual(top.first { $0.key.position == [0] }?.value.count, 968)
-        XCTAssertGreaterThanOrEqual(top.values.filter { $0.count == 968 }.count, 12)
+        var full = TreeChunk()
+        for i in 1..<TreeChunk.slotCount { full.slots[i] = .node(SHA256.hash("slot \(i)")) }
+        let body = full.encoded
+        XCTAssertEqual(body.count, 968)
+        let dapp = [UInt8](repeating: UInt8(ascii: "d"), count: 25)
+        for n in 0..<400 {
+            try store.database.withStatement(TreeTable.live.upsert) { s throws(DDEError) in
+                try s.bind(1, blob: dapp)
+                try s.bind(2, blob: [0, UInt8(n >> 8), UInt8((n >> 4) & 15), UInt8(n & 15)])
+                try s.bind(3, blob: body)
+                try s.step()
+            }
+        }
         // dbstat is in Debian's SQLite (SQLITE_ENABLE_DBSTAT_VTAB), not in every build of it.
-        let overflow: Int64?
-        do { overflow = try store.database.queryInt64("SELECT count(*) FROM dbstat WHERE name = 'state_nodes' AND pagetype = 'overflow'") } catch {
+        let pages: Int64?, overflow: Int64?
+        do {
+            pages = try store.database.queryInt64("SELECT count(*) FROM dbstat WHERE name = 'state_nodes' AND pagetype = 'leaf'")
+            overflow = try store.database.queryInt64("SELECT count(*) FROM dbstat WHERE name = 'state_nodes' AND pagetype = 'overflow'")
+        } catch {
             throw XCTSkip("this SQLite has no dbstat table: \(error.detail)")
         }
         XCTAssertEqual(overflow, 0)
+        XCTAssertGreaterThan(pages ?? 0, 0)
+        XCTAssertEqual(try store.database.queryInt64("SELECT count(*) FROM state_nodes"), 400)
     }
 
     /// A chunk's body has one form: each stored body reads back and encodes to itself; a body
@@ -385,32 +589,27 @@ final class StoreStateTreeTests: ChainStoreTestCase {
 
     struct ChunkRow: Hashable { let dapp: [UInt8], position: [UInt8] }
 
-    func chunkBodies() throws -> [ChunkRow: [UInt8]] {
-        try store.database.withStatement("SELECT dapp_id, position, body FROM state_nodes") { s throws(DDEError) -> [ChunkRow: [UInt8]] in
+    func chunkBodies(in other: Store? = nil) throws -> [ChunkRow: [UInt8]] {
+        try (other ?? store).database.withStatement("SELECT dapp_id, position, body FROM state_nodes") { s throws(DDEError) -> [ChunkRow: [UInt8]] in
             var out = [ChunkRow: [UInt8]]()
             while try s.step() { out[ChunkRow(dapp: s.blob(0), position: s.blob(1))] = s.blob(2) }
             return out
         }
     }
 
-    /// Rewrites the chunk at `position` and those below it with `encode`, walking down from the
-    /// top (a chunk's top hash is its parent's bottom slot).
-    func rewriteChunks(_ dapp: String, at position: [UInt8], top: Digest, _ encode: (TreeChunk) -> [UInt8]) throws {
+    /// Rewrites every stored chunk of the dApp with `encode` (a chunk's top hash, which its
+    /// body does not hold, hashed from its slots 2 and 3).
+    func rewriteChunks(_ dapp: String, _ encode: (TreeChunk) -> [UInt8]) throws {
         let key = Array(dapp.utf8)
-        let body = try store.database.withStatement("SELECT body FROM state_nodes WHERE dapp_id = ?1 AND position = ?2") { s throws(DDEError) -> [UInt8]? in
-            try s.bind(1, blob: key)
-            try s.bind(2, blob: position)
-            return try s.step() ? s.blob(0) : nil
-        }
-        let chunk = TreeChunk(try XCTUnwrap(StoredChunk(body: try XCTUnwrap(body))), top: top)
-        for i in TreeChunk.bottom..<TreeChunk.slotCount {
-            if case .node(let hash) = chunk.slots[i] { try rewriteChunks(dapp, at: position + [UInt8(i - TreeChunk.bottom)], top: hash, encode) }
-        }
-        try store.database.withStatement("UPDATE state_nodes SET body = ?3 WHERE dapp_id = ?1 AND position = ?2") { s throws(DDEError) in
-            try s.bind(1, blob: key)
-            try s.bind(2, blob: position)
-            try s.bind(3, blob: encode(chunk))
-            try s.step()
+        for (row, body) in try chunkBodies() where row.dapp == key {
+            let stored = try XCTUnwrap(StoredChunk(body: body))
+            let chunk = TreeChunk(stored, top: stored.top.hash)
+            try store.database.withStatement("UPDATE state_nodes SET body = ?3 WHERE dapp_id = ?1 AND position = ?2") { s throws(DDEError) in
+                try s.bind(1, blob: key)
+                try s.bind(2, blob: row.position)
+                try s.bind(3, blob: encode(chunk))
+                try s.step()
+            }
         }
     }
 

@@ -100,11 +100,11 @@ extension Store {
             // Deletes may lift a leaf the proof gives by hash only, so they load and check the
             // stored paths.
             let writes = verified.result.stateWrites
-            let stored = StoredTree(database: database, table: .live, dapp: dappKey)
+            let stored = StoredTree(database: database, table: .live, dapp: dappKey, derived: derivedChunks)
             let tree: Digest
             // (Only a v2 task's verification carries check 8's applied tree.)
             if let applied = verified.applied, !writes.entries.contains(where: { $0.value == nil }) {
-                tree = try stored.store(applied, replacing: nil)
+                tree = try stored.store(applied, replacing: nil, root: current)
             } else {
                 tree = try stored.apply(root: current, writes: writes)
             }

@@ -12,6 +12,12 @@
 // depth / 4 nibbles, one per byte (TreePosition: a chunk sorts right before the chunks below it);
 // its body the slots in pre-order (TreeChunk). `dapp_roots.root` holds each dApp's root.
 //
+// The chunks above depth 12 that hold no leaf are not stored (`StoredTree.storedFrom`): they are
+// a function of the chunks below them, derived when a dApp's tree is first read (at most 4,096
+// rows) and kept in memory for the root they belong to (`DerivedChunks`). A million-key tree's
+// top 12 levels are full and change at every commit; stored, they were about 5 of the pages each
+// commit wrote (BENCHMARKS.md, Scaling). A crash cannot leave them stale: they are not on disk.
+//
 // The same functions run on a TEMP table for `verifyChain`, which replays the chain's writes into
 // a tree of its own and compares it with the stored one: the replay has the structure the
 // commits have.
@@ -96,6 +102,13 @@ struct TreeChunk {
         }
     }
 
+    /// Whether an encoded body's tags name a leaf (see `StoredChunk.holdsLeaf`).
+    static func holdsLeaf(_ body: [UInt8]) -> Bool {
+        var tags: UInt64 = 0
+        for b in 0..<min(tagBytes, body.count) { tags |= UInt64(body[b]) << (8 * b) }
+        return tags & 0x5555_5555_5555_5555 != 0
+    }
+
     /// The slots of a stored chunk whose top, when a node, hashes to `top`.
     init(_ stored: StoredChunk, top: Digest) {
         self.init()
@@ -143,6 +156,16 @@ struct StoredChunk {
         }
         guard offset == body.count, tags & ~seen == 0 else { return nil }
         self.offsets = offsets
+    }
+
+    /// Whether a slot holds a leaf (tag 1: the low bit of its two; tag 3 is refused).
+    var holdsLeaf: Bool { tags & 0x5555_5555_5555_5555 != 0 }
+
+    /// Slot 1 as its parent sees it: a leaf (the root chunk of a one-key tree), or a node hashed
+    /// from slots 2 and 3, as the body does not hold a node's hash there.
+    var top: Subtree {
+        if case .leaf(let path, let valueHash) = slot(1) { return .leaf(path: path, valueHash: valueHash) }
+        return StateTreeHash.combine(subtree(2) ?? .empty, subtree(3) ?? .empty)
     }
 
     private func digest(_ at: Int) -> Digest {
@@ -207,38 +230,136 @@ enum TreePosition {
     }
 }
 
+/// The chunks of each dApp's tree that are not stored (above `StoredTree.storedFrom`, no leaf),
+/// by position, for the root they were derived for: a root names one tree, so they hold for any
+/// store whose dApp has that root, whoever wrote it, and a commit rolled back leaves them for a
+/// root the dApp does not have, which the next read finds and derives again. One per table (the
+/// store's, verifyChain's replay); read and written under the database lock.
+final class DerivedChunks {
+    private var byDapp: [[UInt8]: (root: Digest, chunks: [[UInt8]: StoredChunk])] = [:]
+    /// dApps kept: at most 273 chunks (about 270 KB) each.
+    static let dappsKept = 8
+
+    func chunks(_ dapp: [UInt8], root: Digest) -> [[UInt8]: StoredChunk]? {
+        guard let kept = byDapp[dapp], kept.root == root else { return nil }
+        return kept.chunks
+    }
+
+    func keep(_ dapp: [UInt8], root: Digest, _ chunks: [[UInt8]: StoredChunk]) {
+        if byDapp[dapp] == nil && byDapp.count >= DerivedChunks.dappsKept { byDapp.removeAll() }
+        byDapp[dapp] = (root, chunks)
+    }
+
+    func forget(_ dapp: [UInt8]) { byDapp[dapp] = nil }
+}
+
 /// One dApp's tree in one table.
 struct StoredTree {
     let database: SQLiteDatabase
     let table: TreeTable
     let dapp: [UInt8]
+    let derived: DerivedChunks
+
+    /// Chunks at depths below this one are stored only when they hold a leaf (the others are
+    /// derived: `DerivedChunks`). 12: at most 1 + 16 + 256 derived chunks a dApp, derived from at
+    /// most 4,096 rows; a million-key tree's commits then write the chunks at 12 and below only.
+    static let storedFrom = 3 * TreeChunk.levels
+
+    /// Whether the chunk at `position` with `body` is derived rather than stored.
+    static func isDerived(_ position: [UInt8], holdsLeaf: Bool) -> Bool {
+        !holdsLeaf && (position.count - 1) * TreeChunk.levels < storedFrom
+    }
 
     /// Chunks read during one load or store, by position (nil inside: read, and no row there).
     final class Rows {
         var chunks: [[UInt8]: StoredChunk?] = [:]
         /// The table holds no row of this dApp (a tree built from scratch): nothing is read.
         var none = false
+        /// The derived chunks of the tree being read (`prepare`), by position.
+        var derived: [[UInt8]: StoredChunk] = [:]
+        var prepared = false
+    }
+
+    /// Makes the derived chunks of the tree whose root is `root` ready in `rows`: those kept, or
+    /// derived again from the rows below them (`.chainBroken` when those do not hash to `root`).
+    private func prepare(root: Digest, _ rows: Rows) throws(DDEError) {
+        if rows.prepared { return }
+        rows.prepared = true
+        if rows.none || root == StateTreeHash.empty { return }
+        if let kept = derived.chunks(dapp, root: root) {
+            rows.derived = kept
+            return
+        }
+        var chunks = [[UInt8]: StoredChunk]()
+        let top = try derive(TreePosition.origin, depth: 0, into: &chunks)
+        guard let top, top.hash == root else {
+            throw broken("its chunks hash to \(top?.hash.hex ?? StateTreeHash.empty.hex), the root is \(root.hex)")
+        }
+        rows.derived = chunks
+        derived.keep(dapp, root: root, chunks)
+    }
+
+    /// The subtree whose chunk is at `depth` below `prefix`, nil when there is none: a stored
+    /// chunk's top hashed from its slots, a derived one built from the chunks below it (one
+    /// point query per position down to `storedFrom`) and added to `out`.
+    private func derive(_ prefix: Digest, depth: Int, into out: inout [[UInt8]: StoredChunk]) throws(DDEError) -> Subtree? {
+        let position = TreePosition.key(prefix, depth: depth)
+        if let stored = try read(position) {
+            let top = stored.top
+            guard top.kind == .node || depth == 0 else { throw broken("a chunk's top is not a node") }
+            return top
+        }
+        guard depth < StoredTree.storedFrom else { return nil }
+        var below = [Subtree](repeating: .empty, count: TreeChunk.slotCount)
+        for j in TreeChunk.bottom..<TreeChunk.slotCount {
+            var child = prefix
+            for b in 0..<TreeChunk.levels where (j - TreeChunk.bottom) >> (TreeChunk.levels - 1 - b) & 1 == 1 {
+                child = child.settingPathBit(depth + b)
+            }
+            below[j] = try derive(child, depth: depth + TreeChunk.levels, into: &out) ?? .empty
+        }
+        for i in stride(from: TreeChunk.bottom - 1, through: 1, by: -1) {
+            below[i] = StateTreeHash.combine(below[2 * i], below[2 * i + 1])
+        }
+        guard below[1].kind == .node else { return nil }
+        // Slots below an empty one stay `.none`: not part of the tree.
+        var chunk = TreeChunk()
+        chunk.slots[1] = .node(below[1].hash)
+        for i in 2..<TreeChunk.slotCount {
+            guard case .node = chunk.slots[i / 2] else { continue }
+            chunk.slots[i] = below[i].kind == .empty ? .empty : .node(below[i].hash)
+        }
+        guard let c = StoredChunk(body: chunk.encoded), !c.holdsLeaf else {
+            throw DDEError(.internalError, "state tree: a derived chunk that does not read")
+        }
+        out[position] = c
+        return below[1]
     }
 
     private func broken(_ why: String) -> DDEError {
         DDEError(.chainBroken, "state_nodes of dApp \"\(String(decoding: dapp, as: UTF8.self))\": \(why): run verifyChain")
     }
 
-    /// The chunk at `position`, or nil when there is none: one point query, once per load.
+    /// The chunk at `position`, or nil when there is none: derived (`prepare` first), or one
+    /// point query, once per load.
     private func chunk(_ position: [UInt8], _ rows: Rows) throws(DDEError) -> StoredChunk? {
         if let known = rows.chunks[position] { return known }
+        if let c = rows.derived[position] { return c }
         if rows.none { return nil }
+        let c = try read(position)
+        rows.chunks[position] = .some(c)
+        return c
+    }
+
+    /// The stored chunk at `position`: one point query.
+    private func read(_ position: [UInt8]) throws(DDEError) -> StoredChunk? {
         let body = try database.withStatement(table.select) { s throws(DDEError) -> [UInt8]? in
             try s.bind(1, blob: dapp)
             try s.bind(2, blob: position)
             return try s.step() ? s.blob(0) : nil
         }
-        guard let body else {
-            rows.chunks[position] = .some(nil)
-            return nil
-        }
+        guard let body else { return nil }
         guard let c = StoredChunk(body: body) else { throw broken("a row's body is not a chunk") }
-        rows.chunks[position] = .some(c)
         return c
     }
 
@@ -251,6 +372,7 @@ struct StoredTree {
     }
 
     private func load(root: Digest, paths: [Digest], _ rows: Rows) throws(DDEError) -> PartialNode {
+        try prepare(root: root, rows)
         guard let top = try chunk(TreePosition.key(TreePosition.origin, depth: 0), rows) else { return .empty }
         return try expand(top, 1, top: root, depth: 0, prefix: TreePosition.origin, paths[...], rows)
     }
@@ -284,12 +406,13 @@ struct StoredTree {
     /// tree before the writes) shows that `new` no longer has are deleted; nil when the writes
     /// only set keys, so that no chunk can go (a set only adds nodes). Slots that `new` gives by
     /// hash only are copied from the stored chunk, which must agree with that hash. Returns the
-    /// new root.
-    func store(_ new: FoldedNode, replacing old: PartialNode?) throws(DDEError) -> Digest {
-        try store(new, replacing: old, Rows())
+    /// new root. `root`: the tree's root before.
+    func store(_ new: FoldedNode, replacing old: PartialNode?, root: Digest) throws(DDEError) -> Digest {
+        try store(new, replacing: old, root: root, Rows())
     }
 
-    private func store(_ new: FoldedNode, replacing old: PartialNode?, _ rows: Rows) throws(DDEError) -> Digest {
+    private func store(_ new: FoldedNode, replacing old: PartialNode?, root: Digest, _ rows: Rows) throws(DDEError) -> Digest {
+        try prepare(root: root, rows)
         var before = [[UInt8]]()
         if let old { StoredTree.chunkPositions(old, depth: 0, prefix: TreePosition.origin, into: &before) }
         var after = [[UInt8]: [UInt8]]()
@@ -300,7 +423,19 @@ struct StoredTree {
         case .leaf, .branch:
             top = try emit(new, depth: 0, prefix: TreePosition.origin, rows, into: &after)
         }
+        // The derived chunks of the new tree: those before, changed where the paths run.
+        var derivedAfter = rows.derived
         for (position, body) in after {
+            if StoredTree.isDerived(position, holdsLeaf: TreeChunk.holdsLeaf(body)) {
+                guard let c = StoredChunk(body: body) else {
+                    throw DDEError(.internalError, "state tree: a chunk that does not read")
+                }
+                derivedAfter[position] = c
+                // Stored before (it held a leaf), or unknown (not read): no row may stay.
+                if rows.derived[position] == nil { try remove(position, rows) }
+                continue
+            }
+            derivedAfter[position] = nil
             if let stored = rows.chunks[position] ?? nil, stored.body == body { continue }
             try database.withStatement(table.upsert) { s throws(DDEError) in
                 try s.bind(1, blob: dapp)
@@ -310,13 +445,19 @@ struct StoredTree {
             }
         }
         for position in before where after[position] == nil {
-            try database.withStatement(table.delete) { s throws(DDEError) in
-                try s.bind(1, blob: dapp)
-                try s.bind(2, blob: position)
-                try s.step()
-            }
+            if derivedAfter.removeValue(forKey: position) == nil { try remove(position, rows) }
         }
+        derived.keep(dapp, root: top.hash, derivedAfter)
         return top.hash
+    }
+
+    private func remove(_ position: [UInt8], _ rows: Rows) throws(DDEError) {
+        if rows.none { return }
+        try database.withStatement(table.delete) { s throws(DDEError) in
+            try s.bind(1, blob: dapp)
+            try s.bind(2, blob: position)
+            try s.step()
+        }
     }
 
     /// The positions of the chunks a canonical tree shows: the root's when it is a leaf or a
@@ -404,7 +545,7 @@ struct StoredTree {
         for w in writes.entries {
             new = new.writing(StateTreeHash.path(w.key), w.value.map { SHA256.hash($0) }, depth: 0)
         }
-        return try store(new.normalized().folded(), replacing: old, rows)
+        return try store(new.normalized().folded(), replacing: old, root: root, rows)
     }
 
     /// Builds the dApp's tree in `table` from its whole state (the migration to schema 3, that to
@@ -413,7 +554,7 @@ struct StoredTree {
         let tree = StateTree(leaves: state.map { (path: StateTreeHash.path($0.key), valueHash: SHA256.hash($0.value)) })
         let rows = Rows()
         rows.none = true
-        return try store(tree.fullTree().folded(), replacing: nil, rows)
+        return try store(tree.fullTree().folded(), replacing: nil, root: StateTreeHash.empty, rows)
     }
 
 }
@@ -452,7 +593,7 @@ extension Store {
             let dapp = Array(dappId.utf8)
             let root = try dappRoot(dappId)
             let paths = StateProof.provenPaths(given ?? entries.map { $0.key })
-            let tree = try StoredTree(database: database, table: .live, dapp: dapp).load(root: root, paths: paths)
+            let tree = try StoredTree(database: database, table: .live, dapp: dapp, derived: derivedChunks).load(root: root, paths: paths)
             return (entries, PartialState(unchecked: entries, proof: StateProof(root: root, tree: tree, proven: paths)))
         }
     }

@@ -17,6 +17,8 @@ public final class Store: @unchecked Sendable {
     var headCache: CachedHead?
     /// Marks for `SQLiteDatabase.markPending`, one per commit.
     var headMarks: UInt64 = 0
+    /// The chunks of the dApps' trees that are not stored (StateTreeStore.swift), by root.
+    let derivedChunks = DerivedChunks()
 
     /// Opens or creates the store at `path`, bringing its schema up to date.
     /// Throws `.schemaVersion` for a store written by a newer dde, `.store` when SQLite fails.

@@ -131,7 +131,7 @@ extension Store {
             // The replay's own SQLite failures (a full temporary disk) are the store's, not the chain's.
             try replay.apply(result.stateWrites, dapp: dappKey, receipt: position)
             do throws(DDEError) {
-                replay.trees[dappKey] = try StoredTree(database: database, table: .replay, dapp: dappKey)
+                replay.trees[dappKey] = try StoredTree(database: database, table: .replay, dapp: dappKey, derived: replay.derived)
                     .apply(root: replay.tree(of: dappKey), writes: result.stateWrites)
             } catch {
                 if error.status == .store || error.status == .closed { throw error }
@@ -274,8 +274,10 @@ struct ChainReplay {
     var v1Roots = [[UInt8]: Digest]()
     /// The last receipt that wrote each dApp.
     var lastWriter = [[UInt8]: UInt64]()
-    /// Each dApp's v2 tree root, replayed in the TEMP table `replay_nodes`.
+    /// Each dApp's v2 tree root, replayed in the TEMP table `replay_nodes`, and the chunks of
+    /// its top that are not stored (StateTreeStore.swift).
     var trees = [[UInt8]: Digest]()
+    let derived = DerivedChunks()
 
     init(database: SQLiteDatabase) { self.database = database }
 
