@@ -415,7 +415,8 @@ typedef struct dde_store dde_store;
  *    "blacklistMinAttempts": 5, "halfLifeMs": 86400000, "confidenceZ": 1.96}
  * A store written by an older dde is upgraded in place here, each step in one transaction with
  * its version, so a crash leaves a whole version (schema 3: the state trees built from the rows;
- * schema 4: the trees' rows rewritten shorter, about 4 s at a million keys); an older dde then
+ * schema 4: the trees' rows rewritten shorter, about 4 s at a million keys; schema 5: the rows
+ * of the chunks now derived in memory dropped, under a second); an older dde then
  * refuses the file with DDE_ERR_SCHEMA_VERSION (docs/STORE.md).
  * Errors: DDE_ERR_STORE (SQLite, with its message), DDE_ERR_SCHEMA_VERSION (written by a newer
  * dde; the file is left untouched), DDE_ERR_ARGUMENT/SCHEMA for bad options. */

@@ -423,16 +423,19 @@ struct StoredTree {
         case .leaf, .branch:
             top = try emit(new, depth: 0, prefix: TreePosition.origin, rows, into: &after)
         }
-        // The derived chunks of the new tree: those before, changed where the paths run.
+        // The derived chunks of the new tree: those before, changed where the paths run (taken
+        // from `rows` and the kept ones, so that the dictionary changes in place, not copied).
+        // Each position comes once in `after`: what `derivedAfter` holds there is the old tree's.
         var derivedAfter = rows.derived
+        rows.derived = [:]
+        derived.forget(dapp)
         for (position, body) in after {
             if StoredTree.isDerived(position, holdsLeaf: TreeChunk.holdsLeaf(body)) {
                 guard let c = StoredChunk(body: body) else {
                     throw DDEError(.internalError, "state tree: a chunk that does not read")
                 }
-                derivedAfter[position] = c
-                // Stored before (it held a leaf), or unknown (not read): no row may stay.
-                if rows.derived[position] == nil { try remove(position, rows) }
+                // Stored before (it held a leaf), or new: no row may stay.
+                if derivedAfter.updateValue(c, forKey: position) == nil { try remove(position, rows) }
                 continue
             }
             derivedAfter[position] = nil
