@@ -213,6 +213,42 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         XCTAssertEqual(try store.verifyChain().count, 4)
     }
 
+    /// The derived chunks a store keeps after each commit are those a store opened afresh derives
+    /// from the rows, in a tree of 1,000 keys whose top mixes derived and stored chunks (a
+    /// derived one may lie below a stored one): seeded random commits, v1 and v2, setting,
+    /// inserting and deleting keys.
+    func testKeptDerivedChunksAreThoseDerivedFromTheRows() throws {
+        try seedAccounts(1_000)
+        let dapp = Array("wallet".utf8)
+        var rng = StateTreeTests.Rng(3)
+        var next = 1_000
+        for n in 1...150 {
+            var writes = [String: String?]()
+            for _ in 0..<(1 + rng.below(3)) {
+                switch rng.below(4) {
+                case 0: writes["acct\(rng.below(next))"] = .some(nil)
+                case 1: writes["acct\(next)"] = .some("new"); next += 1
+                default: writes["acct\(rng.below(next))"] = .some("v\(n)")
+                }
+            }
+            // v1 (the whole state in the task) now and then: its commit is O(n).
+            if n % 10 == 0 { try f.commit(store, dapp: "wallet", n: n, writes: writes) } else { try commitV2("wallet", n: n, writes: writes) }
+            let root = try store.dappRoot("wallet")
+            let kept = try XCTUnwrap(store.derivedChunks.chunks(dapp, root: root))
+            let fresh = try Store(path: dir.path("chain.db"))
+            _ = try fresh.stateProof("wallet", keys: [dapp])
+            let derived = try XCTUnwrap(fresh.derivedChunks.chunks(dapp, root: root))
+            fresh.close()
+            XCTAssertEqual(kept.mapValues { $0.body }, derived.mapValues { $0.body }, "commit \(n), writes \(writes)")
+            if kept.count != derived.count { return }
+        }
+        XCTAssertTrue(try store.derivedChunks.chunks(dapp, root: store.dappRoot("wallet"))?.keys.contains { $0.count == 3 } ?? false,
+                      "some chunk at depth 8 is derived")
+        XCTAssertEqual(Int64(try positions("wallet").count), try chunksExpected("wallet"))
+        try treeMatchesState("wallet")
+        XCTAssertEqual(try store.verifyChain().count, 151)
+    }
+
     /// Derived chunks are kept for the root they were derived for: a commit rolled back after
     /// writing its tree leaves them for a root the dApp does not have, and the next read derives
     /// them again from the rows.

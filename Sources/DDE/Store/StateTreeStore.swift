@@ -300,23 +300,31 @@ struct StoredTree {
     }
 
     /// The subtree whose chunk is at `depth` below `prefix`, nil when there is none: a stored
-    /// chunk's top hashed from its slots, a derived one built from the chunks below it (one
-    /// point query per position down to `storedFrom`) and added to `out`.
+    /// chunk's top hashed from its slots, a derived one built from the chunks below it and added
+    /// to `out`. Above `storedFrom` the chunks below a stored one are visited too (a chunk without
+    /// a leaf below one with leaves is derived as well) and must hash as its bottom slots say.
+    /// One point query per position down to `storedFrom`.
     private func derive(_ prefix: Digest, depth: Int, into out: inout [[UInt8]: StoredChunk]) throws(DDEError) -> Subtree? {
         let position = TreePosition.key(prefix, depth: depth)
+        let next = depth + TreeChunk.levels
         if let stored = try read(position) {
             let top = stored.top
             guard top.kind == .node || depth == 0 else { throw broken("a chunk's top is not a node") }
+            if next < StoredTree.storedFrom {
+                for j in TreeChunk.bottom..<TreeChunk.slotCount {
+                    guard case .node(let hash) = stored.slot(j) else { continue }
+                    guard let below = try derive(StoredTree.prefix(prefix, depth: depth, slot: j), depth: next, into: &out),
+                          below.kind == .node, below.hash == hash else {
+                        throw broken("the chunk below a node at depth \(next) is missing or does not hash to it")
+                    }
+                }
+            }
             return top
         }
         guard depth < StoredTree.storedFrom else { return nil }
         var below = [Subtree](repeating: .empty, count: TreeChunk.slotCount)
         for j in TreeChunk.bottom..<TreeChunk.slotCount {
-            var child = prefix
-            for b in 0..<TreeChunk.levels where (j - TreeChunk.bottom) >> (TreeChunk.levels - 1 - b) & 1 == 1 {
-                child = child.settingPathBit(depth + b)
-            }
-            below[j] = try derive(child, depth: depth + TreeChunk.levels, into: &out) ?? .empty
+            below[j] = try derive(StoredTree.prefix(prefix, depth: depth, slot: j), depth: next, into: &out) ?? .empty
         }
         for i in stride(from: TreeChunk.bottom - 1, through: 1, by: -1) {
             below[i] = StateTreeHash.combine(below[2 * i], below[2 * i + 1])
@@ -338,6 +346,15 @@ struct StoredTree {
 
     private func broken(_ why: String) -> DDEError {
         DDEError(.chainBroken, "state_nodes of dApp \"\(String(decoding: dapp, as: UTF8.self))\": \(why): run verifyChain")
+    }
+
+    /// The prefix of the chunk below bottom slot `slot` of the chunk at `depth` below `prefix`.
+    private static func prefix(_ prefix: Digest, depth: Int, slot: Int) -> Digest {
+        var child = prefix
+        for b in 0..<TreeChunk.levels where (slot - TreeChunk.bottom) >> (TreeChunk.levels - 1 - b) & 1 == 1 {
+            child = child.settingPathBit(depth + b)
+        }
+        return child
     }
 
     /// The chunk at `position`, or nil when there is none: derived (`prepare` first), or one
