@@ -102,9 +102,14 @@ enum StoreSchema {
         // 4: the chunks' bodies in a shorter form (TreeChunk.encoded: two-bit tags, the top's
         // hash left to the parent) that fits a 4 KiB page: `shortenChunks` rewrites each row.
         Migration("", then: shortenChunks),
-        // 5: the chunks above depth 12 that hold no leaf are derived, not stored
-        // (StoredTree.storedFrom): `dropDerivedChunks` deletes their rows.
-        Migration("", then: dropDerivedChunks),
+        // 5: the chunks above depth 12 (positions of at most 3 bytes) that hold no leaf are
+        // derived, not stored (StoredTree.storedFrom): their rows go. A leaf's tag (1) sets the
+        // low bit of its two, so the tags' hex digits of a chunk without one are 0, 2, 8 and A
+        // only. One pass over the table.
+        Migration("""
+        DELETE FROM state_nodes WHERE length(position) <= 3 AND length(body) >= 8
+            AND trim(hex(substr(body, 1, 8)), '028A') = '';
+        """),
     ]
 
     /// Migration 3's Swift step: the tree of every dApp's current state.
@@ -157,29 +162,6 @@ enum StoreSchema {
                     try s.bind(3, blob: body)
                     try s.step()
                 }
-            }
-        }
-    }
-
-    /// Migration 5's Swift step: deletes the rows of chunks that are now derived (above depth
-    /// 12, no leaf; a million-key tree has 273). One pass over the rows of positions that short,
-    /// which SQLite finds by scanning the table; a body that is not a chunk stays, for
-    /// verifyChain to report.
-    static func dropDerivedChunks(_ db: SQLiteDatabase) throws(DDEError) {
-        var derived = [(dapp: [UInt8], position: [UInt8])]()
-        try db.withStatement("SELECT dapp_id, position, body FROM state_nodes WHERE length(position) <= 3") { s throws(DDEError) in
-            while try s.step() {
-                let position = s.blob(1), body = s.blob(2)
-                guard let chunk = StoredChunk(body: body),
-                      StoredTree.isDerived(position, holdsLeaf: chunk.holdsLeaf) else { continue }
-                derived.append((s.blob(0), position))
-            }
-        }
-        for row in derived {
-            try db.withStatement("DELETE FROM state_nodes WHERE dapp_id = ?1 AND position = ?2") { s throws(DDEError) in
-                try s.bind(1, blob: row.dapp)
-                try s.bind(2, blob: row.position)
-                try s.step()
             }
         }
     }

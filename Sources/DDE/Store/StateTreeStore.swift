@@ -236,21 +236,34 @@ enum TreePosition {
 /// root the dApp does not have, which the next read finds and derives again. One per table (the
 /// store's, verifyChain's replay); read and written under the database lock.
 final class DerivedChunks {
-    private var byDapp: [[UInt8]: (root: Digest, chunks: [[UInt8]: StoredChunk])] = [:]
+    // A short list, not a dictionary by dApp: one specialisation less in the Embedded builds.
+    private struct Kept {
+        let dapp: [UInt8]
+        let root: Digest
+        let chunks: [[UInt8]: StoredChunk?]
+    }
+    private var kept: [Kept] = []
     /// dApps kept: at most 273 chunks (about 270 KB) each.
     static let dappsKept = 8
 
-    func chunks(_ dapp: [UInt8], root: Digest) -> [[UInt8]: StoredChunk]? {
-        guard let kept = byDapp[dapp], kept.root == root else { return nil }
-        return kept.chunks
+    /// The derived chunks of the dApp's tree at `root` (none of them nil), if kept.
+    func chunks(_ dapp: [UInt8], root: Digest) -> [[UInt8]: StoredChunk?]? {
+        for k in kept where k.root == root && k.dapp == dapp { return k.chunks }
+        return nil
     }
 
-    func keep(_ dapp: [UInt8], root: Digest, _ chunks: [[UInt8]: StoredChunk]) {
-        if byDapp[dapp] == nil && byDapp.count >= DerivedChunks.dappsKept { byDapp.removeAll() }
-        byDapp[dapp] = (root, chunks)
+    func keep(_ dapp: [UInt8], root: Digest, _ chunks: [[UInt8]: StoredChunk?]) {
+        forget(dapp)
+        if kept.count >= DerivedChunks.dappsKept { kept.remove(at: 0) }
+        kept.append(Kept(dapp: dapp, root: root, chunks: chunks))
     }
 
-    func forget(_ dapp: [UInt8]) { byDapp[dapp] = nil }
+    func forget(_ dapp: [UInt8]) {
+        for i in 0..<kept.count where kept[i].dapp == dapp {
+            kept.remove(at: i)
+            return
+        }
+    }
 }
 
 /// One dApp's tree in one table.
@@ -275,8 +288,9 @@ struct StoredTree {
         var chunks: [[UInt8]: StoredChunk?] = [:]
         /// The table holds no row of this dApp (a tree built from scratch): nothing is read.
         var none = false
-        /// The derived chunks of the tree being read (`prepare`), by position.
-        var derived: [[UInt8]: StoredChunk] = [:]
+        /// The derived chunks of the tree being read (`prepare`), by position (none nil; the
+        /// type of `chunks`, one specialisation less in the Embedded builds).
+        var derived: [[UInt8]: StoredChunk?] = [:]
         var prepared = false
     }
 
@@ -290,10 +304,9 @@ struct StoredTree {
             rows.derived = kept
             return
         }
-        var chunks = [[UInt8]: StoredChunk]()
-        let top = try derive(TreePosition.origin, depth: 0, into: &chunks)
-        guard let top, top.hash == root else {
-            throw broken("its chunks hash to \(top?.hash.hex ?? StateTreeHash.empty.hex), the root is \(root.hex)")
+        var chunks = [[UInt8]: StoredChunk?]()
+        guard try derive(TreePosition.origin, depth: 0, into: &chunks)?.hash == root else {
+            throw broken("its chunks do not hash to its root")
         }
         rows.derived = chunks
         derived.keep(dapp, root: root, chunks)
@@ -304,7 +317,7 @@ struct StoredTree {
     /// to `out`. Above `storedFrom` the chunks below a stored one are visited too (a chunk without
     /// a leaf below one with leaves is derived as well) and must hash as its bottom slots say.
     /// One point query per position down to `storedFrom`.
-    private func derive(_ prefix: Digest, depth: Int, into out: inout [[UInt8]: StoredChunk]) throws(DDEError) -> Subtree? {
+    private func derive(_ prefix: Digest, depth: Int, into out: inout [[UInt8]: StoredChunk?]) throws(DDEError) -> Subtree? {
         let position = TreePosition.key(prefix, depth: depth)
         let next = depth + TreeChunk.levels
         if let stored = try read(position) {
@@ -315,33 +328,37 @@ struct StoredTree {
                     guard case .node(let hash) = stored.slot(j) else { continue }
                     guard let below = try derive(StoredTree.prefix(prefix, depth: depth, slot: j), depth: next, into: &out),
                           below.kind == .node, below.hash == hash else {
-                        throw broken("the chunk below a node at depth \(next) is missing or does not hash to it")
+                        throw broken("a chunk below a stored node is missing or differs")
                     }
                 }
             }
             return top
         }
         guard depth < StoredTree.storedFrom else { return nil }
-        var below = [Subtree](repeating: .empty, count: TreeChunk.slotCount)
-        for j in TreeChunk.bottom..<TreeChunk.slotCount {
-            below[j] = try derive(StoredTree.prefix(prefix, depth: depth, slot: j), depth: next, into: &out) ?? .empty
-        }
-        for i in stride(from: TreeChunk.bottom - 1, through: 1, by: -1) {
-            below[i] = StateTreeHash.combine(below[2 * i], below[2 * i + 1])
-        }
-        guard below[1].kind == .node else { return nil }
-        // Slots below an empty one stay `.none`: not part of the tree.
         var chunk = TreeChunk()
-        chunk.slots[1] = .node(below[1].hash)
-        for i in 2..<TreeChunk.slotCount {
-            guard case .node = chunk.slots[i / 2] else { continue }
-            chunk.slots[i] = below[i].kind == .empty ? .empty : .node(below[i].hash)
-        }
-        guard let c = StoredChunk(body: chunk.encoded), !c.holdsLeaf else {
+        let top = try derive(slot: 1, prefix, depth: depth, &chunk, into: &out)
+        guard top.kind == .node else { return nil }
+        guard let c = StoredChunk(body: chunk.encoded) else {
             throw DDEError(.internalError, "state tree: a derived chunk that does not read")
         }
         out[position] = c
-        return below[1]
+        return top
+    }
+
+    /// Slot `i` of the derived chunk at `depth` below `prefix`, set in `chunk` with the slots
+    /// below it: a bottom slot is the top of the chunk below (`derive`), another combines its two
+    /// children. (Under an empty slot the slots are set too; the body leaves them out.)
+    private func derive(slot i: Int, _ prefix: Digest, depth: Int, _ chunk: inout TreeChunk,
+                        into out: inout [[UInt8]: StoredChunk?]) throws(DDEError) -> Subtree {
+        let s: Subtree
+        if i >= TreeChunk.bottom {
+            s = try derive(StoredTree.prefix(prefix, depth: depth, slot: i), depth: depth + TreeChunk.levels, into: &out) ?? .empty
+        } else {
+            let l = try derive(slot: 2 * i, prefix, depth: depth, &chunk, into: &out)
+            s = StateTreeHash.combine(l, try derive(slot: 2 * i + 1, prefix, depth: depth, &chunk, into: &out))
+        }
+        chunk.slots[i] = s.kind == .empty ? .empty : .node(s.hash)
+        return s
     }
 
     private func broken(_ why: String) -> DDEError {
@@ -361,7 +378,7 @@ struct StoredTree {
     /// point query, once per load.
     private func chunk(_ position: [UInt8], _ rows: Rows) throws(DDEError) -> StoredChunk? {
         if let known = rows.chunks[position] { return known }
-        if let c = rows.derived[position] { return c }
+        if let c = rows.derived[position] ?? nil { return c }
         if rows.none { return nil }
         let c = try read(position)
         rows.chunks[position] = .some(c)
