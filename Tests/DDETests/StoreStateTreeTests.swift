@@ -135,9 +135,9 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     }
 
     /// A v2 task writing `writes` (it carries their keys and proof) and its honest result.
-    func v2Task(_ dapp: String, n: Int, writes: [String: String?]) throws -> (ComputeTask, ComputeResult) {
+    func v2Task(_ dapp: String, n: Int, writes: [String: String?], in other: Store? = nil) throws -> (ComputeTask, ComputeResult) {
         let keys = writes.keys.sorted().map { Array($0.utf8) }
-        let (root, entries, proof) = try store.stateProof(dapp, keys: keys)
+        let (root, entries, proof) = try (other ?? store).stateProof(dapp, keys: keys)
         let spec = TaskSpec(dappId: dapp, dappCodeHash: f.codeHash, action: "step",
                             payload: .object(JSONObject(uniqueMembers: [.init("n", .number(Double(n)))])),
                             requiredCapabilities: ["state.read", "state.write"],
@@ -247,6 +247,45 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         XCTAssertEqual(Int64(try positions("wallet").count), try chunksExpected("wallet"))
         try treeMatchesState("wallet")
         XCTAssertEqual(try store.verifyChain().count, 151)
+    }
+
+    /// Two connections on one file take turns committing to a tree with derived chunks: each
+    /// finds the root moved by the other's commit and derives its chunks again; a task built
+    /// before the other's commit is refused as stale and changes nothing; the chain verifies.
+    func testTwoConnectionsTakeTurnsOnATreeWithDerivedChunks() throws {
+        try seedAccounts(2_000)
+        let second = try Store(path: dir.path("chain.db"))
+        let dapp = Array("wallet".utf8)
+        for n in 1...6 {
+            let s = n % 2 == 0 ? store! : second
+            let (t, r) = try v2Task("wallet", n: n, writes: ["acct\(n)": "v\(n)", "new\(n)": "1"], in: s)
+            try s.commit(task: t, result: r, identity: f.requester, now: 1_700_000_000_100)
+            XCTAssertNotNil(s.derivedChunks.chunks(dapp, root: try s.dappRoot("wallet")))
+        }
+        let (late, result) = try v2Task("wallet", n: 7, writes: ["acct7": "x"], in: store)
+        let (t, r) = try v2Task("wallet", n: 8, writes: ["acct8": "y"], in: second)
+        try second.commit(task: t, result: r, identity: f.requester, now: 1_700_000_000_100)
+        let before = try snapshot(store)
+        XCTAssertNotNil(assertThrows(.stale) { () throws(DDEError) in
+            try store.commit(task: late, result: result, identity: f.requester, now: 1_700_000_000_200)
+        })
+        XCTAssertEqual(try snapshot(store), before)
+        try commitV2("wallet", n: 9, writes: ["acct7": "x"])
+        try treeMatchesState("wallet")
+        XCTAssertEqual(Int64(try positions("wallet").count), try chunksExpected("wallet"))
+        XCTAssertEqual(try second.verifyChain().count, 9)
+    }
+
+    /// More dApps than a store keeps derived chunks for (`DerivedChunks.dappsKept`, 8) take
+    /// turns: a read past the eighth derives again, and every commit lands and verifies.
+    func testMoreDappsThanKeptTakeTurns() throws {
+        for d in 0..<10 { try seedAccounts(200, dapp: "d\(d)") }
+        XCTAssertFalse(try positions("d0").contains([0]), "200 keys: the root's chunk is derived")
+        for n in 1...20 { try commitV2("d\(n % 10)", n: n, writes: ["acct\(n)": "x", "new": "\(n)"]) }
+        let kept = try (0..<10).filter { store.derivedChunks.chunks(Array("d\($0)".utf8), root: try store.dappRoot("d\($0)")) != nil }
+        XCTAssertEqual(kept, [0] + Array(3...9), "the eight dApps committed last (n = 13 to 20)")
+        for d in 0..<10 { try treeMatchesState("d\(d)") }
+        XCTAssertEqual(try store.verifyChain().count, 30)
     }
 
     /// Derived chunks are kept for the root they were derived for: a commit rolled back after
@@ -485,9 +524,21 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         let short = try chunkBodies()
         let chunks = try rows()
         XCTAssertEqual(chunks, try chunksExpected("alpha") + chunksExpected("beta"))
-        // Back to schema 3's bodies, as dde 0.2.0 wrote them.
+        // Back to schema 3's bodies, as dde 0.2.0 wrote them, with the rows schema 5 derives
+        // (alpha's top; beta's one chunk holds its leaf): migration 4 converts them, 5 drops them.
         for dapp in ["alpha", "beta"] {
             try rewriteChunks(dapp) { TreeChunkV3.encode($0) }
+        }
+        let derived = try XCTUnwrap(store.derivedChunks.chunks(Array("alpha".utf8), root: expected.0))
+        XCTAssertFalse(derived.isEmpty)
+        for (position, chunk) in derived {
+            let c = try XCTUnwrap(chunk)
+            try store.database.withStatement(TreeTable.live.upsert) { s throws(DDEError) in
+                try s.bind(1, blob: Array("alpha".utf8))
+                try s.bind(2, blob: position)
+                try s.bind(3, blob: TreeChunkV3.encode(TreeChunk(c, top: c.top.hash)))
+                try s.step()
+            }
         }
         XCTAssertEqual(try chunkBodies().filter { StoredChunk(body: $0.value) != nil }.count, 0, "schema 3 bodies are not read as schema 4's")
         try store.database.execute("PRAGMA user_version = 3")

@@ -244,7 +244,9 @@ final class DerivedChunks {
     }
     private var kept: [Kept] = []
     /// dApps kept: at most 273 chunks (about 270 KB) each.
-    static let dappsKept = 8
+    let dappsKept: Int
+
+    init(keeping dapps: Int = 8) { dappsKept = dapps }
 
     /// The derived chunks of the dApp's tree at `root` (none of them nil), if kept.
     func chunks(_ dapp: [UInt8], root: Digest) -> [[UInt8]: StoredChunk?]? {
@@ -254,7 +256,7 @@ final class DerivedChunks {
 
     func keep(_ dapp: [UInt8], root: Digest, _ chunks: [[UInt8]: StoredChunk?]) {
         forget(dapp)
-        if kept.count >= DerivedChunks.dappsKept { kept.remove(at: 0) }
+        if kept.count >= dappsKept { kept.remove(at: 0) }
         kept.append(Kept(dapp: dapp, root: root, chunks: chunks))
     }
 

@@ -275,9 +275,10 @@ struct ChainReplay {
     /// The last receipt that wrote each dApp.
     var lastWriter = [[UInt8]: UInt64]()
     /// Each dApp's v2 tree root, replayed in the TEMP table `replay_nodes`, and the chunks of
-    /// its top that are not stored (StateTreeStore.swift).
+    /// its top that are not stored (StateTreeStore.swift): the replay takes the dApps in the
+    /// chain's order, so it keeps more of them than a store does.
     var trees = [[UInt8]: Digest]()
-    let derived = DerivedChunks()
+    let derived = DerivedChunks(keeping: 64)
 
     init(database: SQLiteDatabase) { self.database = database }
 
