@@ -597,12 +597,13 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     /// A full chunk's row fits a 4 KiB page (at most 1,002 bytes a row, else its body spills
     /// into an overflow page that each commit rewrites): 968 bytes of body. Full chunks are
     /// stored from depth 12 on (those above are derived), in trees of about 100,000 keys or
-    /// more: here their rows are written as a commit writes them, with the longest dApp id the
-    /// claim holds for (25 bytes) and a chunk's position at depth 12.
+    /// more: here a full chunk's body, as a commit makes it, is written in rows of the longest
+    /// dApp id the claim holds for (25 bytes) at positions of depth 12.
     func testAFullChunkFitsItsPage() throws {
-        var full = TreeChunk()
-        for i in 1..<TreeChunk.slotCount { full.slots[i] = .node(SHA256.hash("slot \(i)")) }
-        let body = full.encoded
+        // A full chunk as a commit makes it: the root's of 2,000 keys (derived, so not stored).
+        try seedAccounts(2_000)
+        let derived = try XCTUnwrap(store.derivedChunks.chunks(Array("wallet".utf8), root: try store.dappRoot("wallet")))
+        let body = try XCTUnwrap(derived[[0]] ?? nil).body
         XCTAssertEqual(body.count, 968)
         let dapp = [UInt8](repeating: UInt8(ascii: "d"), count: 25)
         for n in 0..<400 {
@@ -623,7 +624,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         }
         XCTAssertEqual(overflow, 0)
         XCTAssertGreaterThan(pages ?? 0, 0)
-        XCTAssertEqual(try store.database.queryInt64("SELECT count(*) FROM state_nodes"), 400)
+        XCTAssertEqual(try store.database.queryInt64("SELECT count(*) FROM state_nodes WHERE length(dapp_id) = 25"), 400)
     }
 
     /// A chunk's body has one form: each stored body reads back and encodes to itself; a body
