@@ -13,8 +13,8 @@
 // its body the slots in pre-order (TreeChunk). `dapp_roots.root` holds each dApp's root.
 //
 // The chunks above depth 12 that hold no leaf are not stored (`StoredTree.storedFrom`): they are
-// a function of the chunks below them, derived when a dApp's tree is first read (at most 4,096
-// rows) and kept in memory for the root they belong to (`DerivedChunks`). A million-key tree's
+// a function of the chunks below them, derived when a dApp's tree is first read (at most 4,369
+// point queries) and kept in memory for the root they belong to (`DerivedChunks`). A million-key tree's
 // top 12 levels are full and change at every commit; stored, they were about 5 of the pages each
 // commit wrote (BENCHMARKS.md, Scaling). A crash cannot leave them stale: they are not on disk.
 //
@@ -102,11 +102,15 @@ struct TreeChunk {
         }
     }
 
-    /// Whether an encoded body's tags name a leaf (see `StoredChunk.holdsLeaf`).
+    /// The low bit of every slot's tag: set for a leaf (1), clear for empty (0) and node (2);
+    /// tags with any of these bits set name a leaf (3 is never stored).
+    static let leafBits: UInt64 = 0x5555_5555_5555_5555
+
+    /// Whether an encoded body's tags name a leaf.
     static func holdsLeaf(_ body: [UInt8]) -> Bool {
         var tags: UInt64 = 0
         for b in 0..<min(tagBytes, body.count) { tags |= UInt64(body[b]) << (8 * b) }
-        return tags & 0x5555_5555_5555_5555 != 0
+        return tags & leafBits != 0
     }
 
     /// The slots of a stored chunk whose top, when a node, hashes to `top`.
@@ -158,8 +162,8 @@ struct StoredChunk {
         self.offsets = offsets
     }
 
-    /// Whether a slot holds a leaf (tag 1: the low bit of its two; tag 3 is refused).
-    var holdsLeaf: Bool { tags & 0x5555_5555_5555_5555 != 0 }
+    /// Whether a slot holds a leaf (`TreeChunk.leafBits`; a tag 3 is refused when read).
+    var holdsLeaf: Bool { tags & TreeChunk.leafBits != 0 }
 
     /// Slot 1 as its parent sees it: a leaf (the root chunk of a one-key tree), or a node hashed
     /// from slots 2 and 3, as the body does not hold a node's hash there.
@@ -276,11 +280,12 @@ struct StoredTree {
     let derived: DerivedChunks
 
     /// Chunks at depths below this one are stored only when they hold a leaf (the others are
-    /// derived: `DerivedChunks`). 12: at most 1 + 16 + 256 derived chunks a dApp, derived from at
-    /// most 4,096 rows; a million-key tree's commits then write the chunks at 12 and below only.
+    /// derived: `DerivedChunks`). 12: at most 1 + 16 + 256 derived chunks a dApp, derived with
+    /// at most 4,369 point queries (every position down to depth 12); a million-key tree's
+    /// commits then write the chunks at 12 and below only.
     static let storedFrom = 3 * TreeChunk.levels
 
-    /// Whether the chunk at `position` with `body` is derived rather than stored.
+    /// Whether the chunk at `position`, holding a leaf or not, is derived rather than stored.
     static func isDerived(_ position: [UInt8], holdsLeaf: Bool) -> Bool {
         !holdsLeaf && (position.count - 1) * TreeChunk.levels < storedFrom
     }
