@@ -319,15 +319,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
     func testAnAlteredTreeBelowDerivedChunksIsFound() throws {
         try seedAccounts(2_000)
         XCTAssertFalse(try positions("wallet").contains([0]))
-        let path = SHA256.hash(Array("acct3".utf8))
-        try store.database.execute(Self.zeroValueHash(path.hex))
-        let before = try snapshot(store)
-        let t = try f.task(store, dapp: "wallet", n: 1)
-        let commit = assertThrows(.chainBroken) { () throws(DDEError) in
-            try store.commit(task: t, result: f.result(t, writes: ["acct3": "9"]), identity: f.requester, now: 1_700_000_000_200)
-        }
-        XCTAssertTrue(commit?.detail.contains("stored tree") ?? false, commit?.detail ?? "")
-        XCTAssertEqual(try snapshot(store), before)
+        try assertACommitOverAnAlteredLeafIsRefused(in: store)
         XCTAssertNotNil(assertThrows(.chainBroken) { () throws(DDEError) in try store.verifyChain() })
 
         // A stored chunk right below the derived ones removed: opened again, the derived chunks
@@ -353,12 +345,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         try seedAccounts(2_000, in: other)
         let root = try other.dappRoot("wallet")
         let top = try XCTUnwrap(other.derivedChunks.chunks(Array("wallet".utf8), root: root)?[[0]] ?? nil)
-        try other.database.withStatement(TreeTable.live.upsert) { s throws(DDEError) in
-            try s.bind(1, blob: Array("wallet".utf8))
-            try s.bind(2, blob: [0])
-            try s.bind(3, blob: top.body)
-            try s.step()
-        }
+        try putChunk("wallet", at: [0], top.body, in: other)
         let e = assertThrows(.chainBroken) { () throws(DDEError) in try other.verifyChain() }
         XCTAssertTrue(e?.detail.contains("wallet") ?? false, e?.detail ?? "")
     }
@@ -373,12 +360,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         let derived = try XCTUnwrap(store.derivedChunks.chunks(Array("wallet".utf8), root: root))
         XCTAssertGreaterThan(derived.count, 1)
         for (position, chunk) in derived {
-            try store.database.withStatement(TreeTable.live.upsert) { s throws(DDEError) in
-                try s.bind(1, blob: Array("wallet".utf8))
-                try s.bind(2, blob: position)
-                try s.bind(3, blob: chunk?.body ?? [])
-                try s.step()
-            }
+            try putChunk("wallet", at: position, try XCTUnwrap(chunk).body)
         }
         try store.database.execute("PRAGMA user_version = 4")
         try reopenMigrated()
@@ -424,16 +406,31 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         }
 
         // A commit over an altered leaf is refused, and nothing changes.
-        let s = try wallet("commit.db")
+        try assertACommitOverAnAlteredLeafIsRefused(in: try wallet("commit.db"))
+    }
+
+    /// Zeroes acct3's leaf value hash in the stored tree of `wallet`: a commit writing acct3 is
+    /// refused ("stored tree") and changes nothing.
+    func assertACommitOverAnAlteredLeafIsRefused(in s: Store, file: StaticString = #filePath, line: UInt = #line) throws {
         let path = SHA256.hash(Array("acct3".utf8))
         try s.database.execute(Self.zeroValueHash(path.hex))
         let before = try snapshot(s)
         let t = try f.task(s, dapp: "wallet", n: 1)
-        let e = assertThrows(.chainBroken) { () throws(DDEError) in
+        let e = assertThrows(.chainBroken, file: file, line: line) { () throws(DDEError) in
             try s.commit(task: t, result: f.result(t, writes: ["acct3": "9"]), identity: f.requester, now: 1_700_000_000_200)
         }
-        XCTAssertTrue(e?.detail.contains("stored tree") ?? false, e?.detail ?? "")
-        XCTAssertEqual(try snapshot(s), before)
+        XCTAssertTrue(e?.detail.contains("stored tree") ?? false, e?.detail ?? "", file: file, line: line)
+        XCTAssertEqual(try snapshot(s), before, file: file, line: line)
+    }
+
+    /// Writes a row of state_nodes as a commit would (upsert), in `other` or the test's store.
+    func putChunk(_ dapp: String, at position: [UInt8], _ body: [UInt8], in other: Store? = nil) throws {
+        try (other ?? store).database.withStatement(TreeTable.live.upsert) { s throws(DDEError) in
+            try s.bind(1, blob: Array(dapp.utf8))
+            try s.bind(2, blob: position)
+            try s.bind(3, blob: body)
+            try s.step()
+        }
     }
 
     /// A v2 commit rewrites the chunks on its paths from the task's proof, copying only the slots
@@ -533,12 +530,7 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         XCTAssertFalse(derived.isEmpty)
         for (position, chunk) in derived {
             let c = try XCTUnwrap(chunk)
-            try store.database.withStatement(TreeTable.live.upsert) { s throws(DDEError) in
-                try s.bind(1, blob: Array("alpha".utf8))
-                try s.bind(2, blob: position)
-                try s.bind(3, blob: TreeChunkV3.encode(TreeChunk(c, top: c.top.hash)))
-                try s.step()
-            }
+            try putChunk("alpha", at: position, TreeChunkV3.encode(TreeChunk(c, top: c.top.hash)))
         }
         XCTAssertEqual(try chunkBodies().filter { StoredChunk(body: $0.value) != nil }.count, 0, "schema 3 bodies are not read as schema 4's")
         try store.database.execute("PRAGMA user_version = 3")
@@ -605,15 +597,8 @@ final class StoreStateTreeTests: ChainStoreTestCase {
         let derived = try XCTUnwrap(store.derivedChunks.chunks(Array("wallet".utf8), root: try store.dappRoot("wallet")))
         let body = try XCTUnwrap(derived[[0]] ?? nil).body
         XCTAssertEqual(body.count, 968)
-        let dapp = [UInt8](repeating: UInt8(ascii: "d"), count: 25)
-        for n in 0..<400 {
-            try store.database.withStatement(TreeTable.live.upsert) { s throws(DDEError) in
-                try s.bind(1, blob: dapp)
-                try s.bind(2, blob: [0, UInt8(n >> 8), UInt8((n >> 4) & 15), UInt8(n & 15)])
-                try s.bind(3, blob: body)
-                try s.step()
-            }
-        }
+        let dapp = String(repeating: "d", count: 25)
+        for n in 0..<400 { try putChunk(dapp, at: [0, UInt8(n >> 8), UInt8((n >> 4) & 15), UInt8(n & 15)], body) }
         // dbstat is in Debian's SQLite (SQLITE_ENABLE_DBSTAT_VTAB), not in every build of it.
         let pages: Int64?, overflow: Int64?
         do {
