@@ -77,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "dde-bench-network",
             dependencies: [
-                "DDE", "DDEExecutor", "DDEBench",
+                "CDDE", "DDE", "DDEExecutor", "DDEBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "benchmarks/Sources/dde-bench-network"

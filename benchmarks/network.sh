@@ -17,8 +17,14 @@
 #               durable SQLite transaction (the commit's rows, tree rows included) + (session 9) the
 #               signed objects' SHA-256s at their real lengths, measured in
 #               the same run (RawFloor)
-#   trace       the 1-executor row runs with DDE_TRACE set: benchmarks/trace.py merges the
-#               latency probes of the requester and the executor into a p50 per step
+#   raw         the protocol floor measured as one delegation instead of a sum: the 1-executor
+#               row's mandated steps done raw and in order by a raw requester and a raw executor
+#               process through the same broker (`dde-bench-network raw-request` / `raw-execute`,
+#               RawDelegation.swift: libsodium, sqlite3_* on the commit's real rows, dde's C MQTT
+#               shim, the run spun as long as the executors' own), timed end to end
+#   trace       the 1-executor row and the raw delegation run with DDE_TRACE set: benchmarks/trace.py
+#               merges the latency probes of the requester and the executor into a p50 per step,
+#               and sets the two side by side phase by phase (what dde takes beyond the raw steps)
 # Every row runs the profiling build (release, -Xcc -DDDE_TRACE, scratch .build-profile): the
 # probes are compiled only into it (Sources/CDDE/include/cdde.h), and without DDE_TRACE in the
 # environment each costs one branch. DDE_NO_BUILD=1 skips that build (of dde and dde-bench-network).
@@ -96,8 +102,20 @@ execution_us() {
 mkdir -p "$WORK/trace"
 export DDE_TRACE=$WORK/trace/run
 start_nodes 1
-m=$(mark); one=$(run --executors 1); one_ex=$(execution_us "$m")
+m=$(mark); one=$(run --executors 1 --raw-plan "$WORK/raw-plan.json"); one_ex=$(execution_us "$m")
 stop_nodes
+unset DDE_TRACE
+# The protocol floor as one delegation (RawDelegation.swift): the same steps raw, in order, by a
+# raw requester and a raw executor process on the same broker, the run as long as the 1-executor
+# row's; with the same probes at the same points (the executor exits when the requester is done,
+# writing its probes).
+export DDE_TRACE=$WORK/trace/raw
+"$BIN/dde-bench-network" raw-execute --port "$PORT" --plan "$WORK/raw-plan.json" --execution-us "$one_ex" --idle-exit 60 &
+rawexec=$!
+pids+=("$rawexec")
+raw=$("$BIN/dde-bench-network" raw-request --port "$PORT" --plan "$WORK/raw-plan.json" \
+    --store "$STORE_DIR/raw-delegation.sqlite" --count "$COUNT")
+wait "$rawexec" || { echo "bench network: FAIL: the raw executor failed" >&2; exit 1; }
 unset DDE_TRACE
 # The MQTT floor at the pace of a delegation (mqtt_echo.c, "paced"): the echo works as long as
 # the executor's raw steps take (its run, the task's check) before it replies; the pinger sleeps
@@ -112,10 +130,11 @@ m=$(mark); three=$(run --executors 3); three_ex=$(execution_us "$m")
 m=$(mark); quorum=$(run --executors 3 --mode quorum --k 2); quorum_ex=$(execution_us "$m")
 stop_nodes
 
-PYTHONPATH="$ROOT/benchmarks" python3 - "$floor" "$one" "$one_ex" "$three" "$three_ex" "$quorum" "$quorum_ex" "$threaded" "$paced" "$pace" <<'PY'
+PYTHONPATH="$ROOT/benchmarks" python3 - "$floor" "$one" "$one_ex" "$three" "$three_ex" "$quorum" "$quorum_ex" "$threaded" "$paced" "$pace" "$raw" <<'PY'
 import json, sys
 import protocol_floor
 floor = json.loads(sys.argv[1])
+raw = json.loads(sys.argv[11])
 rows = [(json.loads(sys.argv[i]), float(sys.argv[i + 1])) for i in (2, 4, 6)]
 threaded = json.loads(sys.argv[8])
 paced = json.loads(sys.argv[9])
@@ -124,11 +143,12 @@ f50 = floor["p50_us"]
 p50 = paced["p50_us"]
 print(f"broker: Mosquitto on 127.0.0.1, set_tcp_nodelay; {rows[0][0]['count']} timed delegations per row after 20 untimed")
 print()
-print("| what | p50 | p99 | per second | execution (executor's, p50) | protocol floor, round trips back to back | p50 / it | protocol floor, round trip at a delegation's pace | p50 / it |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-print(f"| raw MQTT QoS-1 request + reply (1 KiB / 1.5 KiB), back to back: MQTT floor | {f50:.0f} us | {floor['p99_us']:.0f} us | {1e6 / floor['mean_us']:.0f} | - | - | - | - | - |")
-print(f"| the same at a delegation's pace (echo works {serve} us before replying; pinger sleeps {idle} us, works {busy} us): paced MQTT floor | {p50:.0f} us | {paced['p99_us']:.0f} us | - | - | - | - | - | - |")
-print(f"| (back to back, pinger on libmosquitto's network thread: not a floor) | {threaded['p50_us']:.0f} us | {threaded['p99_us']:.0f} us | {1e6 / threaded['mean_us']:.0f} | - | - | - | - | - |")
+print("| what | p50 | p99 | per second | execution (executor's, p50) | protocol floor, round trips back to back | p50 / it | protocol floor, round trip at a delegation's pace | p50 / it | protocol floor as a raw delegation | p50 / it |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print(f"| raw MQTT QoS-1 request + reply (1 KiB / 1.5 KiB), back to back: MQTT floor | {f50:.0f} us | {floor['p99_us']:.0f} us | {1e6 / floor['mean_us']:.0f} | - | - | - | - | - | - | - |")
+print(f"| the same at a delegation's pace (echo works {serve} us before replying; pinger sleeps {idle} us, works {busy} us): paced MQTT floor | {p50:.0f} us | {paced['p99_us']:.0f} us | - | - | - | - | - | - | - | - |")
+print(f"| (back to back, pinger on libmosquitto's network thread: not a floor) | {threaded['p50_us']:.0f} us | {threaded['p99_us']:.0f} us | {1e6 / threaded['mean_us']:.0f} | - | - | - | - | - | - | - |")
+print(f"| raw delegation: the 1-executor floor's steps done raw, in order, by two processes (RawDelegation.swift; its durable transaction {raw['commitP50Us']:.0f} us) | {raw['p50Us']:.0f} us | {raw['p99Us']:.0f} us | - | {rows[0][1]:.0f} us (spun) | - | - | - | - | - | - |")
 notes = []
 for r, ex in rows:
     label = f"delegation, counter dApp, {r['executors']} executor{'s' if r['executors'] > 1 else ''}, {r['mode']}"
@@ -146,10 +166,11 @@ for r, ex in rows:
                  f"{r['rawVerifyUs']:.1f} verify + {r['rawReadP50Us']:.1f} state and proof read + {r['proofHashes']:.0f} x "
                  f"{r['rawSha256Us']:.2f} proof SHA-256 + {r['rawSignedHashesUs']:.1f} signed objects' SHA-256 ({r['signedHashes']:.0f}, {r['signedHashBytes']:.0f} bytes) + {r['rawCommitP50Us']:.0f} durable SQLite transaction = "
                  f"{steps:.0f} us + MQTT ({f50:.0f} back to back: {f50 + steps:.0f} us; {p50:.0f} paced: {p50 + steps:.0f} us)")
+    as_raw = f"{raw['p50Us']:.0f} us | {r['p50Us'] / raw['p50Us']:.2f}x" if r is rows[0][0] else "- | -"
     print(f"| {label} | {r['p50Us']:.0f} us | {r['p99Us']:.0f} us | {r['tasksPerSecond']:.0f} | {ex:.0f} us | "
-          f"{f50 + steps:.0f} us | {r['p50Us'] / (f50 + steps):.2f}x | {p50 + steps:.0f} us | {r['p50Us'] / (p50 + steps):.2f}x |")
+          f"{f50 + steps:.0f} us | {r['p50Us'] / (f50 + steps):.2f}x | {p50 + steps:.0f} us | {r['p50Us'] / (p50 + steps):.2f}x | {as_raw} |")
     if r["failures"]:
-        print(f"| (failures in that row: {r['failures']}) | | | | | | | | |")
+        print(f"| (failures in that row: {r['failures']}) | | | | | | | | | | |")
 print()
 print("protocol floor = " + notes[0])
 for n in notes[1:]:
@@ -162,6 +183,10 @@ echo "where the time goes: the 1-executor row, probes of the requester (R) and t
 echo
 python3 benchmarks/trace.py Sources/CDDE/include/cdde.h "$WORK/trace/run" > "$WORK/trace.md"
 cat "$WORK/trace.md"
+echo
+echo "where dde's time goes beyond the protocol's own steps: the 1-executor row against the raw delegation, phase by phase"
+echo
+python3 benchmarks/trace.py Sources/CDDE/include/cdde.h "$WORK/trace/run" --against "$WORK/trace/raw"
 # The profiling build must have recorded both sides: the requester's delegation and the
 # executor's run (a build without -DDDE_TRACE records nothing and trace.py fails above).
 for step in '| R delegate start | R task signed |' '| E node executed |' '| R commit durable |' '(whole delegation)'; do

@@ -2,6 +2,7 @@
 """Where a delegation's time goes, across processes, from the latency probes (cdde_trace).
 
     trace.py HEADER PREFIX [--skip N]
+    trace.py HEADER PREFIX --against RAW_PREFIX [--skip N]
 
 HEADER is Sources/CDDE/include/cdde.h (the probe names come from its CDDE_TRACE_* lines).
 PREFIX is the DDE_TRACE value the requester and its executor(s) ran with: every PREFIX*.<pid>
@@ -9,16 +10,28 @@ file is read. Events of all processes are merged on CLOCK_MONOTONIC and cut into
 each DELEGATE_START; the first N (default 20, the warm-up) are skipped. Over the delegations
 whose probe sequence is the most common one, prints the p50 of every step between consecutive
 probes as a Markdown table, R for the requester's process and E for an executor's.
+
+With --against, RAW_PREFIX is the trace of the raw delegation (benchmarks/Sources/
+dde-bench-network/RawDelegation.swift: the protocol's mandated steps done raw, with the same
+probes at the same points): prints the p50 of each phase of a delegation in both, side by side,
+and what dde takes beyond the raw steps.
 """
 import collections, glob, re, statistics, sys
 
-def main():
-    if len(sys.argv) < 3:
-        sys.exit(__doc__)
-    header, prefix = sys.argv[1], sys.argv[2]
-    skip = int(sys.argv[sys.argv.index("--skip") + 1]) if "--skip" in sys.argv else 20
-    names = {int(n): name.lower().replace("_", " ") for name, n in
-             re.findall(r"#define CDDE_TRACE_(\w+) (\d+)", open(header).read())}
+# The phases both traces have, each from the first probe named to the first after it named.
+PHASES = [
+    ("build: the state and its proof read, the task made and signed", "R delegate start", "R offer publish"),
+    ("the offer's hop, to the executor taking it", "R offer publish", "E node taken"),
+    ("executor: the task checked (hashes, proof, signature)", "E node taken", "E node task checked"),
+    ("executor: run, next root, proof and its signature", "E node task checked", "E node executed"),
+    ("the answer's hop, to the requester taking it", "E node executed", "R answer taken"),
+    ("requester: the answer judged (hashes, check 8, signature)", "R answer taken", "R answer judged"),
+    ("requester: the commit (receipt signed, rows, one fsync)", "R answer judged", "R delegate end"),
+]
+
+
+def delegations_of(prefix, names, skip):
+    """The delegations of the most common probe sequence in PREFIX*.<pid>: lists of (ns, label)."""
     start = next(n for n, name in names.items() if name == "delegate start")
     files = glob.glob(glob.escape(prefix) + "*.[0-9]*")
     if not files:
@@ -45,11 +58,46 @@ def main():
         delegations.append(current)
     delegations = delegations[skip:]
     if not delegations:
-        sys.exit("trace.py: no delegations after the warm-up")
+        sys.exit(f"trace.py: no delegations after the warm-up in {prefix}")
     shapes = collections.Counter(tuple(label for _, label in d) for d in delegations)
     shape, count = shapes.most_common(1)[0]
     chosen = [d for d in delegations if tuple(label for _, label in d) == shape]
-    print(f"{count} of {len(delegations)} delegations share the most common probe sequence; p50 of each step:")
+    return shape, chosen, len(delegations)
+
+
+def phase_p50(shape, chosen, first, last):
+    """p50 microseconds from the first probe `first` to the next `last`; None if a trace lacks them."""
+    if first not in shape or last not in shape[shape.index(first) + 1:]:
+        return None
+    i = shape.index(first)
+    j = shape.index(last, i + 1)
+    return statistics.median((d[j][0] - d[i][0]) / 1000 for d in chosen)
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    header, prefix = sys.argv[1], sys.argv[2]
+    skip = int(sys.argv[sys.argv.index("--skip") + 1]) if "--skip" in sys.argv else 20
+    names = {int(n): name.lower().replace("_", " ") for name, n in
+             re.findall(r"#define CDDE_TRACE_(\w+) (\d+)", open(header).read())}
+    shape, chosen, total_count = delegations_of(prefix, names, skip)
+    if "--against" in sys.argv:
+        raw_shape, raw_chosen, raw_count = delegations_of(sys.argv[sys.argv.index("--against") + 1], names, skip)
+        print(f"p50 of each phase over the delegations of the most common probe sequence "
+              f"(dde: {len(chosen)} of {total_count}; raw: {len(raw_chosen)} of {raw_count}):")
+        print()
+        print("| phase | dde | raw delegation | dde beyond raw |")
+        print("|---|---:|---:|---:|")
+        for label, first, last in PHASES + [("whole delegation", "R delegate start", "R delegate end")]:
+            ours, raw = phase_p50(shape, chosen, first, last), phase_p50(raw_shape, raw_chosen, first, last)
+            if ours is None or raw is None:
+                print(f"| {label} | - | - | - |")
+            else:
+                print(f"| {label} | {ours:.1f} us | {raw:.1f} us | {ours - raw:+.1f} us |")
+        return
+    count = len(chosen)
+    print(f"{count} of {total_count} delegations share the most common probe sequence; p50 of each step:")
     print()
     print("| from | to | p50 |")
     print("|---|---|---:|")

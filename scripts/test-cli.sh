@@ -114,4 +114,5 @@ int main(void) {
 C
 check "the probe recorder builds with -DDDE_TRACE and writes PREFIX.<pid>" bash -c "gcc -O2 -Wall -Wextra -Werror -std=gnu11 -DDDE_TRACE -I '$ROOT/Sources/CDDE/include' probes.c '$ROOT/Sources/CDDE/cdde_trace.c' -lpthread -o probes && mkdir -p '$W/tp' && DDE_TRACE='$W/tp/run' ./probes && [ \$(ls '$W'/tp | wc -l) -eq 1 ]"
 check "trace.py: delegate start to end, task signed and commit durable between" bash -c "python3 '$ROOT/benchmarks/trace.py' '$ROOT/Sources/CDDE/include/cdde.h' '$W/tp/run' --skip 0 > trace.txt && grep -q '^| R delegate start | R task signed |' trace.txt && grep -q '| R commit durable |' trace.txt && grep -q '(whole delegation)' trace.txt"
+check "trace.py --against: phases side by side (a trace against itself: nothing beyond; no executor probes: none)" bash -c "python3 '$ROOT/benchmarks/trace.py' '$ROOT/Sources/CDDE/include/cdde.h' '$W/tp/run' --against '$W/tp/run' --skip 0 > phases.txt && grep -q '^| whole delegation | [0-9.]* us | [0-9.]* us | +0.0 us |' phases.txt && grep -q '^| requester: the answer judged .* | +0.0 us |' phases.txt && grep -q '^| executor: the task checked .* | - | - | - |' phases.txt"
 finish

@@ -112,12 +112,12 @@ public enum RawFloor {
 }
 
 /// One row of a dApp's v2 state tree (table state_nodes).
-public struct RawTreeRow: Sendable {
+public struct RawTreeRow: Sendable, Codable {
     public var position: [UInt8], body: [UInt8]
 }
 
 /// The rows one commit writes, as the store holds them.
-public struct RawCommitRows: Sendable {
+public struct RawCommitRows: Sendable, Codable {
     public var receiptHash: [UInt8], taskId: [UInt8], dappId: [UInt8], timestamp: Int64
     public var receiptJSON: [UInt8], signature: [UInt8]
     public var taskJSON: [UInt8], resultJSON: [UInt8]

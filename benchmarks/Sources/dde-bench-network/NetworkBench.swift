@@ -13,7 +13,23 @@ import Foundation
 struct NetworkBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dde-bench-network",
-        abstract: "Time delegations of the counter dApp over MQTT (benchmarks/network.sh).")
+        abstract: "Time delegations of the counter dApp over MQTT, and the protocol floor as a raw delegation (benchmarks/network.sh).",
+        subcommands: [Delegations.self, RawRequester.self, RawExecutor.self], defaultSubcommand: Delegations.self)
+}
+
+/// Fails the command with the error's status and message.
+func exiting(_ name: String, _ body: () throws(DDEError) -> Void) throws {
+    do throws(DDEError) {
+        try body()
+    } catch {
+        FileHandle.standardError.write(Data("dde-bench-network \(name): \(error.message)\n".utf8))
+        throw ExitCode(error.status.rawValue)
+    }
+}
+
+struct Delegations: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delegate", abstract: "Time delegations of the counter dApp to the executors on the broker.")
 
     @Option(help: "MQTT broker URL.") var broker: String
     @Option(help: "Executors to wait for and ask (fanout).") var executors: Int = 1
@@ -23,15 +39,10 @@ struct NetworkBench: ParsableCommand {
     @Option(help: "Quorum size (with --mode quorum).") var k: Int = 2
     @Option(help: "The counter module (.wat).") var code: String
     @Option(help: "Folder for the requester's store.") var workdir: String
+    @Option(help: "Write what the raw delegation needs (the commit's rows, the lengths hashed and sent) to this file.")
+    var rawPlan: String?
 
-    func run() throws {
-        do throws(DDEError) {
-            try bench()
-        } catch {
-            FileHandle.standardError.write(Data("dde-bench-network: \(error.message)\n".utf8))
-            throw ExitCode(error.status.rawValue)
-        }
-    }
+    func run() throws { try exiting("delegate") { () throws(DDEError) in try bench() } }
 
     func bench() throws(DDEError) {
         guard count >= 10, count <= 100_000, warmup >= 0, executors >= 1 else {
@@ -106,19 +117,34 @@ struct NetworkBench: ParsableCommand {
                                              executorKey: accepted.proof.executorPublicKey.bytes)
                     rows.treeRows = try RawFloor.treeRows(storePath: storePath, dappId: report.task.dappId)
                     rawRows = rows
-                    if case .object(let t) = report.task.json, case .object(let r) = receipt.json {
-                        let task = JSON.object(t.removing("taskId", "signature")).canonicalBytes().count
-                        let input = report.task.intent.payload.canonicalBytes().count
-                        let proof = accepted.proof
-                        signedHashLengths = [task, task, input, input]
-                            + Array(repeating: proof.unsignedJSON.canonicalBytes().count, count: assurance.needed)
-                            + [accepted.result.canonicalBytes().count, accepted.stateWrites.json.canonicalBytes().count,
-                               proof.json.canonicalBytes().count,
-                               JSON.object(r.removing("receiptHash", "signature")).canonicalBytes().count]
+                    guard case .object(let t) = report.task.json, case .object(let r) = receipt.json,
+                          let partial = report.task.partialState else {
+                        throw DDEError(.schema, "the delegation made no v2 task or receipt object")
                     }
-                    if let partial = report.task.partialState {
-                        proofHashes = 2 * partial.entries.count + rows.treeRows.count
-                            + 2 * accepted.stateWrites.entries.count + rows.treeRows.count
+                    let task = JSON.object(t.removing("taskId", "signature")).canonicalBytes().count
+                    let input = report.task.intent.payload.canonicalBytes().count
+                    let proof = accepted.proof
+                    let proofUnsigned = proof.unsignedJSON.canonicalBytes().count
+                    // The requester's after the answer: H(result), H(stateWrites), proofHash, the receipt's.
+                    let judged = [accepted.result.canonicalBytes().count, accepted.stateWrites.json.canonicalBytes().count,
+                                  proof.json.canonicalBytes().count,
+                                  JSON.object(r.removing("receiptHash", "signature")).canonicalBytes().count]
+                    signedHashLengths = [task, task, input, input]
+                        + Array(repeating: proofUnsigned, count: assurance.needed) + judged
+                    let checked = 2 * partial.entries.count + rows.treeRows.count
+                    let nextRoot = 2 * accepted.stateWrites.entries.count + rows.treeRows.count
+                    proofHashes = checked + nextRoot
+                    if let rawPlan, assurance.needed == 1 {
+                        let result = Envelope.canonicalBytes(type: .computeResult, payload: accepted.canonicalBytes)
+                        let plan = RawDelegationPlan(
+                            rows: rows, offerBytes: TaskOffer(task: report.task, executors: report.asked).envelopeBytes.count,
+                            resultBytes: result.count, taskHashLengths: [task, input],
+                            checkHashLengths: [task, input] + Array(repeating: 65, count: checked),
+                            judgeHashLengths: Array(repeating: 65, count: nextRoot) + judged,
+                            proofUnsignedBytes: proofUnsigned)
+                        guard let data = try? JSONEncoder().encode(plan), FileManager.default.createFile(atPath: rawPlan, contents: data) else {
+                            throw DDEError(.io, "cannot write the raw delegation's plan to \(rawPlan)")
+                        }
                     }
                 }
                 if let rawWriter, let rawRows {
@@ -170,4 +196,53 @@ struct NetworkBench: ParsableCommand {
         ]))
         print(String(decoding: doc.canonicalBytes(), as: UTF8.self))
     }
+}
+
+struct RawRequester: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "raw-request",
+        abstract: "The protocol floor as a delegation: raw requester steps against `raw-execute` (RawDelegation.swift).")
+
+    @Option(help: "The broker's port on 127.0.0.1.") var port: Int
+    @Option(help: "The plan `delegate --raw-plan` wrote.") var plan: String
+    @Option(help: "The raw store to create (replaced if present).") var store: String
+    @Option(help: "Timed raw delegations.") var count: Int = 300
+    @Option(help: "Untimed raw delegations first.") var warmup: Int = 20
+    @Option(help: "Microseconds to sleep after each raw delegation.") var pauseUs: Int = 0
+
+    func run() throws {
+        try exiting("raw-request") { () throws(DDEError) in
+            guard count >= 10, count <= 100_000, warmup >= 1, pauseUs >= 0, pauseUs <= 1_000_000 else {
+                throw DDEError(.argument, "--count 10..100000, --warmup >= 1, --pause-us 0..1000000")
+            }
+            try RawDelegation.request(plan: try readPlan(plan), port: port, storePath: store, count: count, warmup: warmup, pauseUs: pauseUs)
+        }
+    }
+}
+
+struct RawExecutor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "raw-execute",
+        abstract: "The protocol floor as a delegation: the raw executor `raw-request` delegates to (RawDelegation.swift).")
+
+    @Option(help: "The broker's port on 127.0.0.1.") var port: Int
+    @Option(help: "The plan `delegate --raw-plan` wrote.") var plan: String
+    @Option(help: "The run's length in microseconds (dde's executors' own, from their log lines).") var executionUs: Int
+    @Option(help: "Exit after this many seconds without an offer.") var idleExit: Int = 60
+
+    func run() throws {
+        try exiting("raw-execute") { () throws(DDEError) in
+            guard executionUs >= 0, executionUs <= 1_000_000, idleExit >= 1 else {
+                throw DDEError(.argument, "--execution-us 0..1000000, --idle-exit >= 1")
+            }
+            try RawDelegation.serve(plan: try readPlan(plan), port: port, executionUs: executionUs, lifetime: idleExit)
+        }
+    }
+}
+
+private func readPlan(_ path: String) throws(DDEError) -> RawDelegationPlan {
+    guard let data = FileManager.default.contents(atPath: path), let plan = try? JSONDecoder().decode(RawDelegationPlan.self, from: data) else {
+        throw DDEError(.io, "cannot read the raw delegation's plan \(path) (written by `dde-bench-network delegate --raw-plan`)")
+    }
+    return plan
 }
