@@ -18,13 +18,15 @@
 #               signed objects' SHA-256s at their real lengths, measured in
 #               the same run (RawFloor)
 #   raw         the protocol floor measured as one delegation instead of a sum: the 1-executor
-#               row's mandated steps done raw and in order by a raw requester and a raw executor
-#               process through the same broker (`dde-bench-network raw-request` / `raw-execute`,
-#               RawDelegation.swift: libsodium, sqlite3_* on the commit's real rows, dde's C MQTT
-#               shim, the run spun as long as the executors' own), timed end to end
-#   trace       the 1-executor row and the raw delegation run with DDE_TRACE set: benchmarks/trace.py
-#               merges the latency probes of the requester and the executor into a p50 per step,
-#               and sets the two side by side phase by phase (what dde takes beyond the raw steps)
+#               row's mandated steps done raw and in order by a raw requester (in dde-bench-network,
+#               alternating with its delegations) and a raw executor process (`dde-bench-network
+#               raw-execute`) through the same broker (RawDelegation.swift: libsodium, sqlite3_* on
+#               the commit's real rows, dde's C MQTT shim, the task run in dde's sandbox), timed
+#               end to end
+#   trace       the 1-executor row (and its raw delegations) run with DDE_TRACE set:
+#               benchmarks/trace.py merges the latency probes of the requester and the executors
+#               into a p50 per step, and sets dde's phases beside the raw delegation's (what dde
+#               takes beyond the raw steps)
 # Every row runs the profiling build (release, -Xcc -DDDE_TRACE, scratch .build-profile): the
 # probes are compiled only into it (Sources/CDDE/include/cdde.h), and without DDE_TRACE in the
 # environment each costs one branch. DDE_NO_BUILD=1 skips that build (of dde and dde-bench-network).
@@ -98,24 +100,19 @@ execution_us() {
         | sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'
 }
 
-# The 1-executor row also records the latency probes of both processes (benchmarks/trace.py).
+# The 1-executor row also records the latency probes of both processes (benchmarks/trace.py), and
+# alternates its delegations with raw ones (the protocol floor as one delegation,
+# RawDelegation.swift) against a raw executor process, probed too; the raw executor exits when the
+# requester is done, writing its probes.
 mkdir -p "$WORK/trace"
 export DDE_TRACE=$WORK/trace/run
-start_nodes 1
-m=$(mark); one=$(run --executors 1 --raw-plan "$WORK/raw-plan.json"); one_ex=$(execution_us "$m")
-stop_nodes
-unset DDE_TRACE
-# The protocol floor as one delegation (RawDelegation.swift): the same steps raw, in order, by a
-# raw requester and a raw executor process on the same broker, the run as long as the 1-executor
-# row's; with the same probes at the same points (the executor exits when the requester is done,
-# writing its probes).
-export DDE_TRACE=$WORK/trace/raw
-"$BIN/dde-bench-network" raw-execute --port "$PORT" --plan "$WORK/raw-plan.json" --execution-us "$one_ex" --idle-exit 60 &
+"$BIN/dde-bench-network" raw-execute --port "$PORT" --code examples/dapps/counter.wat &
 rawexec=$!
 pids+=("$rawexec")
-raw=$("$BIN/dde-bench-network" raw-request --port "$PORT" --plan "$WORK/raw-plan.json" \
-    --store "$STORE_DIR/raw-delegation.sqlite" --count "$COUNT")
-wait "$rawexec" || { echo "bench network: FAIL: the raw executor failed" >&2; exit 1; }
+start_nodes 1
+m=$(mark); one=$(run --executors 1 --raw-port "$PORT"); one_ex=$(execution_us "$m")
+stop_nodes
+wait "$rawexec" || { echo "bench network: FAIL: the raw executor (dde-bench-network raw-execute) failed" >&2; exit 1; }
 unset DDE_TRACE
 # The MQTT floor at the pace of a delegation (mqtt_echo.c, "paced"): the echo works as long as
 # the executor's raw steps take (its run, the task's check) before it replies; the pinger sleeps
@@ -130,11 +127,10 @@ m=$(mark); three=$(run --executors 3); three_ex=$(execution_us "$m")
 m=$(mark); quorum=$(run --executors 3 --mode quorum --k 2); quorum_ex=$(execution_us "$m")
 stop_nodes
 
-PYTHONPATH="$ROOT/benchmarks" python3 - "$floor" "$one" "$one_ex" "$three" "$three_ex" "$quorum" "$quorum_ex" "$threaded" "$paced" "$pace" "$raw" <<'PY'
+PYTHONPATH="$ROOT/benchmarks" python3 - "$floor" "$one" "$one_ex" "$three" "$three_ex" "$quorum" "$quorum_ex" "$threaded" "$paced" "$pace" <<'PY'
 import json, sys
 import protocol_floor
 floor = json.loads(sys.argv[1])
-raw = json.loads(sys.argv[11])
 rows = [(json.loads(sys.argv[i]), float(sys.argv[i + 1])) for i in (2, 4, 6)]
 threaded = json.loads(sys.argv[8])
 paced = json.loads(sys.argv[9])
@@ -148,7 +144,9 @@ print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 print(f"| raw MQTT QoS-1 request + reply (1 KiB / 1.5 KiB), back to back: MQTT floor | {f50:.0f} us | {floor['p99_us']:.0f} us | {1e6 / floor['mean_us']:.0f} | - | - | - | - | - | - | - |")
 print(f"| the same at a delegation's pace (echo works {serve} us before replying; pinger sleeps {idle} us, works {busy} us): paced MQTT floor | {p50:.0f} us | {paced['p99_us']:.0f} us | - | - | - | - | - | - | - | - |")
 print(f"| (back to back, pinger on libmosquitto's network thread: not a floor) | {threaded['p50_us']:.0f} us | {threaded['p99_us']:.0f} us | {1e6 / threaded['mean_us']:.0f} | - | - | - | - | - | - | - |")
-print(f"| raw delegation: the 1-executor floor's steps done raw, in order, by two processes (RawDelegation.swift; its durable transaction {raw['commitP50Us']:.0f} us) | {raw['p50Us']:.0f} us | {raw['p99Us']:.0f} us | - | {rows[0][1]:.0f} us (spun) | - | - | - | - | - | - |")
+one = rows[0][0]
+raw = one["rawDelegationP50Us"]
+print(f"| raw delegation: the 1-executor row's mandated steps done raw, in order, by two processes, alternating with its delegations (RawDelegation.swift; its durable transaction {one['rawDelegationTransactionP50Us']:.0f} us) | {raw:.0f} us | {one['rawDelegationP99Us']:.0f} us | - | (dde's sandbox) | - | - | - | - | - | - |")
 notes = []
 for r, ex in rows:
     label = f"delegation, counter dApp, {r['executors']} executor{'s' if r['executors'] > 1 else ''}, {r['mode']}"
@@ -166,7 +164,7 @@ for r, ex in rows:
                  f"{r['rawVerifyUs']:.1f} verify + {r['rawReadP50Us']:.1f} state and proof read + {r['proofHashes']:.0f} x "
                  f"{r['rawSha256Us']:.2f} proof SHA-256 + {r['rawSignedHashesUs']:.1f} signed objects' SHA-256 ({r['signedHashes']:.0f}, {r['signedHashBytes']:.0f} bytes) + {r['rawCommitP50Us']:.0f} durable SQLite transaction = "
                  f"{steps:.0f} us + MQTT ({f50:.0f} back to back: {f50 + steps:.0f} us; {p50:.0f} paced: {p50 + steps:.0f} us)")
-    as_raw = f"{raw['p50Us']:.0f} us | {r['p50Us'] / raw['p50Us']:.2f}x" if r is rows[0][0] else "- | -"
+    as_raw = f"{raw:.0f} us | {r['p50Us'] / raw:.2f}x" if r is one else "- | -"
     print(f"| {label} | {r['p50Us']:.0f} us | {r['p99Us']:.0f} us | {r['tasksPerSecond']:.0f} | {ex:.0f} us | "
           f"{f50 + steps:.0f} us | {r['p50Us'] / (f50 + steps):.2f}x | {p50 + steps:.0f} us | {r['p50Us'] / (p50 + steps):.2f}x | {as_raw} |")
     if r["failures"]:
@@ -181,14 +179,10 @@ PY
 echo
 echo "where the time goes: the 1-executor row, probes of the requester (R) and the executor (E) merged"
 echo
-python3 benchmarks/trace.py Sources/CDDE/include/cdde.h "$WORK/trace/run" > "$WORK/trace.md"
+python3 benchmarks/trace.py Sources/CDDE/include/cdde.h "$WORK/trace/run" --raw-executor "$rawexec" > "$WORK/trace.md"
 cat "$WORK/trace.md"
-echo
-echo "where dde's time goes beyond the protocol's own steps: the 1-executor row against the raw delegation, phase by phase"
-echo
-python3 benchmarks/trace.py Sources/CDDE/include/cdde.h "$WORK/trace/run" --against "$WORK/trace/raw"
 # The profiling build must have recorded both sides: the requester's delegation and the
 # executor's run (a build without -DDDE_TRACE records nothing and trace.py fails above).
-for step in '| R delegate start | R task signed |' '| E node executed |' '| R commit durable |' '(whole delegation)'; do
+for step in '| R delegate start | R task signed |' '| E node executed |' '| R commit durable |' '(whole delegation)' '| requester: the commit'; do
     grep -qF "$step" "$WORK/trace.md" || { echo "bench network: FAIL: no '$step' step in the trace" >&2; exit 1; }
 done

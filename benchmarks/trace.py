@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Where a delegation's time goes, across processes, from the latency probes (cdde_trace).
 
-    trace.py HEADER PREFIX [--skip N]
-    trace.py HEADER PREFIX --against RAW_PREFIX [--skip N]
+    trace.py HEADER PREFIX [--skip N] [--raw-executor PID]
 
 HEADER is Sources/CDDE/include/cdde.h (the probe names come from its CDDE_TRACE_* lines).
 PREFIX is the DDE_TRACE value the requester and its executor(s) ran with: every PREFIX*.<pid>
@@ -11,10 +10,12 @@ each DELEGATE_START; the first N (default 20, the warm-up) are skipped. Over the
 whose probe sequence is the most common one, prints the p50 of every step between consecutive
 probes as a Markdown table, R for the requester's process and E for an executor's.
 
-With --against, RAW_PREFIX is the trace of the raw delegation (benchmarks/Sources/
+With --raw-executor, PID is the process of `dde-bench-network raw-execute`: the delegations it
+answered are the raw delegations the requester alternated with dde's (benchmarks/Sources/
 dde-bench-network/RawDelegation.swift: the protocol's mandated steps done raw, with the same
-probes at the same points): prints the p50 of each phase of a delegation in both, side by side,
-and what dde takes beyond the raw steps.
+probes at the same points). The table above is then of dde's delegations only, and a second one
+sets the p50 of each phase of a delegation in both side by side, with what dde takes beyond the
+raw steps (the first N of each kind skipped).
 """
 import collections, glob, re, statistics, sys
 
@@ -30,8 +31,8 @@ PHASES = [
 ]
 
 
-def delegations_of(prefix, names, skip):
-    """The delegations of the most common probe sequence in PREFIX*.<pid>: lists of (ns, label)."""
+def delegations_of(prefix, names):
+    """Every delegation in PREFIX*.<pid>: (the executor pids in it, [(ns, label)])."""
     start = next(n for n, name in names.items() if name == "delegate start")
     files = glob.glob(glob.escape(prefix) + "*.[0-9]*")
     if not files:
@@ -50,15 +51,22 @@ def delegations_of(prefix, names, skip):
         if point == start and pid in requester:
             if current:
                 delegations.append(current)
-            current = []
+            current = (set(), [])
         if current is not None:
             side = "R" if pid in requester else "E"
-            current.append((ns, f"{side} {names.get(point, point)}"))
+            if side == "E":
+                current[0].add(pid)
+            current[1].append((ns, f"{side} {names.get(point, point)}"))
     if current:
         delegations.append(current)
+    return delegations
+
+
+def most_common(delegations, skip, what):
+    """The delegations after the first `skip` whose probe sequence is the most common one."""
     delegations = delegations[skip:]
     if not delegations:
-        sys.exit(f"trace.py: no delegations after the warm-up in {prefix}")
+        sys.exit(f"trace.py: no {what} after the warm-up")
     shapes = collections.Counter(tuple(label for _, label in d) for d in delegations)
     shape, count = shapes.most_common(1)[0]
     chosen = [d for d in delegations if tuple(label for _, label in d) == shape]
@@ -81,23 +89,11 @@ def main():
     skip = int(sys.argv[sys.argv.index("--skip") + 1]) if "--skip" in sys.argv else 20
     names = {int(n): name.lower().replace("_", " ") for name, n in
              re.findall(r"#define CDDE_TRACE_(\w+) (\d+)", open(header).read())}
-    shape, chosen, total_count = delegations_of(prefix, names, skip)
-    if "--against" in sys.argv:
-        raw_shape, raw_chosen, raw_count = delegations_of(sys.argv[sys.argv.index("--against") + 1], names, skip)
-        print(f"p50 of each phase over the delegations of the most common probe sequence "
-              f"(dde: {len(chosen)} of {total_count}; raw: {len(raw_chosen)} of {raw_count}):")
-        print()
-        print("| phase | dde | raw delegation | dde beyond raw |")
-        print("|---|---:|---:|---:|")
-        for label, first, last in PHASES + [("whole delegation", "R delegate start", "R delegate end")]:
-            ours, raw = phase_p50(shape, chosen, first, last), phase_p50(raw_shape, raw_chosen, first, last)
-            if ours is None or raw is None:
-                print(f"| {label} | - | - | - |")
-            else:
-                print(f"| {label} | {ours:.1f} us | {raw:.1f} us | {ours - raw:+.1f} us |")
-        return
-    count = len(chosen)
-    print(f"{count} of {total_count} delegations share the most common probe sequence; p50 of each step:")
+    raw_pid = sys.argv[sys.argv.index("--raw-executor") + 1] if "--raw-executor" in sys.argv else None
+    everything = delegations_of(prefix, names)
+    ours = [d for pids, d in everything if raw_pid not in pids]
+    shape, chosen, total_count = most_common(ours, skip, "delegations")
+    print(f"{len(chosen)} of {total_count} delegations share the most common probe sequence; p50 of each step:")
     print()
     print("| from | to | p50 |")
     print("|---|---|---:|")
@@ -106,5 +102,21 @@ def main():
         print(f"| {shape[i - 1]} | {shape[i]} | {p50:.1f} us |")
     total = statistics.median((d[-1][0] - d[0][0]) / 1000 for d in chosen)
     print(f"| {shape[0]} | {shape[-1]} (whole delegation) | {total:.1f} us |")
+    if raw_pid is None:
+        return
+    raw = [d for pids, d in everything if raw_pid in pids]
+    raw_shape, raw_chosen, raw_count = most_common(raw, skip, f"raw delegations (answered by pid {raw_pid})")
+    print()
+    print(f"dde beside the raw delegation, phase by phase: p50 over the delegations of each kind's most common "
+          f"probe sequence (dde: {len(chosen)} of {total_count}; raw: {len(raw_chosen)} of {raw_count}):")
+    print()
+    print("| phase | dde | raw delegation | dde beyond raw |")
+    print("|---|---:|---:|---:|")
+    for label, first, last in PHASES + [("whole delegation", "R delegate start", "R delegate end")]:
+        a, b = phase_p50(shape, chosen, first, last), phase_p50(raw_shape, raw_chosen, first, last)
+        if a is None or b is None:
+            print(f"| {label} | - | - | - |")
+        else:
+            print(f"| {label} | {a:.1f} us | {b:.1f} us | {a - b:+.1f} us |")
 
 main()

@@ -97,22 +97,52 @@ check_exit "exec refuses a task whose code is missing" 80 bash -c "DDE_CODE_DIR=
 # Latency probes are compiled only into a profiling build (-DDDE_TRACE; benchmarks/network.sh
 # builds and runs one): the shipped `dde` records nothing even with DDE_TRACE set, while the
 # recorder built with -DDDE_TRACE writes PREFIX.<pid> and benchmarks/trace.py orders the steps of
-# each delegation from it (here a stand-in process firing a delegation's probes in order).
+# each delegation from it (here stand-ins: a requester process and two executor processes firing
+# a delegation's probes in order).
 check "the shipped dde has no probes: a demo run with DDE_TRACE set writes no trace" bash -c "mkdir -p '$W/tr' && DDE_TRACE='$W/tr/run' '$DDE' demo --store '$W/tr.db' > /dev/null && [ \$(ls '$W'/tr | wc -l) -eq 0 ]"
 cat > probes.c <<'C'
+// A requester and two executors (pipes stand in for the broker): delegation d goes to executor
+// d % 2, as a benchmark run alternates dde's delegations with raw ones. Prints the second
+// executor's pid (the "raw executor" of trace.py --raw-executor).
 #include "cdde.h"
+#include <stdio.h>
+#include <sys/wait.h>
 #include <time.h>
-int main(void) {
-    const int32_t steps[] = {CDDE_TRACE_DELEGATE_START, CDDE_TRACE_TASK_SIGNED, CDDE_TRACE_OFFER_PUBLISH,
-                             CDDE_TRACE_ANSWER_TAKEN, CDDE_TRACE_ANSWER_JUDGED, CDDE_TRACE_SCORES_WRITTEN,
-                             CDDE_TRACE_COMMIT_CHECKED, CDDE_TRACE_COMMIT_DURABLE, CDDE_TRACE_DELEGATE_END};
+#include <unistd.h>
+static void fire(const int32_t *steps, size_t n) {
     const struct timespec pause = {0, 20000};
-    for (int d = 0; d < 3; d++)
-        for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) { cdde_trace(steps[i]); nanosleep(&pause, NULL); }
+    for (size_t i = 0; i < n; i++) { cdde_trace(steps[i]); nanosleep(&pause, NULL); }
+}
+int main(void) {
+    const int32_t before[] = {CDDE_TRACE_DELEGATE_START, CDDE_TRACE_TASK_SIGNED, CDDE_TRACE_OFFER_PUBLISH};
+    const int32_t run[] = {CDDE_TRACE_NODE_TAKEN, CDDE_TRACE_NODE_TASK_CHECKED, CDDE_TRACE_NODE_EXECUTED,
+                           CDDE_TRACE_NODE_RESULT_PUBLISH};
+    const int32_t after[] = {CDDE_TRACE_ANSWER_TAKEN, CDDE_TRACE_ANSWER_JUDGED, CDDE_TRACE_SCORES_WRITTEN,
+                             CDDE_TRACE_COMMIT_CHECKED, CDDE_TRACE_COMMIT_DURABLE, CDDE_TRACE_DELEGATE_END};
+    int to[2][2], from[2][2];
+    pid_t child[2];
+    for (int e = 0; e < 2; e++) {
+        if (pipe(to[e]) || pipe(from[e])) return 1;
+        child[e] = fork();
+        if (child[e] < 0) return 1;
+        if (child[e] == 0) {
+            char c;
+            while (read(to[e][0], &c, 1) == 1 && c == 'd') { fire(run, 4); if (write(from[e][1], &c, 1) != 1) return 1; }
+            return 0;  // 'q': done (not EOF: the other executor holds this pipe's write end too)
+        }
+    }
+    for (int d = 0; d < 6; d++) {
+        char c = 'd';
+        fire(before, 3);
+        if (write(to[d % 2][1], &c, 1) != 1 || read(from[d % 2][0], &c, 1) != 1) return 1;
+        fire(after, 6);
+    }
+    for (int e = 0; e < 2; e++) { char q = 'q'; if (write(to[e][1], &q, 1) != 1) return 1; waitpid(child[e], NULL, 0); }
+    printf("%d\n", (int)child[1]);
     return 0;
 }
 C
-check "the probe recorder builds with -DDDE_TRACE and writes PREFIX.<pid>" bash -c "gcc -O2 -Wall -Wextra -Werror -std=gnu11 -DDDE_TRACE -I '$ROOT/Sources/CDDE/include' probes.c '$ROOT/Sources/CDDE/cdde_trace.c' -lpthread -o probes && mkdir -p '$W/tp' && DDE_TRACE='$W/tp/run' ./probes && [ \$(ls '$W'/tp | wc -l) -eq 1 ]"
-check "trace.py: delegate start to end, task signed and commit durable between" bash -c "python3 '$ROOT/benchmarks/trace.py' '$ROOT/Sources/CDDE/include/cdde.h' '$W/tp/run' --skip 0 > trace.txt && grep -q '^| R delegate start | R task signed |' trace.txt && grep -q '| R commit durable |' trace.txt && grep -q '(whole delegation)' trace.txt"
-check "trace.py --against: phases side by side (a trace against itself: nothing beyond; no executor probes: none)" bash -c "python3 '$ROOT/benchmarks/trace.py' '$ROOT/Sources/CDDE/include/cdde.h' '$W/tp/run' --against '$W/tp/run' --skip 0 > phases.txt && grep -q '^| whole delegation | [0-9.]* us | [0-9.]* us | +0.0 us |' phases.txt && grep -q '^| requester: the answer judged .* | +0.0 us |' phases.txt && grep -q '^| executor: the task checked .* | - | - | - |' phases.txt"
+check "the probe recorder builds with -DDDE_TRACE and writes PREFIX.<pid> for each process" bash -c "gcc -O2 -Wall -Wextra -Werror -std=gnu11 -DDDE_TRACE -I '$ROOT/Sources/CDDE/include' probes.c '$ROOT/Sources/CDDE/cdde_trace.c' -lpthread -o probes && mkdir -p '$W/tp' && DDE_TRACE='$W/tp/run' ./probes > raw.pid && [ \$(ls '$W'/tp | wc -l) -eq 3 ]"
+check "trace.py: delegate start to end, task signed, the executor's run and commit durable between" bash -c "python3 '$ROOT/benchmarks/trace.py' '$ROOT/Sources/CDDE/include/cdde.h' '$W/tp/run' --skip 0 > trace.txt && grep -q '^6 of 6 delegations' trace.txt && grep -q '^| R delegate start | R task signed |' trace.txt && grep -q '^| E node task checked | E node executed |' trace.txt && grep -q '| R commit durable |' trace.txt && grep -q '(whole delegation)' trace.txt"
+check "trace.py --raw-executor: dde's delegations apart from the raw ones, their phases side by side" bash -c "python3 '$ROOT/benchmarks/trace.py' '$ROOT/Sources/CDDE/include/cdde.h' '$W/tp/run' --skip 0 --raw-executor \$(cat raw.pid) > phases.txt && grep -q '^3 of 3 delegations' phases.txt && grep -q '(dde: 3 of 3; raw: 3 of 3)' phases.txt && grep -Eq '^\| executor: the task checked [^|]*\| [0-9.]+ us \| [0-9.]+ us \| [-+][0-9.]+ us \|' phases.txt && grep -Eq '^\| whole delegation \| [0-9.]+ us \| [0-9.]+ us \|' phases.txt"
 finish

@@ -14,7 +14,7 @@ struct NetworkBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dde-bench-network",
         abstract: "Time delegations of the counter dApp over MQTT, and the protocol floor as a raw delegation (benchmarks/network.sh).",
-        subcommands: [Delegations.self, RawRequester.self, RawExecutor.self], defaultSubcommand: Delegations.self)
+        subcommands: [Delegations.self, RawExecute.self], defaultSubcommand: Delegations.self)
 }
 
 /// Fails the command with the error's status and message.
@@ -39,8 +39,8 @@ struct Delegations: ParsableCommand {
     @Option(help: "Quorum size (with --mode quorum).") var k: Int = 2
     @Option(help: "The counter module (.wat).") var code: String
     @Option(help: "Folder for the requester's store.") var workdir: String
-    @Option(help: "Write what the raw delegation needs (the commit's rows, the lengths hashed and sent) to this file.")
-    var rawPlan: String?
+    @Option(help: "Alternate the timed delegations with raw ones (RawDelegation.swift) against the `raw-execute` process on this port of 127.0.0.1 (1 executor, first_valid).")
+    var rawPort: Int?
 
     func run() throws { try exiting("delegate") { () throws(DDEError) in try bench() } }
 
@@ -96,6 +96,12 @@ struct Delegations: ParsableCommand {
         var signedHashLengths: [Int] = []
         var paused: UInt64 = 0
         defer { rawWriter?.close() }
+        // The raw delegation (with --raw-port), set up from the first timed delegation.
+        var rawDelegation: RawRequester? = nil
+        var rawTotal: [UInt64] = [], rawTransaction: [UInt64] = []
+        if rawPort != nil, assurance.needed != 1 || executors != 1 {
+            throw DDEError(.argument, "--raw-port goes with 1 executor and first_valid")
+        }
         var timedStart = DispatchTime.now().uptimeNanoseconds
         for i in 0..<(warmup + count) {
             if i == warmup { timedStart = DispatchTime.now().uptimeNanoseconds }
@@ -134,17 +140,18 @@ struct Delegations: ParsableCommand {
                     let checked = 2 * partial.entries.count + rows.treeRows.count
                     let nextRoot = 2 * accepted.stateWrites.entries.count + rows.treeRows.count
                     proofHashes = checked + nextRoot
-                    if let rawPlan, assurance.needed == 1 {
+                    if let rawPort {
                         let result = Envelope.canonicalBytes(type: .computeResult, payload: accepted.canonicalBytes)
                         let plan = RawDelegationPlan(
-                            rows: rows, offerBytes: TaskOffer(task: report.task, executors: report.asked).envelopeBytes.count,
+                            task: report.task.canonicalBytes, rows: rows,
+                            offerBytes: TaskOffer(task: report.task, executors: report.asked).envelopeBytes.count,
                             resultBytes: result.count, taskHashLengths: [task, input],
                             checkHashLengths: [task, input] + Array(repeating: 65, count: checked),
-                            judgeHashLengths: Array(repeating: 65, count: nextRoot) + judged,
-                            proofUnsignedBytes: proofUnsigned)
-                        guard let data = try? JSONEncoder().encode(plan), FileManager.default.createFile(atPath: rawPlan, contents: data) else {
-                            throw DDEError(.io, "cannot write the raw delegation's plan to \(rawPlan)")
-                        }
+                            runHashLengths: Array(judged[0..<2]), proofUnsignedBytes: proofUnsigned,
+                            judgeHashLengths: Array(repeating: 65, count: nextRoot) + Array(judged[0..<3]),
+                            receiptBytes: judged[3])
+                        rawDelegation = try RawRequester(plan: plan, port: rawPort, storePath: "\(workdir)/raw-delegation-\(identity.publicKey.hex.prefix(8)).sqlite",
+                                                         warmup: warmup)
                     }
                 }
                 if let rawWriter, let rawRows {
@@ -164,14 +171,27 @@ struct Delegations: ParsableCommand {
                         try rawWriter.readTaskState(rawRows)
                         rawRead.append(DispatchTime.now().uptimeNanoseconds - r0)
                     }
+                    if let rawDelegation {
+                        // A raw delegation straight after the raw transaction, as the next
+                        // delegation comes straight after it: each kind starts just after another
+                        // store's fsync, and each executor idles through the other kind's
+                        // delegation and the pause (the delegations' own pace, within 10%).
+                        let (total, transaction) = try rawDelegation.delegate()
+                        rawTotal.append(total)
+                        rawTransaction.append(transaction)
+                    }
                 }
             }
         }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - timedStart - rawCommit.reduce(0, +) - rawRead.reduce(0, +) - paused) / 1e9
+        rawDelegation = nil  // tells the raw executor it is done
+        let outside: UInt64 = rawCommit.reduce(0, +) + rawRead.reduce(0, +) + rawTotal.reduce(0, +) + paused
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - timedStart - outside) / 1e9
         let ed25519 = RawFloor.ed25519(rounds: 300)
         let sha256 = RawFloor.sha256(rounds: 300)
         let signedHashes = RawFloor.sha256(lengths: signedHashLengths, rounds: 300)
         samples.sort()
+        let rawSorted = rawTotal.sorted()
+        let rawP99 = rawSorted.isEmpty ? 0 : rawSorted[min(rawSorted.count - 1, rawSorted.count * 99 / 100)]
         func pick(_ a: [Double], _ q: Double) -> Double { a.isEmpty ? 0 : a[min(a.count - 1, Int(Double(a.count) * q))] }
         let mean = samples.isEmpty ? 0 : samples.reduce(0, +) / Double(samples.count)
         let doc = JSON.object(JSONObject(uniqueMembers: [
@@ -187,6 +207,10 @@ struct Delegations: ParsableCommand {
             .init("signedHashBytes", .number(Double(signedHashLengths.reduce(0, +)))),
             .init("signedHashes", .number(Double(signedHashLengths.count))),
             .init("rawCommitP50Us", .number(Double(RawFloor.median(rawCommit) / 100) / 10)),
+            .init("rawDelegationCount", .number(Double(rawTotal.count))),
+            .init("rawDelegationP50Us", .number(Double(RawFloor.median(rawTotal) / 100) / 10)),
+            .init("rawDelegationP99Us", .number(Double(rawP99 / 100) / 10)),
+            .init("rawDelegationTransactionP50Us", .number(Double(RawFloor.median(rawTransaction) / 100) / 10)),
             .init("rawReadP50Us", .number(Double(RawFloor.median(rawRead) / 100) / 10)),
             .init("rawSha256Us", .number(Double(sha256 / 10) / 100)),
             .init("rawSignedHashesUs", .number(Double(signedHashes / 10) / 100)),
@@ -198,51 +222,20 @@ struct Delegations: ParsableCommand {
     }
 }
 
-struct RawRequester: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "raw-request",
-        abstract: "The protocol floor as a delegation: raw requester steps against `raw-execute` (RawDelegation.swift).")
-
-    @Option(help: "The broker's port on 127.0.0.1.") var port: Int
-    @Option(help: "The plan `delegate --raw-plan` wrote.") var plan: String
-    @Option(help: "The raw store to create (replaced if present).") var store: String
-    @Option(help: "Timed raw delegations.") var count: Int = 300
-    @Option(help: "Untimed raw delegations first.") var warmup: Int = 20
-    @Option(help: "Microseconds to sleep after each raw delegation.") var pauseUs: Int = 0
-
-    func run() throws {
-        try exiting("raw-request") { () throws(DDEError) in
-            guard count >= 10, count <= 100_000, warmup >= 1, pauseUs >= 0, pauseUs <= 1_000_000 else {
-                throw DDEError(.argument, "--count 10..100000, --warmup >= 1, --pause-us 0..1000000")
-            }
-            try RawDelegation.request(plan: try readPlan(plan), port: port, storePath: store, count: count, warmup: warmup, pauseUs: pauseUs)
-        }
-    }
-}
-
-struct RawExecutor: ParsableCommand {
+struct RawExecute: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "raw-execute",
-        abstract: "The protocol floor as a delegation: the raw executor `raw-request` delegates to (RawDelegation.swift).")
+        abstract: "The protocol floor as a delegation: the raw executor that `delegate --raw-port` delegates to (RawDelegation.swift).")
 
     @Option(help: "The broker's port on 127.0.0.1.") var port: Int
-    @Option(help: "The plan `delegate --raw-plan` wrote.") var plan: String
-    @Option(help: "The run's length in microseconds (dde's executors' own, from their log lines).") var executionUs: Int
-    @Option(help: "Exit after this many seconds without an offer.") var idleExit: Int = 60
+    @Option(help: "The counter module (.wat): the task the plan names runs in dde's sandbox.") var code: String
+    @Option(help: "Exit after this many seconds without a plan or an offer.") var idleExit: Int = 120
 
     func run() throws {
         try exiting("raw-execute") { () throws(DDEError) in
-            guard executionUs >= 0, executionUs <= 1_000_000, idleExit >= 1 else {
-                throw DDEError(.argument, "--execution-us 0..1000000, --idle-exit >= 1")
-            }
-            try RawDelegation.serve(plan: try readPlan(plan), port: port, executionUs: executionUs, lifetime: idleExit)
+            guard idleExit >= 1, idleExit <= 3600 else { throw DDEError(.argument, "--idle-exit 1..3600") }
+            guard let text = try? String(contentsOfFile: code, encoding: .utf8) else { throw DDEError(.io, "cannot read module \(code)") }
+            try RawExecutor.serve(port: port, module: try CodeStore.compile(wat: text), idleSeconds: idleExit)
         }
     }
-}
-
-private func readPlan(_ path: String) throws(DDEError) -> RawDelegationPlan {
-    guard let data = FileManager.default.contents(atPath: path), let plan = try? JSONDecoder().decode(RawDelegationPlan.self, from: data) else {
-        throw DDEError(.io, "cannot read the raw delegation's plan \(path) (written by `dde-bench-network delegate --raw-plan`)")
-    }
-    return plan
 }
