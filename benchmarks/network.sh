@@ -147,6 +147,9 @@ print(f"| (back to back, pinger on libmosquitto's network thread: not a floor) |
 one = rows[0][0]
 raw = one["rawDelegationP50Us"]
 print(f"| raw delegation: the 1-executor row's mandated steps done raw, in order, by two processes, alternating with its delegations (RawDelegation.swift; its durable transaction {one['rawDelegationTransactionP50Us']:.0f} us) | {raw:.0f} us | {one['rawDelegationP99Us']:.0f} us | - | (dde's sandbox) | - | - | - | - | - | - |")
+position = (f"by position in each pair (each kind first in half the pairs): dde {one['firstP50Us']:.0f} us first, {one['secondP50Us']:.0f} us second; "
+            f"raw {one['rawDelegationFirstP50Us']:.0f} us first, {one['rawDelegationSecondP50Us']:.0f} us second; "
+            f"median of the {one['rawDelegationCount']:.0f} pairs' ratios (dde / raw): {one['pairRatioP50']:.2f}x")
 notes = []
 for r, ex in rows:
     label = f"delegation, counter dApp, {r['executors']} executor{'s' if r['executors'] > 1 else ''}, {r['mode']}"
@@ -174,6 +177,8 @@ print("protocol floor = " + notes[0])
 for n in notes[1:]:
     print("                 " + n)
 print("(the paced round trip is measured at the 1-executor row's pace; the 3-executor rows use it too)")
+print()
+print("protocol floor as a raw delegation, " + position)
 PY
 
 echo

@@ -99,6 +99,12 @@ struct Delegations: ParsableCommand {
         // The raw delegation (with --raw-port), set up from the first timed delegation.
         var rawDelegation: RawRequester? = nil
         var rawTotal: [UInt64] = [], rawTransaction: [UInt64] = []
+        // Each iteration with a raw delegation: the two delegations' times and which came first.
+        // Iterations alternate "raw, dde, pause, raw SQLite transaction" and "dde, raw, pause, raw
+        // SQLite transaction": each kind comes as often first (after the pause and another store's
+        // fsync) as second (straight after the other kind's fsync), and each executor idles
+        // through the other kind's delegation and the pause.
+        var pairs: [(ours: UInt64, raw: UInt64, rawFirst: Bool)] = []
         if rawPort != nil, assurance.needed != 1 || executors != 1 {
             throw DDEError(.argument, "--raw-port goes with 1 executor and first_valid")
         }
@@ -108,12 +114,23 @@ struct Delegations: ParsableCommand {
             let spec = TaskSpec(dappId: "counter", dappCodeHash: hash, action: "increment", payload: .object(JSONObject()),
                                 requiredCapabilities: ["state.read", "state.write"],
                                 timestamp: UInt64(Date().timeIntervalSince1970 * 1000))
+            // With the raw delegation: one of each per iteration, the raw one first in every
+            // other iteration (see below).
+            let rawFirst = rawDelegation != nil && i % 2 == 0
+            var raw: (total: UInt64, commit: UInt64)? = nil
+            if rawFirst, let rawDelegation { raw = try rawDelegation.delegate() }
             let t0 = DispatchTime.now().uptimeNanoseconds
             let report = try delegator.delegate(spec, options: options)
             let t1 = DispatchTime.now().uptimeNanoseconds
+            if !rawFirst, let rawDelegation { raw = try rawDelegation.delegate() }
             guard report.receipt != nil, let accepted = report.accepted else {
                 failures += 1
                 continue
+            }
+            if let raw, i >= warmup {
+                rawTotal.append(raw.total)
+                rawTransaction.append(raw.commit)
+                pairs.append((ours: t1 - t0, raw: raw.total, rawFirst: rawFirst))
             }
             if i >= warmup {
                 samples.append(Double(t1 - t0) / 1000)
@@ -171,15 +188,6 @@ struct Delegations: ParsableCommand {
                         try rawWriter.readTaskState(rawRows)
                         rawRead.append(DispatchTime.now().uptimeNanoseconds - r0)
                     }
-                    if let rawDelegation {
-                        // A raw delegation straight after the raw transaction, as the next
-                        // delegation comes straight after it: each kind starts just after another
-                        // store's fsync, and each executor idles through the other kind's
-                        // delegation and the pause (the delegations' own pace, within 10%).
-                        let (total, transaction) = try rawDelegation.delegate()
-                        rawTotal.append(total)
-                        rawTransaction.append(transaction)
-                    }
                 }
             }
         }
@@ -191,6 +199,9 @@ struct Delegations: ParsableCommand {
         let signedHashes = RawFloor.sha256(lengths: signedHashLengths, rounds: 300)
         samples.sort()
         let rawSorted = rawTotal.sorted()
+        func us(_ ns: UInt64) -> Double { Double(ns / 100) / 10 }
+        let ratios = pairs.map { Double($0.ours) / Double(max($0.raw, 1)) }.sorted()
+        let pairRatio = ratios.isEmpty ? 0 : (ratios[ratios.count / 2] * 1000).rounded() / 1000
         let rawP99 = rawSorted.isEmpty ? 0 : rawSorted[min(rawSorted.count - 1, rawSorted.count * 99 / 100)]
         func pick(_ a: [Double], _ q: Double) -> Double { a.isEmpty ? 0 : a[min(a.count - 1, Int(Double(a.count) * q))] }
         let mean = samples.isEmpty ? 0 : samples.reduce(0, +) / Double(samples.count)
@@ -211,6 +222,13 @@ struct Delegations: ParsableCommand {
             .init("rawDelegationP50Us", .number(Double(RawFloor.median(rawTotal) / 100) / 10)),
             .init("rawDelegationP99Us", .number(Double(rawP99 / 100) / 10)),
             .init("rawDelegationTransactionP50Us", .number(Double(RawFloor.median(rawTransaction) / 100) / 10)),
+            // By position: the p50 of each kind when it came first and when it came second, and
+            // the median of the per-iteration ratios (dde over raw).
+            .init("rawDelegationFirstP50Us", .number(us(RawFloor.median(pairs.filter { $0.rawFirst }.map(\.raw))))),
+            .init("rawDelegationSecondP50Us", .number(us(RawFloor.median(pairs.filter { !$0.rawFirst }.map(\.raw))))),
+            .init("firstP50Us", .number(us(RawFloor.median(pairs.filter { !$0.rawFirst }.map(\.ours))))),
+            .init("secondP50Us", .number(us(RawFloor.median(pairs.filter { $0.rawFirst }.map(\.ours))))),
+            .init("pairRatioP50", .number(pairRatio)),
             .init("rawReadP50Us", .number(Double(RawFloor.median(rawRead) / 100) / 10)),
             .init("rawSha256Us", .number(Double(sha256 / 10) / 100)),
             .init("rawSignedHashesUs", .number(Double(signedHashes / 10) / 100)),
