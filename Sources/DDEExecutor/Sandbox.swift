@@ -78,7 +78,14 @@ public final class Sandbox: @unchecked Sendable {
     /// Most table elements a guest may have.
     public static let maxTableElements = 100_000
 
+    /// Eager: instantiating validates and compiles every function. Runs of a module not kept,
+    /// the one validation of a module before it is kept, and `inspect`.
     let engine: WasmKit.Engine
+    /// Lazy: a function is compiled when first called. Runs of a kept module, which the eager
+    /// engine validated whole once (`module(_:codeStore:)`): a task calls a few of a module's
+    /// functions, and compiling all of them took a sixth of an executor's time per task. The
+    /// run's result, fuel and trace do not depend on when a function is compiled.
+    let lazyEngine: WasmKit.Engine
     let fuelMetering: Bool
     let cache = ModuleCache()
 
@@ -95,6 +102,8 @@ public final class Sandbox: @unchecked Sendable {
         // while the checks cost nothing measurable on the hashchain benchmark (BENCHMARKS.md).
         engine = WasmKit.Engine(configuration: EngineConfiguration(
             compilationMode: .eager, features: [], memoryBoundsChecking: .software, fuelMetering: fuelMetering))
+        lazyEngine = WasmKit.Engine(configuration: EngineConfiguration(
+            compilationMode: .lazy, features: [], memoryBoundsChecking: .software, fuelMetering: fuelMetering))
     }
 
     public func run(_ request: ExecutionRequest) throws(DDEError) -> ExecutionOutcome {
@@ -102,17 +111,20 @@ public final class Sandbox: @unchecked Sendable {
             throw DDEError(.argument, "unknown capability \"\(capability)\"; known: \(Capability.all.joined(separator: ", "))")
         }
         let module: WasmKit.Module
+        let kept: Bool
         if let prepared = request.prepared, prepared.bytes == request.module {
-            // Checked and parsed when first loaded; only what depends on the task is left.
+            // Checked, parsed and validated when first loaded; only what depends on the task is left.
             try ModuleCheck.checkTask(prepared.info, declared: request.capabilities, action: request.action)
             module = prepared.module
+            kept = true
         } else {
             _ = try ModuleCheck.check(request.module, declared: request.capabilities, action: request.action)
             module = try Sandbox.parse(request.module)
+            kept = false
         }
 
         let memoryCap = request.limits.maxMemoryUsage.map { Int(clamping: $0) } ?? Sandbox.defaultMemoryCap
-        let store = WasmKit.Store(engine: engine)
+        let store = WasmKit.Store(engine: kept ? lazyEngine : engine)
         let limiter = MemoryLimiter(maxBytes: memoryCap)
         store.resourceLimiter = limiter
         if fuelMetering { store.fuel = Fuel(remaining: request.limits.maxFuel) }
@@ -199,21 +211,54 @@ public final class Sandbox: @unchecked Sendable {
     }
 
     /// The module named `hash`: from this sandbox's cache, or read from `codeStore` (re-hashed
-    /// there) and, when it passes every check that does not depend on a task and WasmKit parses
-    /// it, kept for the next task. A module refused so is not kept: every run of it then takes
-    /// the full check and is refused the same way. Module bytes are immutable under their hash,
-    /// so a kept module needs neither the file nor the hash again; every run still gets its own
-    /// WasmKit store and instance.
+    /// there) and, when it passes every check that does not depend on a task, WasmKit parses it
+    /// and instantiates it once with the eager engine (every function validated and compiled),
+    /// kept for the next task. A module refused so is not kept: every run of it then takes the
+    /// full check and the eager engine, and is refused the same way. Module bytes are immutable
+    /// under their hash, so a kept module needs neither the file nor the hash again; every run
+    /// still gets its own WasmKit store and instance.
     func module(_ hash: Digest, codeStore: CodeStore) throws(DDEError) -> (bytes: [UInt8], prepared: PreparedModule?) {
         if let hit = cache.get(hash) { return (hit.bytes, hit) }
         let bytes = try codeStore.module(for: hash)
         guard let info = try? ModuleCheck.check(bytes, declared: Capability.all, action: nil),
-              let module = try? Sandbox.parse(bytes) else {
+              let module = try? Sandbox.parse(bytes), (try? validate(module)) != nil else {
             return (bytes, nil)
         }
         let prepared = PreparedModule(hash: hash, bytes: bytes, info: info, module: module)
         cache.put(prepared)
         return (bytes, prepared)
+    }
+
+    /// Instantiates `module` into a throwaway store of the eager engine, with host functions that
+    /// do nothing and the default memory cap, running nothing (start functions are refused before
+    /// this): WasmKit validates and compiles every function, and a module it refuses, whose
+    /// initial memory is over the cap or whose segments trap, throws. Used by `inspect` too.
+    func validate(_ module: WasmKit.Module) throws(ValidationFailure) {
+        let store = WasmKit.Store(engine: engine)
+        let limiter = MemoryLimiter(maxBytes: Sandbox.defaultMemoryCap)
+        store.resourceLimiter = limiter
+        var imports = Imports()
+        for function in HostFunction.all {
+            imports.define(module: HostFunction.moduleName, name: function.name, WasmKit.Function(
+                store: store, parameters: Array(repeating: .i32, count: function.parameterCount), results: [.i32]
+            ) { _, _ in [.i32(0)] })
+        }
+        do {
+            _ = try module.instantiate(store: store, imports: imports)
+        } catch where limiter.refused != nil {
+            throw .memory(limiter.refused ?? 0)
+        } catch let trap as Trap {
+            throw .trap(trap)
+        } catch {
+            throw .refused(error)
+        }
+    }
+
+    /// Why `validate` refused a module.
+    enum ValidationFailure: Error {
+        case memory(Int)
+        case trap(Trap)
+        case refused(any Error)
     }
 
     /// Modules kept checked and parsed (for tests and reports).

@@ -40,7 +40,10 @@ final class ModuleCacheTests: XCTestCase {
                               state: [bytes("balance/bob"): bytes("100")], payload: #"{"to":"alice","from":"bob","amount":5}"#)
         let counter = try task(try exampleModule("counter"), action: "increment", caps: ["state.read", "state.write"],
                                state: [bytes("count"): bytes("41")])
-        for t in [wallet, counter] {
+        // Many blocks and calls (SHA-256 in guest code): fuel is counted per instruction, so a
+        // lazily compiled function must be metered exactly as an eagerly compiled one.
+        let hashchain = try task(try exampleModule("hashchain"), action: "run", caps: [], payload: "300")
+        for t in [wallet, counter, hashchain] {
             // Without the cache: the module read and hashed from the store, fully checked, parsed.
             let uncached = try Sandbox().run(try Executor.request(for: t, codeStore: store))
             let sandbox = Sandbox()
@@ -105,6 +108,30 @@ final class ModuleCacheTests: XCTestCase {
                 XCTAssertEqual(other?.detail, uncached?.detail, "\(name), \(label)")
             }
             XCTAssertEqual(sandbox.cachedModules, status == .codeNondeterministic || name.hasPrefix("float") ? 0 : 1, name)
+        }
+    }
+
+    /// A kept module runs with lazy compilation (only the functions a task calls are compiled),
+    /// so it is validated whole once before it is kept: a function that no action calls but that
+    /// WasmKit refuses (here, one returning an i64 where its type says i32, which no instruction
+    /// rule of ModuleCheck catches) keeps the module out of the cache, and every run of it is
+    /// refused as without the cache.
+    func testAModuleWasmKitRefusesInAFunctionNoActionCallsIsNotKept() throws {
+        let invalid = try wat("""
+            (module (memory (export "memory") 1)
+              (func $unused (result i32) (i64.const 1))
+              (func (export "run") (result i32) (i32.const 0)))
+            """)
+        let t = try task(invalid, action: "run", caps: [])
+        let sandbox = Sandbox()
+        for _ in 0..<2 {
+            XCTAssertThrowsError(try sandbox.run(try Executor.request(for: t, codeStore: store, sandbox: sandbox))) { error in
+                XCTAssertEqual((error as? DDEError)?.status, .codeInvalid, "\(error)")
+            }
+        }
+        XCTAssertEqual(sandbox.cachedModules, 0)
+        XCTAssertThrowsError(try Sandbox().run(try Executor.request(for: t, codeStore: store))) { error in
+            XCTAssertEqual((error as? DDEError)?.status, .codeInvalid)
         }
     }
 

@@ -4,6 +4,7 @@
 import DDE
 @_spi(Benchmarks) import DDEExecutor
 import Dispatch
+import Foundation
 
 public struct ExecutorBenchmarkReport: Sendable, CustomStringConvertible {
     public let n: Int
@@ -54,5 +55,30 @@ public enum ExecutorBenchmark {
         }
         return ExecutorBenchmarkReport(n: n, repeats: repeats, meteredNanoseconds: metered,
                                        unmeteredNanoseconds: unmetered, fuelUsed: a.fuelUsed)
+    }
+
+    /// One task as an executor node runs it (`Executor.execute`: the sandbox run, the next root,
+    /// the proof and its signature), in one sandbox that keeps the module: nanoseconds of the
+    /// first run (the module read, checked, parsed and validated) and the median of the next
+    /// `rounds` (the module kept, compiled lazily).
+    public static func perTask(wat: String, action: String, capabilities: [String], state: [[UInt8]: [UInt8]],
+                               payload: JSON, rounds: Int) throws(DDEError) -> (firstNs: UInt64, p50Ns: UInt64) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dde-bench-task-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let codeStore = try CodeStore(directory: folder)
+        let hash = try codeStore.add(try CodeStore.compile(wat: wat))
+        let requester = KeyPair.generate(), executor = KeyPair.generate()
+        let task = try ComputeTask.create(TaskSpec(dappId: "bench", dappCodeHash: hash, action: action, payload: payload,
+                                                   requiredCapabilities: capabilities, state: StateMap(values: state),
+                                                   timestamp: 1_700_000_000_000), requester: requester)
+        let sandbox = Sandbox()
+        var times: [UInt64] = []
+        for _ in 0...max(1, rounds) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try Executor.execute(task: task, keyPair: executor, codeStore: codeStore, sandbox: sandbox, now: 1_700_000_000_100)
+            times.append(DispatchTime.now().uptimeNanoseconds - start)
+        }
+        let first = times.removeFirst()
+        return (first, times.sorted()[times.count / 2])
     }
 }

@@ -17,9 +17,10 @@
 //       bytes with the same settings plus the receipt's hash and signature (and the proof's
 //       verification for the public one); verifyChain time per receipt. One JSON line.
 //
-//   dde-torture bench-executor --wat hashchain.wat [--n N] [--repeats R] [--wasm OUT]
-//       ExecutorBenchmark.run (fuel metering on vs off). One JSON line; --wasm writes the
-//       compiled module for a peer interpreter.
+//   dde-torture bench-executor --wat hashchain.wat [--n N] [--repeats R] [--wasm OUT] [--tasks N]
+//       ExecutorBenchmark.run (fuel metering on vs off), and ExecutorBenchmark.perTask for the
+//       counter and wallet dApps beside hashchain.wat (one task as a node runs it, N rounds). One
+//       JSON line; --wasm writes the compiled module for a peer interpreter.
 import CDDE
 import DDE
 import DDEBench
@@ -343,10 +344,25 @@ func benchExecutor(_ o: Options) {
         guard FileManager.default.createFile(atPath: out, contents: Data(module)) else { fail("cannot write \(out)") }
     }
     let result = String(decoding: outcome.resultDocument.canonicalBytes(), as: UTF8.self)
+    // One task as a node runs it, for the example dApps next to --wat (--tasks N rounds each).
+    let dapps = URL(fileURLWithPath: o.string("wat")).deletingLastPathComponent().path
+    let rounds = o.int("tasks", 2000)
+    var tasks: [String] = []
+    for (name, action, caps, state, payload) in [
+        ("counter", "increment", ["state.read", "state.write"], [Array("count".utf8): Array("41".utf8)], "{}"),
+        ("wallet", "send", ["state.read", "state.write"], [Array("balance/bob".utf8): Array("100".utf8)],
+         #"{"to":"alice","from":"bob","amount":5}"#),
+    ] {
+        let (first, p50) = must("task") { () throws(DDEError) in
+            try ExecutorBenchmark.perTask(wat: readText("\(dapps)/\(name).wat"), action: action, capabilities: caps, state: state,
+                                          payload: try JSONParser.parse(Array(payload.utf8)), rounds: rounds)
+        }
+        tasks.append(#"{"dapp":"\#(name)","action":"\#(action)","firstUs":\#(fixed(Double(first) / 1e3, 1)),"p50Us":\#(fixed(Double(p50) / 1e3, 1))}"#)
+    }
     print("""
         {"n":\(n),"repeats":\(report.repeats),"meteredMs":\(fixed(Double(report.meteredNanoseconds) / 1e6, 2)),\
         "unmeteredMs":\(fixed(Double(report.unmeteredNanoseconds) / 1e6, 2)),"ratio":\(fixed(report.ratio, 3)),\
-        "fuelUsed":\(report.fuelUsed),"result":\(result)}
+        "fuelUsed":\(report.fuelUsed),"result":\(result),"tasks":[\(tasks.joined(separator: ","))],"taskRounds":\(rounds)}
         """)
 }
 
