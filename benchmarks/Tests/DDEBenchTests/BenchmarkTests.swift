@@ -1,3 +1,4 @@
+import DDE
 import DDEBench
 import Foundation
 import XCTest
@@ -13,5 +14,17 @@ final class BenchmarkTests: XCTestCase {
         XCTAssertGreaterThan(report.meteredNanoseconds, 0)
         XCTAssertGreaterThan(report.fuelUsed, 20 * 1000)
         print(report)
+    }
+
+    /// The per-task benchmark runs the wallet's transfer as a node does, to a result the verifier
+    /// accepts (a failing run would throw), and times the first task and the kept module's.
+    func testPerTaskRunsTheWalletsTransfer() throws {
+        let source = try String(contentsOf: repoRoot.appendingPathComponent("examples/dapps/wallet.wat"), encoding: .utf8)
+        let (first, p50) = try ExecutorBenchmark.perTask(
+            wat: source, action: "send", capabilities: ["state.read", "state.write"],
+            state: [Array("balance/bob".utf8): Array("100".utf8)],
+            payload: try JSONParser.parse(Array(#"{"to":"alice","from":"bob","amount":5}"#.utf8)), rounds: 3)
+        XCTAssertGreaterThan(first, 0)
+        XCTAssertGreaterThan(p50, 0)
     }
 }
