@@ -16,17 +16,23 @@ extension Sandbox {
         var extra: ModuleFinding?
         do throws(DDEError) {
             let module = try Sandbox.parse(bytes)
-            do throws(ValidationFailure) {
-                try validate(module)
+            let store = WasmKit.Store(engine: engine)
+            let limiter = MemoryLimiter(maxBytes: Sandbox.defaultMemoryCap)
+            store.resourceLimiter = limiter
+            var imports = Imports()
+            for function in HostFunction.all {
+                imports.define(module: HostFunction.moduleName, name: function.name, WasmKit.Function(
+                    store: store, parameters: Array(repeating: .i32, count: function.parameterCount), results: [.i32]
+                ) { _, _ in [.i32(0)] })
+            }
+            do {
+                _ = try module.instantiate(store: store, imports: imports)
+            } catch where limiter.refused != nil {
+                extra = ModuleFinding(.memoryLimit, "the module's initial memory (\(limiter.refused ?? 0) bytes) is more than the executor's default cap of \(Sandbox.defaultMemoryCap) bytes: declare less memory")
+            } catch let trap as Trap {
+                extra = ModuleFinding(.guestTrap, "the module traps while it is instantiated (a data or element segment out of bounds?): \(Sandbox.reason(trap))")
             } catch {
-                switch error {
-                case .memory(let bytes):
-                    extra = ModuleFinding(.memoryLimit, "the module's initial memory (\(bytes) bytes) is more than the executor's default cap of \(Sandbox.defaultMemoryCap) bytes: declare less memory")
-                case .trap(let trap):
-                    extra = ModuleFinding(.guestTrap, "the module traps while it is instantiated (a data or element segment out of bounds?): \(trap)")
-                case .refused(let error):
-                    extra = ModuleFinding(.codeInvalid, "WasmKit refused the module: \(error)")
-                }
+                extra = ModuleFinding(.codeInvalid, "WasmKit refused the module: \(Sandbox.reason(error))")
             }
         } catch {
             extra = ModuleFinding(error.status, error.detail)

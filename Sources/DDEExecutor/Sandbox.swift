@@ -78,13 +78,14 @@ public final class Sandbox: @unchecked Sendable {
     /// Most table elements a guest may have.
     public static let maxTableElements = 100_000
 
-    /// Eager: instantiating validates and compiles every function. Runs of a module not kept,
-    /// the one validation of a module before it is kept, and `inspect`.
+    /// Eager: instantiating validates and compiles every function. Every run until a kept
+    /// module has once been instantiated whole (`ModuleCache.markValidated`), and `inspect`.
     let engine: WasmKit.Engine
-    /// Lazy: a function is compiled when first called. Runs of a kept module, which the eager
-    /// engine validated whole once (`module(_:codeStore:)`): a task calls a few of a module's
-    /// functions, and compiling all of them took a sixth of an executor's time per task. The
-    /// run's result, fuel and trace do not depend on when a function is compiled.
+    /// The same but lazy: a function is compiled when first called. Runs of a kept module once
+    /// validated: a task calls a few of a module's functions (compiling all of them took an
+    /// eighth of the wallet's task). WasmKit fixes a function's fuel costs when it translates it,
+    /// whenever that is, and compiles into the run's own store, so the result, fuel, trace and
+    /// traps do not depend on the mode.
     let lazyEngine: WasmKit.Engine
     let fuelMetering: Bool
     let cache = ModuleCache()
@@ -100,10 +101,11 @@ public final class Sandbox: @unchecked Sendable {
         // reservation per instance and unmaps it when the run ends, and with a new instance per
         // task the munmap's TLB shootdown across CPUs cost ~25 us a task (~70 us under load),
         // while the checks cost nothing measurable on the hashchain benchmark (BENCHMARKS.md).
-        engine = WasmKit.Engine(configuration: EngineConfiguration(
-            compilationMode: .eager, features: [], memoryBoundsChecking: .software, fuelMetering: fuelMetering))
-        lazyEngine = WasmKit.Engine(configuration: EngineConfiguration(
-            compilationMode: .lazy, features: [], memoryBoundsChecking: .software, fuelMetering: fuelMetering))
+        var configuration = EngineConfiguration(
+            compilationMode: .eager, features: [], memoryBoundsChecking: .software, fuelMetering: fuelMetering)
+        engine = WasmKit.Engine(configuration: configuration)
+        configuration.compilationMode = .lazy
+        lazyEngine = WasmKit.Engine(configuration: configuration)
     }
 
     public func run(_ request: ExecutionRequest) throws(DDEError) -> ExecutionOutcome {
@@ -111,20 +113,23 @@ public final class Sandbox: @unchecked Sendable {
             throw DDEError(.argument, "unknown capability \"\(capability)\"; known: \(Capability.all.joined(separator: ", "))")
         }
         let module: WasmKit.Module
-        let kept: Bool
+        // A module this sandbox keeps and has instantiated whole once runs lazily; the first run
+        // of a kept module is eager, under the task's own limits, and validates it for the rest.
+        var kept: Digest? = nil
+        var lazy = false
         if let prepared = request.prepared, prepared.bytes == request.module {
-            // Checked, parsed and validated when first loaded; only what depends on the task is left.
+            // Checked and parsed when first loaded; only what depends on the task is left.
             try ModuleCheck.checkTask(prepared.info, declared: request.capabilities, action: request.action)
             module = prepared.module
-            kept = true
+            kept = prepared.hash
+            lazy = cache.isValidated(prepared.hash)
         } else {
             _ = try ModuleCheck.check(request.module, declared: request.capabilities, action: request.action)
             module = try Sandbox.parse(request.module)
-            kept = false
         }
 
         let memoryCap = request.limits.maxMemoryUsage.map { Int(clamping: $0) } ?? Sandbox.defaultMemoryCap
-        let store = WasmKit.Store(engine: kept ? lazyEngine : engine)
+        let store = WasmKit.Store(engine: lazy ? lazyEngine : engine)
         let limiter = MemoryLimiter(maxBytes: memoryCap)
         store.resourceLimiter = limiter
         if fuelMetering { store.fuel = Fuel(remaining: request.limits.maxFuel) }
@@ -148,6 +153,8 @@ public final class Sandbox: @unchecked Sendable {
         let returned: [Value]
         do {
             let instance = try module.instantiate(store: store, imports: imports)
+            // Eagerly instantiated: WasmKit validated and compiled every function.
+            if let kept, !lazy { cache.markValidated(kept) }
             var action: Function?
             for (name, value) in instance.exports where Array(name.utf8) == Array(request.action.utf8) {
                 if case .function(let f) = value { action = f }
@@ -211,17 +218,16 @@ public final class Sandbox: @unchecked Sendable {
     }
 
     /// The module named `hash`: from this sandbox's cache, or read from `codeStore` (re-hashed
-    /// there) and, when it passes every check that does not depend on a task, WasmKit parses it
-    /// and instantiates it once with the eager engine (every function validated and compiled),
-    /// kept for the next task. A module refused so is not kept: every run of it then takes the
-    /// full check and the eager engine, and is refused the same way. Module bytes are immutable
-    /// under their hash, so a kept module needs neither the file nor the hash again; every run
-    /// still gets its own WasmKit store and instance.
+    /// there) and, when it passes every check that does not depend on a task and WasmKit parses
+    /// it, kept for the next task. A module refused so is not kept: every run of it then takes
+    /// the full check and is refused the same way. Module bytes are immutable under their hash,
+    /// so a kept module needs neither the file nor the hash again; every run still gets its own
+    /// WasmKit store and instance (compiled lazily once a run has instantiated it whole).
     func module(_ hash: Digest, codeStore: CodeStore) throws(DDEError) -> (bytes: [UInt8], prepared: PreparedModule?) {
         if let hit = cache.get(hash) { return (hit.bytes, hit) }
         let bytes = try codeStore.module(for: hash)
         guard let info = try? ModuleCheck.check(bytes, declared: Capability.all, action: nil),
-              let module = try? Sandbox.parse(bytes), (try? validate(module)) != nil else {
+              let module = try? Sandbox.parse(bytes) else {
             return (bytes, nil)
         }
         let prepared = PreparedModule(hash: hash, bytes: bytes, info: info, module: module)
@@ -229,40 +235,11 @@ public final class Sandbox: @unchecked Sendable {
         return (bytes, prepared)
     }
 
-    /// Instantiates `module` into a throwaway store of the eager engine, with host functions that
-    /// do nothing and the default memory cap, running nothing (start functions are refused before
-    /// this): WasmKit validates and compiles every function, and a module it refuses, whose
-    /// initial memory is over the cap or whose segments trap, throws. Used by `inspect` too.
-    func validate(_ module: WasmKit.Module) throws(ValidationFailure) {
-        let store = WasmKit.Store(engine: engine)
-        let limiter = MemoryLimiter(maxBytes: Sandbox.defaultMemoryCap)
-        store.resourceLimiter = limiter
-        var imports = Imports()
-        for function in HostFunction.all {
-            imports.define(module: HostFunction.moduleName, name: function.name, WasmKit.Function(
-                store: store, parameters: Array(repeating: .i32, count: function.parameterCount), results: [.i32]
-            ) { _, _ in [.i32(0)] })
-        }
-        do {
-            _ = try module.instantiate(store: store, imports: imports)
-        } catch where limiter.refused != nil {
-            throw .memory(limiter.refused ?? 0)
-        } catch let trap as Trap {
-            throw .trap(trap)
-        } catch {
-            throw .refused(error)
-        }
-    }
-
-    /// Why `validate` refused a module.
-    enum ValidationFailure: Error {
-        case memory(Int)
-        case trap(Trap)
-        case refused(any Error)
-    }
-
     /// Modules kept checked and parsed (for tests and reports).
     public var cachedModules: Int { cache.count }
+
+    /// Of those, the ones a run has instantiated whole (validated): their runs compile lazily.
+    public var validatedModules: Int { cache.validatedCount }
 
     /// Names the failure of a run: what the host or the limiter recorded wins over what WasmKit
     /// made of it, so the status never depends on how WasmKit wraps errors.
@@ -276,7 +253,7 @@ public final class Sandbox: @unchecked Sendable {
             return DDEError(.timeout, "the action ran longer than maxExecutionTime \(limits.maxExecutionTime ?? 0) ms and was stopped")
         }
         if let error = error as? DDEError { return error }
-        let text = "\(error)"
+        let text = Sandbox.reason(error)
         // WasmKit's trap reasons are not public; its out-of-fuel trap says so in its text.
         if error is Trap, text.contains("out of fuel") {
             return DDEError(.outOfFuel, "the action used up maxFuel \(limits.maxFuel) before returning")
@@ -286,6 +263,29 @@ public final class Sandbox: @unchecked Sendable {
         }
         return DDEError(.codeInvalid, "WasmKit refused the module: \(text)")
     }
+
+    /// WasmKit's reason, its first line and at most 300 bytes: a trap's description goes on with
+    /// a backtrace of code addresses (8,190 frames after the call stack is exhausted: 700 KB),
+    /// which differ from run to run and would not fit a compute_error's message (4,096 bytes).
+    static func reason(_ error: Error) -> String {
+        let text = "\(error)"
+        return clipped(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "", toBytes: 300)
+    }
+}
+
+/// `text` when it is at most `limit` UTF-8 bytes, else its longest prefix of whole characters
+/// that leaves room for "…", then "…" (3 bytes).
+package func clipped<S: StringProtocol>(_ text: S, toBytes limit: Int) -> String {
+    guard text.utf8.count > limit else { return String(text) }
+    var bytes = 0
+    var end = text.startIndex
+    for i in text.indices {
+        let n = text[i].utf8.count
+        if bytes + n > limit - 3 { break }
+        bytes += n
+        end = text.index(after: i)
+    }
+    return text[..<end] + "…"
 }
 
 /// A module that passed the task-independent checks, parsed by WasmKit (immutable: WasmKit
@@ -305,16 +305,26 @@ final class ModuleCache: @unchecked Sendable {
     private var entries: [Digest: PreparedModule] = [:]
     private var order: [Digest] = []
     private var bytes = 0
+    /// Kept modules a run has instantiated eagerly: WasmKit validated every function.
+    private var validated: Set<Digest> = []
 
     var count: Int { lock.withLock { entries.count } }
+    var validatedCount: Int { lock.withLock { validated.count } }
 
     func get(_ hash: Digest) -> PreparedModule? { lock.withLock { entries[hash] } }
+
+    func isValidated(_ hash: Digest) -> Bool { lock.withLock { validated.contains(hash) } }
+
+    /// Only for a module still kept (a dropped one is validated again when it comes back).
+    func markValidated(_ hash: Digest) { lock.withLock { if entries[hash] != nil { validated.insert(hash) } } }
 
     func put(_ module: PreparedModule) {
         lock.withLock {
             guard entries[module.hash] == nil, module.bytes.count <= ModuleCache.maxBytes else { return }
             while !order.isEmpty && (entries.count >= ModuleCache.maxEntries || bytes + module.bytes.count > ModuleCache.maxBytes) {
-                if let old = entries.removeValue(forKey: order.removeFirst()) { bytes -= old.bytes.count }
+                let dropped = order.removeFirst()
+                validated.remove(dropped)
+                if let old = entries.removeValue(forKey: dropped) { bytes -= old.bytes.count }
             }
             entries[module.hash] = module
             order.append(module.hash)

@@ -404,7 +404,10 @@ public final class ExecutorNode<T: Transport>: @unchecked Sendable {
 
     /// Answers a task with a compute_error.
     private func refuse(_ task: ComputeTask, _ error: DDEError) {
-        let message = ComputeErrorMessage(taskId: task.taskId, executor: keyPair, code: error.status, message: error.detail)
+        // A requester reads at most 4,096 bytes of message: a longer one would make the whole
+        // signed answer unreadable, so it is cut (at a character) instead.
+        let message = ComputeErrorMessage(taskId: task.taskId, executor: keyPair, code: error.status,
+                                          message: clipped(error.detail, toBytes: 4096))
         try? transport.publish(topic: Topic.results(requester: task.requesterPublicKey),
                                payload: message.envelope.canonicalBytes, retain: false)
         lock.lock(); refused += 1; lock.unlock()

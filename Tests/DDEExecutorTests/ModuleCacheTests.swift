@@ -111,12 +111,12 @@ final class ModuleCacheTests: XCTestCase {
         }
     }
 
-    /// A kept module runs with lazy compilation (only the functions a task calls are compiled),
-    /// so it is validated whole once before it is kept: a function that no action calls but that
-    /// WasmKit refuses (here, one returning an i64 where its type says i32, which no instruction
-    /// rule of ModuleCheck catches) keeps the module out of the cache, and every run of it is
-    /// refused as without the cache.
-    func testAModuleWasmKitRefusesInAFunctionNoActionCallsIsNotKept() throws {
+    /// A kept module's first run is eager (WasmKit validates and compiles every function, under
+    /// the task's limits) and validates it; later runs compile lazily. A function that no action
+    /// calls but that WasmKit refuses (here one returning an i64 where its type says i32, which no
+    /// instruction rule of ModuleCheck catches) fails every eager run, so the module is never
+    /// validated and every run of it is refused as without the cache.
+    func testAModuleWasmKitRefusesInAFunctionNoActionCallsIsNeverRunLazily() throws {
         let invalid = try wat("""
             (module (memory (export "memory") 1)
               (func $unused (result i32) (i64.const 1))
@@ -124,15 +124,142 @@ final class ModuleCacheTests: XCTestCase {
             """)
         let t = try task(invalid, action: "run", caps: [])
         let sandbox = Sandbox()
-        for _ in 0..<2 {
+        for _ in 0..<3 {
             XCTAssertThrowsError(try sandbox.run(try Executor.request(for: t, codeStore: store, sandbox: sandbox))) { error in
                 XCTAssertEqual((error as? DDEError)?.status, .codeInvalid, "\(error)")
             }
         }
-        XCTAssertEqual(sandbox.cachedModules, 0)
+        XCTAssertEqual(sandbox.cachedModules, 1)
+        XCTAssertEqual(sandbox.validatedModules, 0)
         XCTAssertThrowsError(try Sandbox().run(try Executor.request(for: t, codeStore: store))) { error in
             XCTAssertEqual((error as? DDEError)?.status, .codeInvalid)
         }
+        // A valid module is validated by its first run; a first run refused at instantiation (a
+        // memory cap below the module's initial memory) validates nothing.
+        let counter = try exampleModule("counter")
+        let small = try task(counter, action: "increment", caps: ["state.read", "state.write"],
+                             limits: ExecutionLimits(maxMemoryUsage: 1024))
+        XCTAssertThrowsError(try sandbox.run(try Executor.request(for: small, codeStore: store, sandbox: sandbox))) { error in
+            XCTAssertEqual((error as? DDEError)?.status, .memoryLimit)
+        }
+        XCTAssertEqual(sandbox.validatedModules, 0)
+        let fine = try task(counter, action: "increment", caps: ["state.read", "state.write"])
+        _ = try sandbox.run(try Executor.request(for: fine, codeStore: store, sandbox: sandbox))
+        XCTAssertEqual(sandbox.validatedModules, 1)
+    }
+
+    /// Fuel is fixed when WasmKit translates a function, lazily or eagerly: a lazy run given
+    /// exactly the fuel an eager run used succeeds with it all used, and one unit less runs out.
+    func testALazyRunUsesExactlyTheFuelOfAnEagerOne() throws {
+        let wallet = try exampleModule("wallet")
+        let hashchain = try exampleModule("hashchain")
+        let cases: [(String, [UInt8], String, [String], [[UInt8]: [UInt8]], String)] = [
+            ("wallet", wallet, "send", ["state.read", "state.write"], [bytes("balance/bob"): bytes("100")],
+             #"{"to":"alice","from":"bob","amount":5}"#),
+            ("hashchain", hashchain, "run", [], [:], "50"),
+        ]
+        for (name, module, action, caps, state, payload) in cases {
+            let unlimited = try task(module, action: action, caps: caps, state: state, payload: payload)
+            let eager = try Sandbox().run(try Executor.request(for: unlimited, codeStore: store))
+            let fuel = eager.fuelUsed
+            for (limit, succeeds) in [(fuel, true), (fuel - 1, false)] {
+                let t = try task(module, action: action, caps: caps, state: state, payload: payload,
+                                 limits: ExecutionLimits(maxFuel: limit))
+                let sandbox = Sandbox()
+                _ = try sandbox.run(try Executor.request(for: unlimited, codeStore: store, sandbox: sandbox))
+                XCTAssertEqual(sandbox.validatedModules, 1, name)
+                do {
+                    let lazy = try sandbox.run(try Executor.request(for: t, codeStore: store, sandbox: sandbox))
+                    XCTAssertTrue(succeeds, "\(name): ran with \(limit) fuel, one less than it needs")
+                    assertSame(eager, lazy, name)
+                } catch {
+                    XCTAssertFalse(succeeds, "\(name): \(error)")
+                    XCTAssertEqual((error as? DDEError)?.status, .outOfFuel, name)
+                }
+            }
+        }
+    }
+
+    /// Calls through a table and a recursion that exhausts the stack: the same outcome, fuel and
+    /// refusal eager (uncached, and the first run of a kept module) and lazy (the later runs).
+    func testIndirectCallsAndStackExhaustionAreTheSameLazily() throws {
+        let module = try wat("""
+            (module
+              (import "dde" "output_write" (func $out (param i32 i32) (result i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 0) "42")
+              (type $t (func (param i32) (result i32)))
+              (table 2 funcref)
+              (elem (i32.const 0) $double $recurse)
+              (func $double (type $t) (i32.mul (local.get 0) (i32.const 2)))
+              (func $recurse (type $t) (call_indirect (type $t) (i32.add (local.get 0) (i32.const 1)) (i32.const 1)))
+              (func (export "indirect") (result i32)
+                (drop (call_indirect (type $t) (i32.const 21) (i32.const 0)))
+                (drop (call $out (i32.const 0) (i32.const 2)))
+                (i32.const 0))
+              (func (export "deep") (result i32) (drop (call $recurse (i32.const 0))) (i32.const 0)))
+            """)
+        let indirect = try task(module, action: "indirect", caps: [])
+        let deep = try task(module, action: "deep", caps: [])
+        let uncached = try Sandbox().run(try Executor.request(for: indirect, codeStore: store))
+        let sandbox = Sandbox()
+        for _ in 0..<3 {
+            assertSame(uncached, try sandbox.run(try Executor.request(for: indirect, codeStore: store, sandbox: sandbox)), "indirect")
+        }
+        XCTAssertEqual(sandbox.validatedModules, 1)
+        func refusal(_ s: Sandbox, cached: Bool) -> DDEError? {
+            do {
+                _ = try s.run(try Executor.request(for: deep, codeStore: store, sandbox: cached ? s : nil))
+                return nil
+            } catch {
+                return error as? DDEError
+            }
+        }
+        let eagerly = refusal(Sandbox(), cached: false)
+        let lazily = refusal(sandbox, cached: true)
+        XCTAssertEqual(eagerly?.status, .guestTrap)
+        XCTAssertEqual(lazily?.status, eagerly?.status)
+        XCTAssertEqual(lazily?.detail, eagerly?.detail)
+        // One line, the reason without WasmKit's backtrace of code addresses (which differ from
+        // run to run, and ran to 700 KB here: more than a compute_error's message may hold).
+        XCTAssertEqual(eagerly?.detail, "the module trapped: Trap: call stack exhausted")
+    }
+
+    /// Messages are clipped at a character: the result is at most the limit in UTF-8 bytes.
+    func testClippedKeepsWholeCharactersWithinTheLimit() {
+        XCTAssertEqual(clipped("short", toBytes: 10), "short")
+        XCTAssertEqual(clipped("0123456789", toBytes: 10), "0123456789")
+        XCTAssertEqual(clipped("0123456789A", toBytes: 10), "0123456…")
+        // "é" is 2 bytes: six (12) are over 10; four (8) and the ellipsis (3) are too, three fit.
+        XCTAssertEqual(clipped("éééééé", toBytes: 10), "ééé…")
+        let long = clipped(String(repeating: "x\n", count: 400_000), toBytes: 4096)
+        XCTAssertLessThanOrEqual(long.utf8.count, 4096)
+        XCTAssertTrue(long.hasSuffix("…"))
+    }
+
+    /// Runner threads share one sandbox (ExecutorNode): concurrent lazy runs of one kept module
+    /// give the same outcome as an eager run.
+    func testConcurrentLazyRunsOfAKeptModuleAgree() throws {
+        let t = try task(try exampleModule("hashchain"), action: "run", caps: [], payload: "20")
+        let eager = try Sandbox().run(try Executor.request(for: t, codeStore: store))
+        let sandbox = Sandbox()
+        _ = try sandbox.run(try Executor.request(for: t, codeStore: store, sandbox: sandbox))
+        XCTAssertEqual(sandbox.validatedModules, 1)
+        let lock = NSLock()
+        var outcomes: [ExecutionOutcome] = []
+        var failures: [String] = []
+        let codeStore = store!
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            do {
+                let outcome = try sandbox.run(try Executor.request(for: t, codeStore: codeStore, sandbox: sandbox))
+                lock.withLock { outcomes.append(outcome) }
+            } catch {
+                lock.withLock { failures.append("\(error)") }
+            }
+        }
+        XCTAssertEqual(failures, [])
+        XCTAssertEqual(outcomes.count, 8)
+        for o in outcomes { assertSame(eager, o, "concurrent") }
     }
 
     func testTheHashIsCheckedOnTheFirstLoadAndTheCacheKeepsTheGoodBytes() throws {
