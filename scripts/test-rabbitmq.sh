@@ -32,8 +32,16 @@ cleanup() {
     # The cluster last: on SIGTERM a node withdraws its presence through it.
     for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [ -n "$RABBIT_PID" ]; then kill -TERM "$RABBIT_PID" 2>/dev/null || true; wait "$RABBIT_PID" 2>/dev/null || true; fi
-    rm -rf "$W"
+    if [ -n "$RABBIT_PID" ]; then
+        kill -TERM "$RABBIT_PID" 2>/dev/null || true
+        wait "$RABBIT_PID" 2>/dev/null || true
+        # `wait` may not wait for a process substitution: until scripts/rabbitmq.sh has stopped
+        # its nodes (at most 30 s each), they still write into $W (a removal then finds a
+        # directory not empty, as it once did in CI).
+        local deadline=$((SECONDS + 75))
+        while kill -0 "$RABBIT_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+    fi
+    rm -rf "$W" 2>/dev/null || { sleep 2; rm -rf "$W" || echo "test-rabbitmq: could not remove $W" >&2; }
 }
 trap cleanup EXIT
 cd "$W"
