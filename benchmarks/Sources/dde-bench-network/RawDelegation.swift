@@ -145,6 +145,7 @@ final class RawRequester {
     /// Creates the raw store at `storePath`, hands the plan to the raw executor (waiting at most
     /// 20 s for it to say it is ready) and runs `warmup` untimed raw delegations.
     init(plan: RawDelegationPlan, port: Int, storePath: String, warmup: Int) throws(DDEError) {
+        _ = cdde_init()
         try plan.check()
         self.plan = plan
         writer = try RawSQLiteWriter(path: storePath)
