@@ -78,6 +78,27 @@ enum RawMessage {
         return out
     }
 
+    /// Hashes the first `lengths[k]` bytes of `body` for each k; returns the first digest (the
+    /// one a signature covers).
+    static func digests(_ body: UnsafeRawBufferPointer, _ lengths: [Int]) -> [UInt8] {
+        var first: [UInt8] = []
+        for (k, length) in lengths.enumerated() {
+            let d = sha256(body, length)
+            if k == 0 { first = d }
+        }
+        return first
+    }
+
+    /// Signs `prefix + digest` with `sk` and writes `pk` and the signature into the message's
+    /// header.
+    static func seal(_ message: inout [UInt8], digest: [UInt8], pk: [UInt8], sk: [UInt8]) {
+        let signed = prefix + digest
+        var signature = [UInt8](repeating: 0, count: 64)
+        crypto_sign_detached(&signature, nil, signed, UInt64(signed.count), sk)
+        message.replaceSubrange(0..<32, with: pk)
+        message.replaceSubrange(32..<96, with: signature)
+    }
+
     static func randomize(_ bytes: inout [UInt8], from: Int) {
         bytes.withUnsafeMutableBytes { randombytes_buf($0.baseAddress! + from, $0.count - from) }
     }
@@ -194,19 +215,8 @@ final class RawRequester {
         cdde_trace(CDDE_TRACE_DELEGATE_START)
         // Build: read the state and its proof, hash the task, sign it, send it.
         try writer.readTaskState(plan.rows)
-        let signed = offer.withUnsafeBytes { o -> [UInt8] in
-            let body = UnsafeRawBufferPointer(rebasing: o[RawMessage.header...])
-            var digest: [UInt8] = []
-            for (k, length) in plan.taskHashLengths.enumerated() {
-                let d = RawMessage.sha256(body, length)
-                if k == 0 { digest = d }
-            }
-            return RawMessage.prefix + digest
-        }
-        var signature = [UInt8](repeating: 0, count: 64)
-        crypto_sign_detached(&signature, nil, signed, UInt64(signed.count), sk)
-        offer.replaceSubrange(0..<32, with: pk)
-        offer.replaceSubrange(32..<96, with: signature)
+        let taskId = offer.withUnsafeBytes { RawMessage.digests(UnsafeRawBufferPointer(rebasing: $0[RawMessage.header...]), plan.taskHashLengths) }
+        RawMessage.seal(&offer, digest: taskId, pk: pk, sk: sk)
         cdde_trace(CDDE_TRACE_TASK_SIGNED)
         cdde_trace(CDDE_TRACE_OFFER_PUBLISH)
         try mqtt.publish(RawMessage.offerTopic, offer)
@@ -228,6 +238,7 @@ final class RawRequester {
         // Commit: the receipt's hash and signature, one durable transaction of the rows.
         let receiptHash = receipt.withUnsafeBytes { RawMessage.sha256($0, $0.count) }
         let receiptSigned = RawMessage.prefix + receiptHash
+        var signature = [UInt8](repeating: 0, count: 64)
         crypto_sign_detached(&signature, nil, receiptSigned, UInt64(receiptSigned.count), sk)
         cdde_trace(CDDE_TRACE_COMMIT_RECEIPT)
         let c0 = now()
@@ -292,12 +303,7 @@ enum RawExecutor {
             // requester's signature.
             let body = UnsafeRawBufferPointer(start: m.pointee.payload + RawMessage.header,
                                               count: m.pointee.length - RawMessage.header)
-            var digest: [UInt8] = []
-            for (k, length) in plan.checkHashLengths.enumerated() {
-                let d = RawMessage.sha256(body, length)
-                if k == 0 { digest = d }
-            }
-            let signed = RawMessage.prefix + digest
+            let signed = RawMessage.prefix + RawMessage.digests(body, plan.checkHashLengths)
             guard crypto_sign_verify_detached(m.pointee.payload + 32, signed, UInt64(signed.count), m.pointee.payload) == 0 else {
                 throw DDEError(.signature, "raw-execute: an offer's signature does not verify")
             }
@@ -307,13 +313,10 @@ enum RawExecutor {
             _ = try sandbox.run(try Executor.request(for: task, codeStore: codeStore, sandbox: sandbox))
             for j in run.indices { _ = run[j].withUnsafeBytes { RawMessage.sha256($0, $0.count) } }
             answer[RawMessage.header] = m.pointee.payload[RawMessage.header]
-            let proofSigned = answer.withUnsafeBytes {
-                RawMessage.prefix + RawMessage.sha256(UnsafeRawBufferPointer(rebasing: $0[RawMessage.header...]), plan.proofUnsignedBytes)
+            let proofHash = answer.withUnsafeBytes {
+                RawMessage.sha256(UnsafeRawBufferPointer(rebasing: $0[RawMessage.header...]), plan.proofUnsignedBytes)
             }
-            var signature = [UInt8](repeating: 0, count: 64)
-            crypto_sign_detached(&signature, nil, proofSigned, UInt64(proofSigned.count), sk)
-            answer.replaceSubrange(0..<32, with: pk)
-            answer.replaceSubrange(32..<96, with: signature)
+            RawMessage.seal(&answer, digest: proofHash, pk: pk, sk: sk)
             cdde_trace(CDDE_TRACE_NODE_EXECUTED)
             cdde_trace(CDDE_TRACE_NODE_RESULT_PUBLISH)
             try mqtt.publish(RawMessage.answerTopic, answer)
