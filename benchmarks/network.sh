@@ -46,7 +46,8 @@ if [ "${DDE_NO_BUILD:-0}" != 1 ] && [ -z "${DDE_BENCH_BIN:-}" ]; then
     done
 fi
 # DDE_BENCH_BIN=dir runs the dde and dde-bench-network found there instead (A/B comparisons of
-# two builds; implies DDE_NO_BUILD).
+# two builds; implies DDE_NO_BUILD). Its dde-bench-network must have `raw-execute` and
+# `--raw-port` (since 2026-12-06): for an older build, copy in this tree's dde-bench-network.
 BIN=${DDE_BENCH_BIN:-$(swift build "${PROFILE[@]}" --show-bin-path)}
 DDE=$BIN/dde
 for tool in "$DDE" "$BIN/dde-bench-network"; do
@@ -147,7 +148,7 @@ print(f"| (back to back, pinger on libmosquitto's network thread: not a floor) |
 one = rows[0][0]
 raw = one["rawDelegationP50Us"]
 print(f"| raw delegation: the 1-executor row's mandated steps done raw, in order, by two processes, alternating with its delegations (RawDelegation.swift; its durable transaction {one['rawDelegationTransactionP50Us']:.0f} us) | {raw:.0f} us | {one['rawDelegationP99Us']:.0f} us | - | (dde's sandbox) | - | - | - | - | - | - |")
-position = (f"by position in each pair (each kind first in half the pairs): dde {one['firstP50Us']:.0f} us first, {one['secondP50Us']:.0f} us second; "
+position = (f"by position in each pair (each kind first in half the pairs): dde {one['ddeFirstP50Us']:.0f} us first, {one['ddeSecondP50Us']:.0f} us second; "
             f"raw {one['rawDelegationFirstP50Us']:.0f} us first, {one['rawDelegationSecondP50Us']:.0f} us second; "
             f"median of the {one['rawDelegationCount']:.0f} pairs' ratios (dde / raw): {one['pairRatioP50']:.2f}x")
 notes = []

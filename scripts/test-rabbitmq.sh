@@ -36,7 +36,7 @@ cleanup() {
         kill -TERM "$RABBIT_PID" 2>/dev/null || true
         wait "$RABBIT_PID" 2>/dev/null || true
         # `wait` may not wait for a process substitution: until scripts/rabbitmq.sh has stopped
-        # its nodes (at most 30 s each), they still write into $W (a removal then finds a
+        # its nodes (30 s for all, then SIGKILL), they still write into $W (a removal then finds a
         # directory not empty, as it once did in CI).
         local deadline=$((SECONDS + 75))
         while kill -0 "$RABBIT_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done

@@ -78,8 +78,9 @@ public final class Sandbox: @unchecked Sendable {
     /// Most table elements a guest may have.
     public static let maxTableElements = 100_000
 
-    /// Eager: instantiating validates and compiles every function. Every run until a kept
-    /// module has once been instantiated whole (`ModuleCache.markValidated`), and `inspect`.
+    /// Eager: instantiating validates and compiles every function. Every run of a module not
+    /// kept, a kept module's runs until one has instantiated it (`ModuleCache.markValidated`),
+    /// and `inspect`.
     let engine: WasmKit.Engine
     /// The same but lazy: a function is compiled when first called. Runs of a kept module once
     /// validated: a task calls a few of a module's functions (compiling all of them took an
@@ -276,6 +277,7 @@ public final class Sandbox: @unchecked Sendable {
 /// `text` when it is at most `limit` UTF-8 bytes, else its longest prefix of whole characters
 /// that leaves room for "…", then "…" (3 bytes).
 package func clipped<S: StringProtocol>(_ text: S, toBytes limit: Int) -> String {
+    let limit = max(limit, 3)  // room for the ellipsis at least
     guard text.utf8.count > limit else { return String(text) }
     var bytes = 0
     var end = text.startIndex

@@ -142,12 +142,13 @@ final class RawMQTT {
     /// The next message on `topic`, waiting until `deadline` (uptime ns); others are dropped.
     func next(on topic: String, until deadline: UInt64, _ matches: (UnsafeMutablePointer<cdde_mqtt_message>) -> Bool = { _ in true })
         -> UnsafeMutablePointer<cdde_mqtt_message>? {
-        while now() < deadline {
-            guard let m = cdde_mqtt_receive(handle, Int32(min(200, (deadline - now()) / 1_000_000 + 1))) else { continue }
+        while true {
+            let t = now()
+            guard t < deadline else { return nil }
+            guard let m = cdde_mqtt_receive(handle, Int32(min(200, (deadline - t) / 1_000_000 + 1))) else { continue }
             if String(cString: m.pointee.topic) == topic, matches(m) { return m }
             cdde_mqtt_message_free(m)
         }
-        return nil
     }
 }
 
