@@ -75,10 +75,11 @@ def most_common(delegations, skip, what):
 
 def phase_p50(shape, chosen, first, last):
     """p50 microseconds from the first probe `first` to the next `last`; None if a trace lacks them."""
-    if first not in shape or last not in shape[shape.index(first) + 1:]:
+    try:
+        i = shape.index(first)
+        j = shape.index(last, i + 1)
+    except ValueError:
         return None
-    i = shape.index(first)
-    j = shape.index(last, i + 1)
     return statistics.median((d[j][0] - d[i][0]) / 1000 for d in chosen)
 
 

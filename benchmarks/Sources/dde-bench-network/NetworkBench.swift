@@ -149,24 +149,23 @@ struct Delegations: ParsableCommand {
                     let proof = accepted.proof
                     let proofUnsigned = proof.unsignedJSON.canonicalBytes().count
                     // The requester's after the answer: H(result), H(stateWrites), proofHash, the receipt's.
-                    let judged = [accepted.result.canonicalBytes().count, accepted.stateWrites.json.canonicalBytes().count,
-                                  proof.json.canonicalBytes().count,
-                                  JSON.object(r.removing("receiptHash", "signature")).canonicalBytes().count]
+                    let result = accepted.result.canonicalBytes().count, writes = accepted.stateWrites.json.canonicalBytes().count
+                    let proofBytes = proof.json.canonicalBytes().count
+                    let receiptBytes = JSON.object(r.removing("receiptHash", "signature")).canonicalBytes().count
                     signedHashLengths = [task, task, input, input]
-                        + Array(repeating: proofUnsigned, count: assurance.needed) + judged
+                        + Array(repeating: proofUnsigned, count: assurance.needed) + [result, writes, proofBytes, receiptBytes]
                     let checked = 2 * partial.entries.count + rows.treeRows.count
                     let nextRoot = 2 * accepted.stateWrites.entries.count + rows.treeRows.count
                     proofHashes = checked + nextRoot
                     if let rawPort {
-                        let result = Envelope.canonicalBytes(type: .computeResult, payload: accepted.canonicalBytes)
                         let plan = RawDelegationPlan(
                             task: report.task.canonicalBytes, rows: rows,
                             offerBytes: TaskOffer(task: report.task, executors: report.asked).envelopeBytes.count,
-                            resultBytes: result.count, taskHashLengths: [task, input],
-                            checkHashLengths: [task, input] + Array(repeating: 65, count: checked),
-                            runHashLengths: Array(judged[0..<2]), proofUnsignedBytes: proofUnsigned,
-                            judgeHashLengths: Array(repeating: 65, count: nextRoot) + Array(judged[0..<3]),
-                            receiptBytes: judged[3])
+                            resultBytes: Envelope.canonicalBytes(type: .computeResult, payload: accepted.canonicalBytes).count,
+                            taskHashLengths: [task, input], checkHashLengths: [task, input] + Array(repeating: 65, count: checked),
+                            runHashLengths: [result, writes], proofUnsignedBytes: proofUnsigned,
+                            judgeHashLengths: Array(repeating: 65, count: nextRoot) + [result, writes, proofBytes],
+                            receiptBytes: receiptBytes)
                         let s0 = DispatchTime.now().uptimeNanoseconds
                         rawDelegation = try RawRequester(plan: plan, port: rawPort, storePath: "\(workdir)/raw-delegation-\(identity.publicKey.hex.prefix(8)).sqlite",
                                                          warmup: warmup)
@@ -220,11 +219,11 @@ struct Delegations: ParsableCommand {
             .init("proofHashes", .number(Double(proofHashes))),
             .init("signedHashBytes", .number(Double(signedHashLengths.reduce(0, +)))),
             .init("signedHashes", .number(Double(signedHashLengths.count))),
-            .init("rawCommitP50Us", .number(Double(RawFloor.median(rawCommit) / 100) / 10)),
+            .init("rawCommitP50Us", .number(us(RawFloor.median(rawCommit)))),
             .init("rawDelegationCount", .number(Double(rawTotal.count))),
-            .init("rawDelegationP50Us", .number(Double(RawFloor.median(rawTotal) / 100) / 10)),
-            .init("rawDelegationP99Us", .number(Double(rawP99 / 100) / 10)),
-            .init("rawDelegationTransactionP50Us", .number(Double(RawFloor.median(rawTransaction) / 100) / 10)),
+            .init("rawDelegationP50Us", .number(us(RawFloor.median(rawTotal)))),
+            .init("rawDelegationP99Us", .number(us(rawP99))),
+            .init("rawDelegationTransactionP50Us", .number(us(RawFloor.median(rawTransaction)))),
             // By position: the p50 of each kind when it came first and when it came second, and
             // the median of the per-iteration ratios (dde over raw).
             .init("rawDelegationFirstP50Us", .number(us(RawFloor.median(pairs.filter { $0.rawFirst }.map(\.raw))))),
@@ -232,11 +231,11 @@ struct Delegations: ParsableCommand {
             .init("ddeFirstP50Us", .number(us(RawFloor.median(pairs.filter { !$0.rawFirst }.map(\.ours))))),
             .init("ddeSecondP50Us", .number(us(RawFloor.median(pairs.filter { $0.rawFirst }.map(\.ours))))),
             .init("pairRatioP50", .number(pairRatio)),
-            .init("rawReadP50Us", .number(Double(RawFloor.median(rawRead) / 100) / 10)),
+            .init("rawReadP50Us", .number(us(RawFloor.median(rawRead)))),
             .init("rawSha256Us", .number(Double(sha256 / 10) / 100)),
             .init("rawSignedHashesUs", .number(Double(signedHashes / 10) / 100)),
-            .init("rawSignUs", .number(Double(ed25519.signNs / 100) / 10)),
-            .init("rawVerifyUs", .number(Double(ed25519.verifyNs / 100) / 10)),
+            .init("rawSignUs", .number(us(ed25519.signNs))),
+            .init("rawVerifyUs", .number(us(ed25519.verifyNs))),
             .init("tasksPerSecond", .number((Double(samples.count) / elapsed * 10).rounded() / 10)),
         ]))
         print(String(decoding: doc.canonicalBytes(), as: UTF8.self))

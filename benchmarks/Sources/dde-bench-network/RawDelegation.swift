@@ -6,8 +6,8 @@
 // lengths, sqlite3_* for the state read and the durable commit of the real rows; dde's C MQTT
 // shim for the messages (cdde_mqtt.c, its network thread and queue: as fast as raw libmosquitto
 // in BENCHMARKS.md, Network, and what any client that waits for other messages meanwhile needs);
-// the task run by dde's sandbox (WasmKit), the execution the floor counts as it is. No parsing,
-// no JSON, no checks beyond the mandated ones.
+// the task run by dde's sandbox (WasmKit), the execution the floor counts as it is. No JSON
+// parsed or written outside that run, no checks beyond the mandated ones.
 //
 // Why beside the sum: the sum adds medians measured hot, in loops, and a round trip at a pace
 // imitated by spinning and sleeping; a delegation runs each step once, after its process slept,
@@ -46,15 +46,16 @@ struct RawDelegationPlan: Codable {
     /// The receipt without receiptHash and signature: hashed in the commit, for its signature.
     var receiptBytes: Int
 
-    /// Throws unless every list has a first entry and every length fits the message it is
-    /// taken from (a short body would make the floor hash less than dde does).
+    /// Throws unless the two lists whose first digest is signed have one, every length is
+    /// positive, and what is hashed from a message fits its body (a short body would make the
+    /// floor hash less than dde does); the other lengths are buffers of their own.
     func check() throws(DDEError) {
         let offerBody = offerBytes - RawMessage.header, resultBody = resultBytes - RawMessage.header
-        guard !taskHashLengths.isEmpty, !checkHashLengths.isEmpty, !judgeHashLengths.isEmpty,
+        guard !taskHashLengths.isEmpty, !checkHashLengths.isEmpty,
               (taskHashLengths + checkHashLengths).allSatisfy({ $0 > 0 && $0 <= offerBody }),
-              (runHashLengths + judgeHashLengths + [proofUnsignedBytes, receiptBytes]).allSatisfy({ $0 > 0 && $0 <= max(resultBody, 65) }),
-              proofUnsignedBytes <= resultBody else {
-            throw DDEError(.argument, "raw delegation plan: a hash list is empty or a length does not fit its message")
+              proofUnsignedBytes > 0, proofUnsignedBytes <= resultBody,
+              (runHashLengths + judgeHashLengths + [receiptBytes]).allSatisfy({ $0 > 0 }) else {
+            throw DDEError(.argument, "raw delegation plan: a signed hash list is empty or a length is not positive or does not fit its message")
         }
     }
 }
@@ -89,14 +90,29 @@ enum RawMessage {
         return first
     }
 
-    /// Signs `prefix + digest` with `sk` and writes `pk` and the signature into the message's
-    /// header.
-    static func seal(_ message: inout [UInt8], digest: [UInt8], pk: [UInt8], sk: [UInt8]) {
+    /// The signature of `prefix + digest` with `sk`, as dde signs a domain prefix and a digest.
+    static func sign(_ digest: [UInt8], _ sk: [UInt8]) -> [UInt8] {
         let signed = prefix + digest
         var signature = [UInt8](repeating: 0, count: 64)
         crypto_sign_detached(&signature, nil, signed, UInt64(signed.count), sk)
+        return signature
+    }
+
+    /// Signs `digest` and writes `pk` and the signature into the message's header.
+    static func seal(_ message: inout [UInt8], digest: [UInt8], pk: [UInt8], sk: [UInt8]) {
         message.replaceSubrange(0..<32, with: pk)
-        message.replaceSubrange(32..<96, with: signature)
+        message.replaceSubrange(32..<96, with: sign(digest, sk))
+    }
+
+    /// Whether the signature in `m`'s header is its key's over `prefix + digest`.
+    static func opens(_ m: UnsafeMutablePointer<cdde_mqtt_message>, digest: [UInt8]) -> Bool {
+        let signed = prefix + digest
+        return crypto_sign_verify_detached(m.pointee.payload + 32, signed, UInt64(signed.count), m.pointee.payload) == 0
+    }
+
+    /// The body of a message at least a header long.
+    static func body(_ m: UnsafeMutablePointer<cdde_mqtt_message>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: m.pointee.payload + header, count: m.pointee.length - header)
     }
 
     static func randomize(_ bytes: inout [UInt8], from: Int) {
@@ -172,7 +188,7 @@ final class RawRequester {
         self.plan = plan
         writer = try RawSQLiteWriter(path: storePath)
         mqtt = try RawMQTT(port: port, role: "rawreq")
-        offer = [UInt8](repeating: 0, count: max(plan.offerBytes, RawMessage.header + 1))
+        offer = [UInt8](repeating: 0, count: plan.offerBytes)
         judged = plan.judgeHashLengths.map { [UInt8](repeating: 0, count: $0) }
         receipt = [UInt8](repeating: 0, count: plan.receiptBytes)
         // Random once: SHA-256 and signing take as long whatever the bytes, and the tag (byte 0
@@ -228,19 +244,13 @@ final class RawRequester {
         cdde_trace(CDDE_TRACE_ANSWER_TAKEN)
         // Judge: the answer's signature over H(proof without signature), then check 8's hashes
         // and the signed objects'.
-        let body = UnsafeRawBufferPointer(start: answer.pointee.payload + RawMessage.header,
-                                          count: answer.pointee.length - RawMessage.header)
-        let message = RawMessage.prefix + RawMessage.sha256(body, plan.proofUnsignedBytes)
-        let valid = crypto_sign_verify_detached(answer.pointee.payload + 32, message, UInt64(message.count), answer.pointee.payload) == 0
+        let valid = RawMessage.opens(answer, digest: RawMessage.sha256(RawMessage.body(answer), plan.proofUnsignedBytes))
         cdde_mqtt_message_free(answer)
         guard valid else { throw DDEError(.signature, "raw delegation \(number): the answer's signature does not verify") }
         for j in judged.indices { _ = judged[j].withUnsafeBytes { RawMessage.sha256($0, $0.count) } }
         cdde_trace(CDDE_TRACE_ANSWER_JUDGED)
         // Commit: the receipt's hash and signature, one durable transaction of the rows.
-        let receiptHash = receipt.withUnsafeBytes { RawMessage.sha256($0, $0.count) }
-        let receiptSigned = RawMessage.prefix + receiptHash
-        var signature = [UInt8](repeating: 0, count: 64)
-        crypto_sign_detached(&signature, nil, receiptSigned, UInt64(receiptSigned.count), sk)
+        _ = RawMessage.sign(receipt.withUnsafeBytes { RawMessage.sha256($0, $0.count) }, sk)
         cdde_trace(CDDE_TRACE_COMMIT_RECEIPT)
         let c0 = now()
         try writer.commit(plan.rows, index: index)
@@ -291,7 +301,7 @@ enum RawExecutor {
         try mqtt.publish(RawMessage.readyTopic, [1])
         // Random once, as the requester's (the offer's tag, copied into byte 0 of the answer's
         // body, makes every proof digest new).
-        var answer = [UInt8](repeating: 0, count: max(plan.resultBytes, RawMessage.header + 1))
+        var answer = [UInt8](repeating: 0, count: plan.resultBytes)
         var run = plan.runHashLengths.map { [UInt8](repeating: 0, count: $0) }
         RawMessage.randomize(&answer, from: RawMessage.header)
         for j in run.indices { RawMessage.randomize(&run[j], from: 0) }
@@ -302,10 +312,7 @@ enum RawExecutor {
             cdde_trace(CDDE_TRACE_NODE_TAKEN)
             // Check: the task's hashes (its id first: the signed digest) and its proof's, the
             // requester's signature.
-            let body = UnsafeRawBufferPointer(start: m.pointee.payload + RawMessage.header,
-                                              count: m.pointee.length - RawMessage.header)
-            let signed = RawMessage.prefix + RawMessage.digests(body, plan.checkHashLengths)
-            guard crypto_sign_verify_detached(m.pointee.payload + 32, signed, UInt64(signed.count), m.pointee.payload) == 0 else {
+            guard RawMessage.opens(m, digest: RawMessage.digests(RawMessage.body(m), plan.checkHashLengths)) else {
                 throw DDEError(.signature, "raw-execute: an offer's signature does not verify")
             }
             cdde_trace(CDDE_TRACE_NODE_TASK_CHECKED)
